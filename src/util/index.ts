@@ -1,0 +1,2 @@
+export { workerUrl } from './worker-url.js';
+export { TesseraError } from './errors.js';

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: run test files two at a time so worker-thread tests are not starved.
+    pool: 'forks',
+    maxWorkers: 2,
+    minWorkers: 1,
+  },
+});
