@@ -1,0 +1,220 @@
+import { MalformedModule } from './errors.js';
+
+/**
+ * Cursor over a wasm binary with strict LEB128 decoding: over-long encodings and unused bits
+ * set in the last byte are malformed, as the spec says, so nothing the spec rejects is silently
+ * "repaired" when a count is re-encoded.
+ */
+export class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Uint8Array,
+    start = 0,
+    public end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  fail(reason: string, at = this.pos): never {
+    throw new MalformedModule(reason, at);
+  }
+
+  eof(): boolean {
+    return this.pos >= this.end;
+  }
+
+  byte(): number {
+    if (this.pos >= this.end) this.fail('unexpected end');
+    return this.buf[this.pos++]!;
+  }
+
+  bytes(n: number): Uint8Array {
+    if (n > this.end - this.pos) this.fail('unexpected end');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  skip(n: number): void {
+    if (n > this.end - this.pos) this.fail('unexpected end');
+    this.pos += n;
+  }
+
+  u32(): number {
+    const buf = this.buf;
+    let p = this.pos;
+    if (p < this.end) {
+      const b = buf[p]!;
+      if (b < 0x80) {
+        this.pos = p + 1;
+        return b;
+      }
+    }
+    let result = 0;
+    let shift = 0;
+    for (let i = 0; i < 5; i++) {
+      if (p >= this.end) this.fail('unexpected end', p);
+      const b = buf[p++]!;
+      if (i === 4 && (b & 0xf0) !== 0) this.fail(b & 0x80 ? 'integer representation too long' : 'integer too large', p - 1);
+      result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) {
+        this.pos = p;
+        return result >>> 0;
+      }
+      shift += 7;
+    }
+    return this.fail('integer representation too long', p);
+  }
+
+  /** Signed LEB128 of `bits` width (32, 33 or 64); returns nothing, only validates and skips. */
+  skipSigned(bits: number): void {
+    const max = Math.ceil(bits / 7);
+    let p = this.pos;
+    for (let i = 0; i < max; i++) {
+      if (p >= this.end) this.fail('unexpected end', p);
+      const b = this.buf[p++]!;
+      if (i === max - 1) {
+        if (b & 0x80) this.fail('integer representation too long', p - 1);
+        // Bits above `bits` must all equal the sign bit.
+        const used = bits - 7 * (max - 1);
+        const rest = b >> (used - 1);
+        const allowed = rest === 0 || rest === (0x7f >> (used - 1));
+        if (!allowed) this.fail('integer too large', p - 1);
+        this.pos = p;
+        return;
+      }
+      if ((b & 0x80) === 0) {
+        this.pos = p;
+        return;
+      }
+    }
+  }
+
+  /** Signed 32-bit LEB128 value. */
+  s32(): number {
+    const start = this.pos;
+    this.skipSigned(32);
+    let result = 0;
+    let shift = 0;
+    let b = 0;
+    for (let p = start; p < this.pos; p++) {
+      b = this.buf[p]!;
+      result |= (b & 0x7f) << shift;
+      shift += 7;
+    }
+    if (shift < 32 && b & 0x40) result |= -1 << shift;
+    return result | 0;
+  }
+
+  /** Signed 33-bit LEB128 (block types): a non-negative value is a type index, else a value type. */
+  s33(): number {
+    const start = this.pos;
+    this.skipSigned(33);
+    let result = 0;
+    let mul = 1;
+    let b = 0;
+    for (let p = start; p < this.pos; p++) {
+      b = this.buf[p]!;
+      result += (b & 0x7f) * mul;
+      mul *= 128;
+    }
+    if (b & 0x40) result -= mul;
+    return result;
+  }
+
+  name(): string {
+    const len = this.u32();
+    const bytes = this.bytes(len);
+    try {
+      return utf8.decode(bytes);
+    } catch (cause) {
+      return this.fail('malformed UTF-8 encoding', this.pos - len);
+    }
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Growable output buffer. */
+export class Writer {
+  buf: Uint8Array;
+  len = 0;
+  constructor(capacity = 1024) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  private grow(need: number): void {
+    let cap = this.buf.length * 2;
+    while (cap < this.len + need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    if (this.len + 1 > this.buf.length) this.grow(1);
+    this.buf[this.len++] = b;
+  }
+
+  bytes(src: Uint8Array): void {
+    if (this.len + src.length > this.buf.length) this.grow(src.length);
+    this.buf.set(src, this.len);
+    this.len += src.length;
+  }
+
+  u32(v: number): void {
+    if (this.len + 5 > this.buf.length) this.grow(5);
+    v >>>= 0;
+    do {
+      let b = v & 0x7f;
+      v >>>= 7;
+      if (v !== 0) b |= 0x80;
+      this.buf[this.len++] = b;
+    } while (v !== 0);
+  }
+
+  /** Signed LEB128 of an integer that fits a JS number exactly (|v| < 2^53). */
+  sleb(v: number): void {
+    if (this.len + 10 > this.buf.length) this.grow(10);
+    for (;;) {
+      const b = ((v % 128) + 128) % 128;
+      v = Math.floor(v / 128);
+      const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
+      this.buf[this.len++] = done ? b : b | 0x80;
+      if (done) return;
+    }
+  }
+
+  /** Signed LEB128 of a 64-bit value. */
+  sleb64(v: bigint): void {
+    if (this.len + 10 > this.buf.length) this.grow(10);
+    for (;;) {
+      const b = Number(v & 0x7fn);
+      v >>= 7n;
+      const done = (v === 0n && (b & 0x40) === 0) || (v === -1n && (b & 0x40) !== 0);
+      this.buf[this.len++] = done ? b : b | 0x80;
+      if (done) return;
+    }
+  }
+
+  name(s: string): void {
+    const b = new TextEncoder().encode(s);
+    this.u32(b.length);
+    this.bytes(b);
+  }
+
+  result(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+/** Number of bytes `v` takes as unsigned LEB128. */
+export function u32Size(v: number): number {
+  let n = 1;
+  v >>>= 0;
+  while (v >= 0x80) {
+    v >>>= 7;
+    n++;
+  }
+  return n;
+}

@@ -1,0 +1,136 @@
+import { InvalidGuest } from './errors.js';
+import { ValType, parseModule, type ExternKind } from './module.js';
+
+/** What kind of program a guest is. */
+export type GuestMode = 'actor' | 'command';
+
+/** What guest validation learned. */
+export interface GuestInfo {
+  mode: GuestMode;
+  /** Exported entry points: `handle`, `init`, `_start`, `_initialize` where present. */
+  entryPoints: string[];
+  imports: { module: string; name: string }[];
+  usesWasi: boolean;
+  usesAssemblyScript: boolean;
+}
+
+const I32 = ValType.I32;
+const I64 = ValType.I64;
+const F64 = ValType.F64;
+type Sig = readonly [readonly number[], readonly number[]];
+
+/** Guest ABI v1: every allowed import with its signature (DESIGN.md, "Guest ABI v1"). */
+export const ALLOWED_IMPORTS: Readonly<Record<string, Readonly<Record<string, Sig>>>> = {
+  tessera: {
+    input_size: [[], [I32]],
+    input_read: [[I32], []],
+    source_size: [[], [I32]],
+    source_read: [[I32], []],
+    self_size: [[], [I32]],
+    self_read: [[I32], []],
+    reply: [[I32, I32], []],
+    send: [[I32, I32, I32, I32, I64], []],
+    state_read: [[I32, I32, I32, I32], [I32]],
+    state_write: [[I32, I32, I32, I32], []],
+    state_delete: [[I32, I32], []],
+    log: [[I32, I32, I32], []],
+    gas_left: [[], [I64]],
+    block_time: [[], [I64]],
+    block_height: [[], [I64]],
+    random: [[I32, I32], []],
+    panic: [[I32, I32], []],
+  },
+  env: {
+    abort: [[I32, I32, I32, I32], []],
+    seed: [[], [F64]],
+    trace: [[I32, I32, F64, F64, F64, F64, F64], []],
+  },
+  wasi_snapshot_preview1: {
+    fd_write: [[I32, I32, I32, I32], [I32]],
+    fd_close: [[I32], [I32]],
+    fd_seek: [[I32, I64, I32, I32], [I32]],
+    fd_fdstat_get: [[I32, I32], [I32]],
+    random_get: [[I32, I32], [I32]],
+    clock_time_get: [[I32, I64, I32], [I32]],
+    clock_res_get: [[I32, I32], [I32]],
+    args_sizes_get: [[I32, I32], [I32]],
+    args_get: [[I32, I32], [I32]],
+    environ_sizes_get: [[I32, I32], [I32]],
+    environ_get: [[I32, I32], [I32]],
+    proc_exit: [[I32], []],
+    sched_yield: [[], [I32]],
+  },
+};
+
+function sameSig(params: Uint8Array, results: Uint8Array, sig: Sig): boolean {
+  const [p, r] = sig;
+  return params.length === p.length && results.length === r.length && p.every((t, i) => params[i] === t) && r.every((t, i) => results[i] === t);
+}
+
+function describe(params: Uint8Array, results: Uint8Array): string {
+  const name = (t: number): string => ({ 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' })[t] ?? '?';
+  return `(${[...params].map(name).join(', ')}) -> (${[...results].map(name).join(', ')})`;
+}
+
+/**
+ * Checks that a module is a valid Tessera guest: it imports only the guest ABI (with the right
+ * signatures) and exports `memory` plus `handle` (actor mode) or `_start` (command mode).
+ *
+ * @throws InvalidGuest naming the offending import or export; MalformedModule for bad binaries
+ */
+export function validateGuest(bytes: Uint8Array, options: { mode?: GuestMode } = {}): GuestInfo {
+  const mode = options.mode ?? 'actor';
+  const m = parseModule(bytes);
+  let usesWasi = false;
+  let usesAssemblyScript = false;
+  for (const imp of m.imports) {
+    const where = `import ${imp.module}.${imp.name}`;
+    const allowed = ALLOWED_IMPORTS[imp.module];
+    const sig = allowed && Object.hasOwn(allowed, imp.name) ? allowed[imp.name] : undefined;
+    if (sig === undefined) {
+      const hint = imp.module === 'wasi_snapshot_preview1' ? ' (outside the deterministic WASI subset)' : '';
+      throw new InvalidGuest(`${where} is not allowed${hint}`);
+    }
+    if (imp.kind !== 'function') throw new InvalidGuest(`${where} must be a function, not a ${imp.kind}`);
+    const t = m.types[imp.typeIndex]!;
+    if (!sameSig(t.params, t.results, sig)) {
+      throw new InvalidGuest(`${where} has signature ${describe(t.params, t.results)}, expected ${describe(new Uint8Array(sig[0]), new Uint8Array(sig[1]))}`);
+    }
+    if (imp.module === 'wasi_snapshot_preview1') usesWasi = true;
+    if (imp.module === 'env') usesAssemblyScript = true;
+  }
+  const exported = new Map<string, { kind: ExternKind; index: number }>();
+  for (const e of m.exports) exported.set(e.name, e);
+  const memory = exported.get('memory');
+  if (memory?.kind !== 'memory') throw new InvalidGuest('export memory is missing');
+  const needFunc = (name: string, required: boolean): boolean => {
+    const e = exported.get(name);
+    if (e === undefined) {
+      if (required) throw new InvalidGuest(`export ${name} is missing`);
+      return false;
+    }
+    if (e.kind !== 'function') throw new InvalidGuest(`export ${name} must be a function`);
+    const t = m.types[m.funcTypes[e.index]!]!;
+    if (t.params.length !== 0 || t.results.length !== 0) {
+      throw new InvalidGuest(`export ${name} has signature ${describe(t.params, t.results)}, expected () -> ()`);
+    }
+    return true;
+  };
+  const entryPoints: string[] = [];
+  if (mode === 'actor') {
+    needFunc('handle', true);
+    entryPoints.push('handle');
+    if (needFunc('init', false)) entryPoints.push('init');
+  } else {
+    needFunc('_start', true);
+    entryPoints.push('_start');
+  }
+  if (needFunc('_initialize', false)) entryPoints.push('_initialize');
+  return {
+    mode,
+    entryPoints,
+    imports: m.imports.map(({ module, name }) => ({ module, name })),
+    usesWasi,
+    usesAssemblyScript,
+  };
+}

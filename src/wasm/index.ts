@@ -1,0 +1,26 @@
+/**
+ * src/wasm — the deterministic wasm rewriter: decoding, guest validation, gas metering, stack
+ * limit, memory limit, and the host-side helpers for metered instances. Pure functions, no I/O.
+ */
+export { instrument, instrumentOptionsHash, DEFAULT_STACK_LIMIT, DEFAULT_MAX_MEMORY_PAGES, GUEST_STACK_SIZE_MB } from './instrument.js';
+export type { InstrumentOptions, CodeMetadata, Instrumented } from './instrument.js';
+export { validateGuest, ALLOWED_IMPORTS } from './guest.js';
+export type { GuestInfo, GuestMode } from './guest.js';
+export { DEFAULT_COST_TABLE, COST_TABLE_VERSION } from './costs.js';
+export type { CostTable } from './costs.js';
+export { COST_CLASSES } from './opcodes.js';
+export type { CostClass } from './opcodes.js';
+export { RUNTIME_VERSION, INSTRUMENTER_VERSION } from './version.js';
+export { MalformedModule, InvalidModule, ForbiddenInstruction, InvalidGuest, InstrumentationError } from './errors.js';
+export {
+  prepareInstance,
+  runStart,
+  gasLeft,
+  setGasLeft,
+  classifyTrap,
+  instantiateMetered,
+  GAS_EXPORT,
+  STACK_EXPORT,
+  START_EXPORT,
+} from './meter.js';
+export type { TrapKind } from './meter.js';

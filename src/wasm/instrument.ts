@@ -1,0 +1,436 @@
+import { createHash } from 'node:crypto';
+import { Writer } from './bytes.js';
+import { DEFAULT_COST_TABLE, checkCostTable, classCosts, type CostTable } from './costs.js';
+import { InstrumentationError } from './errors.js';
+import { GAS_EXPORT, STACK_EXPORT, START_EXPORT } from './meter.js';
+import { ValType, parseModule, type ExternKind, type ModuleInfo } from './module.js';
+import { FunctionRewriter, type RewriteEnv, type WrapperKind } from './rewrite.js';
+import { RUNTIME_VERSION } from './version.js';
+
+/**
+ * Deterministic stack-height limit, in slots (a slot is one i32/i64/f32/f64/reference value; a
+ * v128 counts two; every activation adds a fixed cost of 4 plus its params, locals and maximum
+ * operand height). See GUEST_STACK_SIZE_MB for how it relates to the real stack.
+ */
+export const DEFAULT_STACK_LIMIT = 32_768;
+
+/**
+ * Stack size (`resourceLimits.stackSizeMb`) of the threads that run guests. Measured on Node 20
+ * (V8 11.3, x86-64): the deepest frames per slot V8 builds for instrumented code are below 40
+ * bytes per slot in Liftoff and TurboFan alike, so DEFAULT_STACK_LIMIT uses at most about 1.3 MiB;
+ * 4 MiB leaves ample margin for the host frames below the guest.
+ */
+export const GUEST_STACK_SIZE_MB = 4;
+
+/** Default memory limit: 1024 pages of 64 KiB (64 MiB). */
+export const DEFAULT_MAX_MEMORY_PAGES = 1024;
+
+/** Options of {@link instrument}. */
+export interface InstrumentOptions {
+  /** Gas prices; defaults to DEFAULT_COST_TABLE. */
+  costTable?: CostTable;
+  /** Deterministic stack-height limit in slots; defaults to DEFAULT_STACK_LIMIT. */
+  stackLimit?: number;
+  /** Memory limit in pages; defaults to DEFAULT_MAX_MEMORY_PAGES. */
+  maxMemoryPages?: number;
+  /**
+   * Run standalone: the gas counter starts at this value and the start function stays in the
+   * start section. Without it the counter starts at 0 and the start function is exported as
+   * `__tessera_start` for the host to call after setting gas.
+   */
+  initialGas?: bigint;
+}
+
+/** What instrumentation learned about a module. */
+export interface CodeMetadata {
+  exports: { name: string; kind: ExternKind }[];
+  imports: { module: string; name: string; kind: ExternKind }[];
+  memory: { min: number; max: number | null } | null;
+  functionCount: number;
+  instructionCount: number;
+  originalSize: number;
+  instrumentedSize: number;
+  costTableVersion: string;
+  runtimeVersion: string;
+  optionsHash: string;
+  hasStart: boolean;
+  /** Exported functions among `handle`, `init`, `_start`, `_initialize`. */
+  entryPoints: string[];
+}
+
+/** Result of {@link instrument}. */
+export interface Instrumented {
+  code: Uint8Array;
+  metadata: CodeMetadata;
+}
+
+interface Effective {
+  costTable: CostTable;
+  stackLimit: number;
+  maxMemoryPages: number;
+  initialGas: bigint | null;
+}
+
+function effective(options: InstrumentOptions = {}): Effective {
+  const costTable = options.costTable ?? DEFAULT_COST_TABLE;
+  checkCostTable(costTable);
+  const stackLimit = options.stackLimit ?? DEFAULT_STACK_LIMIT;
+  if (!Number.isInteger(stackLimit) || stackLimit < 1 || stackLimit > 0x7fff_ffff) {
+    throw new InstrumentationError('stackLimit must be a positive 31-bit integer');
+  }
+  const maxMemoryPages = options.maxMemoryPages ?? DEFAULT_MAX_MEMORY_PAGES;
+  if (!Number.isInteger(maxMemoryPages) || maxMemoryPages < 0 || maxMemoryPages > 65536) {
+    throw new InstrumentationError('maxMemoryPages must be an integer from 0 to 65536');
+  }
+  const initialGas = options.initialGas ?? null;
+  if (initialGas !== null && (initialGas < 0n || initialGas >= 1n << 63n)) {
+    throw new InstrumentationError('initialGas must be from 0 to 2^63-1');
+  }
+  return { costTable, stackLimit, maxMemoryPages, initialGas };
+}
+
+/** A short, stable hash of the effective options: part of an artefact's cache key. */
+export function instrumentOptionsHash(options?: InstrumentOptions): string {
+  const e = effective(options);
+  const canon = JSON.stringify([
+    RUNTIME_VERSION,
+    e.costTable.version,
+    e.costTable.classes,
+    e.costTable.perLocal,
+    e.costTable.memoryGrowPerPage,
+    e.costTable.bulkPerByte,
+    e.costTable.tablePerElement,
+    e.stackLimit,
+    e.maxMemoryPages,
+    e.initialGas === null ? null : e.initialGas.toString(),
+  ]);
+  return createHash('sha256').update(canon).digest('hex').slice(0, 16);
+}
+
+const RESERVED = new Set([GAS_EXPORT, STACK_EXPORT, START_EXPORT]);
+const ENTRY_POINTS = new Set(['handle', 'init', '_start', '_initialize']);
+
+/**
+ * Rewrites a valid wasm module into a deterministically metered one: gas metering per metered
+ * block, a deterministic stack-height limit, and a memory limit. Pure: no I/O, same bytes and
+ * options give the same output on every machine.
+ *
+ * @throws MalformedModule, InvalidModule, ForbiddenInstruction, InstrumentationError
+ */
+export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Instrumented {
+  const opts = effective(options);
+  const m = parseModule(bytes);
+  for (const e of m.exports) {
+    if (RESERVED.has(e.name)) throw new InstrumentationError(`export name ${e.name} is reserved`);
+  }
+  const memoryLimits = limitMemories(m, opts.maxMemoryPages);
+
+  const types = new TypeRegistry(m);
+  const totalFuncs = m.funcTypes.length;
+  const gasGlobal = m.globalTypes.length;
+  const spGlobal = gasGlobal + 1;
+  const oogFunc = totalFuncs;
+  const sovFunc = totalFuncs + 1;
+  const chargeFunc = totalFuncs + 2;
+  const wrappers: { kind: WrapperKind; a: number; b: number }[] = [];
+  const wrapperIndex = new Map<string, number>();
+  const table = opts.costTable;
+
+  const env: RewriteEnv = {
+    m,
+    costs: classCosts(table),
+    perLocal: table.perLocal,
+    gasGlobal,
+    spGlobal,
+    oogFunc,
+    sovFunc,
+    stackLimit: opts.stackLimit,
+    wrapper(kind, a, b) {
+      const key = `${kind}:${a}:${b}`;
+      let idx = wrapperIndex.get(key);
+      if (idx === undefined) {
+        idx = totalFuncs + 3 + wrappers.length;
+        wrappers.push({ kind, a, b });
+        wrapperIndex.set(key, idx);
+      }
+      return idx;
+    },
+    resultBlockType(typeIndex) {
+      return types.get(new Uint8Array(0), m.types[typeIndex]!.results);
+    },
+  };
+
+  // Code section content: rewritten bodies, then the injected functions.
+  const injectedCount = 3;
+  const code = new Writer(Math.max(1024, Math.ceil(bytes.length * 1.3)));
+  const rewriter = new FunctionRewriter(env);
+  let instructionCount = 0;
+  // The count is written last; reserve a padded 5-byte LEB128.
+  for (let i = 0; i < 5; i++) code.byte(0);
+  for (let i = 0; i < m.bodies.length; i++) {
+    rewriter.rewrite(i, code);
+    instructionCount += rewriter.instructionCount;
+  }
+  const injectedTypes: number[] = [];
+  const none = new Uint8Array(0);
+  injectedTypes.push(types.get(none, none));
+  writeBody(code, [0x42, 0x7f, 0x24, ...leb(gasGlobal), 0x00, 0x0b]); // oog: gas = -1; unreachable
+  injectedTypes.push(types.get(none, none));
+  writeBody(code, [0x41, 0x7f, 0x24, ...leb(spGlobal), 0x00, 0x0b]); // sov: sp = -1; unreachable
+  injectedTypes.push(types.get(new Uint8Array([ValType.I64]), none));
+  writeBody(code, [
+    // charge(n): if gas < n: oog(); gas -= n
+    0x23, ...leb(gasGlobal), 0x20, 0x00, 0x54, 0x04, 0x40, 0x10, ...leb(oogFunc), 0x0b,
+    0x23, ...leb(gasGlobal), 0x20, 0x00, 0x7d, 0x24, ...leb(gasGlobal), 0x0b,
+  ]);
+  for (const w of wrappers) {
+    const { params, results, countLocal, op } = wrapperShape(w, m);
+    injectedTypes.push(types.get(params, results));
+    const price = w.kind === 'memory.grow' ? table.memoryGrowPerPage : w.kind.startsWith('memory') ? table.bulkPerByte : table.tablePerElement;
+    const body: number[] = [0x20, countLocal, 0xad, 0x42, ...sleb(price), 0x7e, 0x10, ...leb(chargeFunc)];
+    for (let i = 0; i < params.length; i++) body.push(0x20, i);
+    body.push(...op, 0x0b);
+    writeBody(code, body);
+  }
+  const count = m.bodies.length + injectedCount + wrappers.length;
+  patchPadded(code, 0, count);
+
+  const keepStart = opts.initialGas !== null;
+  const out = new Writer(code.len + bytes.length / 4 + 1024);
+  out.bytes(bytes.subarray(0, 8));
+  const newSections = new Map<number, () => Uint8Array>();
+  newSections.set(1, () => types.section());
+  newSections.set(3, () => {
+    const w = new Writer();
+    const orig = sectionBody(m, 3);
+    const n = m.bodies.length + injectedTypes.length;
+    w.u32(n);
+    if (orig) w.bytes(orig.rest);
+    for (const t of injectedTypes) w.u32(t);
+    return w.result();
+  });
+  if (memoryLimits !== null) {
+    newSections.set(5, () => {
+      const w = new Writer();
+      w.u32(memoryLimits.length);
+      for (const l of memoryLimits) {
+        w.byte(l.max === null ? 0 : 1);
+        w.u32(l.min);
+        if (l.max !== null) w.u32(l.max);
+      }
+      return w.result();
+    });
+  }
+  newSections.set(6, () => {
+    const w = new Writer();
+    const orig = sectionBody(m, 6);
+    w.u32((orig?.count ?? 0) + 2);
+    if (orig) w.bytes(orig.rest);
+    w.byte(ValType.I64);
+    w.byte(1);
+    w.byte(0x42);
+    w.sleb64(opts.initialGas ?? 0n);
+    w.byte(0x0b);
+    w.byte(ValType.I32);
+    w.byte(1);
+    w.byte(0x41);
+    w.byte(0);
+    w.byte(0x0b);
+    return w.result();
+  });
+  newSections.set(7, () => {
+    const w = new Writer();
+    const orig = sectionBody(m, 7);
+    const moveStart = m.start !== null && !keepStart;
+    w.u32((orig?.count ?? 0) + 2 + (moveStart ? 1 : 0));
+    if (orig) w.bytes(orig.rest);
+    w.name(GAS_EXPORT);
+    w.byte(3);
+    w.u32(gasGlobal);
+    w.name(STACK_EXPORT);
+    w.byte(3);
+    w.u32(spGlobal);
+    if (moveStart) {
+      w.name(START_EXPORT);
+      w.byte(0);
+      w.u32(m.start!);
+    }
+    return w.result();
+  });
+  newSections.set(10, () => code.buf.subarray(0, code.len));
+
+  const ORDER = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 10, 11];
+  const rank = (id: number): number => ORDER.indexOf(id);
+  const emitted = new Set<number>();
+  const emitNew = (id: number): void => {
+    const make = newSections.get(id)!;
+    writeSection(out, id, make());
+    emitted.add(id);
+  };
+  const flushBefore = (r: number): void => {
+    for (const id of ORDER) {
+      if (rank(id) >= r) break;
+      if (newSections.has(id) && !emitted.has(id)) emitNew(id);
+    }
+  };
+  for (const s of m.sections) {
+    if (s.id === 0) {
+      out.bytes(bytes.subarray(s.start, s.end));
+      continue;
+    }
+    flushBefore(rank(s.id));
+    if (newSections.has(s.id)) emitNew(s.id);
+    else if (s.id === 8 && !keepStart) continue;
+    else out.bytes(bytes.subarray(s.start, s.end));
+  }
+  flushBefore(ORDER.length);
+  const result = out.result();
+
+  const metadata: CodeMetadata = {
+    exports: m.exports.map(({ name, kind }) => ({ name, kind })),
+    imports: m.imports.map(({ module, name, kind }) => ({ module, name, kind })),
+    memory: memoryLimits?.[0] ?? (m.memories[0] ? { ...m.memories[0].limits } : null),
+    functionCount: m.bodies.length,
+    instructionCount,
+    originalSize: bytes.length,
+    instrumentedSize: result.length,
+    costTableVersion: table.version,
+    runtimeVersion: RUNTIME_VERSION,
+    optionsHash: instrumentOptionsHash(options),
+    hasStart: m.start !== null,
+    entryPoints: m.exports.filter((e) => e.kind === 'function' && ENTRY_POINTS.has(e.name)).map((e) => e.name),
+  };
+  return { code: result, metadata };
+}
+
+/** Applies the memory limit to defined memories; null when nothing changes. */
+function limitMemories(m: ModuleInfo, limit: number): { min: number; max: number | null }[] | null {
+  const defined = m.memories.filter((x) => !x.imported);
+  if (defined.length === 0) return null;
+  return defined.map(({ limits }) => {
+    if (limits.min > limit) {
+      throw new InstrumentationError(`memory minimum of ${limits.min} pages exceeds the limit of ${limit} pages`);
+    }
+    return { min: limits.min, max: limits.max === null ? limit : Math.min(limits.max, limit) };
+  });
+}
+
+function wrapperShape(
+  w: { kind: WrapperKind; a: number; b: number },
+  m: ModuleInfo,
+): { params: Uint8Array; results: Uint8Array; countLocal: number; op: number[] } {
+  const I32 = ValType.I32;
+  const none = new Uint8Array(0);
+  const three = new Uint8Array([I32, I32, I32]);
+  switch (w.kind) {
+    case 'memory.grow':
+      return { params: new Uint8Array([I32]), results: new Uint8Array([I32]), countLocal: 0, op: [0x40, 0x00] };
+    case 'memory.fill':
+      return { params: three, results: none, countLocal: 2, op: [0xfc, 11, 0x00] };
+    case 'memory.copy':
+      return { params: three, results: none, countLocal: 2, op: [0xfc, 10, 0x00, 0x00] };
+    case 'memory.init':
+      return { params: three, results: none, countLocal: 2, op: [0xfc, 8, ...leb(w.a), 0x00] };
+    case 'table.grow':
+      return { params: new Uint8Array([m.tableTypes[w.a]!, I32]), results: new Uint8Array([I32]), countLocal: 1, op: [0xfc, 15, ...leb(w.a)] };
+    case 'table.fill':
+      return { params: new Uint8Array([I32, m.tableTypes[w.a]!, I32]), results: none, countLocal: 2, op: [0xfc, 17, ...leb(w.a)] };
+    case 'table.copy':
+      return { params: three, results: none, countLocal: 2, op: [0xfc, 14, ...leb(w.a), ...leb(w.b)] };
+    case 'table.init':
+      return { params: three, results: none, countLocal: 2, op: [0xfc, 12, ...leb(w.a), ...leb(w.b)] };
+  }
+}
+
+/** Function types: the module's own plus those the instrumentation needs, deduplicated. */
+class TypeRegistry {
+  private readonly added: { params: Uint8Array; results: Uint8Array }[] = [];
+  private readonly cache = new Map<string, number>();
+  constructor(private readonly m: ModuleInfo) {}
+
+  get(params: Uint8Array, results: Uint8Array): number {
+    const key = `${params.join(',')}>${results.join(',')}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    let idx = this.m.types.findIndex((t) => equal(t.params, params) && equal(t.results, results));
+    if (idx < 0) {
+      idx = this.m.types.length + this.added.length;
+      this.added.push({ params, results });
+    }
+    this.cache.set(key, idx);
+    return idx;
+  }
+
+  section(): Uint8Array {
+    const w = new Writer();
+    const orig = sectionBody(this.m, 1);
+    w.u32(this.m.types.length + this.added.length);
+    if (orig) w.bytes(orig.rest);
+    for (const t of this.added) {
+      w.byte(0x60);
+      w.u32(t.params.length);
+      w.bytes(t.params);
+      w.u32(t.results.length);
+      w.bytes(t.results);
+    }
+    return w.result();
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The entries of a vector section after its count, as raw bytes. */
+function sectionBody(m: ModuleInfo, id: number): { count: number; rest: Uint8Array } | null {
+  const s = m.sections.find((x) => x.id === id);
+  if (!s) return null;
+  let p = s.contentStart;
+  let count = 0;
+  let shift = 0;
+  for (;;) {
+    const b = m.bytes[p++]!;
+    count += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((b & 0x80) === 0) break;
+  }
+  return { count, rest: m.bytes.subarray(p, s.end) };
+}
+
+function writeSection(out: Writer, id: number, content: Uint8Array): void {
+  out.byte(id);
+  out.u32(content.length);
+  out.bytes(content);
+}
+
+function writeBody(out: Writer, instrs: number[]): void {
+  out.u32(instrs.length + 1);
+  out.byte(0); // no locals
+  for (const b of instrs) out.byte(b);
+}
+
+function patchPadded(w: Writer, at: number, v: number): void {
+  for (let i = 0; i < 5; i++) {
+    w.buf[at + i] = (v & 0x7f) | (i < 4 ? 0x80 : 0);
+    v >>>= 7;
+  }
+}
+
+function leb(v: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+  return out;
+}
+
+function sleb(v: number): number[] {
+  const w = new Writer(16);
+  w.sleb(v);
+  return Array.from(w.result());
+}
