@@ -78,6 +78,11 @@ export interface ModuleInfo {
   /** Function bodies: [start, end) of each body's bytes (after its size). */
   bodies: { start: number; end: number }[];
   dataCount: number | null;
+  /** Functions that `ref.func` may name in code: those in exports, elements and globals. */
+  declaredFuncs: Set<number>;
+  /** Function and global indices named outside code, checked against the original counts. */
+  referencedFuncs: number[];
+  referencedGlobals: number[];
 }
 
 /** Canonical position of each known section id in the module; custom (0) may appear anywhere. */
@@ -105,8 +110,14 @@ function readLimits(r: Reader): Limits {
   return { min, max };
 }
 
+/** Indices a constant expression refers to, reported so callers can check them. */
+export interface ConstRefs {
+  func(index: number): void;
+  global(index: number): void;
+}
+
 /** Skips a constant expression up to and including its `end`. */
-export function skipConstExpr(r: Reader): void {
+export function skipConstExpr(r: Reader, refs?: ConstRefs): void {
   for (;;) {
     const op = r.byte();
     switch (op) {
@@ -125,8 +136,10 @@ export function skipConstExpr(r: Reader): void {
         r.skip(8);
         break;
       case 0x23:
+        refs?.global(r.u32());
+        break;
       case 0xd2:
-        r.u32();
+        refs?.func(r.u32());
         break;
       case 0xd0:
         readRefType(r);
@@ -139,9 +152,7 @@ export function skipConstExpr(r: Reader): void {
         break;
       }
       default:
-        // Anything else is not constant; the engine's validator names it. Stop scanning here
-        // would desynchronise, so treat it as malformed for our purposes only if it cannot be a
-        // simple numeric op (which V8 then rejects as non-constant).
+        // Numeric instructions have no immediates; the compiler rejects them as non-constant.
         if (op >= 0x45 && op <= 0xc4) break;
         r.fail('illegal opcode in constant expression', r.pos - 1);
     }
@@ -182,6 +193,16 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
     start: null,
     bodies: [],
     dataCount: null,
+    declaredFuncs: new Set(),
+    referencedFuncs: [],
+    referencedGlobals: [],
+  };
+  const refs: ConstRefs = {
+    func: (i) => {
+      m.declaredFuncs.add(i);
+      m.referencedFuncs.push(i);
+    },
+    global: (i) => m.referencedGlobals.push(i),
   };
   let definedFuncs = 0;
   let lastOrder = 0;
@@ -272,7 +293,7 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
           m.globalTypes.push(readValType(s));
           const mut = s.byte();
           if (mut > 1) s.fail('malformed mutability', s.pos - 1);
-          skipConstExpr(s);
+          skipConstExpr(s, refs);
         }
         break;
       }
@@ -282,10 +303,16 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
           const name = s.name();
           const k = s.byte();
           if (k > 3) s.fail('malformed export kind', s.pos - 1);
-          m.exports.push({ name, kind: KINDS[k]!, index: s.u32() });
+          const index = s.u32();
+          m.exports.push({ name, kind: KINDS[k]!, index });
+          if (k === 0) refs.func(index);
+          if (k === 3) refs.global(index);
         }
         break;
       }
+      case 9:
+        readElements(s, refs);
+        break;
       case 8:
         m.start = s.u32();
         break;
@@ -318,6 +345,8 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
 
 /** Index checks the rewriter depends on (it reads types through these indices). */
 function checkIndices(m: ModuleInfo): void {
+  for (const f of m.referencedFuncs) if (f >= m.funcTypes.length) throw new InvalidModule(`unknown function ${f}`);
+  for (const g of m.referencedGlobals) if (g >= m.globalTypes.length) throw new InvalidModule(`unknown global ${g}`);
   for (const t of m.funcTypes) if (t >= m.types.length) throw new InvalidModule(`unknown type ${t}`);
   for (const mem of m.memories) {
     const { min, max } = mem.limits;
@@ -329,5 +358,28 @@ function checkIndices(m: ModuleInfo): void {
     if (t === undefined) throw new InvalidModule(`unknown function ${m.start}`);
     const type = m.types[t]!;
     if (type.params.length !== 0 || type.results.length !== 0) throw new InvalidModule('start function must have type [] -> []');
+  }
+}
+
+/** Reads the element section for the function and global indices it names. */
+function readElements(s: Reader, refs: ConstRefs): void {
+  const n = s.u32();
+  for (let i = 0; i < n; i++) {
+    const flags = s.u32();
+    if (flags > 7) s.fail('malformed elements segment kind', s.pos - 1);
+    const active = (flags & 1) === 0;
+    const explicitTable = (flags & 2) !== 0;
+    const usesExprs = (flags & 4) !== 0;
+    if (active && explicitTable) s.u32();
+    if (active) skipConstExpr(s, refs);
+    if (!active || explicitTable) {
+      if (usesExprs) readRefType(s);
+      else if (s.byte() !== 0) s.fail('malformed element kind', s.pos - 1);
+    }
+    const count = s.u32();
+    for (let j = 0; j < count; j++) {
+      if (usesExprs) skipConstExpr(s, refs);
+      else refs.func(s.u32());
+    }
   }
 }

@@ -453,11 +453,20 @@ export class FunctionRewriter {
           case Imm.F64:
             r.skip(8);
             break;
-          case Imm.Global:
+          case Imm.Global: {
+            const g = r.u32();
+            if (g >= m.globalTypes.length) throw new InvalidModule(`unknown global ${g}`);
+            break;
+          }
           case Imm.Table:
-          case Imm.Func:
             r.u32();
             break;
+          case Imm.Func: {
+            // ref.func: only functions declared outside code may be referenced.
+            const f = r.u32();
+            if (f >= m.funcTypes.length || !m.declaredFuncs.has(f)) throw new InvalidModule(`undeclared function reference ${f}`);
+            break;
+          }
           case Imm.ZeroByte:
             if (r.byte() !== 0) r.fail('zero byte expected', r.pos - 1);
             break;
@@ -600,6 +609,7 @@ export class FunctionRewriter {
         }
         case Special.GlobalGet: {
           const x = r.u32();
+          if (x >= m.globalTypes.length) throw new InvalidModule(`unknown global ${x}`);
           this.fCost[this.depth - 1]! += c;
           this.push(weightOf(m.globalTypes[x] ?? ValType.I32));
           break;

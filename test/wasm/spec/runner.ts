@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { classifyTrap, instrument, prepareInstance, runStart } from '../../../src/wasm/index.js';
+import { classifyTrap, instrument, prepareInstance } from '../../../src/wasm/index.js';
 import { parseModule } from '../../../src/wasm/module.js';
 import { shim } from './shim.js';
 import { jsWidth, matches, toJs, type JsonValue } from './values.js';
@@ -103,7 +103,9 @@ export function runScript(jsonPath: string, mode: Mode): ScriptResult {
 
   /** Compiles (and in instrumented mode, instruments) a module's bytes; throws if rejected. */
   const compile = (bytes: Uint8Array): WebAssembly.Module => {
-    const code = mode === 'instrumented' ? instrument(bytes, { maxMemoryPages: 65536 }).code : bytes;
+    // initialGas: a module whose instantiation fails half-way can leave its functions in a shared
+    // table, where the host never gets to set their gas; they must still run.
+    const code = mode === 'instrumented' ? instrument(bytes, { maxMemoryPages: 65536, initialGas: AMPLE_GAS }).code : bytes;
     return new WebAssembly.Module(code);
   };
   const instantiate = (module: WebAssembly.Module): WebAssembly.Instance => {
@@ -111,7 +113,6 @@ export function runScript(jsonPath: string, mode: Mode): ScriptResult {
     if (mode === 'instrumented') {
       instrumented.push(instance);
       prepareInstance(instance, AMPLE_GAS);
-      runStart(instance);
     }
     return instance;
   };
