@@ -149,6 +149,7 @@ export function runScript(jsonPath: string, mode: Mode): ScriptResult {
         try {
           current = load(c);
           if (c.name) named.set(c.name, current);
+          record(c, true);
         } catch (e) {
           current = null;
           record(c, false, `module failed: ${(e as Error).message}`);

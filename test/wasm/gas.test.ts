@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_COST_TABLE, classifyTrap, gasLeft, instrument, prepareInstance } from '../../src/wasm/index.js';
+import { wat } from '../helpers/wat.js';
+
+const C = DEFAULT_COST_TABLE.classes;
+const T = DEFAULT_COST_TABLE;
+const GAS = 1_000_000_000n;
+
+async function load(src: string): Promise<WebAssembly.Instance> {
+  const { code } = instrument(await wat(src));
+  return new WebAssembly.Instance(new WebAssembly.Module(code), {});
+}
+
+/** Gas charged by one call of export `name`. */
+function gasOf(inst: WebAssembly.Instance, name: string, ...args: number[]): bigint {
+  prepareInstance(inst, GAS);
+  (inst.exports[name] as (...a: number[]) => unknown)(...args);
+  return GAS - gasLeft(inst);
+}
+
+describe('gas metering charges exactly the instructions executed', () => {
+  it('straight-line code', async () => {
+    const inst = await load('(module (func (export "f") (result i32) i32.const 1 i32.const 2 i32.add))');
+    expect(gasOf(inst, 'f')).toBe(BigInt(C.const * 2 + C.intAlu));
+  });
+
+  it('nested blocks merge into their parent (blocks and ends are free)', async () => {
+    const inst = await load('(module (func (export "f") (result i32) (block (result i32) (block (result i32) (i32.const 5)))))');
+    expect(gasOf(inst, 'f')).toBe(BigInt(C.const));
+  });
+
+  it('loops are charged per iteration, locals once at entry', async () => {
+    const inst = await load(`(module (func (export "f") (param i32) (result i32) (local i32)
+      (block (loop (br_if 1 (i32.eqz (local.get 0)))
+        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br 0)))
+      (return (local.get 1))))`);
+    const head = C.local + C.intAlu + C.control; // local.get, i32.eqz, br_if
+    const body = 4 * C.local + 2 * C.const + 2 * C.intAlu + C.control; // two updates and br
+    for (const n of [0, 1, 10, 1000]) {
+      expect(gasOf(inst, 'f', n)).toBe(BigInt(T.perLocal + head * (n + 1) + body * n + C.local + C.control));
+    }
+  });
+
+  it('br_table charges only the path taken', async () => {
+    const inst = await load(`(module (func (export "f") (param i32) (result i32)
+      (block (block (block (br_table 0 1 2 (local.get 0))) (return (i32.const 10))) (return (i32.const 11)))
+      (i32.const 12)))`);
+    const dispatch = C.local + C.branchTable;
+    expect(gasOf(inst, 'f', 0)).toBe(BigInt(dispatch + C.const + C.control));
+    expect(gasOf(inst, 'f', 1)).toBe(BigInt(dispatch + C.const + C.control));
+    expect(gasOf(inst, 'f', 2)).toBe(BigInt(dispatch + C.const));
+    expect(gasOf(inst, 'f', 99)).toBe(BigInt(dispatch + C.const));
+  });
+
+  it('early return and dead code', async () => {
+    const inst = await load(`(module
+      (func (export "early") (param i32) (result i32)
+        (if (local.get 0) (then (return (i32.const 1)))) (i32.add (i32.const 2) (i32.const 3)))
+      (func (export "dead") (result i32) (return (i32.const 1)) (drop (i32.const 2)) (i32.const 3)))`);
+    expect(gasOf(inst, 'early', 1)).toBe(BigInt(C.local + C.control + C.const + C.control));
+    expect(gasOf(inst, 'early', 0)).toBe(BigInt(C.local + C.control + 2 * C.const + C.intAlu));
+    expect(gasOf(inst, 'dead')).toBe(BigInt(C.const + C.control));
+  });
+
+  it('calls charge the call and the callee body', async () => {
+    const inst = await load('(module (func $g (result i32) i32.const 1) (func (export "f") (result i32) call $g))');
+    expect(gasOf(inst, 'f')).toBe(BigInt(C.call + C.const));
+  });
+
+  it('memory.grow is charged per page requested, before growing', async () => {
+    const inst = await load('(module (memory 1 10) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))');
+    expect(gasOf(inst, 'grow', 2)).toBe(BigInt(C.local + C.memoryGrow + 2 * T.memoryGrowPerPage));
+    // A grow that fails is still charged: the work of checking is done either way.
+    expect(gasOf(inst, 'grow', 100)).toBe(BigInt(C.local + C.memoryGrow + 100 * T.memoryGrowPerPage));
+  });
+
+  it('bulk memory is charged per byte', async () => {
+    const inst = await load(`(module (memory 1)
+      (func (export "fill") (param i32) (memory.fill (i32.const 0) (i32.const 1) (local.get 0)))
+      (func (export "copy") (param i32) (memory.copy (i32.const 100) (i32.const 0) (local.get 0))))`);
+    expect(gasOf(inst, 'fill', 100)).toBe(BigInt(2 * C.const + C.local + C.bulkMemory + 100 * T.bulkPerByte));
+    expect(gasOf(inst, 'copy', 7)).toBe(BigInt(2 * C.const + C.local + C.bulkMemory + 7 * T.bulkPerByte));
+  });
+
+  it('runs out of gas at the same point on every run, and tells it from unreachable', async () => {
+    const src = `(module (global $n (export "n") (mut i32) (i32.const 0))
+      (func (export "spin") (loop (global.set $n (i32.add (global.get $n) (i32.const 1))) (br 0)))
+      (func (export "trap") unreachable))`;
+    const points = new Set<number>();
+    for (let run = 0; run < 5; run++) {
+      const inst = await load(src);
+      prepareInstance(inst, 12_345n);
+      let error: unknown;
+      try {
+        (inst.exports.spin as () => void)();
+      } catch (e) {
+        error = e;
+      }
+      expect(classifyTrap(inst, error)).toBe('OutOfGas');
+      expect(gasLeft(inst)).toBe(0n);
+      points.add((inst.exports.n as WebAssembly.Global).value as number);
+      prepareInstance(inst, 1000n);
+      try {
+        (inst.exports.trap as () => void)();
+      } catch (e) {
+        expect(classifyTrap(inst, e)).toBe('Unreachable');
+      }
+    }
+    expect(points.size).toBe(1);
+    const perIteration = C.global + C.const + C.intAlu + C.global + C.control;
+    expect([...points][0]).toBe(Math.floor(12_345 / perIteration));
+  });
+
+  it('a moved start function is metered when the host runs it', async () => {
+    const bytes = await wat('(module (global $g (export "g") (mut i32) (i32.const 0)) (func $s (global.set $g (i32.const 7))) (start $s))');
+    const { code, metadata } = instrument(bytes);
+    expect(metadata.hasStart).toBe(true);
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(code), {});
+    expect((inst.exports.g as WebAssembly.Global).value).toBe(0);
+    prepareInstance(inst, 100n);
+    (inst.exports.__tessera_start as () => void)();
+    expect((inst.exports.g as WebAssembly.Global).value).toBe(7);
+    expect(gasLeft(inst)).toBe(BigInt(100 - C.const - C.global));
+  });
+
+  it('with initialGas the start function runs at instantiation, standalone', async () => {
+    const bytes = await wat('(module (global $g (export "g") (mut i32) (i32.const 0)) (func $s (global.set $g (i32.const 7))) (start $s))');
+    const { code } = instrument(bytes, { initialGas: 50n });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(code), {});
+    expect((inst.exports.g as WebAssembly.Global).value).toBe(7);
+    expect(gasLeft(inst)).toBe(BigInt(50 - C.const - C.global));
+  });
+});
