@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { instrument } from '../../src/wasm/index.js';
+import { TesseraError } from '../../src/util/errors.js';
+
+/** Deterministic PRNG (mulberry32) so every failure is reproducible from its seed. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const suite = (name: string): Uint8Array =>
+  new Uint8Array(readFileSync(new URL(`../../../shared/testdata/wasm-spec/suite/${name}`, import.meta.url)));
+
+const corpus: Uint8Array[] = [
+  suite('fac/fac.0.wasm'),
+  suite('br_table/br_table.0.wasm'),
+  suite('memory_grow/memory_grow.0.wasm'),
+  suite('simd_lane/simd_lane.0.wasm'),
+  suite('bulk/bulk.0.wasm'),
+  suite('call_indirect/call_indirect.0.wasm'),
+  suite('start/start.3.wasm'),
+  suite('ref_func/ref_func.1.wasm'),
+  // The first 64 KiB of a real-world module (cut mid-section: malformed).
+  new Uint8Array(readFileSync(new URL('../../node_modules/sql.js/dist/sql-wasm.wasm', import.meta.url))).subarray(0, 65536),
+];
+
+function mutate(src: Uint8Array, next: () => number): Uint8Array {
+  const pick = (n: number): number => Math.floor(next() * n);
+  const b = src.slice();
+  switch (pick(5)) {
+    case 0:
+      return b.subarray(0, pick(b.length));
+    case 1: {
+      for (let i = 0, n = 1 + pick(4); i < n; i++) b[pick(b.length)]! ^= 1 << pick(8);
+      return b;
+    }
+    case 2: {
+      const at = pick(b.length);
+      const out = new Uint8Array(b.length + 1);
+      out.set(b.subarray(0, at));
+      out[at] = pick(256);
+      out.set(b.subarray(at), at + 1);
+      return out;
+    }
+    case 3: {
+      // An oversized LEB128 length or count somewhere.
+      const at = 8 + pick(Math.max(1, b.length - 8));
+      b.set([0xff, 0xff, 0xff, 0xff, 0x0f].slice(0, Math.min(5, b.length - at)), at);
+      return b;
+    }
+    default: {
+      b[pick(b.length)] = pick(256);
+      return b;
+    }
+  }
+}
+
+describe('mutation fuzzing of the rewriter', () => {
+  it('never crashes, hangs or repairs: typed errors only, and valid output only for valid input', () => {
+    const next = rng(0x7e55e7a);
+    let rejected = 0;
+    let accepted = 0;
+    const problems: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const src = corpus[i % corpus.length]!;
+      const input = mutate(src, next);
+      let output: Uint8Array | null = null;
+      try {
+        output = instrument(input, { maxMemoryPages: 65536 }).code;
+      } catch (e) {
+        if (!(e instanceof TesseraError)) problems.push(`#${i}: untyped ${(e as Error).name}: ${(e as Error).message}`);
+        rejected++;
+        continue;
+      }
+      accepted++;
+      const inputValid = WebAssembly.validate(input);
+      const outputValid = WebAssembly.validate(output);
+      if (inputValid !== outputValid) problems.push(`#${i}: input valid=${inputValid} but output valid=${outputValid}`);
+    }
+    console.log(`fuzz: 3000 mutants, ${rejected} rejected with typed errors, ${accepted} instrumented`);
+    expect(problems).toEqual([]);
+    expect(rejected).toBeGreaterThan(0);
+    expect(accepted).toBeGreaterThan(0);
+  });
+});
