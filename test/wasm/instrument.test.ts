@@ -125,9 +125,9 @@ describe('instrument', () => {
 });
 
 const GOLDEN: Record<string, string> = {
-  'br_table/br_table.0.wasm': '5d1a4d11446e540f',
-  'fac/fac.0.wasm': '330c71831ebc64e3',
-  'memory_grow/memory_grow.0.wasm': 'ea85318f3d2dbad0',
-  'simd_lane/simd_lane.0.wasm': 'e064278db4b3e93b',
-  'start/start.3.wasm': 'be641d54e9271e0f',
+  'br_table/br_table.0.wasm': '59e6d65fda634258',
+  'fac/fac.0.wasm': 'd65c877963ef0fbf',
+  'memory_grow/memory_grow.0.wasm': '6e7ea42a3c36a250',
+  'simd_lane/simd_lane.0.wasm': '6a6169761f171f14',
+  'start/start.3.wasm': '5b107e177b7c5316',
 };

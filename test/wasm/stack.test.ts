@@ -45,14 +45,15 @@ describe('deterministic stack limit', () => {
       expect(second[i]).toEqual(first[i]);
       expect(first[i]!.depth).toBeGreaterThan(1);
     });
-    // The depth follows from the documented frame cost: 4 + params + locals + operands + 3.
+    // The depth follows from the documented frame cost: 4 + params + locals + 1 (the gas
+    // local) + maximum operand height + 3.
     const direct = first[names.indexOf('direct')]!.depth;
-    expect(direct).toBe(Math.floor(DEFAULT_STACK_LIMIT / (4 + 0 + 0 + 2 + 3)));
+    expect(direct).toBe(Math.floor(DEFAULT_STACK_LIMIT / (4 + 0 + 0 + 1 + 2 + 3)));
   });
 
   it('a lower limit trips earlier, at a depth that follows from it', async () => {
     const code = instrument(await wat(programs.direct!), { stackLimit: 900 }).code;
     const [run] = await runOnGuestThread([code]);
-    expect(run).toEqual({ kind: 'StackOverflow', depth: Math.floor(900 / 9) });
+    expect(run).toEqual({ kind: 'StackOverflow', depth: Math.floor(900 / 10) });
   });
 });

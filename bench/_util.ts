@@ -1,0 +1,50 @@
+/** Shared helpers for benchmarks: timing, percentiles, side-by-side tables. */
+import { performance } from 'node:perf_hooks';
+
+/** Runs `fn` until at least `minMs` elapsed and `minRuns` samples exist; returns ms per run. */
+export function sample(fn: () => unknown, { minMs = 300, minRuns = 5, maxRuns = 10_000 } = {}): number[] {
+  const out: number[] = [];
+  const start = performance.now();
+  while (out.length < maxRuns && (out.length < minRuns || performance.now() - start < minMs)) {
+    const t0 = performance.now();
+    fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** Async variant of {@link sample}. */
+export async function sampleAsync(fn: () => Promise<unknown>, { minMs = 300, minRuns = 5, maxRuns = 10_000 } = {}): Promise<number[]> {
+  const out: number[] = [];
+  const start = performance.now();
+  while (out.length < maxRuns && (out.length < minRuns || performance.now() - start < minMs)) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+export const median = (xs: number[]): number => percentile(xs, 50);
+
+/** Prints rows as an aligned table. */
+export function table(header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
+  for (const r of cells) console.log(r.map((c, i) => String(c).padStart(widths[i]!)).join('  '));
+}
+
+export function fmt(n: number): string {
+  if (n === 0) return '0';
+  if (Math.abs(n) >= 100) return n.toFixed(0);
+  if (Math.abs(n) >= 1) return n.toFixed(2);
+  return n.toPrecision(3);
+}
+
+/** "1.23x" */
+export const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;

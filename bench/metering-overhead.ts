@@ -1,0 +1,49 @@
+/**
+ * Metering overhead on CPU-bound guests: the same kernels instrumented (ample gas) and not, same
+ * inputs, results checked equal, in one run.
+ */
+import { readFileSync } from 'node:fs';
+import asc from 'assemblyscript/asc';
+import { instrument, prepareInstance } from '../src/wasm/index.js';
+import { median, ratio, sample, table } from './_util.js';
+
+const source = readFileSync(new URL('./guests/cpu.as.ts', import.meta.url), 'utf8');
+const { binary, stderr } = await asc.compileString(source, { optimizeLevel: 3, shrinkLevel: 0, runtime: 'stub', noAssert: true });
+if (!binary) throw new Error(`asc failed: ${stderr.toString()}`);
+
+const plain = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { abort: () => {} } });
+const { code } = instrument(binary);
+const metered = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { abort: () => {} } });
+
+type Fn = (...a: number[]) => number;
+const kernels: [string, number[]][] = [
+  ['sha256', [4000]],
+  ['sort', [15000]],
+  ['mandelbrot', [200, 200]],
+];
+const rows: (string | number)[][] = [];
+for (const [name, args] of kernels) {
+  const p = plain.exports[name] as Fn;
+  const m = metered.exports[name] as Fn;
+  prepareInstance(metered, 1n << 60n);
+  const expected = p(...args);
+  if (m(...args) !== expected) throw new Error(`${name}: metered result differs`);
+  // Warm both so that both run optimized code.
+  for (let i = 0; i < 5; i++) {
+    p(...args);
+    prepareInstance(metered, 1n << 60n);
+    m(...args);
+  }
+  const opts = { minMs: 1500, minRuns: 10 };
+  const tPlain = median(sample(() => p(...args), opts));
+  const tMetered = median(
+    sample(() => {
+      prepareInstance(metered, 1n << 60n);
+      m(...args);
+    }, opts),
+  );
+  rows.push([name, tPlain, tMetered, ratio(tMetered, tPlain)]);
+}
+console.log('metering overhead (median ms per call)');
+table(['kernel', 'unmetered ms', 'metered ms', 'metered/unmetered'], rows);
+console.log('goal: metered/unmetered <= 1.25x');
