@@ -223,7 +223,9 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
     const s = new Reader(bytes, contentStart, end);
     switch (id) {
       case 0:
+        // Custom section: a name, then opaque bytes (copied as they are).
         s.name();
+        s.pos = end;
         break;
       case 1: {
         const n = s.u32();
