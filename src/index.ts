@@ -3,4 +3,7 @@
  *
  * This is the package's public face; each layer re-exports its own public API here.
  */
-export {};
+export * from './wasm/index.js';
+export { TesseraError } from './util/index.js';
+export * from './store/index.js';
+export * from './code/index.js';

@@ -1,0 +1,4 @@
+/** src/code — the code service: upload, lazy instrumentation, compiled-module cache. */
+export { CodeService } from './service.js';
+export type { CodeServiceOptions, CodeStats, CompiledCode, InstrumentedCode, ModuleProvider } from './service.js';
+export { MissingOriginalCode, InstrumentationFailed, CodeTooLarge, CodeWorkerError } from './errors.js';

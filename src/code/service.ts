@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Store } from '../store/index.js';
+import {
+  RUNTIME_VERSION,
+  instrumentOptionsHash,
+  type CodeMetadata,
+  type GuestInfo,
+  type GuestMode,
+  type InstrumentOptions,
+} from '../wasm/index.js';
+import { TesseraError } from '../util/errors.js';
+import { CodeTooLarge, InstrumentationFailed, MissingOriginalCode } from './errors.js';
+import { CodeWorkerPool } from './pool.js';
+
+/** Instrumented code ready to compile. */
+export interface InstrumentedCode {
+  codeId: string;
+  code: Uint8Array;
+  metadata: CodeMetadata;
+}
+
+/** A compiled module, shared with execution workers as is. */
+export interface CompiledCode {
+  codeId: string;
+  /** Cache key: codeId + runtime version + options hash. */
+  key: string;
+  module: WebAssembly.Module;
+  metadata: CodeMetadata;
+}
+
+/** What the engine needs from the code layer. */
+export interface ModuleProvider {
+  compiled(codeId: string): Promise<CompiledCode>;
+}
+
+/** Options of {@link CodeService}. */
+export interface CodeServiceOptions {
+  /** The store originals and artefacts live in (artefacts always go here, never to an overlay). */
+  store: Store;
+  /** Artefact version; defaults to RUNTIME_VERSION (tests inject others). */
+  runtimeVersion?: string;
+  instrumentOptions?: InstrumentOptions;
+  /** Largest accepted upload; default 32 MiB. */
+  maxCodeBytes?: number;
+  /** Bytes of compiled modules kept (counted by instrumented size); default 256 MiB. */
+  cacheBytes?: number;
+  /** Code workers; default 1. */
+  workers?: number;
+}
+
+/** Counters for the metrics layer. */
+export interface CodeStats {
+  uploads: number;
+  instrumentations: number;
+  instrumentationFailures: number;
+  compilations: number;
+  cacheHits: number;
+  cacheMisses: number;
+  cacheEvictions: number;
+  cacheBytes: number;
+  cacheEntries: number;
+}
+
+/**
+ * From uploaded bytes to a ready compiled module: stores originals, instruments lazily per
+ * runtime version (single-flight, failures recorded and not retried until the version changes),
+ * and compiles in workers into a byte-bounded LRU cache of `WebAssembly.Module`s.
+ */
+export class CodeService implements ModuleProvider {
+  readonly runtimeVersion: string;
+  readonly optionsHash: string;
+  private readonly store: Store;
+  private readonly options: InstrumentOptions;
+  private readonly maxCodeBytes: number;
+  private readonly pool: CodeWorkerPool;
+  private readonly instrumenting = new Map<string, Promise<InstrumentedCode>>();
+  private readonly compiling = new Map<string, Promise<CompiledCode>>();
+  private readonly cache: LRUCache<string, CompiledCode>;
+  private readonly counters = { uploads: 0, instrumentations: 0, instrumentationFailures: 0, compilations: 0, cacheHits: 0, cacheMisses: 0, cacheEvictions: 0 };
+
+  constructor(options: CodeServiceOptions) {
+    this.store = options.store;
+    this.runtimeVersion = options.runtimeVersion ?? RUNTIME_VERSION;
+    this.options = options.instrumentOptions ?? {};
+    this.optionsHash = instrumentOptionsHash(this.options);
+    this.maxCodeBytes = options.maxCodeBytes ?? 32 * 1024 * 1024;
+    this.pool = new CodeWorkerPool(options.workers ?? 1);
+    this.cache = new LRUCache<string, CompiledCode>({
+      maxSize: options.cacheBytes ?? 256 * 1024 * 1024,
+      sizeCalculation: (c) => Math.max(1, c.metadata.instrumentedSize),
+      dispose: (_v, _k, reason) => {
+        if (reason === 'evict') this.counters.cacheEvictions++;
+      },
+    });
+  }
+
+  /** Hex SHA-256 of the bytes: the code's id. */
+  static codeId(bytes: Uint8Array): string {
+    return createHash('sha256').update(bytes).digest('hex');
+  }
+
+  /**
+   * Stores a guest after validating it (in a worker). Idempotent: the same bytes give the same
+   * id and `created: false`.
+   *
+   * @throws CodeTooLarge, InvalidGuest (naming the import or export at fault), MalformedModule
+   */
+  async upload(bytes: Uint8Array, options: { mode?: GuestMode } = {}): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
+    if (bytes.length > this.maxCodeBytes) throw new CodeTooLarge(bytes.length, this.maxCodeBytes);
+    const codeId = CodeService.codeId(bytes);
+    const copy = bytes.slice();
+    const result = await this.pool.run({ op: 'validate', bytes: copy, mode: options.mode ?? 'actor' });
+    if (result.op !== 'validate') throw new TypeError('unexpected worker reply');
+    const existed = await this.store.codes.hasOriginal(codeId);
+    if (!existed) await this.store.commit([{ kind: 'code.original', codeId, bytes, info: JSON.stringify(result.info) }]);
+    this.counters.uploads++;
+    return { codeId, created: !existed, info: result.info };
+  }
+
+  /**
+   * The instrumented artefact for the current runtime version, derived on a miss.
+   *
+   * @throws MissingOriginalCode, InstrumentationFailed
+   */
+  instrumented(codeId: string): Promise<InstrumentedCode> {
+    const running = this.instrumenting.get(codeId);
+    if (running) return running;
+    const p = this.deriveArtefact(codeId).finally(() => this.instrumenting.delete(codeId));
+    this.instrumenting.set(codeId, p);
+    return p;
+  }
+
+  private async deriveArtefact(codeId: string): Promise<InstrumentedCode> {
+    const { runtimeVersion: rv, optionsHash: oh } = this;
+    const stored = await this.store.codes.artefact(rv, oh, codeId);
+    if (stored) return { codeId, code: stored.code, metadata: JSON.parse(stored.metadata) as CodeMetadata };
+    const failed = await this.store.codes.failure(rv, oh, codeId);
+    if (failed) throw new InstrumentationFailed(codeId, failed.reason);
+    const original = await this.store.codes.original(codeId);
+    if (!original) throw new MissingOriginalCode(codeId);
+    this.counters.instrumentations++;
+    let result;
+    try {
+      const bytes = original.bytes.slice();
+      result = await this.pool.run({ op: 'instrument', bytes, options: this.options }, [bytes.buffer as ArrayBuffer]);
+    } catch (e) {
+      if (!(e instanceof TesseraError) || e.code === 'CODE_WORKER_ERROR') throw e;
+      this.counters.instrumentationFailures++;
+      await this.store.commit([{ kind: 'code.failure', failure: { codeId, runtimeVersion: rv, optionsHash: oh, reason: e.message } }]);
+      throw new InstrumentationFailed(codeId, e.message);
+    }
+    if (result.op !== 'instrument') throw new TypeError('unexpected worker reply');
+    await this.store.commit([
+      { kind: 'code.artefact', artefact: { codeId, runtimeVersion: rv, optionsHash: oh, code: result.code, metadata: JSON.stringify(result.metadata) } },
+    ]);
+    return { codeId, code: result.code, metadata: result.metadata };
+  }
+
+  /** The compiled module (cached; compiled in a worker on a miss). */
+  compiled(codeId: string): Promise<CompiledCode> {
+    const key = `${codeId}:${this.runtimeVersion}:${this.optionsHash}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.counters.cacheHits++;
+      return Promise.resolve(hit);
+    }
+    const running = this.compiling.get(key);
+    if (running) {
+      this.counters.cacheHits++;
+      return running;
+    }
+    this.counters.cacheMisses++;
+    const p = (async () => {
+      const art = await this.instrumented(codeId);
+      const code = art.code.slice();
+      const result = await this.pool.run({ op: 'compile', code }, [code.buffer as ArrayBuffer]);
+      if (result.op !== 'compile') throw new TypeError('unexpected worker reply');
+      this.counters.compilations++;
+      const compiled: CompiledCode = { codeId, key, module: result.module, metadata: art.metadata };
+      this.cache.set(key, compiled);
+      return compiled;
+    })().finally(() => this.compiling.delete(key));
+    this.compiling.set(key, p);
+    return p;
+  }
+
+  stats(): CodeStats {
+    return { ...this.counters, cacheBytes: this.cache.calculatedSize, cacheEntries: this.cache.size };
+  }
+
+  /** Removes artefacts of other runtime versions from the store. */
+  gc(): Promise<number> {
+    return this.store.codes.gc(this.runtimeVersion);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+    this.cache.clear();
+  }
+}

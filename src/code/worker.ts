@@ -1,0 +1,36 @@
+/**
+ * Code worker: guest validation, instrumentation and compilation, off the main thread.
+ */
+import { parentPort } from 'node:worker_threads';
+import { TesseraError } from '../util/errors.js';
+import { instrument, validateGuest } from '../wasm/index.js';
+import type { CodeReply, CodeTask, CodeTaskResult } from './protocol.js';
+
+function run(task: CodeTask): CodeTaskResult {
+  switch (task.op) {
+    case 'validate':
+      return { op: 'validate', info: validateGuest(task.bytes, { mode: task.mode }) };
+    case 'instrument': {
+      const { code, metadata } = instrument(task.bytes, task.options);
+      return { op: 'instrument', code, metadata };
+    }
+    case 'compile':
+      return { op: 'compile', module: new WebAssembly.Module(task.code as Uint8Array<ArrayBuffer>) };
+  }
+}
+
+parentPort!.on('message', ({ id, task }: { id: number; task: CodeTask }) => {
+  let reply: CodeReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    const result = run(task);
+    if (result.op === 'instrument') transfer.push(result.code.buffer as ArrayBuffer);
+    reply = { id, ok: true, result };
+  } catch (e) {
+    const err = e as Error;
+    // WebAssembly.CompileError and friends are not ours but still precise about the module.
+    const code = e instanceof TesseraError ? e.code : e instanceof WebAssembly.CompileError ? 'INVALID_MODULE' : 'INTERNAL';
+    reply = { id, ok: false, error: { name: err.name, code, message: err.message } };
+  }
+  parentPort!.postMessage(reply, transfer);
+});

@@ -1,0 +1,9 @@
+/** src/store — the storage contract and its implementations. */
+export type { Store, CodeArea, StateArea, WriteOp, OriginalCode, CodeArtefact, CodeFailure } from './types.js';
+export { SqliteStore } from './sqlite.js';
+export type { SqliteOptions } from './sqlite.js';
+export { OverlayStore } from './overlay.js';
+export { StoreError } from './errors.js';
+export { MIGRATIONS } from './migrations.js';
+export type { Migration } from './migrations.js';
+export { openStore } from './open.js';

@@ -1,0 +1,52 @@
+import type { CodeArea, StateArea, Store, WriteOp } from './types.js';
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+/**
+ * A store whose state writes stay in memory and are dropped with it, over a read-only base.
+ * Queries and prefetch run on overlays. Code writes go to the base: instrumentation is
+ * deterministic, so its artefacts are worth keeping whoever derived them.
+ */
+export class OverlayStore implements Store {
+  readonly codes: CodeArea;
+  readonly state: StateArea;
+  /** actorId -> hex key -> value (null: deleted in the overlay). */
+  private readonly writes = new Map<string, Map<string, { key: Uint8Array; value: Uint8Array | null }>>();
+
+  constructor(private readonly base: Store) {
+    this.codes = base.codes;
+    const writes = this.writes;
+    this.state = {
+      async get(actorId, key) {
+        const hit = writes.get(actorId)?.get(hex(key));
+        if (hit) return hit.value;
+        return base.state.get(actorId, key);
+      },
+      async entries(actorId) {
+        const merged = new Map<string, [Uint8Array, Uint8Array]>();
+        for (const [k, v] of await base.state.entries(actorId)) merged.set(hex(k), [k, v]);
+        for (const [h, w] of writes.get(actorId) ?? []) {
+          if (w.value === null) merged.delete(h);
+          else merged.set(h, [w.key, w.value]);
+        }
+        return [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+      },
+    };
+  }
+
+  async commit(ops: readonly WriteOp[]): Promise<void> {
+    const forBase = ops.filter((op) => op.kind.startsWith('code.'));
+    for (const op of ops) {
+      if (op.kind !== 'state.put' && op.kind !== 'state.delete') continue;
+      let m = this.writes.get(op.actorId);
+      if (!m) this.writes.set(op.actorId, (m = new Map()));
+      m.set(hex(op.key), { key: op.key, value: op.kind === 'state.put' ? op.value : null });
+    }
+    await this.base.commit(forBase);
+  }
+
+  /** Drops the overlay's writes; the base is left open (it belongs to someone else). */
+  async close(): Promise<void> {
+    this.writes.clear();
+  }
+}

@@ -1,0 +1,143 @@
+import Database from 'better-sqlite3';
+import { StoreError } from './errors.js';
+import { MIGRATIONS, type Migration } from './migrations.js';
+import type { CodeArea, CodeArtefact, CodeFailure, OriginalCode, StateArea, Store, WriteOp } from './types.js';
+
+/** Options of {@link SqliteStore.open}. */
+export interface SqliteOptions {
+  /**
+   * `full` (default): a commit is synced to disk before it resolves, so acknowledged work survives
+   * a power loss. `normal`: synced at WAL checkpoints only — survives a process crash, may lose
+   * the last commits on power loss. Documented in README, "Configuration".
+   */
+  sync?: 'full' | 'normal';
+  /** Extra migrations (tests); the built-in list always runs first. */
+  migrations?: readonly Migration[];
+}
+
+const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+/**
+ * The embedded default store: one SQLite file in WAL mode with a single writer. Statements are
+ * prepared once. better-sqlite3 is synchronous; each call is one short statement, which is the
+ * only kind of synchronous wait the main thread allows itself.
+ */
+export class SqliteStore implements Store {
+  readonly codes: CodeArea;
+  readonly state: StateArea;
+  private readonly applyAll: (ops: readonly WriteOp[]) => void;
+
+  private constructor(private readonly db: Database.Database) {
+    const q = {
+      original: db.prepare('SELECT code_id, bytes, info, uploaded_at FROM code_original WHERE code_id = ?'),
+      hasOriginal: db.prepare('SELECT 1 FROM code_original WHERE code_id = ?').pluck(),
+      artefact: db.prepare('SELECT code, metadata FROM code_artefact WHERE runtime_version = ? AND options_hash = ? AND code_id = ?'),
+      failure: db.prepare('SELECT reason FROM code_failure WHERE runtime_version = ? AND options_hash = ? AND code_id = ?'),
+      putOriginal: db.prepare('INSERT OR IGNORE INTO code_original (code_id, bytes, info, uploaded_at) VALUES (?, ?, ?, ?)'),
+      putArtefact: db.prepare('INSERT OR REPLACE INTO code_artefact (runtime_version, options_hash, code_id, code, metadata) VALUES (?, ?, ?, ?, ?)'),
+      putFailure: db.prepare('INSERT OR REPLACE INTO code_failure (runtime_version, options_hash, code_id, reason) VALUES (?, ?, ?, ?)'),
+      gcArtefacts: db.prepare('DELETE FROM code_artefact WHERE runtime_version <> ?'),
+      gcFailures: db.prepare('DELETE FROM code_failure WHERE runtime_version <> ?'),
+      stateGet: db.prepare('SELECT value FROM actor_state WHERE actor_id = ? AND key = ?').pluck(),
+      stateEntries: db.prepare('SELECT key, value FROM actor_state WHERE actor_id = ? ORDER BY key'),
+      statePut: db.prepare('INSERT OR REPLACE INTO actor_state (actor_id, key, value) VALUES (?, ?, ?)'),
+      stateDelete: db.prepare('DELETE FROM actor_state WHERE actor_id = ? AND key = ?'),
+    };
+    this.codes = {
+      async original(codeId): Promise<OriginalCode | null> {
+        const row = q.original.get(codeId) as { code_id: string; bytes: Buffer; info: string; uploaded_at: number } | undefined;
+        return row ? { codeId: row.code_id, bytes: toBytes(row.bytes), info: row.info, uploadedAt: row.uploaded_at } : null;
+      },
+      async hasOriginal(codeId) {
+        return q.hasOriginal.get(codeId) !== undefined;
+      },
+      async artefact(runtimeVersion, optionsHash, codeId): Promise<CodeArtefact | null> {
+        const row = q.artefact.get(runtimeVersion, optionsHash, codeId) as { code: Buffer; metadata: string } | undefined;
+        return row ? { codeId, runtimeVersion, optionsHash, code: toBytes(row.code), metadata: row.metadata } : null;
+      },
+      async failure(runtimeVersion, optionsHash, codeId): Promise<CodeFailure | null> {
+        const row = q.failure.get(runtimeVersion, optionsHash, codeId) as { reason: string } | undefined;
+        return row ? { codeId, runtimeVersion, optionsHash, reason: row.reason } : null;
+      },
+      async gc(keep) {
+        return db.transaction(() => q.gcArtefacts.run(keep).changes + q.gcFailures.run(keep).changes)();
+      },
+    };
+    this.state = {
+      async get(actorId, key) {
+        const v = q.stateGet.get(actorId, key) as Buffer | undefined;
+        return v ? toBytes(v) : null;
+      },
+      async entries(actorId) {
+        return (q.stateEntries.all(actorId) as { key: Buffer; value: Buffer }[]).map((r): [Uint8Array, Uint8Array] => [toBytes(r.key), toBytes(r.value)]);
+      },
+    };
+    this.applyAll = db.transaction((ops: readonly WriteOp[]) => {
+      for (const op of ops) {
+        switch (op.kind) {
+          case 'code.original':
+            q.putOriginal.run(op.codeId, op.bytes, op.info, Date.now());
+            break;
+          case 'code.artefact': {
+            const a = op.artefact;
+            q.putArtefact.run(a.runtimeVersion, a.optionsHash, a.codeId, a.code, a.metadata);
+            break;
+          }
+          case 'code.failure': {
+            const f = op.failure;
+            q.putFailure.run(f.runtimeVersion, f.optionsHash, f.codeId, f.reason);
+            break;
+          }
+          case 'state.put':
+            q.statePut.run(op.actorId, op.key, op.value);
+            break;
+          case 'state.delete':
+            q.stateDelete.run(op.actorId, op.key);
+            break;
+        }
+      }
+    });
+  }
+
+  /** Opens (creating if needed) a database file, or ':memory:'; runs pending migrations. */
+  static open(path: string, options: SqliteOptions = {}): SqliteStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+      migrate(db, [...MIGRATIONS, ...(options.migrations ?? [])]);
+    } catch (cause) {
+      throw new StoreError('cannot open the SQLite store', cause);
+    }
+    return new SqliteStore(db);
+  }
+
+  async commit(ops: readonly WriteOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    try {
+      this.applyAll(ops);
+    } catch (cause) {
+      throw new StoreError('commit failed', cause);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]));
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  db.transaction(() => {
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue;
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }
+  })();
+}

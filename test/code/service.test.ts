@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CodeService, InstrumentationFailed, MissingOriginalCode } from '../../src/code/index.js';
+import { OverlayStore, SqliteStore, type Store } from '../../src/store/index.js';
+import { InvalidGuest } from '../../src/wasm/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { wat } from '../helpers/wat.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function setup(options: Partial<ConstructorParameters<typeof CodeService>[0]> = {}, path?: string): { store: Store; codes: CodeService; path: string } {
+  let dbPath = path;
+  if (!dbPath) {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    dbPath = join(t.dir, 'codes.db');
+  }
+  const store = options.store ?? SqliteStore.open(dbPath);
+  const codes = new CodeService({ store, ...options });
+  cleanups.push(() => codes.close(), () => store.close());
+  return { store, codes, path: dbPath };
+}
+
+const guestSrc = (n: number) => `(module (import "tessera" "reply" (func (param i32 i32))) (memory (export "memory") 1)
+  (func (export "handle") (call 0 (i32.const 0) (i32.const ${n}))))`;
+
+describe('CodeService', () => {
+  it('uploads idempotently under the SHA-256 of the bytes', async () => {
+    const { codes } = setup();
+    const bytes = await wat(guestSrc(1));
+    const first = await codes.upload(bytes);
+    const second = await codes.upload(bytes);
+    expect(first.codeId).toMatch(/^[0-9a-f]{64}$/);
+    expect(second).toMatchObject({ codeId: first.codeId, created: false });
+    expect(first.created).toBe(true);
+  });
+
+  it('rejects invalid guests with the reason and stores nothing', async () => {
+    const { codes, store } = setup();
+    const bytes = await wat('(module (import "fs" "open" (func)) (memory (export "memory") 1) (func (export "handle")))');
+    const err = await codes.upload(bytes).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidGuest);
+    expect((err as Error).message).toMatch(/fs\.open/);
+    expect(await store.codes.hasOriginal(CodeService.codeId(bytes))).toBe(false);
+  });
+
+  it('instruments lazily, persists, and re-instruments after a runtime-version bump', async () => {
+    const { codes, store, path } = setup({ runtimeVersion: 'test-1' });
+    const { codeId } = await codes.upload(await wat(guestSrc(2)));
+    expect(await store.codes.artefact('test-1', codes.optionsHash, codeId)).toBeNull();
+    await codes.instrumented(codeId);
+    expect(await store.codes.artefact('test-1', codes.optionsHash, codeId)).not.toBeNull();
+    await codes.instrumented(codeId);
+    expect(codes.stats().instrumentations).toBe(1);
+    const bumped = setup({ store, runtimeVersion: 'test-2' }, path).codes;
+    await bumped.instrumented(codeId);
+    expect(bumped.stats().instrumentations).toBe(1);
+    expect(await store.codes.artefact('test-2', codes.optionsHash, codeId)).not.toBeNull();
+    // The old version's rows stay until an explicit gc.
+    expect(await bumped.gc()).toBe(1);
+    expect(await store.codes.artefact('test-1', codes.optionsHash, codeId)).toBeNull();
+  });
+
+  it('tells missing code from code that cannot be instrumented, and records the failure per version', async () => {
+    const { codes, store, path } = setup({ runtimeVersion: 'v1' });
+    await expect(codes.instrumented('00'.repeat(32))).rejects.toBeInstanceOf(MissingOriginalCode);
+    // A valid guest whose memory minimum exceeds the limit cannot be instrumented.
+    const { codeId } = await codes.upload(await wat('(module (memory (export "memory") 2000) (func (export "handle")))'));
+    await expect(codes.instrumented(codeId)).rejects.toBeInstanceOf(InstrumentationFailed);
+    await expect(codes.instrumented(codeId)).rejects.toThrow(/exceeds the limit/);
+    expect(codes.stats().instrumentations).toBe(1);
+    expect(await store.codes.failure('v1', codes.optionsHash, codeId)).not.toBeNull();
+    const bumped = setup({ store, runtimeVersion: 'v2' }, path).codes;
+    await expect(bumped.instrumented(codeId)).rejects.toBeInstanceOf(InstrumentationFailed);
+    expect(bumped.stats().instrumentations).toBe(1);
+  });
+
+  it('50 concurrent lookups of new code instrument once and compile once', async () => {
+    const { codes } = setup();
+    const { codeId } = await codes.upload(await wat(guestSrc(3)));
+    const all = await Promise.all(Array.from({ length: 50 }, () => codes.compiled(codeId)));
+    expect(new Set(all.map((c) => c.module)).size).toBe(1);
+    expect(codes.stats()).toMatchObject({ instrumentations: 1, compilations: 1 });
+    expect(all[0]!.module).toBeInstanceOf(WebAssembly.Module);
+  });
+
+  it('through an overlay store, artefacts reach the base and state does not', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const base = SqliteStore.open(join(t.dir, 'base.db'));
+    cleanups.push(() => base.close());
+    const overlay = new OverlayStore(base);
+    const { codes } = setup({ store: overlay });
+    const { codeId } = await codes.upload(await wat(guestSrc(4)));
+    await codes.instrumented(codeId);
+    await overlay.commit([{ kind: 'state.put', actorId: 'a', key: new Uint8Array([1]), value: new Uint8Array([2]) }]);
+    expect(await base.codes.artefact(codes.runtimeVersion, codes.optionsHash, codeId)).not.toBeNull();
+    expect(await base.state.get('a', new Uint8Array([1]))).toBeNull();
+  });
+
+  it('evicts compiled modules by bytes and counts it', async () => {
+    const probe = setup();
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await probe.codes.upload(await wat(guestSrc(10 + i)))).codeId);
+    const size = (await probe.codes.instrumented(ids[0]!)).metadata.instrumentedSize;
+    const { codes } = setup({ store: probe.store, cacheBytes: size * 2 + 1 }, probe.path);
+    for (const id of ids) await codes.compiled(id);
+    expect(codes.stats()).toMatchObject({ cacheEntries: 2, cacheEvictions: 1, cacheMisses: 3, cacheBytes: size * 2 });
+    await codes.compiled(ids[2]!);
+    expect(codes.stats().cacheHits).toBe(1);
+    await codes.compiled(ids[0]!);
+    expect(codes.stats()).toMatchObject({ cacheMisses: 4, cacheEvictions: 2 });
+  });
+
+  it('keeps the main thread responsive while a 14 MB module is instrumented and compiled', async () => {
+    const { codes, store } = setup({ instrumentOptions: { maxMemoryPages: 65536 } });
+    const bytes = new Uint8Array(readFileSync(new URL('../../node_modules/esbuild-wasm/esbuild.wasm', import.meta.url)));
+    // Not a guest (it imports Go's runtime), so it is stored directly, as an operator would.
+    const codeId = CodeService.codeId(bytes);
+    await store.commit([{ kind: 'code.original', codeId, bytes, info: '{}' }]);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    const compiled = await codes.compiled(codeId);
+    const elapsed = performance.now() - started;
+    clearInterval(timer);
+    expect(compiled.metadata.originalSize).toBe(bytes.length);
+    // A blocked loop would tick at most once; a free one ticks about elapsed/10 times.
+    expect(ticks).toBeGreaterThan(Math.min(5, elapsed / 40));
+  });
+});
