@@ -7,3 +7,4 @@ export * from './wasm/index.js';
 export { TesseraError } from './util/index.js';
 export * from './store/index.js';
 export * from './code/index.js';
+export * from './exec/index.js';

@@ -1,0 +1,462 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { pino, type Logger } from 'pino';
+import { InstrumentationFailed, MissingOriginalCode, type CompiledCode, type ModuleProvider } from '../code/index.js';
+import { TesseraError } from '../util/errors.js';
+import { workerUrl } from '../util/index.js';
+import { GUEST_STACK_SIZE_MB } from '../wasm/index.js';
+import { DEFAULT_DEADLINE_MS, DEFAULT_GAS_LIMIT } from './costs.js';
+import type { Governor, Reservation } from './governor.js';
+import { EngineMetrics } from './metrics.js';
+import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadRequest } from './protocol.js';
+import type { ExecutionContext, ExecutionRequest, ExecutionResult, ExecutionStatus, Timings } from './types.js';
+
+/** Options of {@link Engine}. */
+export interface EngineOptions {
+  codes: ModuleProvider;
+  /** Worker threads that run guests; default: the number of cores. */
+  workers?: number;
+  /** Workers booted ahead to replace terminated ones at once; default 1, 0 disables. */
+  spares?: number;
+  /** Executions that may wait for a worker; beyond that `Busy`. Default 1024. */
+  maxQueued?: number;
+  defaultGasLimit?: bigint;
+  defaultDeadlineMs?: number;
+  governor?: Governor;
+  logger?: Logger;
+  /** Guest memory limit per worker, MiB (V8 old generation of the worker); default 512. */
+  workerMemoryMb?: number;
+}
+
+/** The engine was closed. */
+export class EngineClosed extends TesseraError {
+  constructor() {
+    super('ENGINE_CLOSED', 'the engine is closed');
+  }
+}
+
+/** Engine statistics. */
+export interface EngineStats {
+  workers: number;
+  busy: number;
+  spares: number;
+  queued: number;
+  /** Admitted executions (looking up code, queued or running): the permits out. */
+  inflight: number;
+  breakerOpen: boolean;
+  bootFailures: number;
+  metrics: EngineMetrics;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job: Job | null;
+  modules: Set<string>;
+  port: MessagePort;
+  flag: Int32Array;
+  /** Resolves once the worker thread has exited. */
+  exited: Promise<void>;
+}
+
+interface Job {
+  id: number;
+  req: ExecutionRequest;
+  compiled: CompiledCode;
+  gasLimit: bigint;
+  context: ExecutionContext;
+  enqueuedAt: number;
+  startedAt: number;
+  lookupMs: number;
+  finish(result: ExecutionResult): void;
+  timer: NodeJS.Timeout | null;
+  /** Set when the job is being stopped by terminating its worker. */
+  stopping: ExecutionStatus | null;
+}
+
+const NO_RESERVATION: Reservation = { settle() {}, [Symbol.dispose]() {} };
+const MESSAGES: Partial<Record<ExecutionStatus, string>> = {
+  OutOfGas: 'out of gas',
+  StackOverflow: 'stack overflow',
+  MemoryOutOfBounds: 'memory access out of bounds',
+  Unreachable: 'unreachable executed',
+  DivideByZero: 'integer divide by zero',
+  IntegerOverflow: 'integer overflow',
+  IndirectCallMismatch: 'indirect call signature mismatch',
+  TableOutOfBounds: 'table access out of bounds',
+  NullReference: 'null reference',
+  Timeout: 'execution exceeded its deadline',
+  Cancelled: 'execution cancelled',
+  Busy: 'too many executions; try again later',
+  InvalidCode: 'code is invalid',
+  MissingCode: 'no such code',
+  HostError: 'internal error',
+};
+
+function emptyTimings(): Timings {
+  return { queueWait: 0, codeLookup: 0, instantiate: 0, run: 0, total: 0 };
+}
+
+/**
+ * Runs guest code on a pool of worker threads under gas, time and memory limits. The main thread
+ * only routes: it never compiles or runs guest code.
+ *
+ * The pool is hand-written rather than piscina: executions must be cancellable by terminating
+ * exactly the worker that runs them, with the permit released only once that worker is gone;
+ * compiled modules are cached per worker; and state reads need a per-worker synchronous channel.
+ */
+export class Engine {
+  private readonly codes: ModuleProvider;
+  private readonly size: number;
+  private readonly spareTarget: number;
+  private readonly maxQueued: number;
+  private readonly defaultGas: bigint;
+  private readonly defaultDeadline: number;
+  private readonly governor: Governor | undefined;
+  private readonly log: Logger;
+  private readonly memoryMb: number;
+  private readonly slots: Slot[] = [];
+  private readonly spares: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private inflight = 0;
+  private nextId = 1;
+  private closed = false;
+  private bootFailures = 0;
+  private consecutiveBootFailures = 0;
+  private breakerUntil = 0;
+  readonly metrics = new EngineMetrics();
+
+  constructor(options: EngineOptions) {
+    this.codes = options.codes;
+    this.size = Math.max(1, options.workers ?? availableParallelism());
+    this.spareTarget = Math.max(0, options.spares ?? 1);
+    this.maxQueued = Math.max(0, options.maxQueued ?? 1024);
+    this.defaultGas = options.defaultGasLimit ?? DEFAULT_GAS_LIMIT;
+    this.defaultDeadline = options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
+    this.governor = options.governor;
+    this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
+    this.memoryMb = options.workerMemoryMb ?? 512;
+    for (let i = 0; i < this.size; i++) this.slots.push(this.boot());
+    this.refillSpares();
+  }
+
+  // ---- workers ---------------------------------------------------------------------------
+
+  private boot(): Slot {
+    const { port1, port2 } = new MessageChannel();
+    const flagBuffer = new SharedArrayBuffer(4);
+    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer };
+    const worker = new Worker(workerUrl(import.meta.url, './worker.js'), {
+      workerData: data,
+      transferList: [port2],
+      resourceLimits: { stackSizeMb: GUEST_STACK_SIZE_MB, maxOldGenerationSizeMb: this.memoryMb },
+    });
+    this.metrics.workersStarted++;
+    let resolveExit!: () => void;
+    const slot: Slot = {
+      worker,
+      ready: false,
+      job: null,
+      modules: new Set(),
+      port: port1,
+      flag: new Int32Array(flagBuffer),
+      exited: new Promise((r) => (resolveExit = r)),
+    };
+    worker.on('message', (msg: DoneMessage | { type: 'ready' }) => {
+      if (msg.type === 'ready') {
+        slot.ready = true;
+        this.consecutiveBootFailures = 0;
+        this.pump();
+      } else this.onDone(slot, msg);
+    });
+    port1.on('message', (req: StateReadRequest) => void this.serveStateRead(slot, req));
+    worker.on('error', (err) => this.onWorkerGone(slot, err));
+    worker.on('exit', (code) => {
+      resolveExit();
+      port1.close();
+      this.onWorkerGone(slot, new Error(`worker exited with code ${code}`));
+    });
+    worker.unref();
+    port1.unref();
+    return slot;
+  }
+
+  private refillSpares(): void {
+    if (this.closed || Date.now() < this.breakerUntil) return;
+    while (this.spares.length < this.spareTarget) this.spares.push(this.boot());
+  }
+
+  /** Replaces an active slot's worker, from the spares when one is ready. */
+  private replace(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0 || this.closed) return;
+    const readySpare = this.spares.findIndex((s) => s.ready);
+    if (readySpare >= 0) {
+      this.slots[i] = this.spares.splice(readySpare, 1)[0]!;
+      this.metrics.spareClaims++;
+    } else if (Date.now() >= this.breakerUntil) {
+      this.slots[i] = this.boot();
+      this.metrics.spareMisses++;
+    } else {
+      this.slots.splice(i, 1);
+      setTimeout(() => {
+        if (!this.closed && this.slots.length < this.size) this.slots.push(this.boot());
+      }, this.breakerUntil - Date.now()).unref();
+    }
+    this.refillSpares();
+    this.pump();
+  }
+
+  private onWorkerGone(slot: Slot, err: Error): void {
+    if (this.closed) return;
+    const wasReady = slot.ready;
+    slot.ready = false;
+    const spareIndex = this.spares.indexOf(slot);
+    if (!wasReady) {
+      // Died while booting: count toward the circuit breaker instead of respawning in a loop.
+      this.bootFailures++;
+      this.consecutiveBootFailures++;
+      if (this.consecutiveBootFailures >= 3) this.breakerUntil = Date.now() + 10_000;
+      this.log.error({ err }, 'execution worker failed to start');
+    }
+    if (spareIndex >= 0) {
+      this.spares.splice(spareIndex, 1);
+      this.refillSpares();
+      return;
+    }
+    const job = slot.job;
+    slot.job = null;
+    if (job) {
+      if (job.stopping === null) {
+        this.metrics.workerCrashes++;
+        this.log.error({ err, codeId: job.compiled.codeId }, 'execution worker crashed');
+      }
+      this.finishJob(job, this.failure(job.stopping ?? 'HostError', job));
+    }
+    if (this.slots.includes(slot)) this.replace(slot);
+  }
+
+  private async serveStateRead(slot: Slot, req: StateReadRequest): Promise<void> {
+    const job = slot.job;
+    let reply;
+    try {
+      const value = job?.req.state?.load ? await job.req.state.load(req.key) : null;
+      reply = { value };
+    } catch (err) {
+      this.log.error({ err }, 'state loader failed');
+      reply = { value: null, error: 'load failed' };
+    }
+    if (slot.job !== job) return;
+    slot.port.postMessage(reply);
+    Atomics.store(slot.flag, 0, 1);
+    Atomics.notify(slot.flag, 0);
+  }
+
+  // ---- admission and dispatch ----------------------------------------------------------------
+
+  /**
+   * Runs an execution. Resolves with a result for every outcome, failures included; throws only
+   * BudgetExceeded (before any work) and EngineClosed.
+   */
+  async execute(req: ExecutionRequest): Promise<ExecutionResult> {
+    if (this.closed) throw new EngineClosed();
+    const t0 = performance.now();
+    const gasLimit = req.gasLimit ?? this.defaultGas;
+    using reservation = req.account && this.governor ? this.governor.reserve(req.account, gasLimit) : NO_RESERVATION;
+    if (req.signal?.aborted) return this.result('Cancelled', t0);
+    if (this.inflight >= this.slots.length + this.maxQueued) return this.result('Busy', t0);
+    this.inflight++;
+    try {
+      let compiled: CompiledCode;
+      const lookupStart = performance.now();
+      try {
+        compiled = await this.codes.compiled(req.codeId);
+      } catch (err) {
+        const status: ExecutionStatus = err instanceof MissingOriginalCode ? 'MissingCode' : err instanceof InstrumentationFailed ? 'InvalidCode' : 'HostError';
+        if (status === 'HostError') this.log.error({ err, codeId: req.codeId }, 'code lookup failed');
+        const r = this.result(status, t0, status === 'InvalidCode' ? (err as Error).message : undefined);
+        this.metrics.record(r.status, r.timings);
+        return r;
+      }
+      const lookupMs = performance.now() - lookupStart;
+      const result = await this.enqueue(req, compiled, gasLimit, lookupMs, t0);
+      reservation.settle(result.gasUsed);
+      this.metrics.record(result.status, result.timings);
+      return result;
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  private enqueue(req: ExecutionRequest, compiled: CompiledCode, gasLimit: bigint, lookupMs: number, t0: number): Promise<ExecutionResult> {
+    return new Promise((resolve) => {
+      const c = req.context ?? {};
+      const job: Job = {
+        id: this.nextId++,
+        req,
+        compiled,
+        gasLimit,
+        context: {
+          self: c.self ?? '',
+          source: c.source ?? '',
+          messageId: c.messageId ?? '',
+          blockHeight: c.blockHeight ?? 0n,
+          blockTime: c.blockTime ?? 0n,
+          seed: c.seed ?? '',
+        },
+        enqueuedAt: performance.now(),
+        startedAt: 0,
+        lookupMs,
+        timer: null,
+        stopping: null,
+        finish: (r) => {
+          r.timings.total = performance.now() - t0;
+          req.signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+      };
+      const onAbort = (): void => this.cancel(job);
+      if (req.signal?.aborted) return job.finish(this.failure('Cancelled', job));
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  private cancel(job: Job): void {
+    const q = this.queue.indexOf(job);
+    if (q >= 0) {
+      this.queue.splice(q, 1);
+      job.finish(this.failure('Cancelled', job));
+      return;
+    }
+    this.stop(job, 'Cancelled');
+  }
+
+  /** Stops a running job by terminating its worker; the job finishes once the worker is gone. */
+  private stop(job: Job, why: ExecutionStatus): void {
+    const slot = this.slots.find((s) => s.job === job);
+    if (!slot || job.stopping) return;
+    job.stopping = why;
+    this.metrics.workersTerminated++;
+    void slot.worker.terminate();
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const slot = this.slots.find((s) => s.ready && s.job === null);
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      this.dispatch(slot, job);
+    }
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    slot.job = job;
+    slot.worker.ref();
+    job.startedAt = performance.now();
+    const { req, compiled } = job;
+    const snapshot = req.state?.snapshot ? [...req.state.snapshot.entries()] : [];
+    const msg: ExecMessage = {
+      type: 'exec',
+      id: job.id,
+      key: compiled.key,
+      entry: req.mode === 'command' ? '_start' : (req.entry ?? 'handle'),
+      mode: req.mode ?? 'actor',
+      args: req.args ?? [],
+      input: req.input ?? new Uint8Array(0),
+      gasLimit: job.gasLimit,
+      context: job.context,
+      snapshot,
+    };
+    if (!slot.modules.has(compiled.key)) {
+      msg.module = compiled.module;
+      slot.modules.add(compiled.key);
+    }
+    const deadline = req.deadlineMs ?? this.defaultDeadline;
+    job.timer = setTimeout(() => this.stop(job, 'Timeout'), deadline);
+    slot.worker.postMessage(msg);
+  }
+
+  private onDone(slot: Slot, msg: DoneMessage): void {
+    const job = slot.job;
+    if (!job || job.id !== msg.id || job.stopping) return;
+    slot.job = null;
+    slot.worker.unref();
+    if (msg.status === 'HostError') this.log.error({ codeId: job.compiled.codeId, detail: msg.message }, 'execution failed in the host');
+    const timings: Timings = {
+      queueWait: job.startedAt - job.enqueuedAt,
+      codeLookup: job.lookupMs,
+      instantiate: msg.instantiateMs,
+      run: msg.runMs,
+      total: 0,
+    };
+    const publicMessage = msg.status === 'UserPanic' || msg.status === 'InvalidHostCall' ? msg.message ?? '' : MESSAGES[msg.status];
+    this.finishJob(job, {
+      status: msg.status,
+      ...(msg.status === 'ok' ? {} : { error: { code: msg.status, message: publicMessage ?? msg.status } }),
+      reply: msg.reply,
+      gasUsed: msg.gasUsed,
+      writes: msg.writes,
+      sends: msg.sends,
+      logs: msg.logs,
+      ...(msg.exitCode !== undefined ? { exitCode: msg.exitCode, stdout: msg.stdout, stderr: msg.stderr } : {}),
+      timings,
+    });
+    this.pump();
+  }
+
+  private finishJob(job: Job, result: ExecutionResult): void {
+    if (job.timer) clearTimeout(job.timer);
+    job.finish(result);
+  }
+
+  private failure(status: ExecutionStatus, job: Job): ExecutionResult {
+    const timings = emptyTimings();
+    timings.codeLookup = job.lookupMs;
+    if (job.startedAt) {
+      timings.queueWait = job.startedAt - job.enqueuedAt;
+      timings.run = performance.now() - job.startedAt;
+    }
+    // A stopped execution is charged nothing: the outcome depends on the machine, not the code.
+    return { status, error: { code: status, message: MESSAGES[status] ?? status }, reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], timings };
+  }
+
+  private result(status: ExecutionStatus, t0: number, message?: string): ExecutionResult {
+    const timings = emptyTimings();
+    timings.total = performance.now() - t0;
+    return { status, error: { code: status, message: message ?? MESSAGES[status] ?? status }, reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], timings };
+  }
+
+  stats(): EngineStats {
+    return {
+      workers: this.slots.length,
+      busy: this.slots.filter((s) => s.job !== null).length,
+      spares: this.spares.filter((s) => s.ready).length,
+      queued: this.queue.length,
+      inflight: this.inflight,
+      breakerOpen: Date.now() < this.breakerUntil,
+      bootFailures: this.bootFailures,
+      metrics: this.metrics,
+    };
+  }
+
+  /** Cancels queued work, stops running work, and waits until every worker is gone. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const job of this.queue.splice(0)) job.finish(this.failure('Cancelled', job));
+    for (const s of this.slots) if (s.job) s.job.stopping = 'Cancelled';
+    this.closed = true;
+    const all = [...this.slots, ...this.spares];
+    for (const s of all) {
+      const job = s.job;
+      s.job = null;
+      void s.worker.terminate();
+      if (job) {
+        await s.exited;
+        this.finishJob(job, this.failure('Cancelled', job));
+      }
+    }
+    await Promise.all(all.map((s) => s.exited));
+  }
+}

@@ -1,0 +1,19 @@
+/** src/exec — the execution engine: guest code on worker threads under gas, time and memory limits. */
+export { Engine, EngineClosed } from './engine.js';
+export type { EngineOptions, EngineStats } from './engine.js';
+export { Governor, BudgetExceeded } from './governor.js';
+export type { Budget, Reservation } from './governor.js';
+export { EngineMetrics, Histogram } from './metrics.js';
+export { DETERMINISTIC_STATUSES } from './types.js';
+export type {
+  ExecutionContext,
+  ExecutionRequest,
+  ExecutionResult,
+  ExecutionStatus,
+  LogLine,
+  OutgoingMessage,
+  StateView,
+  StateWrite,
+  Timings,
+} from './types.js';
+export * as hostCosts from './costs.js';

@@ -1,0 +1,54 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { ExecutionContext, ExecutionStatus, LogLine, OutgoingMessage, StateWrite } from './types.js';
+
+/** Main thread -> worker: run one execution. */
+export interface ExecMessage {
+  type: 'exec';
+  id: number;
+  key: string;
+  /** Sent the first time this worker sees `key`; the worker caches it. */
+  module?: WebAssembly.Module;
+  entry: string;
+  mode: 'actor' | 'command';
+  args: string[];
+  input: Uint8Array;
+  gasLimit: bigint;
+  context: ExecutionContext;
+  snapshot: [string, Uint8Array | null][];
+}
+
+/** Worker -> main thread: the outcome. */
+export interface DoneMessage {
+  type: 'done';
+  id: number;
+  status: ExecutionStatus;
+  message?: string;
+  reply: Uint8Array | null;
+  gasUsed: bigint;
+  writes: StateWrite[];
+  sends: OutgoingMessage[];
+  logs: LogLine[];
+  exitCode?: number;
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+  instantiateMs: number;
+  runMs: number;
+}
+
+/** Worker -> main thread over the state port: a read that missed the snapshot. */
+export interface StateReadRequest {
+  key: Uint8Array;
+}
+
+/** Main thread -> worker over the state port. */
+export interface StateReadReply {
+  value: Uint8Array | null;
+  error?: string;
+}
+
+/** Shape of workerData for execution workers. */
+export interface ExecWorkerData {
+  statePort: MessagePort;
+  /** Int32Array over a SharedArrayBuffer: [0] is set to 1 when a state reply is ready. */
+  stateFlag: SharedArrayBuffer;
+}

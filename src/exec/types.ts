@@ -1,0 +1,127 @@
+/** Outcome of an execution. `ok` or a typed failure. */
+export type ExecutionStatus =
+  | 'ok'
+  | 'OutOfGas'
+  | 'StackOverflow'
+  | 'MemoryOutOfBounds'
+  | 'Unreachable'
+  | 'DivideByZero'
+  | 'IntegerOverflow'
+  | 'IndirectCallMismatch'
+  | 'TableOutOfBounds'
+  | 'NullReference'
+  | 'UserPanic'
+  | 'InvalidHostCall'
+  | 'Timeout'
+  | 'Cancelled'
+  | 'Busy'
+  | 'InvalidCode'
+  | 'MissingCode'
+  | 'HostError';
+
+/**
+ * Statuses that depend only on the code, the input and the state: the same on every machine.
+ * Others (Timeout, Cancelled, Busy, HostError) depend on the machine or the moment.
+ */
+export const DETERMINISTIC_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>([
+  'ok',
+  'OutOfGas',
+  'StackOverflow',
+  'MemoryOutOfBounds',
+  'Unreachable',
+  'DivideByZero',
+  'IntegerOverflow',
+  'IndirectCallMismatch',
+  'TableOutOfBounds',
+  'NullReference',
+  'UserPanic',
+  'InvalidHostCall',
+  'InvalidCode',
+  'MissingCode',
+]);
+
+/** Deterministic inputs of an execution besides the payload. */
+export interface ExecutionContext {
+  /** The executing actor's id. */
+  self: string;
+  /** The sender: an actor id or an external account. */
+  source: string;
+  messageId: string;
+  blockHeight: bigint;
+  /** Batch timestamp, ms since the epoch. */
+  blockTime: bigint;
+  /** Batch seed (hex or any string); `random` derives from it. */
+  seed: string;
+}
+
+/**
+ * The actor state an execution sees: a snapshot of keys known up front, and a loader for the
+ * rest. Keys in `snapshot` are hex; a `null` value means known absent.
+ */
+export interface StateView {
+  snapshot?: ReadonlyMap<string, Uint8Array | null>;
+  load?(key: Uint8Array): Promise<Uint8Array | null>;
+}
+
+/** What to run. */
+export interface ExecutionRequest {
+  codeId: string;
+  /** Export to call: `handle` (default), `init`, or any `() -> ()` export. */
+  entry?: string;
+  /** `actor` (default) or `command` (a WASI `_start` program with `args`). */
+  mode?: 'actor' | 'command';
+  args?: string[];
+  input?: Uint8Array;
+  gasLimit?: bigint;
+  /** Wall-clock limit in ms, counted from the start of execution (not from enqueue). */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+  /** Account whose budgets apply (governor); none by default. */
+  account?: string;
+  context?: Partial<ExecutionContext>;
+  state?: StateView;
+}
+
+export interface StateWrite {
+  key: Uint8Array;
+  /** null: delete. */
+  value: Uint8Array | null;
+}
+
+export interface OutgoingMessage {
+  to: string;
+  payload: Uint8Array;
+  gasLimit: bigint;
+}
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+}
+
+/** Per-phase durations in ms. */
+export interface Timings {
+  queueWait: number;
+  codeLookup: number;
+  instantiate: number;
+  run: number;
+  total: number;
+}
+
+export interface ExecutionResult {
+  status: ExecutionStatus;
+  /** Static, caller-safe description of a failure (UserPanic carries the guest's message). */
+  error?: { code: ExecutionStatus; message: string };
+  reply: Uint8Array | null;
+  gasUsed: bigint;
+  /** Buffered state writes, in order; empty unless status is ok. */
+  writes: StateWrite[];
+  /** Messages the guest sent; empty unless status is ok. */
+  sends: OutgoingMessage[];
+  logs: LogLine[];
+  /** Command mode: exit code, stdout and stderr. */
+  exitCode?: number;
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+  timings: Timings;
+}

@@ -1,0 +1,111 @@
+/**
+ * Execution worker: runs guests for the engine. Compiled modules arrive once per key and are
+ * cached; every execution gets a fresh instance. State reads that miss the snapshot block on a
+ * SharedArrayBuffer flag while the main thread loads the value.
+ */
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { classifyTrap, gasLeft, prepareInstance, runStart } from '../wasm/index.js';
+import { ExecutionState, HostTrap, ProcExit, hostImports } from './host.js';
+import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadReply } from './protocol.js';
+import type { ExecutionStatus } from './types.js';
+
+const { statePort, stateFlag } = workerData as ExecWorkerData;
+const flag = new Int32Array(stateFlag);
+const modules = new Map<string, WebAssembly.Module>();
+
+function loadSync(key: Uint8Array): Uint8Array | null {
+  Atomics.store(flag, 0, 0);
+  statePort.postMessage({ key });
+  Atomics.wait(flag, 0, 0);
+  const msg = receiveMessageOnPort(statePort);
+  const reply = msg?.message as StateReadReply | undefined;
+  if (!reply || reply.error !== undefined) throw new HostTrap('HostError', 'state read failed');
+  return reply.value;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+function execute(msg: ExecMessage): DoneMessage {
+  if (msg.module) modules.set(msg.key, msg.module);
+  const module = modules.get(msg.key);
+  const st = new ExecutionState(msg.context, msg.input, msg.args, new Map(msg.snapshot), loadSync);
+  const base = { type: 'done' as const, id: msg.id, reply: null, writes: [], sends: [], logs: st.logs };
+  if (!module) return { ...base, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
+  const t0 = performance.now();
+  let instantiateMs = 0;
+  let status: ExecutionStatus = 'ok';
+  let message: string | undefined;
+  let exitCode: number | undefined;
+  try {
+    st.instance = new WebAssembly.Instance(module, hostImports(st));
+    prepareInstance(st.instance, msg.gasLimit);
+    instantiateMs = performance.now() - t0;
+    runStart(st.instance);
+    const exports = st.instance.exports;
+    if (typeof exports._initialize === 'function') (exports._initialize as () => void)();
+    const entry = exports[msg.entry];
+    if (typeof entry !== 'function') throw new HostTrap('InvalidCode', `export ${msg.entry} is missing`);
+    (entry as () => void)();
+    if (msg.mode === 'command') exitCode = 0;
+  } catch (e) {
+    if (e instanceof ProcExit) {
+      exitCode = e.code;
+      if (msg.mode !== 'command' && e.code !== 0) {
+        status = 'UserPanic';
+        message = `exit ${e.code}`;
+      }
+    } else if (e instanceof HostTrap) {
+      status = e.status;
+      message = e.message;
+    } else if (e instanceof WebAssembly.LinkError) {
+      status = 'InvalidCode';
+      message = 'code imports something the host does not provide';
+    } else {
+      const kind = classifyTrap(st.instance, e);
+      // V8's own stack exhaustion (a RangeError) is machine-dependent: HostError, not StackOverflow.
+      status = kind === 'Other' ? 'HostError' : kind;
+      message = kind === 'Other' ? (e as Error).message : undefined;
+    }
+  }
+  const runMs = performance.now() - t0 - instantiateMs;
+  const gasUsed = st.instance ? msg.gasLimit - gasLeft(st.instance) : 0n;
+  const ok = status === 'ok';
+  const done: DoneMessage = {
+    ...base,
+    status,
+    message,
+    reply: ok ? st.reply : null,
+    gasUsed: status === 'OutOfGas' ? msg.gasLimit : gasUsed,
+    writes: ok ? [...st.writes.values()] : [],
+    sends: ok ? st.sends : [],
+    instantiateMs,
+    runMs,
+  };
+  if (msg.mode === 'command') {
+    done.exitCode = exitCode;
+    done.stdout = concat(st.stdout);
+    done.stderr = concat(st.stderr);
+  } else {
+    const text = (chunks: Uint8Array[]): string => new TextDecoder().decode(concat(chunks));
+    if (st.stdout.length) for (const line of text(st.stdout).split('\n').filter(Boolean)) st.logs.push({ level: 'info', message: line });
+    if (st.stderr.length) for (const line of text(st.stderr).split('\n').filter(Boolean)) st.logs.push({ level: 'warn', message: line });
+  }
+  st.instance = null;
+  return done;
+}
+
+parentPort!.on('message', (msg: ExecMessage) => {
+  const done = execute(msg);
+  const transfer: ArrayBuffer[] = [];
+  if (done.reply) transfer.push(done.reply.buffer as ArrayBuffer);
+  parentPort!.postMessage(done, transfer);
+});
+parentPort!.postMessage({ type: 'ready' });

@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Governor, BudgetExceeded, type Engine } from '../../src/exec/index.js';
+import { engineFixture } from './fixture.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | null): string => new TextDecoder().decode(b ?? new Uint8Array());
+const u32s = (b: Uint8Array | null): number[] => Array.from(new Uint32Array(b!.slice().buffer));
+
+let fx: Awaited<ReturnType<typeof engineFixture>>;
+let engine: Engine;
+let codeId: string;
+beforeAll(async () => {
+  fx = await engineFixture();
+  engine = fx.engine;
+  codeId = fx.codeId;
+});
+afterAll(() => fx.close());
+
+describe('Engine', () => {
+  it('runs a guest and returns reply, gas, logs and timings', async () => {
+    const r = await engine.execute({ codeId, input: enc('hello') });
+    expect(r.status).toBe('ok');
+    expect(dec(r.reply)).toBe('hello');
+    expect(r.logs).toEqual([{ level: 'info', message: 'hello' }]);
+    expect(r.gasUsed).toBeGreaterThan(0n);
+    expect(r.timings.total).toBeGreaterThan(0);
+    const again = await engine.execute({ codeId, input: enc('hello') });
+    expect(again.gasUsed).toBe(r.gasUsed);
+  });
+
+  it.each([
+    ['spin', 'OutOfGas'],
+    ['recurse', 'StackOverflow'],
+    ['oob', 'MemoryOutOfBounds'],
+    ['div0', 'DivideByZero'],
+    ['trap', 'Unreachable'],
+    ['reply_twice', 'InvalidHostCall'],
+    ['bad_ptr', 'MemoryOutOfBounds'],
+  ] as const)('%s ends in %s, deterministically', async (entry, status) => {
+    const a = await engine.execute({ codeId, entry, gasLimit: 50_000_000n });
+    const b = await engine.execute({ codeId, entry, gasLimit: 50_000_000n });
+    expect(a.status).toBe(status);
+    expect(a.error?.code).toBe(status);
+    expect(b.gasUsed).toBe(a.gasUsed);
+    expect(a.reply).toBeNull();
+    if (status === 'OutOfGas') expect(a.gasUsed).toBe(50_000_000n);
+  });
+
+  it('a panic keeps the guest message', async () => {
+    const r = await engine.execute({ codeId, entry: 'panic' });
+    expect(r).toMatchObject({ status: 'UserPanic', error: { message: 'boom' } });
+  });
+
+  it('a memory bomb is stopped by the memory limit', async () => {
+    const r = await engine.execute({ codeId, entry: 'bomb', gasLimit: 100_000_000_000n });
+    expect(r.status).toBe('ok');
+    expect(u32s(r.reply)[0]).toBeLessThanOrEqual(1024);
+  });
+
+  it('unknown code is MissingCode', async () => {
+    const r = await engine.execute({ codeId: 'ab'.repeat(32) });
+    expect(r.status).toBe('MissingCode');
+  });
+
+  it('isolates executions: no memory or globals survive', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await engine.execute({ codeId, entry: 'counter' });
+      expect(u32s(r.reply)).toEqual([1, 1]);
+    }
+  });
+
+  it('serves state from the snapshot and through the synchronous miss path alike', async () => {
+    const key = '6b'; // "k"
+    const fromSnapshot = await engine.execute({ codeId, entry: 'state', state: { snapshot: new Map([[key, enc('stored')]]) } });
+    const viaLoader = await engine.execute({ codeId, entry: 'state', state: { load: async () => enc('stored') } });
+    expect(dec(fromSnapshot.reply)).toBe('stored');
+    expect(dec(viaLoader.reply)).toBe('stored');
+    expect(viaLoader.gasUsed).toBe(fromSnapshot.gasUsed);
+    expect(fromSnapshot.writes.map((w) => [dec(w.key), dec(w.value)])).toEqual([['k', 'boom']]);
+    const absent = await engine.execute({ codeId, entry: 'state', state: { load: async () => null } });
+    expect(dec(absent.reply)).toBe('');
+  });
+
+  it('discards the writes and sends of a failed execution', async () => {
+    const r = await engine.execute({ codeId, entry: 'state_then_trap' });
+    expect(r.status).toBe('Unreachable');
+    expect(r.writes).toEqual([]);
+    const s = await engine.execute({ codeId, entry: 'send' });
+    expect(s.sends).toEqual([{ to: 'bo', payload: enc('boom'), gasLimit: 5000n }]);
+  });
+
+  it('a slow host path hits the deadline, counted from the start of execution', async () => {
+    const r = await engine.execute({ codeId, entry: 'state', deadlineMs: 200, state: { load: () => new Promise((res) => setTimeout(() => res(null), 5000)) } });
+    expect(r.status).toBe('Timeout');
+    const after = await engine.execute({ codeId, input: enc('still fine') });
+    expect(dec(after.reply)).toBe('still fine');
+  });
+
+  it('cancels queued and running work', async () => {
+    const running = new AbortController();
+    const p = engine.execute({ codeId, entry: 'spin', gasLimit: 1n << 60n, signal: running.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    running.abort();
+    expect((await p).status).toBe('Cancelled');
+    const pre = new AbortController();
+    pre.abort();
+    expect((await engine.execute({ codeId, signal: pre.signal })).status).toBe('Cancelled');
+    expect(engine.stats()).toMatchObject({ inflight: 0, queued: 0 });
+  });
+
+  it('keeps the main thread responsive while 64 CPU-heavy executions run', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    const results = await Promise.all(Array.from({ length: 64 }, () => engine.execute({ codeId, entry: 'work' })));
+    const elapsed = performance.now() - started;
+    clearInterval(timer);
+    expect(results.every((r) => r.status === 'ok')).toBe(true);
+    // Inline execution would block the loop for the whole storm: at most one tick.
+    expect(ticks).toBeGreaterThan(Math.min(20, elapsed / 40));
+  });
+});
+
+describe('Engine limits', () => {
+  it('answers Busy at once beyond the queue bound', async () => {
+    const small = await engineFixture({ workers: 1, maxQueued: 1, spares: 0 });
+    try {
+      const stop = new AbortController();
+      const all = Array.from({ length: 6 }, () => small.engine.execute({ codeId: small.codeId, entry: 'spin', gasLimit: 1n << 60n, signal: stop.signal }));
+      const busy = await Promise.race([Promise.all(all.slice(2)), new Promise((r) => setTimeout(() => r('timeout'), 2000))]);
+      expect(busy).not.toBe('timeout');
+      expect((busy as { status: string }[]).every((r) => r.status === 'Busy')).toBe(true);
+      stop.abort();
+      expect((await Promise.all(all.slice(0, 2))).map((r) => r.status)).toEqual(['Cancelled', 'Cancelled']);
+      expect(small.engine.stats().inflight).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('governor budgets: over budget fails before work; reservations always come back', async () => {
+    let now = 0;
+    const governor = new Governor({ gasPerWindow: 1_000_000n, windowMs: 1000, maxConcurrent: 1 }, () => now);
+    const g = await engineFixture({ governor, workers: 1 });
+    try {
+      const r = await g.engine.execute({ codeId: g.codeId, account: 'acme', gasLimit: 600_000n, input: enc('x') });
+      expect(r.status).toBe('ok');
+      expect(governor.usage('acme')).toMatchObject({ gasReserved: 0n, running: 0, gasUsed: r.gasUsed });
+      await expect(g.engine.execute({ codeId: g.codeId, account: 'acme', gasLimit: 999_999n })).rejects.toBeInstanceOf(BudgetExceeded);
+      const c = new AbortController();
+      const spin = g.engine.execute({ codeId: g.codeId, entry: 'spin', account: 'acme', gasLimit: 10_000n, signal: c.signal });
+      await expect(g.engine.execute({ codeId: g.codeId, account: 'acme', gasLimit: 10n })).rejects.toThrow(/concurrency/);
+      c.abort();
+      await spin;
+      now += 1000;
+      expect(governor.usage('acme')).toEqual({ gasUsed: 0n, gasReserved: 0n, running: 0 });
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('leaks nothing across many executions with random cancellations, timeouts and traps', async () => {
+    const governor = new Governor({ gasPerWindow: 1n << 62n, windowMs: 60_000, maxConcurrent: 1000 });
+    const f = await engineFixture({ governor, workers: 2 });
+    try {
+      let seed = 7;
+      const rnd = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+      const entries = ['handle', 'trap', 'spin', 'oob', 'panic', 'counter'];
+      const statuses = new Map<string, number>();
+      for (let round = 0; round < 20; round++) {
+        const batch = Array.from({ length: 50 }, () => {
+          const c = new AbortController();
+          const entry = entries[Math.floor(rnd() * entries.length)]!;
+          const p = f.engine.execute({ codeId: f.codeId, entry, account: 'a', gasLimit: entry === 'spin' ? 1n << 40n : 1_000_000n, deadlineMs: 50 + Math.floor(rnd() * 100), signal: c.signal });
+          if (rnd() < 0.2) setTimeout(() => c.abort(), Math.floor(rnd() * 30));
+          return p;
+        });
+        for (const r of await Promise.all(batch)) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      }
+      expect(statuses.get('Cancelled')).toBeGreaterThan(0);
+      expect(statuses.get('Timeout')).toBeGreaterThan(0);
+      expect(statuses.get('ok')).toBeGreaterThan(0);
+      expect(governor.usage('a')).toMatchObject({ gasReserved: 0n, running: 0 });
+      expect(f.engine.stats()).toMatchObject({ inflight: 0, queued: 0, busy: 0, workers: 2 });
+      const r = await f.engine.execute({ codeId: f.codeId, input: enc('alive') });
+      expect(dec(r.reply)).toBe('alive');
+    } finally {
+      await f.close();
+    }
+  });
+});
