@@ -1,2 +1,49 @@
-// Compiles the example and test guests (AssemblyScript and WAT) into build/guests/.
-console.log('build-examples: no guests yet');
+// Compiles the example guests into build/guests/: AssemblyScript examples (examples/<name>/<name>.ts,
+// with the SDK's abort routed to a panic) and the WAT hostile gallery (examples/hostile/*.wat).
+// Incremental: a guest newer than its sources (and the SDK) is skipped.
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import asc from 'assemblyscript/asc';
+import wabtInit from 'wabt';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// asc resolves paths against the working directory.
+process.chdir(root);
+const out = join(root, 'build', 'guests');
+mkdirSync(out, { recursive: true });
+const sdk = join(root, 'sdk', 'assemblyscript', 'index.ts');
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+const fresh = (target, sources) => mtime(target) > Math.max(...sources.map(mtime));
+
+const jobs = [];
+for (const name of readdirSync(join(root, 'examples'))) {
+  const src = join(root, 'examples', name, `${name}.ts`);
+  if (!existsSync(src)) continue;
+  const target = join(out, `${name}.wasm`);
+  if (fresh(target, [src, sdk])) continue;
+  jobs.push(async () => {
+    const { error, stderr } = await asc.main([
+      `examples/${name}/${name}.ts`,
+      '--outFile', `build/guests/${name}.wasm`,
+      '--optimize', '--runtime', 'stub',
+      '--use', 'abort=sdk/assemblyscript/index/tesseraAbort',
+    ]);
+    if (error) throw new Error(`${name}: ${error.message}\n${stderr.toString()}`);
+    console.log(`built ${name}.wasm (${statSync(target).size} bytes)`);
+  });
+}
+
+const wabt = await wabtInit();
+for (const file of readdirSync(join(root, 'examples', 'hostile'))) {
+  if (!file.endsWith('.wat')) continue;
+  const src = join(root, 'examples', 'hostile', file);
+  const target = join(out, `hostile-${file.replace(/\.wat$/, '.wasm')}`);
+  if (fresh(target, [src])) continue;
+  const parsed = wabt.parseWat(file, readFileSync(src, 'utf8'), { bulk_memory: true, multi_value: true });
+  writeFileSync(target, parsed.toBinary({}).buffer);
+  parsed.destroy();
+}
+
+// Two at a time: the machine has two cores.
+for (let i = 0; i < jobs.length; i += 2) await Promise.all(jobs.slice(i, i + 2).map((j) => j()));

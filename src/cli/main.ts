@@ -1,7 +1,16 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerDemo } from './demo.js';
+import { registerRun } from './run.js';
 
 const program = new Command();
 program.name('tessera').description('Durable, metered WebAssembly actors for Node.js');
+registerDemo(program);
+registerRun(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  console.error(`tessera: ${(e as Error).message}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { describeResult, show } from './format.js';
+import { openRuntime } from './runtime.js';
+
+/** `tessera run <file.wasm>`: one execution of a guest, printed. */
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a wasm guest once, metered and isolated, and print status, reply, gas and timings')
+    .argument('<file>', 'a .wasm file')
+    .argument('[args...]', 'arguments for a WASI command (with --wasi)')
+    .option('--entry <name>', 'export to call', 'handle')
+    .option('--input <input>', 'payload: text, or @file for a file\'s bytes', '')
+    .option('--gas <n>', 'gas limit', '10000000000')
+    .option('--deadline <ms>', 'wall-clock limit in ms', '10000')
+    .option('--wasi', 'run a WASI command (_start) with the given args; prints its stdout and stderr')
+    .option('--store <spec>', 'store for the code', 'sqlite::memory:')
+    .action(async (file: string, args: string[], opts: { entry: string; input: string; gas: string; deadline: string; wasi?: boolean; store: string }) => {
+      const bytes = new Uint8Array(readFileSync(file));
+      const input = opts.input.startsWith('@') ? new Uint8Array(readFileSync(opts.input.slice(1))) : new TextEncoder().encode(opts.input);
+      const rt = openRuntime(opts.store);
+      try {
+        const { codeId } = await rt.codes.upload(bytes, { mode: opts.wasi ? 'command' : 'actor' });
+        const result = await rt.engine.execute({
+          codeId,
+          entry: opts.entry,
+          mode: opts.wasi ? 'command' : 'actor',
+          args: opts.wasi ? [file, ...args] : [],
+          input,
+          gasLimit: BigInt(opts.gas),
+          deadlineMs: Number(opts.deadline),
+          context: { self: 'cli', source: 'cli', messageId: '1', blockHeight: 1n, blockTime: BigInt(Date.now()), seed: 'cli' },
+        });
+        console.log(describeResult(result));
+        for (const l of result.logs) console.log(`  log ${l.level}: ${l.message}`);
+        for (const w of result.writes) console.log(`  write ${show(w.key)} = ${show(w.value)}`);
+        for (const s of result.sends) console.log(`  send to ${s.to}: ${show(s.payload)} (gas ${s.gasLimit})`);
+        if (opts.wasi) {
+          if (result.stdout?.length) process.stdout.write(result.stdout);
+          if (result.stderr?.length) process.stderr.write(result.stderr);
+          process.exitCode = result.exitCode ?? 1;
+        } else if (result.status !== 'ok') process.exitCode = 1;
+      } finally {
+        await rt.close();
+      }
+    });
+}

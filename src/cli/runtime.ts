@@ -1,0 +1,31 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CodeService } from '../code/index.js';
+import { Engine } from '../exec/index.js';
+import { openStore, type Store } from '../store/index.js';
+
+/** Store, code service and engine opened together for a CLI command, closed together. */
+export interface CliRuntime {
+  store: Store;
+  codes: CodeService;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+export function openRuntime(storeSpec: string, options: { maxMemoryPages?: number } = {}): CliRuntime {
+  const path = storeSpec.replace(/^sqlite:/, '');
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const store = openStore(storeSpec);
+  const codes = new CodeService({ store, instrumentOptions: options.maxMemoryPages ? { maxMemoryPages: options.maxMemoryPages } : {} });
+  const engine = new Engine({ codes });
+  return {
+    store,
+    codes,
+    engine,
+    async close() {
+      await engine.close();
+      await codes.close();
+      await store.close();
+    },
+  };
+}
