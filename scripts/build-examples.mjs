@@ -1,6 +1,7 @@
 // Compiles the example guests into build/guests/: AssemblyScript examples (examples/<name>/<name>.ts,
 // with the SDK's abort routed to a panic) and the WAT hostile gallery (examples/hostile/*.wat).
 // Incremental: a guest newer than its sources (and the SDK) is skipped.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,28 @@ for (const file of readdirSync(join(root, 'examples', 'hostile'))) {
   const parsed = wabt.parseWat(file, readFileSync(src, 'utf8'), { bulk_memory: true, multi_value: true });
   writeFileSync(target, parsed.toBinary({}).buffer);
   parsed.destroy();
+}
+
+// C guests (wasm32-wasi), when clang with the WASI target is installed (.ci/install-toolchains).
+const cDir = join(root, 'examples', 'c');
+const cSources = readdirSync(cDir).filter((f) => f.endsWith('.c'));
+const clang = spawnSync('clang', ['--version'], { encoding: 'utf8' });
+if (clang.status !== 0) {
+  console.log('skipping C guests: clang is not installed (run .ci/install-toolchains)');
+} else {
+  for (const file of cSources) {
+    const src = join(cDir, file);
+    const target = join(out, `c-${file.replace(/\.c$/, '.wasm')}`);
+    if (fresh(target, [src])) continue;
+    // Actors are WASI reactors (no main; `_initialize` runs before each entry); commands have main.
+    const model = file.endsWith('-actor.c') ? ['-mexec-model=reactor'] : [];
+    const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', ...model, '-o', target, src], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      console.log(`skipping C guest ${file}: ${r.stderr.trim().split('\n')[0]}`);
+      continue;
+    }
+    console.log(`built c-${file.replace(/\.c$/, '.wasm')} (${statSync(target).size} bytes)`);
+  }
 }
 
 // Two at a time: the machine has two cores.
