@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidGuest } from '../../src/wasm/index.js';
+import { runtime } from '../helpers/runtime.js';
+
+const guest = (name: string): URL => new URL(`../../build/guests/${name}.wasm`, import.meta.url);
+const bytes = (name: string): Uint8Array => new Uint8Array(readFileSync(guest(name)));
+const dec = (b: Uint8Array | null): string => new TextDecoder().decode(b ?? new Uint8Array());
+
+let rt: Awaited<ReturnType<typeof runtime>>;
+const ids = new Map<string, string>();
+beforeAll(async () => {
+  rt = await runtime();
+  for (const n of ['counter', 'kv', 'ledger', 'ping-pong', 'sha256']) ids.set(n, (await rt.codes.upload(bytes(n))).codeId);
+});
+afterAll(() => rt.close());
+
+describe('example guests behave as documented', () => {
+  it('counter counts, durably', async () => {
+    const replies = [];
+    for (let i = 0; i < 5; i++) replies.push(dec((await rt.message('c1', ids.get('counter')!, '')).reply));
+    expect(replies).toEqual(['1', '2', '3', '4', '5']);
+    expect(dec((await rt.message('c2', ids.get('counter')!, '')).reply)).toBe('1');
+  });
+
+  it('kv puts, gets and deletes', async () => {
+    const kv = ids.get('kv')!;
+    expect(dec((await rt.message('kv', kv, 'put color teal')).reply)).toBe('ok');
+    expect(dec((await rt.message('kv', kv, 'get color')).reply)).toBe('teal');
+    expect(dec((await rt.message('kv', kv, 'put color has spaces')).reply)).toBe('ok');
+    expect(dec((await rt.message('kv', kv, 'get color')).reply)).toBe('has spaces');
+    expect(dec((await rt.message('kv', kv, 'del color')).reply)).toBe('ok');
+    expect(dec((await rt.message('kv', kv, 'get color')).reply)).toBe('');
+    expect((await rt.message('kv', kv, 'frobnicate')).status).toBe('UserPanic');
+  });
+
+  it('ledger keeps its total supply across thousands of random transfers, failing ones included', async () => {
+    const ledger = ids.get('ledger')!;
+    const names = ['alice', 'bob', 'carol', 'dave', 'erin'];
+    expect(dec((await rt.message('L', ledger, names.map((n) => `${n}=1000`).join(','), 'init')).reply)).toBe('5000');
+    const model = new Map(names.map((n) => [n, 1000]));
+    let seed = 42;
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    let failed = 0;
+    for (let i = 0; i < 2000; i++) {
+      const from = names[rnd(5)]!;
+      const to = names[rnd(5)]!;
+      const amount = rnd(400);
+      const r = await rt.message('L', ledger, `transfer ${from} ${to} ${amount}`);
+      const ok = amount > 0 && model.get(from)! >= amount;
+      expect(r.status).toBe(ok ? 'ok' : 'UserPanic');
+      if (ok) {
+        model.set(from, model.get(from)! - amount);
+        model.set(to, model.get(to)! + amount);
+      } else failed++;
+    }
+    expect(failed).toBeGreaterThan(100);
+    let sum = 0;
+    for (const n of names) {
+      const b = Number(dec((await rt.message('L', ledger, `balance ${n}`)).reply));
+      expect(b).toBe(model.get(n));
+      sum += b;
+    }
+    expect(sum).toBe(5000);
+    expect(dec((await rt.message('L', ledger, 'supply')).reply)).toBe('5000');
+  });
+
+  it('ping-pong bounces a hop count between two actors', async () => {
+    const pp = ids.get('ping-pong')!;
+    await rt.message('ping', pp, 'pong', 'init');
+    await rt.message('pong', pp, 'ping', 'init');
+    // Deliver sends by hand, in order, as the processor will in later batches.
+    let queue = [{ to: 'ping', payload: new TextEncoder().encode('5') }];
+    let delivered = 0;
+    while (queue.length > 0) {
+      const next = [];
+      for (const m of queue) {
+        const r = await rt.message(m.to, pp, m.payload);
+        expect(r.status).toBe('ok');
+        delivered++;
+        next.push(...r.sends);
+      }
+      queue = next;
+    }
+    expect(delivered).toBe(6);
+    expect(dec((await rt.message('ping', pp, '0')).reply)).toBe('4');
+    expect(dec((await rt.message('pong', pp, '0')).reply)).toBe('4');
+  });
+
+  it('sha256 agrees with node:crypto on block-boundary sizes', async () => {
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 10_000]) {
+      const data = new Uint8Array(n).map((_, i) => (i * 7 + n) & 0xff);
+      const r = await rt.message('sha', ids.get('sha256')!, data);
+      expect(Buffer.from(r.reply!).toString('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    }
+  });
+});
+
+describe('hostile guests end in their typed status and leave the engine healthy', () => {
+  it.each([
+    ['infinite-loop', 'OutOfGas'],
+    ['deep-recursion', 'StackOverflow'],
+    ['huge-reply', 'InvalidHostCall'],
+    ['state-flood', 'InvalidHostCall'],
+    ['reply-twice', 'InvalidHostCall'],
+    ['bad-pointers', 'MemoryOutOfBounds'],
+    ['panic', 'UserPanic'],
+  ] as const)('%s -> %s', async (name, status) => {
+    const { codeId } = await rt.codes.upload(bytes(`hostile-${name}`));
+    const r = await rt.message(`h-${name}`, codeId, '', 'handle', { gasLimit: 1_000_000_000n });
+    expect(r.status).toBe(status);
+    expect(r.writes).toEqual([]);
+    expect(dec((await rt.message('c3', ids.get('counter')!, '')).reply)).toMatch(/^\d+$/);
+  });
+
+  it('memory-bomb is held to the memory limit', async () => {
+    const { codeId } = await rt.codes.upload(bytes('hostile-memory-bomb'));
+    const r = await rt.message('bomb', codeId, '', 'handle', { gasLimit: 100_000_000_000n });
+    expect(r.status).toBe('ok');
+    expect(new DataView(r.reply!.buffer, r.reply!.byteOffset).getUint32(0, true)).toBeLessThanOrEqual(1024);
+  });
+
+  it('a WASI import outside the subset is rejected at upload, by name', async () => {
+    const err = await rt.codes.upload(bytes('hostile-wasi-path-open')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidGuest);
+    expect((err as Error).message).toMatch(/wasi_snapshot_preview1\.path_open/);
+  });
+});
+
+const haveC = existsSync(guest('c-hello-actor')) && existsSync(guest('c-echo-command'));
+// Skipped only where clang for wasm32-wasi is absent (.ci/install-toolchains installs it; CI has it).
+describe.skipIf(!haveC)('C guests through the deterministic WASI subset', () => {
+  it('an actor: printf becomes logs, clock and random are deterministic', async () => {
+    const { codeId } = await rt.codes.upload(bytes('c-hello-actor'));
+    const a = await rt.engine.execute({ codeId, input: new TextEncoder().encode('tessera'), context: { blockTime: 1_700_000_000_000n, seed: 's', messageId: '1' } });
+    const b = await rt.engine.execute({ codeId, input: new TextEncoder().encode('tessera'), context: { blockTime: 1_700_000_000_000n, seed: 's', messageId: '1' } });
+    expect(a.status).toBe('ok');
+    expect(dec(a.reply)).toMatch(/^C says hi to tessera \(random [0-9a-f]{8}\)$/);
+    expect(a.reply).toEqual(b.reply);
+    expect(a.gasUsed).toBe(b.gasUsed);
+    expect(a.logs).toEqual([{ level: 'info', message: 'hello from C, input=tessera time=1700000000' }]);
+  });
+
+  it('a command: args in, stdout, stderr and exit code out', async () => {
+    const { codeId } = await rt.codes.upload(bytes('c-echo-command'), { mode: 'command' });
+    const r = await rt.engine.execute({ codeId, mode: 'command', args: ['echo', 'metered', 'and', 'safe'] });
+    expect(r.status).toBe('ok');
+    expect(dec(r.stdout!)).toBe('metered and safe\n');
+    expect(dec(r.stderr!)).toBe('3 args\n');
+    expect(r.exitCode).toBe(3);
+  });
+});
