@@ -151,6 +151,8 @@ async function loopDelay(work: () => Promise<unknown>): Promise<number> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   const ticker = setInterval(() => {}, 1);
+  // The histogram records from its second tick on: let it start before the work does.
+  await new Promise((r) => setTimeout(r, 20));
   await work();
   clearInterval(ticker);
   h.disable();

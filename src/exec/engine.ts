@@ -26,6 +26,11 @@ export interface EngineOptions {
   logger?: Logger;
   /** Guest memory limit per worker, MiB (V8 old generation of the worker); default 512. */
   workerMemoryMb?: number;
+  /**
+   * Executions handed to one worker at a time (the gate counts workers x pipeline slots). More
+   * than one keeps a worker busy while the next message is on its way; default 4.
+   */
+  pipeline?: number;
 }
 
 /** The engine was closed. */
@@ -51,8 +56,11 @@ export interface EngineStats {
 interface Slot {
   worker: Worker;
   ready: boolean;
-  job: Job | null;
+  /** Jobs handed to this worker, in the order it runs them; the head is running. */
+  jobs: Job[];
   modules: Set<string>;
+  /** Ids of handed-over jobs the worker must skip (cancelled before they started). */
+  skip: Int32Array;
   port: MessagePort;
   flag: Int32Array;
   /** Resolves once the worker thread has exited. */
@@ -72,8 +80,12 @@ interface Job {
   timer: NodeJS.Timeout | null;
   /** Set when the job is being stopped by terminating its worker. */
   stopping: ExecutionStatus | null;
+  /** Cancelled while waiting in a worker's pipeline: its result is discarded. */
+  cancelled: boolean;
 }
 
+/** Size of each worker's skip set; larger than any pipeline depth, so ids never collide. */
+const SKIP_SLOTS = 64;
 const NO_RESERVATION: Reservation = { settle() {}, [Symbol.dispose]() {} };
 const MESSAGES: Partial<Record<ExecutionStatus, string>> = {
   OutOfGas: 'out of gas',
@@ -115,6 +127,7 @@ export class Engine {
   private readonly governor: Governor | undefined;
   private readonly log: Logger;
   private readonly memoryMb: number;
+  private readonly pipeline: number;
   private readonly slots: Slot[] = [];
   private readonly spares: Slot[] = [];
   private readonly queue: Job[] = [];
@@ -136,6 +149,7 @@ export class Engine {
     this.governor = options.governor;
     this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
     this.memoryMb = options.workerMemoryMb ?? 512;
+    this.pipeline = Math.max(1, options.pipeline ?? 4);
     for (let i = 0; i < this.size; i++) this.slots.push(this.boot());
     this.refillSpares();
   }
@@ -145,7 +159,8 @@ export class Engine {
   private boot(): Slot {
     const { port1, port2 } = new MessageChannel();
     const flagBuffer = new SharedArrayBuffer(4);
-    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer };
+    const skipBuffer = new SharedArrayBuffer(4 * SKIP_SLOTS);
+    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, skip: skipBuffer };
     const worker = new Worker(workerUrl(import.meta.url, './worker.js'), {
       workerData: data,
       transferList: [port2],
@@ -156,8 +171,9 @@ export class Engine {
     const slot: Slot = {
       worker,
       ready: false,
-      job: null,
+      jobs: [],
       modules: new Set(),
+      skip: new Int32Array(skipBuffer),
       port: port1,
       flag: new Int32Array(flagBuffer),
       exited: new Promise((r) => (resolveExit = r)),
@@ -224,20 +240,25 @@ export class Engine {
       this.refillSpares();
       return;
     }
-    const job = slot.job;
-    slot.job = null;
-    if (job) {
-      if (job.stopping === null) {
+    const [head, ...behind] = slot.jobs;
+    slot.jobs = [];
+    if (head) {
+      if (head.stopping === null) {
         this.metrics.workerCrashes++;
-        this.log.error({ err, codeId: job.compiled.codeId }, 'execution worker crashed');
+        this.log.error({ err, codeId: head.compiled.codeId }, 'execution worker crashed');
       }
-      this.finishJob(job, this.failure(job.stopping ?? 'HostError', job));
+      this.finishJob(head, this.failure(head.cancelled ? 'Cancelled' : (head.stopping ?? 'HostError'), head));
+    }
+    // Executions that were waiting behind it on that worker go back to the front of the queue.
+    for (const job of behind.reverse()) {
+      if (job.cancelled) this.finishJob(job, this.failure('Cancelled', job));
+      else this.queue.unshift(job);
     }
     if (this.slots.includes(slot)) this.replace(slot);
   }
 
   private async serveStateRead(slot: Slot, req: StateReadRequest): Promise<void> {
-    const job = slot.job;
+    const job = slot.jobs[0];
     let reply;
     try {
       const value = job?.req.state?.load ? await job.req.state.load(req.key) : null;
@@ -246,7 +267,7 @@ export class Engine {
       this.log.error({ err }, 'state loader failed');
       reply = { value: null, error: 'load failed' };
     }
-    if (slot.job !== job) return;
+    if (slot.jobs[0] !== job) return;
     slot.port.postMessage(reply);
     Atomics.store(slot.flag, 0, 1);
     Atomics.notify(slot.flag, 0);
@@ -264,7 +285,7 @@ export class Engine {
     const gasLimit = req.gasLimit ?? this.defaultGas;
     using reservation = req.account && this.governor ? this.governor.reserve(req.account, gasLimit) : NO_RESERVATION;
     if (req.signal?.aborted) return this.result('Cancelled', t0);
-    if (this.inflight >= this.slots.length + this.maxQueued) return this.result('Busy', t0);
+    if (this.inflight >= this.slots.length * this.pipeline + this.maxQueued) return this.result('Busy', t0);
     this.inflight++;
     try {
       let compiled: CompiledCode;
@@ -309,6 +330,7 @@ export class Engine {
         lookupMs,
         timer: null,
         stopping: null,
+        cancelled: false,
         finish: (r) => {
           r.timings.total = performance.now() - t0;
           req.signal?.removeEventListener('abort', onAbort);
@@ -330,12 +352,20 @@ export class Engine {
       job.finish(this.failure('Cancelled', job));
       return;
     }
-    this.stop(job, 'Cancelled');
+    const slot = this.slots.find((s) => s.jobs.includes(job));
+    if (!slot) return;
+    if (slot.jobs[0] === job) {
+      this.stop(job, 'Cancelled');
+      return;
+    }
+    // Not started yet: the worker skips it, and its (quick) reply settles it.
+    job.cancelled = true;
+    Atomics.store(slot.skip, job.id % SKIP_SLOTS, job.id);
   }
 
   /** Stops a running job by terminating its worker; the job finishes once the worker is gone. */
   private stop(job: Job, why: ExecutionStatus): void {
-    const slot = this.slots.find((s) => s.job === job);
+    const slot = this.slots.find((s) => s.jobs[0] === job);
     if (!slot || job.stopping) return;
     job.stopping = why;
     this.metrics.workersTerminated++;
@@ -344,17 +374,21 @@ export class Engine {
 
   private pump(): void {
     while (this.queue.length > 0) {
-      const slot = this.slots.find((s) => s.ready && s.job === null);
+      let slot: Slot | null = null;
+      for (const s of this.slots) {
+        if (s.ready && s.jobs.length < this.pipeline && (slot === null || s.jobs.length < slot.jobs.length)) slot = s;
+      }
       if (!slot) return;
-      const job = this.queue.shift()!;
-      this.dispatch(slot, job);
+      this.dispatch(slot, this.queue.shift()!);
     }
   }
 
   private dispatch(slot: Slot, job: Job): void {
-    slot.job = job;
-    slot.worker.ref();
-    job.startedAt = performance.now();
+    slot.jobs.push(job);
+    if (slot.jobs.length === 1) {
+      slot.worker.ref();
+      this.begin(job);
+    }
     const { req, compiled } = job;
     const snapshot = req.state?.snapshot ? [...req.state.snapshot.entries()] : [];
     const msg: ExecMessage = {
@@ -373,16 +407,27 @@ export class Engine {
       msg.module = compiled.module;
       slot.modules.add(compiled.key);
     }
-    const deadline = req.deadlineMs ?? this.defaultDeadline;
-    job.timer = setTimeout(() => this.stop(job, 'Timeout'), deadline);
     slot.worker.postMessage(msg);
   }
 
+  /** A job reaches the head of its worker's pipeline: its execution (and deadline) starts. */
+  private begin(job: Job): void {
+    job.startedAt = performance.now();
+    job.timer = setTimeout(() => this.stop(job, 'Timeout'), job.req.deadlineMs ?? this.defaultDeadline);
+  }
+
   private onDone(slot: Slot, msg: DoneMessage): void {
-    const job = slot.job;
+    const job = slot.jobs[0];
     if (!job || job.id !== msg.id || job.stopping) return;
-    slot.job = null;
-    slot.worker.unref();
+    slot.jobs.shift();
+    const next = slot.jobs[0];
+    if (next) this.begin(next);
+    else slot.worker.unref();
+    if (job.cancelled) {
+      this.finishJob(job, this.failure('Cancelled', job));
+      this.pump();
+      return;
+    }
     if (msg.status === 'HostError') this.log.error({ codeId: job.compiled.codeId, detail: msg.message }, 'execution failed in the host');
     const timings: Timings = {
       queueWait: job.startedAt - job.enqueuedAt,
@@ -431,7 +476,7 @@ export class Engine {
   stats(): EngineStats {
     return {
       workers: this.slots.length,
-      busy: this.slots.filter((s) => s.job !== null).length,
+      busy: this.slots.filter((s) => s.jobs.length > 0).length,
       spares: this.spares.filter((s) => s.ready).length,
       queued: this.queue.length,
       inflight: this.inflight,
@@ -445,16 +490,15 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const job of this.queue.splice(0)) job.finish(this.failure('Cancelled', job));
-    for (const s of this.slots) if (s.job) s.job.stopping = 'Cancelled';
     this.closed = true;
     const all = [...this.slots, ...this.spares];
     for (const s of all) {
-      const job = s.job;
-      s.job = null;
+      const jobs = s.jobs;
+      s.jobs = [];
       void s.worker.terminate();
-      if (job) {
+      if (jobs.length > 0) {
         await s.exited;
-        this.finishJob(job, this.failure('Cancelled', job));
+        for (const job of jobs) this.finishJob(job, this.failure('Cancelled', job));
       }
     }
     await Promise.all(all.map((s) => s.exited));

@@ -67,8 +67,21 @@ export class ExecutionState {
   }
 }
 
-/** Builds the import object for one instance. */
-export function hostImports(st: ExecutionState): WebAssembly.Imports {
+/** The host's import object, built once per worker, and `bind` to point it at an execution. */
+export interface HostBinding {
+  imports: WebAssembly.Imports;
+  bind(state: ExecutionState): void;
+}
+
+/**
+ * Builds the import object once; `bind` switches it to the next execution. Building ~40 closures
+ * per execution cost more than the rest of a trivial execution, so they are reused.
+ */
+export function hostImports(): HostBinding {
+  let st!: ExecutionState;
+  let selfBytes = new Uint8Array(0);
+  let sourceBytes = new Uint8Array(0);
+  let argv: Uint8Array[] = [];
   const instance = (): WebAssembly.Instance => {
     if (!st.instance) throw new HostTrap('InvalidHostCall', 'host function called during instantiation');
     return st.instance;
@@ -117,8 +130,6 @@ export function hostImports(st: ExecutionState): WebAssembly.Imports {
     }
     return out;
   };
-  const selfBytes = new TextEncoder().encode(st.ctx.self);
-  const sourceBytes = new TextEncoder().encode(st.ctx.source);
   const asString = (ptr: number): string => {
     if (ptr === 0) return '';
     const m = memory();
@@ -212,7 +223,6 @@ export function hostImports(st: ExecutionState): WebAssembly.Imports {
   const EBADF = 8;
   const ESPIPE = 70;
   const u32 = (ptr: number, v: number): void => new DataView(view(ptr, 4).buffer).setUint32(ptr >>> 0, v >>> 0, true);
-  const argv = st.args.map((a) => new TextEncoder().encode(`${a}\0`));
   const wasi = {
     fd_write: (fd: number, iovs: number, iovsLen: number, nwritten: number): number => {
       charge(HOST_CALL_COST);
@@ -281,5 +291,14 @@ export function hostImports(st: ExecutionState): WebAssembly.Imports {
     },
     sched_yield: (): number => (charge(HOST_CALL_COST), 0),
   };
-  return { tessera, env, wasi_snapshot_preview1: wasi };
+  const encoder = new TextEncoder();
+  return {
+    imports: { tessera, env, wasi_snapshot_preview1: wasi },
+    bind(state) {
+      st = state;
+      selfBytes = encoder.encode(state.ctx.self);
+      sourceBytes = encoder.encode(state.ctx.source);
+      argv = state.args.map((a) => encoder.encode(`${a}\0`));
+    },
+  };
 }

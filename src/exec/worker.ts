@@ -9,9 +9,11 @@ import { ExecutionState, HostTrap, ProcExit, hostImports } from './host.js';
 import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadReply } from './protocol.js';
 import type { ExecutionStatus } from './types.js';
 
-const { statePort, stateFlag } = workerData as ExecWorkerData;
+const { statePort, stateFlag, skip: skipBuffer } = workerData as ExecWorkerData;
 const flag = new Int32Array(stateFlag);
+const skip = new Int32Array(skipBuffer);
 const modules = new Map<string, WebAssembly.Module>();
+const host = hostImports();
 
 function loadSync(key: Uint8Array): Uint8Array | null {
   Atomics.store(flag, 0, 0);
@@ -35,6 +37,9 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 function execute(msg: ExecMessage): DoneMessage {
   if (msg.module) modules.set(msg.key, msg.module);
+  if (Atomics.load(skip, msg.id % skip.length) === msg.id) {
+    return { type: 'done', id: msg.id, status: 'Cancelled', reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], instantiateMs: 0, runMs: 0 };
+  }
   const module = modules.get(msg.key);
   const st = new ExecutionState(msg.context, msg.input, msg.args, new Map(msg.snapshot), loadSync);
   const base = { type: 'done' as const, id: msg.id, reply: null, writes: [], sends: [], logs: st.logs };
@@ -45,7 +50,8 @@ function execute(msg: ExecMessage): DoneMessage {
   let message: string | undefined;
   let exitCode: number | undefined;
   try {
-    st.instance = new WebAssembly.Instance(module, hostImports(st));
+    host.bind(st);
+    st.instance = new WebAssembly.Instance(module, host.imports);
     prepareInstance(st.instance, msg.gasLimit);
     instantiateMs = performance.now() - t0;
     runStart(st.instance);

@@ -123,7 +123,7 @@ describe('Engine', () => {
 
 describe('Engine limits', () => {
   it('answers Busy at once beyond the queue bound', async () => {
-    const small = await engineFixture({ workers: 1, maxQueued: 1, spares: 0 });
+    const small = await engineFixture({ workers: 1, maxQueued: 1, spares: 0, pipeline: 1 });
     try {
       const stop = new AbortController();
       const all = Array.from({ length: 6 }, () => small.engine.execute({ codeId: small.codeId, entry: 'spin', gasLimit: 1n << 60n, signal: stop.signal }));
@@ -135,6 +135,29 @@ describe('Engine limits', () => {
       expect(small.engine.stats().inflight).toBe(0);
     } finally {
       await small.close();
+    }
+  });
+
+  it('pipelined executions behind a stopped one are requeued, and cancelled ones skipped', async () => {
+    const p = await engineFixture({ workers: 1, pipeline: 4, spares: 1 });
+    try {
+      const slow = p.engine.execute({ codeId: p.codeId, entry: 'spin', gasLimit: 1n << 60n, deadlineMs: 300 });
+      const cancelMe = new AbortController();
+      const behind = [
+        p.engine.execute({ codeId: p.codeId, input: enc('a') }),
+        p.engine.execute({ codeId: p.codeId, input: enc('b'), signal: cancelMe.signal }),
+        p.engine.execute({ codeId: p.codeId, input: enc('c') }),
+      ];
+      cancelMe.abort();
+      expect((await slow).status).toBe('Timeout');
+      const [a, b, c] = await Promise.all(behind);
+      expect([a!.status, dec(a!.reply)]).toEqual(['ok', 'a']);
+      expect(b!.status).toBe('Cancelled');
+      expect([c!.status, dec(c!.reply)]).toEqual(['ok', 'c']);
+      expect(p.engine.stats()).toMatchObject({ inflight: 0, workers: 1 });
+      expect(p.engine.metrics.spareClaims).toBe(1);
+    } finally {
+      await p.close();
     }
   });
 
