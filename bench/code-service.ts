@@ -8,9 +8,9 @@ import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { CodeService } from '../src/code/index.js';
-import { SqliteStore } from '../src/store/index.js';
-import { instrument } from '../src/wasm/index.js';
+import { CodeService } from '../dist/code/index.js';
+import { SqliteStore } from '../dist/store/index.js';
+import { instrument } from '../dist/wasm/index.js';
 import { median, ratio, table } from './_util.js';
 
 const files: [string, string][] = [

@@ -11,10 +11,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
 import { Piscina } from 'piscina';
-import { CodeService } from '../src/code/index.js';
-import { Engine } from '../src/exec/index.js';
-import { SqliteStore } from '../src/store/index.js';
-import { instrument, prepareInstance } from '../src/wasm/index.js';
+import { CodeService } from '../dist/code/index.js';
+import { Engine } from '../dist/exec/index.js';
+import { SqliteStore } from '../dist/store/index.js';
+import { instrument, prepareInstance } from '../dist/wasm/index.js';
 import { wat } from '../test/helpers/wat.js';
 import { percentile, ratio, table } from './_util.js';
 

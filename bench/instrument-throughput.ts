@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
-import { instrument } from '../src/wasm/index.js';
+import { instrument } from '../dist/wasm/index.js';
 import { median, ratio, sample, table } from './_util.js';
 
 const files: [string, string][] = [

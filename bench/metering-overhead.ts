@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import asc from 'assemblyscript/asc';
-import { instrument, prepareInstance } from '../src/wasm/index.js';
+import { instrument, prepareInstance } from '../dist/wasm/index.js';
 import { median, ratio, sample, table } from './_util.js';
 
 const source = readFileSync(new URL('./guests/cpu.as.ts', import.meta.url), 'utf8');

@@ -192,7 +192,8 @@ export class Engine {
       port1.close();
       this.onWorkerGone(slot, new Error(`worker exited with code ${code}`));
     });
-    worker.unref();
+    // Idle workers must not keep the process alive; admitted work does (see keepAlive).
+    if (this.inflight === 0) worker.unref();
     port1.unref();
     return slot;
   }
@@ -286,7 +287,7 @@ export class Engine {
     using reservation = req.account && this.governor ? this.governor.reserve(req.account, gasLimit) : NO_RESERVATION;
     if (req.signal?.aborted) return this.result('Cancelled', t0);
     if (this.inflight >= this.slots.length * this.pipeline + this.maxQueued) return this.result('Busy', t0);
-    this.inflight++;
+    if (this.inflight++ === 0) this.keepAlive(true);
     try {
       let compiled: CompiledCode;
       const lookupStart = performance.now();
@@ -305,7 +306,15 @@ export class Engine {
       this.metrics.record(result.status, result.timings);
       return result;
     } finally {
-      this.inflight--;
+      if (--this.inflight === 0) this.keepAlive(false);
+    }
+  }
+
+  /** While any execution is admitted, the workers keep the process alive. */
+  private keepAlive(on: boolean): void {
+    for (const s of [...this.slots, ...this.spares]) {
+      if (on) s.worker.ref();
+      else s.worker.unref();
     }
   }
 
@@ -385,10 +394,7 @@ export class Engine {
 
   private dispatch(slot: Slot, job: Job): void {
     slot.jobs.push(job);
-    if (slot.jobs.length === 1) {
-      slot.worker.ref();
-      this.begin(job);
-    }
+    if (slot.jobs.length === 1) this.begin(job);
     const { req, compiled } = job;
     const snapshot = req.state?.snapshot ? [...req.state.snapshot.entries()] : [];
     const msg: ExecMessage = {
@@ -422,7 +428,6 @@ export class Engine {
     slot.jobs.shift();
     const next = slot.jobs[0];
     if (next) this.begin(next);
-    else slot.worker.unref();
     if (job.cancelled) {
       this.finishJob(job, this.failure('Cancelled', job));
       this.pump();

@@ -79,9 +79,14 @@ export interface HostBinding {
  */
 export function hostImports(): HostBinding {
   let st!: ExecutionState;
-  let selfBytes = new Uint8Array(0);
-  let sourceBytes = new Uint8Array(0);
-  let argv: Uint8Array[] = [];
+  // Encoded on first use: most executions never ask for them.
+  let selfBytes: Uint8Array | null = null;
+  let sourceBytes: Uint8Array | null = null;
+  let argv: Uint8Array[] | null = null;
+  const encoder = new TextEncoder();
+  const self = (): Uint8Array => (selfBytes ??= encoder.encode(st.ctx.self));
+  const source = (): Uint8Array => (sourceBytes ??= encoder.encode(st.ctx.source));
+  const args = (): Uint8Array[] => (argv ??= st.args.map((a) => encoder.encode(`${a}\0`)));
   const instance = (): WebAssembly.Instance => {
     if (!st.instance) throw new HostTrap('InvalidHostCall', 'host function called during instantiation');
     return st.instance;
@@ -143,10 +148,10 @@ export function hostImports(): HostBinding {
   const tessera = {
     input_size: (): number => (charge(HOST_CALL_COST), st.input.length),
     input_read: (ptr: number): void => copyOut(st.input, ptr),
-    source_size: (): number => (charge(HOST_CALL_COST), sourceBytes.length),
-    source_read: (ptr: number): void => copyOut(sourceBytes, ptr),
-    self_size: (): number => (charge(HOST_CALL_COST), selfBytes.length),
-    self_read: (ptr: number): void => copyOut(selfBytes, ptr),
+    source_size: (): number => (charge(HOST_CALL_COST), source().length),
+    source_read: (ptr: number): void => copyOut(source(), ptr),
+    self_size: (): number => (charge(HOST_CALL_COST), self().length),
+    self_read: (ptr: number): void => copyOut(self(), ptr),
     reply: (ptr: number, len: number): void => {
       chargeBytes(len);
       if (st.reply !== null) throw new HostTrap('InvalidHostCall', 'reply called twice');
@@ -265,14 +270,14 @@ export function hostImports(): HostBinding {
     },
     args_sizes_get: (count: number, size: number): number => {
       charge(HOST_CALL_COST);
-      u32(count, argv.length);
-      u32(size, argv.reduce((n, a) => n + a.length, 0));
+      u32(count, args().length);
+      u32(size, args().reduce((n, a) => n + a.length, 0));
       return 0;
     },
     args_get: (ptrs: number, buf: number): number => {
       charge(HOST_CALL_COST);
       let off = buf >>> 0;
-      argv.forEach((a, i) => {
+      args().forEach((a, i) => {
         u32(ptrs + i * 4, off);
         copyOut(a, off);
         off += a.length;
@@ -291,14 +296,13 @@ export function hostImports(): HostBinding {
     },
     sched_yield: (): number => (charge(HOST_CALL_COST), 0),
   };
-  const encoder = new TextEncoder();
   return {
     imports: { tessera, env, wasi_snapshot_preview1: wasi },
     bind(state) {
       st = state;
-      selfBytes = encoder.encode(state.ctx.self);
-      sourceBytes = encoder.encode(state.ctx.source);
-      argv = state.args.map((a) => encoder.encode(`${a}\0`));
+      selfBytes = null;
+      sourceBytes = null;
+      argv = null;
     },
   };
 }
