@@ -65,6 +65,8 @@ interface Slot {
   flag: Int32Array;
   /** Resolves once the worker thread has exited. */
   exited: Promise<void>;
+  /** Set once the worker is known dead (its 'error' and 'exit' both report it). */
+  gone: boolean;
 }
 
 interface Job {
@@ -177,6 +179,7 @@ export class Engine {
       port: port1,
       flag: new Int32Array(flagBuffer),
       exited: new Promise((r) => (resolveExit = r)),
+      gone: false,
     };
     worker.on('message', (msg: DoneMessage | { type: 'ready' }) => {
       if (msg.type === 'ready') {
@@ -225,7 +228,8 @@ export class Engine {
   }
 
   private onWorkerGone(slot: Slot, err: Error): void {
-    if (this.closed) return;
+    if (this.closed || slot.gone) return;
+    slot.gone = true;
     const wasReady = slot.ready;
     slot.ready = false;
     const spareIndex = this.spares.indexOf(slot);
@@ -382,6 +386,11 @@ export class Engine {
   }
 
   private pump(): void {
+    if (this.slots.length === 0 && this.queue.length > 0) {
+      // Every worker failed to start and the circuit breaker is open: fail fast, do not hang.
+      for (const job of this.queue.splice(0)) this.finishJob(job, this.failure('HostError', job));
+      return;
+    }
     while (this.queue.length > 0) {
       let slot: Slot | null = null;
       for (const s of this.slots) {

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Governor, BudgetExceeded, type Engine } from '../../src/exec/index.js';
+import { pino } from 'pino';
 import { engineFixture } from './fixture.js';
+
+const silent = pino({ level: 'silent' });
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null): string => new TextDecoder().decode(b ?? new Uint8Array());
@@ -158,6 +161,24 @@ describe('Engine limits', () => {
       expect(p.engine.metrics.spareClaims).toBe(1);
     } finally {
       await p.close();
+    }
+  });
+
+  it('workers that cannot start open the circuit breaker instead of restarting in a loop', async () => {
+    // A 1 MiB heap cannot even boot a worker.
+    const b = await engineFixture({ workers: 1, spares: 1, workerMemoryMb: 1, logger: silent });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const stats = b.engine.stats();
+      expect(stats.breakerOpen).toBe(true);
+      expect(stats.bootFailures).toBeGreaterThanOrEqual(3);
+      const started = b.engine.metrics.workersStarted;
+      expect(started).toBeLessThanOrEqual(5);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(b.engine.metrics.workersStarted).toBe(started);
+      expect((await b.engine.execute({ codeId: b.codeId })).status).toBe('HostError');
+    } finally {
+      await b.close();
     }
   });
 
