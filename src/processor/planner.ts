@@ -1,0 +1,83 @@
+/**
+ * The batch planner: which pending messages go into the next batch, in which order. Pure.
+ *
+ * Rules: higher priority first, then earlier arrival; a sender's messages only in nonce order
+ * (a message is eligible once every lower nonce of its sender is done or already planned); at
+ * most `maxMessages` messages and `gasBudget` summed gas limits per batch.
+ */
+
+/** What the planner needs to know about a pending message. */
+export interface PendingMessage {
+  id: string;
+  sender: string;
+  nonce: number;
+  /** Arrival order (monotonic). */
+  seq: number;
+  priority: number;
+  gasLimit: bigint;
+}
+
+export interface PlanLimits {
+  maxMessages: number;
+  gasBudget: bigint;
+}
+
+/** Plans a batch from the pending messages (any order); returns the chosen ones in plan order. */
+export function planBatch<M extends PendingMessage>(pending: readonly M[], limits: PlanLimits): M[] {
+  // The lowest pending nonce per sender: only that message of each sender is eligible.
+  const bySender = new Map<string, M[]>();
+  for (const m of pending) {
+    let list = bySender.get(m.sender);
+    if (!list) bySender.set(m.sender, (list = []));
+    list.push(m);
+  }
+  for (const list of bySender.values()) list.sort((a, b) => a.nonce - b.nonce);
+  const cursor = new Map<string, number>();
+  const order = (a: M, b: M): number => b.priority - a.priority || a.seq - b.seq;
+  // Candidates: the head of each sender's queue, best first.
+  const heads: M[] = [];
+  for (const [sender, list] of bySender) {
+    cursor.set(sender, 0);
+    heads.push(list[0]!);
+  }
+  heads.sort(order);
+  const plan: M[] = [];
+  let gas = 0n;
+  while (heads.length > 0 && plan.length < limits.maxMessages) {
+    const next = heads.shift()!;
+    if (gas + next.gasLimit > limits.gasBudget && plan.length > 0) break;
+    plan.push(next);
+    gas += next.gasLimit;
+    const i = cursor.get(next.sender)! + 1;
+    cursor.set(next.sender, i);
+    const after = bySender.get(next.sender)![i];
+    if (after) insertSorted(heads, after, order);
+  }
+  return plan;
+}
+
+function insertSorted<T>(xs: T[], x: T, order: (a: T, b: T) => number): void {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order(xs[mid]!, x) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  xs.splice(lo, 0, x);
+}
+
+/**
+ * Groups a plan by recipient for execution: each actor's messages keep plan order; actors with
+ * the most gas queued come first so the longest chains start earliest.
+ */
+export function groupByActor<M extends { recipient: string; gasLimit: bigint }>(plan: readonly M[]): M[][] {
+  const groups = new Map<string, M[]>();
+  for (const m of plan) {
+    let g = groups.get(m.recipient);
+    if (!g) groups.set(m.recipient, (g = []));
+    g.push(m);
+  }
+  const total = (g: M[]): bigint => g.reduce((s, m) => s + m.gasLimit, 0n);
+  return [...groups.values()].sort((a, b) => (total(b) > total(a) ? 1 : total(b) < total(a) ? -1 : 0));
+}
