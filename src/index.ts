@@ -8,3 +8,6 @@ export { TesseraError } from './util/index.js';
 export * from './store/index.js';
 export * from './code/index.js';
 export * from './exec/index.js';
+export * from './processor/index.js';
+export { Tessera } from './tessera.js';
+export type { TesseraOptions, ActorInfo } from './tessera.js';

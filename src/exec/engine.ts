@@ -263,7 +263,8 @@ export class Engine {
   }
 
   private async serveStateRead(slot: Slot, req: StateReadRequest): Promise<void> {
-    const job = slot.jobs[0];
+    // By id, not the head: the worker may already run a job whose predecessor's reply is in flight.
+    const job = slot.jobs.find((j) => j.id === req.id);
     let reply;
     try {
       const value = job?.req.state?.load ? await job.req.state.load(req.key) : null;
@@ -272,7 +273,7 @@ export class Engine {
       this.log.error({ err }, 'state loader failed');
       reply = { value: null, error: 'load failed' };
     }
-    if (slot.jobs[0] !== job) return;
+    if (!job || !slot.jobs.includes(job)) return;
     slot.port.postMessage(reply);
     Atomics.store(slot.flag, 0, 1);
     Atomics.notify(slot.flag, 0);

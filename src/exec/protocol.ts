@@ -37,6 +37,8 @@ export interface DoneMessage {
 
 /** Worker -> main thread over the state port: a read that missed the snapshot. */
 export interface StateReadRequest {
+  /** The execution asking: with pipelining, the worker may be ahead of what the main thread has seen. */
+  id: number;
   key: Uint8Array;
 }
 

@@ -15,9 +15,11 @@ const skip = new Int32Array(skipBuffer);
 const modules = new Map<string, WebAssembly.Module>();
 const host = hostImports();
 
+let currentId = 0;
+
 function loadSync(key: Uint8Array): Uint8Array | null {
   Atomics.store(flag, 0, 0);
-  statePort.postMessage({ key });
+  statePort.postMessage({ id: currentId, key });
   Atomics.wait(flag, 0, 0);
   const msg = receiveMessageOnPort(statePort);
   const reply = msg?.message as StateReadReply | undefined;
@@ -41,6 +43,7 @@ function execute(msg: ExecMessage): DoneMessage {
     return { type: 'done', id: msg.id, status: 'Cancelled', reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], instantiateMs: 0, runMs: 0 };
   }
   const module = modules.get(msg.key);
+  currentId = msg.id;
   const st = new ExecutionState(msg.context, msg.input, msg.args, new Map(msg.snapshot), loadSync);
   const base = { type: 'done' as const, id: msg.id, reply: null, writes: [], sends: [], logs: st.logs };
   if (!module) return { ...base, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, instantiateMs: 0, runMs: 0 };

@@ -1,5 +1,19 @@
 /** src/store — the storage contract and its implementations. */
-export type { Store, CodeArea, StateArea, WriteOp, OriginalCode, CodeArtefact, CodeFailure } from './types.js';
+export type {
+  Store,
+  CodeArea,
+  StateArea,
+  ProcessingArea,
+  WriteOp,
+  OriginalCode,
+  CodeArtefact,
+  CodeFailure,
+  ActorRecord,
+  MessageRecord,
+  NewMessage,
+  ReplyRecord,
+  BatchRecord,
+} from './types.js';
 export { SqliteStore } from './sqlite.js';
 export type { SqliteOptions } from './sqlite.js';
 export { OverlayStore } from './overlay.js';

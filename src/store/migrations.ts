@@ -46,4 +46,46 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (actor_id, key)
       ) WITHOUT ROWID;`,
   },
+  {
+    version: 3,
+    name: 'processing',
+    sql: `
+      CREATE TABLE actor (
+        actor_id TEXT PRIMARY KEY,
+        code_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE message (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        nonce INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        gas_limit TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        entry TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        idempotency_key TEXT UNIQUE,
+        UNIQUE (sender, nonce)
+      );
+      CREATE INDEX message_pending ON message (status, priority DESC, seq);
+      CREATE TABLE reply (
+        message_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        error TEXT,
+        payload BLOB,
+        gas_used TEXT NOT NULL,
+        logs TEXT NOT NULL,
+        batch_height INTEGER NOT NULL
+      );
+      CREATE TABLE batch (
+        height INTEGER PRIMARY KEY,
+        timestamp INTEGER NOT NULL,
+        seed TEXT NOT NULL,
+        message_ids TEXT NOT NULL,
+        committed INTEGER NOT NULL
+      );`,
+  },
 ];

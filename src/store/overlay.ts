@@ -1,4 +1,5 @@
-import type { CodeArea, StateArea, Store, WriteOp } from './types.js';
+import { StoreError } from './errors.js';
+import type { CodeArea, ProcessingArea, StateArea, Store, WriteOp } from './types.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
@@ -10,11 +11,13 @@ const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byt
 export class OverlayStore implements Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
+  readonly processing: ProcessingArea;
   /** actorId -> hex key -> value (null: deleted in the overlay). */
   private readonly writes = new Map<string, Map<string, { key: Uint8Array; value: Uint8Array | null }>>();
 
   constructor(private readonly base: Store) {
     this.codes = base.codes;
+    this.processing = base.processing;
     const writes = this.writes;
     this.state = {
       async get(actorId, key) {
@@ -37,7 +40,9 @@ export class OverlayStore implements Store {
   async commit(ops: readonly WriteOp[]): Promise<void> {
     const forBase = ops.filter((op) => op.kind.startsWith('code.'));
     for (const op of ops) {
-      if (op.kind !== 'state.put' && op.kind !== 'state.delete') continue;
+      if (op.kind.startsWith('code.')) continue;
+      // Read-only executions have nothing to do with the message pool.
+      if (op.kind !== 'state.put' && op.kind !== 'state.delete') throw new StoreError(`an overlay store does not take ${op.kind} writes`);
       let m = this.writes.get(op.actorId);
       if (!m) this.writes.set(op.actorId, (m = new Map()));
       m.set(hex(op.key), { key: op.key, value: op.kind === 'state.put' ? op.value : null });

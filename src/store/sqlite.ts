@@ -1,7 +1,19 @@
 import Database from 'better-sqlite3';
 import { StoreError } from './errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
-import type { CodeArea, CodeArtefact, CodeFailure, OriginalCode, StateArea, Store, WriteOp } from './types.js';
+import type {
+  BatchRecord,
+  CodeArea,
+  CodeArtefact,
+  CodeFailure,
+  MessageRecord,
+  OriginalCode,
+  ProcessingArea,
+  ReplyRecord,
+  StateArea,
+  Store,
+  WriteOp,
+} from './types.js';
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteOptions {
@@ -25,6 +37,7 @@ const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset
 export class SqliteStore implements Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
+  readonly processing: ProcessingArea;
   private readonly applyAll: (ops: readonly WriteOp[]) => void;
 
   private constructor(private readonly db: Database.Database) {
@@ -42,6 +55,91 @@ export class SqliteStore implements Store {
       stateEntries: db.prepare('SELECT key, value FROM actor_state WHERE actor_id = ? ORDER BY key'),
       statePut: db.prepare('INSERT OR REPLACE INTO actor_state (actor_id, key, value) VALUES (?, ?, ?)'),
       stateDelete: db.prepare('DELETE FROM actor_state WHERE actor_id = ? AND key = ?'),
+      actor: db.prepare('SELECT actor_id, code_id, created_at FROM actor WHERE actor_id = ?'),
+      putActor: db.prepare('INSERT INTO actor (actor_id, code_id, created_at) VALUES (?, ?, ?)'),
+      pending: db.prepare("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
+      message: db.prepare('SELECT * FROM message WHERE id = ?'),
+      byKey: db.prepare('SELECT * FROM message WHERE idempotency_key = ?'),
+      lastNonce: db.prepare('SELECT MAX(nonce) FROM message WHERE sender = ?').pluck(),
+      enqueue: db.prepare(
+        "INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+      ),
+      setStatus: db.prepare('UPDATE message SET status = ?, attempts = COALESCE(?, attempts) WHERE id = ?'),
+      reply: db.prepare('SELECT * FROM reply WHERE message_id = ?'),
+      putReply: db.prepare('INSERT OR REPLACE INTO reply (message_id, status, error, payload, gas_used, logs, batch_height) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      lastBatch: db.prepare('SELECT * FROM batch ORDER BY height DESC LIMIT 1'),
+      putBatch: db.prepare('INSERT INTO batch (height, timestamp, seed, message_ids, committed) VALUES (?, ?, ?, ?, 0)'),
+      commitBatch: db.prepare('UPDATE batch SET committed = 1 WHERE height = ?'),
+    };
+    type MessageRow = {
+      id: string;
+      seq: number;
+      sender: string;
+      recipient: string;
+      nonce: number;
+      priority: number;
+      gas_limit: string;
+      payload: Buffer;
+      entry: string;
+      status: MessageRecord['status'];
+      attempts: number;
+      idempotency_key: string | null;
+    };
+    const toMessage = (r: MessageRow | undefined): MessageRecord | null =>
+      r
+        ? {
+            id: r.id,
+            seq: r.seq,
+            sender: r.sender,
+            recipient: r.recipient,
+            nonce: r.nonce,
+            priority: r.priority,
+            gasLimit: BigInt(r.gas_limit),
+            payload: toBytes(r.payload),
+            entry: r.entry,
+            status: r.status,
+            attempts: r.attempts,
+            idempotencyKey: r.idempotency_key,
+          }
+        : null;
+    this.processing = {
+      async actor(actorId) {
+        const r = q.actor.get(actorId) as { actor_id: string; code_id: string; created_at: number } | undefined;
+        return r ? { actorId: r.actor_id, codeId: r.code_id, createdAt: r.created_at } : null;
+      },
+      async pending(limit) {
+        return (q.pending.all(limit) as MessageRow[]).map((r) => toMessage(r)!);
+      },
+      async message(id) {
+        return toMessage(q.message.get(id) as MessageRow | undefined);
+      },
+      async messageByIdempotencyKey(key) {
+        return toMessage(q.byKey.get(key) as MessageRow | undefined);
+      },
+      async lastNonce(sender) {
+        const n = q.lastNonce.get(sender) as number | null;
+        return n ?? -1;
+      },
+      async reply(messageId): Promise<ReplyRecord | null> {
+        const r = q.reply.get(messageId) as
+          | { message_id: string; status: string; error: string | null; payload: Buffer | null; gas_used: string; logs: string; batch_height: number }
+          | undefined;
+        return r
+          ? {
+              messageId: r.message_id,
+              status: r.status,
+              error: r.error,
+              payload: r.payload ? toBytes(r.payload) : null,
+              gasUsed: BigInt(r.gas_used),
+              logs: r.logs,
+              batchHeight: r.batch_height,
+            }
+          : null;
+      },
+      async lastBatch(): Promise<BatchRecord | null> {
+        const r = q.lastBatch.get() as { height: number; timestamp: number; seed: string; message_ids: string; committed: number } | undefined;
+        return r ? { height: r.height, timestamp: r.timestamp, seed: r.seed, messageIds: JSON.parse(r.message_ids) as string[], committed: r.committed === 1 } : null;
+      },
     };
     this.codes = {
       async original(codeId): Promise<OriginalCode | null> {
@@ -93,6 +191,28 @@ export class SqliteStore implements Store {
             break;
           case 'state.delete':
             q.stateDelete.run(op.actorId, op.key);
+            break;
+          case 'actor.create':
+            q.putActor.run(op.actorId, op.codeId, Date.now());
+            break;
+          case 'message.enqueue': {
+            const m = op.message;
+            q.enqueue.run(m.id, m.sender, m.recipient, m.nonce, m.priority, m.gasLimit.toString(), m.payload, m.entry, m.idempotencyKey);
+            break;
+          }
+          case 'message.status':
+            q.setStatus.run(op.status, op.attempts ?? null, op.id);
+            break;
+          case 'reply.put': {
+            const r = op.reply;
+            q.putReply.run(r.messageId, r.status, r.error, r.payload, r.gasUsed.toString(), r.logs, r.batchHeight);
+            break;
+          }
+          case 'batch.plan':
+            q.putBatch.run(op.batch.height, op.batch.timestamp, op.batch.seed, JSON.stringify(op.batch.messageIds));
+            break;
+          case 'batch.commit':
+            q.commitBatch.run(op.height);
             break;
         }
       }

@@ -32,8 +32,61 @@ export interface CodeFailure {
   reason: string;
 }
 
+/** An actor: an instance of a code. */
+export interface ActorRecord {
+  actorId: string;
+  codeId: string;
+  createdAt: number;
+}
+
+/** A message in the pool, as stored. */
+export interface MessageRecord {
+  id: string;
+  sender: string;
+  recipient: string;
+  /** Per-sender sequence number, assigned at acceptance. */
+  nonce: number;
+  /** Arrival order, assigned by the store. */
+  seq: number;
+  priority: number;
+  gasLimit: bigint;
+  payload: Uint8Array;
+  entry: string;
+  status: 'pending' | 'planned' | 'done';
+  attempts: number;
+  idempotencyKey: string | null;
+}
+
+/** The committed outcome of a message. */
+export interface ReplyRecord {
+  messageId: string;
+  status: string;
+  error: string | null;
+  payload: Uint8Array | null;
+  gasUsed: bigint;
+  logs: string;
+  batchHeight: number;
+}
+
+/** A batch plan: committed before execution, so a restart redoes the same batch. */
+export interface BatchRecord {
+  height: number;
+  timestamp: number;
+  seed: string;
+  messageIds: string[];
+  committed: boolean;
+}
+
+export type NewMessage = Omit<MessageRecord, 'seq' | 'status' | 'attempts'>;
+
 /** One write of a write set. */
 export type WriteOp =
+  | { kind: 'actor.create'; actorId: string; codeId: string }
+  | { kind: 'message.enqueue'; message: NewMessage }
+  | { kind: 'message.status'; id: string; status: MessageRecord['status']; attempts?: number }
+  | { kind: 'reply.put'; reply: ReplyRecord }
+  | { kind: 'batch.plan'; batch: BatchRecord }
+  | { kind: 'batch.commit'; height: number }
   | { kind: 'code.original'; codeId: string; bytes: Uint8Array; info: string }
   | { kind: 'code.artefact'; artefact: CodeArtefact }
   | { kind: 'code.failure'; failure: CodeFailure }
@@ -60,10 +113,25 @@ export interface StateArea {
   entries(actorId: string): Promise<[Uint8Array, Uint8Array][]>;
 }
 
+/** Actors, the message pool, replies and batches. */
+export interface ProcessingArea {
+  actor(actorId: string): Promise<ActorRecord | null>;
+  /** Pending messages, best first (priority, then arrival), at most `limit`. */
+  pending(limit: number): Promise<MessageRecord[]>;
+  message(id: string): Promise<MessageRecord | null>;
+  messageByIdempotencyKey(key: string): Promise<MessageRecord | null>;
+  /** Highest nonce accepted from a sender, or -1. */
+  lastNonce(sender: string): Promise<number>;
+  reply(messageId: string): Promise<ReplyRecord | null>;
+  /** The latest batch (committed or not), or null before the first. */
+  lastBatch(): Promise<BatchRecord | null>;
+}
+
 /** A Tessera store. */
 export interface Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
+  readonly processing: ProcessingArea;
   /** Applies every op atomically; resolves once durable (per the store's sync mode). */
   commit(ops: readonly WriteOp[]): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,35 @@
+import { TesseraError } from '../util/errors.js';
+
+export class UnknownActor extends TesseraError {
+  constructor(readonly actorId: string) {
+    super('UNKNOWN_ACTOR', `no actor ${actorId}`);
+  }
+}
+
+export class ActorExists extends TesseraError {
+  constructor(readonly actorId: string) {
+    super('ACTOR_EXISTS', `actor ${actorId} already exists`);
+  }
+}
+
+/** An actor's `init` did not succeed; the actor was not created. */
+export class InitFailed extends TesseraError {
+  constructor(
+    readonly status: string,
+    detail: string,
+  ) {
+    super('INIT_FAILED', `init failed: ${status}${detail ? ` (${detail})` : ''}`);
+  }
+}
+
+export class InvalidMessage extends TesseraError {
+  constructor(reason: string) {
+    super('INVALID_MESSAGE', `invalid message: ${reason}`);
+  }
+}
+
+export class ProcessorClosed extends TesseraError {
+  constructor() {
+    super('PROCESSOR_CLOSED', 'the processor is closed');
+  }
+}

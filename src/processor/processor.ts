@@ -1,0 +1,360 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { CodeService } from '../code/index.js';
+import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult } from '../exec/index.js';
+import type { BatchRecord, MessageRecord, ReplyRecord, Store, WriteOp } from '../store/index.js';
+import { ActorExists, InitFailed, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
+import { groupByActor, planBatch } from './planner.js';
+
+/** Options of {@link Processor}. */
+export interface ProcessorOptions {
+  store: Store;
+  codes: CodeService;
+  engine: Engine;
+  /** A batch starts at least this often while messages wait; default 10 ms. */
+  batchIntervalMs?: number;
+  /** Messages per batch; a full pool starts a batch at once. Default 1,000. */
+  maxBatchMessages?: number;
+  /** Summed gas limits per batch; default 10^13. */
+  batchGasBudget?: bigint;
+  /** Attempts for machine-dependent failures (Timeout, Busy, HostError) before giving up; default 3. */
+  maxAttempts?: number;
+  /** State cache size in bytes; default 64 MiB. */
+  stateCacheBytes?: number;
+  /** Batch timestamps (ms); injectable for tests. */
+  clock?: () => number;
+}
+
+/** What `send` takes. */
+export interface SendRequest {
+  to: string;
+  payload: Uint8Array;
+  gasLimit: bigint;
+  priority?: number;
+  /** The sender: an external account name; default `external`. */
+  from?: string;
+  /** A key already accepted returns the original message id and enqueues nothing. */
+  idempotencyKey?: string;
+}
+
+/** The committed outcome of a message. */
+export interface Reply {
+  messageId: string;
+  /** `ok`, a deterministic failure status, `UnknownActor`, or the last machine-dependent failure after the retries ran out. */
+  status: string;
+  error: string | null;
+  payload: Uint8Array | null;
+  gasUsed: bigint;
+  batchHeight: number;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const toReply = (r: ReplyRecord): Reply => ({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight });
+
+/**
+ * The batch processor: a durable pool of messages, executed in batches on the engine and committed
+ * atomically. Before a batch runs, its plan (height, timestamp, seed, message ids) is committed, so
+ * a restart redoes exactly that batch. Each actor's messages run in order on one chain; different
+ * actors run in parallel. Only deterministic outcomes are committed as replies; machine-dependent
+ * ones send the message back to the pool.
+ */
+export class Processor {
+  private readonly store: Store;
+  private readonly codes: CodeService;
+  private readonly engine: Engine;
+  private readonly intervalMs: number;
+  private readonly maxMessages: number;
+  private readonly gasBudget: bigint;
+  private readonly maxAttempts: number;
+  private readonly clock: () => number;
+  private readonly nonces = new Map<string, number>();
+  private readonly waiters = new Map<string, ((r: Reply) => void)[]>();
+  private readonly sending = new Map<string, Promise<string>>();
+  private readonly cache: LRUCache<string, { v: Uint8Array | null }>;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private closed = false;
+  private pendingHint = 0;
+  /** Batches committed by this process (for stats and tests). */
+  batches = 0;
+
+  constructor(options: ProcessorOptions) {
+    this.store = options.store;
+    this.codes = options.codes;
+    this.engine = options.engine;
+    this.intervalMs = options.batchIntervalMs ?? 10;
+    this.maxMessages = options.maxBatchMessages ?? 1000;
+    this.gasBudget = options.batchGasBudget ?? 10_000_000_000_000n;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.clock = options.clock ?? Date.now;
+    this.cache = new LRUCache({ maxSize: options.stateCacheBytes ?? 64 * 1024 * 1024, sizeCalculation: (e, k) => k.length + (e.v?.length ?? 0) + 16 });
+  }
+
+  /** Starts processing: first redoes a batch that was planned but not committed. */
+  start(): void {
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.cycle().finally(() => (this.running = null));
+    }, ms);
+  }
+
+  private async cycle(): Promise<void> {
+    let more = false;
+    try {
+      more = await this.runBatch();
+    } finally {
+      if (!this.closed) this.schedule(more ? 0 : this.intervalMs);
+    }
+  }
+
+  // ---- acceptance ----------------------------------------------------------------------------
+
+  /** Creates an actor, running its `init` (if it has one) with `init` as payload. */
+  async createActor(req: { codeId: string; id?: string; init?: Uint8Array }): Promise<string> {
+    const actorId = req.id ?? randomUUID();
+    if (await this.store.processing.actor(actorId)) throw new ActorExists(actorId);
+    const { metadata } = await this.codes.instrumented(req.codeId);
+    const ops: WriteOp[] = [{ kind: 'actor.create', actorId, codeId: req.codeId }];
+    if (metadata.entryPoints.includes('init')) {
+      const r = await this.engine.execute({
+        codeId: req.codeId,
+        entry: 'init',
+        input: req.init ?? new Uint8Array(0),
+        context: { self: actorId, source: 'init', messageId: `init:${actorId}`, blockHeight: 0n, blockTime: BigInt(this.clock()), seed: actorId },
+      });
+      if (r.status !== 'ok') throw new InitFailed(r.status, r.error?.message ?? '');
+      for (const w of r.writes) ops.push(w.value === null ? { kind: 'state.delete', actorId, key: w.key } : { kind: 'state.put', actorId, key: w.key, value: w.value });
+    }
+    await this.store.commit(ops);
+    return actorId;
+  }
+
+  /** Accepts a message into the pool; resolves with its id once that is durable. */
+  send(req: SendRequest): Promise<string> {
+    if (this.closed) return Promise.reject(new ProcessorClosed());
+    if (req.gasLimit <= 0n) return Promise.reject(new InvalidMessage('gasLimit must be positive'));
+    const key = req.idempotencyKey;
+    if (key !== undefined) {
+      const inFlight = this.sending.get(key);
+      if (inFlight) return inFlight;
+      const p = this.accept(req).finally(() => this.sending.delete(key));
+      this.sending.set(key, p);
+      return p;
+    }
+    return this.accept(req);
+  }
+
+  private async accept(req: SendRequest): Promise<string> {
+    if (req.idempotencyKey !== undefined) {
+      const existing = await this.store.processing.messageByIdempotencyKey(req.idempotencyKey);
+      if (existing) return existing.id;
+    }
+    if (!(await this.store.processing.actor(req.to))) throw new UnknownActor(req.to);
+    const sender = req.from ?? 'external';
+    const id = randomUUID();
+    await this.store.commit([
+      {
+        kind: 'message.enqueue',
+        message: {
+          id,
+          sender,
+          recipient: req.to,
+          nonce: await this.nextNonce(sender),
+          priority: req.priority ?? 0,
+          gasLimit: req.gasLimit,
+          payload: req.payload,
+          entry: 'handle',
+          idempotencyKey: req.idempotencyKey ?? null,
+        },
+      },
+    ]);
+    if (++this.pendingHint >= this.maxMessages) this.wake();
+    return id;
+  }
+
+  /** Per-sender sequence numbers: acceptance order. */
+  private async nextNonce(sender: string): Promise<number> {
+    let last = this.nonces.get(sender);
+    if (last === undefined) last = await this.store.processing.lastNonce(sender);
+    // Re-read after the await: another acceptance for this sender may have moved it.
+    const current = this.nonces.get(sender);
+    const next = Math.max(last, current ?? -1) + 1;
+    this.nonces.set(sender, next);
+    return next;
+  }
+
+  private wake(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (!this.running) this.schedule(0);
+  }
+
+  /** Waits for a message's committed outcome (push-based: resolved by the commit). */
+  async reply(messageId: string): Promise<Reply> {
+    const stored = await this.store.processing.reply(messageId);
+    if (stored) return toReply(stored);
+    if (!(await this.store.processing.message(messageId))) throw new InvalidMessage(`unknown message ${messageId}`);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(messageId) ?? [];
+      list.push(resolve);
+      this.waiters.set(messageId, list);
+      // A commit between the read above and the registration would have found no waiter.
+      void this.store.processing.reply(messageId).then((r) => r && this.notify(toReply(r)));
+    });
+  }
+
+  private notify(r: Reply): void {
+    const list = this.waiters.get(r.messageId);
+    if (!list) return;
+    this.waiters.delete(r.messageId);
+    for (const resolve of list) resolve(r);
+  }
+
+  /** Runs a message at once on committed state; nothing is persisted but code artefacts. */
+  async query(actorId: string, payload: Uint8Array, gasLimit = 1_000_000_000n): Promise<ExecutionResult> {
+    const actor = await this.store.processing.actor(actorId);
+    if (!actor) throw new UnknownActor(actorId);
+    return this.engine.execute({
+      codeId: actor.codeId,
+      input: payload,
+      gasLimit,
+      context: { self: actorId, source: 'query', messageId: `query:${randomUUID()}`, blockHeight: 0n, blockTime: BigInt(this.clock()), seed: 'query' },
+      state: { load: (key) => this.readState(actorId, key) },
+    });
+  }
+
+  private async readState(actorId: string, key: Uint8Array): Promise<Uint8Array | null> {
+    const k = `${actorId}\0${hex(key)}`;
+    const hit = this.cache.get(k);
+    if (hit) return hit.v;
+    const v = await this.store.state.get(actorId, key);
+    this.cache.set(k, { v });
+    return v;
+  }
+
+  // ---- batches -------------------------------------------------------------------------------
+
+  /** Plans (or recovers), executes and commits one batch; returns whether messages may remain. */
+  private async runBatch(): Promise<boolean> {
+    let batch = await this.store.processing.lastBatch();
+    let plan: MessageRecord[];
+    if (batch && !batch.committed) {
+      // A crash between plan and commit: redo the same batch.
+      plan = (await Promise.all(batch.messageIds.map((id) => this.store.processing.message(id)))).filter((m): m is MessageRecord => m !== null);
+    } else {
+      const pending = await this.store.processing.pending(this.maxMessages * 4);
+      this.pendingHint = 0;
+      if (pending.length === 0) return false;
+      plan = planBatch(pending, { maxMessages: this.maxMessages, gasBudget: this.gasBudget });
+      const height = (batch?.height ?? 0) + 1;
+      const timestamp = Math.max(this.clock(), batch?.timestamp ?? 0);
+      const seed = createHash('sha256').update(`${batch?.seed ?? 'genesis'}:${height}:${timestamp}`).digest('hex');
+      batch = { height, timestamp, seed, messageIds: plan.map((m) => m.id), committed: false };
+      await this.store.commit([{ kind: 'batch.plan', batch }, ...plan.map((m): WriteOp => ({ kind: 'message.status', id: m.id, status: 'planned' }))]);
+    }
+    const results = await this.execute(batch, plan);
+    await this.commit(batch, plan, results);
+    this.batches++;
+    return true;
+  }
+
+  private async execute(batch: BatchRecord, plan: MessageRecord[]): Promise<Map<string, ExecutionResult | 'UnknownActor'>> {
+    const results = new Map<string, ExecutionResult | 'UnknownActor'>();
+    await Promise.all(
+      groupByActor(plan).map(async (group) => {
+        const actorId = group[0]!.recipient;
+        const actor = await this.store.processing.actor(actorId);
+        // Writes of earlier successful messages of this actor in this batch.
+        const local = new Map<string, Uint8Array | null>();
+        for (const m of group) {
+          if (!actor) {
+            results.set(m.id, 'UnknownActor');
+            continue;
+          }
+          const r = await this.engine.execute({
+            codeId: actor.codeId,
+            entry: m.entry,
+            input: m.payload,
+            gasLimit: m.gasLimit,
+            context: { self: actorId, source: m.sender, messageId: m.id, blockHeight: BigInt(batch.height), blockTime: BigInt(batch.timestamp), seed: batch.seed },
+            state: { snapshot: local, load: (key) => this.readState(actorId, key) },
+          });
+          results.set(m.id, r);
+          if (r.status === 'ok') for (const w of r.writes) local.set(hex(w.key), w.value);
+        }
+      }),
+    );
+    return results;
+  }
+
+  private async commit(batch: BatchRecord, plan: MessageRecord[], results: Map<string, ExecutionResult | 'UnknownActor'>): Promise<void> {
+    const ops: WriteOp[] = [];
+    const replies: Reply[] = [];
+    const cacheUpdates: [string, Uint8Array | null][] = [];
+    const nonces = new Map<string, number>();
+    const nonceOf = async (sender: string): Promise<number> => {
+      const n = (nonces.get(sender) ?? (await this.store.processing.lastNonce(sender))) + 1;
+      nonces.set(sender, n);
+      return n;
+    };
+    for (const m of plan) {
+      const r = results.get(m.id)!;
+      const put = (reply: ReplyRecord): void => {
+        ops.push({ kind: 'reply.put', reply }, { kind: 'message.status', id: m.id, status: 'done' });
+        replies.push(toReply(reply));
+      };
+      if (r === 'UnknownActor') {
+        put({ messageId: m.id, status: 'UnknownActor', error: `no actor ${m.recipient}`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
+        continue;
+      }
+      if (!DETERMINISTIC_STATUSES.has(r.status)) {
+        const attempts = m.attempts + 1;
+        if (attempts >= this.maxAttempts) {
+          put({ messageId: m.id, status: r.status, error: `${r.error?.message ?? r.status} (gave up after ${attempts} attempts)`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
+        } else ops.push({ kind: 'message.status', id: m.id, status: 'pending', attempts });
+        continue;
+      }
+      put({
+        messageId: m.id,
+        status: r.status,
+        error: r.status === 'ok' ? null : (r.error?.message ?? r.status),
+        payload: r.reply,
+        gasUsed: r.gasUsed,
+        logs: JSON.stringify(r.logs),
+        batchHeight: batch.height,
+      });
+      if (r.status !== 'ok') continue;
+      for (const w of r.writes) {
+        ops.push(w.value === null ? { kind: 'state.delete', actorId: m.recipient, key: w.key } : { kind: 'state.put', actorId: m.recipient, key: w.key, value: w.value });
+        cacheUpdates.push([`${m.recipient}\0${hex(w.key)}`, w.value]);
+      }
+      for (let i = 0; i < r.sends.length; i++) {
+        const s = r.sends[i]!;
+        ops.push({
+          kind: 'message.enqueue',
+          message: { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null },
+        });
+      }
+    }
+    ops.push({ kind: 'batch.commit', height: batch.height });
+    await this.store.commit(ops);
+    for (const [k, v] of cacheUpdates) this.cache.set(k, { v });
+    for (const [sender, n] of nonces) this.nonces.set(sender, Math.max(n, this.nonces.get(sender) ?? -1));
+    for (const r of replies) this.notify(r);
+  }
+
+  /** Stops after the batch in progress (which commits); pending messages stay in the pool. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}

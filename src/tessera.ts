@@ -1,0 +1,101 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CodeService, type CodeServiceOptions } from './code/index.js';
+import { Engine, type EngineOptions, type ExecutionResult } from './exec/index.js';
+import { Processor, UnknownActor, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
+import { openStore, type SqliteOptions, type Store } from './store/index.js';
+
+/** Options of {@link Tessera.open}. */
+export interface TesseraOptions {
+  /** `sqlite:<path>` (default `sqlite:./tessera.db`), `sqlite::memory:`, or a Store. */
+  store?: string | Store;
+  sync?: SqliteOptions['sync'];
+  engine?: Omit<EngineOptions, 'codes'>;
+  codes?: Omit<CodeServiceOptions, 'store'>;
+  processor?: Omit<ProcessorOptions, 'store' | 'codes' | 'engine'>;
+}
+
+/** An actor's committed state, for inspection. */
+export interface ActorInfo {
+  actorId: string;
+  codeId: string;
+  state: { key: Uint8Array; value: Uint8Array }[];
+}
+
+/**
+ * Tessera as a library: durable, metered WebAssembly actors on one store.
+ *
+ * ```ts
+ * const t = await Tessera.open({ store: 'sqlite:./tessera.db' });
+ * const { codeId } = await t.upload(wasm);
+ * const actor = await t.createActor({ codeId });
+ * const id = await t.send({ to: actor, payload, gasLimit: 10_000_000n });
+ * const reply = await t.reply(id);   // the committed outcome
+ * await t.close();
+ * ```
+ */
+export class Tessera {
+  private constructor(
+    readonly store: Store,
+    readonly codes: CodeService,
+    readonly engine: Engine,
+    readonly processor: Processor,
+    private readonly ownsStore: boolean,
+  ) {}
+
+  static async open(options: TesseraOptions = {}): Promise<Tessera> {
+    const spec = options.store ?? 'sqlite:./tessera.db';
+    let store: Store;
+    if (typeof spec === 'string') {
+      const path = spec.replace(/^sqlite:/, '');
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      store = openStore(spec, { sync: options.sync });
+    } else store = spec;
+    const codes = new CodeService({ store, ...options.codes });
+    const engine = new Engine({ codes, ...options.engine });
+    const processor = new Processor({ store, codes, engine, ...options.processor });
+    processor.start();
+    return new Tessera(store, codes, engine, processor, typeof spec === 'string');
+  }
+
+  /** Stores a guest (validated); idempotent. */
+  upload(bytes: Uint8Array): Promise<{ codeId: string; created: boolean }> {
+    return this.codes.upload(bytes).then(({ codeId, created }) => ({ codeId, created }));
+  }
+
+  /** Creates an actor of a code, running its `init` with `init` as payload. */
+  createActor(req: { codeId: string; id?: string; init?: Uint8Array }): Promise<string> {
+    return this.processor.createActor(req);
+  }
+
+  /** Accepts a message; resolves with its id once it is durable. */
+  send(req: SendRequest): Promise<string> {
+    return this.processor.send(req);
+  }
+
+  /** The committed outcome of a message (waits for its batch). */
+  reply(messageId: string): Promise<Reply> {
+    return this.processor.reply(messageId);
+  }
+
+  /** A read-only execution on committed state, at once. */
+  query(actorId: string, payload: Uint8Array): Promise<ExecutionResult> {
+    return this.processor.query(actorId, payload);
+  }
+
+  /** An actor's code and committed state. */
+  async actor(actorId: string): Promise<ActorInfo> {
+    const a = await this.store.processing.actor(actorId);
+    if (!a) throw new UnknownActor(actorId);
+    const state = (await this.store.state.entries(actorId)).map(([key, value]) => ({ key, value }));
+    return { actorId, codeId: a.codeId, state };
+  }
+
+  /** Finishes the batch in progress, stops workers, closes the store (if Tessera opened it). */
+  async close(): Promise<void> {
+    await this.processor.close();
+    await this.engine.close();
+    await this.codes.close();
+    if (this.ownsStore) await this.store.close();
+  }
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Tessera } from '../../src/tessera.js';
+import { InitFailed, UnknownActor } from '../../src/processor/index.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | null): string => new TextDecoder().decode(b ?? new Uint8Array());
+const GAS = 100_000_000n;
+
+const open: Tessera[] = [];
+const cleanups: (() => void)[] = [];
+afterEach(async () => {
+  for (const t of open.splice(0)) await t.close();
+  for (const c of cleanups.splice(0)) c();
+});
+
+async function tessera(options: Parameters<typeof Tessera.open>[0] = {}): Promise<Tessera> {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const ts = await Tessera.open({ store: `sqlite:${join(t.dir, 't.db')}`, ...options });
+  open.push(ts);
+  return ts;
+}
+
+describe('Tessera actors and the batch processor', () => {
+  it('commits every message of a sender in order and replies with the outcome', async () => {
+    const t = await tessera();
+    const { codeId } = await t.upload(guest('counter'));
+    const c = await t.createActor({ codeId, id: 'counter-1' });
+    const ids = [];
+    for (let i = 0; i < 10; i++) ids.push(await t.send({ to: c, payload: enc(''), gasLimit: GAS }));
+    const replies = await Promise.all(ids.map((id) => t.reply(id)));
+    expect(replies.map((r) => dec(r.payload))).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+    expect(replies.every((r) => r.status === 'ok' && r.gasUsed > 0n)).toBe(true);
+    const info = await t.actor(c);
+    expect(info.state.map((e) => dec(e.key))).toEqual(['count']);
+  });
+
+  it('a failing message changes nothing of its actor, and other actors in the batch commit', async () => {
+    const t = await tessera({ processor: { batchIntervalMs: 100 } });
+    const { codeId } = await t.upload(guest('ledger'));
+    const a = await t.createActor({ codeId, init: enc('alice=10,bob=0') });
+    const b = await t.createActor({ codeId, init: enc('carol=5') });
+    const bad = await t.send({ to: a, payload: enc('transfer alice bob 50'), gasLimit: GAS });
+    const good = await t.send({ to: b, payload: enc('transfer carol dave 5'), gasLimit: GAS });
+    const [rb, rg] = await Promise.all([t.reply(bad), t.reply(good)]);
+    expect(rb).toMatchObject({ status: 'UserPanic', error: 'insufficient funds' });
+    expect(rb.gasUsed).toBeGreaterThan(0n);
+    expect([rg.status, rg.error]).toEqual(['ok', null]);
+    expect(rb.batchHeight).toBe(rg.batchHeight);
+    expect(dec((await t.query(a, enc('balance alice'))).reply)).toBe('10');
+    expect(dec((await t.query(b, enc('balance dave'))).reply)).toBe('5');
+  });
+
+  it('idempotency keys: a key already accepted returns the original id and applies once', async () => {
+    const t = await tessera();
+    const { codeId } = await t.upload(guest('counter'));
+    const c = await t.createActor({ codeId });
+    const [x, y] = await Promise.all([
+      t.send({ to: c, payload: enc(''), gasLimit: GAS, idempotencyKey: 'k1' }),
+      t.send({ to: c, payload: enc(''), gasLimit: GAS, idempotencyKey: 'k1' }),
+    ]);
+    const z = await t.send({ to: c, payload: enc(''), gasLimit: GAS, idempotencyKey: 'k1' });
+    expect(new Set([x, y, z]).size).toBe(1);
+    await t.reply(x);
+    const last = await t.send({ to: c, payload: enc(''), gasLimit: GAS });
+    expect(dec((await t.reply(last)).payload)).toBe('2');
+  });
+
+  it('priority orders a batch, but never against a sender\'s nonce order', async () => {
+    const t = await tessera({ processor: { batchIntervalMs: 300 } });
+    const { codeId } = await t.upload(guest('kv'));
+    const kv = await t.createActor({ codeId });
+    // Different senders: the higher priority runs first, so the low one's value stays.
+    const low = await t.send({ to: kv, payload: enc('put a low'), gasLimit: GAS, from: 'x', priority: 0 });
+    const high = await t.send({ to: kv, payload: enc('put a high'), gasLimit: GAS, from: 'y', priority: 9 });
+    // One sender: its nonce order wins over priority.
+    const first = await t.send({ to: kv, payload: enc('put b first'), gasLimit: GAS, from: 'z', priority: 0 });
+    const second = await t.send({ to: kv, payload: enc('put b second'), gasLimit: GAS, from: 'z', priority: 9 });
+    const rs = await Promise.all([low, high, first, second].map((id) => t.reply(id)));
+    expect(new Set(rs.map((r) => r.batchHeight)).size).toBe(1);
+    expect(dec((await t.query(kv, enc('get a'))).reply)).toBe('low');
+    expect(dec((await t.query(kv, enc('get b'))).reply)).toBe('second');
+  });
+
+  it('queries see committed state and persist nothing', async () => {
+    const t = await tessera();
+    const { codeId } = await t.upload(guest('counter'));
+    const c = await t.createActor({ codeId });
+    await t.reply(await t.send({ to: c, payload: enc(''), gasLimit: GAS }));
+    expect(dec((await t.query(c, enc(''))).reply)).toBe('2');
+    expect(dec((await t.query(c, enc(''))).reply)).toBe('2');
+    expect(dec((await t.reply(await t.send({ to: c, payload: enc(''), gasLimit: GAS }))).payload)).toBe('2');
+  });
+
+  it('messages actors send are delivered in later batches', async () => {
+    const t = await tessera();
+    const { codeId } = await t.upload(guest('ping-pong'));
+    await t.createActor({ codeId, id: 'ping', init: enc('pong') });
+    await t.createActor({ codeId, id: 'pong', init: enc('ping') });
+    const first = await t.reply(await t.send({ to: 'ping', payload: enc('4'), gasLimit: 10_000_000n }));
+    expect(first.status).toBe('ok');
+    // 4 more hops follow in later batches: ping gets 3 messages in all, pong 2.
+    for (let i = 0; i < 100; i++) {
+      const pong = Number(dec((await t.query('pong', enc('0'))).reply)) - 1;
+      const ping = Number(dec((await t.query('ping', enc('0'))).reply)) - 1;
+      if (ping === 3 && pong === 2) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(Number(dec((await t.query('ping', enc('0'))).reply)) - 1).toBe(3);
+    expect(Number(dec((await t.query('pong', enc('0'))).reply)) - 1).toBe(2);
+  });
+
+  it('unknown actors and failing init are typed errors', async () => {
+    const t = await tessera();
+    await expect(t.send({ to: 'nobody', payload: enc(''), gasLimit: GAS })).rejects.toBeInstanceOf(UnknownActor);
+    const { codeId } = await t.upload(guest('ledger'));
+    await expect(t.createActor({ codeId, init: enc('no-equals-sign') })).rejects.toBeInstanceOf(InitFailed);
+  });
+
+  it('is deterministic: same messages on the same state give the same state, replies and gas, with 1 or 2 workers', async () => {
+    const run = async (workers: number) => {
+      const t = await tessera({ engine: { workers }, processor: { clock: () => 1_700_000_000_000 } });
+      const { codeId } = await t.upload(guest('ledger'));
+      const actors = [];
+      for (let i = 0; i < 4; i++) actors.push(await t.createActor({ codeId, id: `l${i}`, init: enc('a=100,b=100,c=100') }));
+      let seed = 9;
+      const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+      const ids = [];
+      for (let i = 0; i < 200; i++) {
+        const names = ['a', 'b', 'c'];
+        ids.push(await t.send({ to: actors[rnd(4)]!, payload: enc(`transfer ${names[rnd(3)]} ${names[rnd(3)]} ${rnd(80)}`), gasLimit: GAS, from: `s${rnd(3)}` }));
+      }
+      const replies = await Promise.all(ids.map((id) => t.reply(id)));
+      const states = await Promise.all(actors.map((a) => t.actor(a)));
+      return {
+        replies: replies.map((r) => [r.status, dec(r.payload), r.gasUsed.toString()]),
+        states: states.map((s) => s.state.map((e) => [dec(e.key), Buffer.from(e.value).toString('hex')])),
+      };
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(two).toEqual(one);
+    expect(one.replies.filter((r) => r[0] === 'UserPanic').length).toBeGreaterThan(0);
+  });
+});
