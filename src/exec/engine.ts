@@ -460,6 +460,7 @@ export class Engine {
       writes: msg.writes,
       sends: msg.sends,
       logs: msg.logs,
+      reads: msg.reads,
       ...(msg.exitCode !== undefined ? { exitCode: msg.exitCode, stdout: msg.stdout, stderr: msg.stderr } : {}),
       timings,
     });
@@ -479,13 +480,13 @@ export class Engine {
       timings.run = performance.now() - job.startedAt;
     }
     // A stopped execution is charged nothing: the outcome depends on the machine, not the code.
-    return { status, error: { code: status, message: MESSAGES[status] ?? status }, reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], timings };
+    return { status, error: { code: status, message: MESSAGES[status] ?? status }, reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], reads: [], timings };
   }
 
   private result(status: ExecutionStatus, t0: number, message?: string): ExecutionResult {
     const timings = emptyTimings();
     timings.total = performance.now() - t0;
-    return { status, error: { code: status, message: message ?? MESSAGES[status] ?? status }, reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], timings };
+    return { status, error: { code: status, message: message ?? MESSAGES[status] ?? status }, reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], reads: [], timings };
   }
 
   stats(): EngineStats {

@@ -50,6 +50,8 @@ export class ExecutionState {
   readonly stdout: Uint8Array[] = [];
   readonly stderr: Uint8Array[] = [];
   randomCalls = 0;
+  /** Hex keys the guest read (its read set: callers warm these next time). */
+  readonly reads = new Set<string>();
   instance: WebAssembly.Instance | null = null;
 
   constructor(
@@ -119,6 +121,7 @@ export function hostImports(): HostBinding {
   };
   const readState = (key: Uint8Array): Uint8Array | null => {
     const h = hexOf(key);
+    st.reads.add(h);
     const w = st.writes.get(h);
     if (w) return w.value;
     if (st.snapshot.has(h)) return st.snapshot.get(h)!;

@@ -28,6 +28,7 @@ export interface DoneMessage {
   writes: StateWrite[];
   sends: OutgoingMessage[];
   logs: LogLine[];
+  reads: string[];
   exitCode?: number;
   stdout?: Uint8Array;
   stderr?: Uint8Array;

@@ -118,6 +118,8 @@ export interface ExecutionResult {
   writes: StateWrite[];
   /** Messages the guest sent; empty unless status is ok. */
   sends: OutgoingMessage[];
+  /** Hex keys of the state the guest read, whatever the status (to warm caches next time). */
+  reads: string[];
   logs: LogLine[];
   /** Command mode: exit code, stdout and stderr. */
   exitCode?: number;

@@ -40,12 +40,12 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 function execute(msg: ExecMessage): DoneMessage {
   if (msg.module) modules.set(msg.key, msg.module);
   if (Atomics.load(skip, msg.id % skip.length) === msg.id) {
-    return { type: 'done', id: msg.id, status: 'Cancelled', reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], instantiateMs: 0, runMs: 0 };
+    return { type: 'done', id: msg.id, status: 'Cancelled', reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], reads: [], instantiateMs: 0, runMs: 0 };
   }
   const module = modules.get(msg.key);
   currentId = msg.id;
   const st = new ExecutionState(msg.context, msg.input, msg.args, new Map(msg.snapshot), loadSync);
-  const base = { type: 'done' as const, id: msg.id, reply: null, writes: [], sends: [], logs: st.logs };
+  const base = { type: 'done' as const, id: msg.id, reply: null, writes: [], sends: [], logs: st.logs, reads: [] };
   if (!module) return { ...base, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
   const t0 = performance.now();
   let instantiateMs = 0;
@@ -94,6 +94,7 @@ function execute(msg: ExecMessage): DoneMessage {
     reply: ok ? st.reply : null,
     gasUsed: status === 'OutOfGas' ? msg.gasLimit : gasUsed,
     writes: ok ? [...st.writes.values()] : [],
+    reads: [...st.reads],
     sends: ok ? st.sends : [],
     instantiateMs,
     runMs,

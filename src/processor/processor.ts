@@ -71,6 +71,12 @@ export class Processor {
   private readonly waiters = new Map<string, ((r: Reply) => void)[]>();
   private readonly sending = new Map<string, Promise<string>>();
   private readonly cache: LRUCache<string, { v: Uint8Array | null }>;
+  private readonly knownActors = new Set<string>();
+  /** Per actor, the keys its last execution read: loaded into the next execution's snapshot. */
+  private readonly readSets = new LRUCache<string, string[]>({ max: 100_000 });
+  /** Accepted messages waiting for the next group commit (see `accept`). */
+  private acceptQueue: { op: WriteOp; done: (err: Error | null) => void }[] = [];
+  private acceptFlush: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
@@ -154,27 +160,48 @@ export class Processor {
       const existing = await this.store.processing.messageByIdempotencyKey(req.idempotencyKey);
       if (existing) return existing.id;
     }
-    if (!(await this.store.processing.actor(req.to))) throw new UnknownActor(req.to);
+    if (!this.knownActors.has(req.to)) {
+      if (!(await this.store.processing.actor(req.to))) throw new UnknownActor(req.to);
+      this.knownActors.add(req.to);
+    }
     const sender = req.from ?? 'external';
     const id = randomUUID();
-    await this.store.commit([
-      {
-        kind: 'message.enqueue',
-        message: {
-          id,
-          sender,
-          recipient: req.to,
-          nonce: await this.nextNonce(sender),
-          priority: req.priority ?? 0,
-          gasLimit: req.gasLimit,
-          payload: req.payload,
-          entry: 'handle',
-          idempotencyKey: req.idempotencyKey ?? null,
-        },
+    const op: WriteOp = {
+      kind: 'message.enqueue',
+      message: {
+        id,
+        sender,
+        recipient: req.to,
+        nonce: await this.nextNonce(sender),
+        priority: req.priority ?? 0,
+        gasLimit: req.gasLimit,
+        payload: req.payload,
+        entry: 'handle',
+        idempotencyKey: req.idempotencyKey ?? null,
       },
-    ]);
+    };
+    await new Promise<void>((resolve, reject) => {
+      this.acceptQueue.push({ op, done: (err) => (err ? reject(err) : resolve()) });
+      this.acceptFlush ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flushAccepted());
+    });
     if (++this.pendingHint >= this.maxMessages) this.wake();
     return id;
+  }
+
+  /**
+   * Group commit of accepted messages: every send that arrived in the same turn of the event
+   * loop shares one synced transaction (an id is returned only once its message is durable).
+   */
+  private async flushAccepted(): Promise<void> {
+    const group = this.acceptQueue;
+    this.acceptQueue = [];
+    this.acceptFlush = null;
+    try {
+      await this.store.commit(group.map((g) => g.op));
+      for (const g of group) g.done(null);
+    } catch (err) {
+      for (const g of group) g.done(err as Error);
+    }
   }
 
   /** Per-sender sequence numbers: acceptance order. */
@@ -278,15 +305,22 @@ export class Processor {
             results.set(m.id, 'UnknownActor');
             continue;
           }
+          // Warm the snapshot with what this actor read last time, so its reads rarely have to
+          // cross back to the main thread.
+          const snapshot = new Map(local);
+          for (const h of this.readSets.get(actorId) ?? []) {
+            if (!snapshot.has(h)) snapshot.set(h, await this.readState(actorId, Buffer.from(h, 'hex')));
+          }
           const r = await this.engine.execute({
             codeId: actor.codeId,
             entry: m.entry,
             input: m.payload,
             gasLimit: m.gasLimit,
             context: { self: actorId, source: m.sender, messageId: m.id, blockHeight: BigInt(batch.height), blockTime: BigInt(batch.timestamp), seed: batch.seed },
-            state: { snapshot: local, load: (key) => this.readState(actorId, key) },
+            state: { snapshot, load: (key) => this.readState(actorId, key) },
           });
           results.set(m.id, r);
+          if (r.reads.length > 0) this.readSets.set(actorId, r.reads);
           if (r.status === 'ok') for (const w of r.writes) local.set(hex(w.key), w.value);
         }
       }),
