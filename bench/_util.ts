@@ -1,5 +1,5 @@
 /** Shared helpers for benchmarks: timing, percentiles, side-by-side tables. */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 /** Runs `fn` until at least `minMs` elapsed and `minRuns` samples exist; returns ms per run. */
 export function sample(fn: () => unknown, { minMs = 300, minRuns = 5, maxRuns = 10_000 } = {}): number[] {
@@ -48,3 +48,28 @@ export function fmt(n: number): string {
 
 /** "1.23x" */
 export const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
+
+let serial = 0;
+/** The module with a unique trailing custom section, so V8's module cache (keyed by bytes) cannot answer. */
+export function unique(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const tag = new TextEncoder().encode(`bench-${process.pid}-${serial++}`);
+  const out = new Uint8Array(bytes.length + 3 + tag.length);
+  out.set(bytes);
+  out.set([0, 1 + tag.length, tag.length], bytes.length);
+  out.set(tag, bytes.length + 3);
+  return out;
+}
+
+/** The main thread's longest event-loop stall (ms) while `work` runs. */
+export async function longestStall(work: () => Promise<unknown>): Promise<number> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const ticker = setInterval(() => {}, 1);
+  // The histogram records from its second tick on: let it start before the work does.
+  await new Promise((r) => setTimeout(r, 20));
+  await work();
+  clearInterval(ticker);
+  h.disable();
+  // The longest stall: a blocked loop produces one huge sample, which a percentile can hide.
+  return h.max / 1e6;
+}

@@ -7,11 +7,10 @@
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CodeService } from '../dist/code/index.js';
 import { SqliteStore } from '../dist/store/index.js';
 import { instrument } from '../dist/wasm/index.js';
-import { median, ratio, table } from './_util.js';
+import { longestStall, median, ratio, table, unique } from './_util.js';
 
 const files: [string, string][] = [
   ['brotli-wasm (1 MB)', 'node_modules/brotli-wasm/pkg.node/brotli_wasm_bg.wasm'],
@@ -19,16 +18,6 @@ const files: [string, string][] = [
 ];
 const options = { maxMemoryPages: 65536 };
 
-/** Unique bytes (a trailing custom section) so neither the store nor V8's module cache can answer. */
-let serial = 0;
-function unique(bytes: Uint8Array): Uint8Array {
-  const tag = new TextEncoder().encode(`bench-${process.pid}-${serial++}`);
-  const out = new Uint8Array(bytes.length + 3 + tag.length);
-  out.set(bytes);
-  out.set([0, 1 + tag.length, tag.length], bytes.length);
-  out.set(tag, bytes.length + 3);
-  return out;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 const store = SqliteStore.open(join(dir, 'bench.db'));
@@ -72,25 +61,13 @@ console.log(`warm compiled() lookup: median ${median(samples).toFixed(3)} µs pe
 
 // Event-loop delay while a 14 MB module goes from upload to ready.
 const big = new Uint8Array(readFileSync(new URL('../node_modules/esbuild-wasm/esbuild.wasm', import.meta.url)));
-async function loopDelay(work: () => Promise<unknown>): Promise<number> {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  h.enable();
-  const ticker = setInterval(() => {}, 1);
-  // The histogram records from its second tick on: let it start before the work does.
-  await new Promise((r) => setTimeout(r, 20));
-  await work();
-  clearInterval(ticker);
-  h.disable();
-  // The longest stall: a blocked loop produces one huge sample, which a percentile can hide.
-  return h.max / 1e6;
-}
-const viaService = await loopDelay(async () => {
+const viaService = await longestStall(async () => {
   const b = unique(big);
   const id = CodeService.codeId(b);
   await store.commit([{ kind: 'code.original', codeId: id, bytes: b, info: '{}' }]);
   await codes.compiled(id);
 });
-const inline = await loopDelay(async () => {
+const inline = await longestStall(async () => {
   new WebAssembly.Module(instrument(unique(big), options).code);
   await new Promise((r) => setTimeout(r, 5));
 });

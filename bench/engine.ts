@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
 import { Piscina } from 'piscina';
@@ -16,7 +15,7 @@ import { Engine } from '../dist/exec/index.js';
 import { SqliteStore } from '../dist/store/index.js';
 import { instrument, prepareInstance } from '../dist/wasm/index.js';
 import { wat } from '../test/helpers/wat.js';
-import { percentile, ratio, table } from './_util.js';
+import { longestStall, percentile, ratio, table } from './_util.js';
 
 const THREADS = 2;
 const SEQ = 2000;
@@ -147,20 +146,9 @@ const extRow = rows.find((r) => String(r[0]).startsWith('Extism'));
 if (extRow) console.log(`Tessera throughput / Extism: ${ratio(Number(tRow[3]), Number(extRow[3]))} (goal >= 3x)`);
 await raw.close();
 
-async function loopDelay(work: () => Promise<unknown>): Promise<number> {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  h.enable();
-  const ticker = setInterval(() => {}, 1);
-  // The histogram records from its second tick on: let it start before the work does.
-  await new Promise((r) => setTimeout(r, 20));
-  await work();
-  clearInterval(ticker);
-  h.disable();
-  return h.max / 1e6;
-}
 const heavyModule = new WebAssembly.Module(instrument(heavy).code);
-const viaEngine = await loopDelay(() => Promise.all(Array.from({ length: 64 }, () => engine.execute({ codeId: heavyId }))));
-const inline = await loopDelay(async () => {
+const viaEngine = await longestStall(() => Promise.all(Array.from({ length: 64 }, () => engine.execute({ codeId: heavyId }))));
+const inline = await longestStall(async () => {
   for (let i = 0; i < 64; i++) {
     const inst = new WebAssembly.Instance(heavyModule, {});
     prepareInstance(inst, 1n << 40n);

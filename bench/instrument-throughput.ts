@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 import { instrument } from '../dist/wasm/index.js';
-import { median, ratio, sample, table } from './_util.js';
+import { median, ratio, sample, table, unique } from './_util.js';
 
 const files: [string, string][] = [
   ['sql.js', 'node_modules/sql.js/dist/sql-wasm.wasm'],
@@ -18,16 +18,6 @@ const files: [string, string][] = [
   ['esbuild-wasm', 'node_modules/esbuild-wasm/esbuild.wasm'],
 ];
 
-/** The module with a unique trailing custom section, so V8's module cache cannot answer. */
-let serial = 0;
-function unique(bytes: Uint8Array): Uint8Array {
-  const tag = new TextEncoder().encode(`bench-${process.pid}-${serial++}`);
-  const out = new Uint8Array(bytes.length + 3 + tag.length);
-  out.set(bytes);
-  out.set([0, 1 + tag.length, tag.length], bytes.length);
-  out.set(tag, bytes.length + 3);
-  return out;
-}
 
 const rows: (string | number)[][] = [];
 for (const [name, path] of files) {

@@ -11,7 +11,7 @@ const source = readFileSync(new URL('./guests/cpu.as.ts', import.meta.url), 'utf
 const { binary, stderr } = await asc.compileString(source, { optimizeLevel: 3, shrinkLevel: 0, runtime: 'stub', noAssert: true });
 if (!binary) throw new Error(`asc failed: ${stderr.toString()}`);
 
-const plain = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { abort: () => {} } });
+const plain = new WebAssembly.Instance(new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>), { env: { abort: () => {} } });
 const { code } = instrument(binary);
 const metered = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { abort: () => {} } });
 

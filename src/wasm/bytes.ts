@@ -138,7 +138,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Growable output buffer. */
 export class Writer {
-  buf: Uint8Array;
+  buf: Uint8Array<ArrayBuffer>;
   len = 0;
   constructor(capacity = 1024) {
     this.buf = new Uint8Array(capacity);
@@ -204,7 +204,7 @@ export class Writer {
     this.bytes(b);
   }
 
-  result(): Uint8Array {
+  result(): Uint8Array<ArrayBuffer> {
     return this.buf.slice(0, this.len);
   }
 }

@@ -61,7 +61,7 @@ export interface CodeMetadata {
 
 /** Result of {@link instrument}. */
 export interface Instrumented {
-  code: Uint8Array;
+  code: Uint8Array<ArrayBuffer>;
   metadata: CodeMetadata;
 }
 

@@ -71,7 +71,7 @@ describe('example guests behave as documented', () => {
     await rt.message('ping', pp, 'pong', 'init');
     await rt.message('pong', pp, 'ping', 'init');
     // Deliver sends by hand, in order, as the processor will in later batches.
-    let queue = [{ to: 'ping', payload: new TextEncoder().encode('5') }];
+    let queue: { to: string; payload: Uint8Array }[] = [{ to: 'ping', payload: new TextEncoder().encode('5') }];
     let delivered = 0;
     while (queue.length > 0) {
       const next = [];

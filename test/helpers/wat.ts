@@ -4,7 +4,7 @@ type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 let wabt: Promise<Wabt> | null = null;
 
 /** Compiles WebAssembly text to a binary with every Wasm 2.0 feature enabled. */
-export async function wat(source: string): Promise<Uint8Array> {
+export async function wat(source: string): Promise<Uint8Array<ArrayBuffer>> {
   wabt ??= wabtInit();
   const w = await wabt;
   const parsed = w.parseWat('test.wat', source, {

@@ -79,8 +79,8 @@ describe('mutation fuzzing of the rewriter', () => {
         continue;
       }
       accepted++;
-      const inputValid = WebAssembly.validate(input);
-      const outputValid = WebAssembly.validate(output);
+      const inputValid = WebAssembly.validate(input as Uint8Array<ArrayBuffer>);
+      const outputValid = WebAssembly.validate(output as Uint8Array<ArrayBuffer>);
       if (inputValid !== outputValid) problems.push(`#${i}: input valid=${inputValid} but output valid=${outputValid}`);
     }
     console.log(`fuzz: 3000 mutants, ${rejected} rejected with typed errors, ${accepted} instrumented`);

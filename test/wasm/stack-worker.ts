@@ -12,7 +12,7 @@ export interface StackRun {
 
 const { modules } = workerData as { modules: Uint8Array[] };
 const runs: StackRun[] = modules.map((code) => {
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(code), {});
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(code as Uint8Array<ArrayBuffer>), {});
   prepareInstance(inst, 1n << 60n);
   try {
     (inst.exports.run as () => void)();

@@ -106,7 +106,7 @@ export function runScript(jsonPath: string, mode: Mode): ScriptResult {
     // initialGas: a module whose instantiation fails half-way can leave its functions in a shared
     // table, where the host never gets to set their gas; they must still run.
     const code = mode === 'instrumented' ? instrument(bytes, { maxMemoryPages: 65536, initialGas: AMPLE_GAS }).code : bytes;
-    return new WebAssembly.Module(code);
+    return new WebAssembly.Module(code as Uint8Array<ArrayBuffer>);
   };
   const instantiate = (module: WebAssembly.Module): WebAssembly.Instance => {
     const instance = new WebAssembly.Instance(module, registry as WebAssembly.Imports);

@@ -45,7 +45,7 @@ export function shim(fn: Function, params: string[], results: string[]): (...arg
     const parsed = wabt!.parseWat('shim.wat', src, { simd: true, multi_value: true, reference_types: true });
     const bin = parsed.toBinary({}).buffer;
     parsed.destroy();
-    module = new WebAssembly.Module(bin);
+    module = new WebAssembly.Module(bin as Uint8Array<ArrayBuffer>);
     cache.set(key, module);
   }
   const inst = new WebAssembly.Instance(module, { t: { f: fn } });
