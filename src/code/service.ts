@@ -20,6 +20,13 @@ export interface InstrumentedCode {
   metadata: CodeMetadata;
 }
 
+interface Derived {
+  artefact: InstrumentedCode;
+  /** Compiled in the same worker trip, when the caller asked for it. */
+  module: WebAssembly.Module | null;
+  persisted: Promise<void>;
+}
+
 /** A compiled module, shared with execution workers as is. */
 export interface CompiledCode {
   codeId: string;
@@ -74,7 +81,8 @@ export class CodeService implements ModuleProvider {
   private readonly options: InstrumentOptions;
   private readonly maxCodeBytes: number;
   private readonly pool: CodeWorkerPool;
-  private readonly instrumenting = new Map<string, Promise<InstrumentedCode>>();
+  private readonly deriving = new Map<string, Promise<Derived>>();
+  private readonly persisting = new Set<Promise<void>>();
   private readonly compiling = new Map<string, Promise<CompiledCode>>();
   private readonly cache: LRUCache<string, CompiledCode>;
   private readonly counters = { uploads: 0, instrumentations: 0, instrumentationFailures: 0, compilations: 0, cacheHits: 0, cacheMisses: 0, cacheEvictions: 0 };
@@ -123,18 +131,29 @@ export class CodeService implements ModuleProvider {
    *
    * @throws MissingOriginalCode, InstrumentationFailed
    */
-  instrumented(codeId: string): Promise<InstrumentedCode> {
-    const running = this.instrumenting.get(codeId);
+  async instrumented(codeId: string): Promise<InstrumentedCode> {
+    const { artefact, persisted } = await this.derive(codeId, false);
+    await persisted;
+    return artefact;
+  }
+
+  /**
+   * Single-flight derivation: a stored artefact, or the original instrumented (and, when asked,
+   * compiled in the same worker trip) in a worker. `persisted` settles once the new artefact is
+   * in the store; callers that only need the module do not wait for it.
+   */
+  private derive(codeId: string, compile: boolean): Promise<Derived> {
+    const running = this.deriving.get(codeId);
     if (running) return running;
-    const p = this.deriveArtefact(codeId).finally(() => this.instrumenting.delete(codeId));
-    this.instrumenting.set(codeId, p);
+    const p = this.deriveArtefact(codeId, compile).finally(() => this.deriving.delete(codeId));
+    this.deriving.set(codeId, p);
     return p;
   }
 
-  private async deriveArtefact(codeId: string): Promise<InstrumentedCode> {
+  private async deriveArtefact(codeId: string, compile: boolean): Promise<Derived> {
     const { runtimeVersion: rv, optionsHash: oh } = this;
     const stored = await this.store.codes.artefact(rv, oh, codeId);
-    if (stored) return { codeId, code: stored.code, metadata: JSON.parse(stored.metadata) as CodeMetadata };
+    if (stored) return { artefact: { codeId, code: stored.code, metadata: JSON.parse(stored.metadata) as CodeMetadata }, module: null, persisted: Promise.resolve() };
     const failed = await this.store.codes.failure(rv, oh, codeId);
     if (failed) throw new InstrumentationFailed(codeId, failed.reason);
     const original = await this.store.codes.original(codeId);
@@ -143,7 +162,7 @@ export class CodeService implements ModuleProvider {
     let result;
     try {
       const bytes = original.bytes.slice();
-      result = await this.pool.run({ op: 'instrument', bytes, options: this.options }, [bytes.buffer as ArrayBuffer]);
+      result = await this.pool.run({ op: 'instrument', bytes, options: this.options, compile }, [bytes.buffer as ArrayBuffer]);
     } catch (e) {
       if (!(e instanceof TesseraError) || e.code === 'CODE_WORKER_ERROR') throw e;
       this.counters.instrumentationFailures++;
@@ -151,10 +170,18 @@ export class CodeService implements ModuleProvider {
       throw new InstrumentationFailed(codeId, e.message);
     }
     if (result.op !== 'instrument') throw new TypeError('unexpected worker reply');
-    await this.store.commit([
-      { kind: 'code.artefact', artefact: { codeId, runtimeVersion: rv, optionsHash: oh, code: result.code, metadata: JSON.stringify(result.metadata) } },
-    ]);
-    return { codeId, code: result.code, metadata: result.metadata };
+    if (result.module) this.counters.compilations++;
+    const artefact = { codeId, code: result.code, metadata: result.metadata };
+    // The artefact is a cache of deterministic work: persisting it runs after the module is handed
+    // out, so the first execution does not wait for a large write.
+    const persisted = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.store.commit([
+        { kind: 'code.artefact', artefact: { codeId, runtimeVersion: rv, optionsHash: oh, code: result.code, metadata: JSON.stringify(result.metadata) } },
+      ]),
+    );
+    this.persisting.add(persisted);
+    void persisted.catch(() => {}).finally(() => this.persisting.delete(persisted));
+    return { artefact, module: result.module, persisted };
   }
 
   /** The compiled module (cached; compiled in a worker on a miss). */
@@ -172,12 +199,16 @@ export class CodeService implements ModuleProvider {
     }
     this.counters.cacheMisses++;
     const p = (async () => {
-      const art = await this.instrumented(codeId);
-      const code = art.code.slice();
-      const result = await this.pool.run({ op: 'compile', code }, [code.buffer as ArrayBuffer]);
-      if (result.op !== 'compile') throw new TypeError('unexpected worker reply');
-      this.counters.compilations++;
-      const compiled: CompiledCode = { codeId, key, module: result.module, metadata: art.metadata };
+      const { artefact, module } = await this.derive(codeId, true);
+      let compiledModule = module;
+      if (!compiledModule) {
+        const code = artefact.code.slice();
+        const result = await this.pool.run({ op: 'compile', code }, [code.buffer as ArrayBuffer]);
+        if (result.op !== 'compile') throw new TypeError('unexpected worker reply');
+        this.counters.compilations++;
+        compiledModule = result.module;
+      }
+      const compiled: CompiledCode = { codeId, key, module: compiledModule, metadata: artefact.metadata };
       this.cache.set(key, compiled);
       return compiled;
     })().finally(() => this.compiling.delete(key));
@@ -195,6 +226,7 @@ export class CodeService implements ModuleProvider {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.persisting]);
     await this.pool.close();
     this.cache.clear();
   }

@@ -12,7 +12,8 @@ function run(task: CodeTask): CodeTaskResult {
       return { op: 'validate', info: validateGuest(task.bytes, { mode: task.mode }) };
     case 'instrument': {
       const { code, metadata } = instrument(task.bytes, task.options);
-      return { op: 'instrument', code, metadata };
+      // Compiling here, before the code goes back, saves a second trip with the bytes.
+      return { op: 'instrument', code, metadata, module: task.compile ? new WebAssembly.Module(code) : null };
     }
     case 'compile':
       return { op: 'compile', module: new WebAssembly.Module(task.code as Uint8Array<ArrayBuffer>) };
