@@ -90,7 +90,8 @@ export class CodeService implements ModuleProvider {
   constructor(options: CodeServiceOptions) {
     this.store = options.store;
     this.runtimeVersion = options.runtimeVersion ?? RUNTIME_VERSION;
-    this.options = options.instrumentOptions ?? {};
+    // Memories become imports so the engine can recycle them (see the engine's worker).
+    this.options = { importMemory: true, ...options.instrumentOptions };
     this.optionsHash = instrumentOptionsHash(this.options);
     this.maxCodeBytes = options.maxCodeBytes ?? 32 * 1024 * 1024;
     this.pool = new CodeWorkerPool(options.workers ?? 1);

@@ -419,6 +419,8 @@ export class Engine {
       context: job.context,
       snapshot,
     };
+    const mem = compiled.metadata.memoryImport;
+    if (mem) msg.memory = [mem.min, mem.max];
     if (!slot.modules.has(compiled.key)) {
       msg.module = compiled.module;
       slot.modules.add(compiled.key);

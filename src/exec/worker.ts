@@ -4,7 +4,7 @@
  * SharedArrayBuffer flag while the main thread loads the value.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { classifyTrap, gasLeft, prepareInstance, runStart } from '../wasm/index.js';
+import { MEMORY_IMPORT, classifyTrap, gasLeft, prepareInstance, runStart } from '../wasm/index.js';
 import { ExecutionState, HostTrap, ProcExit, hostImports } from './host.js';
 import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadReply } from './protocol.js';
 import type { ExecutionStatus } from './types.js';
@@ -14,6 +14,29 @@ const flag = new Int32Array(stateFlag);
 const skip = new Int32Array(skipBuffer);
 const modules = new Map<string, WebAssembly.Module>();
 const host = hostImports();
+
+/**
+ * Recycled guest memories by limits. A memory goes back to the pool only if it never grew, and
+ * is zeroed first: the next instance sees exactly a fresh memory, without paying for one.
+ */
+const memoryPool = new Map<string, WebAssembly.Memory[]>();
+const MAX_POOLED = 8;
+const memoryNamespace: { memory: WebAssembly.Memory | null } = { memory: null };
+(host.imports as Record<string, unknown>)[MEMORY_IMPORT.module] = memoryNamespace;
+
+function takeMemory([min, max]: [number, number]): WebAssembly.Memory {
+  return memoryPool.get(`${min}:${max}`)?.pop() ?? new WebAssembly.Memory({ initial: min, maximum: max });
+}
+
+function recycleMemory([min, max]: [number, number], memory: WebAssembly.Memory): void {
+  if (memory.buffer.byteLength !== min * 65536) return;
+  const key = `${min}:${max}`;
+  let pool = memoryPool.get(key);
+  if (!pool) memoryPool.set(key, (pool = []));
+  if (pool.length >= MAX_POOLED) return;
+  new Uint8Array(memory.buffer).fill(0);
+  pool.push(memory);
+}
 
 let currentId = 0;
 
@@ -52,6 +75,8 @@ function execute(msg: ExecMessage): DoneMessage {
   let status: ExecutionStatus = 'ok';
   let message: string | undefined;
   let exitCode: number | undefined;
+  const memory = msg.memory ? takeMemory(msg.memory) : null;
+  memoryNamespace.memory = memory;
   try {
     host.bind(st);
     st.instance = new WebAssembly.Instance(module, host.imports);
@@ -109,6 +134,8 @@ function execute(msg: ExecMessage): DoneMessage {
     if (st.stderr.length) for (const line of text(st.stderr).split('\n').filter(Boolean)) st.logs.push({ level: 'warn', message: line });
   }
   st.instance = null;
+  memoryNamespace.memory = null;
+  if (memory) recycleMemory(msg.memory!, memory);
   return done;
 }
 

@@ -40,7 +40,15 @@ export interface InstrumentOptions {
    * `__tessera_start` for the host to call after setting gas.
    */
   initialGas?: bigint;
+  /**
+   * Turn the module's one defined memory into an import (`tessera_mem.memory`, same limits), so
+   * the host can hand each instance a recycled, zeroed memory instead of allocating one.
+   */
+  importMemory?: boolean;
 }
+
+/** Where an instrumented module expects its memory, when `importMemory` moved it. */
+export const MEMORY_IMPORT = { module: 'tessera_mem', name: 'memory' } as const;
 
 /** What instrumentation learned about a module. */
 export interface CodeMetadata {
@@ -57,6 +65,8 @@ export interface CodeMetadata {
   hasStart: boolean;
   /** Exported functions among `handle`, `init`, `_start`, `_initialize`. */
   entryPoints: string[];
+  /** Set when the memory was turned into the import MEMORY_IMPORT: its limits in pages. */
+  memoryImport: { min: number; max: number } | null;
 }
 
 /** Result of {@link instrument}. */
@@ -70,6 +80,7 @@ interface Effective {
   stackLimit: number;
   maxMemoryPages: number;
   initialGas: bigint | null;
+  importMemory: boolean;
 }
 
 function effective(options: InstrumentOptions = {}): Effective {
@@ -87,7 +98,7 @@ function effective(options: InstrumentOptions = {}): Effective {
   if (initialGas !== null && (initialGas < 0n || initialGas >= 1n << 63n)) {
     throw new InstrumentationError('initialGas must be from 0 to 2^63-1');
   }
-  return { costTable, stackLimit, maxMemoryPages, initialGas };
+  return { costTable, stackLimit, maxMemoryPages, initialGas, importMemory: options.importMemory ?? false };
 }
 
 /** A short, stable hash of the effective options: part of an artefact's cache key. */
@@ -104,6 +115,7 @@ export function instrumentOptionsHash(options?: InstrumentOptions): string {
     e.stackLimit,
     e.maxMemoryPages,
     e.initialGas === null ? null : e.initialGas.toString(),
+    e.importMemory,
   ]);
   return createHash('sha256').update(canon).digest('hex').slice(0, 16);
 }
@@ -201,6 +213,24 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
   out.bytes(bytes.subarray(0, 8));
   const newSections = new Map<number, () => Uint8Array>();
   newSections.set(1, () => types.section());
+  // Only a module with exactly one memory, defined by itself, can have it moved to an import.
+  const moveMemory = opts.importMemory && m.memories.length === 1 && !m.memories[0]!.imported && memoryLimits !== null;
+  const movedLimits = moveMemory ? memoryLimits![0]! : null;
+  if (movedLimits) {
+    newSections.set(2, () => {
+      const w = new Writer();
+      const orig = sectionBody(m, 2);
+      w.u32((orig?.count ?? 0) + 1);
+      if (orig) w.bytes(orig.rest);
+      w.name(MEMORY_IMPORT.module);
+      w.name(MEMORY_IMPORT.name);
+      w.byte(2);
+      w.byte(1);
+      w.u32(movedLimits.min);
+      w.u32(movedLimits.max ?? opts.maxMemoryPages);
+      return w.result();
+    });
+  }
   newSections.set(3, () => {
     const w = new Writer();
     const orig = sectionBody(m, 3);
@@ -210,7 +240,7 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
     for (const t of injectedTypes) w.u32(t);
     return w.result();
   });
-  if (memoryLimits !== null) {
+  if (memoryLimits !== null && !movedLimits) {
     newSections.set(5, () => {
       const w = new Writer();
       w.u32(memoryLimits.length);
@@ -282,6 +312,7 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
     flushBefore(rank(s.id));
     if (newSections.has(s.id)) emitNew(s.id);
     else if (s.id === 8 && !keepStart) continue;
+    else if (s.id === 5 && movedLimits) continue;
     else out.bytes(bytes.subarray(s.start, s.end));
   }
   flushBefore(ORDER.length);
@@ -300,6 +331,7 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
     optionsHash: instrumentOptionsHash(options),
     hasStart: m.start !== null,
     entryPoints: m.exports.filter((e) => e.kind === 'function' && ENTRY_POINTS.has(e.name)).map((e) => e.name),
+    memoryImport: movedLimits ? { min: movedLimits.min, max: movedLimits.max ?? opts.maxMemoryPages } : null,
   };
   return { code: result, metadata };
 }

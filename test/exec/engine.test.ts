@@ -65,7 +65,9 @@ describe('Engine', () => {
     expect(r.status).toBe('MissingCode');
   });
 
-  it('isolates executions: no memory or globals survive', async () => {
+  it('isolates executions: no memory or globals survive, though memories are recycled', async () => {
+    // The code service moves the memory to an import, so workers hand out pooled memories.
+    expect((await fx.codes.compiled(codeId)).metadata.memoryImport).toEqual({ min: 1, max: 1024 });
     for (let i = 0; i < 3; i++) {
       const r = await engine.execute({ codeId, entry: 'counter' });
       expect(u32s(r.reply)).toEqual([1, 1]);

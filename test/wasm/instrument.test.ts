@@ -90,6 +90,19 @@ describe('instrument', () => {
     expect((inst.exports.g as () => number)()).toBe(-1);
   });
 
+  it('can move the memory to an import with the same limits, data segments and export intact', async () => {
+    const bytes = await wat('(module (memory (export "memory") 2 5) (data (i32.const 16) "hi") (func (export "get") (result i32) (i32.load8_u (i32.const 17))))');
+    const { code, metadata } = instrument(bytes, { importMemory: true, initialGas: 1000n });
+    expect(metadata.memoryImport).toEqual({ min: 2, max: 5 });
+    const mod = new WebAssembly.Module(code);
+    expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'tessera_mem', name: 'memory', kind: 'memory' }]);
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 5 });
+    const inst = new WebAssembly.Instance(mod, { tessera_mem: { memory } });
+    expect((inst.exports.get as () => number)()).toBe('i'.charCodeAt(0));
+    expect(inst.exports.memory).toBe(memory);
+    expect(instrumentOptionsHash({ importMemory: true })).not.toBe(instrumentOptionsHash());
+  });
+
   it('rejects instructions the cost table forbids', async () => {
     const table = { ...DEFAULT_COST_TABLE, version: 'no-simd', classes: { ...DEFAULT_COST_TABLE.classes, simd: null } };
     const simd = await wat('(module (func (result i32) (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4))))');
