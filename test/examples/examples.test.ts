@@ -151,3 +151,19 @@ describe.skipIf(!haveC)('C guests through the deterministic WASI subset', () => 
     expect(r.exitCode).toBe(3);
   });
 });
+
+const haveRust = existsSync(guest('rust-hello-actor'));
+// Skipped only where Debian's rustc with the wasm32-wasi std is absent (.ci/install-toolchains installs it).
+describe.skipIf(!haveRust)('Rust guest through the deterministic WASI subset', () => {
+  it('println! becomes logs, the clock is the batch time, state persists', async () => {
+    const { codeId } = await rt.codes.upload(bytes('rust-hello-actor'));
+    const first = await rt.message('rusty', codeId, 'tessera');
+    expect(first.status).toBe('ok');
+    expect(dec(first.reply)).toBe('Rust greets tessera (#1)');
+    // The clock is the batch time (ms since the epoch, here a small test value), in seconds.
+    expect(first.logs).toHaveLength(1);
+    expect(first.logs[0]!.message).toMatch(/^hello from Rust, input=tessera time=10\d\d$/);
+    const second = await rt.message('rusty', codeId, 'again');
+    expect(dec(second.reply)).toBe('Rust greets again (#2)');
+  });
+});
