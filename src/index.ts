@@ -9,5 +9,6 @@ export * from './store/index.js';
 export * from './code/index.js';
 export * from './exec/index.js';
 export * from './processor/index.js';
+export * from './workflow/index.js';
 export { Tessera } from './tessera.js';
 export type { TesseraOptions, ActorInfo } from './tessera.js';

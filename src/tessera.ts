@@ -4,6 +4,7 @@ import { CodeService, type CodeServiceOptions } from './code/index.js';
 import { Engine, type EngineOptions, type ExecutionResult } from './exec/index.js';
 import { Processor, UnknownActor, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
 import { openStore, type SqliteOptions, type Store } from './store/index.js';
+import { Workflows, type WorkflowFn, type WorkflowHandle, type WorkflowOptions } from './workflow/index.js';
 
 /** Options of {@link Tessera.open}. */
 export interface TesseraOptions {
@@ -13,6 +14,7 @@ export interface TesseraOptions {
   engine?: Omit<EngineOptions, 'codes'>;
   codes?: Omit<CodeServiceOptions, 'store'>;
   processor?: Omit<ProcessorOptions, 'store' | 'codes' | 'engine'>;
+  workflows?: WorkflowOptions;
 }
 
 /** An actor's committed state, for inspection. */
@@ -40,6 +42,8 @@ export class Tessera {
     readonly codes: CodeService,
     readonly engine: Engine,
     readonly processor: Processor,
+    /** The durable workflow runtime (see README, "Durable workflows"). */
+    readonly workflows: Workflows,
     private readonly ownsStore: boolean,
   ) {}
 
@@ -55,7 +59,8 @@ export class Tessera {
     const engine = new Engine({ codes, ...options.engine });
     const processor = new Processor({ store, codes, engine, ...options.processor });
     processor.start();
-    return new Tessera(store, codes, engine, processor, typeof spec === 'string');
+    const workflows = new Workflows(store, processor, options.workflows);
+    return new Tessera(store, codes, engine, processor, workflows, typeof spec === 'string');
   }
 
   /** Stores a guest (validated); idempotent. */
@@ -91,8 +96,30 @@ export class Tessera {
     return { actorId, codeId: a.codeId, state };
   }
 
-  /** Finishes the batch in progress, stops workers, closes the store (if Tessera opened it). */
+  /**
+   * Registers a durable workflow. Pending workflows of this name — left by a crash, or started by
+   * another process on the same store — are picked up by this process's runner.
+   */
+  workflow<I, O>(name: string, fn: WorkflowFn<I, O>): void {
+    this.workflows.register(name, fn);
+  }
+
+  /** Starts a registered workflow; an id that exists returns the existing workflow's handle. */
+  startWorkflow<I, O = unknown>(name: string, input: I, options: { id?: string } = {}): Promise<WorkflowHandle<O>> {
+    return this.workflows.start<I, O>(name, input, options);
+  }
+
+  /** A handle on an existing workflow by id. */
+  workflowHandle<O = unknown>(id: string): WorkflowHandle<O> {
+    return this.workflows.handle<O>(id);
+  }
+
+  /**
+   * Stops workflows where they are (they resume on the next start), finishes the batch in
+   * progress, stops workers, closes the store (if Tessera opened it).
+   */
   async close(): Promise<void> {
+    await this.workflows.close();
     await this.processor.close();
     await this.engine.close();
     await this.codes.close();

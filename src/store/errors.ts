@@ -6,3 +6,10 @@ export class StoreError extends TesseraError {
     super('STORE_ERROR', message, { cause });
   }
 }
+
+/** A write set fenced on a workflow lease was refused: another runner holds the lease now. */
+export class LeaseLost extends TesseraError {
+  constructor(readonly workflowId: string) {
+    super('LEASE_LOST', `the lease on workflow ${workflowId} is held by another runner`);
+  }
+}

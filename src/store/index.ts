@@ -13,11 +13,15 @@ export type {
   NewMessage,
   ReplyRecord,
   BatchRecord,
+  WorkflowArea,
+  WorkflowRecord,
+  WorkflowEventRecord,
+  WorkflowClaim,
 } from './types.js';
 export { SqliteStore } from './sqlite.js';
 export type { SqliteOptions } from './sqlite.js';
 export { OverlayStore } from './overlay.js';
-export { StoreError } from './errors.js';
+export { StoreError, LeaseLost } from './errors.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export { openStore } from './open.js';

@@ -88,4 +88,38 @@ export const MIGRATIONS: readonly Migration[] = [
         committed INTEGER NOT NULL
       );`,
   },
+  {
+    version: 4,
+    name: 'workflows',
+    sql: `
+      CREATE TABLE workflow (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        input TEXT NOT NULL,
+        status TEXT NOT NULL,
+        output TEXT,
+        error TEXT,
+        lease_owner TEXT,
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX workflow_runnable ON workflow (status, lease_until);
+      CREATE TABLE workflow_event (
+        seq INTEGER PRIMARY KEY,
+        workflow_id TEXT NOT NULL,
+        location TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        result TEXT,
+        error TEXT,
+        forgotten INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (workflow_id, location)
+      );
+      CREATE TABLE workflow_data (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );`,
+  },
 ];

@@ -1,5 +1,5 @@
 import { StoreError } from './errors.js';
-import type { CodeArea, ProcessingArea, StateArea, Store, WriteOp } from './types.js';
+import type { CodeArea, ProcessingArea, StateArea, Store, WorkflowArea, WriteOp } from './types.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
@@ -12,12 +12,14 @@ export class OverlayStore implements Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
   readonly processing: ProcessingArea;
+  readonly workflows: WorkflowArea;
   /** actorId -> hex key -> value (null: deleted in the overlay). */
   private readonly writes = new Map<string, Map<string, { key: Uint8Array; value: Uint8Array | null }>>();
 
   constructor(private readonly base: Store) {
     this.codes = base.codes;
     this.processing = base.processing;
+    this.workflows = base.workflows;
     const writes = this.writes;
     this.state = {
       async get(actorId, key) {
@@ -41,7 +43,7 @@ export class OverlayStore implements Store {
     const forBase = ops.filter((op) => op.kind.startsWith('code.'));
     for (const op of ops) {
       if (op.kind.startsWith('code.')) continue;
-      // Read-only executions have nothing to do with the message pool.
+      // Read-only executions have nothing to do with the message pool or workflows.
       if (op.kind !== 'state.put' && op.kind !== 'state.delete') throw new StoreError(`an overlay store does not take ${op.kind} writes`);
       let m = this.writes.get(op.actorId);
       if (!m) this.writes.set(op.actorId, (m = new Map()));

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { StoreError } from './errors.js';
+import { LeaseLost, StoreError } from './errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type {
   BatchRecord,
@@ -12,6 +12,9 @@ import type {
   ReplyRecord,
   StateArea,
   Store,
+  WorkflowArea,
+  WorkflowEventRecord,
+  WorkflowRecord,
   WriteOp,
 } from './types.js';
 
@@ -38,6 +41,7 @@ export class SqliteStore implements Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
   readonly processing: ProcessingArea;
+  readonly workflows: WorkflowArea;
   private readonly applyAll: (ops: readonly WriteOp[]) => void;
 
   private constructor(private readonly db: Database.Database) {
@@ -70,6 +74,114 @@ export class SqliteStore implements Store {
       lastBatch: db.prepare('SELECT * FROM batch ORDER BY height DESC LIMIT 1'),
       putBatch: db.prepare('INSERT INTO batch (height, timestamp, seed, message_ids, committed) VALUES (?, ?, ?, ?, 0)'),
       commitBatch: db.prepare('UPDATE batch SET committed = 1 WHERE height = ?'),
+      workflow: db.prepare('SELECT * FROM workflow WHERE id = ?'),
+      createWorkflow: db.prepare(
+        "INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+      ),
+      leaseOwner: db.prepare('SELECT lease_owner FROM workflow WHERE id = ?').pluck(),
+      putEvent: db.prepare(
+        'INSERT OR REPLACE INTO workflow_event (workflow_id, location, kind, name, result, error, forgotten) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      forget: db.prepare('UPDATE workflow_event SET forgotten = 1 WHERE workflow_id = ? AND location >= ? AND location < ? AND forgotten = 0'),
+      finishWorkflow: db.prepare(
+        'UPDATE workflow SET status = ?, output = ?, error = ?, lease_owner = NULL, lease_until = 0, updated_at = ? WHERE id = ?',
+      ),
+      cancelWorkflow: db.prepare("UPDATE workflow SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'pending'"),
+      liveEvents: db.prepare('SELECT * FROM workflow_event WHERE workflow_id = ? AND forgotten = 0 ORDER BY seq'),
+      allEvents: db.prepare('SELECT * FROM workflow_event WHERE workflow_id = ? ORDER BY seq'),
+      claim: db.prepare(
+        `UPDATE workflow SET lease_owner = @owner, lease_until = @until, updated_at = @now
+         WHERE id IN (SELECT id FROM workflow
+                      WHERE status = 'pending' AND (lease_owner IS NULL OR lease_until < @now OR lease_owner = @owner)
+                        AND name IN (SELECT value FROM json_each(@names)) AND (@id IS NULL OR id = @id)
+                      ORDER BY lease_until, created_at LIMIT @limit)
+         RETURNING *`,
+      ),
+      renew: db.prepare(
+        `UPDATE workflow SET lease_until = @until WHERE lease_owner = @owner AND status = 'pending'
+           AND id IN (SELECT value FROM json_each(@ids)) RETURNING id, cancel_requested`,
+      ),
+      release: db.prepare(
+        "UPDATE workflow SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = @owner AND id IN (SELECT value FROM json_each(@ids))",
+      ),
+      data: db.prepare('SELECT value FROM workflow_data WHERE key = ?').pluck(),
+      putData: db.prepare('INSERT OR REPLACE INTO workflow_data (key, value) VALUES (?, ?)'),
+      addData: db.prepare(
+        'INSERT INTO workflow_data (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = CAST(value AS REAL) + excluded.value',
+      ),
+      workflowCounts: db.prepare('SELECT status, COUNT(*) AS n FROM workflow GROUP BY status'),
+    };
+    type WorkflowRow = {
+      id: string;
+      name: string;
+      input: string;
+      status: WorkflowRecord['status'];
+      output: string | null;
+      error: string | null;
+      lease_owner: string | null;
+      lease_until: number;
+      cancel_requested: number;
+      created_at: number;
+      updated_at: number;
+    };
+    const toWorkflow = (r: WorkflowRow): WorkflowRecord => ({
+      id: r.id,
+      name: r.name,
+      input: r.input,
+      status: r.status,
+      output: r.output,
+      error: r.error,
+      leaseOwner: r.lease_owner,
+      leaseUntil: r.lease_until,
+      cancelRequested: r.cancel_requested === 1,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    });
+    type EventRow = { workflow_id: string; location: string; kind: string; name: string; result: string | null; error: string | null; forgotten: number };
+    const toEvent = (r: EventRow): WorkflowEventRecord => ({
+      workflowId: r.workflow_id,
+      location: r.location,
+      kind: r.kind,
+      name: r.name,
+      result: r.result,
+      error: r.error,
+      forgotten: r.forgotten === 1,
+    });
+    this.workflows = {
+      async get(id) {
+        const r = q.workflow.get(id) as WorkflowRow | undefined;
+        return r ? toWorkflow(r) : null;
+      },
+      async events(id, includeForgotten = false) {
+        return ((includeForgotten ? q.allEvents : q.liveEvents).all(id) as EventRow[]).map(toEvent);
+      },
+      async claim(req) {
+        const rows = q.claim.all({
+          owner: req.owner,
+          until: req.leaseUntil,
+          now: req.now,
+          names: JSON.stringify(req.names),
+          id: req.id ?? null,
+          limit: req.limit,
+        }) as WorkflowRow[];
+        return rows.map(toWorkflow);
+      },
+      async renew(owner, ids, leaseUntil) {
+        if (ids.length === 0) return [];
+        const rows = q.renew.all({ owner, until: leaseUntil, ids: JSON.stringify(ids) }) as { id: string; cancel_requested: number }[];
+        return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested === 1 }));
+      },
+      async release(owner, ids) {
+        if (ids.length > 0) q.release.run({ owner, ids: JSON.stringify(ids) });
+      },
+      async data(key) {
+        return (q.data.get(key) as string | undefined) ?? null;
+      },
+      async counts() {
+        const out = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
+        for (const r of q.workflowCounts.all() as { status: WorkflowRecord['status']; n: number }[]) out[r.status] = r.n;
+        return out;
+      },
     };
     type MessageRow = {
       id: string;
@@ -214,6 +326,32 @@ export class SqliteStore implements Store {
           case 'batch.commit':
             q.commitBatch.run(op.height);
             break;
+          case 'workflow.create':
+            q.createWorkflow.run(op.id, op.name, op.input, op.now, op.now);
+            break;
+          case 'workflow.fence':
+            if (q.leaseOwner.get(op.id) !== op.owner) throw new LeaseLost(op.id);
+            break;
+          case 'workflow.event': {
+            const e = op.event;
+            q.putEvent.run(e.workflowId, e.location, e.kind, e.name, e.result, e.error, e.forgotten ? 1 : 0);
+            break;
+          }
+          case 'workflow.forget':
+            q.forget.run(op.workflowId, op.from, op.to);
+            break;
+          case 'workflow.finish':
+            q.finishWorkflow.run(op.status, op.output, op.error, op.now, op.id);
+            break;
+          case 'workflow.cancel':
+            q.cancelWorkflow.run(op.now, op.id);
+            break;
+          case 'workflow.data.put':
+            q.putData.run(op.key, op.value);
+            break;
+          case 'workflow.data.add':
+            q.addData.run(op.key, op.delta);
+            break;
         }
       }
     });
@@ -240,6 +378,7 @@ export class SqliteStore implements Store {
     try {
       this.applyAll(ops);
     } catch (cause) {
+      if (cause instanceof LeaseLost) throw cause;
       throw new StoreError('commit failed', cause);
     }
   }

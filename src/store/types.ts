@@ -79,6 +79,50 @@ export interface BatchRecord {
 
 export type NewMessage = Omit<MessageRecord, 'seq' | 'status' | 'attempts'>;
 
+/** A durable workflow run, as stored. Input, output and error are JSON text (workflow codec). */
+export interface WorkflowRecord {
+  id: string;
+  name: string;
+  input: string;
+  status: 'pending' | 'succeeded' | 'failed' | 'cancelled';
+  output: string | null;
+  error: string | null;
+  /** The runner holding the lease, or null. */
+  leaseOwner: string | null;
+  /** Lease expiry (ms since epoch, on the runners' clock); 0 when never leased. */
+  leaseUntil: number;
+  cancelRequested: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One recorded effect of a workflow, at its location. */
+export interface WorkflowEventRecord {
+  workflowId: string;
+  /** Ordered path such as `3` or `2/17/0` (loop at 2, iteration 17, first effect). */
+  location: string;
+  kind: string;
+  name: string;
+  /** JSON text of the result, or null. */
+  result: string | null;
+  /** JSON text of the recorded error, or null. */
+  error: string | null;
+  /** Forgotten events are kept for inspection but not loaded on replay. */
+  forgotten: boolean;
+}
+
+/** A request to claim runnable workflows (see {@link WorkflowArea.claim}). */
+export interface WorkflowClaim {
+  owner: string;
+  now: number;
+  leaseUntil: number;
+  /** Only workflows of these names (those the runner has registered). */
+  names: readonly string[];
+  /** Only this workflow. */
+  id?: string;
+  limit: number;
+}
+
 /** One write of a write set. */
 export type WriteOp =
   | { kind: 'actor.create'; actorId: string; codeId: string }
@@ -91,7 +135,18 @@ export type WriteOp =
   | { kind: 'code.artefact'; artefact: CodeArtefact }
   | { kind: 'code.failure'; failure: CodeFailure }
   | { kind: 'state.put'; actorId: string; key: Uint8Array; value: Uint8Array }
-  | { kind: 'state.delete'; actorId: string; key: Uint8Array };
+  | { kind: 'state.delete'; actorId: string; key: Uint8Array }
+  | { kind: 'workflow.create'; id: string; name: string; input: string; now: number }
+  /** Aborts the whole write set with `LeaseLost` unless `owner` holds the workflow's lease. */
+  | { kind: 'workflow.fence'; id: string; owner: string }
+  | { kind: 'workflow.event'; event: WorkflowEventRecord }
+  /** Marks events with `from <= location < to` forgotten. */
+  | { kind: 'workflow.forget'; workflowId: string; from: string; to: string }
+  | { kind: 'workflow.finish'; id: string; status: 'succeeded' | 'failed' | 'cancelled'; output: string | null; error: string | null; now: number }
+  | { kind: 'workflow.cancel'; id: string; now: number }
+  | { kind: 'workflow.data.put'; key: string; value: string }
+  /** Adds `delta` to a numeric value (absent counts as 0): commutative, so safe across concurrent workflows. */
+  | { kind: 'workflow.data.add'; key: string; delta: number };
 
 /** Code area: originals, artefacts and failures. */
 export interface CodeArea {
@@ -127,11 +182,32 @@ export interface ProcessingArea {
   lastBatch(): Promise<BatchRecord | null>;
 }
 
+/**
+ * Workflow runs, their histories and workflow data. Leases are coordination rather than data, so
+ * `claim`, `renew` and `release` are atomic statements of their own rather than write-set ops.
+ */
+export interface WorkflowArea {
+  get(id: string): Promise<WorkflowRecord | null>;
+  /** Events in recording order; forgotten ones only when asked. */
+  events(id: string, includeForgotten?: boolean): Promise<WorkflowEventRecord[]>;
+  /** Atomically leases pending workflows whose lease is free or expired; returns them. */
+  claim(req: WorkflowClaim): Promise<WorkflowRecord[]>;
+  /** Extends the owner's leases; returns the ones it still holds, with their cancel flags. */
+  renew(owner: string, ids: readonly string[], leaseUntil: number): Promise<{ id: string; cancelRequested: boolean }[]>;
+  /** Gives leases back (graceful shutdown), so another runner need not wait for expiry. */
+  release(owner: string, ids: readonly string[]): Promise<void>;
+  /** A workflow data value (JSON text), or null. */
+  data(key: string): Promise<string | null>;
+  /** How many workflows are in each status. */
+  counts(): Promise<Record<WorkflowRecord['status'], number>>;
+}
+
 /** A Tessera store. */
 export interface Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
   readonly processing: ProcessingArea;
+  readonly workflows: WorkflowArea;
   /** Applies every op atomically; resolves once durable (per the store's sync mode). */
   commit(ops: readonly WriteOp[]): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,105 @@
+/**
+ * Time for workflows: durable timers, retry backoff, leases, heartbeats and checkpoint intervals
+ * all read this clock, so tests can drive them with a {@link ManualClock} instead of waiting.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /**
+   * Resolves after `ms`; rejects with the signal's reason if it aborts first. `background` timers
+   * do not keep the process alive (runner housekeeping); others do (a sleeping workflow).
+   */
+  sleep(ms: number, signal?: AbortSignal, background?: boolean): Promise<void>;
+}
+
+const aborted = (signal: AbortSignal): unknown => signal.reason ?? new Error('aborted');
+
+/** The wall clock and real timers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep(ms, signal, background = false) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(aborted(signal));
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(aborted(signal!));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      if (background) timer.unref();
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+};
+
+interface ManualTimer {
+  due: number;
+  seq: number;
+  resolve: () => void;
+}
+
+/**
+ * A clock that moves only when told to: `advance(ms)` fires the timers that fall due, in order,
+ * letting the promise chains they start run in between. For tests.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private seq = 0;
+  private timers: ManualTimer[] = [];
+
+  constructor(start = 1_700_000_000_000) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(aborted(signal));
+      const timer: ManualTimer = {
+        due: this.current + Math.max(0, ms),
+        seq: this.seq++,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        this.timers = this.timers.filter((t) => t !== timer);
+        reject(aborted(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.timers.push(timer);
+    });
+  }
+
+  /** Pending timers (for tests that wait until a workflow is asleep). */
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order. */
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    for (;;) {
+      await settle();
+      this.timers.sort((a, b) => a.due - b.due || a.seq - b.seq);
+      const next = this.timers[0];
+      if (!next || next.due > target) break;
+      this.timers.shift();
+      this.current = Math.max(this.current, next.due);
+      next.resolve();
+    }
+    this.current = target;
+    await settle();
+  }
+}
+
+/** Lets pending promise callbacks and I/O callbacks run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}

@@ -1,0 +1,61 @@
+import type { Store, WriteOp } from '../store/index.js';
+
+interface Pending {
+  ops: readonly WriteOp[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit for workflow records: write sets handed in during one turn of the event loop are
+ * committed in one store transaction, so a hundred workflows each recording a step pay for one
+ * synced commit, not a hundred. Each write set is fenced on its own workflow's lease; if the
+ * group fails (one lease was lost), every write set is retried alone so only the culprit fails.
+ */
+export class CommitQueue {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  /** Commits so far and write sets in them (stats). */
+  commits = 0;
+  writeSets = 0;
+  /** How long the last store commit took, in ms (loops adapt their checkpoint interval to it). */
+  lastCommitMs = 0;
+
+  constructor(private readonly store: Store) {}
+
+  /** Resolves once `ops` are durable. */
+  commit(ops: readonly WriteOp[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const group = this.queue;
+    this.queue = [];
+    if (group.length === 0) return;
+    this.commits++;
+    this.writeSets += group.length;
+    try {
+      const started = performance.now();
+      await this.store.commit(group.length === 1 ? group[0]!.ops : group.flatMap((p) => p.ops));
+      this.lastCommitMs = performance.now() - started;
+      for (const p of group) p.resolve();
+    } catch (err) {
+      if (group.length === 1) return group[0]!.reject(err);
+      for (const p of group) {
+        try {
+          await this.store.commit(p.ops);
+          p.resolve();
+        } catch (own) {
+          p.reject(own);
+        }
+      }
+    }
+  }
+}

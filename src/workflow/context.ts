@@ -1,0 +1,348 @@
+import { randomBytes } from 'node:crypto';
+import type { WriteOp } from '../store/index.js';
+import type { ActorCallOptions, ActorReply, QueryResult } from './actors.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { recordError, StepFailed, StepTimeout, type RecordedError } from './errors.js';
+import { childLocation, type EventKind } from './history.js';
+import { CheckpointPolicy } from './loop-policy.js';
+import type { HistoryInfo, Run } from './run.js';
+
+/** Passed to a step body. */
+export interface StepInfo {
+  /** 0 for the first attempt. */
+  attempt: number;
+  /** Aborts when the attempt times out or the workflow is cancelled or its runner closes. */
+  signal: AbortSignal;
+}
+
+/** Retry policy of a step. */
+export interface StepOptions {
+  /** Retries after the first attempt (default 0). */
+  retries?: number;
+  /** Delay before retry k is `initialMs · factor^k`, at most `maxMs` (defaults 100, 2, 30 000). */
+  backoff?: { initialMs?: number; factor?: number; maxMs?: number };
+  /** Per-attempt time limit; an attempt over it fails with `StepTimeout`. */
+  timeoutMs?: number;
+}
+
+/**
+ * Workflow data written by a transaction: committed in the same store transaction as the
+ * transaction's record, so its effects happen exactly once.
+ */
+export interface WorkflowTransaction {
+  /** The committed value, with this workflow's uncommitted writes applied. */
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  put(key: string, value: unknown): void;
+  /** Adds to a number (absent counts as 0). Commutes with other workflows' adds. */
+  add(key: string, delta: number): void;
+}
+
+/** What a loop body returns: go on with a new state, or stop with a result. */
+export type LoopResult<S, R> = { readonly continue: true; readonly state: S } | { readonly continue: false; readonly result: R };
+
+/** Helpers to build {@link LoopResult}s. */
+export const Loop = {
+  continue<S>(state: S): LoopResult<S, never> {
+    return { continue: true, state };
+  },
+  break<R>(result: R): LoopResult<never, R> {
+    return { continue: false, result };
+  },
+};
+
+/** Options of `ctx.loop`. */
+export interface LoopOptions<S> {
+  /** Names the loop in history (checked on replay). */
+  name: string;
+  /** State before the first iteration (JSON-encodable, bigints and bytes allowed). */
+  state: S;
+  /** Checkpoint every N iterations. Default: adaptive (see README, "Durable workflows"). */
+  checkpointEvery?: number;
+  /** Checkpoint at least every this many ms (default 1000). */
+  checkpointMs?: number;
+  /** Iterations before the last checkpoint kept in live history (default 0). */
+  keepIterations?: number;
+}
+
+/** The loop record stored at a checkpoint. */
+interface LoopCheckpoint {
+  iteration: number;
+  state: unknown;
+  done: boolean;
+  result?: unknown;
+}
+
+const DEFAULT_GAS = 1_000_000_000n;
+const toBytes = (p: Uint8Array | string): Uint8Array => (typeof p === 'string' ? new TextEncoder().encode(p) : p);
+
+/**
+ * The handle a workflow body uses for every effect. Each call takes the next location in its
+ * branch; on replay a recorded outcome is returned instead of running the effect again.
+ */
+export class WorkflowContext {
+  private used = 0;
+
+  /** @internal */
+  constructor(
+    private readonly run: Run,
+    /** This branch's path ('' for the workflow body). */
+    readonly path: string,
+  ) {}
+
+  /** The workflow's id. */
+  get workflowId(): string {
+    return this.run.workflowId;
+  }
+
+  /**
+   * Runs `fn` once and records its result (or, after the retries, its error). A step body may run
+   * again if the process dies before its record is durable (at-least-once bodies, exactly-once
+   * records); make its effects idempotent or use {@link transaction}.
+   */
+  async step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
+    const location = this.next();
+    const recorded = this.run.history.leaf(location, 'step', name);
+    if (recorded) return replayed<T>(recorded.result, recorded.error, name, location);
+    this.live();
+    const retries = options.retries ?? 0;
+    const { initialMs = 100, factor = 2, maxMs = 30_000 } = options.backoff ?? {};
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await this.run.deps.clock.sleep(Math.min(maxMs, initialMs * factor ** (attempt - 1)), this.run.signal);
+      this.live();
+      let result: T;
+      try {
+        result = await this.attempt(name, fn, attempt, options.timeoutMs);
+      } catch (err) {
+        if (this.run.signal.aborted) throw this.run.signal.reason;
+        lastError = err;
+        continue;
+      }
+      await this.run.record({ location, kind: 'step', name, result: encodeValue(result), error: null });
+      return result;
+    }
+    const reason = recordError(lastError);
+    await this.run.record({ location, kind: 'step', name, result: null, error: JSON.stringify(reason) });
+    throw new StepFailed(name, location, reason, { cause: lastError });
+  }
+
+  /** Runs `fn` once; its workflow-data writes commit atomically with its record (exactly once). */
+  async transaction<T>(name: string, fn: (tx: WorkflowTransaction) => Promise<T> | T): Promise<T> {
+    const location = this.next();
+    const recorded = this.run.history.leaf(location, 'transaction', name);
+    if (recorded) return replayed<T>(recorded.result, recorded.error, name, location);
+    this.live();
+    const ops: WriteOp[] = [];
+    const puts = new Map<string, unknown>();
+    const adds = new Map<string, number>();
+    const store = this.run.deps.store;
+    const tx: WorkflowTransaction = {
+      async get<V>(key: string): Promise<V | undefined> {
+        let value: unknown = puts.has(key) ? puts.get(key) : decodeValue(await store.workflows.data(key));
+        const delta = adds.get(key);
+        if (delta !== undefined) value = (typeof value === 'number' ? value : 0) + delta;
+        return value as V | undefined;
+      },
+      put(key, value) {
+        puts.set(key, value);
+        adds.delete(key);
+        ops.push({ kind: 'workflow.data.put', key, value: encodeValue(value) });
+      },
+      add(key, delta) {
+        adds.set(key, (adds.get(key) ?? 0) + delta);
+        ops.push({ kind: 'workflow.data.add', key, delta });
+      },
+    };
+    const result = await fn(tx);
+    this.live();
+    await this.run.record({ location, kind: 'transaction', name, result: encodeValue(result), error: null }, ops);
+    return result;
+  }
+
+  /**
+   * Sends a message to an actor and waits for its committed reply. The idempotency key is derived
+   * from the workflow id and this location, so a replayed send is never delivered twice.
+   */
+  async send(actorId: string, payload: Uint8Array | string, options: ActorCallOptions = {}): Promise<ActorReply> {
+    const location = this.next();
+    const recorded = this.run.history.leaf(location, 'send', actorId);
+    if (recorded) return replayed<ActorReply>(recorded.result, recorded.error, actorId, location);
+    this.live();
+    const actors = this.run.deps.actors;
+    const messageId = await actors.send({
+      to: actorId,
+      payload: toBytes(payload),
+      gasLimit: options.gasLimit ?? DEFAULT_GAS,
+      priority: options.priority,
+      from: `workflow:${this.run.workflowId}`,
+      idempotencyKey: `workflow:${this.run.workflowId}:${location}`,
+    });
+    const reply = await actors.reply(messageId);
+    this.live();
+    await this.run.record({ location, kind: 'send', name: actorId, result: encodeValue(reply), error: null });
+    return reply;
+  }
+
+  /** A read-only call on an actor's committed state; its outcome is recorded. */
+  async query(actorId: string, payload: Uint8Array | string, options: { gasLimit?: bigint } = {}): Promise<QueryResult> {
+    const location = this.next();
+    const recorded = this.run.history.leaf(location, 'query', actorId);
+    if (recorded) return replayed<QueryResult>(recorded.result, recorded.error, actorId, location);
+    this.live();
+    const r = await this.run.deps.actors.query(actorId, toBytes(payload), options.gasLimit ?? DEFAULT_GAS);
+    const result: QueryResult = { status: r.status, error: r.error?.message ?? null, reply: r.reply, gasUsed: r.gasUsed };
+    this.live();
+    await this.run.record({ location, kind: 'query', name: actorId, result: encodeValue(result), error: null });
+    return result;
+  }
+
+  /** A durable timer: the wake-up time is recorded, so a restart sleeps only what is left. */
+  async sleep(ms: number): Promise<void> {
+    const location = this.next();
+    const recorded = this.run.history.leaf(location, 'sleep', '');
+    const clock = this.run.deps.clock;
+    let wakeAt: number;
+    if (recorded) wakeAt = decodeValue<number>(recorded.result);
+    else {
+      this.live();
+      wakeAt = clock.now() + ms;
+      await this.run.record({ location, kind: 'sleep', name: '', result: encodeValue(wakeAt), error: null }, [], true);
+    }
+    const left = wakeAt - clock.now();
+    if (left > 0) await clock.sleep(left, this.run.signal);
+    this.live();
+  }
+
+  /** The current time, recorded (replay returns the same instant). */
+  now(): Promise<number> {
+    return this.recordedValue('now', () => this.run.deps.clock.now());
+  }
+
+  /** A random number in [0, 1), recorded. */
+  random(): Promise<number> {
+    return this.recordedValue('random', () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48);
+  }
+
+  /**
+   * Runs branches in parallel; branch i's effects have locations under `<here>/i`, so they replay
+   * deterministically whatever order they ran in. Waits for every branch, then throws the first
+   * failure (in branch order) if any failed.
+   */
+  async all<T extends readonly unknown[]>(branches: { [K in keyof T]: (ctx: WorkflowContext) => Promise<T[K]> }): Promise<T> {
+    const location = this.next();
+    this.run.history.parallel(location);
+    const contexts = branches.map((_, i) => new WorkflowContext(this.run, childLocation(location, i)));
+    const settled = await Promise.allSettled(branches.map((b, i) => b(contexts[i]!)));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    contexts.forEach((c) => c.finish());
+    this.run.history.finishBranch(location, branches.length);
+    return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+  }
+
+  /**
+   * A loop whose iteration and state are checkpointed in batches (see README, "Durable
+   * workflows"). Records inside it become durable at checkpoints; each checkpoint commits while
+   * the next iteration runs. After a crash it resumes from the last checkpoint.
+   */
+  async loop<S, R>(
+    options: LoopOptions<S>,
+    body: (ctx: WorkflowContext, state: S, iteration: number) => Promise<LoopResult<S, R>> | LoopResult<S, R>,
+  ): Promise<R> {
+    const location = this.next();
+    const recorded = this.run.history.loop(location, options.name);
+    let iteration = 0;
+    let state = options.state;
+    if (recorded) {
+      const cp = decodeValue<LoopCheckpoint>(recorded.result);
+      if (cp.done) return cp.result as R;
+      iteration = cp.iteration;
+      state = cp.state as S;
+    }
+    const clock = this.run.deps.clock;
+    const keep = options.keepIterations ?? 0;
+    const policy = new CheckpointPolicy({ every: options.checkpointEvery, ms: options.checkpointMs }, clock.now());
+    let inFlight: Promise<void> | null = null;
+    const checkpoint = (cp: LoopCheckpoint): Promise<void> => {
+      const p = this.run.checkpoint({ location, name: options.name, result: encodeValue(cp), error: null }, cp.iteration - keep);
+      p.catch(() => undefined);
+      return p;
+    };
+    this.run.loopDepth++;
+    try {
+      for (;;) {
+        this.live();
+        const started = performance.now();
+        const ctx = new WorkflowContext(this.run, childLocation(location, iteration));
+        const outcome = await body(ctx, state, iteration);
+        ctx.finish();
+        iteration++;
+        if (!outcome.continue) {
+          if (inFlight) await inFlight;
+          await checkpoint({ iteration, state: null, done: true, result: outcome.result });
+          this.run.history.finishBranch(location, iteration);
+          return outcome.result;
+        }
+        state = outcome.state;
+        if (policy.afterIteration(clock.now(), performance.now() - started)) {
+          // At most one checkpoint in flight: wait for the previous one, then leave this one running.
+          if (inFlight) await inFlight;
+          policy.checkpointed(clock.now(), this.run.deps.queue.lastCommitMs);
+          inFlight = checkpoint({ iteration, state, done: false });
+        }
+      }
+    } finally {
+      this.run.loopDepth--;
+    }
+  }
+
+  /** Size of the live history (what replay would load). */
+  historyInfo(): HistoryInfo {
+    return this.run.info();
+  }
+
+  /** @internal Checks the branch left nothing recorded unvisited. */
+  finish(): void {
+    this.run.history.finishBranch(this.path, this.used);
+  }
+
+  private next(): string {
+    return childLocation(this.path, this.used++);
+  }
+
+  /** Throws if the workflow was cancelled or its runner is closing. */
+  private live(): void {
+    if (this.run.signal.aborted) throw this.run.signal.reason;
+  }
+
+  private async recordedValue(kind: EventKind, make: () => number): Promise<number> {
+    const location = this.next();
+    const recorded = this.run.history.leaf(location, kind, '');
+    if (recorded) return decodeValue<number>(recorded.result);
+    this.live();
+    const value = make();
+    await this.run.record({ location, kind, name: '', result: encodeValue(value), error: null });
+    return value;
+  }
+
+  private async attempt<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, attempt: number, timeoutMs: number | undefined): Promise<T> {
+    if (timeoutMs === undefined) return fn({ attempt, signal: this.run.signal });
+    const timer = new AbortController();
+    const signal = AbortSignal.any([this.run.signal, timer.signal]);
+    const timeout = this.run.deps.clock.sleep(timeoutMs, timer.signal, true).then(() => {
+      throw new StepTimeout(name, timeoutMs);
+    });
+    timeout.catch(() => undefined);
+    try {
+      return await Promise.race([Promise.resolve(fn({ attempt, signal })), timeout]);
+    } finally {
+      timer.abort();
+    }
+  }
+}
+
+function replayed<T>(result: string | null, error: string | null, name: string, location: string): T {
+  if (error !== null) throw new StepFailed(name, location, JSON.parse(error) as RecordedError);
+  return decodeValue<T>(result);
+}
+

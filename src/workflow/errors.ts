@@ -1,0 +1,98 @@
+import { TesseraError } from '../util/index.js';
+
+/**
+ * The workflow's code and its recorded history disagree at `location`: the code did something
+ * else there than the recorded run did, or left recorded events unvisited in a finished branch.
+ */
+export class NonDeterminism extends TesseraError {
+  constructor(
+    readonly location: string,
+    detail: string,
+  ) {
+    super('NON_DETERMINISM', `non-determinism at location ${location || '(root)'}: ${detail}`);
+  }
+}
+
+/** A step failed on its last attempt (or its failure was replayed from history). */
+export class StepFailed extends TesseraError {
+  constructor(
+    readonly step: string,
+    readonly location: string,
+    /** The step's error as recorded: its name, code (if any) and message. */
+    readonly reason: RecordedError,
+    options?: { cause?: unknown },
+  ) {
+    super('STEP_FAILED', `step '${step}' at ${location} failed: ${reason.message}`, options);
+  }
+}
+
+/** A step attempt ran longer than its `timeoutMs`. */
+export class StepTimeout extends TesseraError {
+  constructor(readonly step: string, readonly timeoutMs: number) {
+    super('STEP_TIMEOUT', `step '${step}' timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** `result()` of a workflow that failed. */
+export class WorkflowFailed extends TesseraError {
+  constructor(
+    readonly workflowId: string,
+    readonly reason: RecordedError,
+  ) {
+    super('WORKFLOW_FAILED', `workflow ${workflowId} failed: ${reason.message}`);
+  }
+}
+
+/** The workflow was cancelled (seen by `result()`, and inside the workflow at its next effect). */
+export class WorkflowCancelled extends TesseraError {
+  constructor(readonly workflowId: string) {
+    super('WORKFLOW_CANCELLED', `workflow ${workflowId} was cancelled`);
+  }
+}
+
+export class UnknownWorkflow extends TesseraError {
+  constructor(readonly workflowId: string) {
+    super('UNKNOWN_WORKFLOW', `no workflow ${workflowId}`);
+  }
+}
+
+/** `startWorkflow` with a name nobody registered in this process. */
+export class UnregisteredWorkflow extends TesseraError {
+  constructor(readonly workflowName: string) {
+    super('UNREGISTERED_WORKFLOW', `no workflow named ${workflowName} is registered`);
+  }
+}
+
+/** An id already used by a workflow of another name. */
+export class WorkflowIdConflict extends TesseraError {
+  constructor(readonly workflowId: string, readonly existingName: string) {
+    super('WORKFLOW_ID_CONFLICT', `workflow id ${workflowId} is taken by a workflow named ${existingName}`);
+  }
+}
+
+/** The live history grew past the configured hard limit. */
+export class HistoryLimitExceeded extends TesseraError {
+  constructor(readonly events: number, readonly limit: number) {
+    super('HISTORY_LIMIT_EXCEEDED', `workflow history has ${events} live events, over the limit of ${limit}; use ctx.loop to bound it`);
+  }
+}
+
+/** The runner is closing: a workflow stops where it is and resumes elsewhere or on restart. */
+export class RunnerClosed extends TesseraError {
+  constructor() {
+    super('RUNNER_CLOSED', 'the workflow runner is closing');
+  }
+}
+
+/** A recorded error: what survives of an exception in history. */
+export interface RecordedError {
+  name: string;
+  code?: string;
+  message: string;
+}
+
+export function recordError(err: unknown): RecordedError {
+  if (err instanceof TesseraError) return { name: err.name, code: err.code, message: err.message };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: 'Error', message: String(err) };
+}

@@ -1,0 +1,27 @@
+/** src/workflow — durable workflows: recorded effects, replay, loops that checkpoint in batches. */
+export { Workflows, WorkflowHandle } from './runtime.js';
+export type { WorkflowFn, WorkflowOptions, WorkflowStatus, HistoryEvent } from './runtime.js';
+export { WorkflowContext, Loop } from './context.js';
+export type { StepInfo, StepOptions, WorkflowTransaction, LoopOptions, LoopResult } from './context.js';
+export type { ActorCalls, ActorReply, QueryResult, ActorCallOptions } from './actors.js';
+export type { HistoryInfo } from './run.js';
+export { History, childLocation } from './history.js';
+export type { ReplayEvent, EventKind } from './history.js';
+export { CheckpointPolicy } from './loop-policy.js';
+export type { CheckpointPolicyOptions } from './loop-policy.js';
+export { systemClock, ManualClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { encodeValue, decodeValue } from './codec.js';
+export {
+  NonDeterminism,
+  StepFailed,
+  StepTimeout,
+  WorkflowFailed,
+  WorkflowCancelled,
+  UnknownWorkflow,
+  UnregisteredWorkflow,
+  WorkflowIdConflict,
+  HistoryLimitExceeded,
+  RunnerClosed,
+} from './errors.js';
+export type { RecordedError } from './errors.js';

@@ -1,0 +1,188 @@
+import type { Logger } from 'pino';
+import type { Store, WorkflowEventRecord, WriteOp } from '../store/index.js';
+import type { ActorCalls } from './actors.js';
+import type { Clock } from './clock.js';
+import type { CommitQueue } from './commit-queue.js';
+import { HistoryLimitExceeded } from './errors.js';
+import type { History } from './history.js';
+
+/** Live history of a run, as `ctx.historyInfo()` reports it. */
+export interface HistoryInfo {
+  /** Events that replay would load (forgotten ones excluded). */
+  events: number;
+  /** Their size in bytes (results and errors as stored). */
+  bytes: number;
+  /** Events moved to forgotten history during this run. */
+  forgotten: number;
+}
+
+/** What a run needs from the runtime. */
+export interface RunDeps {
+  store: Store;
+  queue: CommitQueue;
+  clock: Clock;
+  actors: ActorCalls;
+  owner: string;
+  historyWarnEvents: number;
+  historyMaxEvents: number;
+  logger: Logger;
+}
+
+interface BranchStats {
+  events: number;
+  bytes: number;
+  /** Some of its live events are already in the store (so forgetting them needs an UPDATE). */
+  durable: boolean;
+}
+
+const parentOf = (location: string): string => {
+  const slash = location.lastIndexOf('/');
+  return slash < 0 ? '' : location.slice(0, slash);
+};
+
+/** The iteration index of `path` under loop `loop`, or -1 when `path` is not inside it. */
+function iterationUnder(loop: string, path: string): number {
+  if (!path.startsWith(loop) || path.charCodeAt(loop.length) !== 47 /* / */) return -1;
+  const rest = path.slice(loop.length + 1);
+  const slash = rest.indexOf('/');
+  return Number(slash < 0 ? rest : rest.slice(0, slash));
+}
+
+/**
+ * One execution of a workflow by this runner: its replayer, its recorder and its cancellation.
+ *
+ * Recording: outside loops every record is committed (and awaited) before the workflow goes on.
+ * Inside loops records are buffered and committed with the loop's checkpoints — one write set per
+ * checkpoint — and the checkpoint commit is left in flight while the next iteration runs; commits
+ * of one run are chained, so there is at most one in flight and they land in order. Every write
+ * set is fenced on the run's lease.
+ */
+export class Run {
+  /** Loops currently running in this workflow (records are buffered while > 0). */
+  loopDepth = 0;
+  private pending: WorkflowEventRecord[] = [];
+  private extra: WriteOp[] = [];
+  private tail: Promise<void> = Promise.resolve();
+  private readonly branches = new Map<string, BranchStats>();
+  private readonly countedLoops = new Set<string>();
+  private live = 0;
+  private liveBytes = 0;
+  private forgotten = 0;
+  private warned = false;
+
+  constructor(
+    readonly workflowId: string,
+    readonly history: History,
+    loaded: readonly WorkflowEventRecord[],
+    readonly deps: RunDeps,
+    /** Aborted with the reason the run must stop (cancelled, lease lost, runner closing). */
+    readonly abort: AbortController,
+  ) {
+    for (const e of loaded) {
+      if (e.kind === 'loop') this.countedLoops.add(e.location);
+      this.count(e, true);
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  info(): HistoryInfo {
+    return { events: this.live, bytes: this.liveBytes, forgotten: this.forgotten };
+  }
+
+  /**
+   * Records an effect's outcome. With `ops`, those writes commit in the same write set as the
+   * record (transactions). Durable before it resolves unless a loop is buffering, or `durable`.
+   */
+  record(event: Omit<WorkflowEventRecord, 'workflowId' | 'forgotten'>, ops: readonly WriteOp[] = [], durable = false): Promise<void> {
+    const e: WorkflowEventRecord = { ...event, workflowId: this.workflowId, forgotten: false };
+    this.count(e, false);
+    this.pending.push(e);
+    for (const op of ops) this.extra.push(op);
+    return this.loopDepth === 0 || durable ? this.flush() : Promise.resolve();
+  }
+
+  /** Commits everything buffered (after any commit in flight); resolves when durable. */
+  flush(final: WriteOp[] = []): Promise<void> {
+    const ops = this.takeOps(final);
+    this.tail = this.tail.then(() => this.deps.queue.commit(ops));
+    return this.tail;
+  }
+
+  /**
+   * Starts a loop checkpoint: the buffered records, the loop's record, and forgetting of the
+   * iterations before `forgetBefore`. Returns the commit, which the loop may leave in flight.
+   */
+  checkpoint(loop: Omit<WorkflowEventRecord, 'workflowId' | 'forgotten' | 'kind'>, forgetBefore: number): Promise<void> {
+    const record: WorkflowEventRecord = { ...loop, kind: 'loop', workflowId: this.workflowId, forgotten: false };
+    if (!this.countedLoops.has(loop.location)) {
+      this.countedLoops.add(loop.location);
+      this.count(record, false);
+    }
+    const forget = this.forget(loop.location, forgetBefore);
+    this.pending.push(record);
+    return this.flush(forget);
+  }
+
+  /** The commit chain's tail: awaiting it means no commit of this run is in flight. */
+  settled(): Promise<void> {
+    return this.tail;
+  }
+
+  private takeOps(final: WriteOp[]): WriteOp[] {
+    const ops: WriteOp[] = [{ kind: 'workflow.fence', id: this.workflowId, owner: this.deps.owner }];
+    for (const e of this.pending) {
+      ops.push({ kind: 'workflow.event', event: e });
+      if (!e.forgotten) {
+        const stats = this.branches.get(parentOf(e.location));
+        if (stats) stats.durable = true;
+      }
+    }
+    for (const op of this.extra) ops.push(op);
+    for (const op of final) ops.push(op);
+    this.pending = [];
+    this.extra = [];
+    return ops;
+  }
+
+  /** Moves the iterations of `loop` before `before` to forgotten history; returns store ops. */
+  private forget(loop: string, before: number): WriteOp[] {
+    const ops: WriteOp[] = [];
+    for (const [path, stats] of this.branches) {
+      const i = iterationUnder(loop, path);
+      if (i < 0 || i >= before) continue;
+      this.live -= stats.events;
+      this.liveBytes -= stats.bytes;
+      this.forgotten += stats.events;
+      this.branches.delete(path);
+      if (stats.durable) {
+        const prefix = `${loop}/${i}/`;
+        ops.push({ kind: 'workflow.forget', workflowId: this.workflowId, from: prefix, to: `${loop}/${i}0` });
+      }
+    }
+    for (const e of this.pending) {
+      const i = iterationUnder(loop, e.location);
+      if (i >= 0 && i < before) e.forgotten = true;
+    }
+    return ops;
+  }
+
+  private count(e: WorkflowEventRecord, durable: boolean): void {
+    const bytes = (e.result?.length ?? 0) + (e.error?.length ?? 0) + e.location.length + e.name.length;
+    const branch = parentOf(e.location);
+    let stats = this.branches.get(branch);
+    if (!stats) this.branches.set(branch, (stats = { events: 0, bytes: 0, durable }));
+    stats.events++;
+    stats.bytes += bytes;
+    stats.durable ||= durable;
+    this.live++;
+    this.liveBytes += bytes;
+    if (this.live > this.deps.historyMaxEvents) throw new HistoryLimitExceeded(this.live, this.deps.historyMaxEvents);
+    if (!this.warned && this.live > this.deps.historyWarnEvents) {
+      this.warned = true;
+      this.deps.logger.warn({ workflowId: this.workflowId, events: this.live }, 'workflow history is large; consider ctx.loop with checkpoints');
+    }
+  }
+}
