@@ -38,6 +38,11 @@ export interface WorkflowOptions {
   historyWarnEvents?: number;
   /** Fail a workflow whose live history passes this many events (default 100 000). */
   historyMaxEvents?: number;
+  /**
+   * On close, how long to wait for running workflows to reach their next effect before giving
+   * their leases back anyway (default 5000). Late records are then refused by the lease fence.
+   */
+  closeGraceMs?: number;
   logger?: Logger;
 }
 
@@ -217,7 +222,8 @@ export class Workflows {
 
   /**
    * Stops the runner: running workflows stop at their next effect (their state is whatever was
-   * committed), and their leases are released so another runner can continue at once.
+   * committed), and their leases are released so another runner can continue at once. A workflow
+   * stuck inside a step body is waited for at most `closeGraceMs`.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -225,7 +231,11 @@ export class Workflows {
     this.stop.abort(new RunnerClosed());
     for (const { abort } of this.running.values()) abort.abort(new RunnerClosed());
     const ids = [...this.running.keys()];
-    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    // Real time, not the workflow clock: this bounds a shutdown, it is not workflow logic.
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, this.options.closeGraceMs ?? 5000)));
+    await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.done)), grace]);
+    clearTimeout(timer);
     await this.housekeeping?.catch(() => undefined);
     await this.store.workflows.release(this.owner, ids);
   }

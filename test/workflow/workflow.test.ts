@@ -1,0 +1,431 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Tessera, type TesseraOptions } from '../../src/tessera.js';
+import {
+  Loop,
+  ManualClock,
+  StepFailed,
+  UnregisteredWorkflow,
+  WorkflowCancelled,
+  WorkflowFailed,
+  WorkflowIdConflict,
+  Workflows,
+  type WorkflowContext,
+} from '../../src/workflow/index.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
+const dec = (b: Uint8Array | null): string => new TextDecoder().decode(b ?? new Uint8Array());
+
+const open = new Set<Tessera>();
+const cleanups: (() => void)[] = [];
+afterEach(async () => {
+  for (const t of open) await t.close();
+  open.clear();
+  for (const c of cleanups.splice(0)) c();
+});
+
+function dbPath(): string {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  return join(t.dir, 'wf.db');
+}
+
+async function tessera(db: string, options: TesseraOptions = {}): Promise<Tessera> {
+  const t = await Tessera.open({ store: `sqlite:${db}`, engine: { workers: 1, spares: 0 }, processor: { batchIntervalMs: 2 }, ...options });
+  open.add(t);
+  return t;
+}
+
+async function close(t: Tessera): Promise<void> {
+  open.delete(t);
+  await t.close();
+}
+
+/** A promise to block a workflow on, released by the test. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((r) => (open = r));
+  return { wait, open };
+}
+
+/** Waits (in real time) until `cond` holds. */
+async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error('condition never held');
+}
+
+describe('durable workflows', () => {
+  it('runs steps and actor calls, records each at its location, and returns the output', async () => {
+    const t = await tessera(dbPath());
+    const { codeId } = await t.upload(guest('counter'));
+    await t.createActor({ codeId, id: 'c1' });
+    t.workflow('order', async (ctx: WorkflowContext, input: { n: number }) => {
+      const a = await ctx.step('double', () => input.n * 2);
+      const r = await ctx.send('c1', '');
+      const q = await ctx.query('c1', '');
+      const at = await ctx.now();
+      return { a, sent: dec(r.payload), queried: dec(q.reply), at: typeof at };
+    });
+    const h = await t.startWorkflow('order', { n: 21 });
+    expect(await h.result()).toEqual({ a: 42, sent: '1', queried: '2', at: 'number' });
+    expect((await h.status()).status).toBe('succeeded');
+    const events = await h.history();
+    expect(events.map((e) => [e.location, e.kind, e.name])).toEqual([
+      ['0', 'step', 'double'],
+      ['1', 'send', 'c1'],
+      ['2', 'query', 'c1'],
+      ['3', 'now', ''],
+    ]);
+    expect(events[1]!.result).toMatchObject({ status: 'ok', payload: new TextEncoder().encode('1') });
+  });
+
+  it('starting an id twice returns the existing workflow; names are checked', async () => {
+    const t = await tessera(dbPath());
+    let runs = 0;
+    t.workflow('once', async (ctx) => ctx.step('count', () => ++runs));
+    t.workflow('other', async () => 0);
+    const a = await t.startWorkflow('once', null, { id: 'w1' });
+    expect(await a.result()).toBe(1);
+    const b = await t.startWorkflow('once', null, { id: 'w1' });
+    expect(await b.result()).toBe(1);
+    expect(runs).toBe(1);
+    await expect(t.startWorkflow('other', null, { id: 'w1' })).rejects.toBeInstanceOf(WorkflowIdConflict);
+    await expect(t.startWorkflow('nobody', null)).rejects.toBeInstanceOf(UnregisteredWorkflow);
+  });
+
+  it('after a restart, replays recorded steps without running them and goes on', async () => {
+    const db = dbPath();
+    const t1 = await tessera(db);
+    const ran: string[] = [];
+    const blocked = gate();
+    t1.workflow('three', async (ctx) => {
+      const a = await ctx.step('a', () => (ran.push('a'), 1));
+      const b = await ctx.step('b', () => (ran.push('b'), 2));
+      await blocked.wait;
+      const c = await ctx.step('c', () => (ran.push('c'), 3));
+      return a + b + c;
+    });
+    const h = await t1.startWorkflow('three', null, { id: 'r1' });
+    await until(() => ran.length === 2);
+    // Closing stops the workflow at its next effect: it stays pending with two recorded steps.
+    const closing = close(t1);
+    blocked.open();
+    await closing;
+    expect(ran).toEqual(['a', 'b']);
+
+    const t2 = await tessera(db);
+    expect((await t2.workflowHandle('r1').status()).status).toBe('pending');
+    const again: string[] = [];
+    t2.workflow('three', async (ctx) => {
+      const a = await ctx.step('a', () => (again.push('a'), 1));
+      const b = await ctx.step('b', () => (again.push('b'), 2));
+      const c = await ctx.step('c', () => (again.push('c'), 3));
+      return a + b + c;
+    });
+    expect(await t2.workflowHandle(h.id).result()).toBe(6);
+    expect(again).toEqual(['c']);
+  });
+
+  it('changing the code under an existing history fails with NonDeterminism at that location', async () => {
+    const db = dbPath();
+    const t1 = await tessera(db);
+    const blocked = gate();
+    t1.workflow('v', async (ctx) => {
+      await ctx.step('a', () => 1);
+      await ctx.step('b', () => 2);
+      await blocked.wait;
+      return ctx.step('c', () => 3);
+    });
+    await t1.startWorkflow('v', null, { id: 'nd' });
+    await until(async () => (await t1.workflowHandle('nd').history()).length === 2);
+    const closing = close(t1);
+    blocked.open();
+    await closing;
+
+    const t2 = await tessera(db);
+    t2.workflow('v', async (ctx) => {
+      await ctx.step('a', () => 1);
+      await ctx.step('renamed', () => 2);
+      return 0;
+    });
+    const err = await t2.workflowHandle('nd').result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailed);
+    expect((err as WorkflowFailed).reason).toMatchObject({ code: 'NON_DETERMINISM' });
+    expect((err as WorkflowFailed).reason.message).toContain('location 1');
+    expect((err as WorkflowFailed).reason.message).toContain("step 'renamed'");
+  });
+
+  it('a step that keeps failing is retried with backoff, then recorded as failed; the workflow sees the error', async () => {
+    const clock = new ManualClock();
+    const t = await tessera(dbPath(), { workflows: { clock } });
+    const attempts: number[] = [];
+    t.workflow('flaky', async (ctx) => {
+      try {
+        await ctx.step(
+          'call',
+          () => {
+            attempts.push(clock.now());
+            throw new Error(`boom ${attempts.length}`);
+          },
+          { retries: 3, backoff: { initialMs: 100, factor: 2 } },
+        );
+        return 'no';
+      } catch (err) {
+        return err instanceof StepFailed ? `failed: ${err.reason.message}` : 'other';
+      }
+    });
+    const h = await t.startWorkflow('flaky', null);
+    await until(() => attempts.length === 1);
+    for (const wait of [100, 200, 400]) {
+      const seen = attempts.length;
+      await clock.advance(wait - 1);
+      expect(attempts.length).toBe(seen);
+      await clock.advance(1);
+      await until(() => attempts.length === seen + 1);
+    }
+    expect(await h.result()).toBe('failed: boom 4');
+    const [event] = await h.history();
+    expect(event).toMatchObject({ kind: 'step', name: 'call', result: undefined, error: { message: 'boom 4' } });
+    const gaps = attempts.slice(1).map((a, i) => a - attempts[i]!);
+    expect(gaps).toEqual([100, 200, 400]);
+  });
+
+  it('a step over its timeout fails with StepTimeout', async () => {
+    const clock = new ManualClock();
+    const t = await tessera(dbPath(), { workflows: { clock } });
+    t.workflow('slow', async (ctx) => {
+      await ctx.step('hang', ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))), { timeoutMs: 50 });
+    });
+    const h = await t.startWorkflow('slow', null);
+    await until(() => clock.pendingTimers > 0);
+    await clock.advance(50);
+    const err = await h.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailed).reason).toMatchObject({ code: 'STEP_FAILED' });
+    expect((err as WorkflowFailed).reason.message).toContain('timed out after 50 ms');
+  });
+
+  it('durable sleep survives a restart and sleeps only what is left', async () => {
+    const db = dbPath();
+    const clock1 = new ManualClock(1_000_000);
+    const t1 = await tessera(db, { workflows: { clock: clock1 } });
+    const body = async (ctx: WorkflowContext): Promise<number> => {
+      await ctx.sleep(10_000);
+      return ctx.step('after', () => 7);
+    };
+    t1.workflow('nap', body);
+    const h = await t1.startWorkflow('nap', null, { id: 'nap' });
+    await until(async () => (await h.history()).length === 1);
+    await clock1.advance(4_000);
+    await close(t1);
+
+    const clock2 = new ManualClock(1_006_000);
+    const t2 = await tessera(db, { workflows: { clock: clock2 } });
+    t2.workflow('nap', body);
+    const h2 = t2.workflowHandle<number>('nap');
+    await until(() => clock2.pendingTimers > 0);
+    await clock2.advance(3_999);
+    expect((await h2.status()).status).toBe('pending');
+    await clock2.advance(1);
+    expect(await h2.result()).toBe(7);
+    const [sleep] = await h2.history();
+    expect(sleep).toMatchObject({ kind: 'sleep', result: 1_010_000 });
+  });
+
+  it('cancel stops a sleeping workflow; result() throws WorkflowCancelled', async () => {
+    const clock = new ManualClock();
+    const t = await tessera(dbPath(), { workflows: { clock } });
+    t.workflow('long', async (ctx) => {
+      await ctx.sleep(60_000);
+      return 'woke';
+    });
+    const h = await t.startWorkflow('long', null);
+    await until(() => clock.pendingTimers > 0);
+    await h.cancel();
+    await expect(h.result()).rejects.toBeInstanceOf(WorkflowCancelled);
+    expect((await h.status()).status).toBe('cancelled');
+  });
+
+  it('transactions commit their workflow data with their record, exactly once', async () => {
+    const t = await tessera(dbPath());
+    t.workflow('tx', async (ctx) => {
+      const seen = await ctx.transaction('first', async (tx) => {
+        tx.add('hits', 2);
+        tx.put('name', { v: 'x' });
+        return [await tx.get('hits'), await tx.get('name')];
+      });
+      await ctx.transaction('second', (tx) => tx.add('hits', 3));
+      return seen;
+    });
+    expect(await (await t.startWorkflow('tx', null)).result()).toEqual([2, { v: 'x' }]);
+    expect(JSON.parse((await t.store.workflows.data('hits'))!)).toBe(5);
+  });
+
+  it('ctx.all runs branches in parallel at deterministic locations', async () => {
+    const t = await tessera(dbPath());
+    t.workflow('fan', async (ctx) => {
+      const [a, b] = await ctx.all([
+        async (c: WorkflowContext) => (await c.step('x', () => 1)) + (await c.step('y', () => 2)),
+        async (c: WorkflowContext) => c.step('z', async () => (await new Promise((r) => setTimeout(r, 5)), 10)),
+      ]);
+      return a + b;
+    });
+    const h = await t.startWorkflow('fan', null);
+    expect(await h.result()).toBe(13);
+    expect((await h.history()).map((e) => e.location).sort()).toEqual(['0/0/0', '0/0/1', '0/1/0']);
+  });
+
+  it('fails a workflow whose live history passes the hard limit', async () => {
+    const t = await tessera(dbPath(), { workflows: { historyMaxEvents: 5 } });
+    t.workflow('chatty', async (ctx) => {
+      for (let i = 0; i < 10; i++) await ctx.step(`s${i}`, () => i);
+    });
+    const err = await (await t.startWorkflow('chatty', null)).result().catch((e: unknown) => e);
+    expect((err as WorkflowFailed).reason).toMatchObject({ code: 'HISTORY_LIMIT_EXCEEDED' });
+  });
+
+  it('a crashed runner’s workflow is taken over when its lease expires, while the process runs; the old runner is fenced off', async () => {
+    const t = await tessera(dbPath(), { workflows: { leaseMs: 1000 } });
+    const clockA = new ManualClock(1_000_000);
+    const clockB = new ManualClock(1_000_000);
+    const ranA: string[] = [];
+    const ranB: string[] = [];
+    const stuck = gate();
+    // Runner A stops heartbeating (its clock never moves) while its step hangs: it looks dead.
+    const a = new Workflows(t.store, t.processor, { clock: clockA, leaseMs: 1000, runnerId: 'A' });
+    a.register('job', async (ctx) => {
+      await ctx.step('one', () => ranA.push('one'));
+      await ctx.step('two', async () => (await stuck.wait, ranA.push('two')));
+      return 'A';
+    });
+    const b = new Workflows(t.store, t.processor, { clock: clockB, leaseMs: 1000, pollMs: 100, runnerId: 'B' });
+    b.register('job', async (ctx) => {
+      await ctx.step('one', () => ranB.push('one'));
+      await ctx.step('two', () => ranB.push('two'));
+      return 'B';
+    });
+    try {
+      const h = await a.start('job', null, { id: 'lease' });
+      await until(() => ranA.length === 1);
+      await clockB.advance(500);
+      expect((await h.status()).leaseOwner).toBe('A');
+      await clockB.advance(600);
+      expect(await b.handle('lease').result()).toBe('B');
+      expect(ranB).toEqual(['two']);
+      // A wakes up: its record is refused (fenced), and the outcome stays B's.
+      stuck.open();
+      await until(() => a.stats().running === 0);
+      expect(ranA).toEqual(['one', 'two']);
+      expect(await h.result()).toBe('B');
+      expect((await h.history()).map((e) => e.name)).toEqual(['one', 'two']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('durable loops', () => {
+  it('checkpoints at the configured iterations', async () => {
+    const t = await tessera(dbPath());
+    const seen: [number, number | null][] = [];
+    t.workflow('cp', async (ctx) =>
+      ctx.loop({ name: 'l', state: 0, checkpointEvery: 20 }, async (c, s, i) => {
+        await c.step('s', () => i);
+        if (i === 25 || i === 41 || i === 44) {
+          // Let the checkpoint in flight land, then look at what is stored.
+          await new Promise((r) => setTimeout(r, 20));
+          const rec = (await t.store.workflows.events(ctx.workflowId)).find((e) => e.kind === 'loop');
+          seen.push([i, rec ? (JSON.parse(rec.result!) as { iteration: number }).iteration : null]);
+        }
+        return i === 44 ? Loop.break(s + i) : Loop.continue(s + i);
+      }),
+    );
+    const h = await t.startWorkflow('cp', null);
+    expect(await h.result()).toBe((44 * 45) / 2);
+    expect(seen).toEqual([
+      [25, 20],
+      [41, 40],
+      [44, 40],
+    ]);
+    const loop = (await h.history()).find((e) => e.kind === 'loop');
+    expect(loop?.result).toMatchObject({ iteration: 45, done: true });
+  });
+
+  it('checkpoints at least every checkpointMs', async () => {
+    const clock = new ManualClock();
+    const t = await tessera(dbPath(), { workflows: { clock } });
+    const seen: number[] = [];
+    t.workflow('timed', async (ctx) =>
+      ctx.loop({ name: 'l', state: null, checkpointEvery: 1000, checkpointMs: 500 }, async (c, _s, i) => {
+        await clock.advance(100);
+        await new Promise((r) => setTimeout(r, 5));
+        const rec = (await t.store.workflows.events(ctx.workflowId)).find((e) => e.kind === 'loop');
+        seen.push(rec ? (JSON.parse(rec.result!) as { iteration: number }).iteration : 0);
+        return i === 11 ? Loop.break(i) : Loop.continue(null);
+      }),
+    );
+    expect(await (await t.startWorkflow('timed', null)).result()).toBe(11);
+    // Iteration i sees the checkpoint taken after the iteration that crossed 500 ms.
+    expect(seen).toEqual([0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10]);
+  });
+
+  it('forgotten history keeps live history bounded over 100,000 iterations', async () => {
+    const t = await tessera(dbPath(), { sync: 'normal' });
+    let maxLive = 0;
+    t.workflow('long', async (ctx) =>
+      ctx.loop({ name: 'l', state: 0, checkpointEvery: 20 }, async (c, s, i) => {
+        const v = await c.step('inc', () => 1);
+        maxLive = Math.max(maxLive, c.historyInfo().events);
+        return i === 99_999 ? Loop.break(s + v) : Loop.continue(s + v);
+      }),
+    );
+    const h = await t.startWorkflow('long', null);
+    expect(await h.result()).toBe(100_000);
+    expect(maxLive).toBeLessThanOrEqual(41);
+    const live = await h.history();
+    expect(live.length).toBeLessThanOrEqual(21);
+    expect((await h.history({ includeForgotten: true })).length).toBe(100_001);
+  }, 120_000);
+
+  it('resuming from a checkpoint gives the same result as an uninterrupted run; steps before it never run again', async () => {
+    const db = dbPath();
+    const body =
+      (ran: number[], stopAt: number | null, stopped?: () => void) =>
+      async (ctx: WorkflowContext): Promise<number> =>
+        ctx.loop({ name: 'sum', state: { total: 0 }, checkpointEvery: 7 }, async (c, s, i) => {
+          const sq = await c.step('square', () => (ran.push(i), i * i));
+          if (i === stopAt) {
+            stopped?.();
+            await new Promise(() => undefined);
+          }
+          return i === 49 ? Loop.break(s.total + sq) : Loop.continue({ total: s.total + sq });
+        });
+    const t0 = await tessera(db);
+    t0.workflow('sum', body([], null));
+    const expected = await (await t0.startWorkflow('sum', null, { id: 'straight' })).result();
+    await close(t0);
+
+    const ran1: number[] = [];
+    const t1 = await tessera(db, { workflows: { closeGraceMs: 50 } });
+    let hit!: () => void;
+    const reached = new Promise<void>((r) => (hit = r));
+    t1.workflow('sum', body(ran1, 30, () => hit()));
+    await t1.startWorkflow('sum', null, { id: 'resumed' });
+    await reached;
+    // The iteration hangs: close gives up waiting after the grace period and gives the lease back.
+    await close(t1);
+
+    const ran2: number[] = [];
+    const t2 = await tessera(db);
+    t2.workflow('sum', body(ran2, null));
+    expect(await t2.workflowHandle('resumed').result()).toBe(expected);
+    // The last checkpoint before iteration 30 was at 28: iterations 28.. ran again, none before.
+    expect(ran2[0]).toBe(28);
+    expect(ran2).toEqual(Array.from({ length: 22 }, (_, k) => 28 + k));
+  });
+});
