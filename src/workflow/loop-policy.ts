@@ -9,7 +9,7 @@ export interface CheckpointPolicyOptions {
 /** Adaptive mode keeps checkpoint commits to about this share of the loop's time. */
 const ADAPTIVE_SHARE = 0.2;
 const ADAPTIVE_START = 20;
-const ADAPTIVE_MAX = 10_000;
+const ADAPTIVE_MAX = 1000;
 
 /**
  * Decides after each iteration whether to checkpoint.

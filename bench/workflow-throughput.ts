@@ -1,0 +1,122 @@
+/**
+ * Workflow throughput (workflows/s, three steps each) and step latency: Tessera on SQLite (synced
+ * commits) against DBOS Transact running the same workflow on the local Postgres. Both record every
+ * step durably before going on; both run 64 workflows at a time.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DBOS } from '@dbos-inc/dbos-sdk';
+import { Tessera } from '../dist/index.js';
+import { percentile, ratio, table } from './_util.js';
+
+const WORKFLOWS = 2000;
+const CONCURRENCY = 64;
+const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+const POSTGRES = 'postgres://postgres@127.0.0.1:5432/tessera_bench_dbos';
+
+interface Result {
+  perSec: number;
+  stepP50: number;
+  stepP99: number;
+  oneAtATimeMs: number;
+}
+
+/** Starts `WORKFLOWS` workflows, `CONCURRENCY` at a time; returns workflows/s. */
+async function drive(start: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < WORKFLOWS) await start(next++);
+    }),
+  );
+  return (WORKFLOWS / (performance.now() - t0)) * 1000;
+}
+
+async function tessera(): Promise<Result> {
+  const t = await Tessera.open({ store: `sqlite:${join(dir, 'wf.db')}`, engine: { workers: 1, spares: 0 } });
+  const steps: number[] = [];
+  t.workflow('three', async (ctx, x: number) => {
+    let s = performance.now();
+    const a = await ctx.step('one', () => x + 1);
+    steps.push(performance.now() - s);
+    s = performance.now();
+    const b = await ctx.step('two', () => a * 2);
+    steps.push(performance.now() - s);
+    s = performance.now();
+    const c = await ctx.step('three', () => b - 3);
+    steps.push(performance.now() - s);
+    return c;
+  });
+  const run = async (i: number): Promise<void> => {
+    const out = await (await t.startWorkflow<number, number>('three', i)).result();
+    if (out !== (i + 1) * 2 - 3) throw new Error('wrong output');
+  };
+  for (let i = 0; i < 50; i++) await run(-1 - i);
+  steps.length = 0;
+  const o0 = performance.now();
+  for (let i = 0; i < 100; i++) await run(-1000 - i);
+  const oneAtATimeMs = (performance.now() - o0) / 100;
+  const stepP50 = percentile(steps, 50);
+  const stepP99 = percentile(steps, 99);
+  const perSec = await drive(run);
+  await t.close();
+  return { perSec, stepP50, stepP99, oneAtATimeMs };
+}
+
+async function dbos(): Promise<Result> {
+  const steps: number[] = [];
+  const one = DBOS.registerStep(async (x: number) => x + 1, { name: 'one' });
+  const two = DBOS.registerStep(async (x: number) => x * 2, { name: 'two' });
+  const three = DBOS.registerStep(async (x: number) => x - 3, { name: 'three' });
+  const wf = DBOS.registerWorkflow(
+    async (x: number) => {
+      let s = performance.now();
+      const a = await one(x);
+      steps.push(performance.now() - s);
+      s = performance.now();
+      const b = await two(a);
+      steps.push(performance.now() - s);
+      s = performance.now();
+      const c = await three(b);
+      steps.push(performance.now() - s);
+      return c;
+    },
+    { name: 'three' },
+  );
+  DBOS.setConfig({ name: 'tessera-bench', systemDatabaseUrl: POSTGRES, logLevel: 'error', systemDatabasePoolSize: CONCURRENCY });
+  await DBOS.launch();
+  const run = async (i: number): Promise<void> => {
+    const out = await (await DBOS.startWorkflow(wf)(i)).getResult();
+    if (out !== (i + 1) * 2 - 3) throw new Error('wrong output');
+  };
+  try {
+    for (let i = 0; i < 50; i++) await run(-1 - i);
+    steps.length = 0;
+    const o0 = performance.now();
+    for (let i = 0; i < 100; i++) await run(-1000 - i);
+    const oneAtATimeMs = (performance.now() - o0) / 100;
+    const stepP50 = percentile(steps, 50);
+    const stepP99 = percentile(steps, 99);
+    const perSec = await drive(run);
+    return { perSec, stepP50, stepP99, oneAtATimeMs };
+  } finally {
+    await DBOS.shutdown();
+  }
+}
+
+try {
+  const t = await tessera();
+  const d = await dbos();
+  table(
+    ['', 'workflows/s', 'step p50 ms', 'step p99 ms', 'one at a time ms'],
+    [
+      ['Tessera (SQLite, synced)', t.perSec, t.stepP50, t.stepP99, t.oneAtATimeMs],
+      ['DBOS Transact (Postgres)', d.perSec, d.stepP50, d.stepP99, d.oneAtATimeMs],
+    ],
+  );
+  console.log(`goal: ahead of DBOS -> throughput ${ratio(t.perSec, d.perSec)}, step p50 latency ${ratio(d.stepP50, t.stepP50)} lower, one workflow at a time ${ratio(d.oneAtATimeMs, t.oneAtATimeMs)} faster`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
