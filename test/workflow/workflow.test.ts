@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Store, WriteOp } from '../../src/store/index.js';
 import { Tessera, type TesseraOptions } from '../../src/tessera.js';
 import {
   Loop,
@@ -427,5 +430,83 @@ describe('durable loops', () => {
     // The last checkpoint before iteration 30 was at 28: iterations 28.. ran again, none before.
     expect(ran2[0]).toBe(28);
     expect(ran2).toEqual(Array.from({ length: 22 }, (_, k) => 28 + k));
+  });
+
+  it('keepIterations keeps the last iterations before a checkpoint in live history', async () => {
+    const t = await tessera(dbPath());
+    const liveSteps = async (id: string): Promise<number[]> =>
+      (await t.store.workflows.events(id)).filter((e) => e.kind === 'step').map((e) => Number(e.location.split('/')[1]));
+    let during: number[] = [];
+    t.workflow('keep', async (ctx) =>
+      ctx.loop({ name: 'l', state: null, checkpointEvery: 5, keepIterations: 3 }, async (c, _s, i) => {
+        await c.step('s', () => i);
+        if (i === 21) {
+          await new Promise((r) => setTimeout(r, 20));
+          during = await liveSteps(ctx.workflowId);
+        }
+        return i === 22 ? Loop.break(i) : Loop.continue(null);
+      }),
+    );
+    const h = await t.startWorkflow('keep', null);
+    await h.result();
+    // The checkpoint after 20 iterations keeps 17..19 live (iteration 20's record waits for the next one).
+    expect(during).toEqual([17, 18, 19]);
+    // The break is a checkpoint too: after 23 iterations, 20..22 stay live.
+    expect(await liveSteps(h.id)).toEqual([20, 21, 22]);
+    expect((await h.history({ includeForgotten: true })).filter((e) => e.kind === 'step')).toHaveLength(23);
+  });
+
+  it('a checkpoint commits while the next iterations run, with at most one commit in flight', async () => {
+    const t = await tessera(dbPath());
+    // The real store, with every commit taking 30 ms longer (a slow disk).
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let iterationsDuringCommits = 0;
+    const slow: Store = Object.assign(Object.create(t.store) as Store, {
+      async commit(ops: readonly WriteOp[]): Promise<void> {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 30));
+        await t.store.commit(ops);
+        inFlight--;
+      },
+    });
+    const w = new Workflows(slow, t.processor, {});
+    w.register('slow-disk', async (ctx) =>
+      ctx.loop({ name: 'l', state: 0, checkpointEvery: 2 }, async (c, s, i) => {
+        if (inFlight > 0) iterationsDuringCommits++;
+        await c.step('tick', async () => (await new Promise((r) => setTimeout(r, 5)), 1));
+        return i === 19 ? Loop.break(s + 1) : Loop.continue(s + 1);
+      }),
+    );
+    try {
+      expect(await (await w.start('slow-disk', null)).result()).toBe(20);
+      expect(maxInFlight).toBe(1);
+      expect(iterationsDuringCommits).toBeGreaterThan(5);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('warns once when live history passes historyWarnEvents', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const t = await tessera(dbPath(), { workflows: { historyWarnEvents: 3, logger } });
+    t.workflow('grow', async (ctx) => {
+      for (let i = 0; i < 8; i++) await ctx.step(`s${i}`, () => i);
+      return ctx.historyInfo();
+    });
+    const info = await (await t.startWorkflow('grow', null)).result();
+    expect(info).toMatchObject({ events: 8, forgotten: 0 });
+    const warnings = lines.filter((l) => l.includes('workflow history is large'));
+    expect(warnings).toHaveLength(1);
   });
 });
