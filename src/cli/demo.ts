@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { ExecutionResult } from '../exec/index.js';
 import type { Reply } from '../processor/index.js';
 import { Tessera } from '../tessera.js';
+import { Loop } from '../workflow/index.js';
 import { describeResult, show } from './format.js';
 
 const GUESTS = fileURLToPath(new URL('../../build/guests/', import.meta.url));
@@ -73,6 +74,24 @@ export function registerDemo(program: Command): void {
         console.log(`  ${'demo-sha "hello"'.padEnd(38)} ${describeReply(digest)} (node:crypto agrees: ${agrees})`);
         const q = await t.query('demo-bank', enc('supply'));
         console.log(`  ${'query demo-bank "supply"'.padEnd(38)} ${describeResult(q)}`);
+
+        console.log('\nA durable workflow: a recorded step, an exactly-once actor call, a loop checkpointed every 2 iterations:');
+        t.workflow('demo-settle', async (ctx, amount: number) => {
+          const fee = await ctx.step('fee', () => Math.ceil(amount / 10));
+          const paid = await ctx.send('demo-bank', `transfer bob alice ${amount + fee}`);
+          const ticks = await ctx.loop({ name: 'tick', state: [] as string[], checkpointEvery: 2 }, async (c, seen, i) => {
+            const r = await c.send('demo-counter', '');
+            const next = [...seen, new TextDecoder().decode(r.payload ?? new Uint8Array())];
+            return i === 2 ? Loop.break(next) : Loop.continue(next);
+          });
+          return { fee, payment: paid.status, counterAfterEachTick: ticks };
+        });
+        const wf = await t.startWorkflow('demo-settle', 10);
+        console.log(`  workflow ${wf.id}: ${JSON.stringify(await wf.result())}`);
+        for (const e of await wf.history({ includeForgotten: true })) {
+          const name = e.forgotten ? `${(e.name || '-').padEnd(13)} (forgotten at a checkpoint)` : e.name || '-';
+          console.log(`    ${e.location.padEnd(6)} ${e.kind.padEnd(5)} ${name}`);
+        }
 
         console.log('\nHostile guests end in typed errors; the process lives on:');
         const run = (label: string, r: ExecutionResult): void => console.log(`  ${label.padEnd(38)} ${describeResult(r)}`);

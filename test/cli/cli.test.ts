@@ -48,9 +48,12 @@ describe('the tessera command', () => {
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/demo-counter ""\s+ok {2}reply="1"/);
     expect(first.out).toMatch(/demo-bank "transfer bob alice 500"\s+UserPanic \(insufficient funds\)/);
+    expect(first.out).toMatch(/workflow [0-9a-f-]+: \{"fee":1,"payment":"ok","counterAfterEachTick":\["4","5","6"\]\}/);
+    expect(first.out).toMatch(/\n\s+2\/0\/0\s+send\s+demo-counter\s+\(forgotten at a checkpoint\)\n/);
     expect(first.out).toMatch(/wasi-path-open\s+rejected at upload/);
     const second = tessera('demo', '--store', store);
     // State is durable: the counter goes on from where the first run left it.
-    expect(second.out).toMatch(/demo-counter ""\s+ok {2}reply="4"/);
+    // Three counter messages and three workflow ticks in the first run.
+    expect(second.out).toMatch(/demo-counter ""\s+ok {2}reply="7"/);
   });
 });
