@@ -11,6 +11,8 @@ export interface TesseraOptions {
   /** `sqlite:<path>` (default `sqlite:./tessera.db`), `sqlite::memory:`, or a Store. */
   store?: string | Store;
   sync?: SqliteOptions['sync'];
+  /** Where SQLite writes run: `inline` (default) or on a writer `thread` (see SqliteOptions). */
+  writer?: SqliteOptions['writer'];
   engine?: Omit<EngineOptions, 'codes'>;
   codes?: Omit<CodeServiceOptions, 'store'>;
   processor?: Omit<ProcessorOptions, 'store' | 'codes' | 'engine'>;
@@ -53,7 +55,7 @@ export class Tessera {
     if (typeof spec === 'string') {
       const path = spec.replace(/^sqlite:/, '');
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      store = openStore(spec, { sync: options.sync });
+      store = openStore(spec, { sync: options.sync, writer: options.writer });
     } else store = spec;
     const codes = new CodeService({ store, ...options.codes });
     const engine = new Engine({ codes, ...options.engine });

@@ -7,14 +7,15 @@ interface Pending {
 }
 
 /**
- * Group commit for workflow records: write sets handed in during one turn of the event loop are
- * committed in one store transaction, so a hundred workflows each recording a step pay for one
+ * Group commit for workflow records: write sets handed in while the previous commit is in flight
+ * (or during one turn of the event loop) are committed in one store transaction, so a hundred workflows each recording a step pay for one
  * synced commit, not a hundred. Each write set is fenced on its own workflow's lease; if the
  * group fails (one lease was lost), every write set is retried alone so only the culprit fails.
  */
 export class CommitQueue {
   private queue: Pending[] = [];
   private scheduled = false;
+  private flushing = false;
   /** Commits so far and write sets in them (stats). */
   commits = 0;
   writeSets = 0;
@@ -27,18 +28,30 @@ export class CommitQueue {
   commit(ops: readonly WriteOp[]): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ops, resolve, reject });
-      if (!this.scheduled) {
+      if (!this.flushing && !this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
       }
     });
   }
 
+  /** One commit in flight at a time; write sets that arrive meanwhile form the next group. */
   private async flush(): Promise<void> {
     this.scheduled = false;
-    const group = this.queue;
-    this.queue = [];
-    if (group.length === 0) return;
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue;
+        this.queue = [];
+        await this.commitGroup(group);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
     this.commits++;
     this.writeSets += group.length;
     try {

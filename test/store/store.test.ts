@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OverlayStore, SqliteStore, StoreError, openStore } from '../../src/store/index.js';
+import { LeaseLost, OverlayStore, SqliteStore, StoreError, openStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -14,10 +14,10 @@ function fresh(): string {
   return join(t.dir, 'tessera.db');
 }
 
-describe('SqliteStore', () => {
+describe.each(['inline', 'thread'] as const)('SqliteStore, writes %s', (writer) => {
   it('commits a write set atomically and keeps it across reopen', async () => {
     const path = fresh();
-    const store = SqliteStore.open(path);
+    const store = SqliteStore.open(path, { writer });
     await store.commit([
       { kind: 'code.original', codeId: 'c1', bytes: enc('wasm'), info: '{}' },
       { kind: 'state.put', actorId: 'a', key: enc('k1'), value: enc('v1') },
@@ -34,7 +34,7 @@ describe('SqliteStore', () => {
   });
 
   it('a failing write set leaves nothing behind', async () => {
-    const store = SqliteStore.open(fresh());
+    const store = SqliteStore.open(fresh(), { writer });
     const bad = { kind: 'state.put', actorId: 'a', key: enc('k'), value: null } as unknown as Parameters<typeof store.commit>[0][number];
     await expect(store.commit([{ kind: 'state.put', actorId: 'a', key: enc('x'), value: enc('1') }, bad])).rejects.toThrow(StoreError);
     expect(await store.state.get('a', enc('x'))).toBeNull();
@@ -42,7 +42,7 @@ describe('SqliteStore', () => {
   });
 
   it('keeps artefacts per runtime version and garbage-collects old ones explicitly', async () => {
-    const store = SqliteStore.open(fresh());
+    const store = SqliteStore.open(fresh(), { writer });
     const art = (rv: string) => ({ kind: 'code.artefact' as const, artefact: { codeId: 'c', runtimeVersion: rv, optionsHash: 'h', code: enc(rv), metadata: '{}' } });
     await store.commit([art('v1'), art('v2'), { kind: 'code.failure', failure: { codeId: 'd', runtimeVersion: 'v1', optionsHash: 'h', reason: 'x' } }]);
     expect(await store.codes.gc('v2')).toBe(2);
@@ -52,7 +52,56 @@ describe('SqliteStore', () => {
   });
 
   it('reports a database it cannot open with a typed error', () => {
-    expect(() => SqliteStore.open('/proc/definitely/not/here.db')).toThrow(StoreError);
+    expect(() => SqliteStore.open('/proc/definitely/not/here.db', { writer })).toThrow(StoreError);
+  });
+
+  it('leases: claim, renew, release, and write sets fenced on the lease', async () => {
+    const store = SqliteStore.open(fresh(), { writer });
+    await store.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 1 }]);
+    const claim = { names: ['n'], limit: 10, now: 100, leaseUntil: 200 };
+    expect((await store.workflows.claim({ ...claim, owner: 'A' })).map((w) => w.id)).toEqual(['w']);
+    expect(await store.workflows.claim({ ...claim, owner: 'B' })).toEqual([]);
+    expect(await store.workflows.renew('A', ['w'], 300)).toEqual([{ id: 'w', cancelRequested: false }]);
+    const record = { kind: 'workflow.event' as const, event: { workflowId: 'w', location: '0', kind: 'step', name: 's', result: '1', error: null, forgotten: false } };
+    await expect(store.commit([{ kind: 'workflow.fence', id: 'w', owner: 'B' }, record])).rejects.toBeInstanceOf(LeaseLost);
+    expect(await store.workflows.events('w')).toEqual([]);
+    await store.commit([{ kind: 'workflow.fence', id: 'w', owner: 'A' }, record]);
+    expect(await store.workflows.events('w')).toHaveLength(1);
+    // Expired: another runner takes it over.
+    expect((await store.workflows.claim({ ...claim, owner: 'B', now: 301, leaseUntil: 400 })).map((w) => w.leaseOwner)).toEqual(['B']);
+    await store.workflows.release('B', ['w']);
+    expect((await store.workflows.get('w'))!.leaseOwner).toBeNull();
+    await store.close();
+  });
+});
+
+describe('SqliteStore writer thread', () => {
+  it('keeps the event loop turning while a large write set commits; inline writes block it', async () => {
+    const blob = new Uint8Array(32 * 1024 * 1024).fill(7);
+    const ticksDuring = async (writer: 'inline' | 'thread'): Promise<number> => {
+      const store = SqliteStore.open(fresh(), { writer });
+      let ticks = 0;
+      let done = false;
+      const tick = (): void => {
+        if (done) return;
+        ticks++;
+        setImmediate(tick);
+      };
+      setImmediate(tick);
+      await store.commit([{ kind: 'code.original', codeId: 'big', bytes: blob, info: '{}' }]);
+      done = true;
+      expect((await store.codes.original('big'))!.bytes.length).toBe(blob.length);
+      await store.close();
+      return ticks;
+    };
+    expect(await ticksDuring('inline')).toBe(0);
+    expect(await ticksDuring('thread')).toBeGreaterThan(0);
+  });
+
+  it('a commit after close is refused with a typed error', async () => {
+    const store = SqliteStore.open(fresh(), { writer: 'thread' });
+    await store.close();
+    await expect(store.commit([{ kind: 'state.put', actorId: 'a', key: enc('k'), value: enc('v') }])).rejects.toBeInstanceOf(StoreError);
   });
 });
 

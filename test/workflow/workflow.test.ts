@@ -53,6 +53,17 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
+/**
+ * Advances a manual clock in steps, letting real I/O (a writer thread's round trips) finish in
+ * between, so timers the runner re-arms after a store call are not skipped.
+ */
+async function advanceInSteps(clock: ManualClock, ms: number, step = 50): Promise<void> {
+  for (let done = 0; done < ms; done += step) {
+    await clock.advance(Math.min(step, ms - done));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** Waits (in real time) until `cond` holds. */
 async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 2000; i++) {
@@ -314,9 +325,9 @@ describe('durable workflows', () => {
     try {
       const h = await a.start('job', null, { id: 'lease' });
       await until(() => ranA.length === 1);
-      await clockB.advance(500);
+      await advanceInSteps(clockB, 500);
       expect((await h.status()).leaseOwner).toBe('A');
-      await clockB.advance(600);
+      await advanceInSteps(clockB, 600);
       expect(await b.handle('lease').result()).toBe('B');
       expect(ranB).toEqual(['two']);
       // A wakes up: its record is refused (fenced), and the outcome stays B's.

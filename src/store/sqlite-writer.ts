@@ -1,0 +1,111 @@
+import { Worker } from 'node:worker_threads';
+import { workerUrl } from '../util/index.js';
+import { LeaseLost, StoreError } from './errors.js';
+import type { SqliteWrites } from './sqlite-writes.js';
+import type { WorkflowClaim, WorkflowRecord, WriteOp } from './types.js';
+
+/** A request to the writer thread. */
+export type WriterRequest =
+  | { id: number; method: keyof SqliteWrites; args: unknown[] }
+  | { id: number; method: 'close'; args: [] };
+
+/** The writer thread's answer. */
+export type WriterReply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; code: string; message: string; workflowId?: string };
+
+/** The store's writes, asynchronous whichever thread runs them. */
+export interface AsyncWrites {
+  apply(ops: readonly WriteOp[]): Promise<void>;
+  claim(req: WorkflowClaim): Promise<WorkflowRecord[]>;
+  renew(owner: string, ids: readonly string[], leaseUntil: number): Promise<{ id: string; cancelRequested: boolean }[]>;
+  release(owner: string, ids: readonly string[]): Promise<void>;
+  gc(keep: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Writes on the calling thread's connection (the default; see `SqliteOptions.writer`). */
+export function inlineWrites(w: SqliteWrites): AsyncWrites {
+  return {
+    async apply(ops) {
+      w.apply(ops);
+    },
+    async claim(req) {
+      return w.claim(req);
+    },
+    async renew(owner, ids, until) {
+      return w.renew(owner, ids, until);
+    },
+    async release(owner, ids) {
+      w.release(owner, ids);
+    },
+    async gc(keep) {
+      return w.gc(keep);
+    },
+    async close() {},
+  };
+}
+
+/**
+ * Writes on a dedicated thread with its own connection. The main thread posts a write set (bytes
+ * are copied by structured clone) and is free while SQLite runs the transaction and syncs; reads
+ * stay on the main thread's connection, which in WAL mode sees every commit that has resolved.
+ */
+export class WriterThread implements AsyncWrites {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private failure: Error | null = null;
+
+  constructor(path: string, sync: 'full' | 'normal') {
+    this.worker = new Worker(workerUrl(import.meta.url, './sqlite-writer-worker.js'), { workerData: { path, sync } });
+    this.worker.unref();
+    this.worker.on('message', (reply: WriterReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (reply.ok) p.resolve(reply.result);
+      else p.reject(reply.code === 'LEASE_LOST' ? new LeaseLost(reply.workflowId!) : new StoreError('commit failed', new Error(reply.message)));
+    });
+    const fail = (cause: unknown): void => {
+      this.failure ??= new StoreError('the SQLite writer thread stopped', cause);
+      for (const p of this.pending.values()) p.reject(this.failure);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+  }
+
+  private call<T>(method: WriterRequest['method'], args: unknown[]): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      if (this.pending.size === 1) this.worker.ref();
+      this.worker.postMessage({ id, method, args } as WriterRequest);
+    });
+  }
+
+  apply(ops: readonly WriteOp[]): Promise<void> {
+    return this.call('apply', [ops]);
+  }
+  claim(req: WorkflowClaim): Promise<WorkflowRecord[]> {
+    return this.call('claim', [req]);
+  }
+  renew(owner: string, ids: readonly string[], leaseUntil: number): Promise<{ id: string; cancelRequested: boolean }[]> {
+    return this.call('renew', [owner, ids, leaseUntil]);
+  }
+  release(owner: string, ids: readonly string[]): Promise<void> {
+    return this.call('release', [owner, ids]);
+  }
+  gc(keep: string): Promise<number> {
+    return this.call('gc', [keep]);
+  }
+
+  /** Finishes the writes already posted, closes the connection, ends the thread. */
+  async close(): Promise<void> {
+    if (!this.failure) await this.call('close', []);
+    await this.worker.terminate();
+  }
+}

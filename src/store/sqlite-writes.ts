@@ -1,0 +1,165 @@
+import type Database from 'better-sqlite3';
+import { LeaseLost } from './errors.js';
+import { toWorkflow, type WorkflowRow } from './sqlite-rows.js';
+import type { WorkflowClaim, WorkflowRecord, WriteOp } from './types.js';
+
+/**
+ * Every write the SQLite store makes, as synchronous calls on one connection: the write-set
+ * `apply` (one transaction), lease statements, and gc. They run either on the main thread's
+ * connection or on the writer thread's own (see `SqliteOptions.writer`); there is one writer.
+ */
+export interface SqliteWrites {
+  apply(ops: readonly WriteOp[]): void;
+  claim(req: WorkflowClaim): WorkflowRecord[];
+  renew(owner: string, ids: readonly string[], leaseUntil: number): { id: string; cancelRequested: boolean }[];
+  release(owner: string, ids: readonly string[]): void;
+  gc(keep: string): number;
+}
+
+export function prepareWrites(db: Database.Database): SqliteWrites {
+  const q = {
+    putOriginal: db.prepare('INSERT OR IGNORE INTO code_original (code_id, bytes, info, uploaded_at) VALUES (?, ?, ?, ?)'),
+    putArtefact: db.prepare('INSERT OR REPLACE INTO code_artefact (runtime_version, options_hash, code_id, code, metadata) VALUES (?, ?, ?, ?, ?)'),
+    putFailure: db.prepare('INSERT OR REPLACE INTO code_failure (runtime_version, options_hash, code_id, reason) VALUES (?, ?, ?, ?)'),
+    gcArtefacts: db.prepare('DELETE FROM code_artefact WHERE runtime_version <> ?'),
+    gcFailures: db.prepare('DELETE FROM code_failure WHERE runtime_version <> ?'),
+    statePut: db.prepare('INSERT OR REPLACE INTO actor_state (actor_id, key, value) VALUES (?, ?, ?)'),
+    stateDelete: db.prepare('DELETE FROM actor_state WHERE actor_id = ? AND key = ?'),
+    putActor: db.prepare('INSERT INTO actor (actor_id, code_id, created_at) VALUES (?, ?, ?)'),
+    enqueue: db.prepare(
+      "INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+    ),
+    setStatus: db.prepare('UPDATE message SET status = ?, attempts = COALESCE(?, attempts) WHERE id = ?'),
+    putReply: db.prepare('INSERT OR REPLACE INTO reply (message_id, status, error, payload, gas_used, logs, batch_height) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    putBatch: db.prepare('INSERT INTO batch (height, timestamp, seed, message_ids, committed) VALUES (?, ?, ?, ?, 0)'),
+    commitBatch: db.prepare('UPDATE batch SET committed = 1 WHERE height = ?'),
+    createWorkflow: db.prepare(
+      "INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+    ),
+    leaseOwner: db.prepare('SELECT lease_owner FROM workflow WHERE id = ?').pluck(),
+    putEvent: db.prepare(
+      'INSERT OR REPLACE INTO workflow_event (workflow_id, location, kind, name, result, error, forgotten) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    forget: db.prepare('UPDATE workflow_event SET forgotten = 1 WHERE workflow_id = ? AND location >= ? AND location < ? AND forgotten = 0'),
+    finishWorkflow: db.prepare(
+      'UPDATE workflow SET status = ?, output = ?, error = ?, lease_owner = NULL, lease_until = 0, updated_at = ? WHERE id = ?',
+    ),
+    cancelWorkflow: db.prepare("UPDATE workflow SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'pending'"),
+    claim: db.prepare(
+      `UPDATE workflow SET lease_owner = @owner, lease_until = @until, updated_at = @now
+       WHERE id IN (SELECT id FROM workflow
+                    WHERE status = 'pending' AND (lease_owner IS NULL OR lease_until < @now OR lease_owner = @owner)
+                      AND name IN (SELECT value FROM json_each(@names)) AND (@id IS NULL OR id = @id)
+                    ORDER BY lease_until, created_at LIMIT @limit)
+       RETURNING *`,
+    ),
+    renew: db.prepare(
+      `UPDATE workflow SET lease_until = @until WHERE lease_owner = @owner AND status = 'pending'
+         AND id IN (SELECT value FROM json_each(@ids)) RETURNING id, cancel_requested`,
+    ),
+    release: db.prepare(
+      "UPDATE workflow SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = @owner AND id IN (SELECT value FROM json_each(@ids))",
+    ),
+    putData: db.prepare('INSERT OR REPLACE INTO workflow_data (key, value) VALUES (?, ?)'),
+    addData: db.prepare(
+      'INSERT INTO workflow_data (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = CAST(value AS REAL) + excluded.value',
+    ),
+  };
+  const apply = db.transaction((ops: readonly WriteOp[]) => {
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'code.original':
+          q.putOriginal.run(op.codeId, op.bytes, op.info, Date.now());
+          break;
+        case 'code.artefact': {
+          const a = op.artefact;
+          q.putArtefact.run(a.runtimeVersion, a.optionsHash, a.codeId, a.code, a.metadata);
+          break;
+        }
+        case 'code.failure': {
+          const f = op.failure;
+          q.putFailure.run(f.runtimeVersion, f.optionsHash, f.codeId, f.reason);
+          break;
+        }
+        case 'state.put':
+          q.statePut.run(op.actorId, op.key, op.value);
+          break;
+        case 'state.delete':
+          q.stateDelete.run(op.actorId, op.key);
+          break;
+        case 'actor.create':
+          q.putActor.run(op.actorId, op.codeId, Date.now());
+          break;
+        case 'message.enqueue': {
+          const m = op.message;
+          q.enqueue.run(m.id, m.sender, m.recipient, m.nonce, m.priority, m.gasLimit.toString(), m.payload, m.entry, m.idempotencyKey);
+          break;
+        }
+        case 'message.status':
+          q.setStatus.run(op.status, op.attempts ?? null, op.id);
+          break;
+        case 'reply.put': {
+          const r = op.reply;
+          q.putReply.run(r.messageId, r.status, r.error, r.payload, r.gasUsed.toString(), r.logs, r.batchHeight);
+          break;
+        }
+        case 'batch.plan':
+          q.putBatch.run(op.batch.height, op.batch.timestamp, op.batch.seed, JSON.stringify(op.batch.messageIds));
+          break;
+        case 'batch.commit':
+          q.commitBatch.run(op.height);
+          break;
+        case 'workflow.create':
+          q.createWorkflow.run(op.id, op.name, op.input, op.now, op.now);
+          break;
+        case 'workflow.fence':
+          if (q.leaseOwner.get(op.id) !== op.owner) throw new LeaseLost(op.id);
+          break;
+        case 'workflow.event': {
+          const e = op.event;
+          q.putEvent.run(e.workflowId, e.location, e.kind, e.name, e.result, e.error, e.forgotten ? 1 : 0);
+          break;
+        }
+        case 'workflow.forget':
+          q.forget.run(op.workflowId, op.from, op.to);
+          break;
+        case 'workflow.finish':
+          q.finishWorkflow.run(op.status, op.output, op.error, op.now, op.id);
+          break;
+        case 'workflow.cancel':
+          q.cancelWorkflow.run(op.now, op.id);
+          break;
+        case 'workflow.data.put':
+          q.putData.run(op.key, op.value);
+          break;
+        case 'workflow.data.add':
+          q.addData.run(op.key, op.delta);
+          break;
+      }
+    }
+  });
+  const gc = db.transaction((keep: string) => q.gcArtefacts.run(keep).changes + q.gcFailures.run(keep).changes);
+  return {
+    apply,
+    claim(req) {
+      const rows = q.claim.all({
+        owner: req.owner,
+        until: req.leaseUntil,
+        now: req.now,
+        names: JSON.stringify(req.names),
+        id: req.id ?? null,
+        limit: req.limit,
+      }) as WorkflowRow[];
+      return rows.map(toWorkflow);
+    },
+    renew(owner, ids, leaseUntil) {
+      if (ids.length === 0) return [];
+      const rows = q.renew.all({ owner, until: leaseUntil, ids: JSON.stringify(ids) }) as { id: string; cancel_requested: number }[];
+      return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested === 1 }));
+    },
+    release(owner, ids) {
+      if (ids.length > 0) q.release.run({ owner, ids: JSON.stringify(ids) });
+    },
+    gc,
+  };
+}
