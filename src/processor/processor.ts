@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CodeService } from '../code/index.js';
 import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult } from '../exec/index.js';
+import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchOptions, type PrefetchStats, type Warmth } from '../prefetch/index.js';
 import type { BatchRecord, MessageRecord, ReplyRecord, Store, WriteOp } from '../store/index.js';
 import { ActorExists, InitFailed, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import { groupByActor, planBatch } from './planner.js';
@@ -23,6 +24,11 @@ export interface ProcessorOptions {
   stateCacheBytes?: number;
   /** Batch timestamps (ms); injectable for tests. */
   clock?: () => number;
+  /**
+   * Speculative prefetch of code and state ahead of execution (see `src/prefetch`): `false` turns
+   * it off, an object sizes it. On by default.
+   */
+  prefetch?: PrefetchOptions | boolean;
 }
 
 /** What `send` takes. */
@@ -49,6 +55,7 @@ export interface Reply {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
 const toReply = (r: ReplyRecord): Reply => ({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight });
 
 /**
@@ -81,6 +88,13 @@ export class Processor {
   private running: Promise<void> | null = null;
   private closed = false;
   private pendingHint = 0;
+  /** Bumped by every commit's cache update: a store read that straddles one is not cached. */
+  private cacheGeneration = 0;
+  private readonly prefetcher: Prefetcher;
+  /** The next batch cycle's prefetch, opened when the cycle is scheduled (its idle phase). */
+  private nextCycle: PrefetchCycle | null = null;
+  private readonly actorCodes = new LRUCache<string, string>({ max: 100_000 });
+  private lastHeight = 0;
   /** Batches committed by this process (for stats and tests). */
   batches = 0;
 
@@ -94,6 +108,21 @@ export class Processor {
     this.maxAttempts = options.maxAttempts ?? 3;
     this.clock = options.clock ?? Date.now;
     this.cache = new LRUCache({ maxSize: options.stateCacheBytes ?? 64 * 1024 * 1024, sizeCalculation: (e, k) => k.length + (e.v?.length ?? 0) + 16 });
+    const prefetch = typeof options.prefetch === 'boolean' ? { enabled: options.prefetch } : (options.prefetch ?? {});
+    this.prefetcher = new Prefetcher(
+      {
+        store: this.store,
+        execute: (req) => this.engine.execute(req),
+        load: (actorId, key) => this.readState(actorId, key),
+        codeOf: (actorId) => this.codeOf(actorId),
+      },
+      { ...prefetch, canRun: prefetch.canRun ?? engineIdle(this.engine) },
+    );
+  }
+
+  /** Prefetch metrics: apply times prefetched vs not, warmed shares, stream counters, slowest messages. */
+  prefetchStats(): PrefetchStats {
+    return this.prefetcher.stats();
   }
 
   /** Starts processing: first redoes a batch that was planned but not committed. */
@@ -103,17 +132,34 @@ export class Processor {
 
   private schedule(ms: number): void {
     if (this.closed || this.timer) return;
+    this.openPrefetch();
     this.timer = setTimeout(() => {
       this.timer = null;
       this.running = this.cycle().finally(() => (this.running = null));
     }, ms);
   }
 
+  /**
+   * A batch cycle's prefetch starts when the cycle is scheduled: its idle phase walks the pool
+   * (and takes messages as they are accepted) until the cycle fixes its plan.
+   */
+  private openPrefetch(): void {
+    if (!this.prefetcher.enabled || this.nextCycle) return;
+    const cycle = this.prefetcher.open(BigInt(this.lastHeight + 1));
+    this.nextCycle = cycle;
+    cycle.walk(() => this.store.processing.pending(this.maxMessages));
+  }
+
   private async cycle(): Promise<void> {
     let more = false;
+    this.openPrefetch();
+    const prefetch = this.nextCycle;
+    this.nextCycle = null;
     try {
-      more = await this.runBatch();
+      more = await this.runBatch(prefetch);
     } finally {
+      // Hard kill on every exit path, errors included.
+      if (prefetch) this.prefetcher.kill(prefetch);
       if (!this.closed) this.schedule(more ? 0 : this.intervalMs);
     }
   }
@@ -199,6 +245,11 @@ export class Processor {
     try {
       await this.store.commit(group.map((g) => g.op));
       for (const g of group) g.done(null);
+      if (this.nextCycle) {
+        const messages = [];
+        for (const g of group) if (g.op.kind === 'message.enqueue') messages.push(g.op.message);
+        this.nextCycle.accepted(messages);
+      }
     } catch (err) {
       for (const g of group) g.done(err as Error);
     }
@@ -261,15 +312,27 @@ export class Processor {
     const k = `${actorId}\0${hex(key)}`;
     const hit = this.cache.get(k);
     if (hit) return hit.v;
+    const generation = this.cacheGeneration;
     const v = await this.store.state.get(actorId, key);
-    this.cache.set(k, { v });
+    // A commit meanwhile may have written this key (and cached the new value): a read that may
+    // be older than it must not go into the cache. Prefetch reads run beside commits.
+    if (generation === this.cacheGeneration) this.cache.set(k, { v });
     return v;
+  }
+
+  private async codeOf(actorId: string): Promise<string | null> {
+    const known = this.actorCodes.get(actorId);
+    if (known !== undefined) return known;
+    const actor = await this.store.processing.actor(actorId);
+    if (!actor) return null;
+    this.actorCodes.set(actorId, actor.codeId);
+    return actor.codeId;
   }
 
   // ---- batches -------------------------------------------------------------------------------
 
   /** Plans (or recovers), executes and commits one batch; returns whether messages may remain. */
-  private async runBatch(): Promise<boolean> {
+  private async runBatch(prefetch: PrefetchCycle | null): Promise<boolean> {
     let batch = await this.store.processing.lastBatch();
     let plan: MessageRecord[];
     if (batch && !batch.committed) {
@@ -286,13 +349,17 @@ export class Processor {
       batch = { height, timestamp, seed, messageIds: plan.map((m) => m.id), committed: false };
       await this.store.commit([{ kind: 'batch.plan', batch }, ...plan.map((m): WriteOp => ({ kind: 'message.status', id: m.id, status: 'planned' }))]);
     }
-    const results = await this.execute(batch, plan);
+    // The plan is fixed: hand off from the idle provider to the builder (a soft abort).
+    prefetch?.plan(plan);
+    const results = await this.execute(batch, plan, prefetch);
+    prefetch?.batchDone();
     await this.commit(batch, plan, results);
+    this.lastHeight = batch.height;
     this.batches++;
     return true;
   }
 
-  private async execute(batch: BatchRecord, plan: MessageRecord[]): Promise<Map<string, ExecutionResult | 'UnknownActor'>> {
+  private async execute(batch: BatchRecord, plan: MessageRecord[], prefetch: PrefetchCycle | null): Promise<Map<string, ExecutionResult | 'UnknownActor'>> {
     const results = new Map<string, ExecutionResult | 'UnknownActor'>();
     await Promise.all(
       groupByActor(plan).map(async (group) => {
@@ -301,15 +368,17 @@ export class Processor {
         // Writes of earlier successful messages of this actor in this batch.
         const local = new Map<string, Uint8Array | null>();
         for (const m of group) {
+          const warmth = prefetch?.reach(m.id) ?? COLD;
           if (!actor) {
             results.set(m.id, 'UnknownActor');
             continue;
           }
-          // Warm the snapshot with what this actor read last time, so its reads rarely have to
-          // cross back to the main thread.
+          const t0 = performance.now();
+          // Warm the snapshot with what this actor read last time and what a speculation of this
+          // very message read, so its reads rarely have to cross back to the main thread.
           const snapshot = new Map(local);
-          for (const h of this.readSets.get(actorId) ?? []) {
-            if (!snapshot.has(h)) snapshot.set(h, await this.readState(actorId, Buffer.from(h, 'hex')));
+          for (const keys of [this.readSets.get(actorId) ?? [], warmth.reads]) {
+            for (const h of keys) if (!snapshot.has(h)) snapshot.set(h, await this.readState(actorId, Buffer.from(h, 'hex')));
           }
           const r = await this.engine.execute({
             codeId: actor.codeId,
@@ -320,6 +389,7 @@ export class Processor {
             state: { snapshot, load: (key) => this.readState(actorId, key) },
           });
           results.set(m.id, r);
+          this.prefetcher.metrics.applied({ messageId: m.id, actorId, applyMs: performance.now() - t0, gasUsed: r.gasUsed, prefetched: warmth.prefetched });
           if (r.reads.length > 0) this.readSets.set(actorId, r.reads);
           if (r.status === 'ok') for (const w of r.writes) local.set(hex(w.key), w.value);
         }
@@ -379,6 +449,7 @@ export class Processor {
     }
     ops.push({ kind: 'batch.commit', height: batch.height });
     await this.store.commit(ops);
+    this.cacheGeneration++;
     for (const [k, v] of cacheUpdates) this.cache.set(k, { v });
     for (const [sender, n] of nonces) this.nonces.set(sender, Math.max(n, this.nonces.get(sender) ?? -1));
     for (const r of replies) this.notify(r);
@@ -389,6 +460,10 @@ export class Processor {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.nextCycle) this.prefetcher.kill(this.nextCycle);
+    this.nextCycle = null;
     await this.running;
+    // Speculations still in flight read state through the store: let them finish first.
+    await this.prefetcher.settled();
   }
 }
