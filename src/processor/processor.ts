@@ -97,6 +97,8 @@ export class Processor {
   private lastHeight = 0;
   /** Batches committed by this process (for stats and tests). */
   batches = 0;
+  /** The last error a batch cycle ended with (its batch is redone by a later cycle). */
+  lastCycleError: unknown = null;
 
   constructor(options: ProcessorOptions) {
     this.store = options.store;
@@ -157,6 +159,9 @@ export class Processor {
     this.nextCycle = null;
     try {
       more = await this.runBatch(prefetch);
+    } catch (err) {
+      // A store failure, say. A planned batch is redone by the next cycle; keep going.
+      this.lastCycleError = err;
     } finally {
       // Hard kill on every exit path, errors included.
       if (prefetch) this.prefetcher.kill(prefetch);
