@@ -142,14 +142,16 @@ export class Processor {
   }
 
   /**
-   * A batch cycle's prefetch starts when the cycle is scheduled: its idle phase walks the pool
-   * (and takes messages as they are accepted) until the cycle fixes its plan.
+   * A batch cycle's prefetch starts as soon as the previous cycle has fixed its plan (or when the
+   * cycle is scheduled, whichever comes first): its idle phase walks the pool and takes messages
+   * as they are accepted, until the cycle fixes its own plan and hands off to the builder.
    */
-  private openPrefetch(): void {
-    if (!this.prefetcher.enabled || this.nextCycle) return;
-    const cycle = this.prefetcher.open(BigInt(this.lastHeight + 1));
+  private openPrefetch(height = this.lastHeight + 1): void {
+    if (this.closed || !this.prefetcher.enabled || this.nextCycle) return;
+    const cycle = this.prefetcher.open(BigInt(height));
     this.nextCycle = cycle;
-    cycle.walk(() => this.store.processing.pending(this.maxMessages));
+    // No point reading more of the pool than the channel holds.
+    cycle.walk(() => this.store.processing.pending(Math.min(this.maxMessages, this.prefetcher.settings.capacity)));
   }
 
   private async cycle(): Promise<void> {
@@ -354,8 +356,11 @@ export class Processor {
       batch = { height, timestamp, seed, messageIds: plan.map((m) => m.id), committed: false };
       await this.store.commit([{ kind: 'batch.plan', batch }, ...plan.map((m): WriteOp => ({ kind: 'message.status', id: m.id, status: 'planned' }))]);
     }
-    // The plan is fixed: hand off from the idle provider to the builder (a soft abort).
+    // The plan is fixed: hand off from the idle provider to the builder (a soft abort). What
+    // arrives from now on is for the next batch: the next cycle's idle phase starts at once, so
+    // it overlaps this batch's execution and commit (on idle engine capacity only).
     prefetch?.plan(plan);
+    this.openPrefetch(batch.height + 1);
     const results = await this.execute(batch, plan, prefetch);
     prefetch?.batchDone();
     await this.commit(batch, plan, results);
@@ -394,7 +399,10 @@ export class Processor {
             state: { snapshot, load: (key) => this.readState(actorId, key) },
           });
           results.set(m.id, r);
-          this.prefetcher.metrics.applied({ messageId: m.id, actorId, applyMs: performance.now() - t0, gasUsed: r.gasUsed, prefetched: warmth.prefetched });
+          // Apply time: building the snapshot plus the execution, without the wait for a worker
+          // (which measures the load, not how warm the message was).
+          const applyMs = performance.now() - t0 - r.timings.queueWait;
+          this.prefetcher.metrics.applied({ messageId: m.id, actorId, applyMs, gasUsed: r.gasUsed, prefetched: warmth.prefetched });
           if (r.reads.length > 0) this.readSets.set(actorId, r.reads);
           if (r.status === 'ok') for (const w of r.writes) local.set(hex(w.key), w.value);
         }

@@ -145,12 +145,14 @@ describe('prefetch in the batch processor', () => {
     expect(dec((await t.reply(id)).payload)).toBe('1');
     expect(failures).toBe(1);
     expect((t.processor.lastCycleError as Error).message).toBe('disk full');
-    // Only the next cycle's stream (in its idle phase) is alive; the failed cycle's was killed.
+    // At most the running cycle's stream and the next one's (in its idle phase) are alive.
     const s = t.processor.prefetchStats();
-    expect(s.cycles - s.killed).toBe(1);
+    expect(s.cycles - s.killed).toBeLessThanOrEqual(2);
     await t.close();
     open.splice(open.indexOf(t), 1);
+    // Every stream ended, the failed cycle's included.
     const after = t.processor.prefetchStats();
+    expect(after.cycles).toBeGreaterThanOrEqual(3);
     expect(after.killed).toBe(after.cycles);
   });
 
