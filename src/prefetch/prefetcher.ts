@@ -6,7 +6,7 @@ import type { SpeculationHost } from './speculate.js';
 
 /** Prefetch settings (`ProcessorOptions.prefetch`). */
 export interface PrefetchOptions {
-  /** Default true. */
+  /** Default true when options are given (`ProcessorOptions.prefetch` absent or `false`: off). */
   enabled?: boolean;
   /** Concurrent speculations (lanes); default 1. */
   lanes?: number;
@@ -37,8 +37,9 @@ export interface ResolvedPrefetchOptions {
   topK: number;
 }
 
+/** Fills in defaults: `undefined` and `false` mean off, `true` or an object mean on. */
 export function resolvePrefetchOptions(o: PrefetchOptions | boolean | undefined): ResolvedPrefetchOptions {
-  const opts: PrefetchOptions = typeof o === 'boolean' ? { enabled: o } : (o ?? {});
+  const opts: PrefetchOptions = typeof o === 'boolean' || o === undefined ? { enabled: o ?? false } : o;
   const r: ResolvedPrefetchOptions = {
     enabled: opts.enabled ?? true,
     lanes: opts.lanes ?? 1,

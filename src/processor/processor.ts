@@ -25,8 +25,9 @@ export interface ProcessorOptions {
   /** Batch timestamps (ms); injectable for tests. */
   clock?: () => number;
   /**
-   * Speculative prefetch of code and state ahead of execution (see `src/prefetch`): `false` turns
-   * it off, an object sizes it. On by default.
+   * Speculative prefetch of code and state ahead of execution (see `src/prefetch`): `true` or an
+   * object (sizing it) turns it on. Off by default: on two cores it lowered send->reply latency
+   * under light load but not reliably under heavier load (see `bench/prefetch.ts`).
    */
   prefetch?: PrefetchOptions | boolean;
 }
@@ -110,7 +111,7 @@ export class Processor {
     this.maxAttempts = options.maxAttempts ?? 3;
     this.clock = options.clock ?? Date.now;
     this.cache = new LRUCache({ maxSize: options.stateCacheBytes ?? 64 * 1024 * 1024, sizeCalculation: (e, k) => k.length + (e.v?.length ?? 0) + 16 });
-    const prefetch = typeof options.prefetch === 'boolean' ? { enabled: options.prefetch } : (options.prefetch ?? {});
+    const prefetch = typeof options.prefetch === 'object' ? options.prefetch : { enabled: options.prefetch ?? false };
     this.prefetcher = new Prefetcher(
       {
         store: this.store,

@@ -40,7 +40,7 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 
 describe('prefetch in the batch processor', () => {
   it('warms messages between batches: the executor finds their state read and their code compiled', async () => {
-    const t = await tessera({ processor: { batchIntervalMs: 400 } });
+    const t = await tessera({ processor: { batchIntervalMs: 400, prefetch: true } });
     const { codeId } = await t.upload(guest('ledger'));
     for (let i = 0; i < 20; i++) await t.createActor({ codeId, id: `l${i}`, init: enc('a=100,b=100') });
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => t.send({ to: `l${i}`, payload: enc('transfer a b 7'), gasLimit: GAS })));
@@ -137,7 +137,7 @@ describe('prefetch in the batch processor', () => {
       },
       close: () => base.close(),
     };
-    const t = await Tessera.open({ store, engine: { workers: 2 }, processor: { batchIntervalMs: 50 } });
+    const t = await Tessera.open({ store, engine: { workers: 2 }, processor: { batchIntervalMs: 50, prefetch: true } });
     open.push(t);
     const { codeId } = await t.upload(guest('counter'));
     await t.createActor({ codeId, id: 'c' });
