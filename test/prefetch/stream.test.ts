@@ -10,6 +10,7 @@ import {
   PrefetchStream,
   TopK,
   histogramQuantile,
+  resolvePrefetchOptions,
   type PrefetchOutcome,
 } from '../../src/prefetch/index.js';
 
@@ -247,6 +248,14 @@ describe('PrefetchStream', () => {
     g.release('c');
     s.kill();
     await s.settled();
+  });
+
+  it('prefetch is off unless asked for; options turn it on', () => {
+    expect(resolvePrefetchOptions(undefined).enabled).toBe(false);
+    expect(resolvePrefetchOptions(false).enabled).toBe(false);
+    expect(resolvePrefetchOptions(true)).toMatchObject({ enabled: true, lanes: 1, capacity: 256 });
+    expect(resolvePrefetchOptions({ lanes: 2 })).toMatchObject({ enabled: true, lanes: 2 });
+    expect(() => resolvePrefetchOptions({ gasCap: 0n })).toThrow(InvalidPrefetchOptions);
   });
 
   it('rejects bad options with a typed error', () => {
