@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CodeService } from '../code/index.js';
 import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult } from '../exec/index.js';
+import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchOptions, type PrefetchStats, type Warmth } from '../prefetch/index.js';
 import type { BatchRecord, MessageRecord, ReplyRecord, Store, WriteOp } from '../store/index.js';
 import { ActorExists, InitFailed, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import { groupByActor, planBatch } from './planner.js';
@@ -23,6 +24,12 @@ export interface ProcessorOptions {
   stateCacheBytes?: number;
   /** Batch timestamps (ms); injectable for tests. */
   clock?: () => number;
+  /**
+   * Speculative prefetch of code and state ahead of execution (see `src/prefetch`): `true` or an
+   * object (sizing it) turns it on. Off by default: on two cores it lowered send->reply latency
+   * under light load but not reliably under heavier load (see `bench/prefetch.ts`).
+   */
+  prefetch?: PrefetchOptions | boolean;
 }
 
 /** What `send` takes. */
@@ -49,6 +56,7 @@ export interface Reply {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
 const toReply = (r: ReplyRecord): Reply => ({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight });
 
 /**
@@ -81,8 +89,17 @@ export class Processor {
   private running: Promise<void> | null = null;
   private closed = false;
   private pendingHint = 0;
+  /** Bumped by every commit's cache update: a store read that straddles one is not cached. */
+  private cacheGeneration = 0;
+  private readonly prefetcher: Prefetcher;
+  /** The next batch cycle's prefetch, opened when the cycle is scheduled (its idle phase). */
+  private nextCycle: PrefetchCycle | null = null;
+  private readonly actorCodes = new LRUCache<string, string>({ max: 100_000 });
+  private lastHeight = 0;
   /** Batches committed by this process (for stats and tests). */
   batches = 0;
+  /** The last error a batch cycle ended with (its batch is redone by a later cycle). */
+  lastCycleError: unknown = null;
 
   constructor(options: ProcessorOptions) {
     this.store = options.store;
@@ -94,6 +111,21 @@ export class Processor {
     this.maxAttempts = options.maxAttempts ?? 3;
     this.clock = options.clock ?? Date.now;
     this.cache = new LRUCache({ maxSize: options.stateCacheBytes ?? 64 * 1024 * 1024, sizeCalculation: (e, k) => k.length + (e.v?.length ?? 0) + 16 });
+    const prefetch = typeof options.prefetch === 'object' ? options.prefetch : { enabled: options.prefetch ?? false };
+    this.prefetcher = new Prefetcher(
+      {
+        store: this.store,
+        execute: (req) => this.engine.execute(req),
+        load: (actorId, key) => this.readState(actorId, key),
+        codeOf: (actorId) => this.codeOf(actorId),
+      },
+      { ...prefetch, canRun: prefetch.canRun ?? engineIdle(this.engine) },
+    );
+  }
+
+  /** Prefetch metrics: apply times prefetched vs not, warmed shares, stream counters, slowest messages. */
+  prefetchStats(): PrefetchStats {
+    return this.prefetcher.stats();
   }
 
   /** Starts processing: first redoes a batch that was planned but not committed. */
@@ -103,17 +135,39 @@ export class Processor {
 
   private schedule(ms: number): void {
     if (this.closed || this.timer) return;
+    this.openPrefetch();
     this.timer = setTimeout(() => {
       this.timer = null;
       this.running = this.cycle().finally(() => (this.running = null));
     }, ms);
   }
 
+  /**
+   * A batch cycle's prefetch starts as soon as the previous cycle has fixed its plan (or when the
+   * cycle is scheduled, whichever comes first): its idle phase walks the pool and takes messages
+   * as they are accepted, until the cycle fixes its own plan and hands off to the builder.
+   */
+  private openPrefetch(height = this.lastHeight + 1): void {
+    if (this.closed || !this.prefetcher.enabled || this.nextCycle) return;
+    const cycle = this.prefetcher.open(BigInt(height));
+    this.nextCycle = cycle;
+    // No point reading more of the pool than the channel holds.
+    cycle.walk(() => this.store.processing.pending(Math.min(this.maxMessages, this.prefetcher.settings.capacity)));
+  }
+
   private async cycle(): Promise<void> {
     let more = false;
+    this.openPrefetch();
+    const prefetch = this.nextCycle;
+    this.nextCycle = null;
     try {
-      more = await this.runBatch();
+      more = await this.runBatch(prefetch);
+    } catch (err) {
+      // A store failure, say. A planned batch is redone by the next cycle; keep going.
+      this.lastCycleError = err;
     } finally {
+      // Hard kill on every exit path, errors included.
+      if (prefetch) this.prefetcher.kill(prefetch);
       if (!this.closed) this.schedule(more ? 0 : this.intervalMs);
     }
   }
@@ -199,6 +253,11 @@ export class Processor {
     try {
       await this.store.commit(group.map((g) => g.op));
       for (const g of group) g.done(null);
+      if (this.nextCycle) {
+        const messages = [];
+        for (const g of group) if (g.op.kind === 'message.enqueue') messages.push(g.op.message);
+        this.nextCycle.accepted(messages);
+      }
     } catch (err) {
       for (const g of group) g.done(err as Error);
     }
@@ -261,15 +320,27 @@ export class Processor {
     const k = `${actorId}\0${hex(key)}`;
     const hit = this.cache.get(k);
     if (hit) return hit.v;
+    const generation = this.cacheGeneration;
     const v = await this.store.state.get(actorId, key);
-    this.cache.set(k, { v });
+    // A commit meanwhile may have written this key (and cached the new value): a read that may
+    // be older than it must not go into the cache. Prefetch reads run beside commits.
+    if (generation === this.cacheGeneration) this.cache.set(k, { v });
     return v;
+  }
+
+  private async codeOf(actorId: string): Promise<string | null> {
+    const known = this.actorCodes.get(actorId);
+    if (known !== undefined) return known;
+    const actor = await this.store.processing.actor(actorId);
+    if (!actor) return null;
+    this.actorCodes.set(actorId, actor.codeId);
+    return actor.codeId;
   }
 
   // ---- batches -------------------------------------------------------------------------------
 
   /** Plans (or recovers), executes and commits one batch; returns whether messages may remain. */
-  private async runBatch(): Promise<boolean> {
+  private async runBatch(prefetch: PrefetchCycle | null): Promise<boolean> {
     let batch = await this.store.processing.lastBatch();
     let plan: MessageRecord[];
     if (batch && !batch.committed) {
@@ -286,13 +357,20 @@ export class Processor {
       batch = { height, timestamp, seed, messageIds: plan.map((m) => m.id), committed: false };
       await this.store.commit([{ kind: 'batch.plan', batch }, ...plan.map((m): WriteOp => ({ kind: 'message.status', id: m.id, status: 'planned' }))]);
     }
-    const results = await this.execute(batch, plan);
+    // The plan is fixed: hand off from the idle provider to the builder (a soft abort). What
+    // arrives from now on is for the next batch: the next cycle's idle phase starts at once, so
+    // it overlaps this batch's execution and commit (on idle engine capacity only).
+    prefetch?.plan(plan);
+    this.openPrefetch(batch.height + 1);
+    const results = await this.execute(batch, plan, prefetch);
+    prefetch?.batchDone();
     await this.commit(batch, plan, results);
+    this.lastHeight = batch.height;
     this.batches++;
     return true;
   }
 
-  private async execute(batch: BatchRecord, plan: MessageRecord[]): Promise<Map<string, ExecutionResult | 'UnknownActor'>> {
+  private async execute(batch: BatchRecord, plan: MessageRecord[], prefetch: PrefetchCycle | null): Promise<Map<string, ExecutionResult | 'UnknownActor'>> {
     const results = new Map<string, ExecutionResult | 'UnknownActor'>();
     await Promise.all(
       groupByActor(plan).map(async (group) => {
@@ -301,15 +379,17 @@ export class Processor {
         // Writes of earlier successful messages of this actor in this batch.
         const local = new Map<string, Uint8Array | null>();
         for (const m of group) {
+          const warmth = prefetch?.reach(m.id) ?? COLD;
           if (!actor) {
             results.set(m.id, 'UnknownActor');
             continue;
           }
-          // Warm the snapshot with what this actor read last time, so its reads rarely have to
-          // cross back to the main thread.
+          const t0 = performance.now();
+          // Warm the snapshot with what this actor read last time and what a speculation of this
+          // very message read, so its reads rarely have to cross back to the main thread.
           const snapshot = new Map(local);
-          for (const h of this.readSets.get(actorId) ?? []) {
-            if (!snapshot.has(h)) snapshot.set(h, await this.readState(actorId, Buffer.from(h, 'hex')));
+          for (const keys of [this.readSets.get(actorId) ?? [], warmth.reads]) {
+            for (const h of keys) if (!snapshot.has(h)) snapshot.set(h, await this.readState(actorId, Buffer.from(h, 'hex')));
           }
           const r = await this.engine.execute({
             codeId: actor.codeId,
@@ -320,6 +400,10 @@ export class Processor {
             state: { snapshot, load: (key) => this.readState(actorId, key) },
           });
           results.set(m.id, r);
+          // Apply time: building the snapshot plus the execution, without the wait for a worker
+          // (which measures the load, not how warm the message was).
+          const applyMs = performance.now() - t0 - r.timings.queueWait;
+          this.prefetcher.metrics.applied({ messageId: m.id, actorId, applyMs, gasUsed: r.gasUsed, prefetched: warmth.prefetched });
           if (r.reads.length > 0) this.readSets.set(actorId, r.reads);
           if (r.status === 'ok') for (const w of r.writes) local.set(hex(w.key), w.value);
         }
@@ -379,6 +463,7 @@ export class Processor {
     }
     ops.push({ kind: 'batch.commit', height: batch.height });
     await this.store.commit(ops);
+    this.cacheGeneration++;
     for (const [k, v] of cacheUpdates) this.cache.set(k, { v });
     for (const [sender, n] of nonces) this.nonces.set(sender, Math.max(n, this.nonces.get(sender) ?? -1));
     for (const r of replies) this.notify(r);
@@ -389,6 +474,10 @@ export class Processor {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.nextCycle) this.prefetcher.kill(this.nextCycle);
+    this.nextCycle = null;
     await this.running;
+    // Speculations still in flight read state through the store: let them finish first.
+    await this.prefetcher.settled();
   }
 }
