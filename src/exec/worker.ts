@@ -43,7 +43,10 @@ let currentId = 0;
 function loadSync(key: Uint8Array): Uint8Array | null {
   Atomics.store(flag, 0, 0);
   statePort.postMessage({ id: currentId, key });
-  Atomics.wait(flag, 0, 0);
+  // Wait until the flag is really set: the main thread stores the flag and then notifies, so a
+  // notify meant for the previous read can arrive after this read has reset the flag and gone to
+  // sleep — a wake-up without a reply. Waking alone proves nothing; the flag does.
+  while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0);
   const msg = receiveMessageOnPort(statePort);
   const reply = msg?.message as StateReadReply | undefined;
   if (!reply || reply.error !== undefined) throw new HostTrap('HostError', 'state read failed');

@@ -240,11 +240,13 @@ describe('Engine state reads with pipelining', () => {
   it('serves each read from its own execution\'s state, even when the worker runs ahead', async () => {
     const p = await engineFixture({ workers: 1, pipeline: 8 });
     try {
-      const runs = Array.from({ length: 40 }, (_, i) =>
+      // Many back-to-back reads: a stale wake-up (a notify meant for the previous read) once
+      // shifted every later reply by one; enough rounds make that race show.
+      const runs = Array.from({ length: 300 }, (_, i) =>
         p.engine.execute({ codeId: p.codeId, entry: 'state', state: { load: async () => enc(`value-${i}`) } }),
       );
       const replies = (await Promise.all(runs)).map((r) => dec(r.reply));
-      expect(replies).toEqual(Array.from({ length: 40 }, (_, i) => `value-${i}`));
+      expect(replies).toEqual(Array.from({ length: 300 }, (_, i) => `value-${i}`));
     } finally {
       await p.close();
     }
