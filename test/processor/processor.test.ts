@@ -44,8 +44,11 @@ describe('Tessera actors and the batch processor', () => {
     const { codeId } = await t.upload(guest('ledger'));
     const a = await t.createActor({ codeId, init: enc('alice=10,bob=0') });
     const b = await t.createActor({ codeId, init: enc('carol=5') });
-    const bad = await t.send({ to: a, payload: enc('transfer alice bob 50'), gasLimit: GAS });
-    const good = await t.send({ to: b, payload: enc('transfer carol dave 5'), gasLimit: GAS });
+    // Sent together: accepted in one group commit, so one batch takes both.
+    const [bad, good] = await Promise.all([
+      t.send({ to: a, payload: enc('transfer alice bob 50'), gasLimit: GAS }),
+      t.send({ to: b, payload: enc('transfer carol dave 5'), gasLimit: GAS }),
+    ]);
     const [rb, rg] = await Promise.all([t.reply(bad), t.reply(good)]);
     expect(rb).toMatchObject({ status: 'UserPanic', error: 'insufficient funds' });
     expect(rb.gasUsed).toBeGreaterThan(0n);
