@@ -265,6 +265,7 @@ export class Engine {
   private async serveStateRead(slot: Slot, req: StateReadRequest): Promise<void> {
     // By id, not the head: the worker may already run a job whose predecessor's reply is in flight.
     const job = slot.jobs.find((j) => j.id === req.id);
+    this.metrics.stateLoads++;
     let reply;
     try {
       const value = job?.req.state?.load ? await job.req.state.load(req.key) : null;
@@ -419,6 +420,7 @@ export class Engine {
       context: job.context,
       snapshot,
     };
+    if (req.state?.complete) msg.complete = true;
     const mem = compiled.metadata.memoryImport;
     if (mem) msg.memory = [mem.min, mem.max];
     if (!slot.modules.has(compiled.key)) {

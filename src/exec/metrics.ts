@@ -31,6 +31,8 @@ export class EngineMetrics {
   workerCrashes = 0;
   spareClaims = 0;
   spareMisses = 0;
+  /** State reads that missed the snapshot and crossed to the main thread (each blocks a worker). */
+  stateLoads = 0;
 
   record(status: ExecutionStatus, timings: Timings): void {
     this.executions.set(status, (this.executions.get(status) ?? 0) + 1);

@@ -15,6 +15,8 @@ export interface ExecMessage {
   gasLimit: bigint;
   context: ExecutionContext;
   snapshot: [string, Uint8Array | null][];
+  /** The snapshot is the whole state: keys missing from it are absent. */
+  complete?: boolean;
   /** Set when the code imports its memory: its limits in pages (the worker hands a pooled one). */
   memory?: [number, number];
 }

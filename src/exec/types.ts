@@ -60,6 +60,11 @@ export interface ExecutionContext {
  */
 export interface StateView {
   snapshot?: ReadonlyMap<string, Uint8Array | null>;
+  /**
+   * The snapshot holds every key the actor has: a key absent from it is absent from the state,
+   * and reading it does not go back to the main thread.
+   */
+  complete?: boolean;
   load?(key: Uint8Array): Promise<Uint8Array | null>;
 }
 

@@ -53,6 +53,9 @@ function loadSync(key: Uint8Array): Uint8Array | null {
   return reply.value;
 }
 
+/** The loader of a complete snapshot: whatever it lacks does not exist. */
+const absent = (): null => null;
+
 function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let off = 0;
@@ -70,7 +73,7 @@ function execute(msg: ExecMessage): DoneMessage {
   }
   const module = modules.get(msg.key);
   currentId = msg.id;
-  const st = new ExecutionState(msg.context, msg.input, msg.args, new Map(msg.snapshot), loadSync);
+  const st = new ExecutionState(msg.context, msg.input, msg.args, new Map(msg.snapshot), msg.complete ? absent : loadSync);
   const base = { type: 'done' as const, id: msg.id, reply: null, writes: [], sends: [], logs: st.logs, reads: [] };
   if (!module) return { ...base, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
   const t0 = performance.now();

@@ -51,7 +51,7 @@ function readThrough(store: Store, load: SpeculationHost['load']): Store {
     codes: store.codes,
     processing: store.processing,
     workflows: store.workflows,
-    state: { get: load, entries: (actorId) => store.state.entries(actorId) },
+    state: { get: load, entries: (actorId, limit) => store.state.entries(actorId, limit) },
     async commit(ops) {
       if (ops.length > 0) throw new SpeculativeWrite();
     },

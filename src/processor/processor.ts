@@ -55,6 +55,8 @@ export interface Reply {
   batchHeight: number;
 }
 
+/** How much of an actor's state the first execution in this process gets up front. */
+const FIRST_ENTRIES = 32;
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
 const toReply = (r: ReplyRecord): Reply => ({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight });
@@ -82,6 +84,8 @@ export class Processor {
   private readonly knownActors = new Set<string>();
   /** Per actor, the keys its last execution read: loaded into the next execution's snapshot. */
   private readonly readSets = new LRUCache<string, string[]>({ max: 100_000 });
+  /** Messages accepted by this process and not replied yet: `reply()` waits on them without a read. */
+  private readonly awaiting = new Set<string>();
   /** Accepted messages waiting for the next group commit (see `accept`). */
   private acceptQueue: { op: WriteOp; done: (err: Error | null) => void }[] = [];
   private acceptFlush: Promise<void> | null = null;
@@ -252,6 +256,7 @@ export class Processor {
     this.acceptFlush = null;
     try {
       await this.store.commit(group.map((g) => g.op));
+      for (const g of group) if (g.op.kind === 'message.enqueue') this.awaiting.add(g.op.message.id);
       for (const g of group) g.done(null);
       if (this.nextCycle) {
         const messages = [];
@@ -284,19 +289,26 @@ export class Processor {
 
   /** Waits for a message's committed outcome (push-based: resolved by the commit). */
   async reply(messageId: string): Promise<Reply> {
+    // Accepted here and not committed yet: the commit will push the reply (no store reads).
+    if (this.awaiting.has(messageId)) return new Promise((resolve) => this.wait(messageId, resolve));
     const stored = await this.store.processing.reply(messageId);
     if (stored) return toReply(stored);
     if (!(await this.store.processing.message(messageId))) throw new InvalidMessage(`unknown message ${messageId}`);
     return new Promise((resolve) => {
-      const list = this.waiters.get(messageId) ?? [];
-      list.push(resolve);
-      this.waiters.set(messageId, list);
+      this.wait(messageId, resolve);
       // A commit between the read above and the registration would have found no waiter.
       void this.store.processing.reply(messageId).then((r) => r && this.notify(toReply(r)));
     });
   }
 
+  private wait(messageId: string, resolve: (r: Reply) => void): void {
+    const list = this.waiters.get(messageId) ?? [];
+    list.push(resolve);
+    this.waiters.set(messageId, list);
+  }
+
   private notify(r: Reply): void {
+    this.awaiting.delete(r.messageId);
     const list = this.waiters.get(r.messageId);
     if (!list) return;
     this.waiters.delete(r.messageId);
@@ -326,6 +338,22 @@ export class Processor {
     // be older than it must not go into the cache. Prefetch reads run beside commits.
     if (generation === this.cacheGeneration) this.cache.set(k, { v });
     return v;
+  }
+
+  /** The first entries of an actor's committed state (hex key -> value), through the cache. */
+  private async firstEntries(actorId: string): Promise<Map<string, Uint8Array | null>> {
+    const generation = this.cacheGeneration;
+    const entries = await this.store.state.entries(actorId, FIRST_ENTRIES);
+    const out = new Map<string, Uint8Array | null>();
+    for (const [key, value] of entries) {
+      const h = hex(key);
+      const k = `${actorId}\0${h}`;
+      // The cache may hold a newer value (a commit meanwhile); it wins.
+      const cached = this.cache.get(k);
+      out.set(h, cached ? cached.v : value);
+      if (!cached && generation === this.cacheGeneration) this.cache.set(k, { v: value });
+    }
+    return out;
   }
 
   private async codeOf(actorId: string): Promise<string | null> {
@@ -375,12 +403,16 @@ export class Processor {
     await Promise.all(
       groupByActor(plan).map(async (group) => {
         const actorId = group[0]!.recipient;
-        const actor = await this.store.processing.actor(actorId);
+        const codeId = await this.codeOf(actorId);
         // Writes of earlier successful messages of this actor in this batch.
         const local = new Map<string, Uint8Array | null>();
+        // An actor this process has not run yet: no read set to warm with, so take the first
+        // entries of its state in one query (small actors: all of it) instead of a synchronous
+        // worker-to-main read per key.
+        const first = codeId !== null && !this.readSets.has(actorId) ? await this.firstEntries(actorId) : null;
         for (const m of group) {
           const warmth = prefetch?.reach(m.id) ?? COLD;
-          if (!actor) {
+          if (codeId === null) {
             results.set(m.id, 'UnknownActor');
             continue;
           }
@@ -388,16 +420,19 @@ export class Processor {
           // Warm the snapshot with what this actor read last time and what a speculation of this
           // very message read, so its reads rarely have to cross back to the main thread.
           const snapshot = new Map(local);
+          if (first) for (const [h, v] of first) if (!snapshot.has(h)) snapshot.set(h, v);
           for (const keys of [this.readSets.get(actorId) ?? [], warmth.reads]) {
             for (const h of keys) if (!snapshot.has(h)) snapshot.set(h, await this.readState(actorId, Buffer.from(h, 'hex')));
           }
+          // The whole state came up front (a small actor's first run): nothing to load later.
+          const complete = first !== null && first.size < FIRST_ENTRIES;
           const r = await this.engine.execute({
-            codeId: actor.codeId,
+            codeId,
             entry: m.entry,
             input: m.payload,
             gasLimit: m.gasLimit,
             context: { self: actorId, source: m.sender, messageId: m.id, blockHeight: BigInt(batch.height), blockTime: BigInt(batch.timestamp), seed: batch.seed },
-            state: { snapshot, load: (key) => this.readState(actorId, key) },
+            state: { snapshot, complete, load: (key) => this.readState(actorId, key) },
           });
           results.set(m.id, r);
           // Apply time: building the snapshot plus the execution, without the wait for a worker

@@ -27,14 +27,15 @@ export class OverlayStore implements Store {
         if (hit) return hit.value;
         return base.state.get(actorId, key);
       },
-      async entries(actorId) {
+      async entries(actorId, limit) {
         const merged = new Map<string, [Uint8Array, Uint8Array]>();
         for (const [k, v] of await base.state.entries(actorId)) merged.set(hex(k), [k, v]);
         for (const [h, w] of writes.get(actorId) ?? []) {
           if (w.value === null) merged.delete(h);
           else merged.set(h, [w.key, w.value]);
         }
-        return [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+        const all = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+        return limit === undefined || limit < 0 ? all : all.slice(0, limit);
       },
     };
   }

@@ -59,7 +59,7 @@ export class SqliteStore implements Store {
       artefact: db.prepare('SELECT code, metadata FROM code_artefact WHERE runtime_version = ? AND options_hash = ? AND code_id = ?'),
       failure: db.prepare('SELECT reason FROM code_failure WHERE runtime_version = ? AND options_hash = ? AND code_id = ?'),
       stateGet: db.prepare('SELECT value FROM actor_state WHERE actor_id = ? AND key = ?').pluck(),
-      stateEntries: db.prepare('SELECT key, value FROM actor_state WHERE actor_id = ? ORDER BY key'),
+      stateEntries: db.prepare('SELECT key, value FROM actor_state WHERE actor_id = ? ORDER BY key LIMIT ?'),
       actor: db.prepare('SELECT actor_id, code_id, created_at FROM actor WHERE actor_id = ?'),
       pending: db.prepare("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       message: db.prepare('SELECT * FROM message WHERE id = ?'),
@@ -135,8 +135,8 @@ export class SqliteStore implements Store {
         const v = q.stateGet.get(actorId, key) as Buffer | undefined;
         return v ? toBytes(v) : null;
       },
-      async entries(actorId) {
-        return (q.stateEntries.all(actorId) as { key: Buffer; value: Buffer }[]).map((r): [Uint8Array, Uint8Array] => [toBytes(r.key), toBytes(r.value)]);
+      async entries(actorId, limit = -1) {
+        return (q.stateEntries.all(actorId, limit) as { key: Buffer; value: Buffer }[]).map((r): [Uint8Array, Uint8Array] => [toBytes(r.key), toBytes(r.value)]);
       },
     };
     this.workflows = {

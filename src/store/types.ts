@@ -164,8 +164,8 @@ export interface CodeArea {
 /** Actor key-value state. Keys and values are bytes. */
 export interface StateArea {
   get(actorId: string, key: Uint8Array): Promise<Uint8Array | null>;
-  /** Every key of an actor, in key order. */
-  entries(actorId: string): Promise<[Uint8Array, Uint8Array][]>;
+  /** An actor's keys and values in key order: all of them, or the first `limit`. */
+  entries(actorId: string, limit?: number): Promise<[Uint8Array, Uint8Array][]>;
 }
 
 /** Actors, the message pool, replies and batches. */

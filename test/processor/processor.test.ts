@@ -26,6 +26,27 @@ async function tessera(options: Parameters<typeof Tessera.open>[0] = {}): Promis
 }
 
 describe('Tessera actors and the batch processor', () => {
+  it("a small actor's first run in a process gets its whole state up front: no read crosses to the main thread", async () => {
+    const t0 = tempDir();
+    cleanups.push(t0.cleanup);
+    const store = `sqlite:${join(t0.dir, 'first.db')}`;
+    const a = await Tessera.open({ store });
+    const { codeId } = await a.upload(guest('ledger'));
+    await a.createActor({ codeId, id: 'bank', init: enc('alice=10,bob=0') });
+    const counter = (await a.upload(guest('counter'))).codeId;
+    await a.createActor({ codeId: counter, id: 'fresh' });
+    await a.close();
+
+    const t = await tessera({ store });
+    const [r1, r2] = await Promise.all([
+      t.send({ to: 'bank', payload: enc('transfer alice bob 4'), gasLimit: GAS }).then((id) => t.reply(id)),
+      t.send({ to: 'fresh', payload: enc(''), gasLimit: GAS }).then((id) => t.reply(id)),
+    ]);
+    expect([r1.status, r2.status, dec(r2.payload)]).toEqual(['ok', 'ok', '1']);
+    expect(t.engine.stats().metrics.stateLoads).toBe(0);
+    expect(dec((await t.query('bank', enc('balance bob'))).reply)).toBe('4');
+  });
+
   it('commits every message of a sender in order and replies with the outcome', async () => {
     const t = await tessera();
     const { codeId } = await t.upload(guest('counter'));
