@@ -3,7 +3,9 @@
  *
  * Rules: higher priority first, then earlier arrival; a sender's messages only in nonce order
  * (a message is eligible once every lower nonce of its sender is done or already planned); at
- * most `maxMessages` messages and `gasBudget` summed gas limits per batch.
+ * most `maxMessages` messages and `gasBudget` summed gas limits per batch. `pending` may be a
+ * slice of the pool (the best messages by priority and arrival): a sender's messages are taken
+ * only while their nonces run on without a gap from the sender's lowest pending nonce.
  */
 
 /** What the planner needs to know about a pending message. */
@@ -20,6 +22,11 @@ export interface PendingMessage {
 export interface PlanLimits {
   maxMessages: number;
   gasBudget: bigint;
+  /**
+   * When `pending` is only a slice of the pool: each sender's lowest pending nonce in the whole
+   * pool. A sender whose lowest nonce is missing from the slice gets nothing planned.
+   */
+  lowestPending?: ReadonlyMap<string, number>;
 }
 
 /** Plans a batch from the pending messages (any order); returns the chosen ones in plan order. */
@@ -37,6 +44,8 @@ export function planBatch<M extends PendingMessage>(pending: readonly M[], limit
   // Candidates: the head of each sender's queue, best first.
   const heads: M[] = [];
   for (const [sender, list] of bySender) {
+    const lowest = limits.lowestPending?.get(sender);
+    if (lowest !== undefined && list[0]!.nonce !== lowest) continue;
     cursor.set(sender, 0);
     heads.push(list[0]!);
   }
@@ -51,7 +60,8 @@ export function planBatch<M extends PendingMessage>(pending: readonly M[], limit
     const i = cursor.get(next.sender)! + 1;
     cursor.set(next.sender, i);
     const after = bySender.get(next.sender)![i];
-    if (after) insertSorted(heads, after, order);
+    // A sender's pending nonces are consecutive; a gap means the next one is outside the slice.
+    if (after && after.nonce === next.nonce + 1) insertSorted(heads, after, order);
   }
   return plan;
 }

@@ -375,10 +375,14 @@ export class Processor {
       // A crash between plan and commit: redo the same batch.
       plan = (await Promise.all(batch.messageIds.map((id) => this.store.processing.message(id)))).filter((m): m is MessageRecord => m !== null);
     } else {
-      const pending = await this.store.processing.pending(this.maxMessages * 4);
+      const pending = await this.store.processing.pending(this.maxMessages * 2);
       this.pendingHint = 0;
       if (pending.length === 0) return false;
-      plan = planBatch(pending, { maxMessages: this.maxMessages, gasBudget: this.gasBudget });
+      const lowestPending = await this.store.processing.lowestPendingNonces([...new Set(pending.map((m) => m.sender))]);
+      plan = planBatch(pending, { maxMessages: this.maxMessages, gasBudget: this.gasBudget, lowestPending });
+      // Every sender in the slice may be waiting on a lower nonce outside it: take the pool's
+      // best messages then, in order (the first of them is some sender's lowest nonce).
+      if (plan.length === 0) plan = planBatch(await this.store.processing.pending(Number.MAX_SAFE_INTEGER), { maxMessages: this.maxMessages, gasBudget: this.gasBudget });
       const height = (batch?.height ?? 0) + 1;
       const timestamp = Math.max(this.clock(), batch?.timestamp ?? 0);
       const seed = createHash('sha256').update(`${batch?.seed ?? 'genesis'}:${height}:${timestamp}`).digest('hex');

@@ -64,6 +64,9 @@ export class SqliteStore implements Store {
       pending: db.prepare("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       message: db.prepare('SELECT * FROM message WHERE id = ?'),
       byKey: db.prepare('SELECT * FROM message WHERE idempotency_key = ?'),
+      lowestPending: db.prepare(
+        "SELECT sender, MIN(nonce) AS n FROM message WHERE status = 'pending' AND sender IN (SELECT value FROM json_each(?)) GROUP BY sender",
+      ),
       lastNonce: db.prepare('SELECT MAX(nonce) FROM message WHERE sender = ?').pluck(),
       reply: db.prepare('SELECT * FROM reply WHERE message_id = ?'),
       lastBatch: db.prepare('SELECT * FROM batch ORDER BY height DESC LIMIT 1'),
@@ -86,6 +89,10 @@ export class SqliteStore implements Store {
       },
       async messageByIdempotencyKey(key) {
         return toMessage(q.byKey.get(key) as MessageRow | undefined);
+      },
+      async lowestPendingNonces(senders) {
+        const rows = q.lowestPending.all(JSON.stringify(senders)) as { sender: string; n: number }[];
+        return new Map(rows.map((r) => [r.sender, r.n]));
       },
       async lastNonce(sender) {
         const n = q.lastNonce.get(sender) as number | null;

@@ -175,6 +175,12 @@ export interface ProcessingArea {
   pending(limit: number): Promise<MessageRecord[]>;
   message(id: string): Promise<MessageRecord | null>;
   messageByIdempotencyKey(key: string): Promise<MessageRecord | null>;
+  /**
+   * The lowest pending nonce of each of these senders (senders with nothing pending are left out):
+   * a planner working from a slice of the pool must not run a later message of a sender whose
+   * earlier one lies outside the slice.
+   */
+  lowestPendingNonces(senders: readonly string[]): Promise<Map<string, number>>;
   /** Highest nonce accepted from a sender, or -1. */
   lastNonce(sender: string): Promise<number>;
   reply(messageId: string): Promise<ReplyRecord | null>;

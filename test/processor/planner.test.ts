@@ -17,6 +17,14 @@ describe('planBatch', () => {
     expect(ids(plan)).toEqual(['other', 'early', 'late']);
   });
 
+  it('working from a slice of the pool, never runs a sender ahead of a lower nonce outside it', () => {
+    // s1's nonce 0 (low priority) is not in the slice; its nonces 1 and 3 are, 2 is not.
+    const slice = [msg('n1', 's1', 1, 5, 9), msg('n3', 's1', 3, 7, 9), msg('o', 's2', 4, 6, 1)];
+    expect(ids(planBatch(slice, { ...limits, lowestPending: new Map([['s1', 0], ['s2', 4]]) }))).toEqual(['o']);
+    // With nonce 0 done, 1 runs but 3 waits for 2.
+    expect(ids(planBatch(slice, { ...limits, lowestPending: new Map([['s1', 1], ['s2', 4]]) }))).toEqual(['n1', 'o']);
+  });
+
   it('stops at the message cap and the gas budget', () => {
     const pending = Array.from({ length: 10 }, (_, i) => msg(`m${i}`, `s${i}`, 0, i, 0, 100n));
     expect(planBatch(pending, { maxMessages: 3, gasBudget: 1_000_000n })).toHaveLength(3);

@@ -110,6 +110,23 @@ describe('Tessera actors and the batch processor', () => {
     expect(dec((await t.query(kv, enc('get b'))).reply)).toBe('second');
   });
 
+  it("keeps a sender's nonce order when its earlier message is outside the part of the pool a batch reads", async () => {
+    // Batches of one message read two of the pool: z's first message (priority 0) is not among
+    // the two best, its second (priority 9) is.
+    const t = await tessera({ processor: { batchIntervalMs: 300, maxBatchMessages: 1 } });
+    const { codeId } = await t.upload(guest('kv'));
+    const kv = await t.createActor({ codeId });
+    const ids = await Promise.all([
+      t.send({ to: kv, payload: enc('put b first'), gasLimit: GAS, from: 'z', priority: 0 }),
+      t.send({ to: kv, payload: enc('put b second'), gasLimit: GAS, from: 'z', priority: 9 }),
+      t.send({ to: kv, payload: enc('put c 1'), gasLimit: GAS, from: 'u', priority: 5 }),
+      t.send({ to: kv, payload: enc('put c 2'), gasLimit: GAS, from: 'v', priority: 5 }),
+    ]);
+    const rs = await Promise.all(ids.map((id) => t.reply(id)));
+    expect(rs[0]!.batchHeight).toBeLessThan(rs[1]!.batchHeight);
+    expect(dec((await t.query(kv, enc('get b'))).reply)).toBe('second');
+  });
+
   it('queries see committed state and persist nothing', async () => {
     const t = await tessera();
     const { codeId } = await t.upload(guest('counter'));
