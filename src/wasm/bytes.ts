@@ -157,6 +157,24 @@ export class Writer {
     this.buf[this.len++] = b;
   }
 
+  /**
+   * Appends `src[from, to)`. Rewriting copies millions of short runs between inserted charges;
+   * for those a loop beats allocating a subarray for `set` (measured on esbuild's 10 MB of code).
+   */
+  copy(src: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    if (this.len + n > this.buf.length) this.grow(n);
+    if (n > 32) {
+      this.buf.set(src.subarray(from, to), this.len);
+      this.len += n;
+      return;
+    }
+    const buf = this.buf;
+    let len = this.len;
+    for (let i = from; i < to; i++) buf[len++] = src[i]!;
+    this.len = len;
+  }
+
   bytes(src: Uint8Array): void {
     if (this.len + src.length > this.buf.length) this.grow(src.length);
     this.buf.set(src, this.len);
@@ -204,7 +222,9 @@ export class Writer {
     this.bytes(b);
   }
 
+  /** The bytes written: a view when the buffer is nearly full (no copy), else a trimmed copy. */
   result(): Uint8Array<ArrayBuffer> {
+    if (this.len >= this.buf.length - (this.buf.length >>> 3)) return this.buf.subarray(0, this.len);
     return this.buf.slice(0, this.len);
   }
 }

@@ -175,7 +175,11 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
 
   // Code section content: rewritten bodies, then the injected functions.
   const injectedCount = 3;
-  const code = new Writer(Math.max(1024, Math.ceil(bytes.length * 1.3)));
+  // Sized from the code section, not the module (data sections can be most of a module): charges
+  // and reloads add up to about half, and 2x leaves no growth to copy.
+  const codeSection = m.sections.find((s) => s.id === 10);
+  const codeSize = codeSection ? codeSection.end - codeSection.contentStart : 0;
+  const code = new Writer(Math.max(1024, codeSize * 2));
   const rewriter = new FunctionRewriter(env);
   let instructionCount = 0;
   // The count is written last; reserve a padded 5-byte LEB128.
@@ -209,7 +213,9 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
   patchPadded(code, 0, count);
 
   const keepStart = opts.initialGas !== null;
-  const out = new Writer(code.len + bytes.length / 4 + 1024);
+  // Everything but the code section is copied or grows by a few entries: size the output so that
+  // it never has to grow (growing a multi-megabyte buffer copies it).
+  const out = new Writer(bytes.length - codeSize + code.len + 4096);
   out.bytes(bytes.subarray(0, 8));
   const newSections = new Map<number, () => Uint8Array>();
   newSections.set(1, () => types.section());

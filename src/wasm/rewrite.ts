@@ -145,7 +145,7 @@ export class FunctionRewriter {
     for (let i = 0; i < 5; i++) out.byte(0);
     // The original locals plus one i64 that holds the gas counter inside this function.
     out.u32(groups + 1);
-    out.bytes(m.bytes.subarray(localsStart, localsEnd));
+    out.copy(m.bytes, localsStart, localsEnd);
     out.byte(0x01);
     out.byte(ValType.I64);
     this.gasLocal = type.params.length + locals;
@@ -679,7 +679,7 @@ export class FunctionRewriter {
       const rp = j < this.nRepl ? this.replPos[j]! : Infinity;
       const next = Math.min(cp, rp, to);
       if (next > cur) {
-        out.bytes(src.subarray(cur, next));
+        out.copy(src, cur, next);
         cur = next;
       }
       if (cp !== Infinity && cp <= rp) {
@@ -696,7 +696,7 @@ export class FunctionRewriter {
           out.u32(this.replArg[j]!);
           this.emitReload(out);
         } else {
-          out.bytes(src.subarray(rp, end)); // a call: the callee may have spent gas
+          out.copy(src, rp, end); // a call: the callee may have spent gas
           this.emitReload(out);
         }
         cur = end;
