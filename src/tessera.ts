@@ -11,7 +11,7 @@ export interface TesseraOptions {
   /** `sqlite:<path>` (default `sqlite:./tessera.db`), `sqlite::memory:`, or a Store. */
   store?: string | Store;
   sync?: SqliteOptions['sync'];
-  /** Where SQLite writes run: `inline` (default) or on a writer `thread` (see SqliteOptions). */
+  /** Where SQLite writes run: on a writer `thread` (default) or `inline` (see SqliteOptions). */
   writer?: SqliteOptions['writer'];
   engine?: Omit<EngineOptions, 'codes'>;
   codes?: Omit<CodeServiceOptions, 'store'>;
