@@ -14,21 +14,35 @@ export interface Clock {
 
 const aborted = (signal: AbortSignal): unknown => signal.reason ?? new Error('aborted');
 
+/** setTimeout's longest delay (about 24.8 days); longer ones would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The wall clock and real timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep(ms, signal, background = false) {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(aborted(signal));
+      const wakeAt = Date.now() + Math.max(0, ms);
+      let timer: NodeJS.Timeout;
       const onAbort = (): void => {
         clearTimeout(timer);
         reject(aborted(signal!));
       };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
-      if (background) timer.unref();
+      // A durable sleep may last months: wait in steps that setTimeout can express.
+      const arm = (): void => {
+        const left = wakeAt - Date.now();
+        timer = setTimeout(
+          () => {
+            if (Date.now() < wakeAt) return arm();
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          Math.min(Math.max(0, left), MAX_TIMER_MS),
+        );
+        if (background) timer.unref();
+      };
+      arm();
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   },

@@ -1,13 +1,25 @@
+import { UnencodableValue } from './errors.js';
+
 /**
  * Workflow values (inputs, outputs, step results, loop state) are stored as JSON text. Plain JSON
  * loses bigints and bytes, which actor calls return, so they are tagged: `{"$bigint":"12"}` and
  * `{"$bytes":"<base64>"}`. `undefined` is stored as null.
  */
 export function encodeValue(value: unknown): string {
+  try {
+    return encode(value);
+  } catch (cause) {
+    throw new UnencodableValue(cause);
+  }
+}
+
+function encode(value: unknown): string {
   return (
     JSON.stringify(value, (_key, v: unknown) => {
       if (typeof v === 'bigint') return { $bigint: v.toString() };
       if (v instanceof Uint8Array) return { $bytes: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+      // Dropped silently by JSON, so a replay would see something else than the first run did.
+      if (typeof v === 'function' || typeof v === 'symbol') throw new TypeError(`a ${typeof v} cannot be recorded`);
       return v;
     }) ?? 'null'
   );

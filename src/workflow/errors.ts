@@ -84,6 +84,16 @@ export class RunnerClosed extends TesseraError {
   }
 }
 
+/**
+ * A workflow input, output, step result or loop state that cannot be stored: cyclic, or holding
+ * functions or symbols (JSON would drop them, and replay would differ from the first run).
+ */
+export class UnencodableValue extends TesseraError {
+  constructor(cause: unknown) {
+    super('UNENCODABLE_VALUE', 'a workflow value must be JSON data (bigints and Uint8Arrays allowed)', { cause });
+  }
+}
+
 /** A recorded error: what survives of an exception in history. */
 export interface RecordedError {
   name: string;

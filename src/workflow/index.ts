@@ -23,5 +23,6 @@ export {
   WorkflowIdConflict,
   HistoryLimitExceeded,
   RunnerClosed,
+  UnencodableValue,
 } from './errors.js';
 export type { RecordedError } from './errors.js';

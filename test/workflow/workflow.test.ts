@@ -293,6 +293,18 @@ describe('durable workflows', () => {
     expect((await h.history()).map((e) => e.location).sort()).toEqual(['0/0/0', '0/0/1', '0/1/0']);
   });
 
+  it('a step result that cannot be recorded fails the step with UnencodableValue; bad input is refused at start', async () => {
+    const t = await tessera(dbPath());
+    t.workflow('bad', async (ctx) => {
+      await ctx.step('fn', () => ({ callback: () => 1 }));
+    });
+    const err = await (await t.startWorkflow('bad', null)).result().catch((e: unknown) => e);
+    expect((err as WorkflowFailed).reason).toMatchObject({ code: 'UNENCODABLE_VALUE' });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(t.startWorkflow('bad', cyclic)).rejects.toMatchObject({ code: 'UNENCODABLE_VALUE' });
+  });
+
   it('fails a workflow whose live history passes the hard limit', async () => {
     const t = await tessera(dbPath(), { workflows: { historyMaxEvents: 5 } });
     t.workflow('chatty', async (ctx) => {
