@@ -34,24 +34,23 @@ async function drive(start: (i: number) => Promise<unknown>): Promise<number> {
   return (WORKFLOWS / (performance.now() - t0)) * 1000;
 }
 
-async function tessera(): Promise<Result> {
-  const t = await Tessera.open({ store: `sqlite:${join(dir, 'wf.db')}`, engine: { workers: 1, spares: 0 } });
-  const steps: number[] = [];
-  t.workflow('three', async (ctx, x: number) => {
-    let s = performance.now();
-    const a = await ctx.step('one', () => x + 1);
+/** The three steps of the workflow, each timed; `call` runs one step in the engine under test. */
+async function threeSteps(x: number, call: (step: 0 | 1 | 2, v: number) => Promise<number>, steps: number[]): Promise<number> {
+  let v = x;
+  for (const step of [0, 1, 2] as const) {
+    const s = performance.now();
+    v = await call(step, v);
     steps.push(performance.now() - s);
-    s = performance.now();
-    const b = await ctx.step('two', () => a * 2);
-    steps.push(performance.now() - s);
-    s = performance.now();
-    const c = await ctx.step('three', () => b - 3);
-    steps.push(performance.now() - s);
-    return c;
-  });
+  }
+  return v;
+}
+const STEP = [(x: number) => x + 1, (x: number) => x * 2, (x: number) => x - 3] as const;
+const STEP_NAMES = ['one', 'two', 'three'] as const;
+
+/** Warms up, measures one workflow at a time (with step latencies), then throughput. */
+async function measure(start: (i: number) => Promise<number>, steps: number[]): Promise<Result> {
   const run = async (i: number): Promise<void> => {
-    const out = await (await t.startWorkflow<number, number>('three', i)).result();
-    if (out !== (i + 1) * 2 - 3) throw new Error('wrong output');
+    if ((await start(i)) !== (i + 1) * 2 - 3) throw new Error('wrong output');
   };
   for (let i = 0; i < 50; i++) await run(-1 - i);
   steps.length = 0;
@@ -61,46 +60,28 @@ async function tessera(): Promise<Result> {
   const stepP50 = percentile(steps, 50);
   const stepP99 = percentile(steps, 99);
   const perSec = await drive(run);
-  await t.close();
   return { perSec, stepP50, stepP99, oneAtATimeMs };
+}
+
+async function tessera(): Promise<Result> {
+  const t = await Tessera.open({ store: `sqlite:${join(dir, 'wf.db')}`, engine: { workers: 1, spares: 0 } });
+  const steps: number[] = [];
+  t.workflow('three', (ctx, x: number) => threeSteps(x, (k, v) => ctx.step(STEP_NAMES[k], () => STEP[k](v)), steps));
+  try {
+    return await measure(async (i) => (await t.startWorkflow<number, number>('three', i)).result(), steps);
+  } finally {
+    await t.close();
+  }
 }
 
 async function dbos(): Promise<Result> {
   const steps: number[] = [];
-  const one = DBOS.registerStep(async (x: number) => x + 1, { name: 'one' });
-  const two = DBOS.registerStep(async (x: number) => x * 2, { name: 'two' });
-  const three = DBOS.registerStep(async (x: number) => x - 3, { name: 'three' });
-  const wf = DBOS.registerWorkflow(
-    async (x: number) => {
-      let s = performance.now();
-      const a = await one(x);
-      steps.push(performance.now() - s);
-      s = performance.now();
-      const b = await two(a);
-      steps.push(performance.now() - s);
-      s = performance.now();
-      const c = await three(b);
-      steps.push(performance.now() - s);
-      return c;
-    },
-    { name: 'three' },
-  );
+  const registered = STEP.map((fn, k) => DBOS.registerStep(async (x: number) => fn(x), { name: STEP_NAMES[k] }));
+  const wf = DBOS.registerWorkflow((x: number) => threeSteps(x, (k, v) => registered[k]!(v), steps), { name: 'three' });
   DBOS.setConfig({ name: 'tessera-bench', systemDatabaseUrl: POSTGRES, logLevel: 'error', systemDatabasePoolSize: CONCURRENCY });
   await DBOS.launch();
-  const run = async (i: number): Promise<void> => {
-    const out = await (await DBOS.startWorkflow(wf)(i)).getResult();
-    if (out !== (i + 1) * 2 - 3) throw new Error('wrong output');
-  };
   try {
-    for (let i = 0; i < 50; i++) await run(-1 - i);
-    steps.length = 0;
-    const o0 = performance.now();
-    for (let i = 0; i < 100; i++) await run(-1000 - i);
-    const oneAtATimeMs = (performance.now() - o0) / 100;
-    const stepP50 = percentile(steps, 50);
-    const stepP99 = percentile(steps, 99);
-    const perSec = await drive(run);
-    return { perSec, stepP50, stepP99, oneAtATimeMs };
+    return await measure(async (i) => (await DBOS.startWorkflow(wf)(i)).getResult(), steps);
   } finally {
     await DBOS.shutdown();
   }
