@@ -126,11 +126,6 @@ export class Run {
     return this.flush(forget);
   }
 
-  /** The commit chain's tail: awaiting it means no commit of this run is in flight. */
-  settled(): Promise<void> {
-    return this.tail;
-  }
-
   private takeOps(final: WriteOp[]): WriteOp[] {
     const ops: WriteOp[] = [{ kind: 'workflow.fence', id: this.workflowId, owner: this.deps.owner }];
     for (const e of this.pending) {

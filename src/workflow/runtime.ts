@@ -215,6 +215,11 @@ export class Workflows {
     else if (this.registry.has(record.name)) await this.claimAndRun(id);
   }
 
+  /** How many workflows of the store are in each status. */
+  counts(): Promise<Record<WorkflowStatus['status'], number>> {
+    return this.store.workflows.counts();
+  }
+
   /** Counters for metrics and tests. */
   stats(): { running: number; commits: number; writeSets: number; runnerId: string } {
     return { running: this.running.size, commits: this.queue.commits, writeSets: this.queue.writeSets, runnerId: this.owner };

@@ -109,6 +109,7 @@ describe('durable workflows', () => {
     expect(await b.result()).toBe(1);
     expect(runs).toBe(1);
     await expect(t.startWorkflow('other', null, { id: 'w1' })).rejects.toBeInstanceOf(WorkflowIdConflict);
+    expect(await t.workflows.counts()).toEqual({ pending: 0, succeeded: 1, failed: 0, cancelled: 0 });
     await expect(t.startWorkflow('nobody', null)).rejects.toBeInstanceOf(UnregisteredWorkflow);
   });
 
