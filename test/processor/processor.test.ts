@@ -127,6 +127,25 @@ describe('Tessera actors and the batch processor', () => {
     expect(dec((await t.query(kv, enc('get b'))).reply)).toBe('second');
   });
 
+  it('lazy instrumentation: after a runtime version bump, a batch with 30 actors of one code instruments it once', async () => {
+    const t0 = tempDir();
+    cleanups.push(t0.cleanup);
+    const store = `sqlite:${join(t0.dir, 'bump.db')}`;
+    const before = await Tessera.open({ store, codes: { runtimeVersion: 'test-v1' } });
+    const { codeId } = await before.upload(guest('counter'));
+    for (let i = 0; i < 30; i++) await before.createActor({ codeId, id: `c${i}` });
+    await before.close();
+
+    const t = await tessera({ store, codes: { runtimeVersion: 'test-v2' }, processor: { batchIntervalMs: 200 } });
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => t.send({ to: `c${i}`, payload: enc(''), gasLimit: GAS })));
+    const replies = await Promise.all(ids.map((id) => t.reply(id)));
+    expect(replies.every((r) => r.status === 'ok' && dec(r.payload) === '1')).toBe(true);
+    expect(new Set(replies.map((r) => r.batchHeight)).size).toBe(1);
+    expect(t.codes.stats()).toMatchObject({ instrumentations: 1, compilations: 1 });
+    // The new version's artefact was persisted beside the old one's.
+    expect(await t.store.codes.artefact('test-v2', t.codes.optionsHash, codeId)).not.toBeNull();
+  });
+
   it('queries see committed state and persist nothing', async () => {
     const t = await tessera();
     const { codeId } = await t.upload(guest('counter'));
