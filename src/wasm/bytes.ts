@@ -195,6 +195,11 @@ export class Writer {
   /** Signed LEB128 of an integer that fits a JS number exactly (|v| < 2^53). */
   sleb(v: number): void {
     if (this.len + 10 > this.buf.length) this.grow(10);
+    // One byte for 0..63, by far the most common case (metered block costs).
+    if (v >= 0 && v < 64) {
+      this.buf[this.len++] = v;
+      return;
+    }
     for (;;) {
       const b = ((v % 128) + 128) % 128;
       v = Math.floor(v / 128);
