@@ -421,6 +421,9 @@ export class Engine {
       snapshot,
     };
     if (req.state?.complete) msg.complete = true;
+    // Light load (a caller waiting on each reply): the worker polls for the next job instead of
+    // sleeping. Under load it does not: its polling would take the core the main thread needs.
+    if (slot.jobs.length === 1 && this.queue.length === 0) msg.spin = true;
     const mem = compiled.metadata.memoryImport;
     if (mem) msg.memory = [mem.min, mem.max];
     if (!slot.modules.has(compiled.key)) {

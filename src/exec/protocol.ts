@@ -17,6 +17,8 @@ export interface ExecMessage {
   snapshot: [string, Uint8Array | null][];
   /** The snapshot is the whole state: keys missing from it are absent. */
   complete?: boolean;
+  /** Nothing else was queued when this was sent: poll briefly for a follow-up before sleeping. */
+  spin?: boolean;
   /** Set when the code imports its memory: its limits in pages (the worker hands a pooled one). */
   memory?: [number, number];
 }
