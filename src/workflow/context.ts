@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { WriteOp } from '../store/index.js';
 import type { ActorCallOptions, ActorReply, QueryResult } from './actors.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { recordError, StepFailed, StepTimeout, type RecordedError } from './errors.js';
+import { InvalidWorkflowOptions, recordError, StepFailed, StepTimeout, type RecordedError } from './errors.js';
 import { childLocation, type EventKind } from './history.js';
 import { CheckpointPolicy } from './loop-policy.js';
 import type { HistoryInfo, Run } from './run.js';
@@ -106,6 +106,9 @@ export class WorkflowContext {
     this.live();
     const retries = options.retries ?? 0;
     const { initialMs = 100, factor = 2, maxMs = 30_000 } = options.backoff ?? {};
+    if (!Number.isInteger(retries) || retries < 0) throw new InvalidWorkflowOptions('retries must be an integer >= 0');
+    if (!(initialMs >= 0) || !(factor >= 1) || !(maxMs >= 0)) throw new InvalidWorkflowOptions('backoff needs initialMs >= 0, factor >= 1, maxMs >= 0');
+    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) throw new InvalidWorkflowOptions('timeoutMs must be positive');
     let lastError: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await this.run.deps.clock.sleep(Math.min(maxMs, initialMs * factor ** (attempt - 1)), this.run.signal);
@@ -198,6 +201,7 @@ export class WorkflowContext {
 
   /** A durable timer: the wake-up time is recorded, so a restart sleeps only what is left. */
   async sleep(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) throw new InvalidWorkflowOptions('sleep needs a finite duration >= 0');
     const location = this.next();
     const recorded = this.run.history.leaf(location, 'sleep', '');
     const clock = this.run.deps.clock;
@@ -261,6 +265,7 @@ export class WorkflowContext {
     }
     const clock = this.run.deps.clock;
     const keep = options.keepIterations ?? 0;
+    if (!Number.isInteger(keep) || keep < 0) throw new InvalidWorkflowOptions('keepIterations must be an integer >= 0');
     const policy = new CheckpointPolicy({ every: options.checkpointEvery, ms: options.checkpointMs }, clock.now());
     let inFlight: Promise<void> | null = null;
     const checkpoint = (cp: LoopCheckpoint): Promise<void> => {

@@ -94,6 +94,13 @@ export class UnencodableValue extends TesseraError {
   }
 }
 
+/** A workflow call with options out of range (a negative retry count, a zero checkpoint interval, ...). */
+export class InvalidWorkflowOptions extends TesseraError {
+  constructor(detail: string) {
+    super('INVALID_WORKFLOW_OPTIONS', `invalid workflow options: ${detail}`);
+  }
+}
+
 /** A recorded error: what survives of an exception in history. */
 export interface RecordedError {
   name: string;

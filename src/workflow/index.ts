@@ -24,5 +24,6 @@ export {
   HistoryLimitExceeded,
   RunnerClosed,
   UnencodableValue,
+  InvalidWorkflowOptions,
 } from './errors.js';
 export type { RecordedError } from './errors.js';

@@ -1,3 +1,5 @@
+import { InvalidWorkflowOptions } from './errors.js';
+
 /** How a loop decides when to checkpoint. Pure: durations are passed in. */
 export interface CheckpointPolicyOptions {
   /** Checkpoint every N iterations; omitted: adaptive (see {@link CheckpointPolicy}). */
@@ -32,7 +34,8 @@ export class CheckpointPolicy {
   ) {
     this.lastAt = now;
     this.interval = options.every ?? ADAPTIVE_START;
-    if (!Number.isInteger(this.interval) || this.interval < 1) throw new RangeError('checkpointEvery must be a positive integer');
+    if (!Number.isInteger(this.interval) || this.interval < 1) throw new InvalidWorkflowOptions('checkpointEvery must be a positive integer');
+    if (options.ms !== undefined && !(options.ms > 0)) throw new InvalidWorkflowOptions('checkpointMs must be positive');
   }
 
   /** The current interval in iterations. */

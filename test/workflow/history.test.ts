@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CheckpointPolicy, History, NonDeterminism, decodeValue, encodeValue, type ReplayEvent } from '../../src/workflow/index.js';
+import { CheckpointPolicy, History, InvalidWorkflowOptions, NonDeterminism, decodeValue, encodeValue, type ReplayEvent } from '../../src/workflow/index.js';
 
 const ev = (location: string, kind: string, name: string, result: unknown = null): ReplayEvent => ({ location, kind, name, result: encodeValue(result), error: null });
 
@@ -69,7 +69,8 @@ describe('CheckpointPolicy', () => {
     expect(p.every).toBe(3);
     expect(p.afterIteration(999, 1)).toBe(false);
     expect(p.afterIteration(1000, 1)).toBe(true);
-    expect(() => new CheckpointPolicy({ every: 0 }, 0)).toThrow(RangeError);
+    expect(() => new CheckpointPolicy({ every: 0 }, 0)).toThrow(InvalidWorkflowOptions);
+    expect(() => new CheckpointPolicy({ every: 2, ms: 0 }, 0)).toThrow(InvalidWorkflowOptions);
   });
 
   it('adaptive: spaces checkpoints so commits take about a fifth of the loop time', () => {

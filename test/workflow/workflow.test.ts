@@ -306,6 +306,26 @@ describe('durable workflows', () => {
     await expect(t.startWorkflow('bad', cyclic)).rejects.toMatchObject({ code: 'UNENCODABLE_VALUE' });
   });
 
+  it('options out of range are a typed error inside the workflow, before anything runs or is recorded', async () => {
+    const t = await tessera(dbPath());
+    let ran = 0;
+    t.workflow('opts', async (ctx) => {
+      const codes: string[] = [];
+      const attempt = async (f: () => Promise<unknown>): Promise<void> => {
+        await f().catch((e: unknown) => codes.push((e as { code: string }).code));
+      };
+      await attempt(() => ctx.step('neg', () => ++ran, { retries: -1 }));
+      await attempt(() => ctx.step('zero-timeout', () => ++ran, { timeoutMs: 0 }));
+      await attempt(() => ctx.sleep(Number.NaN));
+      await attempt(() => ctx.loop({ name: 'l', state: 0, checkpointEvery: 0 }, () => Loop.break(0)));
+      await attempt(() => ctx.loop({ name: 'k', state: 0, keepIterations: -2 }, () => Loop.break(0)));
+      return codes;
+    });
+    const h = await t.startWorkflow('opts', null);
+    expect(await h.result()).toEqual(Array.from({ length: 5 }, () => 'INVALID_WORKFLOW_OPTIONS'));
+    expect(ran).toBe(0);
+  });
+
   it('fails a workflow whose live history passes the hard limit', async () => {
     const t = await tessera(dbPath(), { workflows: { historyMaxEvents: 5 } });
     t.workflow('chatty', async (ctx) => {
