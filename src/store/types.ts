@@ -204,6 +204,8 @@ export interface WorkflowArea {
   release(owner: string, ids: readonly string[]): Promise<void>;
   /** A workflow data value (JSON text), or null. */
   data(key: string): Promise<string | null>;
+  /** Workflows, most recently updated first; of one status if given. */
+  list(query: { status?: WorkflowRecord['status']; limit: number }): Promise<WorkflowRecord[]>;
   /** How many workflows are in each status. */
   counts(): Promise<Record<WorkflowRecord['status'], number>>;
 }

@@ -55,5 +55,21 @@ describe('the tessera command', () => {
     // State is durable: the counter goes on from where the first run left it.
     // Three counter messages and three workflow ticks in the first run.
     expect(second.out).toMatch(/demo-counter ""\s+ok {2}reply="7"/);
+
+    // The demo's workflows, listed and shown from the same store.
+    const list = tessera('workflows', '--store', store);
+    expect(list.code).toBe(0);
+    expect(list.out).toMatch(/^pending 0 {2}succeeded 2 {2}failed 0 {2}cancelled 0\n/);
+    const id = /\n([0-9a-f-]{36}) {2}demo-settle {2}succeeded/.exec(list.out)?.[1];
+    expect(id).toBeDefined();
+    const shown = tessera('workflow', id!, '--store', store, '--forgotten');
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain('output  {"fee":1,"payment":"ok"');
+    expect(shown.out).toMatch(/history \(6 events, forgotten included\)/);
+    expect(shown.out).toMatch(/\n\s+2\/1\/0\s+send\s+demo-counter\s+\{"messageId":.*\(forgotten\)\n/);
+    const missing = tessera('workflow', 'no-such-id', '--store', store);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toBe('tessera: no workflow no-such-id\n');
+    expect(tessera('workflows', '--store', store, '--status', 'odd').err).toMatch(/--status must be one of/);
   });
 });
