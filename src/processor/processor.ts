@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { pino, type Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
 import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchOptions, type PrefetchStats, type Warmth } from '../prefetch/index.js';
@@ -30,6 +31,8 @@ export interface ProcessorOptions {
    * under light load but not reliably under heavier load (see `bench/prefetch.ts`).
    */
   prefetch?: PrefetchOptions | boolean;
+  /** pino logger; default: level from `TESSERA_LOG_LEVEL`, else `warn`. */
+  logger?: Logger;
 }
 
 /** What `send` takes. */
@@ -104,6 +107,8 @@ export class Processor {
   batches = 0;
   /** The last error a batch cycle ended with (its batch is redone by a later cycle). */
   lastCycleError: unknown = null;
+  private failedCycles = 0;
+  private readonly log: Logger;
 
   constructor(options: ProcessorOptions) {
     this.store = options.store;
@@ -113,6 +118,7 @@ export class Processor {
     this.maxMessages = options.maxBatchMessages ?? 1000;
     this.gasBudget = options.batchGasBudget ?? 10_000_000_000_000n;
     this.maxAttempts = options.maxAttempts ?? 3;
+    this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
     this.clock = options.clock ?? Date.now;
     this.cache = new LRUCache({ maxSize: options.stateCacheBytes ?? 64 * 1024 * 1024, sizeCalculation: (e, k) => k.length + (e.v?.length ?? 0) + 16 });
     const prefetch = typeof options.prefetch === 'object' ? options.prefetch : { enabled: options.prefetch ?? false };
@@ -166,9 +172,14 @@ export class Processor {
     this.nextCycle = null;
     try {
       more = await this.runBatch(prefetch);
+      this.failedCycles = 0;
     } catch (err) {
-      // A store failure, say. A planned batch is redone by the next cycle; keep going.
+      // A store failure, say. A planned batch is redone by the next cycle; keep going, and say so
+      // (the first failure of a run of them, then every hundredth, so a full disk does not flood).
       this.lastCycleError = err;
+      if (this.failedCycles++ % 100 === 0) {
+        this.log.error({ err, failedCycles: this.failedCycles }, 'batch cycle failed; its planned batch is redone by the next cycle');
+      }
     } finally {
       // Hard kill on every exit path, errors included.
       if (prefetch) this.prefetcher.kill(prefetch);

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -139,7 +140,9 @@ describe('prefetch in the batch processor', () => {
       },
       close: () => base.close(),
     };
-    const t = await Tessera.open({ store, engine: { workers: 2 }, processor: { batchIntervalMs: 50, prefetch: true } });
+    const logged: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
+    const t = await Tessera.open({ store, engine: { workers: 2 }, processor: { batchIntervalMs: 50, prefetch: true, logger } });
     open.push(t);
     const { codeId } = await t.upload(guest('counter'));
     await t.createActor({ codeId, id: 'c' });
@@ -147,6 +150,7 @@ describe('prefetch in the batch processor', () => {
     expect(dec((await t.reply(id)).payload)).toBe('1');
     expect(failures).toBe(1);
     expect((t.processor.lastCycleError as Error).message).toBe('disk full');
+    expect(logged.filter((l) => l.includes('batch cycle failed') && l.includes('disk full'))).toHaveLength(1);
     // At most the running cycle's stream and the next one's (in its idle phase) are alive.
     const s = t.processor.prefetchStats();
     expect(s.cycles - s.killed).toBeLessThanOrEqual(2);
