@@ -143,7 +143,7 @@ export class Workflows {
   register<I, O>(name: string, fn: WorkflowFn<I, O>): void {
     this.registry.set(name, fn as WorkflowFn<never, unknown>);
     if (!this.housekeeping && !this.closed) this.housekeeping = this.tend();
-    else void this.pump();
+    else void this.pump().catch((err: unknown) => this.log.error({ err }, 'workflow claim failed'));
   }
 
   /** Starts a workflow, or returns the existing one with that id. */
@@ -268,13 +268,17 @@ export class Workflows {
   private async tend(): Promise<void> {
     const beatEvery = Math.max(1, Math.floor(this.leaseMs / 3));
     let lastBeat = this.clock.now();
-    await this.pump();
+    let first = true;
     while (!this.closed) {
-      try {
-        await this.clock.sleep(Math.min(this.pollMs, beatEvery), this.stop.signal, true);
-      } catch {
-        return;
+      if (!first) {
+        try {
+          await this.clock.sleep(Math.min(this.pollMs, beatEvery), this.stop.signal, true);
+        } catch {
+          return;
+        }
       }
+      first = false;
+      // Never throws: a store failure here is logged and the next round tries again.
       try {
         if (this.clock.now() - lastBeat >= beatEvery) {
           lastBeat = this.clock.now();

@@ -326,6 +326,32 @@ describe('durable workflows', () => {
     expect(ran).toBe(0);
   });
 
+  it('a store failure while claiming is logged and retried; the process lives on', async () => {
+    const t = await tessera(dbPath());
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    let failures = 0;
+    const flaky: Store = Object.assign(Object.create(t.store) as Store, {
+      workflows: {
+        ...t.store.workflows,
+        claim: async (req: Parameters<Store['workflows']['claim']>[0]) => {
+          if (failures++ < 2) throw new Error('database is locked');
+          return t.store.workflows.claim(req);
+        },
+      },
+    });
+    await t.store.commit([{ kind: 'workflow.create', id: 'left-over', name: 'later', input: '21', now: Date.now() }]);
+    const w = new Workflows(flaky, t.processor, { pollMs: 20, logger });
+    try {
+      w.register('later', async (ctx, x: number) => ctx.step('double', () => x * 2));
+      expect(await w.handle('left-over').result()).toBe(42);
+      expect(failures).toBeGreaterThanOrEqual(3);
+      expect(lines.some((l) => l.includes('database is locked'))).toBe(true);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('fails a workflow whose live history passes the hard limit', async () => {
     const t = await tessera(dbPath(), { workflows: { historyMaxEvents: 5 } });
     t.workflow('chatty', async (ctx) => {
