@@ -403,48 +403,71 @@ describe('durable workflows', () => {
 });
 
 describe('durable loops', () => {
+  /** The real store, noting the loop checkpoints each commit carries (iteration, done). */
+  function checkpointSpy(store: Store): { store: Store; checkpoints: [number, boolean][] } {
+    const checkpoints: [number, boolean][] = [];
+    const spy: Store = Object.assign(Object.create(store) as Store, {
+      async commit(ops: readonly WriteOp[]): Promise<void> {
+        for (const op of ops) {
+          if (op.kind === 'workflow.event' && op.event.kind === 'loop') {
+            const cp = JSON.parse(op.event.result!) as { iteration: number; done: boolean };
+            checkpoints.push([cp.iteration, cp.done]);
+          }
+        }
+        await store.commit(ops);
+      },
+    });
+    return { store: spy, checkpoints };
+  }
+
   it('checkpoints at the configured iterations', async () => {
     const t = await tessera(dbPath());
-    const seen: [number, number | null][] = [];
-    t.workflow('cp', async (ctx) =>
-      ctx.loop({ name: 'l', state: 0, checkpointEvery: 20 }, async (c, s, i) => {
+    const { store, checkpoints } = checkpointSpy(t.store);
+    const w = new Workflows(store, t.processor);
+    w.register('cp', async (ctx) =>
+      ctx.loop({ name: 'l', state: 0, checkpointEvery: 20 }, async (c, s: number, i) => {
         await c.step('s', () => i);
-        if (i === 25 || i === 41 || i === 44) {
-          // Let the checkpoint in flight land, then look at what is stored.
-          await new Promise((r) => setTimeout(r, 20));
-          const rec = (await t.store.workflows.events(ctx.workflowId)).find((e) => e.kind === 'loop');
-          seen.push([i, rec ? (JSON.parse(rec.result!) as { iteration: number }).iteration : null]);
-        }
         return i === 44 ? Loop.break(s + i) : Loop.continue(s + i);
       }),
     );
-    const h = await t.startWorkflow('cp', null);
-    expect(await h.result()).toBe((44 * 45) / 2);
-    expect(seen).toEqual([
-      [25, 20],
-      [41, 40],
-      [44, 40],
-    ]);
-    const loop = (await h.history()).find((e) => e.kind === 'loop');
-    expect(loop?.result).toMatchObject({ iteration: 45, done: true });
+    try {
+      const h = await w.start('cp', null);
+      expect(await h.result()).toBe((44 * 45) / 2);
+      // After 20 and 40 iterations, and on break after 45.
+      expect(checkpoints).toEqual([
+        [20, false],
+        [40, false],
+        [45, true],
+      ]);
+      const loop = (await h.history()).find((e) => e.kind === 'loop');
+      expect(loop?.result).toMatchObject({ iteration: 45, done: true });
+    } finally {
+      await w.close();
+    }
   });
 
   it('checkpoints at least every checkpointMs', async () => {
+    const t = await tessera(dbPath());
     const clock = new ManualClock();
-    const t = await tessera(dbPath(), { workflows: { clock } });
-    const seen: number[] = [];
-    t.workflow('timed', async (ctx) =>
+    const { store, checkpoints } = checkpointSpy(t.store);
+    const w = new Workflows(store, t.processor, { clock });
+    w.register('timed', async (ctx) =>
       ctx.loop({ name: 'l', state: null, checkpointEvery: 1000, checkpointMs: 500 }, async (c, _s, i) => {
         await clock.advance(100);
-        await new Promise((r) => setTimeout(r, 5));
-        const rec = (await t.store.workflows.events(ctx.workflowId)).find((e) => e.kind === 'loop');
-        seen.push(rec ? (JSON.parse(rec.result!) as { iteration: number }).iteration : 0);
         return i === 11 ? Loop.break(i) : Loop.continue(null);
       }),
     );
-    expect(await (await t.startWorkflow('timed', null)).result()).toBe(11);
-    // Iteration i sees the checkpoint taken after the iteration that crossed 500 ms.
-    expect(seen).toEqual([0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10]);
+    try {
+      expect(await (await w.start('timed', null)).result()).toBe(11);
+      // 100 ms per iteration: the iteration that crosses 500 ms since the last checkpoint takes one.
+      expect(checkpoints).toEqual([
+        [5, false],
+        [10, false],
+        [12, true],
+      ]);
+    } finally {
+      await w.close();
+    }
   });
 
   it('forgotten history keeps live history bounded over 100,000 iterations', async () => {
@@ -511,7 +534,11 @@ describe('durable loops', () => {
       ctx.loop({ name: 'l', state: null, checkpointEvery: 5, keepIterations: 3 }, async (c, _s, i) => {
         await c.step('s', () => i);
         if (i === 21) {
-          await new Promise((r) => setTimeout(r, 20));
+          // Wait for the checkpoint taken after 20 iterations to land (it commits in the background).
+          await until(async () => {
+            const loop = (await t.store.workflows.events(ctx.workflowId)).find((e) => e.kind === 'loop');
+            return loop !== undefined && (JSON.parse(loop.result!) as { iteration: number }).iteration === 20;
+          });
           during = await liveSteps(ctx.workflowId);
         }
         return i === 22 ? Loop.break(i) : Loop.continue(null);
