@@ -98,12 +98,15 @@ describe('Tessera actors and the batch processor', () => {
     const t = await tessera({ processor: { batchIntervalMs: 300 } });
     const { codeId } = await t.upload(guest('kv'));
     const kv = await t.createActor({ codeId });
-    // Different senders: the higher priority runs first, so the low one's value stays.
-    const low = await t.send({ to: kv, payload: enc('put a low'), gasLimit: GAS, from: 'x', priority: 0 });
-    const high = await t.send({ to: kv, payload: enc('put a high'), gasLimit: GAS, from: 'y', priority: 9 });
-    // One sender: its nonce order wins over priority.
-    const first = await t.send({ to: kv, payload: enc('put b first'), gasLimit: GAS, from: 'z', priority: 0 });
-    const second = await t.send({ to: kv, payload: enc('put b second'), gasLimit: GAS, from: 'z', priority: 9 });
+    // Sent together (one group commit, so one batch takes all four; nonces follow call order).
+    const [low, high, first, second] = await Promise.all([
+      // Different senders: the higher priority runs first, so the low one's value stays.
+      t.send({ to: kv, payload: enc('put a low'), gasLimit: GAS, from: 'x', priority: 0 }),
+      t.send({ to: kv, payload: enc('put a high'), gasLimit: GAS, from: 'y', priority: 9 }),
+      // One sender: its nonce order wins over priority.
+      t.send({ to: kv, payload: enc('put b first'), gasLimit: GAS, from: 'z', priority: 0 }),
+      t.send({ to: kv, payload: enc('put b second'), gasLimit: GAS, from: 'z', priority: 9 }),
+    ]);
     const rs = await Promise.all([low, high, first, second].map((id) => t.reply(id)));
     expect(new Set(rs.map((r) => r.batchHeight)).size).toBe(1);
     expect(dec((await t.query(kv, enc('get a'))).reply)).toBe('low');
