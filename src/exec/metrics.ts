@@ -14,6 +14,27 @@ export class Histogram {
     this.count++;
     this.sum += ms;
   }
+
+  /**
+   * The `q` quantile (0..1), interpolated linearly inside the bucket that holds it (the last,
+   * open bucket reports its lower bound). 0 when empty.
+   */
+  quantile(q: number): number {
+    if (this.count === 0) return 0;
+    const rank = q * this.count;
+    let below = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      const n = this.counts[i]!;
+      if (n > 0 && below + n >= rank) {
+        const lo = i === 0 ? 0 : Histogram.BOUNDS[i - 1]!;
+        const hi = Histogram.BOUNDS[i];
+        if (hi === undefined) return lo;
+        return lo + (hi - lo) * Math.min(1, Math.max(0, (rank - below) / n));
+      }
+      below += n;
+    }
+    return Histogram.BOUNDS[Histogram.BOUNDS.length - 1]!;
+  }
 }
 
 /** Engine counters and phase histograms, in one place for the metrics endpoint. */

@@ -11,6 +11,6 @@ export { IdleProvider, BuilderProvider } from './providers.js';
 export type { ProvidedMessage, OfferTarget, IdleProviderOptions } from './providers.js';
 export { Speculator } from './speculate.js';
 export type { SpeculationHost, SpeculativeMessage, Speculation, SpeculatorOptions } from './speculate.js';
-export { PrefetchMetrics, TopK, histogramQuantile, quantiles } from './metrics.js';
+export { PrefetchMetrics, TopK, quantiles } from './metrics.js';
 export type { PrefetchStats, Quantiles, SlowMessage } from './metrics.js';
 export { InvalidPrefetchOptions, PrefetchLaneFailed, SpeculativeWrite } from './errors.js';

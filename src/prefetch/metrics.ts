@@ -9,29 +9,8 @@ export interface Quantiles {
   p99: number;
 }
 
-/**
- * A quantile of the engine's fixed-bucket {@link Histogram}, interpolated linearly inside the
- * bucket that holds it (the last, open bucket reports its lower bound). 0 when empty.
- */
-export function histogramQuantile(h: Histogram, q: number): number {
-  if (h.count === 0) return 0;
-  const rank = q * h.count;
-  let below = 0;
-  for (let i = 0; i < h.counts.length; i++) {
-    const n = h.counts[i]!;
-    if (n > 0 && below + n >= rank) {
-      const lo = i === 0 ? 0 : Histogram.BOUNDS[i - 1]!;
-      const hi = Histogram.BOUNDS[i];
-      if (hi === undefined) return lo;
-      return lo + (hi - lo) * Math.min(1, Math.max(0, (rank - below) / n));
-    }
-    below += n;
-  }
-  return Histogram.BOUNDS[Histogram.BOUNDS.length - 1]!;
-}
-
 export function quantiles(h: Histogram): Quantiles {
-  return { count: h.count, p50: histogramQuantile(h, 0.5), p95: histogramQuantile(h, 0.95), p99: histogramQuantile(h, 0.99) };
+  return { count: h.count, p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99) };
 }
 
 /** One of the slowest messages applied. */

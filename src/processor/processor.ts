@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
 import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchOptions, type PrefetchStats, type Warmth } from '../prefetch/index.js';
-import type { BatchRecord, MessageRecord, ReplyRecord, Store, WriteOp } from '../store/index.js';
+import { GroupCommit, type BatchRecord, type MessageRecord, type ReplyRecord, type Store, type WriteOp } from '../store/index.js';
 import { ActorExists, InitFailed, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import { groupByActor, planBatch } from './planner.js';
 
@@ -61,6 +61,8 @@ export interface Reply {
 /** How much of an actor's state the first execution in this process gets up front. */
 const FIRST_ENTRIES = 32;
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+/** The state cache's key of an actor's state key (hex). */
+const stateKey = (actorId: string, h: string): string => `${actorId}\0${h}`;
 const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
 const toReply = (r: ReplyRecord): Reply => ({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight });
 
@@ -84,14 +86,12 @@ export class Processor {
   private readonly waiters = new Map<string, ((r: Reply) => void)[]>();
   private readonly sending = new Map<string, Promise<string>>();
   private readonly cache: LRUCache<string, { v: Uint8Array | null }>;
-  private readonly knownActors = new Set<string>();
   /** Per actor, the keys its last execution read: loaded into the next execution's snapshot. */
   private readonly readSets = new LRUCache<string, string[]>({ max: 100_000 });
   /** Messages accepted by this process and not replied yet: `reply()` waits on them without a read. */
   private readonly awaiting = new Set<string>();
-  /** Accepted messages waiting for the next group commit (see `accept`). */
-  private acceptQueue: { op: WriteOp; done: (err: Error | null) => void }[] = [];
-  private acceptFlush: Promise<void> | null = null;
+  /** Accepted messages share synced transactions (an id is returned only once it is durable). */
+  private readonly accepts: GroupCommit;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
@@ -112,6 +112,7 @@ export class Processor {
 
   constructor(options: ProcessorOptions) {
     this.store = options.store;
+    this.accepts = new GroupCommit(options.store);
     this.codes = options.codes;
     this.engine = options.engine;
     this.intervalMs = options.batchIntervalMs ?? 10;
@@ -229,54 +230,25 @@ export class Processor {
       const existing = await this.store.processing.messageByIdempotencyKey(req.idempotencyKey);
       if (existing) return existing.id;
     }
-    if (!this.knownActors.has(req.to)) {
-      if (!(await this.store.processing.actor(req.to))) throw new UnknownActor(req.to);
-      this.knownActors.add(req.to);
-    }
+    if ((await this.codeOf(req.to)) === null) throw new UnknownActor(req.to);
     const sender = req.from ?? 'external';
     const id = randomUUID();
-    const op: WriteOp = {
-      kind: 'message.enqueue',
-      message: {
-        id,
-        sender,
-        recipient: req.to,
-        nonce: await this.nextNonce(sender),
-        priority: req.priority ?? 0,
-        gasLimit: req.gasLimit,
-        payload: req.payload,
-        entry: 'handle',
-        idempotencyKey: req.idempotencyKey ?? null,
-      },
+    const message = {
+      id,
+      sender,
+      recipient: req.to,
+      nonce: await this.nextNonce(sender),
+      priority: req.priority ?? 0,
+      gasLimit: req.gasLimit,
+      payload: req.payload,
+      entry: 'handle',
+      idempotencyKey: req.idempotencyKey ?? null,
     };
-    await new Promise<void>((resolve, reject) => {
-      this.acceptQueue.push({ op, done: (err) => (err ? reject(err) : resolve()) });
-      this.acceptFlush ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flushAccepted());
-    });
+    await this.accepts.commit([{ kind: 'message.enqueue', message }]);
+    this.awaiting.add(id);
+    this.nextCycle?.accepted([message]);
     if (++this.pendingHint >= this.maxMessages) this.wake();
     return id;
-  }
-
-  /**
-   * Group commit of accepted messages: every send that arrived in the same turn of the event
-   * loop shares one synced transaction (an id is returned only once its message is durable).
-   */
-  private async flushAccepted(): Promise<void> {
-    const group = this.acceptQueue;
-    this.acceptQueue = [];
-    this.acceptFlush = null;
-    try {
-      await this.store.commit(group.map((g) => g.op));
-      for (const g of group) if (g.op.kind === 'message.enqueue') this.awaiting.add(g.op.message.id);
-      for (const g of group) g.done(null);
-      if (this.nextCycle) {
-        const messages = [];
-        for (const g of group) if (g.op.kind === 'message.enqueue') messages.push(g.op.message);
-        this.nextCycle.accepted(messages);
-      }
-    } catch (err) {
-      for (const g of group) g.done(err as Error);
-    }
   }
 
   /** Per-sender sequence numbers: acceptance order. */
@@ -328,10 +300,10 @@ export class Processor {
 
   /** Runs a message at once on committed state; nothing is persisted but code artefacts. */
   async query(actorId: string, payload: Uint8Array, gasLimit = 1_000_000_000n): Promise<ExecutionResult> {
-    const actor = await this.store.processing.actor(actorId);
-    if (!actor) throw new UnknownActor(actorId);
+    const codeId = await this.codeOf(actorId);
+    if (codeId === null) throw new UnknownActor(actorId);
     return this.engine.execute({
-      codeId: actor.codeId,
+      codeId,
       input: payload,
       gasLimit,
       context: { self: actorId, source: 'query', messageId: `query:${randomUUID()}`, blockHeight: 0n, blockTime: BigInt(this.clock()), seed: 'query' },
@@ -339,8 +311,9 @@ export class Processor {
     });
   }
 
-  private async readState(actorId: string, key: Uint8Array): Promise<Uint8Array | null> {
-    const k = `${actorId}\0${hex(key)}`;
+  /** A committed state value through the cache; `h` is the key in hex, if the caller has it. */
+  private async readState(actorId: string, key: Uint8Array, h = hex(key)): Promise<Uint8Array | null> {
+    const k = stateKey(actorId, h);
     const hit = this.cache.get(k);
     if (hit) return hit.v;
     const generation = this.cacheGeneration;
@@ -358,7 +331,7 @@ export class Processor {
     const out = new Map<string, Uint8Array | null>();
     for (const [key, value] of entries) {
       const h = hex(key);
-      const k = `${actorId}\0${h}`;
+      const k = stateKey(actorId, h);
       // The cache may hold a newer value (a commit meanwhile); it wins.
       const cached = this.cache.get(k);
       out.set(h, cached ? cached.v : value);
@@ -437,7 +410,7 @@ export class Processor {
           const snapshot = new Map(local);
           if (first) for (const [h, v] of first) if (!snapshot.has(h)) snapshot.set(h, v);
           for (const keys of [this.readSets.get(actorId) ?? [], warmth.reads]) {
-            for (const h of keys) if (!snapshot.has(h)) snapshot.set(h, await this.readState(actorId, Buffer.from(h, 'hex')));
+            for (const h of keys) if (!snapshot.has(h)) snapshot.set(h, await this.readState(actorId, Buffer.from(h, 'hex'), h));
           }
           // The whole state came up front (a small actor's first run): nothing to load later.
           const complete = first !== null && first.size < FIRST_ENTRIES;
@@ -501,7 +474,7 @@ export class Processor {
       if (r.status !== 'ok') continue;
       for (const w of r.writes) {
         ops.push(w.value === null ? { kind: 'state.delete', actorId: m.recipient, key: w.key } : { kind: 'state.put', actorId: m.recipient, key: w.key, value: w.value });
-        cacheUpdates.push([`${m.recipient}\0${hex(w.key)}`, w.value]);
+        cacheUpdates.push([stateKey(m.recipient, hex(w.key)), w.value]);
       }
       for (let i = 0; i < r.sends.length; i++) {
         const s = r.sends[i]!;

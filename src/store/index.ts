@@ -19,6 +19,7 @@ export type {
   WorkflowClaim,
 } from './types.js';
 export { SqliteStore } from './sqlite.js';
+export { GroupCommit } from './group-commit.js';
 export type { SqliteOptions } from './sqlite.js';
 export { OverlayStore } from './overlay.js';
 export { StoreError, LeaseLost } from './errors.js';

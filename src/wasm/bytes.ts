@@ -176,9 +176,7 @@ export class Writer {
   }
 
   bytes(src: Uint8Array): void {
-    if (this.len + src.length > this.buf.length) this.grow(src.length);
-    this.buf.set(src, this.len);
-    this.len += src.length;
+    this.copy(src, 0, src.length);
   }
 
   u32(v: number): void {

@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
-import type { Store, WorkflowEventRecord, WriteOp } from '../store/index.js';
+import type { GroupCommit, Store, WorkflowEventRecord, WriteOp } from '../store/index.js';
 import type { ActorCalls } from './actors.js';
 import type { Clock } from './clock.js';
-import type { CommitQueue } from './commit-queue.js';
 import { HistoryLimitExceeded } from './errors.js';
-import type { History } from './history.js';
+import { History } from './history.js';
 
 /** Live history of a run, as `ctx.historyInfo()` reports it. */
 export interface HistoryInfo {
@@ -19,7 +18,7 @@ export interface HistoryInfo {
 /** What a run needs from the runtime. */
 export interface RunDeps {
   store: Store;
-  queue: CommitQueue;
+  queue: GroupCommit;
   clock: Clock;
   actors: ActorCalls;
   owner: string;
@@ -70,14 +69,17 @@ export class Run {
   private forgotten = 0;
   private warned = false;
 
+  /** The replayer over the events loaded for this run. */
+  readonly history: History;
+
   constructor(
     readonly workflowId: string,
-    readonly history: History,
     loaded: readonly WorkflowEventRecord[],
     readonly deps: RunDeps,
     /** Aborted with the reason the run must stop (cancelled, lease lost, runner closing). */
     readonly abort: AbortController,
   ) {
+    this.history = new History(loaded);
     for (const e of loaded) {
       if (e.kind === 'loop') this.countedLoops.add(e.location);
       this.count(e, true);

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { LeaseLost, type Store, type WorkflowRecord } from '../store/index.js';
+import { GroupCommit, LeaseLost, type Store, type WorkflowRecord } from '../store/index.js';
 import type { ActorCalls } from './actors.js';
 import { systemClock, type Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { CommitQueue } from './commit-queue.js';
 import { WorkflowContext } from './context.js';
 import {
   recordError,
@@ -16,7 +15,6 @@ import {
   WorkflowIdConflict,
   type RecordedError,
 } from './errors.js';
-import { History } from './history.js';
 import { Run } from './run.js';
 
 /** A workflow body. Its effects go through `ctx`; everything else must be deterministic. */
@@ -106,7 +104,7 @@ export class Workflows {
   private readonly registry = new Map<string, WorkflowFn<never, unknown>>();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private readonly waiters = new Map<string, (() => void)[]>();
-  private readonly queue: CommitQueue;
+  private readonly queue: GroupCommit;
   private readonly clock: Clock;
   private readonly owner: string;
   private readonly leaseMs: number;
@@ -122,7 +120,7 @@ export class Workflows {
     private readonly actors: ActorCalls,
     private readonly options: WorkflowOptions = {},
   ) {
-    this.queue = new CommitQueue(store);
+    this.queue = new GroupCommit(store);
     this.clock = options.clock ?? systemClock;
     this.owner = options.runnerId ?? `runner-${randomUUID()}`;
     this.leaseMs = options.leaseMs ?? 15_000;
@@ -339,7 +337,7 @@ export class Workflows {
         historyMaxEvents: this.options.historyMaxEvents ?? 100_000,
         logger: this.log,
       };
-      await this.runToEnd(record, fn, new Run(record.id, new History(loaded), loaded, deps, abort));
+      await this.runToEnd(record, fn, new Run(record.id, loaded, deps, abort));
     };
     work()
       .catch((err: unknown) => this.log.error({ err, workflowId: record.id }, 'workflow run failed to start'))

@@ -1,4 +1,4 @@
-import type { Store, WriteOp } from '../store/index.js';
+import type { Store, WriteOp } from './types.js';
 
 interface Pending {
   ops: readonly WriteOp[];
@@ -7,12 +7,13 @@ interface Pending {
 }
 
 /**
- * Group commit for workflow records: write sets handed in while the previous commit is in flight
- * (or during one turn of the event loop) are committed in one store transaction, so a hundred workflows each recording a step pay for one
- * synced commit, not a hundred. Each write set is fenced on its own workflow's lease; if the
- * group fails (one lease was lost), every write set is retried alone so only the culprit fails.
+ * Group commit: write sets handed in while the previous commit is in flight (or during one turn
+ * of the event loop) are committed in one store transaction, so a hundred accepted messages or a
+ * hundred workflows each recording a step pay for one synced commit, not a hundred. If the group
+ * fails (a workflow's lease was lost, a unique key taken), every write set is retried alone so
+ * only the culprit fails. Write sets commit in the order they were handed in.
  */
-export class CommitQueue {
+export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
   private flushing = false;
