@@ -49,6 +49,25 @@ for (const file of readdirSync(join(root, 'examples', 'hostile'))) {
 // C guests (wasm32-wasi), when clang with the WASI target is installed (.ci/install-toolchains).
 const cDir = join(root, 'examples', 'c');
 const cSources = readdirSync(cDir).filter((f) => f.endsWith('.c'));
+// The SQL actor compiles SQLite's amalgamation, as shipped by better-sqlite3 (a dependency), with
+// no OS layer (the guest brings a VFS of its own) and nothing that needs files or threads.
+const sqliteDir = join(root, 'node_modules', 'better-sqlite3', 'deps', 'sqlite3');
+const C_FLAGS = {
+  'sql-actor.c': [
+    `-I${sqliteDir}`,
+    '-DSQLITE_OS_OTHER=1',
+    '-DSQLITE_THREADSAFE=0',
+    '-DSQLITE_OMIT_LOAD_EXTENSION=1',
+    '-DSQLITE_TEMP_STORE=3',
+    '-DSQLITE_OMIT_WAL=1',
+    '-DSQLITE_OMIT_SHARED_CACHE=1',
+    '-DSQLITE_DEFAULT_MEMSTATUS=0',
+    '-DSQLITE_OMIT_LOCALTIME=1',
+    '-DSQLITE_MAX_MMAP_SIZE=0',
+    // SQLite's own code is not ours to lint.
+    '-Wno-everything',
+  ],
+};
 const clang = spawnSync('clang', ['--version'], { encoding: 'utf8' });
 if (clang.status !== 0) {
   console.log('skipping C guests: clang is not installed (run .ci/install-toolchains)');
@@ -56,10 +75,12 @@ if (clang.status !== 0) {
   for (const file of cSources) {
     const src = join(cDir, file);
     const target = join(out, `c-${file.replace(/\.c$/, '.wasm')}`);
-    if (fresh(target, [src])) continue;
+    const inputs = file === 'sql-actor.c' ? [src, join(sqliteDir, 'sqlite3.c')] : [src];
+    if (fresh(target, inputs)) continue;
     // Actors are WASI reactors (no main; `_initialize` runs before each entry); commands have main.
     const model = file.endsWith('-actor.c') ? ['-mexec-model=reactor'] : [];
-    const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', ...model, '-o', target, src], { encoding: 'utf8' });
+    const extra = C_FLAGS[file] ?? [];
+    const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', ...model, ...extra, '-o', target, src], { encoding: 'utf8' });
     if (r.status !== 0) {
       console.log(`skipping C guest ${file}: ${r.stderr.trim().split('\n')[0]}`);
       continue;

@@ -20,6 +20,12 @@ export interface InstrumentedCode {
   metadata: CodeMetadata;
 }
 
+/** An original just handed to `upload`: its bytes, and the write that makes it durable. */
+interface FreshOriginal {
+  bytes: Uint8Array;
+  stored: Promise<void>;
+}
+
 interface Derived {
   artefact: InstrumentedCode;
   /** Compiled in the same worker trip, when the caller asked for it. */
@@ -54,11 +60,18 @@ export interface CodeServiceOptions {
   cacheBytes?: number;
   /** Code workers; default 1. */
   workers?: number;
+  /**
+   * Instrument and compile new code as part of `upload`, while the original is being written, so
+   * the first execution finds it ready; default true. Off, code is derived on first use only.
+   */
+  warmOnUpload?: boolean;
 }
 
 /** Counters for the metrics layer. */
 export interface CodeStats {
   uploads: number;
+  /** Background derivations started by `upload` that failed (the failure is also recorded, if deterministic). */
+  warmFailures: number;
   instrumentations: number;
   instrumentationFailures: number;
   compilations: number;
@@ -80,12 +93,13 @@ export class CodeService implements ModuleProvider {
   private readonly store: Store;
   private readonly options: InstrumentOptions;
   private readonly maxCodeBytes: number;
+  private readonly warmOnUpload: boolean;
   private readonly pool: CodeWorkerPool;
   private readonly deriving = new Map<string, Promise<Derived>>();
   private readonly persisting = new Set<Promise<void>>();
   private readonly compiling = new Map<string, Promise<CompiledCode>>();
   private readonly cache: LRUCache<string, CompiledCode>;
-  private readonly counters = { uploads: 0, instrumentations: 0, instrumentationFailures: 0, compilations: 0, cacheHits: 0, cacheMisses: 0, cacheEvictions: 0 };
+  private readonly counters = { uploads: 0, warmFailures: 0, instrumentations: 0, instrumentationFailures: 0, compilations: 0, cacheHits: 0, cacheMisses: 0, cacheEvictions: 0 };
 
   constructor(options: CodeServiceOptions) {
     this.store = options.store;
@@ -94,6 +108,7 @@ export class CodeService implements ModuleProvider {
     this.options = { importMemory: true, ...options.instrumentOptions };
     this.optionsHash = instrumentOptionsHash(this.options);
     this.maxCodeBytes = options.maxCodeBytes ?? 32 * 1024 * 1024;
+    this.warmOnUpload = options.warmOnUpload ?? true;
     this.pool = new CodeWorkerPool(options.workers ?? 1);
     this.cache = new LRUCache<string, CompiledCode>({
       maxSize: options.cacheBytes ?? 256 * 1024 * 1024,
@@ -111,20 +126,35 @@ export class CodeService implements ModuleProvider {
 
   /**
    * Stores a guest after validating it (in a worker). Idempotent: the same bytes give the same
-   * id and `created: false`.
+   * id and `created: false`. Resolves once the original is durable; with `warmOnUpload` (the
+   * default) the code is meanwhile instrumented and compiled from the bytes in hand, so the cold
+   * path overlaps the write instead of following it and reading the original back.
    *
    * @throws CodeTooLarge, InvalidGuest (naming the import or export at fault), MalformedModule
    */
   async upload(bytes: Uint8Array, options: { mode?: GuestMode } = {}): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
     if (bytes.length > this.maxCodeBytes) throw new CodeTooLarge(bytes.length, this.maxCodeBytes);
-    const codeId = CodeService.codeId(bytes);
     const copy = bytes.slice();
-    const result = await this.pool.run({ op: 'validate', bytes: copy, mode: options.mode ?? 'actor' });
+    // The hash runs on libuv's pool while a code worker validates: neither holds the main thread.
+    const [digest, result] = await Promise.all([
+      crypto.subtle.digest('SHA-256', copy),
+      this.pool.run({ op: 'validate', bytes: copy, mode: options.mode ?? 'actor' }),
+    ]);
     if (result.op !== 'validate') throw new TypeError('unexpected worker reply');
+    const codeId = Buffer.from(digest).toString('hex');
     const existed = await this.store.codes.hasOriginal(codeId);
-    if (!existed) await this.store.commit([{ kind: 'code.original', codeId, bytes, info: JSON.stringify(result.info) }]);
+    const stored = existed ? Promise.resolve() : this.store.commit([{ kind: 'code.original', codeId, bytes: copy, info: JSON.stringify(result.info) }]);
+    if (this.warmOnUpload) this.warm(codeId, existed ? null : { bytes: copy, stored });
+    await stored;
     this.counters.uploads++;
     return { codeId, created: !existed, info: result.info };
+  }
+
+  /** Starts making code ready in the background; a failure is counted (and recorded when deterministic). */
+  private warm(codeId: string, original: FreshOriginal | null): void {
+    this.compiledFrom(codeId, original).catch(() => {
+      this.counters.warmFailures++;
+    });
   }
 
   /**
@@ -143,30 +173,44 @@ export class CodeService implements ModuleProvider {
    * compiled in the same worker trip) in a worker. `persisted` settles once the new artefact is
    * in the store; callers that only need the module do not wait for it.
    */
-  private derive(codeId: string, compile: boolean): Promise<Derived> {
+  private derive(codeId: string, compile: boolean, original: FreshOriginal | null = null): Promise<Derived> {
     const running = this.deriving.get(codeId);
     if (running) return running;
-    const p = this.deriveArtefact(codeId, compile).finally(() => this.deriving.delete(codeId));
+    const p = this.deriveArtefact(codeId, compile, original);
     this.deriving.set(codeId, p);
+    // Until the new artefact is in the store, later callers share this derivation instead of
+    // finding no artefact and deriving again.
+    void p
+      .then((d) => d.persisted)
+      .catch(() => {})
+      .finally(() => {
+        if (this.deriving.get(codeId) === p) this.deriving.delete(codeId);
+      });
     return p;
   }
 
-  private async deriveArtefact(codeId: string, compile: boolean): Promise<Derived> {
+  private async deriveArtefact(codeId: string, compile: boolean, fresh: FreshOriginal | null): Promise<Derived> {
     const { runtimeVersion: rv, optionsHash: oh } = this;
-    const stored = await this.store.codes.artefact(rv, oh, codeId);
-    if (stored) return { artefact: { codeId, code: stored.code, metadata: JSON.parse(stored.metadata) as CodeMetadata }, module: null, persisted: Promise.resolve() };
-    const failed = await this.store.codes.failure(rv, oh, codeId);
-    if (failed) throw new InstrumentationFailed(codeId, failed.reason);
-    const original = await this.store.codes.original(codeId);
+    // New code has no artefact or failure yet, and its bytes are in hand: no store reads.
+    if (!fresh) {
+      const stored = await this.store.codes.artefact(rv, oh, codeId);
+      if (stored) return { artefact: { codeId, code: stored.code, metadata: JSON.parse(stored.metadata) as CodeMetadata }, module: null, persisted: Promise.resolve() };
+      const failed = await this.store.codes.failure(rv, oh, codeId);
+      if (failed) throw new InstrumentationFailed(codeId, failed.reason);
+    }
+    const original = fresh ? fresh.bytes : (await this.store.codes.original(codeId))?.bytes;
     if (!original) throw new MissingOriginalCode(codeId);
+    // Nothing derived from an upload is written before its original is (a failed write drops it).
+    const originalStored = fresh ? fresh.stored : Promise.resolve();
     this.counters.instrumentations++;
     let result;
     try {
-      const bytes = original.bytes.slice();
+      const bytes = original.slice();
       result = await this.pool.run({ op: 'instrument', bytes, options: this.options, compile }, [bytes.buffer as ArrayBuffer]);
     } catch (e) {
       if (!(e instanceof TesseraError) || e.code === 'CODE_WORKER_ERROR') throw e;
       this.counters.instrumentationFailures++;
+      await originalStored;
       await this.store.commit([{ kind: 'code.failure', failure: { codeId, runtimeVersion: rv, optionsHash: oh, reason: e.message } }]);
       throw new InstrumentationFailed(codeId, e.message);
     }
@@ -175,7 +219,7 @@ export class CodeService implements ModuleProvider {
     const artefact = { codeId, code: result.code, metadata: result.metadata };
     // The artefact is a cache of deterministic work: persisting it runs after the module is handed
     // out, so the first execution does not wait for a large write.
-    const persisted = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+    const persisted = Promise.all([originalStored, new Promise<void>((resolve) => setImmediate(resolve))]).then(() =>
       this.store.commit([
         { kind: 'code.artefact', artefact: { codeId, runtimeVersion: rv, optionsHash: oh, code: result.code, metadata: JSON.stringify(result.metadata) } },
       ]),
@@ -187,6 +231,10 @@ export class CodeService implements ModuleProvider {
 
   /** The compiled module (cached; compiled in a worker on a miss). */
   compiled(codeId: string): Promise<CompiledCode> {
+    return this.compiledFrom(codeId, null);
+  }
+
+  private compiledFrom(codeId: string, fresh: FreshOriginal | null): Promise<CompiledCode> {
     const key = `${codeId}:${this.runtimeVersion}:${this.optionsHash}`;
     const hit = this.cache.get(key);
     if (hit) {
@@ -200,7 +248,7 @@ export class CodeService implements ModuleProvider {
     }
     this.counters.cacheMisses++;
     const p = (async () => {
-      const { artefact, module } = await this.derive(codeId, true);
+      const { artefact, module } = await this.derive(codeId, true, fresh);
       let compiledModule = module;
       if (!compiledModule) {
         const code = artefact.code.slice();
@@ -209,6 +257,8 @@ export class CodeService implements ModuleProvider {
         this.counters.compilations++;
         compiledModule = result.module;
       }
+      // Code just uploaded is ready only once its original is durable: a failed write leaves nothing.
+      if (fresh) await fresh.stored;
       const compiled: CompiledCode = { codeId, key, module: compiledModule, metadata: artefact.metadata };
       this.cache.set(key, compiled);
       return compiled;
@@ -227,6 +277,8 @@ export class CodeService implements ModuleProvider {
   }
 
   async close(): Promise<void> {
+    // Derivations in flight (uploads warming code, say) finish and persist before the workers go.
+    await Promise.allSettled([...this.compiling.values(), ...this.deriving.values()]);
     await Promise.allSettled([...this.persisting]);
     await this.pool.close();
     this.cache.clear();

@@ -49,7 +49,7 @@ describe('CodeService', () => {
   });
 
   it('instruments lazily, persists, and re-instruments after a runtime-version bump', async () => {
-    const { codes, store, path } = setup({ runtimeVersion: 'test-1' });
+    const { codes, store, path } = setup({ runtimeVersion: 'test-1', warmOnUpload: false });
     const { codeId } = await codes.upload(await wat(guestSrc(2)));
     expect(await store.codes.artefact('test-1', codes.optionsHash, codeId)).toBeNull();
     await codes.instrumented(codeId);
@@ -65,8 +65,31 @@ describe('CodeService', () => {
     expect(await store.codes.artefact('test-1', codes.optionsHash, codeId)).toBeNull();
   });
 
+  it('warms new code on upload: instrumented and compiled from the bytes in hand, then persisted', async () => {
+    const { codes, store } = setup();
+    const { codeId } = await codes.upload(await wat(guestSrc(5)));
+    const compiled = await codes.compiled(codeId);
+    expect(compiled.module).toBeInstanceOf(WebAssembly.Module);
+    await codes.instrumented(codeId);
+    expect(codes.stats()).toMatchObject({ instrumentations: 1, compilations: 1, warmFailures: 0 });
+    expect(await store.codes.artefact(codes.runtimeVersion, codes.optionsHash, codeId)).not.toBeNull();
+    // Uploading it again derives nothing new.
+    await codes.upload(await wat(guestSrc(5)));
+    await codes.compiled(codeId);
+    expect(codes.stats()).toMatchObject({ uploads: 2, instrumentations: 1, compilations: 1 });
+  });
+
+  it('a warm-up that cannot instrument the upload records the failure once', async () => {
+    const { codes, store } = setup({ runtimeVersion: 'w1' });
+    const { codeId } = await codes.upload(await wat('(module (memory (export "memory") 2000) (func (export "handle")))'));
+    await expect(codes.compiled(codeId)).rejects.toBeInstanceOf(InstrumentationFailed);
+    await expect(codes.instrumented(codeId)).rejects.toThrow(/exceeds the limit/);
+    expect(codes.stats()).toMatchObject({ instrumentations: 1, warmFailures: 1 });
+    expect(await store.codes.failure('w1', codes.optionsHash, codeId)).not.toBeNull();
+  });
+
   it('tells missing code from code that cannot be instrumented, and records the failure per version', async () => {
-    const { codes, store, path } = setup({ runtimeVersion: 'v1' });
+    const { codes, store, path } = setup({ runtimeVersion: 'v1', warmOnUpload: false });
     await expect(codes.instrumented('00'.repeat(32))).rejects.toBeInstanceOf(MissingOriginalCode);
     // A valid guest whose memory minimum exceeds the limit cannot be instrumented.
     const { codeId } = await codes.upload(await wat('(module (memory (export "memory") 2000) (func (export "handle")))'));

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidGuest } from '../../src/wasm/index.js';
+import { join } from 'node:path';
+import { Tessera } from '../../src/index.js';
 import { runtime } from '../helpers/runtime.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const guest = (name: string): URL => new URL(`../../build/guests/${name}.wasm`, import.meta.url);
 const bytes = (name: string): Uint8Array => new Uint8Array(readFileSync(guest(name)));
@@ -165,5 +168,35 @@ describe.skipIf(!haveRust)('Rust guest through the deterministic WASI subset', (
     expect(first.logs[0]!.message).toMatch(/^hello from Rust, input=tessera time=10\d\d$/);
     const second = await rt.message('rusty', codeId, 'again');
     expect(dec(second.reply)).toBe('Rust greets again (#2)');
+  });
+});
+
+const haveSql = existsSync(guest('c-sql-actor'));
+// SQLite's amalgamation compiled as a guest (about 1.2 MB of wasm): a real-world program.
+describe.skipIf(!haveSql)('SQL actor: SQLite as a durable actor', () => {
+  it('keeps its database in actor state across messages and a restart; a failing statement changes nothing', async () => {
+    const t = tempDir();
+    const path = join(t.dir, 'sql.db');
+    const sql = async (db: Tessera, q: string): Promise<{ status: string; out: string; error: string | null }> => {
+      const r = await db.reply(await db.send({ to: 'db', payload: new TextEncoder().encode(q), gasLimit: 10_000_000_000n }));
+      return { status: r.status, out: dec(r.payload), error: r.error };
+    };
+    try {
+      let db = await Tessera.open({ store: `sqlite:${path}` });
+      const { codeId } = await db.upload(bytes('c-sql-actor'));
+      await db.createActor({ codeId, id: 'db' });
+      expect((await sql(db, 'create table kv(k text primary key, v int)')).status).toBe('ok');
+      expect((await sql(db, "insert into kv values ('a', 1), ('b', 2)")).status).toBe('ok');
+      // A unique-key violation panics: the insert of 'c' in the same message is not kept.
+      const failed = await sql(db, "insert into kv values ('c', 3); insert into kv values ('a', 9)");
+      expect(failed.status).toBe('UserPanic');
+      expect(failed.error).toMatch(/UNIQUE constraint failed/);
+      await db.close();
+      db = await Tessera.open({ store: `sqlite:${path}` });
+      expect(await sql(db, 'select k, v * 10 from kv order by k')).toEqual({ status: 'ok', out: 'a|10\nb|20\n', error: null });
+      await db.close();
+    } finally {
+      t.cleanup();
+    }
   });
 });
