@@ -12,18 +12,20 @@ import { SqliteStore } from '../dist/store/index.js';
 import { instrument } from '../dist/wasm/index.js';
 import { longestStall, median, ratio, table, unique } from './_util.js';
 
-const files: [string, string][] = [
-  ['brotli-wasm (1 MB)', 'node_modules/brotli-wasm/pkg.node/brotli_wasm_bg.wasm'],
-  ['esbuild-wasm (14 MB)', 'node_modules/esbuild-wasm/esbuild.wasm'],
+/** Real-world modules: a guest goes through `upload`; the others are not guests (they import their toolchain's runtime), so they are stored as an operator would and then made ready. */
+const files: [string, string, 'upload' | 'stored'][] = [
+  ['SQLite SQL actor (1.2 MB guest)', 'build/guests/c-sql-actor.wasm', 'upload'],
+  ['brotli-wasm (1 MB)', 'node_modules/brotli-wasm/pkg.node/brotli_wasm_bg.wasm', 'stored'],
+  ['esbuild-wasm (14 MB)', 'node_modules/esbuild-wasm/esbuild.wasm', 'stored'],
 ];
 const options = { maxMemoryPages: 65536 };
 
-
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
-const store = SqliteStore.open(join(dir, 'bench.db'), { writer: 'inline' });
+// The default store: SQLite with its writes on the writer thread.
+const store = SqliteStore.open(join(dir, 'bench.db'));
 const codes = new CodeService({ store, instrumentOptions: options, workers: 1 });
 const rows: (string | number)[][] = [];
-for (const [name, path] of files) {
+for (const [name, path, how] of files) {
   const bytes = new Uint8Array(readFileSync(new URL(`../${path}`, import.meta.url)));
   const cold: number[] = [];
   const floor: number[] = [];
@@ -31,22 +33,28 @@ for (const [name, path] of files) {
   for (let i = 0; i < 9; i++) {
     const a = unique(bytes);
     const t0 = performance.now();
-    new WebAssembly.Module(instrument(a, options).code);
+    new WebAssembly.Module(instrument(a, { ...options, importMemory: true }).code);
     floor.push(performance.now() - t0);
     const b = unique(bytes);
-    const codeId = CodeService.codeId(b);
     const t1 = performance.now();
-    // Not a guest (it imports its toolchain's runtime): stored as an operator would, then made ready.
-    await store.commit([{ kind: 'code.original', codeId, bytes: b, info: '{}' }]);
-    await codes.compiled(codeId);
+    if (how === 'upload') {
+      const { codeId } = await codes.upload(b);
+      await codes.compiled(codeId);
+    } else {
+      const codeId = CodeService.codeId(b);
+      await store.commit([{ kind: 'code.original', codeId, bytes: b, info: '{}' }]);
+      await codes.compiled(codeId);
+    }
     cold.push(performance.now() - t1);
+    // Let the artefact's background write finish outside the next measurement.
+    await codes.settled();
   }
   cold.splice(0, 2);
   floor.splice(0, 2);
-  rows.push([name, median(cold), median(floor), ratio(median(cold), median(floor))]);
+  rows.push([name, how === 'upload' ? 'upload' : 'store + compiled', median(cold), median(floor), ratio(median(cold), median(floor))]);
 }
-console.log('cold path: store + instrument + compile in a worker, until the Module is ready (median ms)');
-table(['module', 'Tessera ms', 'floor ms', 'ratio'], rows);
+console.log('cold path: from bytes to a ready compiled module (median ms); floor = instrument + new WebAssembly.Module in this thread');
+table(['module', 'path', 'Tessera ms', 'floor ms', 'ratio'], rows);
 console.log('goal: ratio <= 1.30x\n');
 
 // Warm lookups.
@@ -73,8 +81,15 @@ const uploadToReady = (s: SqliteStore, c: CodeService) => async (): Promise<void
   const id = CodeService.codeId(b);
   await s.commit([{ kind: 'code.original', codeId: id, bytes: b, info: '{}' }]);
   await c.compiled(id);
+  // The artefact's write counts too.
+  await c.settled();
 };
-const viaService = await longestStall(uploadToReady(store, codes));
+const inlineStore = SqliteStore.open(join(dir, 'inline.db'), { writer: 'inline' });
+const inlineCodes = new CodeService({ store: inlineStore, instrumentOptions: options, workers: 1 });
+await uploadToReady(inlineStore, inlineCodes)();
+const viaService = await longestStall(uploadToReady(inlineStore, inlineCodes));
+await inlineCodes.close();
+await inlineStore.close();
 // The same with the SQLite writes (the original and the artefact) on the store's writer thread (the default).
 const threaded = SqliteStore.open(join(dir, 'threaded.db'), { writer: 'thread' });
 const threadedCodes = new CodeService({ store: threaded, instrumentOptions: options, workers: 1 });

@@ -276,10 +276,14 @@ export class CodeService implements ModuleProvider {
     return this.store.codes.gc(this.runtimeVersion);
   }
 
-  async close(): Promise<void> {
-    // Derivations in flight (uploads warming code, say) finish and persist before the workers go.
+  /** Resolves once the derivations in flight (uploads warming code, say) are done and persisted. */
+  async settled(): Promise<void> {
     await Promise.allSettled([...this.compiling.values(), ...this.deriving.values()]);
     await Promise.allSettled([...this.persisting]);
+  }
+
+  async close(): Promise<void> {
+    await this.settled();
     await this.pool.close();
     this.cache.clear();
   }
