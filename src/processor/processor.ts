@@ -64,6 +64,11 @@ const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byt
 /** The state cache's key of an actor's state key (hex). */
 const stateKey = (actorId: string, h: string): string => `${actorId}\0${h}`;
 const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
+/** A batch's plan as written: the batch record, and its messages taken out of the pool. */
+const planOps = (batch: BatchRecord, plan: MessageRecord[]): WriteOp[] => [
+  { kind: 'batch.plan', batch },
+  ...plan.map((m): WriteOp => ({ kind: 'message.status', id: m.id, status: 'planned' })),
+];
 const toReply = (r: ReplyRecord): Reply => ({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight });
 
 /**
@@ -103,6 +108,8 @@ export class Processor {
   private nextCycle: PrefetchCycle | null = null;
   private readonly actorCodes = new LRUCache<string, string>({ max: 100_000 });
   private lastHeight = 0;
+  /** The next batch: planned, and its plan committed together with the previous batch's results. */
+  private planned: { batch: BatchRecord; plan: MessageRecord[] } | null = null;
   /** Batches committed by this process (for stats and tests). */
   batches = 0;
   /** The last error a batch cycle ended with (its batch is redone by a later cycle). */
@@ -353,25 +360,24 @@ export class Processor {
 
   /** Plans (or recovers), executes and commits one batch; returns whether messages may remain. */
   private async runBatch(prefetch: PrefetchCycle | null): Promise<boolean> {
-    let batch = await this.store.processing.lastBatch();
+    let batch: BatchRecord;
     let plan: MessageRecord[];
-    if (batch && !batch.committed) {
-      // A crash between plan and commit: redo the same batch.
-      plan = (await Promise.all(batch.messageIds.map((id) => this.store.processing.message(id)))).filter((m): m is MessageRecord => m !== null);
+    if (this.planned) {
+      ({ batch, plan } = this.planned);
+      this.planned = null;
     } else {
-      const pending = await this.store.processing.pending(this.maxMessages * 2);
-      this.pendingHint = 0;
-      if (pending.length === 0) return false;
-      const lowestPending = await this.store.processing.lowestPendingNonces([...new Set(pending.map((m) => m.sender))]);
-      plan = planBatch(pending, { maxMessages: this.maxMessages, gasBudget: this.gasBudget, lowestPending });
-      // Every sender in the slice may be waiting on a lower nonce outside it: take the pool's
-      // best messages then, in order (the first of them is some sender's lowest nonce).
-      if (plan.length === 0) plan = planBatch(await this.store.processing.pending(Number.MAX_SAFE_INTEGER), { maxMessages: this.maxMessages, gasBudget: this.gasBudget });
-      const height = (batch?.height ?? 0) + 1;
-      const timestamp = Math.max(this.clock(), batch?.timestamp ?? 0);
-      const seed = createHash('sha256').update(`${batch?.seed ?? 'genesis'}:${height}:${timestamp}`).digest('hex');
-      batch = { height, timestamp, seed, messageIds: plan.map((m) => m.id), committed: false };
-      await this.store.commit([{ kind: 'batch.plan', batch }, ...plan.map((m): WriteOp => ({ kind: 'message.status', id: m.id, status: 'planned' }))]);
+      const last = await this.store.processing.lastBatch();
+      if (last && !last.committed) {
+        // A crash between plan and commit: redo the same batch.
+        batch = last;
+        plan = (await Promise.all(last.messageIds.map((id) => this.store.processing.message(id)))).filter((m): m is MessageRecord => m !== null);
+      } else {
+        this.pendingHint = 0;
+        plan = await this.planNext([], []);
+        if (plan.length === 0) return false;
+        batch = this.nextBatch(last, plan);
+        await this.store.commit(planOps(batch, plan));
+      }
     }
     // The plan is fixed: hand off from the idle provider to the builder (a soft abort). What
     // arrives from now on is for the next batch: the next cycle's idle phase starts at once, so
@@ -384,6 +390,37 @@ export class Processor {
     this.lastHeight = batch.height;
     this.batches++;
     return true;
+  }
+
+  /**
+   * Plans a batch from the pool plus messages about to enter it: `retried` (going back to the
+   * pool in the commit that will carry this plan) and `outgoing` (sent by the batch being
+   * committed). Outgoing messages join only when the pool's slice is the whole pool, since they
+   * rank after everything already there.
+   */
+  private async planNext(retried: MessageRecord[], outgoing: MessageRecord[]): Promise<MessageRecord[]> {
+    const slice = this.maxMessages * 2;
+    const stored = await this.store.processing.pending(slice);
+    const pending = [...stored, ...retried, ...(stored.length < slice ? outgoing : [])];
+    if (pending.length === 0) return [];
+    const lowestPending = await this.store.processing.lowestPendingNonces([...new Set(pending.map((m) => m.sender))]);
+    for (const m of [...retried, ...outgoing]) {
+      const low = lowestPending.get(m.sender);
+      if (low === undefined || m.nonce < low) lowestPending.set(m.sender, m.nonce);
+    }
+    const plan = planBatch(pending, { maxMessages: this.maxMessages, gasBudget: this.gasBudget, lowestPending });
+    if (plan.length > 0 || retried.length + outgoing.length > 0) return plan;
+    // Every sender in the slice may be waiting on a lower nonce outside it: take the pool's best
+    // messages then, in order (the first of them is some sender's lowest nonce).
+    return planBatch(await this.store.processing.pending(Number.MAX_SAFE_INTEGER), { maxMessages: this.maxMessages, gasBudget: this.gasBudget });
+  }
+
+  /** The batch after `prev`: its height, timestamp and seed. */
+  private nextBatch(prev: BatchRecord | null, plan: MessageRecord[]): BatchRecord {
+    const height = (prev?.height ?? 0) + 1;
+    const timestamp = Math.max(this.clock(), prev?.timestamp ?? 0);
+    const seed = createHash('sha256').update(`${prev?.seed ?? 'genesis'}:${height}:${timestamp}`).digest('hex');
+    return { height, timestamp, seed, messageIds: plan.map((m) => m.id), committed: false };
   }
 
   private async execute(batch: BatchRecord, plan: MessageRecord[], prefetch: PrefetchCycle | null): Promise<Map<string, ExecutionResult | 'UnknownActor'>> {
@@ -435,10 +472,17 @@ export class Processor {
     return results;
   }
 
+  /**
+   * Commits a batch's outcome in one transaction, and with it the next batch's plan when messages
+   * wait: one synced write per batch instead of two, and the next cycle starts without reading
+   * the pool.
+   */
   private async commit(batch: BatchRecord, plan: MessageRecord[], results: Map<string, ExecutionResult | 'UnknownActor'>): Promise<void> {
     const ops: WriteOp[] = [];
     const replies: Reply[] = [];
     const cacheUpdates: [string, Uint8Array | null][] = [];
+    const retried: MessageRecord[] = [];
+    const outgoing: MessageRecord[] = [];
     const nonces = new Map<string, number>();
     const nonceOf = async (sender: string): Promise<number> => {
       const n = (nonces.get(sender) ?? (await this.store.processing.lastNonce(sender))) + 1;
@@ -459,7 +503,10 @@ export class Processor {
         const attempts = m.attempts + 1;
         if (attempts >= this.maxAttempts) {
           put({ messageId: m.id, status: r.status, error: `${r.error?.message ?? r.status} (gave up after ${attempts} attempts)`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
-        } else ops.push({ kind: 'message.status', id: m.id, status: 'pending', attempts });
+        } else {
+          ops.push({ kind: 'message.status', id: m.id, status: 'pending', attempts });
+          retried.push({ ...m, status: 'pending', attempts });
+        }
         continue;
       }
       put({
@@ -478,14 +525,19 @@ export class Processor {
       }
       for (let i = 0; i < r.sends.length; i++) {
         const s = r.sends[i]!;
-        ops.push({
-          kind: 'message.enqueue',
-          message: { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null },
-        });
+        const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null };
+        ops.push({ kind: 'message.enqueue', message });
+        // Their arrival order (seq) comes from the store; until then, after everything in the pool.
+        outgoing.push({ ...message, seq: Number.MAX_SAFE_INTEGER - r.sends.length + i, status: 'pending', attempts: 0 });
       }
     }
     ops.push({ kind: 'batch.commit', height: batch.height });
+    const nextPlan = this.closed ? [] : await this.planNext(retried, outgoing);
+    const next = nextPlan.length > 0 ? { batch: this.nextBatch(batch, nextPlan), plan: nextPlan } : null;
+    if (next) ops.push(...planOps(next.batch, next.plan));
     await this.store.commit(ops);
+    this.planned = next;
+    if (next) this.pendingHint = 0;
     this.cacheGeneration++;
     for (const [k, v] of cacheUpdates) this.cache.set(k, { v });
     for (const [sender, n] of nonces) this.nonces.set(sender, Math.max(n, this.nonces.get(sender) ?? -1));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
 import { InitFailed, UnknownActor } from '../../src/processor/index.js';
+import { SqliteStore, type WriteOp } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
@@ -128,6 +129,45 @@ describe('Tessera actors and the batch processor', () => {
     const rs = await Promise.all(ids.map((id) => t.reply(id)));
     expect(rs[0]!.batchHeight).toBeLessThan(rs[1]!.batchHeight);
     expect(dec((await t.query(kv, enc('get b'))).reply)).toBe('second');
+  });
+
+  it("a batch's commit carries the next batch's plan: one synced transaction per batch", async () => {
+    const t0 = tempDir();
+    cleanups.push(t0.cleanup);
+    const path = join(t0.dir, 'plans.db');
+    // The messages wait in the pool before the processor under test starts: no timing involved.
+    const first = await Tessera.open({ store: `sqlite:${path}`, processor: { batchIntervalMs: 60_000 } });
+    const { codeId } = await first.upload(guest('kv'));
+    const kv = await first.createActor({ codeId });
+    const ids = await Promise.all(['put a 1', 'put a 2', 'put a 3'].map((p) => first.send({ to: kv, payload: enc(p), gasLimit: GAS, from: 'z' })));
+    await first.close();
+    const sqlite = SqliteStore.open(path);
+    const commits: WriteOp[][] = [];
+    const recording = new Proxy(sqlite, {
+      get(target, prop, receiver) {
+        if (prop === 'commit') return (ops: WriteOp[]) => (commits.push(ops), target.commit(ops));
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const t = await Tessera.open({ store: recording, processor: { batchIntervalMs: 300, maxBatchMessages: 1 } });
+    try {
+      const rs = await Promise.all(ids.map((id) => t.reply(id)));
+      expect(rs.map((r) => r.batchHeight)).toEqual([1, 2, 3]);
+      const heights = (ops: WriteOp[], kind: 'batch.plan' | 'batch.commit'): number[] =>
+        ops.flatMap((op) => (op.kind === kind ? [op.kind === 'batch.plan' ? op.batch.height : op.height] : []));
+      const batchCommits = commits.filter((ops) => heights(ops, 'batch.plan').length + heights(ops, 'batch.commit').length > 0);
+      expect(batchCommits.map((ops) => [heights(ops, 'batch.commit'), heights(ops, 'batch.plan')])).toEqual([
+        [[], [1]],
+        [[1], [2]],
+        [[2], [3]],
+        [[3], []],
+      ]);
+      expect(dec((await t.query(kv, enc('get a'))).reply)).toBe('3');
+    } finally {
+      await t.close();
+      await sqlite.close();
+    }
   });
 
   it('lazy instrumentation: after a runtime version bump, a batch with 30 actors of one code instruments it once', async () => {
