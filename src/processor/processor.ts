@@ -64,6 +64,18 @@ const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byt
 /** The state cache's key of an actor's state key (hex). */
 const stateKey = (actorId: string, h: string): string => `${actorId}\0${h}`;
 const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
+/** A batch's outcome ready to write, and what follows from it once it is durable. */
+interface PreparedCommit {
+  height: number;
+  ops: WriteOp[];
+  replies: Reply[];
+  /** Successful state writes: actor -> hex key -> value (null: deleted). */
+  writes: Map<string, Map<string, Uint8Array | null>>;
+  /** Highest nonce used per sender by the messages this batch sends. */
+  nonces: Map<string, number>;
+  next: { batch: BatchRecord; plan: MessageRecord[] } | null;
+}
+
 /** A batch's plan as written: the batch record, and its messages taken out of the pool. */
 const planOps = (batch: BatchRecord, plan: MessageRecord[]): WriteOp[] => [
   { kind: 'batch.plan', batch },
@@ -108,8 +120,14 @@ export class Processor {
   private nextCycle: PrefetchCycle | null = null;
   private readonly actorCodes = new LRUCache<string, string>({ max: 100_000 });
   private lastHeight = 0;
-  /** The next batch: planned, and its plan committed together with the previous batch's results. */
+  /** The next batch: planned, its plan in the same transaction as the previous batch's results. */
   private planned: { batch: BatchRecord; plan: MessageRecord[] } | null = null;
+  /**
+   * The previous batch's commit while it is in flight, with the state it writes (actor -> hex key
+   * -> value, null for a delete). The next batch executes meanwhile and sees those writes; queries
+   * and prefetch do not (they read committed state).
+   */
+  private inFlight: { done: Promise<void>; writes: Map<string, Map<string, Uint8Array | null>> } | null = null;
   /** Batches committed by this process (for stats and tests). */
   batches = 0;
   /** The last error a batch cycle ended with (its batch is redone by a later cycle). */
@@ -366,6 +384,8 @@ export class Processor {
       ({ batch, plan } = this.planned);
       this.planned = null;
     } else {
+      // The store is read below: the batch before must be in it first.
+      await this.settle();
       const last = await this.store.processing.lastBatch();
       if (last && !last.committed) {
         // A crash between plan and commit: redo the same batch.
@@ -386,10 +406,26 @@ export class Processor {
     this.openPrefetch(batch.height + 1);
     const results = await this.execute(batch, plan, prefetch);
     prefetch?.batchDone();
-    await this.commit(batch, plan, results);
-    this.lastHeight = batch.height;
-    this.batches++;
+    // This batch ran on the writes of the one before: it commits only after that one did (and
+    // its own plan with it). If that commit failed, these results are void: the cycle fails and
+    // the next one redoes that batch from the store.
+    await this.settle();
+    this.startCommit(await this.prepareCommit(batch, plan, results));
     return true;
+  }
+
+  /** Waits for the commit in flight; if it failed, forgets what was planned on top of it and throws. */
+  private async settle(): Promise<void> {
+    const inFlight = this.inFlight;
+    if (!inFlight) return;
+    try {
+      await inFlight.done;
+    } catch (err) {
+      this.planned = null;
+      throw err;
+    } finally {
+      if (this.inFlight === inFlight) this.inFlight = null;
+    }
   }
 
   /**
@@ -435,6 +471,11 @@ export class Processor {
         // entries of its state in one query (small actors: all of it) instead of a synchronous
         // worker-to-main read per key.
         const first = codeId !== null && !this.readSets.has(actorId) ? await this.firstEntries(actorId) : null;
+        // The batch before may still be committing: its writes count as committed here.
+        const before = this.inFlight?.writes.get(actorId);
+        if (first && before) for (const [h, v] of before) first.set(h, v);
+        const read = (key: Uint8Array, h = hex(key)): Promise<Uint8Array | null> =>
+          before?.has(h) ? Promise.resolve(before.get(h)!) : this.readState(actorId, key, h);
         for (const m of group) {
           const warmth = prefetch?.reach(m.id) ?? COLD;
           if (codeId === null) {
@@ -447,7 +488,7 @@ export class Processor {
           const snapshot = new Map(local);
           if (first) for (const [h, v] of first) if (!snapshot.has(h)) snapshot.set(h, v);
           for (const keys of [this.readSets.get(actorId) ?? [], warmth.reads]) {
-            for (const h of keys) if (!snapshot.has(h)) snapshot.set(h, await this.readState(actorId, Buffer.from(h, 'hex'), h));
+            for (const h of keys) if (!snapshot.has(h)) snapshot.set(h, await read(Buffer.from(h, 'hex'), h));
           }
           // The whole state came up front (a small actor's first run): nothing to load later.
           const complete = first !== null && first.size < FIRST_ENTRIES;
@@ -457,7 +498,7 @@ export class Processor {
             input: m.payload,
             gasLimit: m.gasLimit,
             context: { self: actorId, source: m.sender, messageId: m.id, blockHeight: BigInt(batch.height), blockTime: BigInt(batch.timestamp), seed: batch.seed },
-            state: { snapshot, complete, load: (key) => this.readState(actorId, key) },
+            state: { snapshot, complete, load: (key) => read(key) },
           });
           results.set(m.id, r);
           // Apply time: building the snapshot plus the execution, without the wait for a worker
@@ -473,14 +514,13 @@ export class Processor {
   }
 
   /**
-   * Commits a batch's outcome in one transaction, and with it the next batch's plan when messages
-   * wait: one synced write per batch instead of two, and the next cycle starts without reading
-   * the pool.
+   * Prepares a batch's outcome as one transaction, and puts the next batch's plan in it when
+   * messages wait: one synced write per batch, and the next cycle starts without reading the pool.
    */
-  private async commit(batch: BatchRecord, plan: MessageRecord[], results: Map<string, ExecutionResult | 'UnknownActor'>): Promise<void> {
+  private async prepareCommit(batch: BatchRecord, plan: MessageRecord[], results: Map<string, ExecutionResult | 'UnknownActor'>): Promise<PreparedCommit> {
     const ops: WriteOp[] = [];
     const replies: Reply[] = [];
-    const cacheUpdates: [string, Uint8Array | null][] = [];
+    const writes = new Map<string, Map<string, Uint8Array | null>>();
     const retried: MessageRecord[] = [];
     const outgoing: MessageRecord[] = [];
     const nonces = new Map<string, number>();
@@ -519,9 +559,11 @@ export class Processor {
         batchHeight: batch.height,
       });
       if (r.status !== 'ok') continue;
+      let actorWrites = writes.get(m.recipient);
+      if (!actorWrites && r.writes.length > 0) writes.set(m.recipient, (actorWrites = new Map()));
       for (const w of r.writes) {
         ops.push(w.value === null ? { kind: 'state.delete', actorId: m.recipient, key: w.key } : { kind: 'state.put', actorId: m.recipient, key: w.key, value: w.value });
-        cacheUpdates.push([stateKey(m.recipient, hex(w.key)), w.value]);
+        actorWrites!.set(hex(w.key), w.value);
       }
       for (let i = 0; i < r.sends.length; i++) {
         const s = r.sends[i]!;
@@ -535,13 +577,27 @@ export class Processor {
     const nextPlan = this.closed ? [] : await this.planNext(retried, outgoing);
     const next = nextPlan.length > 0 ? { batch: this.nextBatch(batch, nextPlan), plan: nextPlan } : null;
     if (next) ops.push(...planOps(next.batch, next.plan));
-    await this.store.commit(ops);
-    this.planned = next;
-    if (next) this.pendingHint = 0;
-    this.cacheGeneration++;
-    for (const [k, v] of cacheUpdates) this.cache.set(k, { v });
-    for (const [sender, n] of nonces) this.nonces.set(sender, Math.max(n, this.nonces.get(sender) ?? -1));
-    for (const r of replies) this.notify(r);
+    return { height: batch.height, ops, replies, writes, nonces, next };
+  }
+
+  /**
+   * Starts a prepared commit and returns at once: the next batch (if planned) executes while this
+   * one syncs, on top of its writes. Replies go out, and the cache takes the writes, once it is durable.
+   */
+  private startCommit(c: PreparedCommit): void {
+    this.planned = c.next;
+    if (c.next) this.pendingHint = 0;
+    const done = this.store.commit(c.ops).then(() => {
+      this.cacheGeneration++;
+      for (const [actorId, kv] of c.writes) for (const [h, v] of kv) this.cache.set(stateKey(actorId, h), { v });
+      for (const [sender, n] of c.nonces) this.nonces.set(sender, Math.max(n, this.nonces.get(sender) ?? -1));
+      this.lastHeight = c.height;
+      this.batches++;
+      for (const r of c.replies) this.notify(r);
+    });
+    // Observed by settle(); this keeps a failure from being reported as unhandled meanwhile.
+    done.catch(() => {});
+    this.inFlight = { done, writes: c.writes };
   }
 
   /** Stops after the batch in progress (which commits); pending messages stay in the pool. */
@@ -552,6 +608,8 @@ export class Processor {
     if (this.nextCycle) this.prefetcher.kill(this.nextCycle);
     this.nextCycle = null;
     await this.running;
+    // The last batch's commit may still be in flight.
+    await this.settle().catch((err: unknown) => this.log.error({ err }, 'the last batch failed to commit; it is redone on restart'));
     // Speculations still in flight read state through the store: let them finish first.
     await this.prefetcher.settled();
   }

@@ -26,6 +26,52 @@ async function tessera(options: Parameters<typeof Tessera.open>[0] = {}): Promis
   return ts;
 }
 
+/** Polls until `cond` holds (each test's own timeout bounds it). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
+/**
+ * A counter actor `c` with two messages waiting in the pool, and a store whose commit of batch 1
+ * is held until `release()`; then it goes through (`ok`) or fails (`fail`).
+ */
+async function heldFirstCommit(outcome: 'ok' | 'fail') {
+  const t0 = tempDir();
+  cleanups.push(t0.cleanup);
+  const path = join(t0.dir, 'held.db');
+  const first = await Tessera.open({ store: `sqlite:${path}`, processor: { batchIntervalMs: 60_000 } });
+  const { codeId } = await first.upload(guest('counter'));
+  await first.createActor({ codeId, id: 'c' });
+  const ids = [];
+  for (let i = 0; i < 2; i++) ids.push(await first.send({ to: 'c', payload: enc(''), gasLimit: GAS }));
+  await first.close();
+  const base = SqliteStore.open(path);
+  let onHeld!: () => void;
+  const held = new Promise<void>((r) => (onHeld = r));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let pending = true;
+  const store = new Proxy(base, {
+    get(target, prop, receiver) {
+      if (prop === 'commit') {
+        return async (ops: WriteOp[]) => {
+          if (pending && ops.some((op) => op.kind === 'batch.commit' && op.height === 1)) {
+            pending = false;
+            onHeld();
+            await gate;
+            if (outcome === 'fail') throw new Error('disk full');
+          }
+          return target.commit(ops);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const executed = (t: Tessera): number => t.engine.stats().metrics.executions.get('ok') ?? 0;
+  return { ids, sqlite: { store, close: () => base.close() }, held, release, executed };
+}
+
 describe('Tessera actors and the batch processor', () => {
   it("a small actor's first run in a process gets its whole state up front: no read crosses to the main thread", async () => {
     const t0 = tempDir();
@@ -164,6 +210,45 @@ describe('Tessera actors and the batch processor', () => {
         [[3], []],
       ]);
       expect(dec((await t.query(kv, enc('get a'))).reply)).toBe('3');
+    } finally {
+      await t.close();
+      await sqlite.close();
+    }
+  });
+
+  it('the next batch runs while the one before commits, on its writes; queries see only what is committed', async () => {
+    const { ids, sqlite, held, release, executed } = await heldFirstCommit('ok');
+    const t = await Tessera.open({ store: sqlite.store, processor: { batchIntervalMs: 300, maxBatchMessages: 1 } });
+    try {
+      await held;
+      // Batch 2 executes while batch 1's commit is held.
+      await until(() => executed(t) >= 2);
+      expect(dec((await t.query('c', enc(''))).reply)).toBe('1');
+      release();
+      const rs = await Promise.all(ids.map((id) => t.reply(id)));
+      expect(rs.map((r) => [r.batchHeight, dec(r.payload)])).toEqual([
+        [1, '1'],
+        [2, '2'],
+      ]);
+      expect(dec((await t.query('c', enc(''))).reply)).toBe('3');
+    } finally {
+      await t.close();
+      await sqlite.close();
+    }
+  });
+
+  it('a failed commit voids the batch that ran on its writes: both are redone, each applied once', async () => {
+    const { ids, sqlite, held, release, executed } = await heldFirstCommit('fail');
+    const t = await Tessera.open({ store: sqlite.store, processor: { batchIntervalMs: 50, maxBatchMessages: 1 } });
+    try {
+      await held;
+      await until(() => executed(t) >= 2);
+      release();
+      const rs = await Promise.all(ids.map((id) => t.reply(id)));
+      expect(rs.map((r) => dec(r.payload))).toEqual(['1', '2']);
+      expect(dec((await t.query('c', enc(''))).reply)).toBe('3');
+      // Executed more than twice: the speculative run of batch 2 was thrown away and redone.
+      expect(executed(t)).toBeGreaterThan(3);
     } finally {
       await t.close();
       await sqlite.close();
