@@ -85,10 +85,17 @@ const toReply = (r: ReplyRecord): Reply => ({ messageId: r.messageId, status: r.
 
 /**
  * The batch processor: a durable pool of messages, executed in batches on the engine and committed
- * atomically. Before a batch runs, its plan (height, timestamp, seed, message ids) is committed, so
- * a restart redoes exactly that batch. Each actor's messages run in order on one chain; different
- * actors run in parallel. Only deterministic outcomes are committed as replies; machine-dependent
- * ones send the message back to the pool.
+ * atomically. A batch's plan (height, timestamp, seed, message ids) is committed no later than its
+ * first outcome, so a restart redoes exactly that batch. Each actor's messages run in order on one
+ * chain; different actors run in parallel. Only deterministic outcomes are committed as replies;
+ * machine-dependent ones send the message back to the pool.
+ *
+ * Commits are pipelined: batch N's transaction carries batch N+1's plan, and N+1 executes while
+ * it syncs, reading N's writes from memory. This departs from DESIGN.md's "before a batch
+ * executes, its plan is committed" in letter only: execution has no effect until N+1's own commit,
+ * which is written after N's (and with it N+1's plan) is durable; if N's commit fails, N+1's
+ * results are dropped and both batches are redone from the store. Nothing unplanned is ever
+ * observable, and a restart still redoes exactly the committed plan.
  */
 export class Processor {
   private readonly store: Store;
