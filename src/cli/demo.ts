@@ -72,6 +72,16 @@ export function registerDemo(program: Command): void {
         const digest = await t.reply(await t.send({ to: 'demo-sha', payload: enc('hello'), gasLimit: 100_000_000n }));
         const agrees = Buffer.from(digest.payload ?? []).toString('hex') === createHash('sha256').update('hello').digest('hex');
         console.log(`  ${'demo-sha "hello"'.padEnd(38)} ${describeReply(digest)} (node:crypto agrees: ${agrees})`);
+        // SQLite as an actor (built when clang for wasm32-wasi is installed): its database is its state.
+        const sqlGuest = `${GUESTS}c-sql-actor.wasm`;
+        if (existsSync(sqlGuest)) {
+          const { codeId } = await t.upload(new Uint8Array(readFileSync(sqlGuest)));
+          if (!(await t.store.processing.actor('demo-sql'))) await t.createActor({ codeId, id: 'demo-sql' });
+          for (const sql of ['create table if not exists visit(n integer primary key, at text)', "insert into visit(at) values (datetime('now'))", 'select count(*) from visit']) {
+            const r = await t.reply(await t.send({ to: 'demo-sql', payload: enc(sql), gasLimit: 10_000_000_000n }));
+            console.log(`  ${`demo-sql ${JSON.stringify(sql.length > 30 ? `${sql.slice(0, 28)}…` : sql)}`.padEnd(38)} ${describeReply(r)}`);
+          }
+        }
         const q = await t.query('demo-bank', enc('supply'));
         console.log(`  ${'query demo-bank "supply"'.padEnd(38)} ${describeResult(q)}`);
 
