@@ -124,6 +124,10 @@ export class SqliteStore implements Store {
     };
     this.codes = {
       async original(codeId): Promise<OriginalCode | null> {
+        if (writes instanceof WriterThread) {
+          const b = await writes.readBlob({ blob: 'original', codeId });
+          return b ? { codeId, bytes: b.bytes, info: b.text, uploadedAt: b.uploadedAt } : null;
+        }
         const row = q.original.get(codeId) as { code_id: string; bytes: Buffer; info: string; uploaded_at: number } | undefined;
         return row ? { codeId: row.code_id, bytes: toBytes(row.bytes), info: row.info, uploadedAt: row.uploaded_at } : null;
       },
@@ -131,6 +135,10 @@ export class SqliteStore implements Store {
         return q.hasOriginal.get(codeId) !== undefined;
       },
       async artefact(runtimeVersion, optionsHash, codeId): Promise<CodeArtefact | null> {
+        if (writes instanceof WriterThread) {
+          const b = await writes.readBlob({ blob: 'artefact', runtimeVersion, optionsHash, codeId });
+          return b ? { codeId, runtimeVersion, optionsHash, code: b.bytes, metadata: b.text } : null;
+        }
         const row = q.artefact.get(runtimeVersion, optionsHash, codeId) as { code: Buffer; metadata: string } | undefined;
         return row ? { codeId, runtimeVersion, optionsHash, code: toBytes(row.code), metadata: row.metadata } : null;
       },
