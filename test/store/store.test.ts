@@ -33,6 +33,31 @@ describe.each(['inline', 'thread'] as const)('SqliteStore, writes %s', (writer) 
     await again.close();
   });
 
+  it('large bytes (code, state, payloads) round-trip, and the caller keeps its buffers', async () => {
+    const store = SqliteStore.open(fresh(), { writer });
+    const big = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+    const code = big(3_000_000, 1);
+    const artefact = big(2_000_000, 2);
+    const value = big(1_000_000, 3);
+    const payload = big(200_000, 4);
+    await store.commit([
+      { kind: 'code.original', codeId: 'big', bytes: code, info: '{"mode":"actor"}' },
+      { kind: 'code.artefact', artefact: { codeId: 'big', runtimeVersion: 'v', optionsHash: 'h', code: artefact, metadata: '{}' } },
+      { kind: 'state.put', actorId: 'a', key: enc('blob'), value },
+      { kind: 'message.enqueue', message: { id: 'm', sender: 's', recipient: 'a', nonce: 0, priority: 0, gasLimit: 1n, payload, entry: 'handle', idempotencyKey: null } },
+    ]);
+    // Nothing the caller passed was detached by a transfer.
+    expect([code.byteLength, artefact.byteLength, value.byteLength, payload.byteLength]).toEqual([3_000_000, 2_000_000, 1_000_000, 200_000]);
+    const original = (await store.codes.original('big'))!;
+    expect(Buffer.compare(original.bytes, code)).toBe(0);
+    expect(original.info).toBe('{"mode":"actor"}');
+    expect(Buffer.compare((await store.codes.artefact('v', 'h', 'big'))!.code, artefact)).toBe(0);
+    expect(Buffer.compare((await store.state.get('a', enc('blob')))!, value)).toBe(0);
+    expect(Buffer.compare((await store.processing.message('m'))!.payload, payload)).toBe(0);
+    expect(await store.codes.original('missing')).toBeNull();
+    await store.close();
+  });
+
   it('a failing write set leaves nothing behind', async () => {
     const store = SqliteStore.open(fresh(), { writer });
     const bad = { kind: 'state.put', actorId: 'a', key: enc('k'), value: null } as unknown as Parameters<typeof store.commit>[0][number];
