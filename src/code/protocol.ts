@@ -7,7 +7,7 @@ export type CodeTask =
   | { op: 'compile'; code: Uint8Array };
 
 export type CodeTaskResult =
-  | { op: 'validate'; info: GuestInfo }
+  | { op: 'validate'; info: GuestInfo; codeId: string; bytes: Uint8Array }
   | { op: 'instrument'; code: Uint8Array; metadata: CodeMetadata; module: WebAssembly.Module | null }
   | { op: 'compile'; module: WebAssembly.Module };
 

@@ -125,8 +125,8 @@ export class CodeService implements ModuleProvider {
   }
 
   /**
-   * Stores a guest after validating it (in a worker). Idempotent: the same bytes give the same
-   * id and `created: false`. Resolves once the original is durable; with `warmOnUpload` (the
+   * Stores a guest after hashing and validating it (in a worker). Idempotent: the same bytes give
+   * the same id and `created: false`. Resolves once the original is durable; with `warmOnUpload` (the
    * default) the code is meanwhile instrumented and compiled from the bytes in hand, so the cold
    * path overlaps the write instead of following it and reading the original back.
    *
@@ -134,14 +134,12 @@ export class CodeService implements ModuleProvider {
    */
   async upload(bytes: Uint8Array, options: { mode?: GuestMode } = {}): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
     if (bytes.length > this.maxCodeBytes) throw new CodeTooLarge(bytes.length, this.maxCodeBytes);
-    const copy = bytes.slice();
-    // The hash runs on libuv's pool while a code worker validates: neither holds the main thread.
-    const [digest, result] = await Promise.all([
-      crypto.subtle.digest('SHA-256', copy),
-      this.pool.run({ op: 'validate', bytes: copy, mode: options.mode ?? 'actor' }),
-    ]);
+    // One copy (the caller may reuse its buffer), lent to a code worker that hashes and validates
+    // it and hands it back: no bytes are cloned or hashed on the main thread.
+    const lent = bytes.slice();
+    const result = await this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, [lent.buffer]);
     if (result.op !== 'validate') throw new TypeError('unexpected worker reply');
-    const codeId = Buffer.from(digest).toString('hex');
+    const { codeId, bytes: copy } = result;
     const existed = await this.store.codes.hasOriginal(codeId);
     const stored = existed ? Promise.resolve() : this.store.commit([{ kind: 'code.original', codeId, bytes: copy, info: JSON.stringify(result.info) }]);
     if (this.warmOnUpload) this.warm(codeId, existed ? null : { bytes: copy, stored });
