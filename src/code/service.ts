@@ -203,7 +203,9 @@ export class CodeService implements ModuleProvider {
     this.counters.instrumentations++;
     let result;
     try {
-      const bytes = original.slice();
+      // Bytes read from the store are ours (CONTRIBUTING: reads return fresh copies) and go over
+      // as they are; an upload's bytes are still being written, so they go as a copy.
+      const bytes = !fresh && original.byteOffset === 0 && original.byteLength === original.buffer.byteLength ? original : original.slice();
       result = await this.pool.run({ op: 'instrument', bytes, options: this.options, compile }, [bytes.buffer as ArrayBuffer]);
     } catch (e) {
       if (!(e instanceof TesseraError) || e.code === 'CODE_WORKER_ERROR') throw e;
