@@ -24,7 +24,8 @@ export class OverlayStore implements Store {
     this.state = {
       async get(actorId, key) {
         const hit = writes.get(actorId)?.get(hex(key));
-        if (hit) return hit.value;
+        // A copy: what a read returns is the caller's own.
+        if (hit) return hit.value && hit.value.slice();
         return base.state.get(actorId, key);
       },
       async entries(actorId, limit) {
@@ -32,7 +33,7 @@ export class OverlayStore implements Store {
         for (const [k, v] of await base.state.entries(actorId)) merged.set(hex(k), [k, v]);
         for (const [h, w] of writes.get(actorId) ?? []) {
           if (w.value === null) merged.delete(h);
-          else merged.set(h, [w.key, w.value]);
+          else merged.set(h, [w.key.slice(), w.value.slice()]);
         }
         const all = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
         return limit === undefined || limit < 0 ? all : all.slice(0, limit);
