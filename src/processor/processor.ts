@@ -58,6 +58,8 @@ export interface Reply {
   batchHeight: number;
 }
 
+/** Provisional arrival order of messages a batch sends, above any the store has given out. */
+const OUTGOING_SEQ = 2 ** 52;
 /** How much of an actor's state the first execution in this process gets up front. */
 const FIRST_ENTRIES = 32;
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -444,10 +446,11 @@ export class Processor {
   private async planNext(retried: MessageRecord[], outgoing: MessageRecord[]): Promise<MessageRecord[]> {
     const slice = this.maxMessages * 2;
     const stored = await this.store.processing.pending(slice);
-    const pending = [...stored, ...retried, ...(stored.length < slice ? outgoing : [])];
+    const joining = [...retried, ...(stored.length < slice ? outgoing : [])];
+    const pending = [...stored, ...joining];
     if (pending.length === 0) return [];
     const lowestPending = await this.store.processing.lowestPendingNonces([...new Set(pending.map((m) => m.sender))]);
-    for (const m of [...retried, ...outgoing]) {
+    for (const m of joining) {
       const low = lowestPending.get(m.sender);
       if (low === undefined || m.nonce < low) lowestPending.set(m.sender, m.nonce);
     }
@@ -576,8 +579,9 @@ export class Processor {
         const s = r.sends[i]!;
         const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null };
         ops.push({ kind: 'message.enqueue', message });
-        // Their arrival order (seq) comes from the store; until then, after everything in the pool.
-        outgoing.push({ ...message, seq: Number.MAX_SAFE_INTEGER - r.sends.length + i, status: 'pending', attempts: 0 });
+        // Their arrival order (seq) comes from the store; until then, after everything in the
+        // pool, in the order they were sent.
+        outgoing.push({ ...message, seq: OUTGOING_SEQ + outgoing.length, status: 'pending', attempts: 0 });
       }
     }
     ops.push({ kind: 'batch.commit', height: batch.height });

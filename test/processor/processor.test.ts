@@ -289,8 +289,13 @@ describe('Tessera actors and the batch processor', () => {
     const { codeId } = await t.upload(guest('ping-pong'));
     await t.createActor({ codeId, id: 'ping', init: enc('pong') });
     await t.createActor({ codeId, id: 'pong', init: enc('ping') });
-    const first = await t.reply(await t.send({ to: 'ping', payload: enc('4'), gasLimit: 10_000_000n }));
+    const firstId = await t.send({ to: 'ping', payload: enc('4'), gasLimit: 10_000_000n });
+    const first = await t.reply(firstId);
     expect(first.status).toBe('ok');
+    // A sent message joins the very next batch: it is planned in the commit of the batch that sent it.
+    const hop1 = await t.reply(`${firstId}/0`);
+    const hop2 = await t.reply(`${firstId}/0/0`);
+    expect([hop1.batchHeight, hop2.batchHeight]).toEqual([first.batchHeight + 1, first.batchHeight + 2]);
     // 4 more hops follow in later batches: ping gets 3 messages in all, pong 2.
     for (let i = 0; i < 100; i++) {
       const pong = Number(dec((await t.query('pong', enc('0'))).reply)) - 1;
