@@ -263,8 +263,9 @@ export class FunctionRewriter {
 
   private openFrame(kind: number, bt: number, meterStart: number): void {
     if (this.depth === this.fKind.length) this.growFrames();
-    const f = this.depth++;
+    // Params leave the parent's operands, so they are popped before the frame exists.
     this.popN(this.blockParams(bt).length);
+    const f = this.depth++;
     this.fKind[f] = kind;
     this.fBlockType[f] = bt;
     this.fSp[f] = this.sp;
