@@ -152,6 +152,11 @@ export class Writer {
     this.buf = next;
   }
 
+  /** Makes room for `n` more bytes: callers may then write `buf` directly up to `len + n`. */
+  reserve(n: number): void {
+    if (this.len + n > this.buf.length) this.grow(n);
+  }
+
   byte(b: number): void {
     if (this.len + 1 > this.buf.length) this.grow(1);
     this.buf[this.len++] = b;
