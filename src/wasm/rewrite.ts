@@ -246,6 +246,14 @@ export class FunctionRewriter {
   private tHead = 0;
   private tTail = 0;
   private tReload = 0;
+  /**
+   * The prologue around its frame cost (`global.get sp; i32.const` cost `i32.add; global.set sp;
+   * global.get sp; i32.const limit; i32.gt_u; if; call overflow; end`), and the epilogue (the same
+   * subtraction, then the function's `end`).
+   */
+  private readonly prologueHead: Uint8Array;
+  private readonly prologueTail: Uint8Array;
+  private readonly epilogueTail: Uint8Array;
   instructionCount = 0;
 
   constructor(private readonly env: RewriteEnv) {
@@ -255,6 +263,33 @@ export class FunctionRewriter {
     }
     this.globalWeight = Uint8Array.from(env.m.globalTypes, weightOf);
     this.reader = new Reader(env.m.bytes);
+    const sp = env.spGlobal;
+    const w = new Writer(64);
+    w.byte(0x23);
+    w.u32(sp);
+    w.byte(0x41);
+    this.prologueHead = w.result().slice();
+    w.len = 0;
+    w.byte(0x6a);
+    w.byte(0x24);
+    w.u32(sp);
+    w.byte(0x23);
+    w.u32(sp);
+    w.byte(0x41);
+    w.sleb(env.stackLimit);
+    w.byte(0x4b);
+    w.byte(0x04);
+    w.byte(0x40);
+    w.byte(0x10);
+    w.u32(env.sovFunc);
+    w.byte(0x0b);
+    this.prologueTail = w.result().slice();
+    w.len = 0;
+    w.byte(0x6b);
+    w.byte(0x24);
+    w.u32(sp);
+    w.byte(0x0b);
+    this.epilogueTail = w.result().slice();
   }
 
   /** Rewrites body `index` (of defined functions) and appends it, size-prefixed, to `out`. */
@@ -293,58 +328,44 @@ export class FunctionRewriter {
     this.localCount = type.params.length + locals;
     const finalEnd = this.scan(codeStart, body.end, locals);
 
-    // Emit.
-    const sizeAt = out.len;
-    for (let i = 0; i < 5; i++) out.byte(0);
-    // The original locals plus one i64 that holds the gas counter inside this function.
-    out.u32(groups + 1);
-    out.copy(m.bytes, localsStart, localsEnd);
-    out.byte(0x01);
-    out.byte(ValType.I64);
+    // Emit, straight into the buffer: reserved for the longest possible output (a charge is its
+    // fixed bytes and a cost of at most 8 LEB128 bytes), so nothing is checked per byte.
     this.buildTemplates(type.params.length + locals);
     const frameCost = ACTIVATION_COST + paramWeight + locals + 1 + this.maxHeight + INJECTED_HEIGHT;
-    // Prologue: sp += cost; if sp > limit: overflow.
-    out.byte(0x23);
-    out.u32(env.spGlobal);
-    out.byte(0x41);
-    out.sleb(frameCost);
-    out.byte(0x6a);
-    out.byte(0x24);
-    out.u32(env.spGlobal);
-    out.byte(0x23);
-    out.u32(env.spGlobal);
-    out.byte(0x41);
-    out.sleb(env.stackLimit);
-    out.byte(0x4b);
-    out.byte(0x04);
-    out.byte(0x40);
-    out.byte(0x10);
-    out.u32(env.sovFunc);
-    out.byte(0x0b);
-    out.copy(this.tpl, this.tTail, this.tReload);
+    const ph = this.prologueHead;
+    const pt = this.prologueTail;
+    const et = this.epilogueTail;
+    out.reserve(
+      20 + (localsEnd - localsStart) + 2 * (ph.length + 8) + pt.length + et.length + this.tReload + (finalEnd - codeStart) + this.nEdits * (this.tTail + 8),
+    );
+    const buf = out.buf;
+    const sizeAt = out.len;
+    let len = sizeAt + 5;
+    // The original locals plus one i64 that holds the gas counter inside this function.
+    len = putU32(buf, len, groups + 1);
+    len = put(buf, len, m.bytes, localsStart, localsEnd);
+    buf[len++] = 0x01;
+    buf[len++] = ValType.I64;
+    // Prologue: sp += cost; if sp > limit: overflow. Then the gas local is loaded.
+    len = put(buf, len, ph, 0, ph.length);
+    len = putSleb(buf, len, frameCost);
+    len = put(buf, len, pt, 0, pt.length);
+    len = put(buf, len, this.tpl, this.tTail, this.tReload);
     // The original body runs inside a block typed like the function, so that `return` can become
     // a branch to the single epilogue.
-    out.byte(0x02);
+    buf[len++] = 0x02;
     const bt = type.results.length === 0 ? -0x40 : type.results.length === 1 ? -type.results[0]! : env.resultBlockType(m.funcTypes[funcIndex]!);
-    if (bt < 0) out.byte(-bt);
-    else out.sleb(bt);
-    this.emitBody(out, codeStart, finalEnd);
-    out.byte(0x0b);
+    if (bt < 0) buf[len++] = -bt;
+    else len = putSleb(buf, len, bt);
+    len = this.emitBody(buf, len, codeStart, finalEnd);
+    buf[len++] = 0x0b;
     // Epilogue: sp -= cost.
-    out.byte(0x23);
-    out.u32(env.spGlobal);
-    out.byte(0x41);
-    out.sleb(frameCost);
-    out.byte(0x6b);
-    out.byte(0x24);
-    out.u32(env.spGlobal);
-    out.byte(0x0b);
-    // Patch the size as a padded 5-byte LEB128 (valid: the spec allows non-minimal encodings).
-    let size = out.len - sizeAt - 5;
-    for (let i = 0; i < 5; i++) {
-      out.buf[sizeAt + i] = (size & 0x7f) | (i < 4 ? 0x80 : 0);
-      size >>>= 7;
-    }
+    len = put(buf, len, ph, 0, ph.length);
+    len = putSleb(buf, len, frameCost);
+    len = put(buf, len, et, 0, et.length);
+    // The size, as a padded 5-byte LEB128 (valid: the spec allows non-minimal encodings).
+    for (let i = 0, size = len - sizeAt - 5; i < 5; i++, size >>>= 7) buf[sizeAt + i] = (size & 0x7f) | (i < 4 ? 0x80 : 0);
+    out.len = len;
   }
 
   private buildLocalWeights(type: FuncType, at: number, groups: number, locals: number): Uint8Array {
@@ -883,11 +904,8 @@ export class FunctionRewriter {
 
   // ---- emission ----------------------------------------------------------------------------
 
-  /**
-   * Copies `[from, to)` of the input with the edits applied. The output is reserved up front, so
-   * the bytes go straight into the buffer.
-   */
-  private emitBody(out: Writer, from: number, to: number): void {
+  /** Writes `[from, to)` of the input, with the edits applied, at `len`; returns the end. */
+  private emitBody(buf: Uint8Array, len: number, from: number, to: number): number {
     const src = this.env.m.bytes;
     const n = this.nEdits;
     const ePos = this.ePos;
@@ -898,22 +916,12 @@ export class FunctionRewriter {
     const tHead = this.tHead;
     const tTail = this.tTail;
     const tReload = this.tReload;
-    // The longest edit is a charge: its fixed bytes and a cost of at most 8 LEB128 bytes.
-    out.reserve(to - from + n * (tTail + 8));
-    const buf = out.buf;
-    let len = out.len;
     let cur = from;
     for (let i = 0; i < n; i++) {
       const kind = eKind[i]!;
       const arg = eArg[i]!;
       if (kind === Edit.Charge && arg === 0) continue;
-      const pos = ePos[i]!;
-      if (pos - cur > 32) {
-        buf.set(src.subarray(cur, pos), len);
-        len += pos - cur;
-      } else {
-        while (cur < pos) buf[len++] = src[cur++]!;
-      }
+      len = put(buf, len, src, cur, ePos[i]!);
       cur = eEnd[i]!;
       switch (kind) {
         case Edit.Charge:
@@ -936,13 +944,7 @@ export class FunctionRewriter {
           break;
       }
     }
-    if (to - cur > 32) {
-      buf.set(src.subarray(cur, to), len);
-      len += to - cur;
-    } else {
-      while (cur < to) buf[len++] = src[cur++]!;
-    }
-    out.len = len;
+    return put(buf, len, src, cur, to);
   }
 
   /**
@@ -1000,6 +1002,19 @@ function putU32(buf: Uint8Array, at: number, v: number): number {
     v >>>= 7;
   }
   buf[at++] = v;
+  return at;
+}
+
+/**
+ * Copies `src[from, to)` to `buf` at `at`; returns the position after. Rewriting copies millions
+ * of short runs between edits: for those a loop beats allocating a subarray for `set`.
+ */
+function put(buf: Uint8Array, at: number, src: Uint8Array, from: number, to: number): number {
+  if (to - from > 32) {
+    buf.set(src.subarray(from, to), at);
+    return at + to - from;
+  }
+  while (from < to) buf[at++] = src[from++]!;
   return at;
 }
 
