@@ -69,6 +69,8 @@ const FC_WRAPPED: Record<number, WrapperKind> = {
 /** How the scan treats each single-byte opcode: one dense switch in place of two table lookups. */
 const enum Op {
   Illegal = 0,
+  /** Forbidden by the cost table (set per rewriter). */
+  Forbidden,
   Plain, // no immediates; POP/PUSH say the stack effect
   MemArg,
   I32Const,
@@ -207,7 +209,9 @@ const enum Edit {
  * `block` shares its parent's, so "merging into the parent" is adding to the same edit.
  */
 export class FunctionRewriter {
-  /** Cost of each single-byte opcode under the cost table; -1 when forbidden. */
+  /** OP, with the opcodes the cost table forbids marked so. */
+  private readonly ops = new Uint8Array(256);
+  /** Cost of each single-byte opcode under the cost table. */
   private readonly opCost = new Float64Array(256);
   /** Operand-stack weight of each global. */
   private readonly globalWeight: Uint8Array;
@@ -259,7 +263,9 @@ export class FunctionRewriter {
   constructor(private readonly env: RewriteEnv) {
     for (let op = 0; op < 256; op++) {
       const kind = OP[op]!;
-      this.opCost[op] = kind === Op.Illegal || kind === Op.PrefixFC || kind === Op.PrefixFD ? 0 : env.costs[CLASS[op]!]!;
+      const cost = kind === Op.Illegal || kind === Op.PrefixFC || kind === Op.PrefixFD ? 0 : env.costs[CLASS[op]!]!;
+      this.ops[op] = cost < 0 ? Op.Forbidden : kind;
+      this.opCost[op] = Math.max(cost, 0);
     }
     this.globalWeight = Uint8Array.from(env.m.globalTypes, weightOf);
     this.reader = new Reader(env.m.bytes);
@@ -393,6 +399,7 @@ export class FunctionRewriter {
     const m = env.m;
     const buf = m.bytes;
     const r = this.reader;
+    const ops = this.ops;
     const opCost = this.opCost;
     const localWeights = this.localWeights;
     const localCount = this.localCount;
@@ -417,10 +424,8 @@ export class FunctionRewriter {
       const at = p;
       const op = buf[p++]!;
       count++;
-      const c = opCost[op]!;
-      if (c < 0) throw new ForbiddenInstruction(NAME[op]!);
-      acc += c;
-      switch (OP[op] as Op) {
+      acc += opCost[op]!;
+      switch (ops[op] as Op) {
         case Op.Plain: {
           for (let k = POP[op]!; k > 0 && sp > base; k--) height -= stack[--sp]!;
           if (PUSH[op] !== 0) {
@@ -432,10 +437,10 @@ export class FunctionRewriter {
         }
         case Op.MemArg: {
           // Alignment, then offset.
-          if (p < end && buf[p]! < 0x80) p++;
-          else p = this.skipU32(p);
-          if (p < end && buf[p]! < 0x80) p++;
-          else p = this.skipU32(p);
+          p = skipShort(buf, p, end, 4);
+          if (p < 0) p = this.skipU32(-p - 1);
+          p = skipShort(buf, p, end, 4);
+          if (p < 0) p = this.skipU32(-p - 1);
           for (let k = POP[op]!; k > 0 && sp > base; k--) height -= stack[--sp]!;
           if (PUSH[op] !== 0) {
             if (sp === stack.length) stack = this.growStack();
@@ -468,9 +473,9 @@ export class FunctionRewriter {
         }
         case Op.I32Const:
         case Op.I64Const: {
-          if (p < end && buf[p]! < 0x80) p++;
-          else {
-            r.pos = p;
+          p = skipShort(buf, p, end, op === 0x41 ? 4 : 9);
+          if (p < 0) {
+            r.pos = -p - 1;
             r.skipSigned(op === 0x41 ? 32 : 64);
             p = r.pos;
           }
@@ -770,6 +775,8 @@ export class FunctionRewriter {
           }
           break;
         }
+        case Op.Forbidden:
+          throw new ForbiddenInstruction(NAME[op]!);
         default:
           r.fail('illegal opcode', at);
       }
@@ -1003,6 +1010,17 @@ function putU32(buf: Uint8Array, at: number, v: number): number {
   }
   buf[at++] = v;
   return at;
+}
+
+/**
+ * Position after the LEB128 at `p` if it ends within `short` bytes (one byte less than the
+ * longest encoding: such a prefix needs no range check, signed or not), else `-p - 1` for the
+ * Reader to decode and check it.
+ */
+function skipShort(buf: Uint8Array, p: number, end: number, short: number): number {
+  const limit = Math.min(end, p + short);
+  for (let q = p; q < limit; q++) if (buf[q]! < 0x80) return q + 1;
+  return -p - 1;
 }
 
 /**
