@@ -121,6 +121,12 @@ export function instrumentOptionsHash(options?: InstrumentOptions): string {
 }
 
 const RESERVED = new Set([GAS_EXPORT, STACK_EXPORT, START_EXPORT]);
+
+/**
+ * The code buffer of the last call, for the next one: the first write to each page of a fresh
+ * buffer faults, and rewritten code is megabytes. Weakly held, so the collector may take it back.
+ */
+let spareCode: WeakRef<Writer> | undefined;
 const ENTRY_POINTS = new Set(['handle', 'init', '_start', '_initialize']);
 
 /**
@@ -180,7 +186,11 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
   // (its bytes are copied up to its length), so the capacity not used costs nothing.
   const codeSection = m.sections.find((s) => s.id === 10);
   const codeSize = codeSection ? codeSection.end - codeSection.contentStart : 0;
-  const code = new Writer(Math.max(1024, Math.ceil(codeSize * 2.5)), true);
+  const capacity = Math.max(1024, Math.ceil(codeSize * 2.5));
+  let code = spareCode?.deref();
+  if (code === undefined || code.buf.length < capacity) code = new Writer(capacity, true);
+  spareCode = new WeakRef(code);
+  code.len = 0;
   const rewriter = new FunctionRewriter(env);
   let instructionCount = 0;
   // The count is written last; reserve a padded 5-byte LEB128.
