@@ -247,6 +247,10 @@ export class FunctionRewriter {
    * reload (`[tTail, tReload)`) for the function being emitted: they name its gas local.
    */
   private readonly tpl = new Uint8Array(64);
+  private readonly tplView = new DataView(this.tpl.buffer);
+  /** The input, and the buffer emitBody last wrote to, as DataViews: short runs are copied by words. */
+  private readonly srcView: DataView;
+  private outView: DataView = new DataView(new ArrayBuffer(0));
   private tHead = 0;
   private tTail = 0;
   private tReload = 0;
@@ -269,6 +273,7 @@ export class FunctionRewriter {
     }
     this.globalWeight = Uint8Array.from(env.m.globalTypes, weightOf);
     this.reader = new Reader(env.m.bytes);
+    this.srcView = new DataView(env.m.bytes.buffer, env.m.bytes.byteOffset, env.m.bytes.byteLength);
     const sp = env.spGlobal;
     const w = new Writer(64);
     w.byte(0x23);
@@ -914,12 +919,16 @@ export class FunctionRewriter {
   /** Writes `[from, to)` of the input, with the edits applied, at `len`; returns the end. */
   private emitBody(buf: Uint8Array, len: number, from: number, to: number): number {
     const src = this.env.m.bytes;
+    const srcView = this.srcView;
+    if (this.outView.buffer !== buf.buffer) this.outView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const view = this.outView;
     const n = this.nEdits;
     const ePos = this.ePos;
     const eEnd = this.eEnd;
     const eKind = this.eKind;
     const eArg = this.eArg;
     const tpl = this.tpl;
+    const tplView = this.tplView;
     const tHead = this.tHead;
     const tTail = this.tTail;
     const tReload = this.tReload;
@@ -928,14 +937,14 @@ export class FunctionRewriter {
       const kind = eKind[i]!;
       const arg = eArg[i]!;
       if (kind === Edit.Charge && arg === 0) continue;
-      len = put(buf, len, src, cur, ePos[i]!);
+      len = putRun(buf, view, len, src, srcView, cur, ePos[i]!);
       cur = eEnd[i]!;
       switch (kind) {
         case Edit.Charge:
           if (arg > Number.MAX_SAFE_INTEGER) throw new InstrumentationError('metered block cost overflows');
-          for (let k = 0; k < tHead; k++) buf[len++] = tpl[k]!;
+          len = putRun(buf, view, len, tpl, tplView, 0, tHead);
           len = putSleb(buf, len, arg);
-          for (let k = tHead; k < tTail; k++) buf[len++] = tpl[k]!;
+          len = putRun(buf, view, len, tpl, tplView, tHead, tTail);
           break;
         case Edit.Branch:
           buf[len++] = 0x0c;
@@ -944,14 +953,14 @@ export class FunctionRewriter {
         case Edit.Wrapper:
           buf[len++] = 0x10;
           len = putU32(buf, len, arg);
-          for (let k = tTail; k < tReload; k++) buf[len++] = tpl[k]!;
+          len = putRun(buf, view, len, tpl, tplView, tTail, tReload);
           break;
         case Edit.Reload:
-          for (let k = tTail; k < tReload; k++) buf[len++] = tpl[k]!;
+          len = putRun(buf, view, len, tpl, tplView, tTail, tReload);
           break;
       }
     }
-    return put(buf, len, src, cur, to);
+    return putRun(buf, view, len, src, srcView, cur, to);
   }
 
   /**
@@ -1032,6 +1041,17 @@ function put(buf: Uint8Array, at: number, src: Uint8Array, from: number, to: num
     buf.set(src.subarray(from, to), at);
     return at + to - from;
   }
+  while (from < to) buf[at++] = src[from++]!;
+  return at;
+}
+
+/**
+ * put() for the runs between edits and the charge templates, millions of them and mostly a few
+ * bytes long: copied four bytes at a time through DataViews of `buf` and `src`.
+ */
+function putRun(buf: Uint8Array, view: DataView, at: number, src: Uint8Array, srcView: DataView, from: number, to: number): number {
+  if (to - from > 32) return put(buf, at, src, from, to);
+  for (; to - from >= 4; from += 4, at += 4) view.setUint32(at, srcView.getUint32(from, true), true);
   while (from < to) buf[at++] = src[from++]!;
   return at;
 }
