@@ -442,10 +442,10 @@ export class FunctionRewriter {
         }
         case Op.MemArg: {
           // Alignment, then offset.
-          p = skipShort(buf, p, end, 4);
-          if (p < 0) p = this.skipU32(-p - 1);
-          p = skipShort(buf, p, end, 4);
-          if (p < 0) p = this.skipU32(-p - 1);
+          if (p < end && buf[p]! < 0x80) p++;
+          else if ((p = skipShort(buf, p, end, 4)) < 0) p = this.skipU32(-p - 1);
+          if (p < end && buf[p]! < 0x80) p++;
+          else if ((p = skipShort(buf, p, end, 4)) < 0) p = this.skipU32(-p - 1);
           for (let k = POP[op]!; k > 0 && sp > base; k--) height -= stack[--sp]!;
           if (PUSH[op] !== 0) {
             if (sp === stack.length) stack = this.growStack();
@@ -478,8 +478,8 @@ export class FunctionRewriter {
         }
         case Op.I32Const:
         case Op.I64Const: {
-          p = skipShort(buf, p, end, op === 0x41 ? 4 : 9);
-          if (p < 0) {
+          if (p < end && buf[p]! < 0x80) p++;
+          else if ((p = skipShort(buf, p, end, op === 0x41 ? 4 : 9)) < 0) {
             r.pos = -p - 1;
             r.skipSigned(op === 0x41 ? 32 : 64);
             p = r.pos;
