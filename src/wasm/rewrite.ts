@@ -247,17 +247,18 @@ export class FunctionRewriter {
    * reload (`[tTail, tReload)`) for the function being emitted: they name its gas local.
    */
   private readonly tpl = new Uint8Array(64);
-  private readonly tplView = new DataView(this.tpl.buffer);
-  /** The input, and the buffer emitBody last wrote to, as DataViews: short runs are copied by words. */
-  private readonly srcView: DataView;
-  private outView: DataView = new DataView(new ArrayBuffer(0));
   private tHead = 0;
   private tTail = 0;
   private tReload = 0;
+  // The templates, the input, and the buffer emitBody last wrote to, as DataViews: short runs are
+  // copied four bytes at a time.
+  private readonly tplView = new DataView(this.tpl.buffer);
+  private readonly srcView: DataView;
+  private outView: DataView = new DataView(new ArrayBuffer(0));
   /**
    * The prologue around its frame cost (`global.get sp; i32.const` cost `i32.add; global.set sp;
-   * global.get sp; i32.const limit; i32.gt_u; if; call overflow; end`), and the epilogue (the same
-   * subtraction, then the function's `end`).
+   * global.get sp; i32.const limit; i32.gt_u; if; call overflow; end`), and the epilogue (the
+   * prologue's head, the cost, `i32.sub; global.set sp`, then the function's `end`).
    */
   private readonly prologueHead: Uint8Array;
   private readonly prologueTail: Uint8Array;
