@@ -121,13 +121,13 @@ export function instrumentOptionsHash(options?: InstrumentOptions): string {
 }
 
 const RESERVED = new Set([GAS_EXPORT, STACK_EXPORT, START_EXPORT]);
+const ENTRY_POINTS = new Set(['handle', 'init', '_start', '_initialize']);
 
 /**
  * The code buffer of the last call, for the next one: the first write to each page of a fresh
  * buffer faults, and rewritten code is megabytes. Weakly held, so the collector may take it back.
  */
 let spareCode: WeakRef<Writer> | undefined;
-const ENTRY_POINTS = new Set(['handle', 'init', '_start', '_initialize']);
 
 /**
  * Rewrites a valid wasm module into a deterministically metered one: gas metering per metered
