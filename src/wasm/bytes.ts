@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { MalformedModule } from './errors.js';
 
 /**
@@ -140,16 +141,33 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export class Writer {
   buf: Uint8Array<ArrayBuffer>;
   len = 0;
-  constructor(capacity = 1024) {
-    this.buf = new Uint8Array(capacity);
+  /**
+   * @param uninitialized Leave the buffer's bytes as the allocator found them instead of zeroing
+   *   them (a multi-megabyte memset per call). Only the bytes below `len` are ever written: use it
+   *   for buffers whose bytes beyond `len` never leave the instrumenter.
+   */
+  constructor(
+    capacity = 1024,
+    private readonly uninitialized = false,
+  ) {
+    this.buf = this.alloc(capacity);
+  }
+
+  private alloc(n: number): Uint8Array<ArrayBuffer> {
+    return this.uninitialized ? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n) : new Uint8Array(n);
   }
 
   private grow(need: number): void {
     let cap = this.buf.length * 2;
     while (cap < this.len + need) cap *= 2;
-    const next = new Uint8Array(cap);
+    const next = this.alloc(cap);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
+  }
+
+  /** Makes room for `n` more bytes: callers may then write `buf` directly up to `len + n`. */
+  reserve(n: number): void {
+    if (this.len + n > this.buf.length) this.grow(n);
   }
 
   byte(b: number): void {

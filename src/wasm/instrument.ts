@@ -124,6 +124,12 @@ const RESERVED = new Set([GAS_EXPORT, STACK_EXPORT, START_EXPORT]);
 const ENTRY_POINTS = new Set(['handle', 'init', '_start', '_initialize']);
 
 /**
+ * The code buffer of the last call, for the next one: the first write to each page of a fresh
+ * buffer faults, and rewritten code is megabytes. Weakly held, so the collector may take it back.
+ */
+let spareCode: WeakRef<Writer> | undefined;
+
+/**
  * Rewrites a valid wasm module into a deterministically metered one: gas metering per metered
  * block, a deterministic stack-height limit, and a memory limit. Pure: no I/O, same bytes and
  * options give the same output on every machine.
@@ -176,10 +182,15 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
   // Code section content: rewritten bodies, then the injected functions.
   const injectedCount = 3;
   // Sized from the code section, not the module (data sections can be most of a module): charges
-  // and reloads add up to about half, and 2x leaves no growth to copy.
+  // and reloads add 0.5x to 1.1x on real-world modules, and growing would copy megabytes. Unzeroed
+  // (its bytes are copied up to its length), so the capacity not used costs nothing.
   const codeSection = m.sections.find((s) => s.id === 10);
   const codeSize = codeSection ? codeSection.end - codeSection.contentStart : 0;
-  const code = new Writer(Math.max(1024, codeSize * 2));
+  const capacity = Math.max(1024, Math.ceil(codeSize * 2.5));
+  let code = spareCode?.deref();
+  if (code === undefined || code.buf.length < capacity) code = new Writer(capacity, true);
+  spareCode = new WeakRef(code);
+  code.len = 0;
   const rewriter = new FunctionRewriter(env);
   let instructionCount = 0;
   // The count is written last; reserve a padded 5-byte LEB128.
@@ -213,10 +224,9 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
   patchPadded(code, 0, count);
 
   const keepStart = opts.initialGas !== null;
-  // Everything but the code section is copied or grows by a few entries: size the output so that
-  // it never has to grow (growing a multi-megabyte buffer copies it).
-  const out = new Writer(bytes.length - codeSize + code.len + 4096);
-  out.bytes(bytes.subarray(0, 8));
+  // The output in order, as views of the input and built sections; then written once, at its
+  // exact size.
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   const newSections = new Map<number, () => Uint8Array>();
   newSections.set(1, () => types.section());
   // Only a module with exactly one memory, defined by itself, can have it moved to an import.
@@ -300,8 +310,8 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
   const rank = (id: number): number => ORDER.indexOf(id);
   const emitted = new Set<number>();
   const emitNew = (id: number): void => {
-    const make = newSections.get(id)!;
-    writeSection(out, id, make());
+    const content = newSections.get(id)!();
+    parts.push(new Uint8Array([id, ...leb(content.length)]), content);
     emitted.add(id);
   };
   const flushBefore = (r: number): void => {
@@ -312,17 +322,20 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
   };
   for (const s of m.sections) {
     if (s.id === 0) {
-      out.bytes(bytes.subarray(s.start, s.end));
+      parts.push(bytes.subarray(s.start, s.end));
       continue;
     }
     flushBefore(rank(s.id));
     if (newSections.has(s.id)) emitNew(s.id);
     else if (s.id === 8 && !keepStart) continue;
     else if (s.id === 5 && movedLimits) continue;
-    else out.bytes(bytes.subarray(s.start, s.end));
+    else parts.push(bytes.subarray(s.start, s.end));
   }
   flushBefore(ORDER.length);
-  const result = out.result();
+  // Unzeroed: the parts fill it exactly.
+  const out = new Writer(parts.reduce((n, p) => n + p.length, 0), true);
+  for (const p of parts) out.bytes(p);
+  const result = out.buf;
 
   const metadata: CodeMetadata = {
     exports: m.exports.map(({ name, kind }) => ({ name, kind })),
@@ -436,12 +449,6 @@ function sectionBody(m: ModuleInfo, id: number): { count: number; rest: Uint8Arr
     if ((b & 0x80) === 0) break;
   }
   return { count, rest: m.bytes.subarray(p, s.end) };
-}
-
-function writeSection(out: Writer, id: number, content: Uint8Array): void {
-  out.byte(id);
-  out.u32(content.length);
-  out.bytes(content);
 }
 
 function writeBody(out: Writer, instrs: number[]): void {

@@ -13,6 +13,7 @@ import {
   instrumentOptionsHash,
   validateGuest,
 } from '../../src/wasm/index.js';
+import { parseModule } from '../../src/wasm/module.js';
 import { wat } from '../helpers/wat.js';
 
 const spec = (name: string): Uint8Array =>
@@ -124,6 +125,19 @@ describe('instrument', () => {
     expect(() => instrument(new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0]))).toThrow(/unknown binary version/);
     const fac = spec('fac/fac.0.wasm');
     expect(() => instrument(fac.subarray(0, fac.length - 3))).toThrow(MalformedModule);
+  });
+
+  it("sizes a function's frame from its own code alone: a block's params leave the parent's operands", async () => {
+    const f = '(func (result i32) (i32.const 1) (block (param i32) (result i32) (i32.const 2) (i32.add)))';
+    const body = (b: Uint8Array, i: number): string => {
+      const m = parseModule(instrument(b).code);
+      return Buffer.from(m.bytes.subarray(m.bodies[i]!.start, m.bodies[i]!.end)).toString('hex');
+    };
+    // The function before leaves a frame opened above one operand; it must not change f's frame cost.
+    const alone = body(await wat(`(module ${f} (func (result i32) (i32.const 0)))`), 0);
+    expect(body(await wat(`(module (func (result i32) (i32.const 0) (block) (drop) (i32.const 0)) ${f})`), 1)).toBe(alone);
+    // 4 per activation, 1 for the gas local, 2 operands, 3 for injected code.
+    expect(alone).toContain('410a6a'); // i32.const 10; i32.add
   });
 
   it('is deterministic and its output is pinned to RUNTIME_VERSION (golden hashes)', () => {
