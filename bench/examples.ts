@@ -3,7 +3,7 @@
  * guest's throughput metered vs unmetered (same engine, same payloads; unmetered = the guest
  * instrumented with a zero-cost table, so only the charges differ).
  */
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodeService } from '../dist/code/index.js';
@@ -27,6 +27,10 @@ const calls: [string, string, string][] = [
   ['ping-pong', 'handle', '3'],
   ['sha256', 'handle', 'x'.repeat(1024)],
 ];
+// SQLite as an actor, where clang for wasm32-wasi built it.
+if (existsSync(new URL('../build/guests/c-sql-actor.wasm', import.meta.url))) {
+  calls.push(['c-sql-actor', 'handle', 'create table t(x); insert into t values (1), (2); select sum(x) from t']);
+}
 const rows: (string | number)[][] = [];
 for (const [name, entry, payload] of calls) {
   const { codeId } = await codes.upload(guest(name));
