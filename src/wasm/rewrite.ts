@@ -216,13 +216,15 @@ export class FunctionRewriter {
   /** Operand-stack weight of each global. */
   private readonly globalWeight: Uint8Array;
   private readonly reader: Reader;
-  // Operand stack: weight of each value.
-  private stack: Uint8Array = new Uint8Array(1024);
+  /**
+   * Operand stack, as the height in slots below each value: `stack[sp]` is the height with `sp`
+   * values, so popping any number of values is one read.
+   */
+  private stack: Int32Array = new Int32Array(1024);
   private maxHeight = 0;
   // Control frames.
   private fKind: Uint8Array = new Uint8Array(64);
   private fSp: Int32Array = new Int32Array(64);
-  private fHeight: Float64Array = new Float64Array(64);
   private fBlockType: Int32Array = new Int32Array(64);
   private fLowest: Int32Array = new Int32Array(64);
   /** Edit index of the frame's active metered block. */
@@ -417,7 +419,8 @@ export class FunctionRewriter {
     // code, or invalid code that the compiler rejects later.
     let base = 0;
     let depth = 1;
-    this.openFrame(0, Special.Block, -0x40, 0, 0, 0);
+    stack[0] = 0;
+    this.openFrame(0, Special.Block, -0x40, 0, 0);
     this.edit(0, Edit.Charge, start, start, 0);
     let n = 1;
     // The edit of the top frame's metered block, and the cost not yet added to it.
@@ -433,11 +436,12 @@ export class FunctionRewriter {
       acc += opCost[op]!;
       switch (ops[op] as Op) {
         case Op.Plain: {
-          for (let k = POP[op]!; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= POP[op]!) < base) sp = base;
+          height = stack[sp]!;
           if (PUSH[op] !== 0) {
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = 1;
-            if (++height > maxHeight) maxHeight = height;
+            if (++sp === stack.length) stack = this.growStack();
+            stack[sp] = ++height;
+            if (height > maxHeight) maxHeight = height;
           }
           break;
         }
@@ -447,11 +451,12 @@ export class FunctionRewriter {
           else if ((p = skipShort(buf, p, end, 4)) < 0) p = this.skipU32(-p - 1);
           if (p < end && buf[p]! < 0x80) p++;
           else if ((p = skipShort(buf, p, end, 4)) < 0) p = this.skipU32(-p - 1);
-          for (let k = POP[op]!; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= POP[op]!) < base) sp = base;
+          height = stack[sp]!;
           if (PUSH[op] !== 0) {
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = 1;
-            if (++height > maxHeight) maxHeight = height;
+            if (++sp === stack.length) stack = this.growStack();
+            stack[sp] = ++height;
+            if (height > maxHeight) maxHeight = height;
           }
           break;
         }
@@ -467,12 +472,12 @@ export class FunctionRewriter {
           }
           // The rewriter appends a local of its own; an unknown index must not come to name it.
           if (x >= localCount) throw new InvalidModule(`unknown local ${x}`);
-          if (op !== 0x20 && sp > base) height -= stack[--sp]!;
+          if (op !== 0x20 && sp > base) height = stack[--sp]!;
           if (op !== 0x21) {
             const w = localWeights === null ? 1 : localWeights[x]!;
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
@@ -485,9 +490,9 @@ export class FunctionRewriter {
             r.skipSigned(op === 0x41 ? 32 : 64);
             p = r.pos;
           }
-          if (sp === stack.length) stack = this.growStack();
-          stack[sp++] = 1;
-          if (++height > maxHeight) maxHeight = height;
+          if (++sp === stack.length) stack = this.growStack();
+          stack[sp] = ++height;
+          if (height > maxHeight) maxHeight = height;
           break;
         }
         case Op.F32Const:
@@ -495,9 +500,9 @@ export class FunctionRewriter {
           const size = op === 0x43 ? 4 : 8;
           if (end - p < size) r.fail('unexpected end', p);
           p += size;
-          if (sp === stack.length) stack = this.growStack();
-          stack[sp++] = 1;
-          if (++height > maxHeight) maxHeight = height;
+          if (++sp === stack.length) stack = this.growStack();
+          stack[sp] = ++height;
+          if (height > maxHeight) maxHeight = height;
           break;
         }
         case Op.GlobalGet:
@@ -507,12 +512,12 @@ export class FunctionRewriter {
           p = r.pos;
           if (x >= this.globalWeight.length) throw new InvalidModule(`unknown global ${x}`);
           if (op === 0x24) {
-            if (sp > base) height -= stack[--sp]!;
+            if (sp > base) height = stack[--sp]!;
           } else {
             const w = this.globalWeight[x]!;
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
@@ -525,13 +530,14 @@ export class FunctionRewriter {
           const t = m.funcTypes[f];
           if (t === undefined) throw new InvalidModule(`unknown function ${f}`);
           const ft = m.types[t]!;
-          for (let k = ft.params.length; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= ft.params.length) < base) sp = base;
+          height = stack[sp]!;
           const ws = ft.resultWeight;
           for (let i = 0; i < ws.length; i++) {
             const w = ws[i]!;
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
@@ -544,19 +550,20 @@ export class FunctionRewriter {
           this.edit(n++, Edit.Reload, p, p, 0);
           const ft = m.types[t];
           if (ft === undefined) throw new InvalidModule(`unknown type ${t}`);
-          for (let k = ft.params.length + 1; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= ft.params.length + 1) < base) sp = base;
+          height = stack[sp]!;
           const ws = ft.resultWeight;
           for (let i = 0; i < ws.length; i++) {
             const w = ws[i]!;
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
         }
         case Op.Drop:
-          if (sp > base) height -= stack[--sp]!;
+          if (sp > base) height = stack[--sp]!;
           break;
         case Op.Select:
         case Op.SelectT: {
@@ -567,16 +574,17 @@ export class FunctionRewriter {
             p = r.pos;
           }
           // Pops the condition and both operands, pushes the first operand's weight back.
-          if (sp > base) height -= stack[--sp]!;
+          if (sp > base) sp--;
           let w = 1;
           if (sp > base) {
-            w = stack[--sp]!;
-            height -= w;
+            w = stack[sp]! - stack[sp - 1]!;
+            sp--;
           }
-          if (sp > base) height -= stack[--sp]!;
-          if (sp === stack.length) stack = this.growStack();
-          stack[sp++] = w;
+          if (sp > base) sp--;
+          height = stack[sp]!;
+          if (++sp === stack.length) stack = this.growStack();
           height += w;
+          stack[sp] = height;
           if (height > maxHeight) maxHeight = height;
           break;
         }
@@ -584,11 +592,12 @@ export class FunctionRewriter {
           r.pos = p;
           r.u32();
           p = r.pos;
-          for (let k = POP[op]!; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= POP[op]!) < base) sp = base;
+          height = stack[sp]!;
           if (PUSH[op] !== 0) {
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = 1;
-            if (++height > maxHeight) maxHeight = height;
+            if (++sp === stack.length) stack = this.growStack();
+            stack[sp] = ++height;
+            if (height > maxHeight) maxHeight = height;
           }
           break;
         }
@@ -605,9 +614,9 @@ export class FunctionRewriter {
             if (t !== ValType.FuncRef && t !== ValType.ExternRef) r.fail('malformed reference type', r.pos - 1);
           } else if (r.byte() !== 0) r.fail('zero byte expected', r.pos - 1);
           p = r.pos;
-          if (sp === stack.length) stack = this.growStack();
-          stack[sp++] = 1;
-          if (++height > maxHeight) maxHeight = height;
+          if (++sp === stack.length) stack = this.growStack();
+          stack[sp] = ++height;
+          if (height > maxHeight) maxHeight = height;
           break;
         }
         case Op.MemoryGrow:
@@ -621,19 +630,20 @@ export class FunctionRewriter {
           p = op === 0xfc ? this.prefixFC(at, p) : this.prefixFD(at, p);
           acc += this.xCost;
           if (this.xWrapper >= 0) this.edit(n++, Edit.Wrapper, at, p, this.xWrapper);
-          for (let k = this.xPop; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= this.xPop) < base) sp = base;
+          height = stack[sp]!;
           const w = this.xPush;
           if (w !== 0) {
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
         }
         case Op.Unreachable:
           sp = base;
-          height = this.fHeight[depth - 1]!;
+          height = stack[sp]!;
           break;
         case Op.Block:
         case Op.Loop:
@@ -646,11 +656,12 @@ export class FunctionRewriter {
             bt = this.blockTypeIndex(p);
             p = r.pos;
           }
-          if (op === 0x04 && sp > base) height -= stack[--sp]!;
+          if (op === 0x04 && sp > base) height = stack[--sp]!;
           if (bt >= 0) {
             // Params move from the parent's operands to the new frame's.
             const ps = m.types[bt]!.paramWeight;
-            for (let k = ps.length; k > 0 && sp > base; k--) height -= stack[--sp]!;
+            if ((sp -= ps.length) < base) sp = base;
+            height = stack[sp]!;
           }
           if (op !== 0x02) {
             this.eArg[meter]! += acc;
@@ -658,15 +669,15 @@ export class FunctionRewriter {
             meter = n;
             this.edit(n++, Edit.Charge, p, p, 0);
           }
-          this.openFrame(depth++, SPECIAL[op]!, bt, sp, height, meter);
+          this.openFrame(depth++, SPECIAL[op]!, bt, sp, meter);
           base = sp;
           if (bt >= 0) {
             const ps = m.types[bt]!.paramWeight;
             for (let i = 0; i < ps.length; i++) {
               const w = ps[i]!;
-              if (sp === stack.length) stack = this.growStack();
-              stack[sp++] = w;
+              if (++sp === stack.length) stack = this.growStack();
               height += w;
+              stack[sp] = height;
               if (height > maxHeight) maxHeight = height;
             }
           }
@@ -682,15 +693,15 @@ export class FunctionRewriter {
           this.fMeter[f] = meter;
           this.fKind[f] = Special.Else;
           sp = base;
-          height = this.fHeight[f]!;
+          height = stack[sp]!;
           const bt = this.fBlockType[f]!;
           if (bt >= 0) {
             const ps = m.types[bt]!.paramWeight;
             for (let i = 0; i < ps.length; i++) {
               const w = ps[i]!;
-              if (sp === stack.length) stack = this.growStack();
-              stack[sp++] = w;
+              if (++sp === stack.length) stack = this.growStack();
               height += w;
+              stack[sp] = height;
               if (height > maxHeight) maxHeight = height;
             }
           }
@@ -700,7 +711,7 @@ export class FunctionRewriter {
           const f = --depth;
           const lowest = this.fLowest[f]!;
           sp = base;
-          height = this.fHeight[f]!;
+          height = stack[sp]!;
           if (depth === 0) {
             if (p !== end) r.fail('section size mismatch', p);
             this.eArg[meter]! += acc;
@@ -729,16 +740,16 @@ export class FunctionRewriter {
             const ws = m.types[bt]!.resultWeight;
             for (let i = 0; i < ws.length; i++) {
               const w = ws[i]!;
-              if (sp === stack.length) stack = this.growStack();
-              stack[sp++] = w;
+              if (++sp === stack.length) stack = this.growStack();
               height += w;
+              stack[sp] = height;
               if (height > maxHeight) maxHeight = height;
             }
           } else if (bt !== -0x40) {
             const w = weightOf(-bt);
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
@@ -774,10 +785,10 @@ export class FunctionRewriter {
           this.edit(n++, Edit.Charge, p, p, 0);
           this.fMeter[top] = meter;
           if (op === 0x0d) {
-            if (sp > base) height -= stack[--sp]!;
+            if (sp > base) height = stack[--sp]!;
           } else {
             sp = base;
-            height = this.fHeight[top]!;
+            height = stack[sp]!;
           }
           break;
         }
@@ -789,12 +800,11 @@ export class FunctionRewriter {
     }
   }
 
-  private openFrame(f: number, kind: number, bt: number, sp: number, height: number, meter: number): void {
+  private openFrame(f: number, kind: number, bt: number, sp: number, meter: number): void {
     if (f === this.fKind.length) this.growFrames();
     this.fKind[f] = kind;
     this.fBlockType[f] = bt;
     this.fSp[f] = sp;
-    this.fHeight[f] = height;
     this.fLowest[f] = f;
     this.fMeter[f] = meter;
   }
@@ -803,14 +813,13 @@ export class FunctionRewriter {
     const n = this.fKind.length * 2;
     this.fKind = grow(this.fKind, new Uint8Array(n));
     this.fSp = grow(this.fSp, new Int32Array(n));
-    this.fHeight = grow(this.fHeight, new Float64Array(n));
     this.fBlockType = grow(this.fBlockType, new Int32Array(n));
     this.fLowest = grow(this.fLowest, new Int32Array(n));
     this.fMeter = grow(this.fMeter, new Int32Array(n));
   }
 
-  private growStack(): Uint8Array {
-    this.stack = grow(this.stack, new Uint8Array(this.stack.length * 2));
+  private growStack(): Int32Array {
+    this.stack = grow(this.stack, new Int32Array(this.stack.length * 2));
     return this.stack;
   }
 
