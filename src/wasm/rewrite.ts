@@ -72,7 +72,11 @@ const enum Op {
   /** Forbidden by the cost table (set per rewriter). */
   Forbidden,
   Plain, // no immediates; POP/PUSH say the stack effect
-  MemArg,
+  // The commonest shapes get cases of their own, without table lookups.
+  Unary, // no immediates, pops one value and pushes one
+  Binary, // no immediates, pops two values and pushes one
+  Load, // a memarg; pops the address, pushes the value
+  Store, // a memarg; pops the address and the value
   I32Const,
   I64Const,
   F32Const,
@@ -153,9 +157,12 @@ function opKind(op: number): Op {
   }
   switch (IMM[op] as Imm) {
     case Imm.None:
+      if (PUSH[op] === 1 && POP[op] === 1) return Op.Unary;
+      if (PUSH[op] === 1 && POP[op] === 2) return Op.Binary;
       return Op.Plain;
     case Imm.MemArg:
-      return Op.MemArg;
+      // Every single-byte memory access is a load or a store.
+      return PUSH[op] === 1 ? Op.Load : Op.Store;
     case Imm.I32:
       return Op.I32Const;
     case Imm.I64:
@@ -434,7 +441,8 @@ export class FunctionRewriter {
       const op = buf[p++]!;
       count++;
       acc += opCost[op]!;
-      switch (ops[op] as Op) {
+      const kind = ops[op] as Op;
+      switch (kind) {
         case Op.Plain: {
           if ((sp -= POP[op]!) < base) sp = base;
           height = stack[sp]!;
@@ -445,18 +453,51 @@ export class FunctionRewriter {
           }
           break;
         }
-        case Op.MemArg: {
+        case Op.Unary:
+          // The result is never higher than the operand was.
+          if (sp > base) {
+            height = stack[sp - 1]! + 1;
+            stack[sp] = height;
+          } else {
+            if (++sp === stack.length) stack = this.growStack();
+            stack[sp] = ++height;
+            if (height > maxHeight) maxHeight = height;
+          }
+          break;
+        case Op.Binary:
+          // The result is never higher than the operands were.
+          if (sp - 2 >= base) {
+            sp--;
+            height = stack[sp - 1]! + 1;
+            stack[sp] = height;
+          } else {
+            sp = base;
+            height = stack[sp]!;
+            if (++sp === stack.length) stack = this.growStack();
+            stack[sp] = ++height;
+            if (height > maxHeight) maxHeight = height;
+          }
+          break;
+        case Op.Load:
+        case Op.Store: {
           // Alignment, then offset.
           if (p < end && buf[p]! < 0x80) p++;
           else if ((p = skipShort(buf, p, end, 4)) < 0) p = this.skipU32(-p - 1);
           if (p < end && buf[p]! < 0x80) p++;
           else if ((p = skipShort(buf, p, end, 4)) < 0) p = this.skipU32(-p - 1);
-          if ((sp -= POP[op]!) < base) sp = base;
-          height = stack[sp]!;
-          if (PUSH[op] !== 0) {
-            if (++sp === stack.length) stack = this.growStack();
-            stack[sp] = ++height;
-            if (height > maxHeight) maxHeight = height;
+          if (kind === Op.Load) {
+            // As Unary.
+            if (sp > base) {
+              height = stack[sp - 1]! + 1;
+              stack[sp] = height;
+            } else {
+              if (++sp === stack.length) stack = this.growStack();
+              stack[sp] = ++height;
+              if (height > maxHeight) maxHeight = height;
+            }
+          } else {
+            if ((sp -= 2) < base) sp = base;
+            height = stack[sp]!;
           }
           break;
         }
