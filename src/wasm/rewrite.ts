@@ -501,9 +501,7 @@ export class FunctionRewriter {
           }
           break;
         }
-        case Op.LocalGet:
-        case Op.LocalSet:
-        case Op.LocalTee: {
+        case Op.LocalGet: {
           let x = p < end ? buf[p]! : 0x80;
           if (x < 0x80) p++;
           else {
@@ -513,11 +511,26 @@ export class FunctionRewriter {
           }
           // The rewriter appends a local of its own; an unknown index must not come to name it.
           if (x >= localCount) throw new InvalidModule(`unknown local ${x}`);
-          if (op !== 0x20 && sp > base) height = stack[--sp]!;
-          if (op !== 0x21) {
-            const w = localWeights === null ? 1 : localWeights[x]!;
+          if (++sp === stack.length) stack = this.growStack();
+          height += localWeights === null ? 1 : localWeights[x]!;
+          stack[sp] = height;
+          if (height > maxHeight) maxHeight = height;
+          break;
+        }
+        case Op.LocalSet:
+        case Op.LocalTee: {
+          let x = p < end ? buf[p]! : 0x80;
+          if (x < 0x80) p++;
+          else {
+            r.pos = p;
+            x = r.u32();
+            p = r.pos;
+          }
+          if (x >= localCount) throw new InvalidModule(`unknown local ${x}`);
+          if (sp > base) height = stack[--sp]!;
+          if (kind === Op.LocalTee) {
             if (++sp === stack.length) stack = this.growStack();
-            height += w;
+            height += localWeights === null ? 1 : localWeights[x]!;
             stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
