@@ -165,7 +165,8 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
     sovFunc,
     stackLimit: opts.stackLimit,
     wrapper(kind, a, b) {
-      const key = `${kind}:${a}:${b}`;
+      // Called for every bulk memory instruction, nearly all on memory 0: no key to build then.
+      const key = a === 0 && b === 0 ? kind : `${kind}:${a}:${b}`;
       let idx = wrapperIndex.get(key);
       if (idx === undefined) {
         idx = totalFuncs + 3 + wrappers.length;

@@ -72,7 +72,11 @@ const enum Op {
   /** Forbidden by the cost table (set per rewriter). */
   Forbidden,
   Plain, // no immediates; POP/PUSH say the stack effect
-  MemArg,
+  // The commonest shapes get cases of their own, without table lookups.
+  Unary, // no immediates, pops one value and pushes one
+  Binary, // no immediates, pops two values and pushes one
+  Load, // a memarg; pops the address, pushes the value
+  Store, // a memarg; pops the address and the value
   I32Const,
   I64Const,
   F32Const,
@@ -153,9 +157,12 @@ function opKind(op: number): Op {
   }
   switch (IMM[op] as Imm) {
     case Imm.None:
+      if (PUSH[op] === 1 && POP[op] === 1) return Op.Unary;
+      if (PUSH[op] === 1 && POP[op] === 2) return Op.Binary;
       return Op.Plain;
     case Imm.MemArg:
-      return Op.MemArg;
+      // Every single-byte memory access is a load or a store.
+      return PUSH[op] === 1 ? Op.Load : Op.Store;
     case Imm.I32:
       return Op.I32Const;
     case Imm.I64:
@@ -216,13 +223,15 @@ export class FunctionRewriter {
   /** Operand-stack weight of each global. */
   private readonly globalWeight: Uint8Array;
   private readonly reader: Reader;
-  // Operand stack: weight of each value.
-  private stack: Uint8Array = new Uint8Array(1024);
+  /**
+   * Operand stack, as the height in slots below each value: `stack[sp]` is the height with `sp`
+   * values, so popping any number of values is one read.
+   */
+  private stack: Int32Array = new Int32Array(1024);
   private maxHeight = 0;
   // Control frames.
   private fKind: Uint8Array = new Uint8Array(64);
   private fSp: Int32Array = new Int32Array(64);
-  private fHeight: Float64Array = new Float64Array(64);
   private fBlockType: Int32Array = new Int32Array(64);
   private fLowest: Int32Array = new Int32Array(64);
   /** Edit index of the frame's active metered block. */
@@ -347,8 +356,9 @@ export class FunctionRewriter {
     const ph = this.prologueHead;
     const pt = this.prologueTail;
     const et = this.epilogueTail;
+    // 3 more for the whole words putRun writes.
     out.reserve(
-      20 + (localsEnd - localsStart) + 2 * (ph.length + 8) + pt.length + et.length + this.tReload + (finalEnd - codeStart) + this.nEdits * (this.tTail + 8),
+      23 + (localsEnd - localsStart) + 2 * (ph.length + 8) + pt.length + et.length + this.tReload + (finalEnd - codeStart) + this.nEdits * (this.tTail + 8),
     );
     const buf = out.buf;
     const sizeAt = out.len;
@@ -417,7 +427,8 @@ export class FunctionRewriter {
     // code, or invalid code that the compiler rejects later.
     let base = 0;
     let depth = 1;
-    this.openFrame(0, Special.Block, -0x40, 0, 0, 0);
+    stack[0] = 0;
+    this.openFrame(0, Special.Block, -0x40, 0, 0);
     this.edit(0, Edit.Charge, start, start, 0);
     let n = 1;
     // The edit of the top frame's metered block, and the cost not yet added to it.
@@ -431,33 +442,67 @@ export class FunctionRewriter {
       const op = buf[p++]!;
       count++;
       acc += opCost[op]!;
-      switch (ops[op] as Op) {
+      const kind = ops[op] as Op;
+      switch (kind) {
         case Op.Plain: {
-          for (let k = POP[op]!; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= POP[op]!) < base) sp = base;
+          height = stack[sp]!;
           if (PUSH[op] !== 0) {
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = 1;
-            if (++height > maxHeight) maxHeight = height;
+            if (++sp === stack.length) stack = this.growStack();
+            stack[sp] = ++height;
+            if (height > maxHeight) maxHeight = height;
           }
           break;
         }
-        case Op.MemArg: {
+        case Op.Unary:
+          // The result is never higher than the operand was.
+          if (sp > base) {
+            height = stack[sp - 1]! + 1;
+            stack[sp] = height;
+          } else {
+            if (++sp === stack.length) stack = this.growStack();
+            stack[sp] = ++height;
+            if (height > maxHeight) maxHeight = height;
+          }
+          break;
+        case Op.Binary:
+          // The result is never higher than the operands were.
+          if (sp - 2 >= base) {
+            sp--;
+            height = stack[sp - 1]! + 1;
+            stack[sp] = height;
+          } else {
+            sp = base;
+            height = stack[sp]!;
+            if (++sp === stack.length) stack = this.growStack();
+            stack[sp] = ++height;
+            if (height > maxHeight) maxHeight = height;
+          }
+          break;
+        case Op.Load:
+        case Op.Store: {
           // Alignment, then offset.
           if (p < end && buf[p]! < 0x80) p++;
           else if ((p = skipShort(buf, p, end, 4)) < 0) p = this.skipU32(-p - 1);
           if (p < end && buf[p]! < 0x80) p++;
           else if ((p = skipShort(buf, p, end, 4)) < 0) p = this.skipU32(-p - 1);
-          for (let k = POP[op]!; k > 0 && sp > base; k--) height -= stack[--sp]!;
-          if (PUSH[op] !== 0) {
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = 1;
-            if (++height > maxHeight) maxHeight = height;
+          if (kind === Op.Load) {
+            // As Unary.
+            if (sp > base) {
+              height = stack[sp - 1]! + 1;
+              stack[sp] = height;
+            } else {
+              if (++sp === stack.length) stack = this.growStack();
+              stack[sp] = ++height;
+              if (height > maxHeight) maxHeight = height;
+            }
+          } else {
+            if ((sp -= 2) < base) sp = base;
+            height = stack[sp]!;
           }
           break;
         }
-        case Op.LocalGet:
-        case Op.LocalSet:
-        case Op.LocalTee: {
+        case Op.LocalGet: {
           let x = p < end ? buf[p]! : 0x80;
           if (x < 0x80) p++;
           else {
@@ -467,12 +512,27 @@ export class FunctionRewriter {
           }
           // The rewriter appends a local of its own; an unknown index must not come to name it.
           if (x >= localCount) throw new InvalidModule(`unknown local ${x}`);
-          if (op !== 0x20 && sp > base) height -= stack[--sp]!;
-          if (op !== 0x21) {
-            const w = localWeights === null ? 1 : localWeights[x]!;
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
-            height += w;
+          if (++sp === stack.length) stack = this.growStack();
+          height += localWeights === null ? 1 : localWeights[x]!;
+          stack[sp] = height;
+          if (height > maxHeight) maxHeight = height;
+          break;
+        }
+        case Op.LocalSet:
+        case Op.LocalTee: {
+          let x = p < end ? buf[p]! : 0x80;
+          if (x < 0x80) p++;
+          else {
+            r.pos = p;
+            x = r.u32();
+            p = r.pos;
+          }
+          if (x >= localCount) throw new InvalidModule(`unknown local ${x}`);
+          if (sp > base) height = stack[--sp]!;
+          if (kind === Op.LocalTee) {
+            if (++sp === stack.length) stack = this.growStack();
+            height += localWeights === null ? 1 : localWeights[x]!;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
@@ -485,9 +545,9 @@ export class FunctionRewriter {
             r.skipSigned(op === 0x41 ? 32 : 64);
             p = r.pos;
           }
-          if (sp === stack.length) stack = this.growStack();
-          stack[sp++] = 1;
-          if (++height > maxHeight) maxHeight = height;
+          if (++sp === stack.length) stack = this.growStack();
+          stack[sp] = ++height;
+          if (height > maxHeight) maxHeight = height;
           break;
         }
         case Op.F32Const:
@@ -495,9 +555,9 @@ export class FunctionRewriter {
           const size = op === 0x43 ? 4 : 8;
           if (end - p < size) r.fail('unexpected end', p);
           p += size;
-          if (sp === stack.length) stack = this.growStack();
-          stack[sp++] = 1;
-          if (++height > maxHeight) maxHeight = height;
+          if (++sp === stack.length) stack = this.growStack();
+          stack[sp] = ++height;
+          if (height > maxHeight) maxHeight = height;
           break;
         }
         case Op.GlobalGet:
@@ -507,12 +567,12 @@ export class FunctionRewriter {
           p = r.pos;
           if (x >= this.globalWeight.length) throw new InvalidModule(`unknown global ${x}`);
           if (op === 0x24) {
-            if (sp > base) height -= stack[--sp]!;
+            if (sp > base) height = stack[--sp]!;
           } else {
             const w = this.globalWeight[x]!;
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
@@ -525,13 +585,14 @@ export class FunctionRewriter {
           const t = m.funcTypes[f];
           if (t === undefined) throw new InvalidModule(`unknown function ${f}`);
           const ft = m.types[t]!;
-          for (let k = ft.params.length; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= ft.params.length) < base) sp = base;
+          height = stack[sp]!;
           const ws = ft.resultWeight;
           for (let i = 0; i < ws.length; i++) {
             const w = ws[i]!;
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
@@ -544,19 +605,20 @@ export class FunctionRewriter {
           this.edit(n++, Edit.Reload, p, p, 0);
           const ft = m.types[t];
           if (ft === undefined) throw new InvalidModule(`unknown type ${t}`);
-          for (let k = ft.params.length + 1; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= ft.params.length + 1) < base) sp = base;
+          height = stack[sp]!;
           const ws = ft.resultWeight;
           for (let i = 0; i < ws.length; i++) {
             const w = ws[i]!;
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
         }
         case Op.Drop:
-          if (sp > base) height -= stack[--sp]!;
+          if (sp > base) height = stack[--sp]!;
           break;
         case Op.Select:
         case Op.SelectT: {
@@ -567,16 +629,17 @@ export class FunctionRewriter {
             p = r.pos;
           }
           // Pops the condition and both operands, pushes the first operand's weight back.
-          if (sp > base) height -= stack[--sp]!;
+          if (sp > base) sp--;
           let w = 1;
           if (sp > base) {
-            w = stack[--sp]!;
-            height -= w;
+            w = stack[sp]! - stack[sp - 1]!;
+            sp--;
           }
-          if (sp > base) height -= stack[--sp]!;
-          if (sp === stack.length) stack = this.growStack();
-          stack[sp++] = w;
+          if (sp > base) sp--;
+          height = stack[sp]!;
+          if (++sp === stack.length) stack = this.growStack();
           height += w;
+          stack[sp] = height;
           if (height > maxHeight) maxHeight = height;
           break;
         }
@@ -584,11 +647,12 @@ export class FunctionRewriter {
           r.pos = p;
           r.u32();
           p = r.pos;
-          for (let k = POP[op]!; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= POP[op]!) < base) sp = base;
+          height = stack[sp]!;
           if (PUSH[op] !== 0) {
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = 1;
-            if (++height > maxHeight) maxHeight = height;
+            if (++sp === stack.length) stack = this.growStack();
+            stack[sp] = ++height;
+            if (height > maxHeight) maxHeight = height;
           }
           break;
         }
@@ -605,9 +669,9 @@ export class FunctionRewriter {
             if (t !== ValType.FuncRef && t !== ValType.ExternRef) r.fail('malformed reference type', r.pos - 1);
           } else if (r.byte() !== 0) r.fail('zero byte expected', r.pos - 1);
           p = r.pos;
-          if (sp === stack.length) stack = this.growStack();
-          stack[sp++] = 1;
-          if (++height > maxHeight) maxHeight = height;
+          if (++sp === stack.length) stack = this.growStack();
+          stack[sp] = ++height;
+          if (height > maxHeight) maxHeight = height;
           break;
         }
         case Op.MemoryGrow:
@@ -621,19 +685,20 @@ export class FunctionRewriter {
           p = op === 0xfc ? this.prefixFC(at, p) : this.prefixFD(at, p);
           acc += this.xCost;
           if (this.xWrapper >= 0) this.edit(n++, Edit.Wrapper, at, p, this.xWrapper);
-          for (let k = this.xPop; k > 0 && sp > base; k--) height -= stack[--sp]!;
+          if ((sp -= this.xPop) < base) sp = base;
+          height = stack[sp]!;
           const w = this.xPush;
           if (w !== 0) {
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
         }
         case Op.Unreachable:
           sp = base;
-          height = this.fHeight[depth - 1]!;
+          height = stack[sp]!;
           break;
         case Op.Block:
         case Op.Loop:
@@ -646,11 +711,12 @@ export class FunctionRewriter {
             bt = this.blockTypeIndex(p);
             p = r.pos;
           }
-          if (op === 0x04 && sp > base) height -= stack[--sp]!;
+          if (op === 0x04 && sp > base) height = stack[--sp]!;
           if (bt >= 0) {
             // Params move from the parent's operands to the new frame's.
             const ps = m.types[bt]!.paramWeight;
-            for (let k = ps.length; k > 0 && sp > base; k--) height -= stack[--sp]!;
+            if ((sp -= ps.length) < base) sp = base;
+            height = stack[sp]!;
           }
           if (op !== 0x02) {
             this.eArg[meter]! += acc;
@@ -658,15 +724,15 @@ export class FunctionRewriter {
             meter = n;
             this.edit(n++, Edit.Charge, p, p, 0);
           }
-          this.openFrame(depth++, SPECIAL[op]!, bt, sp, height, meter);
+          this.openFrame(depth++, SPECIAL[op]!, bt, sp, meter);
           base = sp;
           if (bt >= 0) {
             const ps = m.types[bt]!.paramWeight;
             for (let i = 0; i < ps.length; i++) {
               const w = ps[i]!;
-              if (sp === stack.length) stack = this.growStack();
-              stack[sp++] = w;
+              if (++sp === stack.length) stack = this.growStack();
               height += w;
+              stack[sp] = height;
               if (height > maxHeight) maxHeight = height;
             }
           }
@@ -682,15 +748,15 @@ export class FunctionRewriter {
           this.fMeter[f] = meter;
           this.fKind[f] = Special.Else;
           sp = base;
-          height = this.fHeight[f]!;
+          height = stack[sp]!;
           const bt = this.fBlockType[f]!;
           if (bt >= 0) {
             const ps = m.types[bt]!.paramWeight;
             for (let i = 0; i < ps.length; i++) {
               const w = ps[i]!;
-              if (sp === stack.length) stack = this.growStack();
-              stack[sp++] = w;
+              if (++sp === stack.length) stack = this.growStack();
               height += w;
+              stack[sp] = height;
               if (height > maxHeight) maxHeight = height;
             }
           }
@@ -700,7 +766,7 @@ export class FunctionRewriter {
           const f = --depth;
           const lowest = this.fLowest[f]!;
           sp = base;
-          height = this.fHeight[f]!;
+          height = stack[sp]!;
           if (depth === 0) {
             if (p !== end) r.fail('section size mismatch', p);
             this.eArg[meter]! += acc;
@@ -729,16 +795,16 @@ export class FunctionRewriter {
             const ws = m.types[bt]!.resultWeight;
             for (let i = 0; i < ws.length; i++) {
               const w = ws[i]!;
-              if (sp === stack.length) stack = this.growStack();
-              stack[sp++] = w;
+              if (++sp === stack.length) stack = this.growStack();
               height += w;
+              stack[sp] = height;
               if (height > maxHeight) maxHeight = height;
             }
           } else if (bt !== -0x40) {
             const w = weightOf(-bt);
-            if (sp === stack.length) stack = this.growStack();
-            stack[sp++] = w;
+            if (++sp === stack.length) stack = this.growStack();
             height += w;
+            stack[sp] = height;
             if (height > maxHeight) maxHeight = height;
           }
           break;
@@ -774,10 +840,10 @@ export class FunctionRewriter {
           this.edit(n++, Edit.Charge, p, p, 0);
           this.fMeter[top] = meter;
           if (op === 0x0d) {
-            if (sp > base) height -= stack[--sp]!;
+            if (sp > base) height = stack[--sp]!;
           } else {
             sp = base;
-            height = this.fHeight[top]!;
+            height = stack[sp]!;
           }
           break;
         }
@@ -789,12 +855,11 @@ export class FunctionRewriter {
     }
   }
 
-  private openFrame(f: number, kind: number, bt: number, sp: number, height: number, meter: number): void {
+  private openFrame(f: number, kind: number, bt: number, sp: number, meter: number): void {
     if (f === this.fKind.length) this.growFrames();
     this.fKind[f] = kind;
     this.fBlockType[f] = bt;
     this.fSp[f] = sp;
-    this.fHeight[f] = height;
     this.fLowest[f] = f;
     this.fMeter[f] = meter;
   }
@@ -803,14 +868,13 @@ export class FunctionRewriter {
     const n = this.fKind.length * 2;
     this.fKind = grow(this.fKind, new Uint8Array(n));
     this.fSp = grow(this.fSp, new Int32Array(n));
-    this.fHeight = grow(this.fHeight, new Float64Array(n));
     this.fBlockType = grow(this.fBlockType, new Int32Array(n));
     this.fLowest = grow(this.fLowest, new Int32Array(n));
     this.fMeter = grow(this.fMeter, new Int32Array(n));
   }
 
-  private growStack(): Uint8Array {
-    this.stack = grow(this.stack, new Uint8Array(this.stack.length * 2));
+  private growStack(): Int32Array {
+    this.stack = grow(this.stack, new Int32Array(this.stack.length * 2));
     return this.stack;
   }
 
@@ -1048,13 +1112,16 @@ function put(buf: Uint8Array, at: number, src: Uint8Array, from: number, to: num
 
 /**
  * put() for the runs between edits and the charge templates, millions of them and mostly a few
- * bytes long: copied four bytes at a time through DataViews of `buf` and `src`.
+ * bytes long: copied four bytes at a time through DataViews of `buf` and `src`, the last word
+ * whole, so up to 3 bytes after the run are read (when `src` has them) and written (the caller
+ * has room for them and overwrites them next). Up to 64 bytes this beats a `set` of a subarray
+ * (about 40 ns a call, measured on Node 20).
  */
 function putRun(buf: Uint8Array, view: DataView, at: number, src: Uint8Array, srcView: DataView, from: number, to: number): number {
-  if (to - from > 32) return put(buf, at, src, from, to);
-  for (; to - from >= 4; from += 4, at += 4) view.setUint32(at, srcView.getUint32(from, true), true);
-  while (from < to) buf[at++] = src[from++]!;
-  return at;
+  const n = to - from;
+  if (n > 64 || to + 3 > src.length) return put(buf, at, src, from, to);
+  for (let i = 0; i < n; i += 4) view.setUint32(at + i, srcView.getUint32(from + i, true), true);
+  return at + n;
 }
 
 /** Writes a non-negative integer below 2^53 as signed LEB128 at `at`; returns the position after. */
