@@ -76,27 +76,28 @@ const inline = await longestStall(async () => {
   new WebAssembly.Module(instrument(unique(big), options).code);
   await new Promise((r) => setTimeout(r, 5));
 });
-const uploadToReady = (s: SqliteStore, c: CodeService) => async (): Promise<void> => {
-  const b = unique(big);
-  const id = CodeService.codeId(b);
-  await s.commit([{ kind: 'code.original', codeId: id, bytes: b, info: '{}' }]);
-  await c.compiled(id);
-  // The artefact's write counts too.
-  await c.settled();
-};
-const inlineStore = SqliteStore.open(join(dir, 'inline.db'), { writer: 'inline' });
-const inlineCodes = new CodeService({ store: inlineStore, instrumentOptions: options, workers: 1 });
-await uploadToReady(inlineStore, inlineCodes)();
-const viaService = await longestStall(uploadToReady(inlineStore, inlineCodes));
-await inlineCodes.close();
-await inlineStore.close();
-// The same with the SQLite writes (the original and the artefact) on the store's writer thread (the default).
-const threaded = SqliteStore.open(join(dir, 'threaded.db'), { writer: 'thread' });
-const threadedCodes = new CodeService({ store: threaded, instrumentOptions: options, workers: 1 });
-await uploadToReady(threaded, threadedCodes)();
-const viaThreaded = await longestStall(uploadToReady(threaded, threadedCodes));
-await threadedCodes.close();
-await threaded.close();
+/** The longest stall while 14 MB goes from store to ready (the artefact's write included), with SQLite writes `writer`. */
+async function stallWith(writer: 'inline' | 'thread'): Promise<number> {
+  const s = SqliteStore.open(join(dir, `${writer}.db`), { writer });
+  const c = new CodeService({ store: s, instrumentOptions: options, workers: 1 });
+  const uploadToReady = async (): Promise<void> => {
+    const b = unique(big);
+    const id = CodeService.codeId(b);
+    await s.commit([{ kind: 'code.original', codeId: id, bytes: b, info: '{}' }]);
+    await c.compiled(id);
+    await c.settled();
+  };
+  try {
+    await uploadToReady();
+    return await longestStall(uploadToReady);
+  } finally {
+    await c.close();
+    await s.close();
+  }
+}
+const viaService = await stallWith('inline');
+// The default: the original's and the artefact's writes on the store's writer thread.
+const viaThreaded = await stallWith('thread');
 console.log('main-thread event-loop delay (max) while 14 MB goes from upload to ready');
 table(
   ['path', 'max delay ms'],

@@ -26,6 +26,22 @@ async function tessera(options: Parameters<typeof Tessera.open>[0] = {}): Promis
   return ts;
 }
 
+/** The real store, with `hook` run before each of its commits (which it may delay or fail). */
+function withCommitHook(base: SqliteStore, hook: (ops: WriteOp[]) => void | Promise<void>): SqliteStore {
+  return new Proxy(base, {
+    get(target, prop, receiver) {
+      if (prop === 'commit') {
+        return async (ops: WriteOp[]) => {
+          await hook(ops);
+          return target.commit(ops);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 /** Polls until `cond` holds (each test's own timeout bounds it). */
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 5));
@@ -51,22 +67,13 @@ async function heldFirstCommit(outcome: 'ok' | 'fail') {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let pending = true;
-  const store = new Proxy(base, {
-    get(target, prop, receiver) {
-      if (prop === 'commit') {
-        return async (ops: WriteOp[]) => {
-          if (pending && ops.some((op) => op.kind === 'batch.commit' && op.height === 1)) {
-            pending = false;
-            onHeld();
-            await gate;
-            if (outcome === 'fail') throw new Error('disk full');
-          }
-          return target.commit(ops);
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const store = withCommitHook(base, async (ops) => {
+    if (pending && ops.some((op) => op.kind === 'batch.commit' && op.height === 1)) {
+      pending = false;
+      onHeld();
+      await gate;
+      if (outcome === 'fail') throw new Error('disk full');
+    }
   });
   const executed = (t: Tessera): number => t.engine.stats().metrics.executions.get('ok') ?? 0;
   return { ids, sqlite: { store, close: () => base.close() }, held, release, executed };
@@ -189,12 +196,8 @@ describe('Tessera actors and the batch processor', () => {
     await first.close();
     const sqlite = SqliteStore.open(path);
     const commits: WriteOp[][] = [];
-    const recording = new Proxy(sqlite, {
-      get(target, prop, receiver) {
-        if (prop === 'commit') return (ops: WriteOp[]) => (commits.push(ops), target.commit(ops));
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
+    const recording = withCommitHook(sqlite, (ops) => {
+      commits.push(ops);
     });
     const t = await Tessera.open({ store: recording, processor: { batchIntervalMs: 300, maxBatchMessages: 1 } });
     try {
