@@ -13,6 +13,32 @@ export function sample(fn: () => unknown, { minMs = 300, minRuns = 5, maxRuns = 
   return out;
 }
 
+/**
+ * Times `a` and `b` in alternation (ABBA, so drift falls on both alike) until `minMs` elapsed and
+ * `minRuns` pairs exist. On a shared machine a slow spell then hits both sides of a pair, instead
+ * of one side's whole sampling window: `ratios` (b/a per pair) is far steadier than a ratio of
+ * two separately sampled medians.
+ */
+export function paired(a: () => unknown, b: () => unknown, { minMs = 300, minRuns = 5, maxRuns = 10_000 } = {}): { a: number[]; b: number[]; ratios: number[] } {
+  const out = { a: [] as number[], b: [] as number[], ratios: [] as number[] };
+  const time = (fn: () => unknown): number => {
+    const t0 = performance.now();
+    fn();
+    return performance.now() - t0;
+  };
+  const start = performance.now();
+  while (out.ratios.length < maxRuns && (out.ratios.length < minRuns || performance.now() - start < minMs)) {
+    const first = out.ratios.length % 2 === 0;
+    const ta = first ? time(a) : 0;
+    const tb = time(b);
+    const ta2 = first ? ta : time(a);
+    out.a.push(ta2);
+    out.b.push(tb);
+    out.ratios.push(tb / ta2);
+  }
+  return out;
+}
+
 /** Async variant of {@link sample}. */
 export async function sampleAsync(fn: () => Promise<unknown>, { minMs = 300, minRuns = 5, maxRuns = 10_000 } = {}): Promise<number[]> {
   const out: number[] = [];
