@@ -12,6 +12,7 @@ import {
 import { TesseraError } from '../util/errors.js';
 import { CodeTooLarge, InstrumentationFailed, MissingOriginalCode } from './errors.js';
 import { CodeWorkerPool } from './pool.js';
+import type { CodeTaskResult } from './protocol.js';
 
 /** Instrumented code ready to compile. */
 export interface InstrumentedCode {
@@ -24,6 +25,8 @@ export interface InstrumentedCode {
 interface FreshOriginal {
   bytes: Uint8Array;
   stored: Promise<void>;
+  /** Its instrumentation (and compilation), started beside validation. */
+  instrumenting: Promise<CodeTaskResult>;
 }
 
 interface Derived {
@@ -58,7 +61,7 @@ export interface CodeServiceOptions {
   maxCodeBytes?: number;
   /** Bytes of compiled modules kept (counted by instrumented size); default 256 MiB. */
   cacheBytes?: number;
-  /** Code workers; default 1. */
+  /** Code workers; default 2, so that an upload validates and instruments at the same time. */
   workers?: number;
   /**
    * Instrument and compile new code as part of `upload`, while the original is being written, so
@@ -72,6 +75,8 @@ export interface CodeStats {
   uploads: number;
   /** Background derivations started by `upload` that failed (the failure is also recorded, if deterministic). */
   warmFailures: number;
+  /** Uploads whose speculative instrumentation was dropped: the guest was invalid, or already stored. */
+  warmDiscards: number;
   instrumentations: number;
   instrumentationFailures: number;
   compilations: number;
@@ -99,7 +104,7 @@ export class CodeService implements ModuleProvider {
   private readonly persisting = new Set<Promise<void>>();
   private readonly compiling = new Map<string, Promise<CompiledCode>>();
   private readonly cache: LRUCache<string, CompiledCode>;
-  private readonly counters = { uploads: 0, warmFailures: 0, instrumentations: 0, instrumentationFailures: 0, compilations: 0, cacheHits: 0, cacheMisses: 0, cacheEvictions: 0 };
+  private readonly counters = { uploads: 0, warmFailures: 0, warmDiscards: 0, instrumentations: 0, instrumentationFailures: 0, compilations: 0, cacheHits: 0, cacheMisses: 0, cacheEvictions: 0 };
 
   constructor(options: CodeServiceOptions) {
     this.store = options.store;
@@ -109,7 +114,7 @@ export class CodeService implements ModuleProvider {
     this.optionsHash = instrumentOptionsHash(this.options);
     this.maxCodeBytes = options.maxCodeBytes ?? 32 * 1024 * 1024;
     this.warmOnUpload = options.warmOnUpload ?? true;
-    this.pool = new CodeWorkerPool(options.workers ?? 1);
+    this.pool = new CodeWorkerPool(options.workers ?? 2);
     this.cache = new LRUCache<string, CompiledCode>({
       maxSize: options.cacheBytes ?? 256 * 1024 * 1024,
       sizeCalculation: (c) => Math.max(1, c.metadata.instrumentedSize),
@@ -127,8 +132,10 @@ export class CodeService implements ModuleProvider {
   /**
    * Stores a guest after hashing and validating it (in a worker). Idempotent: the same bytes give
    * the same id and `created: false`. Resolves once the original is durable; with `warmOnUpload` (the
-   * default) the code is meanwhile instrumented and compiled from the bytes in hand, so the cold
-   * path overlaps the write instead of following it and reading the original back.
+   * default) the code is meanwhile instrumented and compiled from the bytes in hand, in a second
+   * worker from the start, so the cold path overlaps validation and the write instead of following
+   * them and reading the original back. That work is speculative: when validation fails, or the
+   * code was there already, its result is dropped (an upload then costs the CPU of both).
    *
    * @throws CodeTooLarge, InvalidGuest (naming the import or export at fault), MalformedModule
    */
@@ -137,15 +144,32 @@ export class CodeService implements ModuleProvider {
     // One copy (the caller may reuse its buffer), lent to a code worker that hashes and validates
     // it and hands it back: no bytes are cloned or hashed on the main thread.
     const lent = bytes.slice();
-    const result = await this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, [lent.buffer]);
+    const validating = this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, [lent.buffer]);
+    const instrumenting = this.warmOnUpload ? this.instrumentCopy(bytes) : null;
+    // Its outcome is observed below only if the code turns out new and valid.
+    void instrumenting?.catch(() => {});
+    let result: CodeTaskResult;
+    try {
+      result = await validating;
+    } catch (err) {
+      if (instrumenting) this.counters.warmDiscards++;
+      throw err;
+    }
     if (result.op !== 'validate') throw new TypeError('unexpected worker reply');
     const { codeId, bytes: copy } = result;
     const existed = await this.store.codes.hasOriginal(codeId);
     const stored = existed ? Promise.resolve() : this.store.commit([{ kind: 'code.original', codeId, bytes: copy, info: JSON.stringify(result.info) }]);
-    if (this.warmOnUpload) this.warm(codeId, existed ? null : { bytes: copy, stored });
+    if (instrumenting && existed) this.counters.warmDiscards++;
+    if (instrumenting) this.warm(codeId, existed ? null : { bytes: copy, stored, instrumenting });
     await stored;
     this.counters.uploads++;
     return { codeId, created: !existed, info: result.info };
+  }
+
+  /** Instruments and compiles a copy of `bytes` in a worker (the caller may reuse its buffer). */
+  private instrumentCopy(bytes: Uint8Array): Promise<CodeTaskResult> {
+    const copy = bytes.slice();
+    return this.pool.run({ op: 'instrument', bytes: copy, options: this.options, compile: true }, [copy.buffer]);
   }
 
   /** Starts making code ready in the background; a failure is counted (and recorded when deterministic). */
@@ -203,10 +227,13 @@ export class CodeService implements ModuleProvider {
     this.counters.instrumentations++;
     let result;
     try {
-      // Bytes read from the store are ours (CONTRIBUTING: reads return fresh copies) and go over
-      // as they are; an upload's bytes are still being written, so they go as a copy.
-      const bytes = !fresh && original.byteOffset === 0 && original.byteLength === original.buffer.byteLength ? original : original.slice();
-      result = await this.pool.run({ op: 'instrument', bytes, options: this.options, compile }, [bytes.buffer as ArrayBuffer]);
+      if (fresh) result = await fresh.instrumenting;
+      else {
+        // Bytes read from the store are ours (CONTRIBUTING: reads return fresh copies): they go over as they are.
+        const whole = original.byteOffset === 0 && original.byteLength === original.buffer.byteLength;
+        const bytes = whole ? original : original.slice();
+        result = await this.pool.run({ op: 'instrument', bytes, options: this.options, compile }, [bytes.buffer as ArrayBuffer]);
+      }
     } catch (e) {
       if (!(e instanceof TesseraError) || e.code === 'CODE_WORKER_ERROR') throw e;
       this.counters.instrumentationFailures++;

@@ -79,6 +79,30 @@ describe('CodeService', () => {
     expect(codes.stats()).toMatchObject({ uploads: 2, instrumentations: 1, compilations: 1 });
   });
 
+  it('instruments an upload beside its validation, and drops that work when the guest is invalid', async () => {
+    const { codes, store } = setup({ runtimeVersion: 's1' });
+    // Instrumentable, but not a guest: the work started beside validation must leave no trace.
+    const notGuest = await wat('(module (import "fs" "open" (func)) (memory (export "memory") 1) (func (export "handle")))');
+    await expect(codes.upload(notGuest)).rejects.toBeInstanceOf(InvalidGuest);
+    // Neither a guest nor instrumentable: the validation error is what the caller gets, and no
+    // instrumentation failure is recorded for code that was never stored.
+    const neither = await wat('(module (import "fs" "open" (func)) (memory (export "memory") 2000) (func (export "handle")))');
+    await expect(codes.upload(neither)).rejects.toThrow(/fs\.open/);
+    await codes.settled();
+    for (const b of [notGuest, neither]) {
+      const id = CodeService.codeId(b);
+      expect(await store.codes.artefact('s1', codes.optionsHash, id)).toBeNull();
+      expect(await store.codes.failure('s1', codes.optionsHash, id)).toBeNull();
+    }
+    expect(codes.stats()).toMatchObject({ warmDiscards: 2, instrumentations: 0, instrumentationFailures: 0, warmFailures: 0, cacheEntries: 0 });
+    // The same guest again: its speculative work is dropped too, and nothing is derived twice.
+    const bytes = await wat(guestSrc(6));
+    const { codeId } = await codes.upload(bytes);
+    await codes.upload(bytes);
+    await codes.compiled(codeId);
+    expect(codes.stats()).toMatchObject({ warmDiscards: 3, instrumentations: 1, compilations: 1 });
+  });
+
   it('a warm-up that cannot instrument the upload records the failure once', async () => {
     const { codes, store } = setup({ runtimeVersion: 'w1' });
     const { codeId } = await codes.upload(await wat('(module (memory (export "memory") 2000) (func (export "handle")))'));
