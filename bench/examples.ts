@@ -27,9 +27,12 @@ const calls: [string, string, string][] = [
   ['ping-pong', 'handle', '3'],
   ['sha256', 'handle', 'x'.repeat(1024)],
 ];
-// SQLite as an actor, where clang for wasm32-wasi built it.
+// SQLite and tree-sitter as actors, where clang for wasm32-wasi built them.
 if (existsSync(new URL('../build/guests/c-sql-actor.wasm', import.meta.url))) {
   calls.push(['c-sql-actor', 'handle', 'create table t(x); insert into t values (1), (2); select sum(x) from t']);
+}
+if (existsSync(new URL('../build/guests/c-syntax-actor.wasm', import.meta.url))) {
+  calls.push(['c-syntax-actor', 'handle', 'typescript\nexport function add(a: number, b: number): number { return a + b; }']);
 }
 const rows: (string | number)[][] = [];
 for (const [name, entry, payload] of calls) {

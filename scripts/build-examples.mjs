@@ -52,6 +52,18 @@ const cSources = readdirSync(cDir).filter((f) => f.endsWith('.c'));
 // The SQL actor compiles SQLite's amalgamation, as shipped by better-sqlite3 (a dependency), with
 // no OS layer (the guest brings a VFS of its own) and nothing that needs files or threads.
 const sqliteDir = join(root, 'node_modules', 'better-sqlite3', 'deps', 'sqlite3');
+// The syntax actor links tree-sitter's runtime and six grammars, from the C sources their npm
+// packages (devDependencies) ship: about 10 MB of real-world code and parse tables.
+const ts = (...p) => join(root, 'node_modules', ...p);
+const tsRuntime = ts('tree-sitter', 'vendor', 'tree-sitter', 'lib');
+const grammarSources = [
+  ['tree-sitter-c', 'src'],
+  ['tree-sitter-cpp', 'src'],
+  ['tree-sitter-c-sharp', 'src'],
+  ['tree-sitter-javascript', 'src'],
+  ['tree-sitter-typescript', 'typescript', 'src'],
+  ['tree-sitter-typescript', 'tsx', 'src'],
+].flatMap((dir) => ['parser.c', 'scanner.c'].map((f) => ts(...dir, f)).filter((f) => existsSync(f)));
 const C_FLAGS = {
   'sql-actor.c': [
     `-I${sqliteDir}`,
@@ -67,6 +79,19 @@ const C_FLAGS = {
     // SQLite's own code is not ours to lint.
     '-Wno-everything',
   ],
+  'syntax-actor.c': [
+    `-I${join(tsRuntime, 'include')}`,
+    `-I${join(tsRuntime, 'src')}`,
+    // The TypeScript scanners include tree_sitter/parser.h from a shared folder.
+    `-I${ts('tree-sitter-typescript', 'typescript', 'src')}`,
+    '-Wl,--strip-debug',
+    '-Wno-everything',
+  ],
+};
+/** Files a guest depends on besides its own source: `included` by it, or compiled and linked with it (`units`). */
+const DEPENDS = {
+  'sql-actor.c': { included: [join(sqliteDir, 'sqlite3.c')], units: [] },
+  'syntax-actor.c': { included: [], units: [join(tsRuntime, 'src', 'lib.c'), ...grammarSources] },
 };
 const clang = spawnSync('clang', ['--version'], { encoding: 'utf8' });
 if (clang.status !== 0) {
@@ -75,12 +100,13 @@ if (clang.status !== 0) {
   for (const file of cSources) {
     const src = join(cDir, file);
     const target = join(out, `c-${file.replace(/\.c$/, '.wasm')}`);
-    const inputs = file === 'sql-actor.c' ? [src, join(sqliteDir, 'sqlite3.c')] : [src];
+    const { included = [], units = [] } = DEPENDS[file] ?? {};
+    const inputs = [src, ...included, ...units];
     if (fresh(target, inputs)) continue;
     // Actors are WASI reactors (no main; `_initialize` runs before each entry); commands have main.
     const model = file.endsWith('-actor.c') ? ['-mexec-model=reactor'] : [];
     const extra = C_FLAGS[file] ?? [];
-    const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', ...model, ...extra, '-o', target, src], { encoding: 'utf8' });
+    const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', ...model, ...extra, '-o', target, src, ...units], { encoding: 'utf8' });
     if (r.status !== 0) {
       console.log(`skipping C guest ${file}: ${r.stderr.trim().split('\n')[0]}`);
       continue;

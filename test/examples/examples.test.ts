@@ -200,3 +200,47 @@ describe.skipIf(!haveSql)('SQL actor: SQLite as a durable actor', () => {
     }
   });
 });
+
+const haveSyntax = existsSync(guest('c-syntax-actor'));
+// tree-sitter's runtime and six grammars compiled as one guest (about 13 MB of wasm, most of it
+// parse tables): a real-world program of the size the code service must take in its stride.
+describe.skipIf(!haveSyntax)('syntax actor: tree-sitter parsers as an actor', () => {
+  it('parses six languages, counts what it parsed in durable state, and panics on an unknown language', async () => {
+    const t = tempDir();
+    const parse = async (db: Tessera, text: string): Promise<{ status: string; out: string; error: string | null }> => {
+      const r = await db.reply(await db.send({ to: 'parser', payload: new TextEncoder().encode(text), gasLimit: 10_000_000_000n }));
+      return { status: r.status, out: dec(r.payload), error: r.error };
+    };
+    try {
+      const db = await Tessera.open({ store: `sqlite:${join(t.dir, 'syntax.db')}` });
+      const { codeId } = await db.upload(bytes('c-syntax-actor'));
+      await db.createActor({ codeId, id: 'parser' });
+      const sources: [string, string, string][] = [
+        ['c', 'int add(int a, int b) { return a + b; }', '(translation_unit (function_definition'],
+        ['cpp', 'template <typename T> T twice(T x) { return x * 2; }', '(translation_unit (template_declaration'],
+        ['csharp', 'class A { int F() => 1; }', '(compilation_unit (class_declaration'],
+        ['javascript', 'const f = (x) => x + 1;', '(program (lexical_declaration'],
+        ['typescript', 'function f(x: number): string { return `${x}`; }', '(program (function_declaration'],
+        ['tsx', 'const e = <div className="a">{x}</div>;', '(program (lexical_declaration'],
+      ];
+      for (const [language, source, tree] of sources) {
+        const r = await parse(db, `${language}\n${source}`);
+        expect(r.status, `${language}: ${r.error}`).toBe('ok');
+        const [head, sexp] = r.out.split('\n');
+        expect(head).toMatch(/^nodes=\d+ errors=0 depth=\d+$/);
+        expect(sexp!.startsWith(tree)).toBe(true);
+      }
+      // Broken input still parses, with error nodes.
+      const broken = await parse(db, 'c\nint f( { return');
+      expect(broken.out).toMatch(/^nodes=\d+ errors=[1-9]\d* depth=\d+/);
+      const unknown = await parse(db, 'cobol\nDISPLAY "HI".');
+      expect(unknown.status).toBe('UserPanic');
+      expect(unknown.error).toMatch(/unknown language/);
+      const stats = await parse(db, 'stats');
+      expect(stats.out).toMatch(/^c files=2 nodes=\d+\ncpp files=1 nodes=\d+\ncsharp files=1 /);
+      await db.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+});
