@@ -31,6 +31,11 @@ export interface EngineOptions {
    * than one keeps a worker busy while the next message is on its way; default 4.
    */
   pipeline?: number;
+  /**
+   * Compiled modules each worker keeps, in bytes of instrumented code (least recently used go
+   * first; one is always kept); default 128 MiB. A module a worker has forgotten is sent again.
+   */
+  workerModuleBytes?: number;
 }
 
 /** The engine was closed. */
@@ -58,7 +63,9 @@ interface Slot {
   ready: boolean;
   /** Jobs handed to this worker, in the order it runs them; the head is running. */
   jobs: Job[];
-  modules: Set<string>;
+  /** Modules the worker holds (key -> instrumented size), least recently used first. */
+  modules: Map<string, number>;
+  moduleBytes: number;
   /** Ids of handed-over jobs the worker must skip (cancelled before they started). */
   skip: Int32Array;
   port: MessagePort;
@@ -130,6 +137,7 @@ export class Engine {
   private readonly log: Logger;
   private readonly memoryMb: number;
   private readonly pipeline: number;
+  private readonly workerModuleBytes: number;
   private readonly slots: Slot[] = [];
   private readonly spares: Slot[] = [];
   private readonly queue: Job[] = [];
@@ -152,6 +160,7 @@ export class Engine {
     this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
     this.memoryMb = options.workerMemoryMb ?? 512;
     this.pipeline = Math.max(1, options.pipeline ?? 4);
+    this.workerModuleBytes = Math.max(1, options.workerModuleBytes ?? 128 * 1024 * 1024);
     for (let i = 0; i < this.size; i++) this.slots.push(this.boot());
     this.refillSpares();
   }
@@ -174,7 +183,8 @@ export class Engine {
       worker,
       ready: false,
       jobs: [],
-      modules: new Set(),
+      modules: new Map(),
+      moduleBytes: 0,
       skip: new Int32Array(skipBuffer),
       port: port1,
       flag: new Int32Array(flagBuffer),
@@ -426,11 +436,33 @@ export class Engine {
     if (slot.jobs.length === 1 && this.queue.length === 0) msg.spin = true;
     const mem = compiled.metadata.memoryImport;
     if (mem) msg.memory = [mem.min, mem.max];
-    if (!slot.modules.has(compiled.key)) {
-      msg.module = compiled.module;
-      slot.modules.add(compiled.key);
-    }
+    this.holdModule(slot, compiled, msg);
     slot.worker.postMessage(msg);
+  }
+
+  /**
+   * Sends the module with the job unless the worker holds it, and keeps what the worker holds
+   * within `workerModuleBytes`: the least recently used go, named in `msg.drop`. The worker runs
+   * its messages in order, so jobs already handed over still find their modules.
+   */
+  private holdModule(slot: Slot, compiled: CompiledCode, msg: ExecMessage): void {
+    const size = slot.modules.get(compiled.key);
+    if (size !== undefined) {
+      slot.modules.delete(compiled.key);
+      slot.modules.set(compiled.key, size);
+      return;
+    }
+    msg.module = compiled.module;
+    this.metrics.modulesSent++;
+    const bytes = Math.max(1, compiled.metadata.instrumentedSize);
+    slot.modules.set(compiled.key, bytes);
+    slot.moduleBytes += bytes;
+    for (const [key, held] of slot.modules) {
+      if (slot.moduleBytes <= this.workerModuleBytes || key === compiled.key) break;
+      slot.modules.delete(key);
+      slot.moduleBytes -= held;
+      (msg.drop ??= []).push(key);
+    }
   }
 
   /** A job reaches the head of its worker's pipeline: its execution (and deadline) starts. */

@@ -54,6 +54,8 @@ export class EngineMetrics {
   spareMisses = 0;
   /** State reads that missed the snapshot and crossed to the main thread (each blocks a worker). */
   stateLoads = 0;
+  /** Compiled modules handed to a worker (once per worker, and again after it dropped one). */
+  modulesSent = 0;
 
   record(status: ExecutionStatus, timings: Timings): void {
     this.executions.set(status, (this.executions.get(status) ?? 0) + 1);

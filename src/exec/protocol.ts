@@ -8,6 +8,8 @@ export interface ExecMessage {
   key: string;
   /** Sent the first time this worker sees `key`; the worker caches it. */
   module?: WebAssembly.Module;
+  /** Keys of modules the worker should forget (the engine bounds what each worker holds). */
+  drop?: string[];
   entry: string;
   mode: 'actor' | 'command';
   args: string[];

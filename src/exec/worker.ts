@@ -1,7 +1,7 @@
 /**
  * Execution worker: runs guests for the engine. Compiled modules arrive once per key and are
- * cached; every execution gets a fresh instance. State reads that miss the snapshot block on a
- * SharedArrayBuffer flag while the main thread loads the value.
+ * cached until the engine says to drop them; every execution gets a fresh instance. State reads
+ * that miss the snapshot block on a SharedArrayBuffer flag while the main thread loads the value.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { MEMORY_IMPORT, classifyTrap, gasLeft, prepareInstance, runStart } from '../wasm/index.js';
@@ -67,6 +67,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 function execute(msg: ExecMessage): DoneMessage {
+  if (msg.drop) for (const key of msg.drop) modules.delete(key);
   if (msg.module) modules.set(msg.key, msg.module);
   if (Atomics.load(skip, msg.id % skip.length) === msg.id) {
     return { type: 'done', id: msg.id, status: 'Cancelled', reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], reads: [], instantiateMs: 0, runMs: 0 };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Governor, BudgetExceeded, type Engine } from '../../src/exec/index.js';
 import { pino } from 'pino';
 import { engineFixture } from './fixture.js';
+import { wat } from '../helpers/wat.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -138,6 +139,25 @@ describe('Engine limits', () => {
       stop.abort();
       expect((await Promise.all(all.slice(0, 2))).map((r) => r.status)).toEqual(['Cancelled', 'Cancelled']);
       expect(small.engine.stats().inflight).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('bounds the modules each worker holds, sending a forgotten one again', async () => {
+    // A budget of one byte: each worker keeps only the module it last ran.
+    const small = await engineFixture({ workers: 1, spares: 0, pipeline: 4, workerModuleBytes: 1 });
+    try {
+      const other = (await small.codes.upload(await wat('(module (import "tessera" "reply" (func (param i32 i32))) (memory (export "memory") 1) (data (i32.const 0) "B") (func (export "handle") (call 0 (i32.const 0) (i32.const 1))))'))).codeId;
+      await small.codes.compiled(other);
+      // Pipelined, in this order: a job handed over before its module was dropped still finds it.
+      const ids = [small.codeId, other, small.codeId, other, small.codeId, other];
+      const results = await Promise.all(ids.map((id) => small.engine.execute({ codeId: id, input: enc('A') })));
+      expect(results.map((r) => dec(r.reply))).toEqual(['A', 'B', 'A', 'B', 'A', 'B']);
+      expect(small.engine.metrics.modulesSent).toBe(6);
+      // One code only: sent once, kept.
+      for (let i = 0; i < 3; i++) expect((await small.engine.execute({ codeId: other })).status).toBe('ok');
+      expect(small.engine.metrics.modulesSent).toBe(6);
     } finally {
       await small.close();
     }
