@@ -84,7 +84,6 @@ const C_FLAGS = {
     `-I${join(tsRuntime, 'src')}`,
     // The TypeScript scanners include tree_sitter/parser.h from a shared folder.
     `-I${ts('tree-sitter-typescript', 'typescript', 'src')}`,
-    '-Wl,--strip-debug',
     '-Wno-everything',
   ],
 };
@@ -101,12 +100,13 @@ if (clang.status !== 0) {
     const src = join(cDir, file);
     const target = join(out, `c-${file.replace(/\.c$/, '.wasm')}`);
     const { included = [], units = [] } = DEPENDS[file] ?? {};
-    const inputs = [src, ...included, ...units];
+    const inputs = [src, join(cDir, 'tessera.h'), ...included, ...units];
     if (fresh(target, inputs)) continue;
     // Actors are WASI reactors (no main; `_initialize` runs before each entry); commands have main.
     const model = file.endsWith('-actor.c') ? ['-mexec-model=reactor'] : [];
     const extra = C_FLAGS[file] ?? [];
-    const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', ...model, ...extra, '-o', target, src, ...units], { encoding: 'utf8' });
+    // No DWARF (wasi-libc's objects bring some): a guest keeps only its name section.
+    const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', '-Wl,--strip-debug', ...model, ...extra, '-o', target, src, ...units], { encoding: 'utf8' });
     if (r.status !== 0) {
       console.log(`skipping C guest ${file}: ${r.stderr.trim().split('\n')[0]}`);
       continue;

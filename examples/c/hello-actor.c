@@ -4,10 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-__attribute__((import_module("tessera"), import_name("input_size"))) int tessera_input_size(void);
-__attribute__((import_module("tessera"), import_name("input_read"))) void tessera_input_read(void *ptr);
-__attribute__((import_module("tessera"), import_name("reply"))) void tessera_reply(const void *ptr, int len);
+#include "tessera.h"
 
 __attribute__((export_name("handle"))) void handle(void) {
   int n = tessera_input_size();

@@ -7,15 +7,7 @@
 // SQLite runs with SQLITE_OS_OTHER: no files at all. The VFS below serves only what an in-memory
 // database asks of it — randomness and the time, both deterministic through the guest ABI.
 #include "sqlite3.c"
-
-__attribute__((import_module("tessera"), import_name("input_size"))) int tessera_input_size(void);
-__attribute__((import_module("tessera"), import_name("input_read"))) void tessera_input_read(void *ptr);
-__attribute__((import_module("tessera"), import_name("reply"))) void tessera_reply(const void *ptr, int len);
-__attribute__((import_module("tessera"), import_name("panic"))) void tessera_panic(const void *ptr, int len);
-__attribute__((import_module("tessera"), import_name("state_read"))) int tessera_state_read(const void *key, int key_len, void *out, int cap);
-__attribute__((import_module("tessera"), import_name("state_write"))) void tessera_state_write(const void *key, int key_len, const void *val, int val_len);
-__attribute__((import_module("tessera"), import_name("random"))) void tessera_random(void *ptr, int len);
-__attribute__((import_module("tessera"), import_name("block_time"))) long long tessera_block_time(void);
+#include "tessera.h"
 
 static const char KEY[] = "db";
 

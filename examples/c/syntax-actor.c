@@ -11,13 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tree_sitter/api.h>
-
-__attribute__((import_module("tessera"), import_name("input_size"))) int tessera_input_size(void);
-__attribute__((import_module("tessera"), import_name("input_read"))) void tessera_input_read(void *ptr);
-__attribute__((import_module("tessera"), import_name("reply"))) void tessera_reply(const void *ptr, int len);
-__attribute__((import_module("tessera"), import_name("panic"))) void tessera_panic(const void *ptr, int len);
-__attribute__((import_module("tessera"), import_name("state_read"))) int tessera_state_read(const void *key, int key_len, void *out, int cap);
-__attribute__((import_module("tessera"), import_name("state_write"))) void tessera_state_write(const void *key, int key_len, const void *val, int val_len);
+#include "tessera.h"
 
 const TSLanguage *tree_sitter_c(void);
 const TSLanguage *tree_sitter_cpp(void);
