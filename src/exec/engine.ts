@@ -96,6 +96,7 @@ interface Job {
 /** Size of each worker's skip set; larger than any pipeline depth, so ids never collide. */
 const SKIP_SLOTS = 64;
 const NO_RESERVATION: Reservation = { settle() {}, [Symbol.dispose]() {} };
+const EMPTY = new Uint8Array(0);
 const MESSAGES: Partial<Record<ExecutionStatus, string>> = {
   OutOfGas: 'out of gas',
   StackOverflow: 'stack overflow',
@@ -417,19 +418,13 @@ export class Engine {
     slot.jobs.push(job);
     if (slot.jobs.length === 1) this.begin(job);
     const { req, compiled } = job;
-    const snapshot = req.state?.snapshot ? [...req.state.snapshot.entries()] : [];
-    const msg: ExecMessage = {
-      type: 'exec',
-      id: job.id,
-      key: compiled.key,
-      entry: req.mode === 'command' ? '_start' : (req.entry ?? 'handle'),
-      mode: req.mode ?? 'actor',
-      args: req.args ?? [],
-      input: req.input ?? new Uint8Array(0),
-      gasLimit: job.gasLimit,
-      context: job.context,
-      snapshot,
-    };
+    const msg: ExecMessage = { id: job.id, key: compiled.key, input: req.input ?? EMPTY, gasLimit: job.gasLimit, context: job.context };
+    if (req.mode === 'command') {
+      msg.command = true;
+      msg.entry = '_start';
+      if (req.args?.length) msg.args = req.args;
+    } else if (req.entry !== undefined && req.entry !== 'handle') msg.entry = req.entry;
+    if (req.state?.snapshot?.size) msg.snapshot = [...req.state.snapshot.entries()];
     if (req.state?.complete) msg.complete = true;
     // Light load (a caller waiting on each reply): the worker polls for the next job instead of
     // sleeping. Under load it does not: its polling would take the core the main thread needs.
@@ -494,12 +489,12 @@ export class Engine {
     this.finishJob(job, {
       status: msg.status,
       ...(msg.status === 'ok' ? {} : { error: { code: msg.status, message: publicMessage ?? msg.status } }),
-      reply: msg.reply,
+      reply: msg.reply ?? null,
       gasUsed: msg.gasUsed,
-      writes: msg.writes,
-      sends: msg.sends,
-      logs: msg.logs,
-      reads: msg.reads,
+      writes: msg.writes ?? [],
+      sends: msg.sends ?? [],
+      logs: msg.logs ?? [],
+      reads: msg.reads ?? [],
       ...(msg.exitCode !== undefined ? { exitCode: msg.exitCode, stdout: msg.stdout, stderr: msg.stderr } : {}),
       timings,
     });

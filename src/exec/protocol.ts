@@ -1,42 +1,47 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ExecutionContext, ExecutionStatus, LogLine, OutgoingMessage, StateWrite } from './types.js';
 
-/** Main thread -> worker: run one execution. */
+/**
+ * Main thread -> worker: run one execution. Every field a structured clone carries costs time on
+ * both threads, per execution: defaults are left out rather than sent.
+ */
 export interface ExecMessage {
-  type: 'exec';
   id: number;
   key: string;
   /** Sent the first time this worker sees `key`; the worker caches it. */
   module?: WebAssembly.Module;
   /** Keys of modules the worker should forget (the engine bounds what each worker holds). */
   drop?: string[];
-  entry: string;
-  mode: 'actor' | 'command';
-  args: string[];
+  /** The export to call; absent: `handle`. */
+  entry?: string;
+  /** A WASI command: `_start` with `args`, its exit code and output returned. */
+  command?: true;
+  args?: string[];
   input: Uint8Array;
   gasLimit: bigint;
   context: ExecutionContext;
-  snapshot: [string, Uint8Array | null][];
+  /** Prefetched state, hex key -> value (null: absent); left out when empty. */
+  snapshot?: [string, Uint8Array | null][];
   /** The snapshot is the whole state: keys missing from it are absent. */
-  complete?: boolean;
+  complete?: true;
   /** Nothing else was queued when this was sent: poll briefly for a follow-up before sleeping. */
-  spin?: boolean;
+  spin?: true;
   /** Set when the code imports its memory: its limits in pages (the worker hands a pooled one). */
   memory?: [number, number];
 }
 
-/** Worker -> main thread: the outcome. */
+/** Worker -> main thread: the outcome. Empty lists and a null reply are left out. */
 export interface DoneMessage {
   type: 'done';
   id: number;
   status: ExecutionStatus;
   message?: string;
-  reply: Uint8Array | null;
+  reply?: Uint8Array;
   gasUsed: bigint;
-  writes: StateWrite[];
-  sends: OutgoingMessage[];
-  logs: LogLine[];
-  reads: string[];
+  writes?: StateWrite[];
+  sends?: OutgoingMessage[];
+  logs?: LogLine[];
+  reads?: string[];
   exitCode?: number;
   stdout?: Uint8Array;
   stderr?: Uint8Array;

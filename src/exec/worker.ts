@@ -70,13 +70,14 @@ function execute(msg: ExecMessage): DoneMessage {
   if (msg.drop) for (const key of msg.drop) modules.delete(key);
   if (msg.module) modules.set(msg.key, msg.module);
   if (Atomics.load(skip, msg.id % skip.length) === msg.id) {
-    return { type: 'done', id: msg.id, status: 'Cancelled', reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], reads: [], instantiateMs: 0, runMs: 0 };
+    return { type: 'done', id: msg.id, status: 'Cancelled', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
   }
   const module = modules.get(msg.key);
+  if (!module) return { type: 'done', id: msg.id, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
   currentId = msg.id;
-  const st = new ExecutionState(msg.context, msg.input, msg.args, new Map(msg.snapshot), msg.complete ? absent : loadSync);
-  const base = { type: 'done' as const, id: msg.id, reply: null, writes: [], sends: [], logs: st.logs, reads: [] };
-  if (!module) return { ...base, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
+  const command = msg.command === true;
+  const entryName = msg.entry ?? 'handle';
+  const st = new ExecutionState(msg.context, msg.input, msg.args ?? [], new Map(msg.snapshot), msg.complete ? absent : loadSync);
   const t0 = performance.now();
   let instantiateMs = 0;
   let status: ExecutionStatus = 'ok';
@@ -92,14 +93,14 @@ function execute(msg: ExecMessage): DoneMessage {
     runStart(st.instance);
     const exports = st.instance.exports;
     if (typeof exports._initialize === 'function') (exports._initialize as () => void)();
-    const entry = exports[msg.entry];
-    if (typeof entry !== 'function') throw new HostTrap('InvalidCode', `export ${msg.entry} is missing`);
+    const entry = exports[entryName];
+    if (typeof entry !== 'function') throw new HostTrap('InvalidCode', `export ${entryName} is missing`);
     (entry as () => void)();
-    if (msg.mode === 'command') exitCode = 0;
+    if (command) exitCode = 0;
   } catch (e) {
     if (e instanceof ProcExit) {
       exitCode = e.code;
-      if (msg.mode !== 'command' && e.code !== 0) {
+      if (!command && e.code !== 0) {
         status = 'UserPanic';
         message = `exit ${e.code}`;
       }
@@ -118,20 +119,15 @@ function execute(msg: ExecMessage): DoneMessage {
   }
   const runMs = performance.now() - t0 - instantiateMs;
   const gasUsed = st.instance ? msg.gasLimit - gasLeft(st.instance) : 0n;
-  const ok = status === 'ok';
-  const done: DoneMessage = {
-    ...base,
-    status,
-    message,
-    reply: ok ? st.reply : null,
-    gasUsed: status === 'OutOfGas' ? msg.gasLimit : gasUsed,
-    writes: ok ? [...st.writes.values()] : [],
-    reads: [...st.reads],
-    sends: ok ? st.sends : [],
-    instantiateMs,
-    runMs,
-  };
-  if (msg.mode === 'command') {
+  const done: DoneMessage = { type: 'done', id: msg.id, status, gasUsed: status === 'OutOfGas' ? msg.gasLimit : gasUsed, instantiateMs, runMs };
+  if (message !== undefined) done.message = message;
+  if (status === 'ok') {
+    if (st.reply) done.reply = st.reply;
+    if (st.writes.size > 0) done.writes = [...st.writes.values()];
+    if (st.sends.length > 0) done.sends = st.sends;
+  }
+  if (st.reads.size > 0) done.reads = [...st.reads];
+  if (command) {
     done.exitCode = exitCode;
     done.stdout = concat(st.stdout);
     done.stderr = concat(st.stderr);
@@ -140,6 +136,7 @@ function execute(msg: ExecMessage): DoneMessage {
     if (st.stdout.length) for (const line of text(st.stdout).split('\n').filter(Boolean)) st.logs.push({ level: 'info', message: line });
     if (st.stderr.length) for (const line of text(st.stderr).split('\n').filter(Boolean)) st.logs.push({ level: 'warn', message: line });
   }
+  if (st.logs.length > 0) done.logs = st.logs;
   st.instance = null;
   memoryNamespace.memory = null;
   if (memory) recycleMemory(msg.memory!, memory);
