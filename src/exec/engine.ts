@@ -8,6 +8,7 @@ import { GUEST_STACK_SIZE_MB } from '../wasm/index.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_GAS_LIMIT } from './costs.js';
 import type { Governor, Reservation } from './governor.js';
 import { EngineMetrics } from './metrics.js';
+import { CLAIM_SLOTS, sharesClaim, withdraw } from './claims.js';
 import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadRequest } from './protocol.js';
 import type { ExecutionContext, ExecutionRequest, ExecutionResult, ExecutionStatus, Timings } from './types.js';
 
@@ -28,7 +29,9 @@ export interface EngineOptions {
   workerMemoryMb?: number;
   /**
    * Executions handed to one worker at a time (the gate counts workers x pipeline slots). More
-   * than one keeps a worker busy while the next message is on its way; default 4.
+   * than one keeps a worker busy while the next message is on its way, and the worker does not
+   * sleep between them; default 16. Executions waiting behind one that runs long (5 ms) move to
+   * another worker before they start, so a deep pipeline does not park short work behind it.
    */
   pipeline?: number;
   /**
@@ -66,8 +69,10 @@ interface Slot {
   /** Modules the worker holds (key -> instrumented size), least recently used first. */
   modules: Map<string, number>;
   moduleBytes: number;
-  /** Ids of handed-over jobs the worker must skip (cancelled before they started). */
-  skip: Int32Array;
+  /** Shared with the worker: which handed-over jobs it started, and which were withdrawn (see claims.ts). */
+  claims: Int32Array;
+  /** Withdrawn jobs (moved to another worker) whose skipped reply has not come back yet. */
+  withdrawn: Set<number>;
   port: MessagePort;
   flag: Int32Array;
   /** Resolves once the worker thread has exited. */
@@ -77,6 +82,7 @@ interface Slot {
 }
 
 interface Job {
+  /** Its id on the worker it is handed to (a job moved to another worker gets a new one). */
   id: number;
   req: ExecutionRequest;
   compiled: CompiledCode;
@@ -93,8 +99,11 @@ interface Job {
   cancelled: boolean;
 }
 
-/** Size of each worker's skip set; larger than any pipeline depth, so ids never collide. */
-const SKIP_SLOTS = 64;
+/**
+ * A head execution running this long makes its worker stuck: it gets no new jobs, and the jobs
+ * waiting behind it move to workers that are not stuck.
+ */
+const STUCK_AFTER_MS = 5;
 const NO_RESERVATION: Reservation = { settle() {}, [Symbol.dispose]() {} };
 const EMPTY = new Uint8Array(0);
 const MESSAGES: Partial<Record<ExecutionStatus, string>> = {
@@ -142,6 +151,7 @@ export class Engine {
   private readonly slots: Slot[] = [];
   private readonly spares: Slot[] = [];
   private readonly queue: Job[] = [];
+  private waitingTimer: NodeJS.Timeout | null = null;
   private inflight = 0;
   private nextId = 1;
   private closed = false;
@@ -160,7 +170,7 @@ export class Engine {
     this.governor = options.governor;
     this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
     this.memoryMb = options.workerMemoryMb ?? 512;
-    this.pipeline = Math.max(1, options.pipeline ?? 4);
+    this.pipeline = Math.max(1, options.pipeline ?? 16);
     this.workerModuleBytes = Math.max(1, options.workerModuleBytes ?? 128 * 1024 * 1024);
     for (let i = 0; i < this.size; i++) this.slots.push(this.boot());
     this.refillSpares();
@@ -171,8 +181,8 @@ export class Engine {
   private boot(): Slot {
     const { port1, port2 } = new MessageChannel();
     const flagBuffer = new SharedArrayBuffer(4);
-    const skipBuffer = new SharedArrayBuffer(4 * SKIP_SLOTS);
-    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, skip: skipBuffer };
+    const claimBuffer = new SharedArrayBuffer(4 * CLAIM_SLOTS);
+    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, claims: claimBuffer };
     const worker = new Worker(workerUrl(import.meta.url, './worker.js'), {
       workerData: data,
       transferList: [port2],
@@ -186,7 +196,8 @@ export class Engine {
       jobs: [],
       modules: new Map(),
       moduleBytes: 0,
-      skip: new Int32Array(skipBuffer),
+      claims: new Int32Array(claimBuffer),
+      withdrawn: new Set(),
       port: port1,
       flag: new Int32Array(flagBuffer),
       exited: new Promise((r) => (resolveExit = r)),
@@ -384,9 +395,62 @@ export class Engine {
       this.stop(job, 'Cancelled');
       return;
     }
-    // Not started yet: the worker skips it, and its (quick) reply settles it.
+    // Not started yet: withdrawn, the worker skips it and its (quick) reply settles it. If the
+    // worker has just started it after all, it runs and its result is dropped.
     job.cancelled = true;
-    Atomics.store(slot.skip, job.id % SKIP_SLOTS, job.id);
+    this.tryWithdraw(slot, job);
+  }
+
+  /** Withdraws a job from its worker unless the worker has started it (see claims.ts). */
+  private tryWithdraw(slot: Slot, job: Job): boolean {
+    const unfinished = [...slot.jobs.map((j) => j.id), ...slot.withdrawn];
+    return !sharesClaim(slot.claims, job.id, unfinished) && withdraw(slot.claims, job.id);
+  }
+
+  /** Whether a slot's head has run so long that jobs should not wait behind it. */
+  private stuck(slot: Slot, now: number): boolean {
+    return slot.jobs.length > 0 && now - slot.jobs[0]!.startedAt >= STUCK_AFTER_MS;
+  }
+
+  /** While jobs wait behind a running one, checks every STUCK_AFTER_MS for a stuck worker. */
+  private watchWaiting(): void {
+    if (this.waitingTimer || this.closed || !this.slots.some((s) => s.jobs.length > 1)) return;
+    this.waitingTimer = setTimeout(() => this.moveWaiting(), STUCK_AFTER_MS);
+    this.waitingTimer.unref();
+  }
+
+  /**
+   * Moves jobs that wait behind a long execution back to the queue, for workers that are not
+   * stuck: a deep pipeline must not park short work behind a long one. A job the worker has
+   * already started stays (and so do those after it).
+   */
+  private moveWaiting(): void {
+    this.waitingTimer = null;
+    if (this.closed) return;
+    const now = performance.now();
+    if (this.slots.some((s) => s.ready && !this.stuck(s, now))) {
+      for (const slot of this.slots) {
+        if (slot.jobs.length < 2 || !this.stuck(slot, now)) continue;
+        const moved: Job[] = [];
+        for (let i = 1; i < slot.jobs.length; ) {
+          const job = slot.jobs[i]!;
+          if (job.cancelled) {
+            i++;
+            continue;
+          }
+          if (!this.tryWithdraw(slot, job)) break;
+          slot.jobs.splice(i, 1);
+          slot.withdrawn.add(job.id);
+          // A new id: it may come back to this worker, whose entry for the old one says withdrawn.
+          job.id = this.nextId++;
+          moved.push(job);
+        }
+        this.queue.unshift(...moved);
+        this.metrics.jobsMoved += moved.length;
+      }
+      this.pump();
+    }
+    this.watchWaiting();
   }
 
   /** Stops a running job by terminating its worker; the job finishes once the worker is gone. */
@@ -404,10 +468,11 @@ export class Engine {
       for (const job of this.queue.splice(0)) this.finishJob(job, this.failure('HostError', job));
       return;
     }
+    const now = performance.now();
     while (this.queue.length > 0) {
       let slot: Slot | null = null;
       for (const s of this.slots) {
-        if (s.ready && s.jobs.length < this.pipeline && (slot === null || s.jobs.length < slot.jobs.length)) slot = s;
+        if (s.ready && s.jobs.length < this.pipeline && (slot === null || s.jobs.length < slot.jobs.length) && !this.stuck(s, now)) slot = s;
       }
       if (!slot) return;
       this.dispatch(slot, this.queue.shift()!);
@@ -417,6 +482,7 @@ export class Engine {
   private dispatch(slot: Slot, job: Job): void {
     slot.jobs.push(job);
     if (slot.jobs.length === 1) this.begin(job);
+    else this.watchWaiting();
     const { req, compiled } = job;
     const msg: ExecMessage = { id: job.id, key: compiled.key, input: req.input ?? EMPTY, gasLimit: job.gasLimit, context: job.context };
     if (req.mode === 'command') {
@@ -467,6 +533,8 @@ export class Engine {
   }
 
   private onDone(slot: Slot, msg: DoneMessage): void {
+    // The skipped reply of a job that moved to another worker.
+    if (slot.withdrawn.delete(msg.id)) return;
     const job = slot.jobs[0];
     if (!job || job.id !== msg.id || job.stopping) return;
     slot.jobs.shift();
@@ -541,6 +609,7 @@ export class Engine {
     if (this.closed) return;
     for (const job of this.queue.splice(0)) job.finish(this.failure('Cancelled', job));
     this.closed = true;
+    if (this.waitingTimer) clearTimeout(this.waitingTimer);
     const all = [...this.slots, ...this.spares];
     for (const s of all) {
       const jobs = s.jobs;

@@ -56,6 +56,8 @@ export class EngineMetrics {
   stateLoads = 0;
   /** Compiled modules handed to a worker (once per worker, and again after it dropped one). */
   modulesSent = 0;
+  /** Jobs moved off a worker stuck on a long execution before they started. */
+  jobsMoved = 0;
 
   record(status: ExecutionStatus, timings: Timings): void {
     this.executions.set(status, (this.executions.get(status) ?? 0) + 1);

@@ -67,6 +67,6 @@ export interface ExecWorkerData {
   statePort: MessagePort;
   /** Int32Array over a SharedArrayBuffer: [0] is set to 1 when a state reply is ready. */
   stateFlag: SharedArrayBuffer;
-  /** Int32Array: job id `i` is to be skipped when `skip[i % length] === i`. */
-  skip: SharedArrayBuffer;
+  /** Int32Array shared with the main thread: who gets each handed-over job (see claims.ts). */
+  claims: SharedArrayBuffer;
 }

@@ -5,13 +5,14 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { MEMORY_IMPORT, classifyTrap, gasLeft, prepareInstance, runStart } from '../wasm/index.js';
+import { claim } from './claims.js';
 import { ExecutionState, HostTrap, ProcExit, hostImports } from './host.js';
 import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadReply } from './protocol.js';
 import type { ExecutionStatus } from './types.js';
 
-const { statePort, stateFlag, skip: skipBuffer } = workerData as ExecWorkerData;
+const { statePort, stateFlag, claims: claimBuffer } = workerData as ExecWorkerData;
 const flag = new Int32Array(stateFlag);
-const skip = new Int32Array(skipBuffer);
+const claims = new Int32Array(claimBuffer);
 const modules = new Map<string, WebAssembly.Module>();
 const host = hostImports();
 
@@ -69,7 +70,8 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 function execute(msg: ExecMessage): DoneMessage {
   if (msg.drop) for (const key of msg.drop) modules.delete(key);
   if (msg.module) modules.set(msg.key, msg.module);
-  if (Atomics.load(skip, msg.id % skip.length) === msg.id) {
+  // Withdrawn by the engine (cancelled, or moved to another worker) before it could start.
+  if (!claim(claims, msg.id)) {
     return { type: 'done', id: msg.id, status: 'Cancelled', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
   }
   const module = modules.get(msg.key);
