@@ -10,7 +10,7 @@ import type { Governor, Reservation } from './governor.js';
 import { EngineMetrics } from './metrics.js';
 import { CLAIM_SLOTS, sharesClaim, withdraw } from './claims.js';
 import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadRequest } from './protocol.js';
-import type { ExecutionContext, ExecutionRequest, ExecutionResult, ExecutionStatus, Timings } from './types.js';
+import type { ExecutionRequest, ExecutionResult, ExecutionStatus, Timings } from './types.js';
 
 /** Options of {@link Engine}. */
 export interface EngineOptions {
@@ -66,9 +66,11 @@ interface Slot {
   ready: boolean;
   /** Jobs handed to this worker, in the order it runs them; the head is running. */
   jobs: Job[];
-  /** Modules the worker holds (key -> instrumented size), least recently used first. */
-  modules: Map<string, number>;
+  /** Modules the worker holds (key -> its number there and instrumented size), least recently used first. */
+  modules: Map<string, { code: number; size: number }>;
   moduleBytes: number;
+  /** The number the next module sent to this worker gets. */
+  nextCode: number;
   /** Shared with the worker: which handed-over jobs it started, and which were withdrawn (see claims.ts). */
   claims: Int32Array;
   /** Withdrawn jobs (moved to another worker) whose skipped reply has not come back yet. */
@@ -87,7 +89,6 @@ interface Job {
   req: ExecutionRequest;
   compiled: CompiledCode;
   gasLimit: bigint;
-  context: ExecutionContext;
   enqueuedAt: number;
   startedAt: number;
   lookupMs: number;
@@ -196,6 +197,7 @@ export class Engine {
       jobs: [],
       modules: new Map(),
       moduleBytes: 0,
+      nextCode: 1,
       claims: new Int32Array(claimBuffer),
       withdrawn: new Set(),
       port: port1,
@@ -348,20 +350,11 @@ export class Engine {
 
   private enqueue(req: ExecutionRequest, compiled: CompiledCode, gasLimit: bigint, lookupMs: number, t0: number): Promise<ExecutionResult> {
     return new Promise((resolve) => {
-      const c = req.context ?? {};
       const job: Job = {
         id: this.nextId++,
         req,
         compiled,
         gasLimit,
-        context: {
-          self: c.self ?? '',
-          source: c.source ?? '',
-          messageId: c.messageId ?? '',
-          blockHeight: c.blockHeight ?? 0n,
-          blockTime: c.blockTime ?? 0n,
-          seed: c.seed ?? '',
-        },
         enqueuedAt: performance.now(),
         startedAt: 0,
         lookupMs,
@@ -484,7 +477,15 @@ export class Engine {
     if (slot.jobs.length === 1) this.begin(job);
     else this.watchWaiting();
     const { req, compiled } = job;
-    const msg: ExecMessage = { id: job.id, key: compiled.key, input: req.input ?? EMPTY, gasLimit: job.gasLimit, context: job.context };
+    const held = this.holdModule(slot, compiled);
+    const msg: ExecMessage = { id: job.id, code: held.code, input: req.input ?? EMPTY, gasLimit: job.gasLimit };
+    if (held.send) {
+      msg.module = compiled.module;
+      const mem = compiled.metadata.memoryImport;
+      if (mem) msg.memory = [mem.min, mem.max];
+    }
+    if (held.drop) msg.drop = held.drop;
+    if (req.context) msg.context = req.context;
     if (req.mode === 'command') {
       msg.command = true;
       msg.entry = '_start';
@@ -495,35 +496,33 @@ export class Engine {
     // Light load (a caller waiting on each reply): the worker polls for the next job instead of
     // sleeping. Under load it does not: its polling would take the core the main thread needs.
     if (slot.jobs.length === 1 && this.queue.length === 0) msg.spin = true;
-    const mem = compiled.metadata.memoryImport;
-    if (mem) msg.memory = [mem.min, mem.max];
-    this.holdModule(slot, compiled, msg);
     slot.worker.postMessage(msg);
   }
 
   /**
-   * Sends the module with the job unless the worker holds it, and keeps what the worker holds
-   * within `workerModuleBytes`: the least recently used go, named in `msg.drop`. The worker runs
-   * its messages in order, so jobs already handed over still find their modules.
+   * The module's number on the worker, whether it must go along (the worker does not hold it),
+   * and what the worker should forget to stay within `workerModuleBytes` (least recently used
+   * first). The worker runs its messages in order, so jobs already handed over still find theirs.
    */
-  private holdModule(slot: Slot, compiled: CompiledCode, msg: ExecMessage): void {
-    const size = slot.modules.get(compiled.key);
-    if (size !== undefined) {
+  private holdModule(slot: Slot, compiled: CompiledCode): { code: number; send: boolean; drop: number[] | null } {
+    const held = slot.modules.get(compiled.key);
+    if (held) {
       slot.modules.delete(compiled.key);
-      slot.modules.set(compiled.key, size);
-      return;
+      slot.modules.set(compiled.key, held);
+      return { code: held.code, send: false, drop: null };
     }
-    msg.module = compiled.module;
     this.metrics.modulesSent++;
-    const bytes = Math.max(1, compiled.metadata.instrumentedSize);
-    slot.modules.set(compiled.key, bytes);
-    slot.moduleBytes += bytes;
-    for (const [key, held] of slot.modules) {
+    const entry = { code: slot.nextCode++, size: Math.max(1, compiled.metadata.instrumentedSize) };
+    slot.modules.set(compiled.key, entry);
+    slot.moduleBytes += entry.size;
+    let drop: number[] | null = null;
+    for (const [key, old] of slot.modules) {
       if (slot.moduleBytes <= this.workerModuleBytes || key === compiled.key) break;
       slot.modules.delete(key);
-      slot.moduleBytes -= held;
-      (msg.drop ??= []).push(key);
+      slot.moduleBytes -= old.size;
+      (drop ??= []).push(old.code);
     }
+    return { code: entry.code, send: true, drop };
   }
 
   /** A job reaches the head of its worker's pipeline: its execution (and deadline) starts. */

@@ -7,11 +7,14 @@ import type { ExecutionContext, ExecutionStatus, LogLine, OutgoingMessage, State
  */
 export interface ExecMessage {
   id: number;
-  key: string;
-  /** Sent the first time this worker sees `key`; the worker caches it. */
+  /** The module's number on this worker. */
+  code: number;
+  /** Sent the first time this worker gets `code`, with its memory's limits; the worker keeps both. */
   module?: WebAssembly.Module;
-  /** Keys of modules the worker should forget (the engine bounds what each worker holds). */
-  drop?: string[];
+  /** Set with `module` when the code imports its memory: its limits in pages (the worker hands a pooled one). */
+  memory?: [number, number];
+  /** Numbers of modules the worker should forget (the engine bounds what each worker holds). */
+  drop?: number[];
   /** The export to call; absent: `handle`. */
   entry?: string;
   /** A WASI command: `_start` with `args`, its exit code and output returned. */
@@ -19,15 +22,14 @@ export interface ExecMessage {
   args?: string[];
   input: Uint8Array;
   gasLimit: bigint;
-  context: ExecutionContext;
+  /** As the caller gave it; the worker fills in the defaults. */
+  context?: Partial<ExecutionContext>;
   /** Prefetched state, hex key -> value (null: absent); left out when empty. */
   snapshot?: [string, Uint8Array | null][];
   /** The snapshot is the whole state: keys missing from it are absent. */
   complete?: true;
   /** Nothing else was queued when this was sent: poll briefly for a follow-up before sleeping. */
   spin?: true;
-  /** Set when the code imports its memory: its limits in pages (the worker hands a pooled one). */
-  memory?: [number, number];
 }
 
 /** Worker -> main thread: the outcome. Empty lists and a null reply are left out. */

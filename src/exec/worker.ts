@@ -8,12 +8,13 @@ import { MEMORY_IMPORT, classifyTrap, gasLeft, prepareInstance, runStart } from 
 import { claim } from './claims.js';
 import { ExecutionState, HostTrap, ProcExit, hostImports } from './host.js';
 import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadReply } from './protocol.js';
-import type { ExecutionStatus } from './types.js';
+import type { ExecutionContext, ExecutionStatus } from './types.js';
 
 const { statePort, stateFlag, claims: claimBuffer } = workerData as ExecWorkerData;
 const flag = new Int32Array(stateFlag);
 const claims = new Int32Array(claimBuffer);
-const modules = new Map<string, WebAssembly.Module>();
+/** Compiled modules by their number here, with the limits of the memory they import (if any). */
+const modules = new Map<number, { module: WebAssembly.Module; memory: [number, number] | undefined }>();
 const host = hostImports();
 
 /**
@@ -54,6 +55,9 @@ function loadSync(key: Uint8Array): Uint8Array | null {
   return reply.value;
 }
 
+/** The context of an execution its caller gave none. */
+const NO_CONTEXT: ExecutionContext = { self: '', source: '', messageId: '', blockHeight: 0n, blockTime: 0n, seed: '' };
+
 /** The loader of a complete snapshot: whatever it lacks does not exist. */
 const absent = (): null => null;
 
@@ -68,28 +72,32 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 function execute(msg: ExecMessage): DoneMessage {
-  if (msg.drop) for (const key of msg.drop) modules.delete(key);
-  if (msg.module) modules.set(msg.key, msg.module);
+  if (msg.drop) for (const code of msg.drop) modules.delete(code);
+  if (msg.module) modules.set(msg.code, { module: msg.module, memory: msg.memory });
   // Withdrawn by the engine (cancelled, or moved to another worker) before it could start.
   if (!claim(claims, msg.id)) {
     return { type: 'done', id: msg.id, status: 'Cancelled', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
   }
-  const module = modules.get(msg.key);
-  if (!module) return { type: 'done', id: msg.id, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
+  const held = modules.get(msg.code);
+  if (!held) return { type: 'done', id: msg.id, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
   currentId = msg.id;
   const command = msg.command === true;
   const entryName = msg.entry ?? 'handle';
-  const st = new ExecutionState(msg.context, msg.input, msg.args ?? [], new Map(msg.snapshot), msg.complete ? absent : loadSync);
+  const c = msg.context;
+  const context = c
+    ? { self: c.self ?? '', source: c.source ?? '', messageId: c.messageId ?? '', blockHeight: c.blockHeight ?? 0n, blockTime: c.blockTime ?? 0n, seed: c.seed ?? '' }
+    : NO_CONTEXT;
+  const st = new ExecutionState(context, msg.input, msg.args ?? [], new Map(msg.snapshot), msg.complete ? absent : loadSync);
   const t0 = performance.now();
   let instantiateMs = 0;
   let status: ExecutionStatus = 'ok';
   let message: string | undefined;
   let exitCode: number | undefined;
-  const memory = msg.memory ? takeMemory(msg.memory) : null;
+  const memory = held.memory ? takeMemory(held.memory) : null;
   memoryNamespace.memory = memory;
   try {
     host.bind(st);
-    st.instance = new WebAssembly.Instance(module, host.imports);
+    st.instance = new WebAssembly.Instance(held.module, host.imports);
     prepareInstance(st.instance, msg.gasLimit);
     instantiateMs = performance.now() - t0;
     runStart(st.instance);
@@ -141,7 +149,7 @@ function execute(msg: ExecMessage): DoneMessage {
   if (st.logs.length > 0) done.logs = st.logs;
   st.instance = null;
   memoryNamespace.memory = null;
-  if (memory) recycleMemory(msg.memory!, memory);
+  if (memory) recycleMemory(held.memory!, memory);
   return done;
 }
 
