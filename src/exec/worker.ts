@@ -169,17 +169,23 @@ function run(msg: ExecMessage): void {
   parentPort!.postMessage(done, transfer);
 }
 
-parentPort!.on('message', (first: ExecMessage) => {
-  run(first);
-  let spin = first.spin === true;
-  let until = performance.now() + SPIN_MS;
-  while (spin && performance.now() < until) {
+/** The next queued job, waiting up to SPIN_MS for one to arrive. */
+function poll(): { message: unknown } | undefined {
+  const until = performance.now() + SPIN_MS;
+  do {
     const next = receiveMessageOnPort(parentPort!);
-    if (!next) continue;
-    const msg = next.message as ExecMessage;
+    if (next) return next;
+  } while (performance.now() < until);
+  return undefined;
+}
+
+parentPort!.on('message', (first: ExecMessage) => {
+  // Jobs already queued are taken at once, not one event-loop turn and 'message' event each.
+  for (let msg = first; ; ) {
     run(msg);
-    spin = msg.spin === true;
-    until = performance.now() + SPIN_MS;
+    const next = msg.spin ? poll() : receiveMessageOnPort(parentPort!);
+    if (!next) return;
+    msg = next.message as ExecMessage;
   }
 });
 parentPort!.postMessage({ type: 'ready' });
