@@ -485,7 +485,11 @@ export class Engine {
       if (mem) msg.memory = [mem.min, mem.max];
     }
     if (held.drop) msg.drop = held.drop;
-    if (req.context) msg.context = req.context;
+    if (req.context) {
+      // Its known fields only: whatever else a caller's object carries is not ours to clone.
+      const { self, source, messageId, blockHeight, blockTime, seed } = req.context;
+      msg.context = { self, source, messageId, blockHeight, blockTime, seed };
+    }
     if (req.mode === 'command') {
       msg.command = true;
       msg.entry = '_start';

@@ -22,7 +22,7 @@ export interface ExecMessage {
   args?: string[];
   input: Uint8Array;
   gasLimit: bigint;
-  /** As the caller gave it; the worker fills in the defaults. */
+  /** The caller's fields, as given; the worker fills in the defaults. */
   context?: Partial<ExecutionContext>;
   /** Prefetched state, hex key -> value (null: absent); left out when empty. */
   snapshot?: [string, Uint8Array | null][];

@@ -50,6 +50,13 @@ describe('Engine', () => {
     if (status === 'OutOfGas') expect(a.gasUsed).toBe(50_000_000n);
   });
 
+  it('sends only the context fields it knows: a caller object that carries more still runs', async () => {
+    const context = { self: 'me', source: 'you', onDone: () => 'not cloneable' };
+    const r = await engine.execute({ codeId, input: enc('x'), context });
+    expect(r.status).toBe('ok');
+    expect(dec(r.reply)).toBe('x');
+  });
+
   it('a panic keeps the guest message', async () => {
     const r = await engine.execute({ codeId, entry: 'panic' });
     expect(r).toMatchObject({ status: 'UserPanic', error: { message: 'boom' } });
