@@ -48,6 +48,28 @@ export class EngineClosed extends TesseraError {
   }
 }
 
+/** An execution request the engine cannot send to a worker: a field of the wrong kind. */
+export class InvalidExecutionRequest extends TesseraError {
+  constructor(detail: string) {
+    super('INVALID_EXECUTION_REQUEST', `invalid execution request: ${detail}`);
+  }
+}
+
+/** Checks what goes to a worker as bytes, so a caller's mistake fails here, typed, and alone. */
+function checkRequest(req: ExecutionRequest): void {
+  if (req.input !== undefined && !(req.input instanceof Uint8Array)) throw new InvalidExecutionRequest('input must be a Uint8Array');
+  if (req.gasLimit !== undefined && typeof req.gasLimit !== 'bigint') throw new InvalidExecutionRequest('gasLimit must be a bigint');
+  const snapshot = req.state?.snapshot;
+  if (snapshot) {
+    for (const [key, value] of snapshot) {
+      if (typeof key !== 'string' || (value !== null && !(value instanceof Uint8Array))) {
+        throw new InvalidExecutionRequest('snapshot entries must map hex keys to Uint8Array or null');
+      }
+    }
+  }
+  if (req.args?.some((a) => typeof a !== 'string')) throw new InvalidExecutionRequest('args must be strings');
+}
+
 /** Engine statistics. */
 export interface EngineStats {
   workers: number;
@@ -308,10 +330,11 @@ export class Engine {
 
   /**
    * Runs an execution. Resolves with a result for every outcome, failures included; throws only
-   * BudgetExceeded (before any work) and EngineClosed.
+   * BudgetExceeded (before any work), EngineClosed and InvalidExecutionRequest.
    */
   async execute(req: ExecutionRequest): Promise<ExecutionResult> {
     if (this.closed) throw new EngineClosed();
+    checkRequest(req);
     const t0 = performance.now();
     const gasLimit = req.gasLimit ?? this.defaultGas;
     using reservation = req.account && this.governor ? this.governor.reserve(req.account, gasLimit) : NO_RESERVATION;

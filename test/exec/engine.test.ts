@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Governor, BudgetExceeded, type Engine } from '../../src/exec/index.js';
+import { Governor, BudgetExceeded, InvalidExecutionRequest, type Engine } from '../../src/exec/index.js';
 import { pino } from 'pino';
 import { engineFixture } from './fixture.js';
 import { wat } from '../helpers/wat.js';
@@ -55,6 +55,16 @@ describe('Engine', () => {
     const r = await engine.execute({ codeId, input: enc('x'), context });
     expect(r.status).toBe('ok');
     expect(dec(r.reply)).toBe('x');
+  });
+
+  it('rejects a request it could not send, typed, and keeps serving', async () => {
+    const bad = [
+      { codeId, input: 'text' as unknown as Uint8Array },
+      { codeId, gasLimit: 5 as unknown as bigint },
+      { codeId, state: { snapshot: new Map([['6b', (() => 1) as unknown as Uint8Array]]) } },
+    ];
+    for (const req of bad) await expect(engine.execute(req)).rejects.toBeInstanceOf(InvalidExecutionRequest);
+    expect((await engine.execute({ codeId, input: enc('still here') })).status).toBe('ok');
   });
 
   it('a panic keeps the guest message', async () => {
