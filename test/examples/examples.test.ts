@@ -172,7 +172,7 @@ describe.skipIf(!haveRust)('Rust guest through the deterministic WASI subset', (
 });
 
 const haveSql = existsSync(guest('c-sql-actor'));
-// SQLite's amalgamation compiled as a guest (about 1.1 MB of wasm): a real-world program.
+// SQLite's amalgamation compiled as a guest (about 1 MB of wasm): a real-world program.
 describe.skipIf(!haveSql)('SQL actor: SQLite as a durable actor', () => {
   it('keeps its database in actor state across messages and a restart; a failing statement changes nothing', async () => {
     const t = tempDir();
