@@ -9,7 +9,8 @@ import { DEFAULT_DEADLINE_MS, DEFAULT_GAS_LIMIT } from './costs.js';
 import type { Governor, Reservation } from './governor.js';
 import { EngineMetrics } from './metrics.js';
 import { CLAIM_SLOTS, sharesClaim, withdraw } from './claims.js';
-import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadRequest } from './protocol.js';
+import { RingWriter, ringBuffer } from './ring.js';
+import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadRequest } from './protocol.js';
 import type { ExecutionRequest, ExecutionResult, ExecutionStatus, Timings } from './types.js';
 
 /** Options of {@link Engine}. */
@@ -95,6 +96,8 @@ interface Slot {
   nextCode: number;
   /** Shared with the worker: which handed-over jobs it started, and which were withdrawn (see claims.ts). */
   claims: Int32Array;
+  /** Where this worker's jobs are written (see ring.ts). */
+  ring: RingWriter;
   /** Withdrawn jobs (moved to another worker) whose skipped reply has not come back yet. */
   withdrawn: Set<number>;
   port: MessagePort;
@@ -205,7 +208,8 @@ export class Engine {
     const { port1, port2 } = new MessageChannel();
     const flagBuffer = new SharedArrayBuffer(4);
     const claimBuffer = new SharedArrayBuffer(4 * CLAIM_SLOTS);
-    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, claims: claimBuffer };
+    const jobBuffer = ringBuffer();
+    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, claims: claimBuffer, jobs: jobBuffer };
     const worker = new Worker(workerUrl(import.meta.url, './worker.js'), {
       workerData: data,
       transferList: [port2],
@@ -221,6 +225,7 @@ export class Engine {
       moduleBytes: 0,
       nextCode: 1,
       claims: new Int32Array(claimBuffer),
+      ring: new RingWriter(jobBuffer),
       withdrawn: new Set(),
       port: port1,
       flag: new Int32Array(flagBuffer),
@@ -523,7 +528,14 @@ export class Engine {
     // Light load (a caller waiting on each reply): the worker polls for the next job instead of
     // sleeping. Under load it does not: its polling would take the core the main thread needs.
     if (slot.jobs.length === 1 && this.queue.length === 0) msg.spin = true;
-    slot.worker.postMessage(msg);
+    if (slot.ring.fits(msg)) {
+      // The module first: the worker takes it from the port when it reads the job.
+      if (msg.module) slot.worker.postMessage({ module: msg.module, memory: msg.memory } satisfies ModuleMessage);
+      slot.ring.write(msg);
+    } else {
+      slot.worker.postMessage(msg);
+      slot.ring.writePort();
+    }
   }
 
   /**

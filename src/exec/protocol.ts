@@ -2,8 +2,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ExecutionContext, ExecutionStatus, LogLine, OutgoingMessage, StateWrite } from './types.js';
 
 /**
- * Main thread -> worker: run one execution. Every field a structured clone carries costs time on
- * both threads, per execution: defaults are left out rather than sent.
+ * Main thread -> worker: run one execution, written into the job ring (see ring.ts), or posted when
+ * too large for it. Defaults are left out rather than sent.
  */
 export interface ExecMessage {
   id: number;
@@ -64,6 +64,12 @@ export interface StateReadReply {
   error?: string;
 }
 
+/** Main thread -> worker over the port, before the ring record of the job that first needs it. */
+export interface ModuleMessage {
+  module: WebAssembly.Module;
+  memory?: [number, number];
+}
+
 /** Shape of workerData for execution workers. */
 export interface ExecWorkerData {
   statePort: MessagePort;
@@ -71,4 +77,6 @@ export interface ExecWorkerData {
   stateFlag: SharedArrayBuffer;
   /** Int32Array shared with the main thread: who gets each handed-over job (see claims.ts). */
   claims: SharedArrayBuffer;
+  /** The job ring (see ring.ts). */
+  jobs: SharedArrayBuffer;
 }

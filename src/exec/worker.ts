@@ -7,10 +7,11 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { MEMORY_IMPORT, classifyTrap, gasLeft, prepareInstance, runStart } from '../wasm/index.js';
 import { claim } from './claims.js';
 import { ExecutionState, HostTrap, ProcExit, hostImports } from './host.js';
-import type { DoneMessage, ExecMessage, ExecWorkerData, StateReadReply } from './protocol.js';
+import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadReply } from './protocol.js';
+import { RingReader } from './ring.js';
 import type { ExecutionContext, ExecutionStatus } from './types.js';
 
-const { statePort, stateFlag, claims: claimBuffer } = workerData as ExecWorkerData;
+const { statePort, stateFlag, claims: claimBuffer, jobs: jobBuffer } = workerData as ExecWorkerData;
 const flag = new Int32Array(stateFlag);
 const claims = new Int32Array(claimBuffer);
 /** Compiled modules by their number here, with the limits of the memory they import (if any). */
@@ -169,23 +170,31 @@ function run(msg: ExecMessage): void {
   parentPort!.postMessage(done, transfer);
 }
 
-/** The next queued job, waiting up to SPIN_MS for one to arrive. */
-function poll(): { message: unknown } | undefined {
-  const until = performance.now() + SPIN_MS;
-  do {
+/** The next message on the port: one the engine posted before publishing the ring record that names it. */
+function fromPort<T>(): T {
+  for (;;) {
     const next = receiveMessageOnPort(parentPort!);
-    if (next) return next;
-  } while (performance.now() < until);
-  return undefined;
+    if (next) return next.message as T;
+  }
 }
 
-parentPort!.on('message', (first: ExecMessage) => {
-  // Jobs already queued are taken at once, not one event-loop turn and 'message' event each.
-  for (let msg = first; ; ) {
+const ring = new RingReader(jobBuffer);
+
+/** Takes jobs from the ring, in order, for as long as the worker lives. */
+function serve(): void {
+  let spin = false;
+  for (;;) {
+    const item = ring.take(spin ? SPIN_MS : 0);
+    let msg: ExecMessage;
+    if ('onPort' in item) msg = fromPort<ExecMessage>();
+    else {
+      msg = item.job;
+      if (item.moduleOnPort) Object.assign(msg, fromPort<ModuleMessage>());
+    }
     run(msg);
-    const next = msg.spin ? poll() : receiveMessageOnPort(parentPort!);
-    if (!next) return;
-    msg = next.message as ExecMessage;
+    spin = msg.spin === true;
   }
-});
+}
+
 parentPort!.postMessage({ type: 'ready' });
+setImmediate(serve);
