@@ -31,8 +31,8 @@ export interface EngineOptions {
   /**
    * Executions handed to one worker at a time (the gate counts workers x pipeline slots). More
    * than one keeps a worker busy while the next message is on its way, and the worker does not
-   * sleep between them; default 16. Executions waiting behind one that runs long (5 ms) move to
-   * another worker before they start, so a deep pipeline does not park short work behind it.
+   * sleep between them; default 16, at most 32. Executions waiting behind one that runs long (5 ms)
+   * move to another worker before they start, so a deep pipeline does not park short work behind it.
    */
   pipeline?: number;
   /**
@@ -196,7 +196,8 @@ export class Engine {
     this.governor = options.governor;
     this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
     this.memoryMb = options.workerMemoryMb ?? 512;
-    this.pipeline = Math.max(1, options.pipeline ?? 16);
+    // At most 32: a worker's job ring then always has room (ring.ts, INLINE_MAX).
+    this.pipeline = Math.min(32, Math.max(1, options.pipeline ?? 16));
     this.workerModuleBytes = Math.max(1, options.workerModuleBytes ?? 128 * 1024 * 1024);
     for (let i = 0; i < this.size; i++) this.slots.push(this.boot());
     this.refillSpares();

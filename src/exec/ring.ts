@@ -17,8 +17,12 @@ import type { ExecutionContext } from './types.js';
 
 /** Data area size: a power of two. */
 export const RING_BYTES = 1 << 20;
-/** Larger jobs go by postMessage, and so does any job when the ring has no room for it. */
-export const INLINE_MAX = RING_BYTES / 64;
+/**
+ * Larger jobs go by postMessage, and so does any job when the ring has no room for it. With the
+ * engine's pipeline of at most 32, even 32 unread records of withdrawn jobs plus 32 new ones take
+ * half the ring: a PORT record always finds room.
+ */
+export const INLINE_MAX = RING_BYTES / 128;
 const WRITE = 0;
 const READ = 1;
 const SLEEPING = 2;
