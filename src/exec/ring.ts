@@ -72,18 +72,21 @@ function bound(msg: ExecMessage): number {
   return (n + 7) & ~7;
 }
 
-/** The main thread's end: writes jobs, wakes the worker when it sleeps. */
-export class RingWriter {
-  private readonly control: Int32Array;
-  private readonly bytes: Uint8Array;
-  private readonly view: DataView;
+/** What both ends keep: views of the ring's control block and data. */
+abstract class RingEnd {
+  protected readonly control: Int32Array;
+  protected readonly bytes: Uint8Array;
+  protected readonly view: DataView;
 
   constructor(buffer: SharedArrayBuffer) {
     this.control = new Int32Array(buffer, 0, CONTROL_INTS);
     this.bytes = new Uint8Array(buffer, CONTROL_INTS * 4, RING_BYTES);
     this.view = new DataView(buffer, CONTROL_INTS * 4, RING_BYTES);
   }
+}
 
+/** The main thread's end: writes jobs, wakes the worker when it sleeps. */
+export class RingWriter extends RingEnd {
   /** Whether the job can be written inline now (else it goes by postMessage, after {@link writePort}). */
   fits(msg: ExecMessage): boolean {
     const need = bound(msg);
@@ -212,17 +215,7 @@ export class RingWriter {
 export type RingItem = { job: ExecMessage; moduleOnPort: boolean } | { onPort: true };
 
 /** The worker's end: takes jobs in order, sleeping when there are none. */
-export class RingReader {
-  private readonly control: Int32Array;
-  private readonly bytes: Uint8Array;
-  private readonly view: DataView;
-
-  constructor(buffer: SharedArrayBuffer) {
-    this.control = new Int32Array(buffer, 0, CONTROL_INTS);
-    this.bytes = new Uint8Array(buffer, CONTROL_INTS * 4, RING_BYTES);
-    this.view = new DataView(buffer, CONTROL_INTS * 4, RING_BYTES);
-  }
-
+export class RingReader extends RingEnd {
   /** The next item, polling for `spinMs` and then sleeping until one is written. */
   take(spinMs: number): RingItem {
     for (;;) {
