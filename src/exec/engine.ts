@@ -514,11 +514,7 @@ export class Engine {
       if (mem) msg.memory = [mem.min, mem.max];
     }
     if (held.drop) msg.drop = held.drop;
-    if (req.context) {
-      // Its known fields only: whatever else a caller's object carries is not ours to clone.
-      const { self, source, messageId, blockHeight, blockTime, seed } = req.context;
-      msg.context = { self, source, messageId, blockHeight, blockTime, seed };
-    }
+    if (req.context) msg.context = req.context;
     if (req.mode === 'command') {
       msg.command = true;
       msg.entry = '_start';
@@ -534,6 +530,11 @@ export class Engine {
       if (msg.module) slot.worker.postMessage({ module: msg.module, memory: msg.memory } satisfies ModuleMessage);
       slot.ring.write(msg);
     } else {
+      if (msg.context) {
+        // Its known fields only: whatever else a caller's object carries is not ours to clone.
+        const { self, source, messageId, blockHeight, blockTime, seed } = msg.context;
+        msg.context = { self, source, messageId, blockHeight, blockTime, seed };
+      }
       slot.worker.postMessage(msg);
       slot.ring.writePort();
     }

@@ -253,75 +253,67 @@ export class RingReader extends RingEnd {
     }
   }
 
+  /** Where decoding reads next. */
+  private at = 0;
+
   private decode(start: number): RingItem {
-    const v = this.view;
-    let p = start;
-    const flags = v.getUint32(p, true);
-    const job: ExecMessage = { id: v.getInt32(p + 4, true), code: v.getInt32(p + 8, true), gasLimit: v.getBigInt64(p + 16, true), input: new Uint8Array(0) };
-    p += 24;
-    [job.input, p] = this.bytesAt(p);
-    if (flags & F_ENTRY) [job.entry, p] = this.stringAt(p);
-    if (flags & F_ARGS) {
-      const n = v.getUint32(p, true);
-      p += 4;
-      job.args = [];
-      for (let i = 0; i < n; i++) {
-        let a: string;
-        [a, p] = this.stringAt(p);
-        job.args.push(a);
-      }
-    }
-    if (flags & F_DROP) {
-      const n = v.getUint32(p, true);
-      p += 4;
-      job.drop = [];
-      for (let i = 0; i < n; i++, p += 4) job.drop.push(v.getInt32(p, true));
-    }
+    this.at = start;
+    const flags = this.u32();
+    const id = this.i32();
+    const code = this.i32();
+    this.at += 4;
+    const gasLimit = this.i64();
+    const job: ExecMessage = { id, code, gasLimit, input: this.bytesOrNull() ?? new Uint8Array(0) };
+    if (flags & F_ENTRY) job.entry = this.string();
+    if (flags & F_ARGS) job.args = Array.from({ length: this.u32() }, () => this.string());
+    if (flags & F_DROP) job.drop = Array.from({ length: this.u32() }, () => this.i32());
     if (flags & F_CONTEXT) {
-      const present = v.getUint32(p, true);
-      p += 8;
+      const present = this.u32();
+      this.at += 4;
+      const blockHeight = this.i64();
+      const blockTime = this.i64();
       const c: Partial<ExecutionContext> = {};
-      if (present & 16) c.blockHeight = v.getBigInt64(p, true);
-      if (present & 32) c.blockTime = v.getBigInt64(p + 8, true);
-      p += 16;
+      if (present & 16) c.blockHeight = blockHeight;
+      if (present & 32) c.blockTime = blockTime;
       CONTEXT_STRINGS.forEach((f, i) => {
-        let s: string;
-        [s, p] = this.stringAt(p);
-        if (present & (1 << i)) c[f] = s;
+        const value = this.string();
+        if (present & (1 << i)) c[f] = value;
       });
       job.context = c;
     }
-    if (flags & F_SNAPSHOT) {
-      const n = v.getUint32(p, true);
-      p += 4;
-      job.snapshot = [];
-      for (let i = 0; i < n; i++) {
-        let k: string;
-        [k, p] = this.stringAt(p);
-        if (v.getInt32(p, true) === -1) {
-          job.snapshot.push([k, null]);
-          p += 4;
-        } else {
-          let value: Uint8Array;
-          [value, p] = this.bytesAt(p);
-          job.snapshot.push([k, value]);
-        }
-      }
-    }
+    if (flags & F_SNAPSHOT) job.snapshot = Array.from({ length: this.u32() }, () => [this.string(), this.bytesOrNull()]);
     if (flags & F_COMMAND) job.command = true;
     if (flags & F_COMPLETE) job.complete = true;
     if (flags & F_SPIN) job.spin = true;
     return { job, moduleOnPort: (flags & F_MODULE) !== 0 };
   }
 
-  /** A copy of length-prefixed bytes (the ring's memory is reused). */
-  private bytesAt(p: number): [Uint8Array, number] {
-    const n = this.view.getInt32(p, true);
-    return [this.bytes.slice(p + 4, p + 4 + n), p + 4 + n];
+  private u32(): number {
+    this.at += 4;
+    return this.view.getUint32(this.at - 4, true);
   }
 
-  private stringAt(p: number): [string, number] {
-    const n = this.view.getUint32(p, true);
-    return [fromUtf8.decode(this.bytes.subarray(p + 4, p + 4 + n)), p + 4 + n];
+  private i32(): number {
+    this.at += 4;
+    return this.view.getInt32(this.at - 4, true);
+  }
+
+  private i64(): bigint {
+    this.at += 8;
+    return this.view.getBigInt64(this.at - 8, true);
+  }
+
+  /** A copy of length-prefixed bytes (the ring's memory is reused); a length of -1 is null. */
+  private bytesOrNull(): Uint8Array | null {
+    const n = this.i32();
+    if (n < 0) return null;
+    this.at += n;
+    return this.bytes.slice(this.at - n, this.at);
+  }
+
+  private string(): string {
+    const n = this.u32();
+    this.at += n;
+    return fromUtf8.decode(this.bytes.subarray(this.at - n, this.at));
   }
 }
