@@ -202,12 +202,16 @@ export class RingWriter extends RingEnd {
     return 0;
   }
 
-  /** Makes the record at `at` visible to the reader, waking it if it sleeps. */
+  /**
+   * Makes the record at `at` visible to the reader, waking it if it sleeps. The writer lowers the
+   * flag as it wakes the reader, so a burst of jobs costs one wake-up call, not one per job (most
+   * were calls that woke nobody, since the reader had not run yet to lower the flag itself).
+   */
   private publish(at: number, length: number): void {
     const w = Atomics.load(this.control, WRITE);
     const next = (w - (w & (RING_BYTES - 1)) + at + length) | 0;
     Atomics.store(this.control, WRITE, next);
-    if (Atomics.load(this.control, SLEEPING) === 1) Atomics.notify(this.control, WRITE);
+    if (Atomics.compareExchange(this.control, SLEEPING, 1, 0) === 1) Atomics.notify(this.control, WRITE);
   }
 }
 
