@@ -351,7 +351,7 @@ export class Engine {
       let compiled: CompiledCode;
       const lookupStart = performance.now();
       try {
-        compiled = await this.codes.compiled(req.codeId);
+        compiled = this.codes.cachedCompiled?.(req.codeId) ?? (await this.codes.compiled(req.codeId));
       } catch (err) {
         const status: ExecutionStatus = err instanceof MissingOriginalCode ? 'MissingCode' : err instanceof InstrumentationFailed ? 'InvalidCode' : 'HostError';
         if (status === 'HostError') this.log.error({ err, codeId: req.codeId }, 'code lookup failed');

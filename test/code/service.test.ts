@@ -159,6 +159,10 @@ describe('CodeService', () => {
     expect(codes.stats()).toMatchObject({ cacheEntries: 2, cacheEvictions: 1, cacheMisses: 3, cacheBytes: size * 2 });
     await codes.compiled(ids[2]!);
     expect(codes.stats().cacheHits).toBe(1);
+    // The synchronous peek: a hit (counted) for what is cached, nothing (and no miss) for the evicted.
+    expect(codes.cachedCompiled(ids[2]!)?.module).toBeInstanceOf(WebAssembly.Module);
+    expect(codes.cachedCompiled(ids[0]!)).toBeUndefined();
+    expect(codes.stats()).toMatchObject({ cacheHits: 2, cacheMisses: 3 });
     await codes.compiled(ids[0]!);
     expect(codes.stats()).toMatchObject({ cacheMisses: 4, cacheEvictions: 2 });
   });
