@@ -3,7 +3,8 @@
  * message a transfer between two random accounts of a random actor, so most state it reads has
  * not been read before (not cached, not in the actor's last read set). The same message stream
  * runs twice on fresh SQLite files: with prefetch on and with it off. Prints apply time
- * (snapshot + execution, per message) of prefetched vs not-prefetched messages, the share of
+ * (building the snapshot, the code lookup, instantiation and run, per message; not the waits for
+ * a worker) of prefetched vs not-prefetched messages, the share of
  * batch messages warmed, and send->reply latency, side by side.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -74,7 +75,7 @@ for (const wave of WAVES) {
   console.log('');
   const q = (x: { p50: number; p95: number; p99: number }) => [x.p50, x.p95, x.p99];
   console.log(`${MESSAGES} ledger transfers over ${ACTORS} actors x ${ACCOUNTS} accounts, ${WAVE} every ${PERIOD_MS} ms; SQLite, 2 workers, ${LANES} prefetch lane(s)`);
-  console.log('apply time per message, ms (snapshot + execution, without the wait for a worker; histogram quantiles)');
+  console.log('apply time per message, ms (snapshot + code lookup + instantiate + run; no waits for a worker; histogram quantiles)');
   table(
     ['messages', 'count', 'p50', 'p95', 'p99'],
     [

@@ -49,7 +49,7 @@ export class TopK {
 /** What `Processor.prefetchStats()` returns: plain data. */
 export interface PrefetchStats {
   enabled: boolean;
-  /** Apply time (snapshot + execution) of messages a prefetch had warmed. */
+  /** Apply time (snapshot, code lookup, instantiation and run; no waits for a worker) of messages a prefetch had warmed. */
   applyPrefetched: Quantiles;
   /** Apply time of messages no prefetch had warmed. */
   applyNotPrefetched: Quantiles;

@@ -312,6 +312,24 @@ describe('metrics helpers', () => {
     expect(p99).toBeLessThanOrEqual(25);
   });
 
+  it('histogram buckets are fine from microseconds up: a quantile lands within a bucket (19%) of the value', () => {
+    for (const ms of [0.004, 0.03, 0.2, 1.7, 45, 3000]) {
+      const h = new Histogram();
+      for (let i = 0; i < 10; i++) h.observe(ms);
+      const p50 = h.quantile(0.5);
+      expect(p50).toBeGreaterThan(ms / 1.19);
+      expect(p50).toBeLessThan(ms * 1.19);
+    }
+    // A value on a bound goes into the bucket it closes; the largest ones into the open bucket.
+    const h = new Histogram();
+    h.observe(Histogram.BOUNDS[8]!);
+    expect(h.counts[8]).toBe(1);
+    h.observe(1e9);
+    expect(h.counts[h.counts.length - 1]).toBe(1);
+    h.observe(0);
+    expect(h.counts[0]).toBe(1);
+  });
+
   it('top-K keeps the slowest, slowest first', () => {
     const t = new TopK(2);
     for (const ms of [3, 1, 7, 5]) t.add({ messageId: `m${ms}`, actorId: 'a', applyMs: ms, gasUsed: 10n, gasPerSecond: 1, prefetched: false });
