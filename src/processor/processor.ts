@@ -278,9 +278,14 @@ export class Processor {
       entry: 'handle',
       idempotencyKey: req.idempotencyKey ?? null,
     };
+    // Speculation starts before the message is durable: its only effects are warm caches, and
+    // the synced write is lead time it would otherwise lose. A cycle that fixed its plan meanwhile
+    // hands the message to the next one.
+    const early = this.nextCycle;
+    early?.accepted([message]);
     await this.accepts.commit([{ kind: 'message.enqueue', message }]);
     this.awaiting.add(id);
-    this.nextCycle?.accepted([message]);
+    if (this.nextCycle !== early) this.nextCycle?.accepted([message]);
     if (++this.pendingHint >= this.maxMessages) this.wake();
     return id;
   }

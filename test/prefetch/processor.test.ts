@@ -126,6 +126,35 @@ describe('prefetch in the batch processor', () => {
     expect(s.counters.processed).toBe(0);
   });
 
+  it('speculation starts while the message is still being made durable: the synced write is lead time', async () => {
+    const base = SqliteStore.open(dbPath());
+    cleanups.unshift(() => base.close());
+    let speculated: () => void = () => {};
+    const speculation = new Promise<void>((resolve) => (speculated = resolve));
+    let startedBeforeDurable: boolean | null = null;
+    const store: Store = {
+      codes: base.codes,
+      state: base.state,
+      processing: base.processing,
+      workflows: base.workflows,
+      async commit(ops) {
+        // The acceptance's write waits (up to 5 s) for the message's speculation to start.
+        if (ops.some((op) => op.kind === 'message.enqueue')) {
+          startedBeforeDurable = await Promise.race([speculation.then(() => true), sleep(5000).then(() => false)]);
+        }
+        return base.commit(ops);
+      },
+      close: () => base.close(),
+    };
+    const t = await Tessera.open({ store, engine: { workers: 2 }, processor: { batchIntervalMs: 50, prefetch: { canRun: () => true, beforeSpeculate: () => speculated() } } });
+    open.push(t);
+    const { codeId } = await t.upload(guest('counter'));
+    await t.createActor({ codeId, id: 'c' });
+    const id = await t.send({ to: 'c', payload: enc(''), gasLimit: GAS });
+    expect(startedBeforeDurable).toBe(true);
+    expect(dec((await t.reply(id)).payload)).toBe('1');
+  });
+
   it('hard kill on an error path: a cycle whose commit fails still ends its stream, and the batch is redone', async () => {
     const base = SqliteStore.open(dbPath());
     cleanups.unshift(() => base.close());
