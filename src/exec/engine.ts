@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { InstrumentationFailed, MissingOriginalCode, type CompiledCode, type ModuleProvider } from '../code/index.js';
 import { TesseraError } from '../util/errors.js';
@@ -9,8 +9,9 @@ import { DEFAULT_DEADLINE_MS, DEFAULT_GAS_LIMIT } from './costs.js';
 import type { Governor, Reservation } from './governor.js';
 import { EngineMetrics } from './metrics.js';
 import { CLAIM_SLOTS, sharesClaim, withdraw } from './claims.js';
+import { OutcomeReader } from './outcome-ring.js';
 import { RingWriter, ringBuffer } from './ring.js';
-import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadRequest } from './protocol.js';
+import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadRequest, WorkerSignal } from './protocol.js';
 import type { ExecutionRequest, ExecutionResult, ExecutionStatus, Timings } from './types.js';
 
 /** Options of {@link Engine}. */
@@ -98,6 +99,8 @@ interface Slot {
   claims: Int32Array;
   /** Where this worker's jobs are written (see ring.ts). */
   ring: RingWriter;
+  /** Where its outcomes are read (see outcome-ring.ts). */
+  outcomes: OutcomeReader;
   /** Withdrawn jobs (moved to another worker) whose skipped reply has not come back yet. */
   withdrawn: Set<number>;
   port: MessagePort;
@@ -210,10 +213,12 @@ export class Engine {
     const flagBuffer = new SharedArrayBuffer(4);
     const claimBuffer = new SharedArrayBuffer(4 * CLAIM_SLOTS);
     const jobBuffer = ringBuffer();
-    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, claims: claimBuffer, jobs: jobBuffer };
+    const outcomeBuffer = ringBuffer();
+    const outcomeChannel = new MessageChannel();
+    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort: outcomeChannel.port2 };
     const worker = new Worker(workerUrl(import.meta.url, './worker.js'), {
       workerData: data,
-      transferList: [port2],
+      transferList: [port2, outcomeChannel.port2],
       resourceLimits: { stackSizeMb: GUEST_STACK_SIZE_MB, maxOldGenerationSizeMb: this.memoryMb },
     });
     this.metrics.workersStarted++;
@@ -227,25 +232,28 @@ export class Engine {
       nextCode: 1,
       claims: new Int32Array(claimBuffer),
       ring: new RingWriter(jobBuffer),
+      outcomes: new OutcomeReader(outcomeBuffer, () => receiveMessageOnPort(outcomeChannel.port1)?.message as DoneMessage | undefined),
       withdrawn: new Set(),
       port: port1,
       flag: new Int32Array(flagBuffer),
       exited: new Promise((r) => (resolveExit = r)),
       gone: false,
     };
-    worker.on('message', (msg: DoneMessage | { type: 'ready' }) => {
+    const onOutcome = (d: DoneMessage): void => this.onDone(slot, d);
+    worker.on('message', (msg: WorkerSignal) => {
       if (msg.type === 'ready') {
         slot.ready = true;
         this.consecutiveBootFailures = 0;
         this.pump();
-      } else this.onDone(slot, msg);
+      } else slot.outcomes.drain(onOutcome);
     });
     port1.on('message', (req: StateReadRequest) => void this.serveStateRead(slot, req));
     worker.on('error', (err) => this.onWorkerGone(slot, err));
     worker.on('exit', (code) => {
       resolveExit();
-      port1.close();
       this.onWorkerGone(slot, new Error(`worker exited with code ${code}`));
+      port1.close();
+      outcomeChannel.port1.close();
     });
     // Idle workers must not keep the process alive; admitted work does (see keepAlive).
     if (this.inflight === 0) worker.unref();
@@ -284,6 +292,8 @@ export class Engine {
     slot.gone = true;
     const wasReady = slot.ready;
     slot.ready = false;
+    // What it finished before it went is in the shared ring, which outlives it.
+    slot.outcomes.drain((d) => this.onDone(slot, d), true);
     const spareIndex = this.spares.indexOf(slot);
     if (!wasReady) {
       // Died while booting: count toward the circuit breaker instead of respawning in a loop.

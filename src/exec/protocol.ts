@@ -32,7 +32,10 @@ export interface ExecMessage {
   spin?: true;
 }
 
-/** Worker -> main thread: the outcome. Empty lists and a null reply are left out. */
+/**
+ * Worker -> main thread: the outcome, written into the outcome ring (see outcome-ring.ts), or
+ * posted on the outcome port when too large for it. Empty lists and a null reply are left out.
+ */
 export interface DoneMessage {
   type: 'done';
   id: number;
@@ -79,4 +82,10 @@ export interface ExecWorkerData {
   claims: SharedArrayBuffer;
   /** The job ring (see ring.ts). */
   jobs: SharedArrayBuffer;
+  /** The outcome ring (see outcome-ring.ts), and the port for outcomes too large for it. */
+  outcomes: SharedArrayBuffer;
+  outcomePort: MessagePort;
 }
+
+/** Worker -> main thread on its port: it has started; outcomes wait in the ring. */
+export type WorkerSignal = { type: 'ready' } | { type: 'outcomes' };

@@ -1,23 +1,27 @@
+/** Every outcome of an execution: `ok` or a typed failure. */
+export const EXECUTION_STATUSES = [
+  'ok',
+  'OutOfGas',
+  'StackOverflow',
+  'MemoryOutOfBounds',
+  'Unreachable',
+  'DivideByZero',
+  'IntegerOverflow',
+  'IndirectCallMismatch',
+  'TableOutOfBounds',
+  'NullReference',
+  'UserPanic',
+  'InvalidHostCall',
+  'Timeout',
+  'Cancelled',
+  'Busy',
+  'InvalidCode',
+  'MissingCode',
+  'HostError',
+] as const;
+
 /** Outcome of an execution. `ok` or a typed failure. */
-export type ExecutionStatus =
-  | 'ok'
-  | 'OutOfGas'
-  | 'StackOverflow'
-  | 'MemoryOutOfBounds'
-  | 'Unreachable'
-  | 'DivideByZero'
-  | 'IntegerOverflow'
-  | 'IndirectCallMismatch'
-  | 'TableOutOfBounds'
-  | 'NullReference'
-  | 'UserPanic'
-  | 'InvalidHostCall'
-  | 'Timeout'
-  | 'Cancelled'
-  | 'Busy'
-  | 'InvalidCode'
-  | 'MissingCode'
-  | 'HostError';
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 /**
  * Statuses that depend only on the code, the input and the state: the same on every machine.

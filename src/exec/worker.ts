@@ -7,11 +7,12 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { MEMORY_IMPORT, classifyTrap, gasLeft, prepareInstance, runStart } from '../wasm/index.js';
 import { claim } from './claims.js';
 import { ExecutionState, HostTrap, ProcExit, hostImports } from './host.js';
-import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadReply } from './protocol.js';
+import { OutcomeWriter } from './outcome-ring.js';
+import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadReply, WorkerSignal } from './protocol.js';
 import { RingReader } from './ring.js';
 import type { ExecutionContext, ExecutionStatus } from './types.js';
 
-const { statePort, stateFlag, claims: claimBuffer, jobs: jobBuffer } = workerData as ExecWorkerData;
+const { statePort, stateFlag, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort } = workerData as ExecWorkerData;
 const flag = new Int32Array(stateFlag);
 const claims = new Int32Array(claimBuffer);
 /** Compiled modules by their number here, with the limits of the memory they import (if any). */
@@ -163,12 +164,12 @@ function execute(msg: ExecMessage): DoneMessage {
  */
 const SPIN_MS = 0.1;
 
-function run(msg: ExecMessage): void {
-  const done = execute(msg);
-  const transfer: ArrayBuffer[] = [];
-  if (done.reply) transfer.push(done.reply.buffer as ArrayBuffer);
-  parentPort!.postMessage(done, transfer);
-}
+const PING: WorkerSignal = { type: 'outcomes' };
+const outcomes = new OutcomeWriter(
+  outcomeBuffer,
+  () => parentPort!.postMessage(PING),
+  (done) => outcomePort.postMessage(done, done.reply ? [done.reply.buffer as ArrayBuffer] : []),
+);
 
 /** The next message on the port: one the engine posted before publishing the ring record that names it. */
 function fromPort<T>(): T {
@@ -191,10 +192,10 @@ function serve(): void {
       msg = item.job;
       if (item.moduleOnPort) Object.assign(msg, fromPort<ModuleMessage>());
     }
-    run(msg);
+    outcomes.write(execute(msg));
     spin = msg.spin === true;
   }
 }
 
-parentPort!.postMessage({ type: 'ready' });
+parentPort!.postMessage({ type: 'ready' } satisfies WorkerSignal);
 setImmediate(serve);

@@ -50,6 +50,16 @@ describe('Engine', () => {
     if (status === 'OutOfGas') expect(a.gasUsed).toBe(50_000_000n);
   });
 
+  it('outcomes too large for the outcome ring come back by port, in order with the others', async () => {
+    const inputs = Array.from({ length: 40 }, (_, i) => enc(`${i}:`.padEnd(i % 3 === 0 ? 20_000 : 10, String.fromCharCode(97 + (i % 26)))));
+    const results = await Promise.all(inputs.map((input) => engine.execute({ codeId, input })));
+    results.forEach((r, i) => {
+      expect(r.status).toBe('ok');
+      expect(dec(r.reply)).toBe(dec(inputs[i]!));
+      expect(r.logs).toEqual([{ level: 'info', message: dec(inputs[i]!) }]);
+    });
+  });
+
   it('sends only the context fields it knows: a caller object that carries more still runs', async () => {
     const context = { self: 'me', source: 'you', onDone: () => 'not cloneable' };
     const r = await engine.execute({ codeId, input: enc('x'), context });
