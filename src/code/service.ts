@@ -105,6 +105,7 @@ export class CodeService implements ModuleProvider {
   private readonly deriving = new Map<string, Promise<Derived>>();
   private readonly persisting = new Set<Promise<void>>();
   private readonly compiling = new Map<string, Promise<CompiledCode>>();
+  /** By codeId: the runtime version and options are this service's own, the same for every entry. */
   private readonly cache: LRUCache<string, CompiledCode>;
   private readonly counters = { uploads: 0, warmFailures: 0, warmDiscards: 0, instrumentations: 0, instrumentationFailures: 0, compilations: 0, cacheHits: 0, cacheMisses: 0, cacheEvictions: 0 };
 
@@ -270,7 +271,7 @@ export class CodeService implements ModuleProvider {
    * warm lookup.
    */
   cachedCompiled(codeId: string): CompiledCode | undefined {
-    const hit = this.cache.get(`${codeId}:${this.runtimeVersion}:${this.optionsHash}`);
+    const hit = this.cache.get(codeId);
     if (hit) this.counters.cacheHits++;
     return hit;
   }
@@ -278,8 +279,7 @@ export class CodeService implements ModuleProvider {
   private compiledFrom(codeId: string, fresh: FreshOriginal | null): Promise<CompiledCode> {
     const hit = this.cachedCompiled(codeId);
     if (hit) return Promise.resolve(hit);
-    const key = `${codeId}:${this.runtimeVersion}:${this.optionsHash}`;
-    const running = this.compiling.get(key);
+    const running = this.compiling.get(codeId);
     if (running) {
       this.counters.cacheHits++;
       return running;
@@ -297,11 +297,11 @@ export class CodeService implements ModuleProvider {
       }
       // Code just uploaded is ready only once its original is durable: a failed write leaves nothing.
       if (fresh) await fresh.stored;
-      const compiled: CompiledCode = { codeId, key, module: compiledModule, metadata: artefact.metadata };
-      this.cache.set(key, compiled);
+      const compiled: CompiledCode = { codeId, key: `${codeId}:${this.runtimeVersion}:${this.optionsHash}`, module: compiledModule, metadata: artefact.metadata };
+      this.cache.set(codeId, compiled);
       return compiled;
-    })().finally(() => this.compiling.delete(key));
-    this.compiling.set(key, p);
+    })().finally(() => this.compiling.delete(codeId));
+    this.compiling.set(codeId, p);
     return p;
   }
 

@@ -31,9 +31,13 @@ export class TopK {
 
   constructor(readonly k: number) {}
 
+  /** Whether a message this slow would be kept (callers skip building one that would not). */
+  admits(applyMs: number): boolean {
+    return this.k > 0 && (this.items.length < this.k || applyMs > this.items[this.items.length - 1]!.applyMs);
+  }
+
   add(m: SlowMessage): void {
-    if (this.k <= 0) return;
-    if (this.items.length === this.k && m.applyMs <= this.items[this.items.length - 1]!.applyMs) return;
+    if (!this.admits(m.applyMs)) return;
     let i = this.items.length;
     while (i > 0 && this.items[i - 1]!.applyMs < m.applyMs) i--;
     this.items.splice(i, 0, m);
@@ -94,6 +98,7 @@ export class PrefetchMetrics {
   /** Records one applied batch message. */
   applied(m: { messageId: string; actorId: string; applyMs: number; gasUsed: bigint; prefetched: boolean }): void {
     (m.prefetched ? this.applyPrefetched : this.applyNotPrefetched).observe(m.applyMs);
+    if (!this.slowest.admits(m.applyMs)) return;
     const seconds = m.applyMs / 1000;
     this.slowest.add({ ...m, gasPerSecond: seconds > 0 ? Number(m.gasUsed) / seconds : 0 });
   }
