@@ -24,7 +24,8 @@ const options = { maxMemoryPages: 65536 };
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 // The default store: SQLite with its writes on the writer thread.
 const store = SqliteStore.open(join(dir, 'bench.db'));
-const codes = new CodeService({ store, instrumentOptions: options, workers: 1 });
+// The default code service: two code workers (an upload validates in one while the other instruments).
+const codes = new CodeService({ store, instrumentOptions: options });
 const rows: (string | number)[][] = [];
 for (const [name, path, how] of files) {
   const bytes = new Uint8Array(readFileSync(new URL(`../${path}`, import.meta.url)));

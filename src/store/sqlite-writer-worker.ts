@@ -4,16 +4,13 @@
  * and the reads of large code blobs, which would block it as long.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { LeaseLost } from './errors.js';
+import { connect } from './sqlite-connection.js';
 import { prepareWrites, type SqliteWrites } from './sqlite-writes.js';
 import type { BlobQuery, BlobRow, WriterReply, WriterRequest } from './sqlite-writer.js';
 
 const { path, sync } = workerData as { path: string; sync: 'full' | 'normal' };
-const db = new Database(path);
-db.pragma(`synchronous = ${sync === 'normal' ? 'NORMAL' : 'FULL'}`);
-db.pragma('busy_timeout = 5000');
-db.pragma('foreign_keys = ON');
+const db = connect(path, sync);
 const writes: SqliteWrites = prepareWrites(db);
 const blobs = {
   original: db.prepare('SELECT bytes, info AS text, uploaded_at FROM code_original WHERE code_id = ?'),

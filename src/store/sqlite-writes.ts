@@ -5,7 +5,7 @@ import type { WorkflowClaim, WorkflowRecord, WriteOp } from './types.js';
 
 /**
  * Every write the SQLite store makes, as synchronous calls on one connection: the write-set
- * `apply` (one transaction), lease statements, and gc. They run either on the main thread's
+ * `apply` (one transaction; code rows first, in their own, when mixed in), lease statements, and gc. They run either on the main thread's
  * connection or on the writer thread's own (see `SqliteOptions.writer`); there is one writer.
  */
 export interface SqliteWrites {
@@ -65,7 +65,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
       'INSERT INTO workflow_data (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = CAST(value AS REAL) + excluded.value',
     ),
   };
-  const apply = db.transaction((ops: readonly WriteOp[]) => {
+  const applyOne = db.transaction((ops: readonly WriteOp[]) => {
     for (const op of ops) {
       switch (op.kind) {
         case 'code.original':
@@ -138,6 +138,18 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
       }
     }
   });
+  /**
+   * Code rows live in their own file (sqlite-connection.ts), and SQLite does not commit two WAL
+   * files as one: a write set that mixes code with other rows commits its code first, in a
+   * transaction of its own. Code rows are content-addressed or derived, so if the rest then fails
+   * they are what a retry would write anyway; no row ever refers to code that is not there.
+   */
+  const isCode = (op: WriteOp): boolean => op.kind.startsWith('code.');
+  const apply = (ops: readonly WriteOp[]): void => {
+    if (!ops.some(isCode) || ops.every(isCode)) return applyOne(ops);
+    applyOne(ops.filter(isCode));
+    applyOne(ops.filter((op) => !isCode(op)));
+  };
   const gc = db.transaction((keep: string) => q.gcArtefacts.run(keep).changes + q.gcFailures.run(keep).changes);
   return {
     apply,

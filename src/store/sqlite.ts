@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { LeaseLost, StoreError } from './errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { connect, settleCodeTables } from './sqlite-connection.js';
 import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './sqlite-rows.js';
 import { inlineWrites, WriterThread, type AsyncWrites } from './sqlite-writer.js';
 import { prepareWrites } from './sqlite-writes.js';
@@ -41,7 +42,8 @@ export interface SqliteOptions {
 }
 
 /**
- * The embedded default store: one SQLite file in WAL mode with a single writer. Reads run on the
+ * The embedded default store: SQLite in WAL mode with a single writer — one file, and a second
+ * beside it for code (`<path>-code`, larger pages for large blobs; see sqlite-connection.ts). Reads run on the
  * caller's connection, one short prepared statement each — the only kind of synchronous wait the
  * main thread allows itself. Writes run on a writer thread, or inline (`SqliteOptions.writer`).
  */
@@ -186,12 +188,9 @@ export class SqliteStore implements Store {
   static open(path: string, options: SqliteOptions = {}): SqliteStore {
     let db: Database.Database;
     try {
-      db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.pragma('busy_timeout = 5000');
-      db.pragma('foreign_keys = ON');
+      db = connect(path, options.sync ?? 'full');
       migrate(db, [...MIGRATIONS, ...(options.migrations ?? [])]);
+      settleCodeTables(db);
     } catch (cause) {
       throw new StoreError('cannot open the SQLite store', cause);
     }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLost, OverlayStore, SqliteStore, StoreError, openStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -96,6 +97,53 @@ describe.each(['inline', 'thread'] as const)('SqliteStore, writes %s', (writer) 
     expect((await store.workflows.claim({ ...claim, owner: 'B', now: 301, leaseUntil: 400 })).map((w) => w.leaseOwner)).toEqual(['B']);
     await store.workflows.release('B', ['w']);
     expect((await store.workflows.get('w'))!.leaseOwner).toBeNull();
+    await store.close();
+  });
+});
+
+describe('SqliteStore code file', () => {
+  it('keeps code in a file of its own with large pages, and moves code an older store kept in its main file', async () => {
+    const path = fresh();
+    // An older store: its code tables in the main file (as the first migration made them).
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec(`CREATE TABLE code_original (code_id TEXT PRIMARY KEY, bytes BLOB NOT NULL, info TEXT NOT NULL, uploaded_at INTEGER NOT NULL);
+      CREATE TABLE code_artefact (runtime_version TEXT NOT NULL, options_hash TEXT NOT NULL, code_id TEXT NOT NULL, code BLOB NOT NULL, metadata TEXT NOT NULL, PRIMARY KEY (runtime_version, options_hash, code_id));
+      CREATE TABLE code_failure (runtime_version TEXT NOT NULL, options_hash TEXT NOT NULL, code_id TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (runtime_version, options_hash, code_id));
+      CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
+      INSERT INTO schema_migrations VALUES (1, 'codes', 0);`);
+    old.prepare('INSERT INTO code_original VALUES (?, ?, ?, ?)').run('c0', Buffer.from('old wasm'), '{}', 1);
+    old.prepare('INSERT INTO code_failure VALUES (?, ?, ?, ?)').run('v1', 'h', 'c0', 'too big');
+    old.close();
+
+    const store = SqliteStore.open(path);
+    expect(dec((await store.codes.original('c0'))!.bytes)).toBe('old wasm');
+    expect(await store.codes.failure('v1', 'h', 'c0')).toMatchObject({ reason: 'too big' });
+    await store.commit([{ kind: 'code.original', codeId: 'c1', bytes: new Uint8Array(200_000).fill(7), info: '{}' }]);
+    await store.close();
+
+    const main = new Database(path, { readonly: true });
+    expect(main.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'code_%'").pluck().all()).toEqual([]);
+    main.close();
+    const code = new Database(`${path}-code`, { readonly: true });
+    expect(code.pragma('page_size', { simple: true })).toBe(65536);
+    expect(code.prepare('SELECT code_id FROM code_original ORDER BY code_id').pluck().all()).toEqual(['c0', 'c1']);
+    code.close();
+  });
+
+  it('a write set that mixes code and other rows commits the code first: a failing rest leaves only the code', async () => {
+    const store = SqliteStore.open(fresh());
+    await store.commit([{ kind: 'actor.create', actorId: 'a1', codeId: 'c9' }]);
+    // The second actor.create fails in SQLite (the actor exists).
+    await expect(
+      store.commit([
+        { kind: 'state.put', actorId: 'a', key: enc('x'), value: enc('1') },
+        { kind: 'code.original', codeId: 'c9', bytes: enc('wasm'), info: '{}' },
+        { kind: 'actor.create', actorId: 'a1', codeId: 'c9' },
+      ]),
+    ).rejects.toThrow(StoreError);
+    expect(await store.state.get('a', enc('x'))).toBeNull();
+    expect(dec((await store.codes.original('c9'))!.bytes)).toBe('wasm');
     await store.close();
   });
 });
