@@ -27,22 +27,9 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
  * Statuses that depend only on the code, the input and the state: the same on every machine.
  * Others (Timeout, Cancelled, Busy, HostError) depend on the machine or the moment.
  */
-export const DETERMINISTIC_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>([
-  'ok',
-  'OutOfGas',
-  'StackOverflow',
-  'MemoryOutOfBounds',
-  'Unreachable',
-  'DivideByZero',
-  'IntegerOverflow',
-  'IndirectCallMismatch',
-  'TableOutOfBounds',
-  'NullReference',
-  'UserPanic',
-  'InvalidHostCall',
-  'InvalidCode',
-  'MissingCode',
-]);
+export const DETERMINISTIC_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>(
+  EXECUTION_STATUSES.filter((s) => s !== 'Timeout' && s !== 'Cancelled' && s !== 'Busy' && s !== 'HostError'),
+);
 
 /** Deterministic inputs of an execution besides the payload. */
 export interface ExecutionContext {

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
-import { SqliteStore, type Store } from '../../src/store/index.js';
+import { SqliteStore } from '../../src/store/index.js';
+import { withCommitHook } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
@@ -132,20 +133,12 @@ describe('prefetch in the batch processor', () => {
     let speculated: () => void = () => {};
     const speculation = new Promise<void>((resolve) => (speculated = resolve));
     let startedBeforeDurable: boolean | null = null;
-    const store: Store = {
-      codes: base.codes,
-      state: base.state,
-      processing: base.processing,
-      workflows: base.workflows,
-      async commit(ops) {
-        // The acceptance's write waits (up to 5 s) for the message's speculation to start.
-        if (ops.some((op) => op.kind === 'message.enqueue')) {
-          startedBeforeDurable = await Promise.race([speculation.then(() => true), sleep(5000).then(() => false)]);
-        }
-        return base.commit(ops);
-      },
-      close: () => base.close(),
-    };
+    const store = withCommitHook(base, async (ops) => {
+      // The acceptance's write waits (up to 5 s) for the message's speculation to start.
+      if (ops.some((op) => op.kind === 'message.enqueue')) {
+        startedBeforeDurable = await Promise.race([speculation.then(() => true), sleep(5000).then(() => false)]);
+      }
+    });
     const t = await Tessera.open({ store, engine: { workers: 2 }, processor: { batchIntervalMs: 50, prefetch: { canRun: () => true, beforeSpeculate: () => speculated() } } });
     open.push(t);
     const { codeId } = await t.upload(guest('counter'));
@@ -159,20 +152,12 @@ describe('prefetch in the batch processor', () => {
     const base = SqliteStore.open(dbPath());
     cleanups.unshift(() => base.close());
     let failures = 0;
-    const store: Store = {
-      codes: base.codes,
-      state: base.state,
-      processing: base.processing,
-      workflows: base.workflows,
-      async commit(ops) {
-        if (failures === 0 && ops.some((op) => op.kind === 'batch.commit')) {
-          failures++;
-          throw new Error('disk full');
-        }
-        return base.commit(ops);
-      },
-      close: () => base.close(),
-    };
+    const store = withCommitHook(base, (ops) => {
+      if (failures === 0 && ops.some((op) => op.kind === 'batch.commit')) {
+        failures++;
+        throw new Error('disk full');
+      }
+    });
     const logged: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
     const t = await Tessera.open({ store, engine: { workers: 2 }, processor: { batchIntervalMs: 50, prefetch: true, logger } });

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
 import { InitFailed, UnknownActor } from '../../src/processor/index.js';
 import { SqliteStore, type WriteOp } from '../../src/store/index.js';
+import { withCommitHook } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
@@ -24,22 +25,6 @@ async function tessera(options: Parameters<typeof Tessera.open>[0] = {}): Promis
   const ts = await Tessera.open({ store: `sqlite:${join(t.dir, 't.db')}`, ...options });
   open.push(ts);
   return ts;
-}
-
-/** The real store, with `hook` run before each of its commits (which it may delay or fail). */
-function withCommitHook(base: SqliteStore, hook: (ops: WriteOp[]) => void | Promise<void>): SqliteStore {
-  return new Proxy(base, {
-    get(target, prop, receiver) {
-      if (prop === 'commit') {
-        return async (ops: WriteOp[]) => {
-          await hook(ops);
-          return target.commit(ops);
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
 }
 
 /** Polls until `cond` holds (each test's own timeout bounds it). */
