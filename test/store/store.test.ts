@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,6 +130,19 @@ describe('SqliteStore code file', () => {
     expect(code.pragma('page_size', { simple: true })).toBe(65536);
     expect(code.prepare('SELECT code_id FROM code_original ORDER BY code_id').pluck().all()).toEqual(['c0', 'c1']);
     code.close();
+  });
+
+  it('derived code (written in the background) takes the code file\'s checkpoint, so uploads do not', async () => {
+    const path = fresh();
+    const store = SqliteStore.open(path);
+    const mb2 = (): Uint8Array => new Uint8Array(2_000_000).fill(3);
+    await store.commit([{ kind: 'code.original', codeId: 'c1', bytes: mb2(), info: '{}' }]);
+    // The upload's write is in the WAL, not yet in the code file.
+    expect(statSync(`${path}-code`).size).toBeLessThan(2_000_000);
+    await store.commit([{ kind: 'code.artefact', artefact: { codeId: 'c1', runtimeVersion: 'v1', optionsHash: 'h', code: mb2(), metadata: '{}' } }]);
+    expect(statSync(`${path}-code`).size).toBeGreaterThanOrEqual(4_000_000);
+    expect((await store.codes.artefact('v1', 'h', 'c1'))!.code.length).toBe(2_000_000);
+    await store.close();
   });
 
   it('a write set that mixes code and other rows commits the code first: a failing rest leaves only the code', async () => {
