@@ -2,7 +2,7 @@
  * Execution latency and throughput for one trivial guest, side by side in one run: the in-process
  * floor (instance + call on the main thread, no isolation), a raw worker_threads round trip, a
  * piscina task, Extism's JS SDK, and Tessera's engine. Also the main thread's event-loop delay
- * during a storm of 64 CPU-heavy executions, Tessera vs inline. The Extism ratio comes from four
+ * during a storm of 64 CPU-heavy executions, Tessera vs inline. The Extism ratio comes from five
  * rounds that alternate the two, as the table's figures are measured a minute apart.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -150,11 +150,11 @@ console.log(`Tessera p50 / raw p50: ${ratio(Number(tRow[1]), Number(rawRow[1]))}
 console.log(`Tessera throughput / raw: ${ratio(Number(tRow[3]), Number(rawRow[3]))} (goal >= 0.80x)`);
 if (typeof ext !== 'string') {
   // The machine's slow spells come and go within a run, and the table's two figures are a minute
-  // apart: the ratio is taken from rounds that alternate the two (ABBA), each round's pair measured
-  // back to back.
+  // apart: the ratio is the median of five rounds, each a pair measured back to back, which side
+  // goes first alternating.
   const ratios: number[] = [];
-  for (let round = 0; round < 4; round++) {
-    const extismFirst = round % 3 !== 0;
+  for (let round = 0; round < 5; round++) {
+    const extismFirst = round % 2 === 1;
     const e1 = extismFirst ? Number(extism(0)[3]) : 0;
     const t = await throughput(tessera.call);
     const e = extismFirst ? e1 : Number(extism(0)[3]);
