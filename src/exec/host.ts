@@ -16,7 +16,7 @@ import {
   STATE_READ_COST,
   STATE_WRITE_COST,
 } from './costs.js';
-import type { ExecutionContext, ExecutionStatus, LogLine, OutgoingMessage, StateWrite } from './types.js';
+import { LOG_LEVELS, type ExecutionContext, type ExecutionStatus, type LogLine, type OutgoingMessage, type StateWrite } from './types.js';
 
 /** A trap raised by a host function; the guest stops with this status. */
 export class HostTrap extends Error {
@@ -35,7 +35,6 @@ export class ProcExit extends Error {
   }
 }
 
-const LEVELS: LogLine['level'][] = ['debug', 'info', 'warn', 'error'];
 const utf8 = new TextDecoder();
 const utf16 = new TextDecoder('utf-16le');
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -197,7 +196,7 @@ export function hostImports(): HostBinding {
     },
     log: (level: number, ptr: number, len: number): void => {
       chargeBytes(len);
-      st.log(LEVELS[level] ?? 'info', utf8.decode(view(ptr, len)));
+      st.log(LOG_LEVELS[level] ?? 'info', utf8.decode(view(ptr, len)));
     },
     gas_left: (): bigint => (charge(HOST_CALL_COST), gasLeft(instance())),
     block_time: (): bigint => (charge(HOST_CALL_COST), st.ctx.blockTime),

@@ -13,7 +13,7 @@
  */
 import { ByteRingReader, ByteRingWriter, FLAG, PORT } from './byte-ring.js';
 import type { DoneMessage } from './protocol.js';
-import { EXECUTION_STATUSES, type ExecutionStatus, type LogLine } from './types.js';
+import { EXECUTION_STATUSES, LOG_LEVELS, type ExecutionStatus } from './types.js';
 
 const F_MESSAGE = 1;
 const F_REPLY = 2;
@@ -25,7 +25,6 @@ const F_EXIT_CODE = 64;
 const F_OUTPUT = 128;
 
 const STATUS_INDEX = new Map<ExecutionStatus, number>(EXECUTION_STATUSES.map((s, i) => [s, i]));
-const LEVELS: readonly LogLine['level'][] = ['debug', 'info', 'warn', 'error'];
 
 /** Upper bound of the size of an outcome's record. */
 function bound(d: DoneMessage): number {
@@ -107,7 +106,7 @@ export class OutcomeWriter extends ByteRingWriter {
     if (d.logs) {
       this.u32(d.logs.length);
       for (const l of d.logs) {
-        this.u32(LEVELS.indexOf(l.level));
+        this.u32(LOG_LEVELS.indexOf(l.level));
         this.string(l.message);
       }
     }
@@ -175,7 +174,7 @@ export class OutcomeReader extends ByteRingReader {
         return { to, payload, gasLimit: this.i64() };
       });
     }
-    if (flags & F_LOGS) d.logs = Array.from({ length: this.u32() }, () => ({ level: LEVELS[this.u32()] ?? 'info', message: this.string() }));
+    if (flags & F_LOGS) d.logs = Array.from({ length: this.u32() }, () => ({ level: LOG_LEVELS[this.u32()] ?? 'info', message: this.string() }));
     if (flags & F_READS) d.reads = Array.from({ length: this.u32() }, () => this.string());
     if (flags & F_EXIT_CODE) d.exitCode = this.i32();
     if (flags & F_OUTPUT) {

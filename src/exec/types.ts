@@ -90,8 +90,11 @@ export interface OutgoingMessage {
   gasLimit: bigint;
 }
 
+/** Log levels, in the order of the guest ABI's level numbers (0 = debug). */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
 export interface LogLine {
-  level: 'debug' | 'info' | 'warn' | 'error';
+  level: (typeof LOG_LEVELS)[number];
   message: string;
 }
 
