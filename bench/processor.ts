@@ -6,7 +6,6 @@
  * messages for Tessera, 500 for the baseline, which runs one at a time), then five measured
  * rounds alternate the two sides.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { CodeService } from '../dist/code/index.js';
 import { Engine } from '../dist/exec/index.js';
 import { SqliteStore, type WriteOp } from '../dist/store/index.js';
 import { Tessera } from '../dist/index.js';
+import { timeOrderedId } from '../dist/util/index.js';
 import { median, percentile, ratio, table } from './_util.js';
 
 const ACTORS = 1000;
@@ -84,7 +84,8 @@ async function naive(kind: string): Promise<Runner> {
     const payload = payloadFor(kind, i);
     const r = await engine.execute({ codeId, input: payload, gasLimit: 100_000_000n, state: { load: (key) => store.state.get(actorId, key) } });
     if (r.status !== 'ok') throw new Error(`naive ${kind}: ${r.status}`);
-    const id = randomUUID();
+    // The processor's own kind of id (time-ordered), so both sides write the same indexes.
+    const id = timeOrderedId();
     const message = { id, sender: `u${i % 256}`, recipient: actorId, nonce: i, priority: 0, gasLimit: 100_000_000n, payload, entry: 'handle', idempotencyKey: null };
     const reply = { messageId: id, status: r.status, error: null, payload: r.reply, gasUsed: r.gasUsed, logs: JSON.stringify(r.logs), batchHeight: 0 };
     await store.commit([

@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
 import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchOptions, type PrefetchStats, type Warmth } from '../prefetch/index.js';
+import { timeOrderedId } from '../util/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type ReplyRecord, type Store, type WriteOp } from '../store/index.js';
 import { ActorExists, InitFailed, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import { groupByActor, planBatch } from './planner.js';
@@ -266,7 +267,8 @@ export class Processor {
     }
     if ((await this.codeOf(req.to)) === null) throw new UnknownActor(req.to);
     const sender = req.from ?? 'external';
-    const id = randomUUID();
+    // Time-ordered, so that the store's indexes of messages and replies grow at one end.
+    const id = timeOrderedId();
     const message = {
       id,
       sender,

@@ -122,4 +122,38 @@ export const MIGRATIONS: readonly Migration[] = [
         value TEXT NOT NULL
       );`,
   },
+  {
+    // The message table, rebuilt for cheaper writes (bench/processor.ts: about a third less of the
+    // writer's CPU per message, with time-ordered message ids):
+    // - no AUTOINCREMENT: each insert no longer updates sqlite_sequence. `seq` is still
+    //   monotonic, as messages are never deleted (the largest rowid is never reused).
+    // - the pending indexes hold pending messages only, so planning a message takes it out of
+    //   them and completing it leaves them alone; a sender's lowest pending nonce is found among
+    //   its pending messages, not among all it ever sent;
+    // - the unique index on idempotency keys leaves out the messages without one.
+    version: 5,
+    name: 'message-indexes',
+    sql: `
+      CREATE TABLE message_v5 (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        nonce INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        gas_limit TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        entry TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        idempotency_key TEXT,
+        UNIQUE (sender, nonce)
+      );
+      INSERT INTO message_v5 SELECT seq, id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key FROM message;
+      DROP TABLE message;
+      ALTER TABLE message_v5 RENAME TO message;
+      CREATE UNIQUE INDEX message_idempotency_key ON message (idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX message_pending ON message (priority DESC, seq) WHERE status = 'pending';
+      CREATE INDEX message_pending_sender ON message (sender, nonce) WHERE status = 'pending';`,
+  },
 ];

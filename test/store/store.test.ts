@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseLost, OverlayStore, SqliteStore, StoreError, openStore } from '../../src/store/index.js';
+import { LeaseLost, MIGRATIONS, OverlayStore, SqliteStore, StoreError, openStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -158,6 +158,68 @@ describe('SqliteStore code file', () => {
     ).rejects.toThrow(StoreError);
     expect(await store.state.get('a', enc('x'))).toBeNull();
     expect(dec((await store.codes.original('c9'))!.bytes)).toBe('wasm');
+    await store.close();
+  });
+});
+
+describe('SqliteStore message table', () => {
+  const message = (id: string, nonce: number, idempotencyKey: string | null = null) => ({
+    id,
+    sender: 's',
+    recipient: 'a',
+    nonce,
+    priority: 0,
+    gasLimit: 5n,
+    payload: enc(id),
+    entry: 'handle',
+    idempotencyKey,
+  });
+
+  it('rebuilds an older message table (AUTOINCREMENT, full indexes) keeping every message, its seq and status', async () => {
+    const path = fresh();
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    const insert = old.prepare(
+      "INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES (?, 's', 'a', ?, 0, '5', ?, 'handle', ?, 0, ?)",
+    );
+    insert.run('m1', 0, Buffer.from('m1'), 'done', null);
+    insert.run('m2', 1, Buffer.from('m2'), 'pending', 'key-2');
+    insert.run('m3', 2, Buffer.from('m3'), 'pending', null);
+    old.close();
+
+    const store = SqliteStore.open(path);
+    expect((await store.processing.pending(10)).map((m) => [m.id, m.seq])).toEqual([
+      ['m2', 2],
+      ['m3', 3],
+    ]);
+    expect((await store.processing.message('m1'))!.status).toBe('done');
+    expect((await store.processing.messageByIdempotencyKey('key-2'))!.id).toBe('m2');
+    expect(await store.processing.lowestPendingNonces(['s'])).toEqual(new Map([['s', 1]]));
+    await store.commit([{ kind: 'message.enqueue', message: message('m4', 3) }]);
+    expect((await store.processing.message('m4'))!.seq).toBe(4);
+    // Planning a message takes it out of the pending indexes.
+    await store.commit([{ kind: 'message.status', id: 'm2', status: 'planned' }]);
+    expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m3', 'm4']);
+    expect(await store.processing.lowestPendingNonces(['s'])).toEqual(new Map([['s', 2]]));
+    await store.close();
+
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'message'").pluck().get()).not.toMatch(/AUTOINCREMENT/i);
+    db.close();
+  });
+
+  it('still refuses a second message with an idempotency key already taken', async () => {
+    const store = SqliteStore.open(fresh());
+    await store.commit([{ kind: 'message.enqueue', message: message('m1', 0, 'k') }, { kind: 'message.enqueue', message: message('m2', 1) }]);
+    await expect(store.commit([{ kind: 'message.enqueue', message: message('m3', 2, 'k') }])).rejects.toBeInstanceOf(StoreError);
+    // Messages without a key are not constrained by it.
+    await store.commit([{ kind: 'message.enqueue', message: message('m4', 3) }]);
+    expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m1', 'm2', 'm4']);
     await store.close();
   });
 });
