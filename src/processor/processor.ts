@@ -451,7 +451,9 @@ export class Processor {
    * rank after everything already there.
    */
   private async planNext(retried: MessageRecord[], outgoing: MessageRecord[]): Promise<MessageRecord[]> {
-    const slice = this.maxMessages * 2;
+    // A batch's worth: nonces follow arrival, so a sender's messages in the slice run on from its
+    // lowest pending nonce unless priorities reorder them (the plan then comes out shorter).
+    const slice = this.maxMessages;
     const stored = await this.store.processing.pending(slice);
     const joining = [...retried, ...(stored.length < slice ? outgoing : [])];
     const pending = [...stored, ...joining];
