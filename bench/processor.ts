@@ -78,7 +78,7 @@ async function naive(kind: string): Promise<Runner> {
     const init = initFor(kind);
     if (init) await store.commit(stateOps(`a${i}`, (await engine.execute({ codeId, entry: 'init', input: init })).writes));
   }
-  /** One message end to end: execute, then one synced transaction for the message, its state writes and its reply. */
+  /** One message end to end: execute, then one synced transaction for the message, its state writes and its reply (which marks it done). */
   const handle = async (i: number): Promise<void> => {
     const actorId = `a${i % ACTORS}`;
     const payload = payloadFor(kind, i);
@@ -92,7 +92,6 @@ async function naive(kind: string): Promise<Runner> {
       { kind: 'message.enqueue', message },
       ...stateOps(actorId, r.writes),
       { kind: 'reply.put', reply },
-      { kind: 'message.status', id, status: 'done' },
     ]);
   };
   let next = MESSAGES;

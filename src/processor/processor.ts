@@ -79,11 +79,6 @@ interface PreparedCommit {
   next: { batch: BatchRecord; plan: MessageRecord[] } | null;
 }
 
-/** A batch's plan as written: the batch record, and its messages taken out of the pool. */
-const planOps = (batch: BatchRecord, plan: MessageRecord[]): WriteOp[] => [
-  { kind: 'batch.plan', batch },
-  ...plan.map((m): WriteOp => ({ kind: 'message.status', id: m.id, status: 'planned' })),
-];
 const toReply = (r: ReplyRecord): Reply => ({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight });
 
 /**
@@ -412,7 +407,7 @@ export class Processor {
         plan = await this.planNext([], []);
         if (plan.length === 0) return false;
         batch = this.nextBatch(last, plan);
-        await this.store.commit(planOps(batch, plan));
+        await this.store.commit([{ kind: 'batch.plan', batch }]);
       }
     }
     // The plan is fixed: hand off from the idle provider to the builder (a soft abort). What
@@ -563,7 +558,7 @@ export class Processor {
     for (const m of plan) {
       const r = results.get(m.id)!;
       const put = (reply: ReplyRecord): void => {
-        ops.push({ kind: 'reply.put', reply }, { kind: 'message.status', id: m.id, status: 'done' });
+        ops.push({ kind: 'reply.put', reply });
         replies.push(toReply(reply));
       };
       if (r === 'UnknownActor') {
@@ -608,7 +603,7 @@ export class Processor {
     ops.push({ kind: 'batch.commit', height: batch.height });
     const nextPlan = this.closed ? [] : await this.planNext(retried, outgoing);
     const next = nextPlan.length > 0 ? { batch: this.nextBatch(batch, nextPlan), plan: nextPlan } : null;
-    if (next) ops.push(...planOps(next.batch, next.plan));
+    if (next) ops.push({ kind: 'batch.plan', batch: next.batch });
     return { height: batch.height, ops, replies, writes, nonces, next };
   }
 

@@ -98,13 +98,17 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
         case 'message.status':
           q.setStatus.run(op.status, op.attempts ?? null, op.id);
           break;
+        // The status changes that go with a reply and a plan are part of them: one op, not one
+        // more per message, to build, clone to this thread and decode.
         case 'reply.put': {
           const r = op.reply;
           q.putReply.run(r.messageId, r.status, r.error, r.payload, r.gasUsed.toString(), r.logs, r.batchHeight);
+          q.setStatus.run('done', null, r.messageId);
           break;
         }
         case 'batch.plan':
           q.putBatch.run(op.batch.height, op.batch.timestamp, op.batch.seed, JSON.stringify(op.batch.messageIds));
+          for (const id of op.batch.messageIds) q.setStatus.run('planned', null, id);
           break;
         case 'batch.commit':
           q.commitBatch.run(op.height);

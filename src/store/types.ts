@@ -128,7 +128,9 @@ export type WriteOp =
   | { kind: 'actor.create'; actorId: string; codeId: string }
   | { kind: 'message.enqueue'; message: NewMessage }
   | { kind: 'message.status'; id: string; status: MessageRecord['status']; attempts?: number }
+  /** A message's committed outcome; the message is done. */
   | { kind: 'reply.put'; reply: ReplyRecord }
+  /** A batch's plan; its messages leave the pool (status `planned`). */
   | { kind: 'batch.plan'; batch: BatchRecord }
   | { kind: 'batch.commit'; height: number }
   | { kind: 'code.original'; codeId: string; bytes: Uint8Array; info: string }

@@ -213,6 +213,19 @@ describe('SqliteStore message table', () => {
     db.close();
   });
 
+  it('a batch plan takes its messages out of the pool, and a reply marks its message done', async () => {
+    const store = SqliteStore.open(fresh());
+    await store.commit([1, 2, 3].map((n) => ({ kind: 'message.enqueue', message: message(`m${n}`, n) })));
+    await store.commit([{ kind: 'batch.plan', batch: { height: 1, timestamp: 0, seed: 's', messageIds: ['m1', 'm2'], committed: false } }]);
+    expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m3']);
+    expect((await store.processing.message('m1'))!.status).toBe('planned');
+    const reply = { messageId: 'm1', status: 'ok', error: null, payload: null, gasUsed: 1n, logs: '[]', batchHeight: 1 };
+    await store.commit([{ kind: 'reply.put', reply }, { kind: 'batch.commit', height: 1 }]);
+    expect((await store.processing.message('m1'))!.status).toBe('done');
+    expect((await store.processing.message('m2'))!.status).toBe('planned');
+    await store.close();
+  });
+
   it('still refuses a second message with an idempotency key already taken', async () => {
     const store = SqliteStore.open(fresh());
     await store.commit([{ kind: 'message.enqueue', message: message('m1', 0, 'k') }, { kind: 'message.enqueue', message: message('m2', 1) }]);
