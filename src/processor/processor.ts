@@ -260,15 +260,19 @@ export class Processor {
       const existing = await this.store.processing.messageByIdempotencyKey(req.idempotencyKey);
       if (existing) return existing.id;
     }
-    if ((await this.codeOf(req.to)) === null) throw new UnknownActor(req.to);
+    // Known actors and senders take no `await` (each would queue behind every other acceptance).
+    if ((this.actorCodes.get(req.to) ?? (await this.codeOf(req.to))) === null) throw new UnknownActor(req.to);
     const sender = req.from ?? 'external';
+    const last = this.nonces.get(sender);
+    const nonce = last === undefined ? await this.nextNonce(sender) : last + 1;
+    if (last !== undefined) this.nonces.set(sender, nonce);
     // Time-ordered, so that the store's indexes of messages and replies grow at one end.
     const id = timeOrderedId();
     const message = {
       id,
       sender,
       recipient: req.to,
-      nonce: await this.nextNonce(sender),
+      nonce,
       priority: req.priority ?? 0,
       gasLimit: req.gasLimit,
       payload: req.payload,
