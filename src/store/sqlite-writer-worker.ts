@@ -8,6 +8,7 @@ import { LeaseLost } from './errors.js';
 import { connect } from './sqlite-connection.js';
 import { prepareWrites, type SqliteWrites } from './sqlite-writes.js';
 import type { BlobQuery, BlobRow, WriterReply, WriterRequest } from './sqlite-writer.js';
+import { decodeWriteSet } from './write-codec.js';
 
 const { path, sync } = workerData as { path: string; sync: 'full' | 'normal' };
 const db = connect(path, sync);
@@ -36,6 +37,9 @@ parentPort!.on('message', (req: WriterRequest) => {
       const { row, transfer: t } = readBlob(req.args[0]);
       transfer = t;
       reply = { id: req.id, ok: true, result: row };
+    } else if (req.method === 'applyEncoded') {
+      writes.apply(decodeWriteSet(req.args[0]));
+      reply = { id: req.id, ok: true, result: null };
     } else if (req.method === 'close') {
       db.close();
       reply = { id: req.id, ok: true, result: null };

@@ -3,6 +3,7 @@ import { workerUrl } from '../util/index.js';
 import { LeaseLost, StoreError } from './errors.js';
 import type { SqliteWrites } from './sqlite-writes.js';
 import type { WorkflowClaim, WorkflowRecord, WriteOp } from './types.js';
+import { encodeWriteSet, type EncodedWriteSet } from './write-codec.js';
 
 /** A code blob the writer thread can read on its connection (see {@link WriterThread.readBlob}). */
 export type BlobQuery = { blob: 'original'; codeId: string } | { blob: 'artefact'; runtimeVersion: string; optionsHash: string; codeId: string };
@@ -18,6 +19,7 @@ export interface BlobRow {
 /** A request to the writer thread. */
 export type WriterRequest =
   | { id: number; method: keyof SqliteWrites; args: unknown[] }
+  | { id: number; method: 'applyEncoded'; args: [EncodedWriteSet] }
   | { id: number; method: 'close'; args: [] }
   | { id: number; method: 'readBlob'; args: [BlobQuery] };
 
@@ -100,8 +102,10 @@ export class WriterThread implements AsyncWrites {
   }
 
   apply(ops: readonly WriteOp[]): Promise<void> {
-    const transfer: ArrayBuffer[] = [];
-    return this.call('apply', [withLargeBytesTransferred(ops, transfer)], transfer);
+    const { bytes, rest } = encodeWriteSet(ops);
+    const transfer: ArrayBuffer[] = [bytes.buffer as ArrayBuffer];
+    const set: EncodedWriteSet = { bytes, rest: withLargeBytesTransferred(rest, transfer) };
+    return this.call('applyEncoded', [set], transfer);
   }
   claim(req: WorkflowClaim): Promise<WorkflowRecord[]> {
     return this.call('claim', [req]);
@@ -135,41 +139,21 @@ export class WriterThread implements AsyncWrites {
 const LARGE_BYTES = 64 * 1024;
 
 /**
- * The write set with its large byte fields replaced by copies whose buffers go in `transfer`.
- * Structured clone serialises bytes slowly: posting a 20 MB artefact took 50-110 ms of the main
- * thread, a copy and a transfer about 3 ms. The caller's ops are left as they were.
+ * Replaces, in place, the large code blobs of the ops that travel by structured clone (the binary
+ * write set carries the rest) with copies whose buffers go in `transfer`. Structured clone
+ * serialises bytes slowly: posting a 20 MB artefact took 50-110 ms of the main thread, a copy and
+ * a transfer about 3 ms. The caller's ops are left as they were.
  */
-function withLargeBytesTransferred(ops: readonly WriteOp[], transfer: ArrayBuffer[]): readonly WriteOp[] {
+function withLargeBytesTransferred(ops: WriteOp[], transfer: ArrayBuffer[]): WriteOp[] {
   const own = (b: Uint8Array): Uint8Array => {
-    if (b.byteLength < LARGE_BYTES) return b;
     const copy = b.slice();
     transfer.push(copy.buffer);
     return copy;
   };
-  let out: WriteOp[] | null = null;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
-    let next: WriteOp = op;
-    switch (op.kind) {
-      case 'code.original':
-        if (op.bytes.byteLength >= LARGE_BYTES) next = { ...op, bytes: own(op.bytes) };
-        break;
-      case 'code.artefact':
-        if (op.artefact.code.byteLength >= LARGE_BYTES) next = { ...op, artefact: { ...op.artefact, code: own(op.artefact.code) } };
-        break;
-      case 'state.put':
-        if (op.value.byteLength >= LARGE_BYTES) next = { ...op, value: own(op.value) };
-        break;
-      case 'message.enqueue':
-        if (op.message.payload.byteLength >= LARGE_BYTES) next = { ...op, message: { ...op.message, payload: own(op.message.payload) } };
-        break;
-      case 'reply.put':
-        if (op.reply.payload && op.reply.payload.byteLength >= LARGE_BYTES) next = { ...op, reply: { ...op.reply, payload: own(op.reply.payload) } };
-        break;
-      default:
-        break;
-    }
-    if (next !== op) (out ??= ops.slice())[i] = next;
+    if (op.kind === 'code.original' && op.bytes.byteLength >= LARGE_BYTES) ops[i] = { ...op, bytes: own(op.bytes) };
+    else if (op.kind === 'code.artefact' && op.artefact.code.byteLength >= LARGE_BYTES) ops[i] = { ...op, artefact: { ...op.artefact, code: own(op.artefact.code) } };
   }
-  return out ?? ops;
+  return ops;
 }
