@@ -67,6 +67,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byt
 /** The state cache's key of an actor's state key (hex). */
 const stateKey = (actorId: string, h: string): string => `${actorId}\0${h}`;
 const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
+const NO_KEYS: readonly string[] = [];
 /** A batch's outcome ready to write, and what follows from it once it is durable. */
 interface PreparedCommit {
   height: number;
@@ -479,10 +480,12 @@ export class Processor {
 
   private async execute(batch: BatchRecord, plan: MessageRecord[], prefetch: PrefetchCycle | null): Promise<Map<string, ExecutionResult | 'UnknownActor'>> {
     const results = new Map<string, ExecutionResult | 'UnknownActor'>();
+    const blockHeight = BigInt(batch.height);
+    const blockTime = BigInt(batch.timestamp);
     await Promise.all(
       groupByActor(plan).map(async (group) => {
         const actorId = group[0]!.recipient;
-        const codeId = await this.codeOf(actorId);
+        const codeId = this.actorCodes.get(actorId) ?? (await this.codeOf(actorId));
         // Writes of earlier successful messages of this actor in this batch.
         const local = new Map<string, Uint8Array | null>();
         // An actor this process has not run yet: no read set to warm with, so take the first
@@ -494,8 +497,6 @@ export class Processor {
         if (first && before) for (const [h, v] of before) first.set(h, v);
         const read = (key: Uint8Array, h = hex(key)): Promise<Uint8Array | null> =>
           before?.has(h) ? Promise.resolve(before.get(h)!) : this.readState(actorId, key, h);
-        /** A value known without waiting: written by the batch in flight, or cached. */
-        const known = (h: string): { v: Uint8Array | null } | undefined => (before?.has(h) ? { v: before.get(h)! } : this.cache.get(stateKey(actorId, h)));
         for (const m of group) {
           const warmth = prefetch?.reach(m.id) ?? COLD;
           if (codeId === null) {
@@ -507,12 +508,17 @@ export class Processor {
           // very message read, so its reads rarely have to cross back to the main thread.
           const snapshot = new Map(local);
           if (first) for (const [h, v] of first) if (!snapshot.has(h)) snapshot.set(h, v);
-          // Known values go in without an `await`: each would wait behind every other actor's
-          // pending work in this batch.
-          for (const keys of [this.readSets.get(actorId) ?? [], warmth.reads]) {
+          // Known values (written by the batch in flight, or cached) go in without an `await`:
+          // each would wait behind every other actor's pending work in this batch.
+          for (let pass = 0; pass < 2; pass++) {
+            const keys = pass === 0 ? (this.readSets.get(actorId) ?? NO_KEYS) : warmth.reads;
             for (const h of keys) {
               if (snapshot.has(h)) continue;
-              const hit = known(h);
+              if (before?.has(h)) {
+                snapshot.set(h, before.get(h)!);
+                continue;
+              }
+              const hit = this.cache.get(stateKey(actorId, h));
               snapshot.set(h, hit ? hit.v : await read(Buffer.from(h, 'hex'), h));
             }
           }
@@ -524,7 +530,7 @@ export class Processor {
             entry: m.entry,
             input: m.payload,
             gasLimit: m.gasLimit,
-            context: { self: actorId, source: m.sender, messageId: m.id, blockHeight: BigInt(batch.height), blockTime: BigInt(batch.timestamp), seed: batch.seed },
+            context: { self: actorId, source: m.sender, messageId: m.id, blockHeight, blockTime, seed: batch.seed },
             state: { snapshot, complete, load: (key) => read(key) },
           });
           results.set(m.id, r);
