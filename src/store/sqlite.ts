@@ -66,6 +66,7 @@ export class SqliteStore implements Store {
       stateEntries: db.prepare('SELECT key, value FROM actor_state WHERE actor_id = ? ORDER BY key LIMIT ?'),
       actor: db.prepare('SELECT actor_id, code_id, created_at FROM actor WHERE actor_id = ?'),
       pending: db.prepare("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
+      pendingOrder: db.prepare("SELECT id, seq FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       message: db.prepare('SELECT * FROM message WHERE id = ?'),
       byKey: db.prepare('SELECT * FROM message WHERE idempotency_key = ?'),
       lowestPending: db.prepare(
@@ -88,6 +89,9 @@ export class SqliteStore implements Store {
       },
       async pending(limit) {
         return (q.pending.all(limit) as MessageRow[]).map((r) => toMessage(r)!);
+      },
+      async pendingOrder(limit) {
+        return q.pendingOrder.all(limit) as { id: string; seq: number }[];
       },
       async message(id) {
         return toMessage(q.message.get(id) as MessageRow | undefined);

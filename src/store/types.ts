@@ -175,6 +175,11 @@ export interface ProcessingArea {
   actor(actorId: string): Promise<ActorRecord | null>;
   /** Pending messages, best first (priority, then arrival), at most `limit`. */
   pending(limit: number): Promise<MessageRecord[]>;
+  /**
+   * The same order as `pending`, as ids and arrival numbers only: read from an index, without
+   * building a record per message (for a caller that holds most of the records already).
+   */
+  pendingOrder(limit: number): Promise<{ id: string; seq: number }[]>;
   message(id: string): Promise<MessageRecord | null>;
   messageByIdempotencyKey(key: string): Promise<MessageRecord | null>;
   /**
