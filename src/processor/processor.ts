@@ -124,8 +124,12 @@ export class Processor {
   private readonly held = new Map<string, MessageRecord>();
   /** Messages accepted by this process and not replied yet: `reply()` waits on them without a read. */
   private readonly awaiting = new Set<string>();
-  /** Accepted messages share synced transactions (an id is returned only once it is durable). */
-  private readonly accepts: GroupCommit;
+  /**
+   * Acceptances and batch commits share synced transactions (an id is returned only once it is
+   * durable): what arrives while one commit syncs goes in the next, together, so a batch's
+   * commit and the acceptances queued behind it pay for one sync.
+   */
+  private readonly commits: GroupCommit;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
@@ -154,7 +158,7 @@ export class Processor {
 
   constructor(options: ProcessorOptions) {
     this.store = options.store;
-    this.accepts = new GroupCommit(options.store);
+    this.commits = new GroupCommit(options.store);
     this.codes = options.codes;
     this.engine = options.engine;
     this.intervalMs = options.batchIntervalMs ?? 10;
@@ -304,7 +308,7 @@ export class Processor {
     // lets it go (a hold that began later could miss the plan and stay).
     this.hold(message);
     try {
-      await this.accepts.commit([{ kind: 'message.enqueue', message }]);
+      await this.commits.commit([{ kind: 'message.enqueue', message }]);
     } catch (err) {
       this.held.delete(id);
       throw err;
@@ -674,7 +678,7 @@ export class Processor {
   private startCommit(c: PreparedCommit): void {
     this.planned = c.next;
     if (c.next) this.pendingHint = 0;
-    const done = this.store.commit(c.ops).then(() => {
+    const done = this.commits.commit(c.ops).then(() => {
       this.cacheGeneration++;
       for (const [actorId, kv] of c.writes) for (const [h, v] of kv) this.cache.set(stateKey(actorId, h), { v });
       for (const [sender, n] of c.nonces) this.nonces.set(sender, Math.max(n, this.nonces.get(sender) ?? -1));
