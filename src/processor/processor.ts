@@ -1,10 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { pino, type Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
 import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchOptions, type PrefetchStats, type Warmth } from '../prefetch/index.js';
-import { timeOrderedId } from '../util/index.js';
+import { RecentMap, timeOrderedId } from '../util/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type ReplyRecord, type Store, type WriteOp } from '../store/index.js';
 import { ActorExists, InitFailed, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import { groupByActor, planBatch } from './planner.js';
@@ -112,9 +111,9 @@ export class Processor {
   private readonly nonces = new Map<string, number>();
   private readonly waiters = new Map<string, ((r: Reply) => void)[]>();
   private readonly sending = new Map<string, Promise<string>>();
-  private readonly cache: LRUCache<string, { v: Uint8Array | null }>;
+  private readonly cache: RecentMap<string, { v: Uint8Array | null }>;
   /** Per actor, the keys its last execution read: loaded into the next execution's snapshot. */
-  private readonly readSets = new LRUCache<string, string[]>({ max: 100_000 });
+  private readonly readSets = new RecentMap<string, string[]>({ max: 100_000 });
   /**
    * Records of pending messages this process wrote (accepted, sent by a batch, sent back for a
    * retry), by id, until they are planned. The store says which messages are pending and in what
@@ -139,7 +138,7 @@ export class Processor {
   private readonly prefetcher: Prefetcher;
   /** The next batch cycle's prefetch, opened when the cycle is scheduled (its idle phase). */
   private nextCycle: PrefetchCycle | null = null;
-  private readonly actorCodes = new LRUCache<string, string>({ max: 100_000 });
+  private readonly actorCodes = new RecentMap<string, string>({ max: 100_000 });
   private lastHeight = 0;
   /** The next batch: planned, its plan in the same transaction as the previous batch's results. */
   private planned: { batch: BatchRecord; plan: MessageRecord[] } | null = null;
@@ -167,7 +166,7 @@ export class Processor {
     this.maxAttempts = options.maxAttempts ?? 3;
     this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
     this.clock = options.clock ?? Date.now;
-    this.cache = new LRUCache({ maxSize: options.stateCacheBytes ?? 64 * 1024 * 1024, sizeCalculation: (e, k) => k.length + (e.v?.length ?? 0) + 16 });
+    this.cache = new RecentMap({ max: options.stateCacheBytes ?? 64 * 1024 * 1024, sizeOf: (k, e) => k.length + (e.v?.length ?? 0) + 16 });
     const prefetch = typeof options.prefetch === 'object' ? options.prefetch : { enabled: options.prefetch ?? false };
     this.prefetcher = new Prefetcher(
       {
