@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { gasLeft, setGasLeft } from '../wasm/index.js';
+import { toHex } from '../util/index.js';
 import {
   HOST_BYTE_COST,
   HOST_CALL_COST,
@@ -37,7 +38,6 @@ export class ProcExit extends Error {
 
 const utf8 = new TextDecoder();
 const utf16 = new TextDecoder('utf-16le');
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** Everything one execution accumulates. */
 export class ExecutionState {
@@ -119,7 +119,7 @@ export function hostImports(): HostBinding {
     view(ptr, bytes.length).set(bytes);
   };
   const readState = (key: Uint8Array): Uint8Array | null => {
-    const h = hexOf(key);
+    const h = toHex(key);
     st.reads.add(h);
     const w = st.writes.get(h);
     if (w) return w.value;
@@ -181,7 +181,7 @@ export function hostImports(): HostBinding {
       if (kl >>> 0 > MAX_STATE_KEY_BYTES) throw new HostTrap('InvalidHostCall', 'state key too long');
       if (vl >>> 0 > MAX_STATE_VALUE_BYTES) throw new HostTrap('InvalidHostCall', 'state value too large');
       const key = view(kp, kl).slice();
-      const h = hexOf(key);
+      const h = toHex(key);
       if (!st.writes.has(h) && st.writes.size >= MAX_WRITES) throw new HostTrap('InvalidHostCall', 'too many state writes');
       st.writes.delete(h);
       st.writes.set(h, { key, value: view(vp, vl).slice() });
@@ -189,7 +189,7 @@ export function hostImports(): HostBinding {
     state_delete: (kp: number, kl: number): void => {
       chargeBytes(kl, STATE_WRITE_COST);
       const key = view(kp, kl).slice();
-      const h = hexOf(key);
+      const h = toHex(key);
       if (!st.writes.has(h) && st.writes.size >= MAX_WRITES) throw new HostTrap('InvalidHostCall', 'too many state writes');
       st.writes.delete(h);
       st.writes.set(h, { key, value: null });

@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
 import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchOptions, type PrefetchStats, type Warmth } from '../prefetch/index.js';
-import { RecentMap, timeOrderedId } from '../util/index.js';
+import { RecentMap, timeOrderedId, toHex } from '../util/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type ReplyRecord, type Store, type WriteOp } from '../store/index.js';
 import { ActorExists, InitFailed, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import { groupByActor, planBatch } from './planner.js';
@@ -64,7 +64,6 @@ const OUTGOING_SEQ = 2 ** 52;
 const HELD_MAX = 100_000;
 /** How much of an actor's state the first execution in this process gets up front. */
 const FIRST_ENTRIES = 32;
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 /** The state cache's key of an actor's state key (hex). */
 const stateKey = (actorId: string, h: string): string => `${actorId}\0${h}`;
 const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
@@ -403,7 +402,7 @@ export class Processor {
   }
 
   /** A committed state value through the cache; `h` is the key in hex, if the caller has it. */
-  private async readState(actorId: string, key: Uint8Array, h = hex(key)): Promise<Uint8Array | null> {
+  private async readState(actorId: string, key: Uint8Array, h = toHex(key)): Promise<Uint8Array | null> {
     const k = stateKey(actorId, h);
     const hit = this.cache.get(k);
     if (hit) return hit.v;
@@ -421,7 +420,7 @@ export class Processor {
     const entries = await this.store.state.entries(actorId, FIRST_ENTRIES);
     const out = new Map<string, Uint8Array | null>();
     for (const [key, value] of entries) {
-      const h = hex(key);
+      const h = toHex(key);
       const k = stateKey(actorId, h);
       // The cache may hold a newer value (a commit meanwhile); it wins.
       const cached = this.cache.get(k);
@@ -546,7 +545,7 @@ export class Processor {
         // The batch before may still be committing: its writes count as committed here.
         const before = this.inFlight?.writes.get(actorId);
         if (first && before) for (const [h, v] of before) first.set(h, v);
-        const read = (key: Uint8Array, h = hex(key)): Promise<Uint8Array | null> =>
+        const read = (key: Uint8Array, h = toHex(key)): Promise<Uint8Array | null> =>
           before?.has(h) ? Promise.resolve(before.get(h)!) : this.readState(actorId, key, h);
         for (const m of group) {
           const warmth = prefetch?.reach(m.id) ?? COLD;
@@ -593,7 +592,7 @@ export class Processor {
           const applyMs = snapshotMs + r.timings.codeLookup + r.timings.instantiate + r.timings.run;
           this.prefetcher.metrics.applied({ messageId: m.id, actorId, applyMs, gasUsed: r.gasUsed, prefetched: warmth.prefetched });
           if (r.reads.length > 0) this.readSets.set(actorId, r.reads);
-          if (r.status === 'ok') for (const w of r.writes) local.set(hex(w.key), w.value);
+          if (r.status === 'ok') for (const w of r.writes) local.set(toHex(w.key), w.value);
         }
       }),
     );
@@ -650,7 +649,7 @@ export class Processor {
       if (!actorWrites && r.writes.length > 0) writes.set(m.recipient, (actorWrites = new Map()));
       for (const w of r.writes) {
         ops.push(w.value === null ? { kind: 'state.delete', actorId: m.recipient, key: w.key } : { kind: 'state.put', actorId: m.recipient, key: w.key, value: w.value });
-        actorWrites!.set(hex(w.key), w.value);
+        actorWrites!.set(toHex(w.key), w.value);
       }
       for (let i = 0; i < r.sends.length; i++) {
         const s = r.sends[i]!;

@@ -1,7 +1,7 @@
 import { StoreError } from './errors.js';
+import { toHex } from '../util/index.js';
 import type { CodeArea, ProcessingArea, StateArea, Store, WorkflowArea, WriteOp } from './types.js';
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /**
  * A store whose state writes stay in memory and are dropped with it, over a read-only base.
@@ -23,14 +23,14 @@ export class OverlayStore implements Store {
     const writes = this.writes;
     this.state = {
       async get(actorId, key) {
-        const hit = writes.get(actorId)?.get(hex(key));
+        const hit = writes.get(actorId)?.get(toHex(key));
         // A copy: what a read returns is the caller's own.
         if (hit) return hit.value && hit.value.slice();
         return base.state.get(actorId, key);
       },
       async entries(actorId, limit) {
         const merged = new Map<string, [Uint8Array, Uint8Array]>();
-        for (const [k, v] of await base.state.entries(actorId)) merged.set(hex(k), [k, v]);
+        for (const [k, v] of await base.state.entries(actorId)) merged.set(toHex(k), [k, v]);
         for (const [h, w] of writes.get(actorId) ?? []) {
           if (w.value === null) merged.delete(h);
           else merged.set(h, [w.key.slice(), w.value.slice()]);
@@ -49,7 +49,7 @@ export class OverlayStore implements Store {
       if (op.kind !== 'state.put' && op.kind !== 'state.delete') throw new StoreError(`an overlay store does not take ${op.kind} writes`);
       let m = this.writes.get(op.actorId);
       if (!m) this.writes.set(op.actorId, (m = new Map()));
-      m.set(hex(op.key), { key: op.key, value: op.kind === 'state.put' ? op.value : null });
+      m.set(toHex(op.key), { key: op.key, value: op.kind === 'state.put' ? op.value : null });
     }
     await this.base.commit(forBase);
   }

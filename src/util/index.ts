@@ -3,3 +3,4 @@ export { TesseraError } from './errors.js';
 export { timeOrderedId } from './ids.js';
 export { RecentMap } from './recent-map.js';
 export type { RecentMapOptions } from './recent-map.js';
+export { toHex } from './hex.js';
