@@ -38,18 +38,21 @@ export function ringBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(CONTROL_INTS * 4 + RING_BYTES);
 }
 
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
-
 /** What both ends keep: views of the ring's control block and data. */
 abstract class RingEnd {
   protected readonly control: Int32Array;
   protected readonly bytes: Uint8Array;
+  /**
+   * The data as a Buffer, for strings: Node's UTF-8 conversions write and read it in place, where
+   * TextEncoder and TextDecoder need a subarray (and a result object) per string.
+   */
+  protected readonly buf: Buffer;
   protected readonly view: DataView;
 
   constructor(buffer: SharedArrayBuffer) {
     this.control = new Int32Array(buffer, 0, CONTROL_INTS);
     this.bytes = new Uint8Array(buffer, CONTROL_INTS * 4, RING_BYTES);
+    this.buf = Buffer.from(buffer, CONTROL_INTS * 4, RING_BYTES);
     this.view = new DataView(buffer, CONTROL_INTS * 4, RING_BYTES);
   }
 
@@ -126,7 +129,7 @@ export abstract class ByteRingWriter extends RingEnd {
 
   /** Length-prefixed UTF-8 (its bound: 4 + 3 bytes per UTF-16 unit). */
   protected string(s: string): void {
-    const { written } = utf8.encodeInto(s, this.bytes.subarray(this.p + 4, this.p + 4 + s.length * 3));
+    const written = this.buf.write(s, this.p + 4, s.length * 3, 'utf8');
     this.u32(written);
     this.p += written;
   }
@@ -217,6 +220,6 @@ export abstract class ByteRingReader extends RingEnd {
   protected string(): string {
     const n = this.u32();
     this.at += n;
-    return fromUtf8.decode(this.bytes.subarray(this.at - n, this.at));
+    return this.buf.toString('utf8', this.at - n, this.at);
   }
 }
