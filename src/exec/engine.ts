@@ -63,11 +63,11 @@ function checkRequest(req: ExecutionRequest): void {
   if (req.gasLimit !== undefined && typeof req.gasLimit !== 'bigint') throw new InvalidExecutionRequest('gasLimit must be a bigint');
   const snapshot = req.state?.snapshot;
   if (snapshot) {
-    for (const [key, value] of snapshot) {
+    snapshot.forEach((value, key) => {
       if (typeof key !== 'string' || (value !== null && !(value instanceof Uint8Array))) {
         throw new InvalidExecutionRequest('snapshot entries must map hex keys to Uint8Array or null');
       }
-    }
+    });
   }
   if (req.args?.some((a) => typeof a !== 'string')) throw new InvalidExecutionRequest('args must be strings');
 }
@@ -530,7 +530,7 @@ export class Engine {
       msg.entry = '_start';
       if (req.args?.length) msg.args = req.args;
     } else if (req.entry !== undefined && req.entry !== 'handle') msg.entry = req.entry;
-    if (req.state?.snapshot?.size) msg.snapshot = [...req.state.snapshot.entries()];
+    if (req.state?.snapshot?.size) msg.snapshot = req.state.snapshot;
     if (req.state?.complete) msg.complete = true;
     // Light load (a caller waiting on each reply): the worker polls for the next job instead of
     // sleeping. Under load it does not: its polling would take the core the main thread needs.

@@ -24,8 +24,11 @@ export interface ExecMessage {
   gasLimit: bigint;
   /** The caller's fields, as given; the worker fills in the defaults. */
   context?: Partial<ExecutionContext>;
-  /** Prefetched state, hex key -> value (null: absent); left out when empty. */
-  snapshot?: [string, Uint8Array | null][];
+  /**
+   * Prefetched state, hex key -> value (null: absent); left out when empty. The caller's map on
+   * the main thread (encoded at once); a map of the worker's own once decoded.
+   */
+  snapshot?: ReadonlyMap<string, Uint8Array | null>;
   /** The snapshot is the whole state: keys missing from it are absent. */
   complete?: true;
   /** Nothing else was queued when this was sent: poll briefly for a follow-up before sleeping. */

@@ -42,7 +42,8 @@ function bound(msg: ExecMessage): number {
   }
   if (msg.snapshot) {
     n += 4;
-    for (const [k, v] of msg.snapshot) n += 8 + k.length * 3 + (v?.length ?? 0);
+    // forEach, not for-of: no [key, value] array per entry.
+    msg.snapshot.forEach((v, k) => (n += 8 + k.length * 3 + (v?.length ?? 0)));
   }
   return (n + 7) & ~7;
 }
@@ -96,11 +97,11 @@ export class RingWriter extends ByteRingWriter {
       for (const f of CONTEXT_STRINGS) this.string(c[f] ?? '');
     }
     if (msg.snapshot) {
-      this.u32(msg.snapshot.length);
-      for (const [k, value] of msg.snapshot) {
+      this.u32(msg.snapshot.size);
+      msg.snapshot.forEach((value, k) => {
         this.string(k);
         this.bytesOrNull(value);
-      }
+      });
     }
     this.close();
   }
@@ -158,7 +159,11 @@ export class RingReader extends ByteRingReader {
       });
       job.context = c;
     }
-    if (flags & F_SNAPSHOT) job.snapshot = Array.from({ length: this.u32() }, () => [this.string(), this.bytesOrNull()]);
+    if (flags & F_SNAPSHOT) {
+      const snapshot = new Map<string, Uint8Array | null>();
+      for (let i = this.u32(); i > 0; i--) snapshot.set(this.string(), this.bytesOrNull());
+      job.snapshot = snapshot;
+    }
     if (flags & F_COMMAND) job.command = true;
     if (flags & F_COMPLETE) job.complete = true;
     if (flags & F_SPIN) job.spin = true;

@@ -89,7 +89,9 @@ function execute(msg: ExecMessage): DoneMessage {
   const context = c
     ? { self: c.self ?? '', source: c.source ?? '', messageId: c.messageId ?? '', blockHeight: c.blockHeight ?? 0n, blockTime: c.blockTime ?? 0n, seed: c.seed ?? '' }
     : NO_CONTEXT;
-  const st = new ExecutionState(context, msg.input, msg.args ?? [], new Map(msg.snapshot), msg.complete ? absent : loadSync);
+  // Decoded (or cloned) for this job alone: the worker's own to fill with what it loads.
+  const snapshot = (msg.snapshot as Map<string, Uint8Array | null> | undefined) ?? new Map<string, Uint8Array | null>();
+  const st = new ExecutionState(context, msg.input, msg.args ?? [], snapshot, msg.complete ? absent : loadSync);
   const t0 = performance.now();
   let instantiateMs = 0;
   let status: ExecutionStatus = 'ok';

@@ -19,10 +19,10 @@ describe('job ring', () => {
         entry: 'init',
         drop: [1, 2],
         context: { self: 'actör', blockTime: 1_700_000_000_000n, seed: 'ab'.repeat(32) },
-        snapshot: [
+        snapshot: new Map([
           ['6b', bytes(9)],
           ['6c', null],
-        ],
+        ]),
         complete: true,
         spin: true,
       },
