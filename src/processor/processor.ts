@@ -60,8 +60,9 @@ export interface Reply {
 
 /** Provisional arrival order of messages a batch sends, above any the store has given out. */
 const OUTGOING_SEQ = 2 ** 52;
-/** Records of pending messages held in memory at most (beyond, they are read from the store). */
+/** Records of pending messages held in memory at most, and their payload bytes (beyond, they are read from the store). */
 const HELD_MAX = 100_000;
+const HELD_BYTES = 64 * 1024 * 1024;
 /** How much of an actor's state the first execution in this process gets up front. */
 const FIRST_ENTRIES = 32;
 /** The state cache's key of an actor's state key (hex). */
@@ -120,6 +121,7 @@ export class Processor {
    * of the cost of planning (about 3.5 us per message read).
    */
   private readonly held = new Map<string, MessageRecord>();
+  private heldBytes = 0;
   /** Messages accepted by this process and not replied yet: `reply()` waits on them without a read. */
   private readonly awaiting = new Set<string>();
   /**
@@ -308,7 +310,7 @@ export class Processor {
     try {
       await this.commits.commit([{ kind: 'message.enqueue', message }]);
     } catch (err) {
-      this.held.delete(id);
+      this.release(id);
       throw err;
     }
     this.awaiting.add(id);
@@ -319,7 +321,18 @@ export class Processor {
 
   /** Keeps a pending message's record for planning (see `held`). */
   private hold(m: MessageRecord): void {
-    if (this.held.size < HELD_MAX) this.held.set(m.id, m);
+    this.release(m.id);
+    if (this.held.size >= HELD_MAX || this.heldBytes + m.payload.length > HELD_BYTES) return;
+    this.held.set(m.id, m);
+    this.heldBytes += m.payload.length;
+  }
+
+  /** Forgets a held record (planned, or its write failed). */
+  private release(id: string): void {
+    const m = this.held.get(id);
+    if (!m) return;
+    this.held.delete(id);
+    this.heldBytes -= m.payload.length;
   }
 
   /** The pool's first `limit` messages, best first: held records where there are, the rest read. */
@@ -464,7 +477,7 @@ export class Processor {
         await this.store.commit([{ kind: 'batch.plan', batch }]);
       }
     }
-    for (const m of plan) this.held.delete(m.id);
+    for (const m of plan) this.release(m.id);
     // The plan is fixed: hand off from the idle provider to the builder (a soft abort). What
     // arrives from now on is for the next batch: the next cycle's idle phase starts at once, so
     // it overlaps this batch's execution and commit (on idle engine capacity only).
@@ -689,7 +702,7 @@ export class Processor {
     for (const m of c.pooled) this.hold(m);
     // Observed by settle(); this also keeps a failure from being reported as unhandled meanwhile.
     done.catch(() => {
-      for (const m of c.pooled) this.held.delete(m.id);
+      for (const m of c.pooled) this.release(m.id);
     });
     this.inFlight = { done, writes: c.writes };
   }
