@@ -144,13 +144,11 @@ export class CodeService implements ModuleProvider {
    */
   async upload(bytes: Uint8Array, options: { mode?: GuestMode } = {}): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
     if (bytes.length > this.maxCodeBytes) throw new CodeTooLarge(bytes.length, this.maxCodeBytes);
-    // One copy (the caller may reuse its buffer), in shared memory: the worker that hashes and
-    // validates it, the one that instruments it and the store's writer thread all read it in
-    // place, so a 10 MB upload is copied once on the main thread, not three times.
-    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
-    shared.set(bytes);
-    const validating = this.pool.run({ op: 'validate', bytes: shared, mode: options.mode ?? 'actor' });
-    const instrumenting = this.warmOnUpload ? this.pool.run({ op: 'instrument', bytes: shared, options: this.options, compile: true }) : null;
+    // One copy (the caller may reuse its buffer), lent to a code worker that hashes and validates
+    // it and hands it back: no bytes are cloned or hashed on the main thread.
+    const lent = bytes.slice();
+    const validating = this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, [lent.buffer]);
+    const instrumenting = this.warmOnUpload ? this.instrumentCopy(bytes) : null;
     // Its outcome is observed below only if the code turns out new and valid.
     void instrumenting?.catch(() => {});
     let result: CodeTaskResult;
@@ -161,14 +159,20 @@ export class CodeService implements ModuleProvider {
       throw err;
     }
     if (result.op !== 'validate') throw new TypeError('unexpected worker reply');
-    const { codeId } = result;
+    const { codeId, bytes: copy } = result;
     const existed = await this.store.codes.hasOriginal(codeId);
-    const stored = existed ? Promise.resolve() : this.store.commit([{ kind: 'code.original', codeId, bytes: shared, info: JSON.stringify(result.info) }]);
+    const stored = existed ? Promise.resolve() : this.store.commit([{ kind: 'code.original', codeId, bytes: copy, info: JSON.stringify(result.info) }]);
     if (instrumenting && existed) this.counters.warmDiscards++;
-    if (instrumenting) this.warm(codeId, existed ? null : { bytes: shared, stored, instrumenting });
+    if (instrumenting) this.warm(codeId, existed ? null : { bytes: copy, stored, instrumenting });
     await stored;
     this.counters.uploads++;
     return { codeId, created: !existed, info: result.info };
+  }
+
+  /** Instruments and compiles a copy of `bytes` in a worker (the caller may reuse its buffer). */
+  private instrumentCopy(bytes: Uint8Array): Promise<CodeTaskResult> {
+    const copy = bytes.slice();
+    return this.pool.run({ op: 'instrument', bytes: copy, options: this.options, compile: true }, [copy.buffer]);
   }
 
   /** Starts making code ready in the background; a failure is counted (and recorded when deterministic). */

@@ -11,10 +11,12 @@ function run(task: CodeTask): CodeTaskResult {
   switch (task.op) {
     case 'validate':
       // The hash too: the bytes are here, and the main thread should not spend 10+ ms on 14 MB.
+      // The bytes go back (transferred) for the caller to store.
       return {
         op: 'validate',
         info: validateGuest(task.bytes, { mode: task.mode }),
         codeId: createHash('sha256').update(task.bytes).digest('hex'),
+        bytes: task.bytes,
       };
     case 'instrument': {
       const { code, metadata } = instrument(task.bytes, task.options);
@@ -32,6 +34,7 @@ parentPort!.on('message', ({ id, task }: { id: number; task: CodeTask }) => {
   try {
     const result = run(task);
     if (result.op === 'instrument') transfer.push(result.code.buffer as ArrayBuffer);
+    if (result.op === 'validate') transfer.push(result.bytes.buffer as ArrayBuffer);
     reply = { id, ok: true, result };
   } catch (e) {
     const err = e as Error;

@@ -146,8 +146,6 @@ const LARGE_BYTES = 64 * 1024;
  */
 function withLargeBytesTransferred(ops: WriteOp[], transfer: ArrayBuffer[]): WriteOp[] {
   const own = (b: Uint8Array): Uint8Array => {
-    // Shared memory is posted as it is: the thread reads it in place (an upload's bytes).
-    if (b.buffer instanceof SharedArrayBuffer) return b;
     const copy = b.slice();
     transfer.push(copy.buffer);
     return copy;
