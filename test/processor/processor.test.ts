@@ -153,8 +153,8 @@ describe('Tessera actors and the batch processor', () => {
   });
 
   it("keeps a sender's nonce order when its earlier message is outside the part of the pool a batch reads", async () => {
-    // Batches of one message read two of the pool: z's first message (priority 0) is not among
-    // the two best, its second (priority 9) is.
+    // Batches of one message read one of the pool: z's first message (priority 0) is not the
+    // best, its second (priority 9) is.
     const t = await tessera({ processor: { batchIntervalMs: 300, maxBatchMessages: 1 } });
     const { codeId } = await t.upload(guest('kv'));
     const kv = await t.createActor({ codeId });
@@ -167,6 +167,26 @@ describe('Tessera actors and the batch processor', () => {
     const rs = await Promise.all(ids.map((id) => t.reply(id)));
     expect(rs[0]!.batchHeight).toBeLessThan(rs[1]!.batchHeight);
     expect(dec((await t.query(kv, enc('get b'))).reply)).toBe('second');
+  });
+
+  it('a machine-dependent failure goes back to the pool and is retried, then fails with its attempts; others commit meanwhile', async () => {
+    const t = await tessera({ engine: { defaultDeadlineMs: 150 }, processor: { maxAttempts: 2, batchIntervalMs: 5 } });
+    const loop = await t.createActor({ codeId: (await t.upload(guest('hostile-infinite-loop'))).codeId });
+    const c = await t.createActor({ codeId: (await t.upload(guest('counter'))).codeId });
+    // Ample gas (but within the batch budget): the loop runs into the deadline, Timeout, which
+    // depends on the machine, not into OutOfGas.
+    const spin = await t.send({ to: loop, payload: enc(''), gasLimit: 10n ** 12n, from: 'z' });
+    const others = [];
+    for (let i = 0; i < 3; i++) others.push(await t.send({ to: c, payload: enc(''), gasLimit: GAS, from: 'y' }));
+    const s = await t.reply(spin);
+    expect(s.status).toBe('Timeout');
+    expect(s.error).toMatch(/gave up after 2 attempts/);
+    expect(s.gasUsed).toBe(0n);
+    // Two attempts: the first batch's, then a later one's.
+    expect(s.batchHeight).toBeGreaterThan(1);
+    const rs = await Promise.all(others.map((id) => t.reply(id)));
+    expect(rs.map((r) => dec(r.payload))).toEqual(['1', '2', '3']);
+    expect(rs[0]!.batchHeight).toBeLessThanOrEqual(s.batchHeight);
   });
 
   it("a batch's commit carries the next batch's plan: one synced transaction per batch", async () => {
