@@ -61,8 +61,8 @@ export function inlineWrites(w: SqliteWrites): AsyncWrites {
 }
 
 /**
- * Writes on a dedicated thread with its own connection. The main thread posts a write set (bytes
- * are copied by structured clone) and is free while SQLite runs the transaction and syncs; reads
+ * Writes on a dedicated thread with its own connection. The main thread posts a write set (in its
+ * binary form, one transferred buffer: write-codec.ts) and is free while SQLite runs the transaction and syncs; reads
  * stay on the main thread's connection, which in WAL mode sees every commit that has resolved.
  */
 export class WriterThread implements AsyncWrites {
