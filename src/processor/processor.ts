@@ -628,12 +628,29 @@ export class Processor {
       nonces.set(sender, n);
       return n;
     };
+    // A message that goes back to the pool for another attempt holds back what came after it in
+    // its sender's order (so a sender's messages complete in nonce order) and in its actor's
+    // chain (whose later messages may have run on what a held-back message wrote): those go back
+    // too, their results dropped and no attempt charged. Plan order is both orders, so one pass
+    // in it finds them all.
+    const heldSenders = new Set<string>();
+    const heldActors = new Set<string>();
+    const holdBack = (m: MessageRecord, attempts: number): void => {
+      heldSenders.add(m.sender);
+      heldActors.add(m.recipient);
+      ops.push({ kind: 'message.status', id: m.id, status: 'pending', attempts });
+      retried.push({ ...m, status: 'pending', attempts });
+    };
     for (const m of plan) {
       const r = results.get(m.id)!;
       const put = (reply: ReplyRecord): void => {
         ops.push({ kind: 'reply.put', reply });
         replies.push(toReply(reply));
       };
+      if (heldSenders.has(m.sender) || heldActors.has(m.recipient)) {
+        holdBack(m, m.attempts);
+        continue;
+      }
       if (r === 'UnknownActor') {
         put({ messageId: m.id, status: 'UnknownActor', error: `no actor ${m.recipient}`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
         continue;
@@ -642,10 +659,7 @@ export class Processor {
         const attempts = m.attempts + 1;
         if (attempts >= this.maxAttempts) {
           put({ messageId: m.id, status: r.status, error: `${r.error?.message ?? r.status} (gave up after ${attempts} attempts)`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
-        } else {
-          ops.push({ kind: 'message.status', id: m.id, status: 'pending', attempts });
-          retried.push({ ...m, status: 'pending', attempts });
-        }
+        } else holdBack(m, attempts);
         continue;
       }
       put({

@@ -169,24 +169,32 @@ describe('Tessera actors and the batch processor', () => {
     expect(dec((await t.query(kv, enc('get b'))).reply)).toBe('second');
   });
 
-  it('a machine-dependent failure goes back to the pool and is retried, then fails with its attempts; others commit meanwhile', async () => {
-    const t = await tessera({ engine: { defaultDeadlineMs: 150 }, processor: { maxAttempts: 2, batchIntervalMs: 5 } });
+  it('a machine-dependent failure goes back to the pool and is retried, then fails with its attempts; its sender waits, others commit meanwhile', async () => {
+    const t = await tessera({ engine: { defaultDeadlineMs: 150 }, processor: { maxAttempts: 2, batchIntervalMs: 50 } });
     const loop = await t.createActor({ codeId: (await t.upload(guest('hostile-infinite-loop'))).codeId });
-    const c = await t.createActor({ codeId: (await t.upload(guest('counter'))).codeId });
+    const counter = (await t.upload(guest('counter'))).codeId;
+    const c = await t.createActor({ codeId: counter });
+    const d = await t.createActor({ codeId: counter });
     // Ample gas (but within the batch budget): the loop runs into the deadline, Timeout, which
-    // depends on the machine, not into OutOfGas.
-    const spin = await t.send({ to: loop, payload: enc(''), gasLimit: 10n ** 12n, from: 'z' });
-    const others = [];
-    for (let i = 0; i < 3; i++) others.push(await t.send({ to: c, payload: enc(''), gasLimit: GAS, from: 'y' }));
-    const s = await t.reply(spin);
+    // depends on the machine, not into OutOfGas. z's second message goes to another actor, so it
+    // shares the loop's batch and runs beside it; it must not complete before it.
+    const [spin, after, ...others] = await Promise.all([
+      t.send({ to: loop, payload: enc(''), gasLimit: 10n ** 12n, from: 'z' }),
+      t.send({ to: c, payload: enc(''), gasLimit: GAS, from: 'z' }),
+      ...[0, 1, 2].map(() => t.send({ to: d, payload: enc(''), gasLimit: GAS, from: 'y' })),
+    ]);
+    const s = await t.reply(spin!);
     expect(s.status).toBe('Timeout');
     expect(s.error).toMatch(/gave up after 2 attempts/);
     expect(s.gasUsed).toBe(0n);
     // Two attempts: the first batch's, then a later one's.
     expect(s.batchHeight).toBeGreaterThan(1);
+    const a = await t.reply(after!);
+    expect(dec(a.payload)).toBe('1');
+    expect(a.batchHeight).toBeGreaterThanOrEqual(s.batchHeight);
     const rs = await Promise.all(others.map((id) => t.reply(id)));
     expect(rs.map((r) => dec(r.payload))).toEqual(['1', '2', '3']);
-    expect(rs[0]!.batchHeight).toBeLessThanOrEqual(s.batchHeight);
+    expect(rs[0]!.batchHeight).toBeLessThan(s.batchHeight);
   });
 
   it("a batch's commit carries the next batch's plan: one synced transaction per batch", async () => {
