@@ -97,8 +97,11 @@ for (const wave of WAVES) {
     `warmed ${(on.stats.warmedShare * 100).toFixed(1)}% of batch messages (builder phase ${(on.stats.builderWarmedShare * 100).toFixed(1)}%); ` +
       `speculations processed ${c.processed} = valid ${c.valid} + invalid ${c.invalid}; dropped ${c.dropped}; failures ${c.failures}; discarded ${c.discarded}`,
   );
-  console.log(`apply p50 prefetched / not prefetched (same run): ${ratio(on.stats.applyPrefetched.p50, on.stats.applyNotPrefetched.p50)} (goal <= 0.5x)`);
-  console.log(`apply p50 prefetched / prefetch off: ${ratio(on.stats.applyPrefetched.p50, off.stats.applyNotPrefetched.p50)}; p99 ${ratio(on.stats.applyPrefetched.p99, off.stats.applyNotPrefetched.p99)}`);
+  // The verdict compares with the same stream run without prefetch: the messages a prefetching run
+  // did not warm are few (3% at 200/s) and not typical (they arrived just before their batch, and
+  // gain from the caches speculation warmed), so their line is for reference.
+  console.log(`apply p50 prefetched / prefetch off: ${ratio(on.stats.applyPrefetched.p50, off.stats.applyNotPrefetched.p50)} (goal <= 0.5x); p99 ${ratio(on.stats.applyPrefetched.p99, off.stats.applyNotPrefetched.p99)}`);
+  console.log(`apply p50 prefetched / not prefetched in the same run (reference): ${ratio(on.stats.applyPrefetched.p50, on.stats.applyNotPrefetched.p50)}`);
   console.log(`share warmed: ${(on.stats.warmedShare * 100).toFixed(1)}% (goal >= 90%)`);
   console.log(`throughput on / off: ${ratio(on.perSec, off.perSec)}; reply p50 on / off: ${ratio(on.p50, off.p50)}`);
 }
