@@ -279,9 +279,8 @@ export class Processor {
     // Known actors and senders take no `await` (each would queue behind every other acceptance).
     if ((this.actorCodes.get(req.to) ?? (await this.codeOf(req.to))) === null) throw new UnknownActor(req.to);
     const sender = req.from ?? 'external';
-    const last = this.nonces.get(sender);
-    const nonce = last === undefined ? await this.nextNonce(sender) : last + 1;
-    if (last !== undefined) this.nonces.set(sender, nonce);
+    const next = this.nextNonce(sender);
+    const nonce = typeof next === 'number' ? next : await next;
     // Time-ordered, so that the store's indexes of messages and replies grow at one end.
     const id = timeOrderedId();
     const message: MessageRecord = {
@@ -355,14 +354,18 @@ export class Processor {
   }
 
   /** Per-sender sequence numbers: acceptance order. */
-  private async nextNonce(sender: string): Promise<number> {
-    let last = this.nonces.get(sender);
-    if (last === undefined) last = await this.store.processing.lastNonce(sender);
-    // Re-read after the await: another acceptance for this sender may have moved it.
-    const current = this.nonces.get(sender);
-    const next = Math.max(last, current ?? -1) + 1;
-    this.nonces.set(sender, next);
-    return next;
+  private nextNonce(sender: string): number | Promise<number> {
+    const last = this.nonces.get(sender);
+    if (last !== undefined) {
+      this.nonces.set(sender, last + 1);
+      return last + 1;
+    }
+    return this.store.processing.lastNonce(sender).then((stored) => {
+      // Another acceptance for this sender may have moved it meanwhile.
+      const next = Math.max(stored, this.nonces.get(sender) ?? -1) + 1;
+      this.nonces.set(sender, next);
+      return next;
+    });
   }
 
   private wake(): void {
@@ -628,16 +631,15 @@ export class Processor {
       nonces.set(sender, n);
       return n;
     };
-    // A message that goes back to the pool for another attempt holds back what came after it in
-    // its sender's order (so a sender's messages complete in nonce order) and in its actor's
-    // chain (whose later messages may have run on what a held-back message wrote): those go back
-    // too, their results dropped and no attempt charged. Plan order is both orders, so one pass
-    // in it finds them all.
-    const heldSenders = new Set<string>();
-    const heldActors = new Set<string>();
-    const holdBack = (m: MessageRecord, attempts: number): void => {
-      heldSenders.add(m.sender);
-      heldActors.add(m.recipient);
+    // A message that goes back to the pool for another attempt takes with it what came after it
+    // in its sender's order (so a sender's messages complete in nonce order) and in its actor's
+    // chain (whose later messages may have run on what a message sent back wrote): their results
+    // are dropped and no attempt is charged. Plan order is both orders, so one pass finds them all.
+    const backSenders = new Set<string>();
+    const backActors = new Set<string>();
+    const sendBack = (m: MessageRecord, attempts: number): void => {
+      backSenders.add(m.sender);
+      backActors.add(m.recipient);
       ops.push({ kind: 'message.status', id: m.id, status: 'pending', attempts });
       retried.push({ ...m, status: 'pending', attempts });
     };
@@ -647,8 +649,8 @@ export class Processor {
         ops.push({ kind: 'reply.put', reply });
         replies.push(toReply(reply));
       };
-      if (heldSenders.has(m.sender) || heldActors.has(m.recipient)) {
-        holdBack(m, m.attempts);
+      if (backSenders.has(m.sender) || backActors.has(m.recipient)) {
+        sendBack(m, m.attempts);
         continue;
       }
       if (r === 'UnknownActor') {
@@ -659,7 +661,7 @@ export class Processor {
         const attempts = m.attempts + 1;
         if (attempts >= this.maxAttempts) {
           put({ messageId: m.id, status: r.status, error: `${r.error?.message ?? r.status} (gave up after ${attempts} attempts)`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
-        } else holdBack(m, attempts);
+        } else sendBack(m, attempts);
         continue;
       }
       put({
