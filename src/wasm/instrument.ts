@@ -4,7 +4,7 @@ import { DEFAULT_COST_TABLE, checkCostTable, classCosts, type CostTable } from '
 import { InstrumentationError } from './errors.js';
 import { GAS_EXPORT, STACK_EXPORT, START_EXPORT } from './meter.js';
 import { ValType, parseModule, type ExternKind, type ModuleInfo } from './module.js';
-import { FunctionRewriter, type RewriteEnv, type WrapperKind } from './rewrite.js';
+import { FunctionRewriter, putPadded, type RewriteEnv, type WrapperKind } from './rewrite.js';
 import { RUNTIME_VERSION } from './version.js';
 
 /**
@@ -122,12 +122,205 @@ export function instrumentOptionsHash(options?: InstrumentOptions): string {
 
 const RESERVED = new Set([GAS_EXPORT, STACK_EXPORT, START_EXPORT]);
 const ENTRY_POINTS = new Set(['handle', 'init', '_start', '_initialize']);
+const INJECTED_COUNT = 3;
+
+/**
+ * Code-section bytes below which splitting the rewriting gains less than handing a part to
+ * another thread costs: a part is never planned smaller than this.
+ */
+export const MIN_PART_CODE_BYTES = 64 * 1024;
+
+/** A metering wrapper: which instruction it charges for and its immediates. */
+interface WrapperSpec {
+  kind: WrapperKind;
+  a: number;
+  b: number;
+}
+
+/**
+ * A module parsed and checked for instrumentation, and everything its parts share. Made by
+ * {@link planInstrument}; the same bytes and options give an equal plan in every thread.
+ */
+export class InstrumentPlan {
+  /** Number of defined functions. */
+  readonly functionCount: number;
+  /** Size of the code section's content. */
+  readonly codeSize: number;
+  /** @internal */
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly options: InstrumentOptions | undefined,
+    readonly opts: Effective,
+    readonly m: ModuleInfo,
+    readonly memoryLimits: { min: number; max: number | null }[] | null,
+    readonly types: TypeRegistry,
+    /** Block type of each multi-result function type of a defined function, by type index. */
+    readonly blockTypes: Map<number, number>,
+  ) {
+    this.functionCount = m.bodies.length;
+    const code = m.sections.find((s) => s.id === 10);
+    this.codeSize = code ? code.end - code.contentStart : 0;
+  }
+
+  get gasGlobal(): number {
+    return this.m.globalTypes.length;
+  }
+
+  get wrapperBase(): number {
+    return this.m.funcTypes.length + INJECTED_COUNT;
+  }
+}
+
+/**
+ * Rewritten function bodies of one part of a module, as {@link instrumentPart} returns them: a
+ * plain object of numbers and typed arrays, so it can cross threads (transfer `bodies.buffer`).
+ */
+export interface InstrumentedPart {
+  index: number;
+  parts: number;
+  /** The defined functions `[from, to)` this part rewrote. */
+  from: number;
+  to: number;
+  /** The rewritten bodies, each size-prefixed, in order. */
+  bodies: Uint8Array<ArrayBuffer>;
+  instructionCount: number;
+  /** The metering wrappers the part calls, in order of first use. */
+  wrappers: WrapperSpec[];
+  /**
+   * Pairs of (offset in `bodies` of a wrapper call's padded 5-byte function index, the wrapper's
+   * position in `wrappers`).
+   */
+  wrapperSites: Int32Array;
+}
+
+/**
+ * Parses and checks a module for instrumentation: the first step of {@link instrument}, and of
+ * rewriting split across threads (each thread plans the same bytes and options for itself).
+ *
+ * @throws MalformedModule, InvalidModule, InstrumentationError
+ */
+export function planInstrument(bytes: Uint8Array, options?: InstrumentOptions): InstrumentPlan {
+  const opts = effective(options);
+  const m = parseModule(bytes);
+  for (const e of m.exports) {
+    if (RESERVED.has(e.name)) throw new InstrumentationError(`export name ${e.name} is reserved`);
+  }
+  const memoryLimits = limitMemories(m, opts.maxMemoryPages);
+  const types = new TypeRegistry(m);
+  // The body of a function with several results runs in a block of that type. Registered here,
+  // in function order (the order a single pass would meet them), so every part agrees on them.
+  const blockTypes = new Map<number, number>();
+  const none = new Uint8Array(0);
+  for (let f = m.importedFuncs; f < m.funcTypes.length; f++) {
+    const t = m.funcTypes[f]!;
+    const results = m.types[t]!.results;
+    if (results.length > 1 && !blockTypes.has(t)) blockTypes.set(t, types.get(none, results));
+  }
+  return new InstrumentPlan(bytes, options, opts, m, memoryLimits, types, blockTypes);
+}
+
+/**
+ * The defined functions `[from, to)` of part `index` of `parts`: contiguous ranges of about equal
+ * code size, none smaller than MIN_PART_CODE_BYTES (later parts are then empty).
+ */
+export function partRange(plan: InstrumentPlan, index: number, parts: number): { from: number; to: number } {
+  if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(index) || index < 0 || index >= parts) {
+    throw new InstrumentationError('part index out of range');
+  }
+  const bodies = plan.m.bodies;
+  const used = Math.max(1, Math.min(parts, Math.floor(plan.codeSize / MIN_PART_CODE_BYTES)));
+  if (index >= used) return { from: bodies.length, to: bodies.length };
+  const boundary = (k: number): number => {
+    if (k === 0) return 0;
+    if (k === used) return bodies.length;
+    // The first body that starts past k/used of the code.
+    const target = bodies[0]!.start + ((bodies[bodies.length - 1]!.end - bodies[0]!.start) * k) / used;
+    let lo = 0;
+    let hi = bodies.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bodies[mid]!.start < target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return { from: boundary(index), to: boundary(index + 1) };
+}
 
 /**
  * The code buffer of the last call, for the next one: the first write to each page of a fresh
  * buffer faults, and rewritten code is megabytes. Weakly held, so the collector may take it back.
  */
 let spareCode: WeakRef<Writer> | undefined;
+
+function spareWriter(capacity: number): Writer {
+  let code = spareCode?.deref();
+  if (code === undefined || code.buf.length < capacity) code = new Writer(capacity, true);
+  spareCode = new WeakRef(code);
+  code.len = 0;
+  return code;
+}
+
+/** Rewrites the functions of part `index` into `out` (from its start). */
+function rewritePart(plan: InstrumentPlan, index: number, parts: number, out: Writer): Omit<InstrumentedPart, 'bodies'> {
+  const { from, to } = partRange(plan, index, parts);
+  const { m, opts } = plan;
+  const wrappers: WrapperSpec[] = [];
+  const ordinals = new Map<string | WrapperKind, number>();
+  const blockTypes = plan.blockTypes;
+  const totalFuncs = m.funcTypes.length;
+  const env: RewriteEnv = {
+    m,
+    costs: classCosts(opts.costTable),
+    perLocal: opts.costTable.perLocal,
+    gasGlobal: plan.gasGlobal,
+    spGlobal: plan.gasGlobal + 1,
+    oogFunc: totalFuncs,
+    sovFunc: totalFuncs + 1,
+    stackLimit: opts.stackLimit,
+    wrapperBase: plan.wrapperBase,
+    wrapper(kind, a, b) {
+      // Called for every bulk memory instruction, nearly all on memory 0: no key to build then.
+      const key = a === 0 && b === 0 ? kind : `${kind}:${a}:${b}`;
+      let ordinal = ordinals.get(key);
+      if (ordinal === undefined) {
+        ordinal = wrappers.length;
+        wrappers.push({ kind, a, b });
+        ordinals.set(key, ordinal);
+      }
+      return ordinal;
+    },
+    resultBlockType(typeIndex) {
+      return blockTypes.get(typeIndex)!;
+    },
+  };
+  const rewriter = new FunctionRewriter(env);
+  let instructionCount = 0;
+  for (let i = from; i < to; i++) {
+    rewriter.rewrite(i, out);
+    instructionCount += rewriter.instructionCount;
+  }
+  return { index, parts, from, to, instructionCount, wrappers, wrapperSites: rewriter.wrapperSites() };
+}
+
+/** Output capacity for rewriting `size` bytes of code: charges and reloads add 0.5x to 1.1x on real-world modules, and growing would copy megabytes. */
+function codeCapacity(size: number): number {
+  return Math.max(1024, Math.ceil(size * 2.5));
+}
+
+/**
+ * Rewrites the functions of part `index` of `parts` (see {@link partRange}): the work of one
+ * thread when rewriting is split. Pure; {@link assembleInstrumented} joins the parts.
+ *
+ * @throws InvalidModule, MalformedModule, ForbiddenInstruction, InstrumentationError
+ */
+export function instrumentPart(plan: InstrumentPlan, index: number, parts: number): InstrumentedPart {
+  const { from, to } = partRange(plan, index, parts);
+  const size = from === to ? 0 : plan.m.bodies[to - 1]!.end - plan.m.bodies[from]!.start;
+  const out = spareWriter(codeCapacity(size));
+  const part = rewritePart(plan, index, parts, out);
+  return { ...part, bodies: out.buf.slice(0, out.len) };
+}
 
 /**
  * Rewrites a valid wasm module into a deterministically metered one: gas metering per metered
@@ -137,77 +330,69 @@ let spareCode: WeakRef<Writer> | undefined;
  * @throws MalformedModule, InvalidModule, ForbiddenInstruction, InstrumentationError
  */
 export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Instrumented {
-  const opts = effective(options);
-  const m = parseModule(bytes);
-  for (const e of m.exports) {
-    if (RESERVED.has(e.name)) throw new InstrumentationError(`export name ${e.name} is reserved`);
-  }
-  const memoryLimits = limitMemories(m, opts.maxMemoryPages);
+  const plan = planInstrument(bytes, options);
+  // One part, written into the spare buffer: assembly copies it into the output.
+  const out = spareWriter(codeCapacity(plan.codeSize));
+  const part = rewritePart(plan, 0, 1, out);
+  return assembleInstrumented(plan, [{ ...part, bodies: out.buf.subarray(0, out.len) }]);
+}
 
-  const types = new TypeRegistry(m);
-  const totalFuncs = m.funcTypes.length;
-  const gasGlobal = m.globalTypes.length;
+/**
+ * Joins the parts of a module's rewriting (one per index of `parts`, from the same bytes and
+ * options as `plan`) into the instrumented module: the same bytes as {@link instrument} gives,
+ * however the work was split. Wrapper calls in the parts are renumbered in place.
+ *
+ * @throws InstrumentationError when the parts do not match the plan
+ */
+export function assembleInstrumented(plan: InstrumentPlan, parts: readonly InstrumentedPart[]): Instrumented {
+  const { bytes, m, opts, memoryLimits } = plan;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    const range = partRange(plan, i, parts.length);
+    if (p.index !== i || p.parts !== parts.length || p.from !== range.from || p.to !== range.to) {
+      throw new InstrumentationError('the parts do not match the plan');
+    }
+  }
+  const types = plan.types.fork();
+  const gasGlobal = plan.gasGlobal;
   const spGlobal = gasGlobal + 1;
-  const oogFunc = totalFuncs;
-  const sovFunc = totalFuncs + 1;
-  const chargeFunc = totalFuncs + 2;
-  const wrappers: { kind: WrapperKind; a: number; b: number }[] = [];
-  const wrapperIndex = new Map<string, number>();
+  const oogFunc = m.funcTypes.length;
+  const chargeFunc = oogFunc + 2;
   const table = opts.costTable;
 
-  const env: RewriteEnv = {
-    m,
-    costs: classCosts(table),
-    perLocal: table.perLocal,
-    gasGlobal,
-    spGlobal,
-    oogFunc,
-    sovFunc,
-    stackLimit: opts.stackLimit,
-    wrapper(kind, a, b) {
-      // Called for every bulk memory instruction, nearly all on memory 0: no key to build then.
-      const key = a === 0 && b === 0 ? kind : `${kind}:${a}:${b}`;
-      let idx = wrapperIndex.get(key);
-      if (idx === undefined) {
-        idx = totalFuncs + 3 + wrappers.length;
-        wrappers.push({ kind, a, b });
-        wrapperIndex.set(key, idx);
-      }
-      return idx;
-    },
-    resultBlockType(typeIndex) {
-      return types.get(new Uint8Array(0), m.types[typeIndex]!.results);
-    },
-  };
-
-  // Code section content: rewritten bodies, then the injected functions.
-  const injectedCount = 3;
-  // Sized from the code section, not the module (data sections can be most of a module): charges
-  // and reloads add 0.5x to 1.1x on real-world modules, and growing would copy megabytes. Unzeroed
-  // (its bytes are copied up to its length), so the capacity not used costs nothing.
-  const codeSection = m.sections.find((s) => s.id === 10);
-  const codeSize = codeSection ? codeSection.end - codeSection.contentStart : 0;
-  const capacity = Math.max(1024, Math.ceil(codeSize * 2.5));
-  let code = spareCode?.deref();
-  if (code === undefined || code.buf.length < capacity) code = new Writer(capacity, true);
-  spareCode = new WeakRef(code);
-  code.len = 0;
-  const rewriter = new FunctionRewriter(env);
+  // Wrappers numbered in order of first use over all parts in order, as one pass would.
+  const wrappers: WrapperSpec[] = [];
+  const ordinals = new Map<string, number>();
   let instructionCount = 0;
-  // The count is written last; reserve a padded 5-byte LEB128.
-  for (let i = 0; i < 5; i++) code.byte(0);
-  for (let i = 0; i < m.bodies.length; i++) {
-    rewriter.rewrite(i, code);
-    instructionCount += rewriter.instructionCount;
+  for (const p of parts) {
+    instructionCount += p.instructionCount;
+    const remap = p.wrappers.map((w) => {
+      const key = `${w.kind}:${w.a}:${w.b}`;
+      let ordinal = ordinals.get(key);
+      if (ordinal === undefined) {
+        ordinal = wrappers.length;
+        wrappers.push(w);
+        ordinals.set(key, ordinal);
+      }
+      return ordinal;
+    });
+    const sites = p.wrapperSites;
+    for (let i = 0; i < sites.length; i += 2) {
+      const local = sites[i + 1]!;
+      if (remap[local] !== local) putPadded(p.bodies, sites[i]!, plan.wrapperBase + remap[local]!);
+    }
   }
+
+  // Code section content: the count, rewritten bodies, then the injected functions.
+  const injected = new Writer(256);
   const injectedTypes: number[] = [];
   const none = new Uint8Array(0);
   injectedTypes.push(types.get(none, none));
-  writeBody(code, [0x42, 0x7f, 0x24, ...leb(gasGlobal), 0x00, 0x0b]); // oog: gas = -1; unreachable
+  writeBody(injected, [0x42, 0x7f, 0x24, ...leb(gasGlobal), 0x00, 0x0b]); // oog: gas = -1; unreachable
   injectedTypes.push(types.get(none, none));
-  writeBody(code, [0x41, 0x7f, 0x24, ...leb(spGlobal), 0x00, 0x0b]); // sov: sp = -1; unreachable
+  writeBody(injected, [0x41, 0x7f, 0x24, ...leb(spGlobal), 0x00, 0x0b]); // sov: sp = -1; unreachable
   injectedTypes.push(types.get(new Uint8Array([ValType.I64]), none));
-  writeBody(code, [
+  writeBody(injected, [
     // charge(n): if gas < n: oog(); gas -= n
     0x23, ...leb(gasGlobal), 0x20, 0x00, 0x54, 0x04, 0x40, 0x10, ...leb(oogFunc), 0x0b,
     0x23, ...leb(gasGlobal), 0x20, 0x00, 0x7d, 0x24, ...leb(gasGlobal), 0x0b,
@@ -219,17 +404,17 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
     const body: number[] = [0x20, countLocal, 0xad, 0x42, ...sleb(price), 0x7e, 0x10, ...leb(chargeFunc)];
     for (let i = 0; i < params.length; i++) body.push(0x20, i);
     body.push(...op, 0x0b);
-    writeBody(code, body);
+    writeBody(injected, body);
   }
-  const count = m.bodies.length + injectedCount + wrappers.length;
-  patchPadded(code, 0, count);
+  const count = new Uint8Array(5);
+  putPadded(count, 0, m.bodies.length + INJECTED_COUNT + wrappers.length);
 
   const keepStart = opts.initialGas !== null;
   // The output in order, as views of the input and built sections; then written once, at its
   // exact size.
-  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  const newSections = new Map<number, () => Uint8Array>();
-  newSections.set(1, () => types.section());
+  const pieces: Uint8Array[] = [bytes.subarray(0, 8)];
+  const newSections = new Map<number, () => Uint8Array[]>();
+  newSections.set(1, () => [types.section()]);
   // Only a module with exactly one memory, defined by itself, can have it moved to an import.
   const moveMemory = opts.importMemory && m.memories.length === 1 && !m.memories[0]!.imported && memoryLimits !== null;
   const movedLimits = moveMemory ? memoryLimits![0]! : null;
@@ -245,7 +430,7 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
       w.byte(1);
       w.u32(movedLimits.min);
       w.u32(movedLimits.max ?? opts.maxMemoryPages);
-      return w.result();
+      return [w.result()];
     });
   }
   newSections.set(3, () => {
@@ -255,7 +440,7 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
     w.u32(n);
     if (orig) w.bytes(orig.rest);
     for (const t of injectedTypes) w.u32(t);
-    return w.result();
+    return [w.result()];
   });
   if (memoryLimits !== null && !movedLimits) {
     newSections.set(5, () => {
@@ -266,7 +451,7 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
         w.u32(l.min);
         if (l.max !== null) w.u32(l.max);
       }
-      return w.result();
+      return [w.result()];
     });
   }
   newSections.set(6, () => {
@@ -284,7 +469,7 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
     w.byte(0x41);
     w.byte(0);
     w.byte(0x0b);
-    return w.result();
+    return [w.result()];
   });
   newSections.set(7, () => {
     const w = new Writer();
@@ -303,16 +488,16 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
       w.byte(0);
       w.u32(m.start!);
     }
-    return w.result();
+    return [w.result()];
   });
-  newSections.set(10, () => code.buf.subarray(0, code.len));
+  newSections.set(10, () => [count, ...parts.map((p) => p.bodies), injected.result()]);
 
   const ORDER = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 10, 11];
   const rank = (id: number): number => ORDER.indexOf(id);
   const emitted = new Set<number>();
   const emitNew = (id: number): void => {
     const content = newSections.get(id)!();
-    parts.push(new Uint8Array([id, ...leb(content.length)]), content);
+    pieces.push(new Uint8Array([id, ...leb(content.reduce((n, c) => n + c.length, 0))]), ...content);
     emitted.add(id);
   };
   const flushBefore = (r: number): void => {
@@ -323,19 +508,19 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
   };
   for (const s of m.sections) {
     if (s.id === 0) {
-      parts.push(bytes.subarray(s.start, s.end));
+      pieces.push(bytes.subarray(s.start, s.end));
       continue;
     }
     flushBefore(rank(s.id));
     if (newSections.has(s.id)) emitNew(s.id);
     else if (s.id === 8 && !keepStart) continue;
     else if (s.id === 5 && movedLimits) continue;
-    else parts.push(bytes.subarray(s.start, s.end));
+    else pieces.push(bytes.subarray(s.start, s.end));
   }
   flushBefore(ORDER.length);
-  // Unzeroed: the parts fill it exactly.
-  const out = new Writer(parts.reduce((n, p) => n + p.length, 0), true);
-  for (const p of parts) out.bytes(p);
+  // Unzeroed: the pieces fill it exactly.
+  const out = new Writer(pieces.reduce((n, p) => n + p.length, 0), true);
+  for (const p of pieces) out.bytes(p);
   const result = out.buf;
 
   const metadata: CodeMetadata = {
@@ -348,7 +533,7 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
     instrumentedSize: result.length,
     costTableVersion: table.version,
     runtimeVersion: RUNTIME_VERSION,
-    optionsHash: instrumentOptionsHash(options),
+    optionsHash: instrumentOptionsHash(plan.options),
     hasStart: m.start !== null,
     entryPoints: m.exports.filter((e) => e.kind === 'function' && ENTRY_POINTS.has(e.name)).map((e) => e.name),
     memoryImport: movedLimits ? { min: movedLimits.min, max: movedLimits.max ?? opts.maxMemoryPages } : null,
@@ -369,7 +554,7 @@ function limitMemories(m: ModuleInfo, limit: number): { min: number; max: number
 }
 
 function wrapperShape(
-  w: { kind: WrapperKind; a: number; b: number },
+  w: WrapperSpec,
   m: ModuleInfo,
 ): { params: Uint8Array; results: Uint8Array; countLocal: number; op: number[] } {
   const I32 = ValType.I32;
@@ -400,6 +585,14 @@ class TypeRegistry {
   private readonly added: { params: Uint8Array; results: Uint8Array }[] = [];
   private readonly cache = new Map<string, number>();
   constructor(private readonly m: ModuleInfo) {}
+
+  /** A registry that starts where this one is and then goes its own way. */
+  fork(): TypeRegistry {
+    const t = new TypeRegistry(this.m);
+    t.added.push(...this.added);
+    for (const [k, v] of this.cache) t.cache.set(k, v);
+    return t;
+  }
 
   get(params: Uint8Array, results: Uint8Array): number {
     const key = `${params.join(',')}>${results.join(',')}`;
@@ -456,13 +649,6 @@ function writeBody(out: Writer, instrs: number[]): void {
   out.u32(instrs.length + 1);
   out.byte(0); // no locals
   for (const b of instrs) out.byte(b);
-}
-
-function patchPadded(w: Writer, at: number, v: number): void {
-  for (let i = 0; i < 5; i++) {
-    w.buf[at + i] = (v & 0x7f) | (i < 4 ? 0x80 : 0);
-    v >>>= 7;
-  }
 }
 
 function leb(v: number): number[] {

@@ -40,7 +40,12 @@ export interface RewriteEnv {
   readonly oogFunc: number;
   readonly sovFunc: number;
   readonly stackLimit: number;
-  /** Index of the metering wrapper for a bulk or grow instruction (allocated on first use). */
+  /** Function index of the first metering wrapper. */
+  readonly wrapperBase: number;
+  /**
+   * Ordinal of the metering wrapper for a bulk or grow instruction among those the rewritten
+   * functions call, numbered on first use; its function index is `wrapperBase` plus the ordinal.
+   */
   wrapper(kind: WrapperKind, a: number, b: number): number;
   /** Block type (encoded as for `blockType`) whose results are `results` and params none. */
   resultBlockType(typeIndex: number): number;
@@ -197,7 +202,7 @@ const enum Edit {
   Charge,
   /** `return` becomes a branch (depth in `arg`) to the epilogue. */
   Branch,
-  /** A bulk or grow instruction becomes a call to its metering wrapper (`arg`), then a reload. */
+  /** A bulk or grow instruction becomes a call to its metering wrapper (ordinal `arg`), then a reload. */
   Wrapper,
   /** After a call (empty range): the callee may have spent gas. */
   Reload,
@@ -273,6 +278,13 @@ export class FunctionRewriter {
   private readonly prologueTail: Uint8Array;
   private readonly epilogueTail: Uint8Array;
   instructionCount = 0;
+  /**
+   * Where the calls to metering wrappers name their callee: pairs of (offset in the output of
+   * the 5-byte padded index, wrapper ordinal), for rewriting that was split across threads to
+   * renumber the wrappers when its parts are joined (see instrumentPart).
+   */
+  private sites: Int32Array = new Int32Array(64);
+  private nSites = 0;
 
   constructor(private readonly env: RewriteEnv) {
     for (let op = 0; op < 256; op++) {
@@ -385,8 +397,8 @@ export class FunctionRewriter {
     len = put(buf, len, ph, 0, ph.length);
     len = putSleb(buf, len, frameCost);
     len = put(buf, len, et, 0, et.length);
-    // The size, as a padded 5-byte LEB128 (valid: the spec allows non-minimal encodings).
-    for (let i = 0, size = len - sizeAt - 5; i < 5; i++, size >>>= 7) buf[sizeAt + i] = (size & 0x7f) | (i < 4 ? 0x80 : 0);
+    // The size, padded: it is known only now.
+    putPadded(buf, sizeAt, len - sizeAt - 5);
     out.len = len;
   }
 
@@ -981,6 +993,17 @@ export class FunctionRewriter {
 
   // ---- emission ----------------------------------------------------------------------------
 
+  private site(at: number, ordinal: number): void {
+    if (this.nSites + 2 > this.sites.length) this.sites = grow(this.sites, new Int32Array(this.sites.length * 2));
+    this.sites[this.nSites++] = at;
+    this.sites[this.nSites++] = ordinal;
+  }
+
+  /** The wrapper call sites written so far (see `sites`), as a copy. */
+  wrapperSites(): Int32Array {
+    return this.sites.slice(0, this.nSites);
+  }
+
   /** Writes `[from, to)` of the input, with the edits applied, at `len`; returns the end. */
   private emitBody(buf: Uint8Array, len: number, from: number, to: number): number {
     const src = this.env.m.bytes;
@@ -1017,7 +1040,8 @@ export class FunctionRewriter {
           break;
         case Edit.Wrapper:
           buf[len++] = 0x10;
-          len = putU32(buf, len, arg);
+          this.site(len, arg);
+          len = putPadded(buf, len, this.env.wrapperBase + arg);
           len = putRun(buf, view, len, tpl, tplView, tTail, tReload);
           break;
         case Edit.Reload:
@@ -1122,6 +1146,16 @@ function putRun(buf: Uint8Array, view: DataView, at: number, src: Uint8Array, sr
   if (n > 64 || to + 3 > src.length) return put(buf, at, src, from, to);
   for (let i = 0; i < n; i += 4) view.setUint32(at + i, srcView.getUint32(from + i, true), true);
   return at + n;
+}
+
+/**
+ * Writes a u32 as a 5-byte LEB128 (valid: the spec allows non-minimal encodings), so that it can
+ * be rewritten in place with any other u32.
+ */
+export function putPadded(buf: Uint8Array, at: number, v: number): number {
+  for (let i = 0; i < 4; i++, v >>>= 7) buf[at++] = (v & 0x7f) | 0x80;
+  buf[at++] = v & 0x7f;
+  return at;
 }
 
 /** Writes a non-negative integer below 2^53 as signed LEB128 at `at`; returns the position after. */

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  InstrumentationError,
+  MIN_PART_CODE_BYTES,
+  assembleInstrumented,
+  instrument,
+  instrumentPart,
+  partRange,
+  planInstrument,
+  type InstrumentedPart,
+} from '../../src/wasm/index.js';
+import { wat } from '../helpers/wat.js';
+
+/** Each part as a thread would make it: from its own plan of the same bytes. */
+const partsOf = (bytes: Uint8Array, n: number): InstrumentedPart[] =>
+  Array.from({ length: n }, (_, i) => instrumentPart(planInstrument(bytes), i, n));
+
+const BULK = [
+  '(memory.grow (i32.const 0))',
+  '(memory.fill (i32.const 0) (i32.const 0) (i32.const 0))',
+  '(memory.copy (i32.const 0) (i32.const 0) (i32.const 0))',
+  '(memory.init $d0 (i32.const 0) (i32.const 0) (i32.const 0))',
+  '(memory.init $d1 (i32.const 0) (i32.const 0) (i32.const 0))',
+  '(table.grow $t (ref.null func) (i32.const 0))',
+  '(table.fill $t (i32.const 0) (ref.null func) (i32.const 0))',
+  '(table.copy $t $t (i32.const 0) (i32.const 0) (i32.const 0))',
+  '(table.init $t $e0 (i32.const 0) (i32.const 0) (i32.const 0))',
+];
+
+/**
+ * About 5 x MIN_PART_CODE_BYTES of code whose functions use the metering wrappers in a different
+ * order in each fifth, some only late, with multi-result functions and calls between functions.
+ */
+async function bigModule(): Promise<Uint8Array> {
+  const fns: string[] = [];
+  const count = 1200;
+  const filler = '(drop (i32.add (i32.const 100000) (i32.const 200000)))'.repeat(28);
+  for (let i = 0; i < count; i++) {
+    const fifth = Math.floor((i * 5) / count);
+    // Early fifths use the first wrappers, forwards; later ones start at the back.
+    const op = fifth % 2 === 0 ? BULK[(i + fifth) % (4 + fifth)]! : BULK[BULK.length - 1 - (i % BULK.length)]!;
+    const stmt = op.startsWith('(memory.grow') || op.startsWith('(table.grow') ? `(drop ${op})` : op;
+    const multi = i % 7 === 3;
+    const result = multi ? '(result i32 i64)' : '(result i32)';
+    const tail = multi ? '(i32.const 1) (i64.const 2)' : i === 0 ? '(i32.const 7)' : '(call $f0)';
+    fns.push(`(func $f${i} ${result} ${filler} ${stmt} ${tail})`);
+  }
+  return wat(`(module
+    (memory 1)
+    (table $t 4 funcref)
+    (data $d0 "abc") (data $d1 "def")
+    (elem $e0 func $f0)
+    ${fns.join('\n')}
+    (export "f1" (func $f1)))`);
+}
+
+describe('rewriting split into parts', () => {
+  it('joins any split into the bytes of a single pass, wrappers renumbered', async () => {
+    const bytes = await bigModule();
+    const whole = instrument(bytes);
+    const plan = planInstrument(bytes);
+    expect(plan.codeSize).toBeGreaterThan(4 * MIN_PART_CODE_BYTES);
+    for (const n of [1, 2, 3, 4, 5]) {
+      const parts = partsOf(bytes, n);
+      if (n > 1) {
+        // The split happened, and the second part met its wrappers in another order than the first.
+        expect(parts.every((p) => p.to > p.from)).toBe(true);
+        expect(parts[1]!.wrappers[0]).not.toEqual(parts[0]!.wrappers[0]);
+      }
+      const joined = assembleInstrumented(planInstrument(bytes), parts);
+      expect(Buffer.from(joined.code).equals(Buffer.from(whole.code))).toBe(true);
+      expect(joined.metadata).toEqual(whole.metadata);
+    }
+    expect(WebAssembly.validate(whole.code)).toBe(true);
+  });
+
+  it('splits by code size, never below MIN_PART_CODE_BYTES, covering every function once', async () => {
+    const bytes = await bigModule();
+    const plan = planInstrument(bytes);
+    const ranges = Array.from({ length: 8 }, (_, i) => partRange(plan, i, 8));
+    // About 5 x the minimum: 5 parts get work, the rest are empty ranges at the end.
+    expect(ranges.filter((r) => r.to > r.from).length).toBe(Math.floor(plan.codeSize / MIN_PART_CODE_BYTES));
+    let next = 0;
+    for (const r of ranges) {
+      expect(r.from).toBe(next);
+      next = r.to;
+    }
+    expect(next).toBe(plan.functionCount);
+    // A small module stays whole.
+    const small = planInstrument(await wat('(module (func))'));
+    expect(partRange(small, 0, 2)).toEqual({ from: 0, to: 1 });
+    expect(partRange(small, 1, 2)).toEqual({ from: 1, to: 1 });
+    expect(() => partRange(small, 2, 2)).toThrow(InstrumentationError);
+  });
+
+  it('joins a real-world module split in two and three', () => {
+    const bytes = new Uint8Array(readFileSync(new URL('../../node_modules/sql.js/dist/sql-wasm.wasm', import.meta.url)));
+    const whole = instrument(bytes, { maxMemoryPages: 65536 });
+    for (const n of [2, 3]) {
+      const parts = Array.from({ length: n }, (_, i) => instrumentPart(planInstrument(bytes, { maxMemoryPages: 65536 }), i, n));
+      const joined = assembleInstrumented(planInstrument(bytes, { maxMemoryPages: 65536 }), parts);
+      expect(Buffer.from(joined.code).equals(Buffer.from(whole.code))).toBe(true);
+    }
+  });
+
+  it('refuses parts that do not match the plan', async () => {
+    const bytes = await bigModule();
+    const [a, b] = partsOf(bytes, 2);
+    const plan = planInstrument(bytes);
+    expect(() => assembleInstrumented(plan, [a!])).toThrow(InstrumentationError);
+    expect(() => assembleInstrumented(plan, [b!, a!])).toThrow(InstrumentationError);
+    const other = planInstrument(await wat('(module (func))'));
+    expect(() => assembleInstrumented(other, [a!, b!])).toThrow(InstrumentationError);
+  });
+});
