@@ -2,3 +2,5 @@
 export { CodeService } from './service.js';
 export type { CodeServiceOptions, CodeStats, CompiledCode, InstrumentedCode, ModuleProvider } from './service.js';
 export { MissingOriginalCode, InstrumentationFailed, CodeTooLarge, CodeWorkerError } from './errors.js';
+export { CodeWorkerPool } from './pool.js';
+export type { PoolInstrumented } from './pool.js';

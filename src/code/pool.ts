@@ -1,9 +1,20 @@
 import { Worker } from 'node:worker_threads';
 import { TesseraError } from '../util/errors.js';
 import { workerUrl } from '../util/index.js';
-import { InvalidGuest, InvalidModule, InstrumentationError, MalformedModule, ForbiddenInstruction } from '../wasm/index.js';
+import {
+  InvalidGuest,
+  InvalidModule,
+  InstrumentationError,
+  MalformedModule,
+  ForbiddenInstruction,
+  MIN_PART_CODE_BYTES,
+  type InstrumentOptions,
+} from '../wasm/index.js';
 import { CodeWorkerError } from './errors.js';
-import type { CodeReply, CodeTask, CodeTaskResult, WireError } from './protocol.js';
+import type { CodeReply, CodeRequest, CodeTask, CodeTaskResult, PartRelay, WireError } from './protocol.js';
+
+/** What instrumenting on the pool gives: the code, its metadata, and the module if compiled. */
+export type PoolInstrumented = Extract<CodeTaskResult, { op: 'instrument' }>;
 
 interface Pending {
   resolve(r: CodeTaskResult): void;
@@ -37,6 +48,12 @@ function revive(e: WireError): Error {
   return new CodeWorkerError(new Error(`${e.name}: ${e.message}`));
 }
 
+/** The wire form of an error met on this side, for relaying. */
+function toWire(e: unknown): WireError {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { name: err.name, code: e instanceof TesseraError ? e.code : 'INTERNAL', message: err.message };
+}
+
 /**
  * A small fixed pool of code workers (validation, instrumentation, compilation), each taking
  * tasks in order; a task goes to the least busy worker. A worker that dies is replaced and its
@@ -45,7 +62,10 @@ function revive(e: WireError): Error {
 export class CodeWorkerPool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
+  private nextJob = 1;
   private closed = false;
+  /** Instrumentation jobs whose rewriting was split across workers. */
+  splitJobs = 0;
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
@@ -81,13 +101,66 @@ export class CodeWorkerPool {
   /** Runs a task; `transfer` lists buffers handed over to the worker. */
   run(task: CodeTask, transfer: ArrayBuffer[] = []): Promise<CodeTaskResult> {
     if (this.closed) return Promise.reject(new CodeWorkerError(new Error('pool closed')));
-    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    return this.runOn(this.leastBusy(), task, transfer);
+  }
+
+  private leastBusy(except?: Slot): Slot {
+    let best: Slot | undefined;
+    for (const s of this.slots) if (s !== except && (best === undefined || s.busy < best.busy)) best = s;
+    return best!;
+  }
+
+  private runOn(slot: Slot, task: CodeTask, transfer: ArrayBuffer[]): Promise<CodeTaskResult> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       if (slot.busy++ === 0) slot.worker.ref();
-      slot.worker.postMessage({ id, task }, transfer);
+      slot.worker.postMessage({ id, task } satisfies CodeRequest, transfer);
     });
+  }
+
+  /**
+   * Instruments `bytes` (and compiles the result, when asked) in the workers. A module big enough
+   * is rewritten by all of them at once: each rewrites a part of its functions (same bytes out
+   * as one pass; see instrumentPart), and the least busy one joins the parts and compiles.
+   *
+   * @param own The caller gives up `bytes`: its buffer may be transferred instead of copied.
+   */
+  instrument(bytes: Uint8Array, options: InstrumentOptions, compile: boolean, own = false): Promise<PoolInstrumented> {
+    if (this.closed) return Promise.reject(new CodeWorkerError(new Error('pool closed')));
+    // The code section is at most the module: below two parts' worth, splitting cannot pay.
+    const parts = Math.min(this.slots.length, Math.floor(bytes.length / MIN_PART_CODE_BYTES));
+    if (parts < 2) {
+      const input = own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+      const transfer = input.buffer instanceof SharedArrayBuffer ? [] : [input.buffer as ArrayBuffer];
+      return this.runOn(this.leastBusy(), { op: 'instrument', bytes: input, options, compile, split: null }, transfer) as Promise<PoolInstrumented>;
+    }
+    this.splitJobs++;
+    // One copy that every worker reads.
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    shared.set(bytes);
+    const job = this.nextJob++;
+    const joiner = this.leastBusy();
+    let settled = false;
+    const joined = this.runOn(joiner, { op: 'instrument', bytes: shared, options, compile, split: { job, parts } }, []);
+    void joined.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const relay = (r: PartRelay, transfer: ArrayBuffer[] = []): void => {
+      // A joiner that failed or died waits for nothing more.
+      if (!settled) joiner.worker.postMessage({ relay: r } satisfies CodeRequest, transfer);
+    };
+    for (let index = 1; index < parts; index++) {
+      this.runOn(this.leastBusy(joiner), { op: 'instrumentPart', bytes: shared, options, index, parts }, []).then(
+        (r) => {
+          if (r.op !== 'instrumentPart') throw new TypeError('unexpected worker reply');
+          relay({ job, index, ok: true, part: r.part }, [r.part.bodies.buffer]);
+        },
+        (e: unknown) => relay({ job, index, ok: false, error: toWire(e) }),
+      );
+    }
+    return joined as Promise<PoolInstrumented>;
   }
 
   async close(): Promise<void> {

@@ -80,6 +80,8 @@ export interface CodeStats {
   /** Uploads whose speculative instrumentation was dropped: the guest was invalid, or already stored. */
   warmDiscards: number;
   instrumentations: number;
+  /** Instrumentations whose rewriting was split across the code workers (large modules). */
+  splitInstrumentations: number;
   instrumentationFailures: number;
   compilations: number;
   cacheHits: number;
@@ -169,10 +171,9 @@ export class CodeService implements ModuleProvider {
     return { codeId, created: !existed, info: result.info };
   }
 
-  /** Instruments and compiles a copy of `bytes` in a worker (the caller may reuse its buffer). */
+  /** Instruments and compiles `bytes` in the workers (the caller may reuse its buffer). */
   private instrumentCopy(bytes: Uint8Array): Promise<CodeTaskResult> {
-    const copy = bytes.slice();
-    return this.pool.run({ op: 'instrument', bytes: copy, options: this.options, compile: true }, [copy.buffer]);
+    return this.pool.instrument(bytes, this.options, true);
   }
 
   /** Starts making code ready in the background; a failure is counted (and recorded when deterministic). */
@@ -233,9 +234,7 @@ export class CodeService implements ModuleProvider {
       if (fresh) result = await fresh.instrumenting;
       else {
         // Bytes read from the store are ours (CONTRIBUTING: reads return fresh copies): they go over as they are.
-        const whole = original.byteOffset === 0 && original.byteLength === original.buffer.byteLength;
-        const bytes = whole ? original : original.slice();
-        result = await this.pool.run({ op: 'instrument', bytes, options: this.options, compile }, [bytes.buffer as ArrayBuffer]);
+        result = await this.pool.instrument(original, this.options, compile, true);
       }
     } catch (e) {
       if (!(e instanceof TesseraError) || e.code === 'CODE_WORKER_ERROR') throw e;
@@ -306,7 +305,7 @@ export class CodeService implements ModuleProvider {
   }
 
   stats(): CodeStats {
-    return { ...this.counters, cacheBytes: this.cache.calculatedSize, cacheEntries: this.cache.size };
+    return { ...this.counters, splitInstrumentations: this.pool.splitJobs, cacheBytes: this.cache.calculatedSize, cacheEntries: this.cache.size };
   }
 
   /** Removes artefacts of other runtime versions from the store. */

@@ -310,16 +310,16 @@ function codeCapacity(size: number): number {
 
 /**
  * Rewrites the functions of part `index` of `parts` (see {@link partRange}): the work of one
- * thread when rewriting is split. Pure; {@link assembleInstrumented} joins the parts.
+ * thread when rewriting is split. Pure; {@link assembleInstrumented} joins the parts. The
+ * bodies' buffer belongs to the part (it can be transferred).
  *
  * @throws InvalidModule, MalformedModule, ForbiddenInstruction, InstrumentationError
  */
 export function instrumentPart(plan: InstrumentPlan, index: number, parts: number): InstrumentedPart {
   const { from, to } = partRange(plan, index, parts);
   const size = from === to ? 0 : plan.m.bodies[to - 1]!.end - plan.m.bodies[from]!.start;
-  const out = spareWriter(codeCapacity(size));
-  const part = rewritePart(plan, index, parts, out);
-  return { ...part, bodies: out.buf.slice(0, out.len) };
+  const out = new Writer(codeCapacity(size), true);
+  return { ...rewritePart(plan, index, parts, out), bodies: out.buf.subarray(0, out.len) };
 }
 
 /**
@@ -331,7 +331,8 @@ export function instrumentPart(plan: InstrumentPlan, index: number, parts: numbe
  */
 export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Instrumented {
   const plan = planInstrument(bytes, options);
-  // One part, written into the spare buffer: assembly copies it into the output.
+  // One part, written into the spare buffer: assembly copies it into the output before anything
+  // else can use that buffer again.
   const out = spareWriter(codeCapacity(plan.codeSize));
   const part = rewritePart(plan, 0, 1, out);
   return assembleInstrumented(plan, [{ ...part, bodies: out.buf.subarray(0, out.len) }]);

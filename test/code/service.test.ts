@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodeService, InstrumentationFailed, MissingOriginalCode } from '../../src/code/index.js';
 import { OverlayStore, SqliteStore, type Store } from '../../src/store/index.js';
-import { InvalidGuest } from '../../src/wasm/index.js';
+import { InvalidGuest, instrument } from '../../src/wasm/index.js';
+import { bigModule } from '../helpers/big-module.js';
 import { tempDir } from '../helpers/tmp.js';
 import { wat } from '../helpers/wat.js';
 
@@ -133,6 +134,19 @@ describe('CodeService', () => {
     expect(new Set(all.map((c) => c.module)).size).toBe(1);
     expect(codes.stats()).toMatchObject({ instrumentations: 1, compilations: 1 });
     expect(all[0]!.module).toBeInstanceOf(WebAssembly.Module);
+  });
+
+  it('splits the rewriting of a large module across its workers, and persists the joined artefact', async () => {
+    const { codes, store } = setup();
+    const bytes = await bigModule();
+    const codeId = CodeService.codeId(bytes);
+    await store.commit([{ kind: 'code.original', codeId, bytes, info: '{}' }]);
+    const ready = await codes.compiled(codeId);
+    expect(ready.module).toBeInstanceOf(WebAssembly.Module);
+    expect(codes.stats()).toMatchObject({ instrumentations: 1, splitInstrumentations: 1, compilations: 1 });
+    await codes.settled();
+    const stored = await store.codes.artefact(codes.runtimeVersion, codes.optionsHash, codeId);
+    expect(Buffer.from(stored!.code).equals(Buffer.from(instrument(bytes, { importMemory: true }).code))).toBe(true);
   });
 
   it('through an overlay store, artefacts reach the base and state does not', async () => {

@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CodeWorkerPool } from '../../src/code/index.js';
+import { instrument, MalformedModule } from '../../src/wasm/index.js';
+import { parseModule } from '../../src/wasm/module.js';
+import { bigModule } from '../helpers/big-module.js';
+
+const pools: CodeWorkerPool[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.close();
+});
+
+function pool(size: number): CodeWorkerPool {
+  const p = new CodeWorkerPool(size);
+  pools.push(p);
+  return p;
+}
+
+/** `bytes` with an illegal opcode as the first instruction of the defined functions at `which`. */
+function broken(bytes: Uint8Array, which: number[]): Uint8Array {
+  const out = bytes.slice();
+  const m = parseModule(out);
+  // The generated functions declare no locals: one byte (0 groups), then the first instruction.
+  for (const i of which) out[m.bodies[i]!.start + 1] = 0xff;
+  return out;
+}
+
+/** The error `fn` throws or rejects with, as class name and message. */
+async function failure(fn: () => unknown): Promise<{ name: string; message: string }> {
+  try {
+    await fn();
+  } catch (e) {
+    return { name: (e as Error).name, message: (e as Error).message };
+  }
+  throw new Error('expected a failure');
+}
+
+describe('CodeWorkerPool.instrument', () => {
+  it('splits a large module across the workers and gives the bytes of one pass, compiled', async () => {
+    const bytes = await bigModule();
+    const options = { maxMemoryPages: 16 };
+    const whole = instrument(bytes, options);
+    const p = pool(2);
+    for (const own of [false, true]) {
+      const input = bytes.slice();
+      const r = await p.instrument(input, options, true, own);
+      expect(Buffer.from(r.code).equals(Buffer.from(whole.code))).toBe(true);
+      expect(r.metadata).toEqual(whole.metadata);
+      expect(r.module).toBeInstanceOf(WebAssembly.Module);
+      expect(p.splitJobs).toBe(own ? 2 : 1);
+      // Not given up: the caller's bytes are untouched.
+      if (!own) expect(Buffer.from(input).equals(Buffer.from(bytes))).toBe(true);
+    }
+    // Jobs at once, sharing the workers, each joined from its own parts.
+    const many = await Promise.all(Array.from({ length: 4 }, () => p.instrument(bytes, options, false)));
+    for (const r of many) expect(Buffer.from(r.code).equals(Buffer.from(whole.code))).toBe(true);
+  });
+
+  it('reports the error a single pass meets first, wherever the split put it', async () => {
+    const bytes = await bigModule();
+    const n = parseModule(bytes).bodies.length;
+    const p = pool(2);
+    for (const which of [[n - 1], [0], [0, n - 1]]) {
+      const bad = broken(bytes, which);
+      const expected = await failure(() => instrument(bad));
+      const got = await failure(() => p.instrument(bad, {}, true));
+      expect(got).toEqual(expected);
+      expect(expected.name).toBe(MalformedModule.name);
+      // The pool lives on: the next job is whole.
+      const ok = await p.instrument(bytes, {}, false);
+      expect(Buffer.from(ok.code).equals(Buffer.from(instrument(bytes).code))).toBe(true);
+    }
+    // The message names the body in the second part.
+    expect((await failure(() => p.instrument(broken(bytes, [n - 1]), {}, false))).message).toContain('illegal opcode');
+  });
+
+  it('keeps a module whole on a one-worker pool, and a small module on any', async () => {
+    const bytes = await bigModule();
+    const one = pool(1);
+    const r = await one.instrument(bytes, {}, false);
+    expect(Buffer.from(r.code).equals(Buffer.from(instrument(bytes).code))).toBe(true);
+    expect(one.splitJobs).toBe(0);
+    const two = pool(2);
+    const small = parseModule(bytes).bytes.subarray(0, 8);
+    await expect(two.instrument(small, {}, false)).resolves.toMatchObject({ metadata: { functionCount: 0 } });
+    expect(two.splitJobs).toBe(0);
+  });
+});
