@@ -7,7 +7,8 @@ import {
   InstrumentationError,
   MalformedModule,
   ForbiddenInstruction,
-  MIN_PART_CODE_BYTES,
+  codeSectionSize,
+  usefulParts,
   type InstrumentOptions,
 } from '../wasm/index.js';
 import { CodeWorkerError } from './errors.js';
@@ -46,6 +47,11 @@ function revive(e: WireError): Error {
   }
   if (e.code === 'INVALID_MODULE') return new InvalidModule(e.message);
   return new CodeWorkerError(new Error(`${e.name}: ${e.message}`));
+}
+
+/** The buffer of `b` to hand over with it, unless shared. */
+function transferable(b: Uint8Array): ArrayBuffer[] {
+  return b.buffer instanceof SharedArrayBuffer ? [] : [b.buffer as ArrayBuffer];
 }
 
 /** The wire form of an error met on this side, for relaying. */
@@ -121,28 +127,28 @@ export class CodeWorkerPool {
 
   /**
    * Instruments `bytes` (and compiles the result, when asked) in the workers. A module big enough
-   * is rewritten by all of them at once: each rewrites a part of its functions (same bytes out
-   * as one pass; see instrumentPart), and the least busy one joins the parts and compiles.
+   * is rewritten by all of them at once: each rewrites a part of its functions from a copy of its
+   * own (same bytes out as one pass; see instrumentPart), and the least busy one joins the parts
+   * and compiles.
    *
    * @param own The caller gives up `bytes`: its buffer may be transferred instead of copied.
    */
   instrument(bytes: Uint8Array, options: InstrumentOptions, compile: boolean, own = false): Promise<PoolInstrumented> {
     if (this.closed) return Promise.reject(new CodeWorkerError(new Error('pool closed')));
-    // The code section is at most the module: below two parts' worth, splitting cannot pay.
-    const parts = Math.min(this.slots.length, Math.floor(bytes.length / MIN_PART_CODE_BYTES));
+    // As many parts as get work (a worker rewrites at least MIN_PART_CODE_BYTES of code).
+    const parts = usefulParts(codeSectionSize(bytes), this.slots.length);
+    // A copy for each worker but one, made before the caller's bytes may be transferred away;
+    // cheaper than one SharedArrayBuffer for all (measured: 0.09 ms against 0.25 ms for 672 KiB).
+    const copies = Array.from({ length: Math.max(0, parts - 1) }, () => bytes.slice());
+    const mine = own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
     if (parts < 2) {
-      const input = own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-      const transfer = input.buffer instanceof SharedArrayBuffer ? [] : [input.buffer as ArrayBuffer];
-      return this.runOn(this.leastBusy(), { op: 'instrument', bytes: input, options, compile, split: null }, transfer) as Promise<PoolInstrumented>;
+      return this.runOn(this.leastBusy(), { op: 'instrument', bytes: mine, options, compile, split: null }, transferable(mine)) as Promise<PoolInstrumented>;
     }
     this.splitJobs++;
-    // One copy that every worker reads.
-    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
-    shared.set(bytes);
     const job = this.nextJob++;
     const joiner = this.leastBusy();
     let settled = false;
-    const joined = this.runOn(joiner, { op: 'instrument', bytes: shared, options, compile, split: { job, parts } }, []);
+    const joined = this.runOn(joiner, { op: 'instrument', bytes: mine, options, compile, split: { job, parts } }, transferable(mine));
     void joined.then(
       () => (settled = true),
       () => (settled = true),
@@ -152,10 +158,11 @@ export class CodeWorkerPool {
       if (!settled) joiner.worker.postMessage({ relay: r } satisfies CodeRequest, transfer);
     };
     for (let index = 1; index < parts; index++) {
-      this.runOn(this.leastBusy(joiner), { op: 'instrumentPart', bytes: shared, options, index, parts }, []).then(
+      const b = copies[index - 1]!;
+      this.runOn(this.leastBusy(joiner), { op: 'instrumentPart', bytes: b, options, index, parts }, transferable(b)).then(
         (r) => {
-          if (r.op !== 'instrumentPart') throw new TypeError('unexpected worker reply');
-          relay({ job, index, ok: true, part: r.part }, [r.part.bodies.buffer]);
+          if (r.op === 'instrumentPart') relay({ job, index, ok: true, part: r.part }, [r.part.bodies.buffer]);
+          else relay({ job, index, ok: false, error: toWire(new TypeError('unexpected worker reply')) });
         },
         (e: unknown) => relay({ job, index, ok: false, error: toWire(e) }),
       );

@@ -7,6 +7,7 @@ export {
   instrumentOptionsHash,
   planInstrument,
   partRange,
+  usefulParts,
   instrumentPart,
   assembleInstrumented,
   InstrumentPlan,
@@ -22,6 +23,7 @@ export type { GuestInfo, GuestMode } from './guest.js';
 export { DEFAULT_COST_TABLE, COST_TABLE_VERSION } from './costs.js';
 export type { CostTable } from './costs.js';
 export { COST_CLASSES } from './opcodes.js';
+export { codeSectionSize } from './module.js';
 export type { CostClass } from './opcodes.js';
 export { RUNTIME_VERSION, INSTRUMENTER_VERSION } from './version.js';
 export { MalformedModule, InvalidModule, ForbiddenInstruction, InvalidGuest, InstrumentationError } from './errors.js';

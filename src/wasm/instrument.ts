@@ -219,6 +219,11 @@ export function planInstrument(bytes: Uint8Array, options?: InstrumentOptions): 
   return new InstrumentPlan(bytes, options, opts, m, memoryLimits, types, blockTypes);
 }
 
+/** How many of `parts` get work when the code section has `codeSize` bytes (see partRange). */
+export function usefulParts(codeSize: number, parts: number): number {
+  return Math.max(1, Math.min(parts, Math.floor(codeSize / MIN_PART_CODE_BYTES)));
+}
+
 /**
  * The defined functions `[from, to)` of part `index` of `parts`: contiguous ranges of about equal
  * code size, none smaller than MIN_PART_CODE_BYTES (later parts are then empty).
@@ -228,7 +233,7 @@ export function partRange(plan: InstrumentPlan, index: number, parts: number): {
     throw new InstrumentationError('part index out of range');
   }
   const bodies = plan.m.bodies;
-  const used = Math.max(1, Math.min(parts, Math.floor(plan.codeSize / MIN_PART_CODE_BYTES)));
+  const used = usefulParts(plan.codeSize, parts);
   if (index >= used) return { from: bodies.length, to: bodies.length };
   const boundary = (k: number): number => {
     if (k === 0) return 0;

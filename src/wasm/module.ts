@@ -168,6 +168,28 @@ function makeType(params: Uint8Array, results: Uint8Array): FuncType {
   };
 }
 
+/**
+ * Size of the code section's content, found by stepping over section headers only (no decoding):
+ * cheap enough to decide on any thread how to split the work. 0 when there is no code section or
+ * the headers are malformed (decoding reports that properly).
+ */
+export function codeSectionSize(bytes: Uint8Array): number {
+  let p = 8;
+  while (p < bytes.length) {
+    const id = bytes[p++]!;
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (p >= bytes.length || shift > 28) return 0;
+      const b = bytes[p++]!;
+      size += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    if (id === 10) return p + size <= bytes.length ? size : 0;
+    p += size;
+  }
+  return 0;
+}
+
 /** Decodes the module structure. Function bodies are located but not decoded. */
 export function parseModule(bytes: Uint8Array): ModuleInfo {
   const r = new Reader(bytes);

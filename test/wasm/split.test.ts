@@ -4,6 +4,7 @@ import {
   InstrumentationError,
   MIN_PART_CODE_BYTES,
   assembleInstrumented,
+  codeSectionSize,
   instrument,
   instrumentPart,
   partRange,
@@ -58,6 +59,10 @@ describe('rewriting split into parts', () => {
 
   it('joins a real-world module split in two and three', () => {
     const bytes = new Uint8Array(readFileSync(new URL('../../node_modules/sql.js/dist/sql-wasm.wasm', import.meta.url)));
+    // The headers-only size agrees with the decoder's; malformed headers give 0.
+    expect(codeSectionSize(bytes)).toBe(planInstrument(bytes).codeSize);
+    expect(codeSectionSize(bytes.subarray(0, bytes.length >> 1))).toBe(0);
+    expect(codeSectionSize(bytes.subarray(0, 8))).toBe(0);
     const whole = instrument(bytes, { maxMemoryPages: 65536 });
     for (const n of [2, 3]) {
       const parts = Array.from({ length: n }, (_, i) => instrumentPart(planInstrument(bytes, { maxMemoryPages: 65536 }), i, n));
