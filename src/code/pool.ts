@@ -163,7 +163,7 @@ export class CodeWorkerPool {
 
   /**
    * Instruments `bytes` (and compiles the result, when asked) in the workers. A module big enough
-   * is rewritten by all of them at once: each rewrites a part of its functions from one shared
+   * is rewritten by all idle workers at once: each rewrites a part of its functions from one shared
    * copy (same bytes out as one pass; see instrumentPart), and the least busy one joins the parts
    * and compiles.
    *
@@ -171,8 +171,11 @@ export class CodeWorkerPool {
    */
   instrument(bytes: Uint8Array, options: InstrumentOptions, compile: boolean, own = false): Promise<PoolInstrumented> {
     if (this.closed) return Promise.reject(new CodeWorkerError(new Error('pool closed')));
-    // As many parts as get work (a worker rewrites at least MIN_PART_CODE_BYTES of code).
-    const parts = usefulParts(codeSectionSize(bytes), this.slots.length);
+    // As many parts as get work (a worker rewrites at least MIN_PART_CODE_BYTES of code), over
+    // the idle workers only: a part queued behind other work (an upload's validation, say) would
+    // hold up the whole job.
+    const idle = this.slots.reduce((n, s) => n + (s.busy === 0 ? 1 : 0), 0);
+    const parts = Math.min(idle, usefulParts(codeSectionSize(bytes), this.slots.length));
     if (parts < 2) {
       const mine = own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
       return this.runOn(this.leastBusy(), { op: 'instrument', bytes: mine, options, compile, split: null }, transferable(mine)) as Promise<PoolInstrumented>;

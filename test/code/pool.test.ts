@@ -50,9 +50,11 @@ describe('CodeWorkerPool.instrument', () => {
       // Not given up: the caller's bytes are untouched.
       if (!own) expect(Buffer.from(input).equals(Buffer.from(bytes))).toBe(true);
     }
-    // Jobs at once, sharing the workers, each joined from its own parts.
+    // Jobs at once: the first takes both idle workers; the others find none idle and go whole to
+    // the least busy, rather than wait with a part behind another job.
     const many = await Promise.all(Array.from({ length: 4 }, () => p.instrument(bytes, options, false)));
     for (const r of many) expect(Buffer.from(r.code).equals(Buffer.from(whole.code))).toBe(true);
+    expect(p.splitJobs).toBe(3);
   });
 
   it('reports the error a single pass meets first, wherever the split put it', async () => {
