@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CodeWorkerPool } from '../../src/code/index.js';
+import { CodeWorkerError, CodeWorkerPool } from '../../src/code/index.js';
 import { instrument, MalformedModule } from '../../src/wasm/index.js';
 import { parseModule } from '../../src/wasm/module.js';
 import { bigModule } from '../helpers/big-module.js';
@@ -73,6 +73,16 @@ describe('CodeWorkerPool.instrument', () => {
     }
     // The message names the body in the second part.
     expect((await failure(() => p.instrument(broken(bytes, [n - 1]), {}, false))).message).toContain('illegal opcode');
+  });
+
+  it('fails a split job in flight with CodeWorkerError when the pool closes, and leaves nothing waiting', async () => {
+    const bytes = await bigModule();
+    const p = new CodeWorkerPool(2);
+    const job = p.instrument(bytes, {}, true);
+    expect(p.splitJobs).toBe(1);
+    await p.close();
+    await expect(job).rejects.toBeInstanceOf(CodeWorkerError);
+    await expect(p.instrument(bytes, {}, false)).rejects.toBeInstanceOf(CodeWorkerError);
   });
 
   it('keeps a module whole on a one-worker pool, and a small module on any', async () => {
