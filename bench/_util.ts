@@ -51,6 +51,17 @@ export async function sampleAsync(fn: () => Promise<unknown>, { minMs = 300, min
   return out;
 }
 
+/**
+ * CPU time per call of `fn` (ms), over `runs` calls: the whole process's user and system time,
+ * all threads included, so work a call spreads over background threads counts too.
+ */
+export function cpuPerCall(fn: () => unknown, runs: number): number {
+  const before = process.cpuUsage();
+  for (let i = 0; i < runs; i++) fn();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / runs;
+}
+
 export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
