@@ -105,8 +105,7 @@ export class CodeWorkerPool {
   private nextId = 1;
   private nextJob = 1;
   private closed = false;
-  /** Instrumentation jobs whose rewriting was split across workers. */
-  splitJobs = 0;
+  private splits = 0;
   private readonly arenas = new Arenas();
 
   constructor(size: number) {
@@ -146,6 +145,11 @@ export class CodeWorkerPool {
     return this.runOn(this.leastBusy(), task, transfer);
   }
 
+  /** Instrumentation jobs whose rewriting was split across workers. */
+  get splitJobs(): number {
+    return this.splits;
+  }
+
   private leastBusy(except?: Slot): Slot {
     let best: Slot | undefined;
     for (const s of this.slots) if (s !== except && (best === undefined || s.busy < best.busy)) best = s;
@@ -180,7 +184,7 @@ export class CodeWorkerPool {
       const mine = own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
       return this.runOn(this.leastBusy(), { op: 'instrument', bytes: mine, options, compile, split: null }, transferable(mine)) as Promise<PoolInstrumented>;
     }
-    this.splitJobs++;
+    this.splits++;
     // One copy that every worker reads, into a shared buffer kept from an earlier job.
     const arena = this.arenas.take(bytes.length);
     const shared = new Uint8Array(arena, 0, bytes.length);
@@ -201,7 +205,7 @@ export class CodeWorkerPool {
     for (let index = 1; index < parts; index++) {
       const helper = this.runOn(this.leastBusy(joiner), { op: 'instrumentPart', bytes: shared, options, index, parts }, []);
       tasks.push(helper);
-      helper.then(
+      void helper.then(
         (r) => {
           if (r.op === 'instrumentPart') relay({ job, index, ok: true, part: r.part }, [r.part.bodies.buffer]);
           else relay({ job, index, ok: false, error: toWire(new TypeError('unexpected worker reply')) });

@@ -82,7 +82,7 @@ function reply(id: number, result: CodeTaskResult): void {
   const transfer: ArrayBuffer[] = [];
   if (result.op === 'instrument') transfer.push(result.code.buffer as ArrayBuffer);
   if (result.op === 'instrumentPart') transfer.push(result.part.bodies.buffer);
-  if (result.op === 'validate' && !(result.bytes.buffer instanceof SharedArrayBuffer)) transfer.push(result.bytes.buffer as ArrayBuffer);
+  if (result.op === 'validate') transfer.push(result.bytes.buffer as ArrayBuffer);
   parentPort!.postMessage({ id, ok: true, result } satisfies CodeReply, transfer);
 }
 

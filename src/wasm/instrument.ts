@@ -146,7 +146,7 @@ export class InstrumentPlan {
   readonly functionCount: number;
   /** Size of the code section's content. */
   readonly codeSize: number;
-  /** @internal */
+  /** @internal Made by planInstrument; its fields are the instrumenter's own. */
   constructor(
     readonly bytes: Uint8Array,
     readonly options: InstrumentOptions | undefined,
@@ -318,7 +318,11 @@ function rewritePart(plan: InstrumentPlan, index: number, parts: number, out: Wr
   return { index, parts, from, to, instructionCount, wrappers, wrapperSites: rewriter.wrapperSites() };
 }
 
-/** Output capacity for rewriting `size` bytes of code: charges and reloads add 0.5x to 1.1x on real-world modules, and growing would copy megabytes. */
+/**
+ * Output capacity for rewriting `size` bytes of code (sized from the code, not the module, whose
+ * data can be most of it): charges and reloads add 0.5x to 1.1x on real-world modules, and
+ * growing would copy megabytes. Buffers are unzeroed, so capacity not used costs nothing.
+ */
 function codeCapacity(size: number): number {
   return Math.max(1024, Math.ceil(size * 2.5));
 }
