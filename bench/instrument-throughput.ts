@@ -6,7 +6,8 @@
  * `instrument` runs on one thread. V8 validates a module on all cores (on this machine's two,
  * `new WebAssembly.Module` uses about 1.6 cores' time per wall-clock unit), so the second table
  * compares the CPU time each spends, and the first also has Tessera's own path: the code worker pool, which splits the rewriting of a large module across
- * its two workers (CodeWorkerPool.instrument, the bytes in and the code back included).
+ * its two workers (CodeWorkerPool.instrument, the bytes in and the code back included), and a
+ * floor for any rewriter in JS: a loop that only steps over every instruction.
  *
  * V8 caches compiled modules by their bytes, so compiling the same bytes twice costs almost
  * nothing; every compile and validate here gets bytes made unique by a trailing custom section.
@@ -15,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 import { CodeWorkerPool } from '../dist/code/index.js';
 import { instrument } from '../dist/wasm/index.js';
+import { bodies, stepOver } from './_decode-floor.js';
 import { cpuPerCall, median, ratio, sample, sampleAsync, table, unique } from './_util.js';
 
 const files: [string, string][] = [
@@ -36,6 +38,9 @@ for (const [name, path] of files) {
   // Measured here, warm, before the copies made below give the collector work of their own.
   const cpuInstr = cpuPerCall(() => instrument(bytes, options), 20);
   const tPool = median(await sampleAsync(() => pool.instrument(bytes, options, false), opts));
+  const list = bodies(bytes);
+  const decodable = stepOver(bytes, list) === instrument(bytes, options).metadata.instructionCount;
+  const tDecode = decodable ? median(sample(() => stepOver(bytes, list), opts)) : NaN;
   const variants = Array.from({ length: 64 }, () => unique(bytes));
   let v = 0;
   const once = { ...opts, maxRuns: 30 };
@@ -60,6 +65,7 @@ for (const [name, path] of files) {
     tInstr,
     mb / (tInstr / 1000),
     tPool,
+    decodable ? tDecode : 'n/a',
     tValidate,
     tModule,
     tBinaryen,
@@ -71,10 +77,11 @@ for (const [name, path] of files) {
 await pool.close();
 console.log('instrument throughput (median ms; Node', process.version, ')');
 table(
-  ['module', 'size', 'instrument ms', 'MB/s', 'pool (2 workers) ms', 'validate ms', 'Module ms', 'binaryen ms', 'instr/Module', 'pool/Module', 'binaryen/instr'],
+  ['module', 'size', 'instrument ms', 'MB/s', 'pool (2 workers) ms', 'JS step-over ms', 'validate ms', 'Module ms', 'binaryen ms', 'instr/Module', 'pool/Module', 'binaryen/instr'],
   rows,
 );
 console.log('goals: instrument/Module < 1.00x; binaryen/instr >= 3x');
 console.log('\nCPU time per call (ms, all threads, mean of 20)');
 table(['module', 'instrument CPU ms', 'Module CPU ms', 'instr/Module CPU'], cpuRows);
 console.log('instr/Module: one thread against V8 on all cores; pool/Module: both on the two cores, the pool with its thread hops');
+console.log('JS step-over: one thread only stepping over every instruction (bench/_decode-floor.ts), the floor of any rewriter in JS');
