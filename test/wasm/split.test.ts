@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +13,7 @@ import {
   type InstrumentedPart,
 } from '../../src/wasm/index.js';
 import { bigModule } from '../helpers/big-module.js';
+import { mutate, rng } from '../helpers/mutate.js';
 import { wat } from '../helpers/wat.js';
 
 /** Each part as a thread would make it: from its own plan of the same bytes. */
@@ -79,5 +81,28 @@ describe('rewriting split into parts', () => {
     expect(() => assembleInstrumented(plan, [b!, a!])).toThrow(InstrumentationError);
     const other = planInstrument(await wat('(module (func))'));
     expect(() => assembleInstrumented(other, [a!, b!])).toThrow(InstrumentationError);
+  });
+
+  it('agrees with a single pass on mutated modules: the same bytes, or the same error', async () => {
+    const src = await bigModule();
+    const next = rng(0x5b117);
+    const outcome = (run: () => Uint8Array): string => {
+      try {
+        return `ok ${createHash('sha256').update(run()).digest('hex')}`;
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+    };
+    let failed = 0;
+    for (let i = 0; i < 150; i++) {
+      const input = mutate(src, next);
+      const whole = outcome(() => instrument(input).code);
+      const split = outcome(() => assembleInstrumented(planInstrument(input), partsOf(input, 2)).code);
+      expect(split, `mutant #${i}`).toBe(whole);
+      if (!whole.startsWith('ok')) failed++;
+    }
+    // Both kinds were met.
+    expect(failed).toBeGreaterThan(0);
+    expect(failed).toBeLessThan(150);
   });
 });
