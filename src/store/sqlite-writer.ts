@@ -142,10 +142,12 @@ const LARGE_BYTES = 64 * 1024;
  * Replaces, in place, the large code blobs of the ops that travel by structured clone (the binary
  * write set carries the rest) with copies whose buffers go in `transfer`. Structured clone
  * serialises bytes slowly: posting a 20 MB artefact took 50-110 ms of the main thread, a copy and
- * a transfer about 3 ms. The caller's ops are left as they were.
+ * a transfer about 3 ms. Blobs in a SharedArrayBuffer cross as they are (shared, not copied).
+ * The caller's ops are left as they were.
  */
 function withLargeBytesTransferred(ops: WriteOp[], transfer: ArrayBuffer[]): WriteOp[] {
   const own = (b: Uint8Array): Uint8Array => {
+    if (b.buffer instanceof SharedArrayBuffer) return b;
     const copy = b.slice();
     transfer.push(copy.buffer);
     return copy;

@@ -60,6 +60,25 @@ describe.each(['inline', 'thread'] as const)('SqliteStore, writes %s', (writer) 
     await store.close();
   });
 
+  it('code in shared memory (views into a SharedArrayBuffer, which cross to the writer uncopied) round-trips', async () => {
+    const store = SqliteStore.open(fresh(), { writer });
+    const shared = (n: number, seed: number): Uint8Array => {
+      const b = new Uint8Array(new SharedArrayBuffer(n));
+      for (let i = 0; i < n; i++) b[i] = (i * 17 + seed) & 0xff;
+      return b;
+    };
+    // A view into the middle of a larger shared buffer, as code services hand them over.
+    const code = shared(2_500_000, 5).subarray(100_000, 2_100_000);
+    const artefact = shared(3_000_000, 6);
+    await store.commit([
+      { kind: 'code.original', codeId: 'sab', bytes: code, info: '{}' },
+      { kind: 'code.artefact', artefact: { codeId: 'sab', runtimeVersion: 'v', optionsHash: 'h', code: artefact, metadata: '{}' } },
+    ]);
+    expect(Buffer.compare((await store.codes.original('sab'))!.bytes, code)).toBe(0);
+    expect(Buffer.compare((await store.codes.artefact('v', 'h', 'sab'))!.code, artefact)).toBe(0);
+    await store.close();
+  });
+
   it('a failing write set leaves nothing behind', async () => {
     const store = SqliteStore.open(fresh(), { writer });
     const bad = { kind: 'state.put', actorId: 'a', key: enc('k'), value: null } as unknown as Parameters<typeof store.commit>[0][number];
