@@ -12,7 +12,7 @@ import {
   type InstrumentOptions,
 } from '../wasm/index.js';
 import { CodeWorkerError } from './errors.js';
-import type { CodeReply, CodeRequest, CodeTask, CodeTaskResult, PartRelay, WireError } from './protocol.js';
+import { transferList, type CodeReply, type CodeRequest, type CodeTask, type CodeTaskResult, type PartRelay, type WireError } from './protocol.js';
 
 /** What instrumenting on the pool gives: the code, its metadata, and the module if compiled. */
 export type PoolInstrumented = Extract<CodeTaskResult, { op: 'instrument' }>;
@@ -82,11 +82,6 @@ class Arenas {
       }
     }
   }
-}
-
-/** The buffer of `b` to hand over with it, unless shared. */
-function transferable(b: Uint8Array): ArrayBuffer[] {
-  return b.buffer instanceof SharedArrayBuffer ? [] : [b.buffer as ArrayBuffer];
 }
 
 /** The wire form of an error met on this side, for relaying. */
@@ -171,7 +166,9 @@ export class CodeWorkerPool {
    * copy (same bytes out as one pass; see instrumentPart), and the least busy one joins the parts
    * and compiles.
    *
-   * @param own The caller gives up `bytes`: its buffer may be transferred instead of copied.
+   * @param own The caller gives up `bytes`: its buffer may be transferred instead of copied. Bytes
+   *   in a SharedArrayBuffer are read where they are; large code comes back in one too
+   *   (SHARE_BYTES).
    */
   instrument(bytes: Uint8Array, options: InstrumentOptions, compile: boolean, own = false): Promise<PoolInstrumented> {
     if (this.closed) return Promise.reject(new CodeWorkerError(new Error('pool closed')));
@@ -180,19 +177,21 @@ export class CodeWorkerPool {
     // hold up the whole job.
     const idle = this.slots.reduce((n, s) => n + (s.busy === 0 ? 1 : 0), 0);
     const parts = Math.min(idle, usefulParts(codeSectionSize(bytes), this.slots.length));
+    // Shared bytes are read where they are.
+    const shared = bytes.buffer instanceof SharedArrayBuffer;
     if (parts < 2) {
-      const mine = own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-      return this.runOn(this.leastBusy(), { op: 'instrument', bytes: mine, options, compile, split: null }, transferable(mine)) as Promise<PoolInstrumented>;
+      const mine = shared || (own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) ? bytes : bytes.slice();
+      return this.runOn(this.leastBusy(), { op: 'instrument', bytes: mine, options, compile, split: null }, transferList(mine)) as Promise<PoolInstrumented>;
     }
     this.splits++;
-    // One copy that every worker reads, into a shared buffer kept from an earlier job.
-    const arena = this.arenas.take(bytes.length);
-    const shared = new Uint8Array(arena, 0, bytes.length);
-    shared.set(bytes);
+    // Else one copy that every worker reads, into a shared buffer kept from an earlier job.
+    const arena = shared ? null : this.arenas.take(bytes.length);
+    const input = arena ? new Uint8Array(arena, 0, bytes.length) : bytes;
+    if (arena) input.set(bytes);
     const job = this.nextJob++;
     const joiner = this.leastBusy();
     let settled = false;
-    const joined = this.runOn(joiner, { op: 'instrument', bytes: shared, options, compile, split: { job, parts } }, []);
+    const joined = this.runOn(joiner, { op: 'instrument', bytes: input, options, compile, split: { job, parts } }, []);
     void joined.then(
       () => (settled = true),
       () => (settled = true),
@@ -203,7 +202,7 @@ export class CodeWorkerPool {
     };
     const tasks: Promise<unknown>[] = [joined];
     for (let index = 1; index < parts; index++) {
-      const helper = this.runOn(this.leastBusy(joiner), { op: 'instrumentPart', bytes: shared, options, index, parts }, []);
+      const helper = this.runOn(this.leastBusy(joiner), { op: 'instrumentPart', bytes: input, options, index, parts }, []);
       tasks.push(helper);
       void helper.then(
         (r) => {
@@ -214,7 +213,7 @@ export class CodeWorkerPool {
       );
     }
     // Reused once no worker reads it any more.
-    void Promise.allSettled(tasks).then(() => this.arenas.give(arena));
+    if (arena) void Promise.allSettled(tasks).then(() => this.arenas.give(arena));
     return joined as Promise<PoolInstrumented>;
   }
 

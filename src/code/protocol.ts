@@ -34,3 +34,25 @@ export interface WireError {
 }
 
 export type CodeReply = { id: number; ok: true; result: CodeTaskResult } | { id: number; ok: false; error: WireError };
+
+/**
+ * Code of at least this many bytes crosses threads in shared memory (SharedArrayBuffer): an
+ * upload's bytes, the instrumented code. Otherwise each hop (to the validating worker, to the
+ * instrumenting one, to the store's writer thread) copied it on the main thread: about 4 ms per
+ * copy of 14 MB, and the artefact is twice that.
+ */
+export const SHARE_BYTES = 1024 * 1024;
+
+/** The buffers to hand over with a message carrying `views`: all but shared ones. */
+export function transferList(...views: Uint8Array[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const v of views) if (!(v.buffer instanceof SharedArrayBuffer)) out.push(v.buffer as ArrayBuffer);
+  return out;
+}
+
+/** `bytes` copied into shared memory. */
+export function sharedCopy(bytes: Uint8Array): Uint8Array<SharedArrayBuffer> {
+  const out = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  out.set(bytes);
+  return out;
+}

@@ -12,11 +12,12 @@ import {
 import { TesseraError } from '../util/errors.js';
 import { CodeTooLarge, InstrumentationFailed, MissingOriginalCode } from './errors.js';
 import { CodeWorkerPool } from './pool.js';
-import type { CodeTaskResult } from './protocol.js';
+import { SHARE_BYTES, sharedCopy, transferList, type CodeTaskResult } from './protocol.js';
 
 /** Instrumented code ready to compile. */
 export interface InstrumentedCode {
   codeId: string;
+  /** The module's bytes; large code is a view of shared memory (SharedArrayBuffer). */
   code: Uint8Array;
   metadata: CodeMetadata;
 }
@@ -147,10 +148,13 @@ export class CodeService implements ModuleProvider {
   async upload(bytes: Uint8Array, options: { mode?: GuestMode } = {}): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
     if (bytes.length > this.maxCodeBytes) throw new CodeTooLarge(bytes.length, this.maxCodeBytes);
     // One copy (the caller may reuse its buffer), lent to a code worker that hashes and validates
-    // it and hands it back: no bytes are cloned or hashed on the main thread.
-    const lent = bytes.slice();
-    const validating = this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, [lent.buffer]);
-    const instrumenting = this.warmOnUpload ? this.instrumentCopy(bytes) : null;
+    // it and hands it back: no bytes are cloned or hashed on the main thread. Large code is copied
+    // into shared memory once, for validation, instrumentation and the store alike.
+    const lent = bytes.length >= SHARE_BYTES ? sharedCopy(bytes) : bytes.slice();
+    const shared = lent.buffer instanceof SharedArrayBuffer;
+    // Validation first: instrumentation then takes the other worker, whole.
+    const validating = this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, transferList(lent));
+    const instrumenting = this.warmOnUpload ? this.instrumentCopy(shared ? lent : bytes) : null;
     // Its outcome is observed below only if the code turns out new and valid.
     void instrumenting?.catch(() => {});
     let result: CodeTaskResult;

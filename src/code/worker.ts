@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { TesseraError } from '../util/errors.js';
 import { assembleInstrumented, instrument, instrumentPart, planInstrument, validateGuest, type InstrumentedPart } from '../wasm/index.js';
-import type { CodeReply, CodeRequest, CodeTask, CodeTaskResult, PartRelay, WireError } from './protocol.js';
+import { SHARE_BYTES, transferList, type CodeReply, type CodeRequest, type CodeTask, type CodeTaskResult, type PartRelay, type WireError } from './protocol.js';
 
 /** A part another worker rewrote, failed there: its error crosses on as it came. */
 class RelayedError extends Error {
@@ -39,11 +39,21 @@ async function instrumentSplit(task: Extract<CodeTask, { op: 'instrument' }>, jo
     const all = [instrumentPart(plan, 0, parts)];
     // In order, so the error reported is the one a single pass would meet first.
     for (const p of others) all.push(await p);
-    const { code, metadata } = assembleInstrumented(plan, all);
-    return { op: 'instrument', code, metadata, module: task.compile ? new WebAssembly.Module(code) : null };
+    const { code, metadata } = shareOutput(task.bytes) ? assembleInstrumented(plan, all, { shared: true }) : assembleInstrumented(plan, all);
+    return { op: 'instrument', code, metadata, module: task.compile ? compile(code) : null };
   } finally {
     for (let i = 1; i < parts; i++) awaited.delete(`${job}:${i}`);
   }
+}
+
+/** Large code goes back in shared memory, so that neither this hop nor the store's copies it. */
+function shareOutput(input: Uint8Array): boolean {
+  return input.byteLength >= SHARE_BYTES;
+}
+
+/** Compiles code in an ArrayBuffer or a SharedArrayBuffer (V8 takes both; the DOM types say only the first). */
+function compile(code: Uint8Array): WebAssembly.Module {
+  return new WebAssembly.Module(code as Uint8Array<ArrayBuffer>);
 }
 
 function run(task: CodeTask): CodeTaskResult | Promise<CodeTaskResult> {
@@ -59,14 +69,14 @@ function run(task: CodeTask): CodeTaskResult | Promise<CodeTaskResult> {
       };
     case 'instrument': {
       if (task.split) return instrumentSplit(task, task.split.job, task.split.parts);
-      const { code, metadata } = instrument(task.bytes, task.options);
+      const { code, metadata } = shareOutput(task.bytes) ? instrument(task.bytes, task.options, { shared: true }) : instrument(task.bytes, task.options);
       // Compiling here, before the code goes back, saves a second trip with the bytes.
-      return { op: 'instrument', code, metadata, module: task.compile ? new WebAssembly.Module(code) : null };
+      return { op: 'instrument', code, metadata, module: task.compile ? compile(code) : null };
     }
     case 'instrumentPart':
       return { op: 'instrumentPart', part: instrumentPart(planInstrument(task.bytes, task.options), task.index, task.parts) };
     case 'compile':
-      return { op: 'compile', module: new WebAssembly.Module(task.code as Uint8Array<ArrayBuffer>) };
+      return { op: 'compile', module: compile(task.code) };
   }
 }
 
@@ -79,10 +89,8 @@ function wire(e: unknown): WireError {
 }
 
 function reply(id: number, result: CodeTaskResult): void {
-  const transfer: ArrayBuffer[] = [];
-  if (result.op === 'instrument') transfer.push(result.code.buffer as ArrayBuffer);
-  if (result.op === 'instrumentPart') transfer.push(result.part.bodies.buffer);
-  if (result.op === 'validate') transfer.push(result.bytes.buffer as ArrayBuffer);
+  const transfer =
+    result.op === 'instrument' ? transferList(result.code) : result.op === 'instrumentPart' ? transferList(result.part.bodies) : result.op === 'validate' ? transferList(result.bytes) : [];
   parentPort!.postMessage({ id, ok: true, result } satisfies CodeReply, transfer);
 }
 

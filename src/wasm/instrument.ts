@@ -70,9 +70,18 @@ export interface CodeMetadata {
 }
 
 /** Result of {@link instrument}. */
-export interface Instrumented {
-  code: Uint8Array<ArrayBuffer>;
+export interface Instrumented<Buf extends ArrayBufferLike = ArrayBuffer> {
+  code: Uint8Array<Buf>;
   metadata: CodeMetadata;
+}
+
+/** Where {@link instrument} and {@link assembleInstrumented} build the module. */
+export interface OutputOptions {
+  /**
+   * In a SharedArrayBuffer, so that threads share it instead of copying it (V8 compiles from a
+   * shared view too).
+   */
+  shared: true;
 }
 
 interface Effective {
@@ -348,13 +357,16 @@ export function instrumentPart(plan: InstrumentPlan, index: number, parts: numbe
  *
  * @throws MalformedModule, InvalidModule, ForbiddenInstruction, InstrumentationError
  */
-export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Instrumented {
+export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Instrumented;
+export function instrument(bytes: Uint8Array, options: InstrumentOptions | undefined, output: OutputOptions): Instrumented<SharedArrayBuffer>;
+export function instrument(bytes: Uint8Array, options?: InstrumentOptions, output?: OutputOptions): Instrumented<ArrayBuffer | SharedArrayBuffer> {
   const plan = planInstrument(bytes, options);
   // One part, written into the spare buffer: assembly copies it into the output before anything
   // else can use that buffer again.
   const out = spareWriter(codeCapacity(plan.codeSize));
   const part = rewritePart(plan, 0, 1, out);
-  return assembleInstrumented(plan, [{ ...part, bodies: out.buf.subarray(0, out.len) }]);
+  const parts = [{ ...part, bodies: out.buf.subarray(0, out.len) }];
+  return output ? assembleInstrumented(plan, parts, output) : assembleInstrumented(plan, parts);
 }
 
 /**
@@ -364,7 +376,13 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Inst
  *
  * @throws InstrumentationError when the parts do not match the plan
  */
-export function assembleInstrumented(plan: InstrumentPlan, parts: readonly InstrumentedPart[]): Instrumented {
+export function assembleInstrumented(plan: InstrumentPlan, parts: readonly InstrumentedPart[]): Instrumented;
+export function assembleInstrumented(plan: InstrumentPlan, parts: readonly InstrumentedPart[], output: OutputOptions): Instrumented<SharedArrayBuffer>;
+export function assembleInstrumented(
+  plan: InstrumentPlan,
+  parts: readonly InstrumentedPart[],
+  output?: OutputOptions,
+): Instrumented<ArrayBuffer | SharedArrayBuffer> {
   const { bytes, m, opts, memoryLimits } = plan;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
@@ -538,10 +556,14 @@ export function assembleInstrumented(plan: InstrumentPlan, parts: readonly Instr
     else pieces.push(bytes.subarray(s.start, s.end));
   }
   flushBefore(ORDER.length);
-  // Unzeroed: the pieces fill it exactly.
-  const out = new Writer(pieces.reduce((n, p) => n + p.length, 0), true);
-  for (const p of pieces) out.bytes(p);
-  const result = out.buf;
+  // Unzeroed (a shared one comes zeroed): the pieces fill it exactly.
+  const size = pieces.reduce((n, p) => n + p.length, 0);
+  const result = output?.shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Writer(size, true).buf;
+  let at = 0;
+  for (const p of pieces) {
+    result.set(p, at);
+    at += p.length;
+  }
 
   const metadata: CodeMetadata = {
     exports: m.exports.map(({ name, kind }) => ({ name, kind })),
