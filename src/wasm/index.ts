@@ -9,6 +9,7 @@ export {
   partRange,
   usefulParts,
   instrumentPart,
+  instrumentClaimed,
   assembleInstrumented,
   InstrumentPlan,
   MIN_PART_CODE_BYTES,
@@ -17,7 +18,7 @@ export {
   GUEST_STACK_SIZE_MB,
   MEMORY_IMPORT,
 } from './instrument.js';
-export type { InstrumentOptions, CodeMetadata, Instrumented, InstrumentedPart, OutputOptions } from './instrument.js';
+export type { InstrumentOptions, CodeMetadata, Instrumented, InstrumentedPart, ClaimedParts, OutputOptions } from './instrument.js';
 export { validateGuest, ALLOWED_IMPORTS } from './guest.js';
 export type { GuestInfo, GuestMode } from './guest.js';
 export { DEFAULT_COST_TABLE, COST_TABLE_VERSION } from './costs.js';

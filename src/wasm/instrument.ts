@@ -134,10 +134,10 @@ const ENTRY_POINTS = new Set(['handle', 'init', '_start', '_initialize']);
 const INJECTED_COUNT = 3;
 
 /**
- * Code-section bytes below which splitting the rewriting gains less than handing a part to
- * another thread costs: a part is never planned smaller than this.
+ * The smallest part of a module's code that rewriting is split into: small enough that threads
+ * claiming parts one by one finish close together, large enough that a part's setup is noise.
  */
-export const MIN_PART_CODE_BYTES = 64 * 1024;
+export const MIN_PART_CODE_BYTES = 16 * 1024;
 
 /** A metering wrapper: which instruction it charges for and its immediates. */
 interface WrapperSpec {
@@ -228,13 +228,6 @@ export function planInstrument(bytes: Uint8Array, options?: InstrumentOptions): 
   return new InstrumentPlan(bytes, options, opts, m, memoryLimits, types, blockTypes);
 }
 
-/**
- * How much less code part 0 gets than each other part: the thread that rewrites it joins the
- * parts afterwards, which costs about 7% of rewriting the whole (measured on sql.js and
- * esbuild-wasm), so with two parts it takes 46.5% of the code.
- */
-const JOINER_DISCOUNT = 0.13;
-
 /** How many of `parts` get work when the code section has `codeSize` bytes (see partRange). */
 export function usefulParts(codeSize: number, parts: number): number {
   return Math.max(1, Math.min(parts, Math.floor(codeSize / MIN_PART_CODE_BYTES)));
@@ -242,8 +235,7 @@ export function usefulParts(codeSize: number, parts: number): number {
 
 /**
  * The defined functions `[from, to)` of part `index` of `parts`: contiguous ranges of about equal
- * code size (part 0 somewhat less), none smaller than about MIN_PART_CODE_BYTES (later parts are
- * then empty).
+ * code size, none smaller than MIN_PART_CODE_BYTES (later parts are then empty).
  */
 export function partRange(plan: InstrumentPlan, index: number, parts: number): { from: number; to: number } {
   if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(index) || index < 0 || index >= parts) {
@@ -255,10 +247,8 @@ export function partRange(plan: InstrumentPlan, index: number, parts: number): {
   const boundary = (k: number): number => {
     if (k === 0) return 0;
     if (k === used) return bodies.length;
-    // The first body that starts past the first k parts' share of the code; part 0 has
-    // JOINER_DISCOUNT of a part less, as its thread joins the parts afterwards.
-    const share = (k - JOINER_DISCOUNT) / (used - JOINER_DISCOUNT);
-    const target = bodies[0]!.start + (bodies[bodies.length - 1]!.end - bodies[0]!.start) * share;
+    // The first body that starts past k/used of the code.
+    const target = bodies[0]!.start + ((bodies[bodies.length - 1]!.end - bodies[0]!.start) * k) / used;
     let lo = 0;
     let hi = bodies.length;
     while (lo < hi) {
@@ -285,7 +275,7 @@ function spareWriter(capacity: number): Writer {
   return code;
 }
 
-/** Rewrites the functions of part `index` into `out` (from its start). */
+/** Rewrites the functions of part `index`, appending them to `out`. */
 function rewritePart(plan: InstrumentPlan, index: number, parts: number, out: Writer): Omit<InstrumentedPart, 'bodies'> {
   const { from, to } = partRange(plan, index, parts);
   const { m, opts } = plan;
@@ -319,12 +309,16 @@ function rewritePart(plan: InstrumentPlan, index: number, parts: number, out: Wr
     },
   };
   const rewriter = new FunctionRewriter(env);
+  const start = out.len;
   let instructionCount = 0;
   for (let i = from; i < to; i++) {
     rewriter.rewrite(i, out);
     instructionCount += rewriter.instructionCount;
   }
-  return { index, parts, from, to, instructionCount, wrappers, wrapperSites: rewriter.wrapperSites() };
+  // Sites are positions in `out`; the part's bodies begin at `start`.
+  const wrapperSites = rewriter.wrapperSites();
+  if (start !== 0) for (let i = 0; i < wrapperSites.length; i += 2) wrapperSites[i]! -= start;
+  return { index, parts, from, to, instructionCount, wrappers, wrapperSites };
 }
 
 /**
@@ -348,6 +342,37 @@ export function instrumentPart(plan: InstrumentPlan, index: number, parts: numbe
   const size = from === to ? 0 : plan.m.bodies[to - 1]!.end - plan.m.bodies[from]!.start;
   const out = new Writer(codeCapacity(size), true);
   return { ...rewritePart(plan, index, parts, out), bodies: out.buf.subarray(0, out.len) };
+}
+
+/** What {@link instrumentClaimed} rewrote, and where it stopped. */
+export interface ClaimedParts {
+  /** The parts rewritten, in the order claimed; their bodies are views of one buffer. */
+  parts: InstrumentedPart[];
+  /** The part that failed, when one did: claiming stops there. */
+  failure: { index: number; error: unknown } | null;
+}
+
+/**
+ * Rewrites the parts of `parts` that `claim` hands out, one at a time, until it gives an index
+ * past the last: the work of one thread when several take parts from a shared counter, so that
+ * they finish together however unevenly the cost is spread over the code. The bodies of all the
+ * parts rewritten are views of one buffer (transfer it once).
+ */
+export function instrumentClaimed(plan: InstrumentPlan, parts: number, claim: () => number): ClaimedParts {
+  const out = new Writer(codeCapacity(plan.codeSize), true);
+  const done: { part: Omit<InstrumentedPart, 'bodies'>; start: number; end: number }[] = [];
+  let failure: ClaimedParts['failure'] = null;
+  for (let index = claim(); index < parts; index = claim()) {
+    const start = out.len;
+    try {
+      done.push({ part: rewritePart(plan, index, parts, out), start, end: out.len });
+    } catch (error) {
+      failure = { index, error };
+      break;
+    }
+  }
+  // Views taken last: the buffer may have grown (moved) on the way.
+  return { parts: done.map(({ part, start, end }) => ({ ...part, bodies: out.buf.subarray(start, end) })), failure };
 }
 
 /**

@@ -14,8 +14,8 @@ const BULK = [
 ];
 
 /**
- * About 5 x MIN_PART_CODE_BYTES of code whose functions use the metering wrappers in a different
- * order in each fifth, some only late, with multi-result functions and calls between functions.
+ * About 330 KiB of code whose functions use the metering wrappers in a different order in each
+ * fifth, some only late, with multi-result functions and calls between functions.
  */
 export async function bigModule(): Promise<Uint8Array> {
   const fns: string[] = [];

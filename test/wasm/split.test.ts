@@ -8,6 +8,7 @@ import {
   codeSectionSize,
   instrument,
   instrumentPart,
+  instrumentClaimed,
   partRange,
   planInstrument,
   type InstrumentedPart,
@@ -43,9 +44,10 @@ describe('rewriting split into parts', () => {
   it('splits by code size, never below MIN_PART_CODE_BYTES, covering every function once', async () => {
     const bytes = await bigModule();
     const plan = planInstrument(bytes);
-    const ranges = Array.from({ length: 8 }, (_, i) => partRange(plan, i, 8));
-    // About 5 x the minimum: 5 parts get work, the rest are empty ranges at the end.
-    expect(ranges.filter((r) => r.to > r.from).length).toBe(Math.floor(plan.codeSize / MIN_PART_CODE_BYTES));
+    const n = Math.floor(plan.codeSize / MIN_PART_CODE_BYTES) + 3;
+    const ranges = Array.from({ length: n }, (_, i) => partRange(plan, i, n));
+    // As many parts as the minimum allows get work; the rest are empty ranges at the end.
+    expect(ranges.filter((r) => r.to > r.from).length).toBe(n - 3);
     let next = 0;
     for (const r of ranges) {
       expect(r.from).toBe(next);
@@ -71,6 +73,46 @@ describe('rewriting split into parts', () => {
       const joined = assembleInstrumented(planInstrument(bytes, { maxMemoryPages: 65536 }), parts);
       expect(Buffer.from(joined.code).equals(Buffer.from(whole.code))).toBe(true);
     }
+  });
+
+  it('joins parts claimed one by one by several threads, in any interleaving', async () => {
+    const bytes = await bigModule();
+    const whole = Buffer.from(instrument(bytes).code);
+    const plan = planInstrument(bytes);
+    const n = 12;
+    const next = rng(0xc1a1);
+    for (let trial = 0; trial < 5; trial++) {
+      // Which thread claims each part, as a shared counter would hand them out.
+      const owner = Array.from({ length: n }, () => (next() < 0.5 ? 0 : 1));
+      const claimer = (t: number): (() => number) => {
+        let i = 0;
+        return () => {
+          while (i < n && owner[i] !== t) i++;
+          return i++;
+        };
+      };
+      const a = instrumentClaimed(planInstrument(bytes), n, claimer(0));
+      const b = instrumentClaimed(planInstrument(bytes), n, claimer(1));
+      expect(a.failure ?? b.failure).toBeNull();
+      // Each thread's parts share one buffer.
+      expect(new Set(a.parts.map((p) => p.bodies.buffer)).size).toBeLessThanOrEqual(1);
+      const all = [...a.parts, ...b.parts].sort((x, y) => x.index - y.index);
+      expect(Buffer.from(assembleInstrumented(plan, all).code).equals(whole)).toBe(true);
+    }
+  });
+
+  it('stops claiming at a part that fails, with the rest of the parts rewritten so far', async () => {
+    const bytes = (await bigModule()).slice();
+    const plan = planInstrument(bytes);
+    const n = 10;
+    const { from } = partRange(plan, 6, n);
+    // An illegal opcode as the first instruction of part 6's first function (no locals declared).
+    bytes[plan.m.bodies[from]!.start + 1] = 0xff;
+    let counter = 0;
+    const r = instrumentClaimed(planInstrument(bytes), n, () => counter++);
+    expect(r.parts.map((p) => p.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(r.failure?.index).toBe(6);
+    expect(() => instrument(bytes)).toThrow((r.failure!.error as Error).message);
   });
 
   it('refuses parts that do not match the plan', async () => {
