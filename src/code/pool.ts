@@ -84,6 +84,12 @@ class Arenas {
   }
 }
 
+/** Code below which a second worker saves less than handing it work costs. */
+const SPLIT_MIN_CODE_BYTES = 128 * 1024;
+
+/** Parts a split job is cut into at most (each at least MIN_PART_CODE_BYTES of code). */
+const MAX_PARTS = 64;
+
 /** The wire form of an error met on this side, for relaying. */
 function toWire(e: unknown): WireError {
   const err = e instanceof Error ? e : new Error(String(e));
@@ -145,10 +151,8 @@ export class CodeWorkerPool {
     return this.splits;
   }
 
-  private leastBusy(except?: Slot): Slot {
-    let best: Slot | undefined;
-    for (const s of this.slots) if (s !== except && (best === undefined || s.busy < best.busy)) best = s;
-    return best!;
+  private leastBusy(): Slot {
+    return this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
   }
 
   private runOn(slot: Slot, task: CodeTask, transfer: ArrayBuffer[]): Promise<CodeTaskResult> {
@@ -162,9 +166,9 @@ export class CodeWorkerPool {
 
   /**
    * Instruments `bytes` (and compiles the result, when asked) in the workers. A module big enough
-   * is rewritten by all idle workers at once: each rewrites a part of its functions from one shared
-   * copy (same bytes out as one pass; see instrumentPart), and the least busy one joins the parts
-   * and compiles.
+   * is rewritten by all idle workers at once, from one shared copy: its functions are cut into
+   * parts that the workers claim one at a time (so they finish together), and one of them joins
+   * the parts (the same bytes as one pass; see instrumentClaimed) and compiles.
    *
    * @param own The caller gives up `bytes`: its buffer may be transferred instead of copied. Bytes
    *   in a SharedArrayBuffer are read where they are; large code comes back in one too
@@ -172,14 +176,13 @@ export class CodeWorkerPool {
    */
   instrument(bytes: Uint8Array, options: InstrumentOptions, compile: boolean, own = false): Promise<PoolInstrumented> {
     if (this.closed) return Promise.reject(new CodeWorkerError(new Error('pool closed')));
-    // As many parts as get work (a worker rewrites at least MIN_PART_CODE_BYTES of code), over
-    // the idle workers only: a part queued behind other work (an upload's validation, say) would
-    // hold up the whole job.
-    const idle = this.slots.reduce((n, s) => n + (s.busy === 0 ? 1 : 0), 0);
-    const parts = Math.min(idle, usefulParts(codeSectionSize(bytes), this.slots.length));
+    // Over the idle workers only: a part queued behind other work (an upload's validation, say)
+    // would hold up the whole job.
+    const idle = this.slots.filter((s) => s.busy === 0);
+    const codeSize = codeSectionSize(bytes);
     // Shared bytes are read where they are.
     const shared = bytes.buffer instanceof SharedArrayBuffer;
-    if (parts < 2) {
+    if (idle.length < 2 || codeSize < SPLIT_MIN_CODE_BYTES) {
       const mine = shared || (own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) ? bytes : bytes.slice();
       return this.runOn(this.leastBusy(), { op: 'instrument', bytes: mine, options, compile, split: null }, transferList(mine)) as Promise<PoolInstrumented>;
     }
@@ -189,29 +192,35 @@ export class CodeWorkerPool {
     const input = arena ? new Uint8Array(arena, 0, bytes.length) : bytes;
     if (arena) input.set(bytes);
     const job = this.nextJob++;
-    const joiner = this.leastBusy();
+    const parts = usefulParts(codeSize, MAX_PARTS);
+    const claims = new Int32Array(new SharedArrayBuffer(4));
+    const [joiner, ...helpers] = idle;
     let settled = false;
-    const joined = this.runOn(joiner, { op: 'instrument', bytes: input, options, compile, split: { job, parts } }, []);
+    const split = { job, parts, claims, helpers: helpers.length };
+    const joined = this.runOn(joiner!, { op: 'instrument', bytes: input, options, compile, split }, []);
     void joined.then(
       () => (settled = true),
       () => (settled = true),
     );
     const relay = (r: PartRelay, transfer: ArrayBuffer[] = []): void => {
       // A joiner that failed or died waits for nothing more.
-      if (!settled) joiner.worker.postMessage({ relay: r } satisfies CodeRequest, transfer);
+      if (!settled) joiner!.worker.postMessage({ relay: r } satisfies CodeRequest, transfer);
     };
     const tasks: Promise<unknown>[] = [joined];
-    for (let index = 1; index < parts; index++) {
-      const helper = this.runOn(this.leastBusy(joiner), { op: 'instrumentPart', bytes: input, options, index, parts }, []);
-      tasks.push(helper);
-      void helper.then(
+    helpers.forEach((slot, i) => {
+      const helper = i + 1;
+      const task = this.runOn(slot, { op: 'instrumentClaimed', bytes: input, options, parts, claims }, []);
+      tasks.push(task);
+      void task.then(
         (r) => {
-          if (r.op === 'instrumentPart') relay({ job, index, ok: true, part: r.part }, [r.part.bodies.buffer]);
-          else relay({ job, index, ok: false, error: toWire(new TypeError('unexpected worker reply')) });
+          if (r.op === 'instrumentClaimed') {
+            const { parts: done, failure } = r;
+            relay({ job, helper, ok: true, claimed: { parts: done, failure } }, transferList(...done.map((p) => p.bodies)));
+          } else relay({ job, helper, ok: false, error: toWire(new TypeError('unexpected worker reply')) });
         },
-        (e: unknown) => relay({ job, index, ok: false, error: toWire(e) }),
+        (e: unknown) => relay({ job, helper, ok: false, error: toWire(e) }),
       );
-    }
+    });
     // Reused once no worker reads it any more.
     if (arena) void Promise.allSettled(tasks).then(() => this.arenas.give(arena));
     return joined as Promise<PoolInstrumented>;

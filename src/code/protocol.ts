@@ -4,24 +4,42 @@ import type { CodeMetadata, GuestInfo, GuestMode, InstrumentOptions, Instrumente
  * Work a code worker does. Bytes travel as transferred ArrayBuffers, or shared when several
  * workers read them.
  *
- * Rewriting split across workers: one worker gets `instrument` with `split` and rewrites part 0;
- * the others get `instrumentPart` for parts 1.., and the pool relays each result to the first
- * worker as a {@link PartRelay}; that worker joins the parts and compiles.
+ * Rewriting split across workers: the module's functions are cut into `parts` (see partRange),
+ * which the workers claim one at a time from a shared counter (`claims[0]`), so that they finish
+ * together however the cost is spread. One worker gets `instrument` with `split`; the others get
+ * `instrumentClaimed`, and the pool relays what each rewrote to the first as a
+ * {@link PartRelay}; that worker joins the parts and compiles.
  */
 export type CodeTask =
   | { op: 'validate'; bytes: Uint8Array; mode: GuestMode }
-  | { op: 'instrument'; bytes: Uint8Array; options: InstrumentOptions; compile: boolean; split: { job: number; parts: number } | null }
-  | { op: 'instrumentPart'; bytes: Uint8Array; options: InstrumentOptions; index: number; parts: number }
+  | { op: 'instrument'; bytes: Uint8Array; options: InstrumentOptions; compile: boolean; split: SplitJob | null }
+  | { op: 'instrumentClaimed'; bytes: Uint8Array; options: InstrumentOptions; parts: number; claims: Int32Array }
   | { op: 'compile'; code: Uint8Array };
+
+/** A split job as its joining worker sees it. */
+export interface SplitJob {
+  job: number;
+  parts: number;
+  /** Shared: the next part to claim. */
+  claims: Int32Array;
+  /** How many other workers send their parts. */
+  helpers: number;
+}
+
+/** The parts one worker rewrote, and the one that failed there (claiming stops at a failure). */
+export interface ClaimedResult {
+  parts: InstrumentedPart[];
+  failure: { index: number; error: WireError } | null;
+}
 
 export type CodeTaskResult =
   | { op: 'validate'; info: GuestInfo; codeId: string; bytes: Uint8Array }
   | { op: 'instrument'; code: Uint8Array; metadata: CodeMetadata; module: WebAssembly.Module | null }
-  | { op: 'instrumentPart'; part: InstrumentedPart }
+  | ({ op: 'instrumentClaimed' } & ClaimedResult)
   | { op: 'compile'; module: WebAssembly.Module };
 
-/** A part of split rewriting, relayed to the worker that joins them (or why it failed). */
-export type PartRelay = { job: number; index: number } & ({ ok: true; part: InstrumentedPart } | { ok: false; error: WireError });
+/** What a helper of a split job rewrote, relayed to the worker that joins (or why it failed). */
+export type PartRelay = { job: number; helper: number } & ({ ok: true; claimed: ClaimedResult } | { ok: false; error: WireError });
 
 /** A message to a code worker. */
 export type CodeRequest = { id: number; task: CodeTask } | { relay: PartRelay };
@@ -43,11 +61,11 @@ export type CodeReply = { id: number; ok: true; result: CodeTaskResult } | { id:
  */
 export const SHARE_BYTES = 1024 * 1024;
 
-/** The buffers to hand over with a message carrying `views`: all but shared ones. */
+/** The buffers to hand over with a message carrying `views`: all but shared ones, each once. */
 export function transferList(...views: Uint8Array[]): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
-  for (const v of views) if (!(v.buffer instanceof SharedArrayBuffer)) out.push(v.buffer as ArrayBuffer);
-  return out;
+  const out = new Set<ArrayBuffer>();
+  for (const v of views) if (!(v.buffer instanceof SharedArrayBuffer)) out.add(v.buffer as ArrayBuffer);
+  return [...out];
 }
 
 /** `bytes` copied into shared memory. */

@@ -4,45 +4,76 @@
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { TesseraError } from '../util/errors.js';
-import { assembleInstrumented, instrument, instrumentPart, planInstrument, validateGuest, type InstrumentedPart } from '../wasm/index.js';
-import { SHARE_BYTES, transferList, type CodeReply, type CodeRequest, type CodeTask, type CodeTaskResult, type PartRelay, type WireError } from './protocol.js';
+import { assembleInstrumented, instrument, instrumentClaimed, planInstrument, validateGuest, type InstrumentPlan } from '../wasm/index.js';
+import {
+  SHARE_BYTES,
+  transferList,
+  type ClaimedResult,
+  type CodeReply,
+  type CodeRequest,
+  type CodeTask,
+  type CodeTaskResult,
+  type PartRelay,
+  type SplitJob,
+  type WireError,
+} from './protocol.js';
 
-/** A part another worker rewrote, failed there: its error crosses on as it came. */
+/** A part that failed, here or in another worker: its error crosses on as it came. */
 class RelayedError extends Error {
   constructor(readonly wire: WireError) {
     super(wire.message);
   }
 }
 
-/** Parts of split jobs this worker is joining, by `job:index`; a part for no one is dropped. */
-const awaited = new Map<string, { resolve(p: InstrumentedPart): void; reject(e: Error): void }>();
+/** What helpers of split jobs this worker joins will send, by `job:helper`; a relay for no one is dropped. */
+const awaited = new Map<string, { resolve(c: ClaimedResult): void; reject(e: Error): void }>();
 
 function receive(relay: PartRelay): void {
-  const key = `${relay.job}:${relay.index}`;
+  const key = `${relay.job}:${relay.helper}`;
   const waiter = awaited.get(key);
   if (!waiter) return;
   awaited.delete(key);
-  if (relay.ok) waiter.resolve(relay.part);
+  if (relay.ok) waiter.resolve(relay.claimed);
   else waiter.reject(new RelayedError(relay.error));
 }
 
-/** Rewrites part 0 here while the other workers rewrite the rest, then joins and compiles. */
-async function instrumentSplit(task: Extract<CodeTask, { op: 'instrument' }>, job: number, parts: number): Promise<CodeTaskResult> {
-  const others: Promise<InstrumentedPart>[] = [];
-  for (let i = 1; i < parts; i++) {
-    others.push(new Promise((resolve, reject) => awaited.set(`${job}:${i}`, { resolve, reject })));
-    // Settled late or never when part 0 fails first; that is not an unhandled rejection.
-    void others[i - 1]!.catch(() => {});
+/**
+ * Rewrites the parts this worker claims from the shared counter. A failure sets the counter past
+ * the last part, so the other workers stop after the part in hand.
+ */
+function claimParts(plan: InstrumentPlan, parts: number, claims: Int32Array): ClaimedResult {
+  const r = instrumentClaimed(plan, parts, () => Atomics.add(claims, 0, 1));
+  if (!r.failure) return { parts: r.parts, failure: null };
+  Atomics.store(claims, 0, parts);
+  return { parts: r.parts, failure: { index: r.failure.index, error: wire(r.failure.error) } };
+}
+
+/** Claims parts here beside the helpers, then joins them all and compiles. */
+async function instrumentSplit(task: Extract<CodeTask, { op: 'instrument' }>, split: SplitJob): Promise<CodeTaskResult> {
+  const keys: string[] = [];
+  const helpers: Promise<ClaimedResult>[] = [];
+  for (let h = 1; h <= split.helpers; h++) {
+    const key = `${split.job}:${h}`;
+    keys.push(key);
+    const p = new Promise<ClaimedResult>((resolve, reject) => awaited.set(key, { resolve, reject }));
+    // Settled late or never when this worker fails first; that is not an unhandled rejection.
+    void p.catch(() => {});
+    helpers.push(p);
   }
   try {
     const plan = planInstrument(task.bytes, task.options);
-    const all = [instrumentPart(plan, 0, parts)];
-    // In order, so the error reported is the one a single pass would meet first.
-    for (const p of others) all.push(await p);
+    const results = [claimParts(plan, split.parts, split.claims)];
+    for (const h of helpers) results.push(await h);
+    // The error a single pass meets first: that of the lowest part that failed. Every part before
+    // it was claimed earlier, so it was rewritten (or failed) too.
+    let first: ClaimedResult['failure'] = null;
+    for (const r of results) if (r.failure && (first === null || r.failure.index < first.index)) first = r.failure;
+    if (first) throw new RelayedError(first.error);
+    const all = results.flatMap((r) => r.parts).sort((x, y) => x.index - y.index);
     const { code, metadata } = shareOutput(task.bytes) ? assembleInstrumented(plan, all, { shared: true }) : assembleInstrumented(plan, all);
     return { op: 'instrument', code, metadata, module: task.compile ? compile(code) : null };
   } finally {
-    for (let i = 1; i < parts; i++) awaited.delete(`${job}:${i}`);
+    for (const key of keys) awaited.delete(key);
   }
 }
 
@@ -68,13 +99,13 @@ function run(task: CodeTask): CodeTaskResult | Promise<CodeTaskResult> {
         bytes: task.bytes,
       };
     case 'instrument': {
-      if (task.split) return instrumentSplit(task, task.split.job, task.split.parts);
+      if (task.split) return instrumentSplit(task, task.split);
       const { code, metadata } = shareOutput(task.bytes) ? instrument(task.bytes, task.options, { shared: true }) : instrument(task.bytes, task.options);
       // Compiling here, before the code goes back, saves a second trip with the bytes.
       return { op: 'instrument', code, metadata, module: task.compile ? compile(code) : null };
     }
-    case 'instrumentPart':
-      return { op: 'instrumentPart', part: instrumentPart(planInstrument(task.bytes, task.options), task.index, task.parts) };
+    case 'instrumentClaimed':
+      return { op: 'instrumentClaimed', ...claimParts(planInstrument(task.bytes, task.options), task.parts, task.claims) };
     case 'compile':
       return { op: 'compile', module: compile(task.code) };
   }
@@ -90,7 +121,13 @@ function wire(e: unknown): WireError {
 
 function reply(id: number, result: CodeTaskResult): void {
   const transfer =
-    result.op === 'instrument' ? transferList(result.code) : result.op === 'instrumentPart' ? transferList(result.part.bodies) : result.op === 'validate' ? transferList(result.bytes) : [];
+    result.op === 'instrument'
+      ? transferList(result.code)
+      : result.op === 'instrumentClaimed'
+        ? transferList(...result.parts.map((p) => p.bodies))
+        : result.op === 'validate'
+          ? transferList(result.bytes)
+          : [];
   parentPort!.postMessage({ id, ok: true, result } satisfies CodeReply, transfer);
 }
 

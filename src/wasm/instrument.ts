@@ -275,50 +275,61 @@ function spareWriter(capacity: number): Writer {
   return code;
 }
 
-/** Rewrites the functions of part `index`, appending them to `out`. */
-function rewritePart(plan: InstrumentPlan, index: number, parts: number, out: Writer): Omit<InstrumentedPart, 'bodies'> {
-  const { from, to } = partRange(plan, index, parts);
-  const { m, opts } = plan;
-  const wrappers: WrapperSpec[] = [];
-  const ordinals = new Map<string | WrapperKind, number>();
-  const blockTypes = plan.blockTypes;
-  const totalFuncs = m.funcTypes.length;
-  const env: RewriteEnv = {
-    m,
-    costs: classCosts(opts.costTable),
-    perLocal: opts.costTable.perLocal,
-    gasGlobal: plan.gasGlobal,
-    spGlobal: plan.gasGlobal + 1,
-    oogFunc: totalFuncs,
-    sovFunc: totalFuncs + 1,
-    stackLimit: opts.stackLimit,
-    wrapperBase: plan.wrapperBase,
-    wrapper(kind, a, b) {
-      // Called for every bulk memory instruction, nearly all on memory 0: no key to build then.
-      const key = a === 0 && b === 0 ? kind : `${kind}:${a}:${b}`;
-      let ordinal = ordinals.get(key);
-      if (ordinal === undefined) {
-        ordinal = wrappers.length;
-        wrappers.push({ kind, a, b });
-        ordinals.set(key, ordinal);
-      }
-      return ordinal;
-    },
-    resultBlockType(typeIndex) {
-      return blockTypes.get(typeIndex)!;
-    },
-  };
-  const rewriter = new FunctionRewriter(env);
-  const start = out.len;
-  let instructionCount = 0;
-  for (let i = from; i < to; i++) {
-    rewriter.rewrite(i, out);
-    instructionCount += rewriter.instructionCount;
+/**
+ * Rewrites parts of one plan, one after another, with one function rewriter (its setup costs
+ * about 10 µs, paid once rather than per part).
+ */
+class PartRewriter {
+  /** The metering wrappers the part being rewritten calls, in order of first use. */
+  private wrappers: WrapperSpec[] = [];
+  private ordinals = new Map<string | WrapperKind, number>();
+  private readonly rewriter: FunctionRewriter;
+
+  constructor(private readonly plan: InstrumentPlan) {
+    const { m, opts, blockTypes } = plan;
+    const totalFuncs = m.funcTypes.length;
+    const env: RewriteEnv = {
+      m,
+      costs: classCosts(opts.costTable),
+      perLocal: opts.costTable.perLocal,
+      gasGlobal: plan.gasGlobal,
+      spGlobal: plan.gasGlobal + 1,
+      oogFunc: totalFuncs,
+      sovFunc: totalFuncs + 1,
+      stackLimit: opts.stackLimit,
+      wrapperBase: plan.wrapperBase,
+      wrapper: (kind, a, b) => {
+        // Called for every bulk memory instruction, nearly all on memory 0: no key to build then.
+        const key = a === 0 && b === 0 ? kind : `${kind}:${a}:${b}`;
+        let ordinal = this.ordinals.get(key);
+        if (ordinal === undefined) {
+          ordinal = this.wrappers.length;
+          this.wrappers.push({ kind, a, b });
+          this.ordinals.set(key, ordinal);
+        }
+        return ordinal;
+      },
+      resultBlockType: (typeIndex) => blockTypes.get(typeIndex)!,
+    };
+    this.rewriter = new FunctionRewriter(env);
   }
-  // Sites are positions in `out`; the part's bodies begin at `start`.
-  const wrapperSites = rewriter.wrapperSites();
-  if (start !== 0) for (let i = 0; i < wrapperSites.length; i += 2) wrapperSites[i]! -= start;
-  return { index, parts, from, to, instructionCount, wrappers, wrapperSites };
+
+  /** Rewrites the functions of part `index`, appending them to `out`. */
+  rewrite(index: number, parts: number, out: Writer): Omit<InstrumentedPart, 'bodies'> {
+    const { from, to } = partRange(this.plan, index, parts);
+    const wrappers = (this.wrappers = []);
+    this.ordinals = new Map();
+    const start = out.len;
+    let instructionCount = 0;
+    for (let i = from; i < to; i++) {
+      this.rewriter.rewrite(i, out);
+      instructionCount += this.rewriter.instructionCount;
+    }
+    // Sites are positions in `out`; the part's bodies begin at `start`.
+    const wrapperSites = this.rewriter.takeWrapperSites();
+    if (start !== 0) for (let i = 0; i < wrapperSites.length; i += 2) wrapperSites[i]! -= start;
+    return { index, parts, from, to, instructionCount, wrappers, wrapperSites };
+  }
 }
 
 /**
@@ -341,7 +352,7 @@ export function instrumentPart(plan: InstrumentPlan, index: number, parts: numbe
   const { from, to } = partRange(plan, index, parts);
   const size = from === to ? 0 : plan.m.bodies[to - 1]!.end - plan.m.bodies[from]!.start;
   const out = new Writer(codeCapacity(size), true);
-  return { ...rewritePart(plan, index, parts, out), bodies: out.buf.subarray(0, out.len) };
+  return { ...new PartRewriter(plan).rewrite(index, parts, out), bodies: out.buf.subarray(0, out.len) };
 }
 
 /** What {@link instrumentClaimed} rewrote, and where it stopped. */
@@ -360,12 +371,13 @@ export interface ClaimedParts {
  */
 export function instrumentClaimed(plan: InstrumentPlan, parts: number, claim: () => number): ClaimedParts {
   const out = new Writer(codeCapacity(plan.codeSize), true);
+  const rewriter = new PartRewriter(plan);
   const done: { part: Omit<InstrumentedPart, 'bodies'>; start: number; end: number }[] = [];
   let failure: ClaimedParts['failure'] = null;
   for (let index = claim(); index < parts; index = claim()) {
     const start = out.len;
     try {
-      done.push({ part: rewritePart(plan, index, parts, out), start, end: out.len });
+      done.push({ part: rewriter.rewrite(index, parts, out), start, end: out.len });
     } catch (error) {
       failure = { index, error };
       break;
@@ -389,7 +401,7 @@ export function instrument(bytes: Uint8Array, options?: InstrumentOptions, outpu
   // One part, written into the spare buffer: assembly copies it into the output before anything
   // else can use that buffer again.
   const out = spareWriter(codeCapacity(plan.codeSize));
-  const part = rewritePart(plan, 0, 1, out);
+  const part = new PartRewriter(plan).rewrite(0, 1, out);
   const parts = [{ ...part, bodies: out.buf.subarray(0, out.len) }];
   return output ? assembleInstrumented(plan, parts, output) : assembleInstrumented(plan, parts);
 }

@@ -999,9 +999,11 @@ export class FunctionRewriter {
     this.sites[this.nSites++] = ordinal;
   }
 
-  /** The wrapper call sites written so far (see `sites`), as a copy. */
-  wrapperSites(): Int32Array {
-    return this.sites.slice(0, this.nSites);
+  /** The wrapper call sites written since the last call (see `sites`). */
+  takeWrapperSites(): Int32Array {
+    const sites = this.sites.slice(0, this.nSites);
+    this.nSites = 0;
+    return sites;
   }
 
   /** Writes `[from, to)` of the input, with the edits applied, at `len`; returns the end. */
