@@ -91,7 +91,7 @@ function run(task: CodeTask): CodeTaskResult | Promise<CodeTaskResult> {
   switch (task.op) {
     case 'validate':
       // The hash too: the bytes are here, and the main thread should not spend 10+ ms on 14 MB.
-      // The bytes go back (transferred) for the caller to store.
+      // The bytes go back (transferred, or shared) for the caller to store.
       return {
         op: 'validate',
         info: validateGuest(task.bytes, { mode: task.mode }),
