@@ -151,10 +151,10 @@ describe('CodeService', () => {
 
   it('uploads large code through shared memory: stored, instrumented and compiled as any other', async () => {
     const { codes, store } = setup();
-    // A guest of 2 MB, nearly all data (appended as a data section): above SHARE_BYTES.
-    const small = await wat(`(module (import "tessera" "reply" (func (param i32 i32))) (memory (export "memory") 40)
+    // A guest of 5 MB, nearly all data (appended as a data section): above SHARE_BYTES.
+    const small = await wat(`(module (import "tessera" "reply" (func (param i32 i32))) (memory (export "memory") 100)
       (func (export "handle") (call 0 (i32.const 0) (i32.const 4))))`);
-    const bytes = withData(small, 2 * 1024 * 1024);
+    const bytes = withData(small, 5 * 1024 * 1024);
     const before = Buffer.from(bytes);
     const { codeId } = await codes.upload(bytes);
     expect(Buffer.from(bytes).equals(before)).toBe(true);
