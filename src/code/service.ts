@@ -154,7 +154,7 @@ export class CodeService implements ModuleProvider {
     const shared = lent.buffer instanceof SharedArrayBuffer;
     // Validation first: instrumentation then takes the other worker, whole.
     const validating = this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, transferList(lent));
-    const instrumenting = this.warmOnUpload ? this.instrumentCopy(shared ? lent : bytes) : null;
+    const instrumenting = this.warmOnUpload ? this.pool.instrument(shared ? lent : bytes, this.options, true) : null;
     // Its outcome is observed below only if the code turns out new and valid.
     void instrumenting?.catch(() => {});
     let result: CodeTaskResult;
@@ -173,11 +173,6 @@ export class CodeService implements ModuleProvider {
     await stored;
     this.counters.uploads++;
     return { codeId, created: !existed, info: result.info };
-  }
-
-  /** Instruments and compiles `bytes` in the workers (the caller may reuse its buffer). */
-  private instrumentCopy(bytes: Uint8Array): Promise<CodeTaskResult> {
-    return this.pool.instrument(bytes, this.options, true);
   }
 
   /** Starts making code ready in the background; a failure is counted (and recorded when deterministic). */
