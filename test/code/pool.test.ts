@@ -71,6 +71,11 @@ describe('CodeWorkerPool.instrument', () => {
       const ok = await p.instrument(bytes, {}, false);
       expect(Buffer.from(ok.code).equals(Buffer.from(instrument(bytes).code))).toBe(true);
     }
+    // A module cut short after its code: both workers fail to plan it, and one error comes back.
+    const cut = bytes.subarray(0, bytes.length - 3);
+    const before = p.splitJobs;
+    expect(await failure(() => p.instrument(cut, {}, false))).toEqual(await failure(() => instrument(cut)));
+    expect(p.splitJobs).toBe(before + 1);
     // The message names the body in the second part.
     expect((await failure(() => p.instrument(broken(bytes, [n - 1]), {}, false))).message).toContain('illegal opcode');
   });
