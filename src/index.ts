@@ -4,7 +4,7 @@
  * This is the package's public face; each layer re-exports its own public API here.
  */
 export * from './wasm/index.js';
-export { TesseraError } from './util/index.js';
+export { TesseraError, InvalidArgument, Closed } from './util/index.js';
 export * from './store/index.js';
 export * from './code/index.js';
 export * from './exec/index.js';

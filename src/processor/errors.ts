@@ -1,4 +1,4 @@
-import { TesseraError } from '../util/errors.js';
+import { Closed, TesseraError } from '../util/errors.js';
 
 export class UnknownActor extends TesseraError {
   constructor(readonly actorId: string) {
@@ -28,7 +28,7 @@ export class InvalidMessage extends TesseraError {
   }
 }
 
-export class ProcessorClosed extends TesseraError {
+export class ProcessorClosed extends Closed {
   constructor() {
     super('PROCESSOR_CLOSED', 'the processor is closed');
   }

@@ -14,3 +14,27 @@ export class TesseraError extends Error {
     this.name = new.target.name;
   }
 }
+
+/**
+ * A call whose argument has the wrong type or is out of range. Raised at the public API, before
+ * anything is stored or queued, so a careless call never reaches a batch. `field` names the
+ * argument (`gasLimit`, `payload`, `req.to`, ...).
+ */
+export class InvalidArgument extends TesseraError {
+  readonly field: string;
+
+  constructor(field: string, expected: string) {
+    super('INVALID_ARGUMENT', `invalid argument ${field}: ${expected}`);
+    this.field = field;
+  }
+}
+
+/**
+ * A call on a component that is closed or closing. Each layer raises its own subclass (with its
+ * own code); callers that only care that the component is gone test `instanceof Closed`.
+ */
+export class Closed extends TesseraError {
+  constructor(code = 'CLOSED', message = 'closed') {
+    super(code, message);
+  }
+}

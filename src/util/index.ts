@@ -1,5 +1,5 @@
 export { workerUrl } from './worker-url.js';
-export { TesseraError } from './errors.js';
+export { TesseraError, InvalidArgument, Closed } from './errors.js';
 export { timeOrderedId } from './ids.js';
 export { RecentMap } from './recent-map.js';
 export type { RecentMapOptions } from './recent-map.js';

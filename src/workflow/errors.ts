@@ -1,4 +1,4 @@
-import { TesseraError } from '../util/index.js';
+import { Closed, TesseraError } from '../util/index.js';
 
 /**
  * The workflow's code and its recorded history disagree at `location`: the code did something
@@ -78,7 +78,7 @@ export class HistoryLimitExceeded extends TesseraError {
 }
 
 /** The runner is closing: a workflow stops where it is and resumes elsewhere or on restart. */
-export class RunnerClosed extends TesseraError {
+export class RunnerClosed extends Closed {
   constructor() {
     super('RUNNER_CLOSED', 'the workflow runner is closing');
   }
