@@ -55,6 +55,16 @@ export class RecentMap<K, V> {
     }
   }
 
+  /** Removes a key from both generations; returns whether it was held. */
+  delete(key: K): boolean {
+    const v = this.young.get(key);
+    if (v !== undefined) {
+      this.young.delete(key);
+      this.youngSize -= this.weigh(key, v);
+    }
+    return this.old.delete(key) || v !== undefined;
+  }
+
   /** Entries held (both generations). */
   get size(): number {
     return this.young.size + this.old.size;

@@ -38,6 +38,25 @@ describe('RecentMap', () => {
     expect(m.get('k49')!.length).toBe(100);
   });
 
+  it('delete removes a key from either generation and gives its size back', () => {
+    const m = new RecentMap<string, Uint8Array>({ max: 100, sizeOf: (_k, v) => v.length });
+    const bytes = (n: number): Uint8Array => new Uint8Array(n);
+    m.set('x', bytes(30));
+    expect(m.delete('x')).toBe(true);
+    expect(m.get('x')).toBeUndefined();
+    // x's 30 were given back, so only y and z together fill the young generation (half the
+    // bound) and turn it over; w starts the next one. Counting x still, y would have turned it
+    // over alone, and w would then push y out.
+    m.set('y', bytes(30));
+    m.set('z', bytes(25));
+    m.set('w', bytes(30));
+    expect(m.get('y')).toBeDefined();
+    // w is in the old generation now (reading y turned the young one over): deleted from there.
+    expect(m.delete('w')).toBe(true);
+    expect(m.get('w')).toBeUndefined();
+    expect(m.delete('absent')).toBe(false);
+  });
+
   it('refuses a bound below two', () => {
     expect(() => new RecentMap({ max: 1 })).toThrow(RangeError);
   });
