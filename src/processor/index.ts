@@ -1,6 +1,6 @@
 /** src/processor — the message pool, batch planner and batch processor. */
 export { Processor } from './processor.js';
-export type { ProcessorOptions, SendRequest, Reply } from './processor.js';
+export type { ProcessorOptions, SendRequest, Reply } from './types.js';
 export { planBatch, groupByActor } from './planner.js';
 export type { PendingMessage, PlanLimits } from './planner.js';
 export { UnknownActor, ActorExists, InitFailed, InvalidMessage, ProcessorClosed } from './errors.js';

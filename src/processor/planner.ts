@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import type { BatchRecord } from '../store/index.js';
+
 /**
- * The batch planner: which pending messages go into the next batch, in which order. Pure.
+ * The batch planner: which pending messages go into the next batch, in which order, and the
+ * batch's header. Pure.
  *
  * Rules: higher priority first, then earlier arrival; a sender's messages only in nonce order
  * (a message is eligible once every lower nonce of its sender is done or already planned); at
@@ -90,4 +94,15 @@ export function groupByActor<M extends { recipient: string; gasLimit: bigint }>(
   }
   const total = (g: M[]): bigint => g.reduce((s, m) => s + m.gasLimit, 0n);
   return [...groups.values()].sort((a, b) => (total(b) > total(a) ? 1 : total(b) < total(a) ? -1 : 0));
+}
+
+/**
+ * The batch after `prev` (null: the first) with this plan: its height, its timestamp (`now`, but
+ * never before `prev`'s) and its seed, chained from `prev`'s.
+ */
+export function nextBatch(prev: BatchRecord | null, plan: readonly { id: string }[], now: number): BatchRecord {
+  const height = (prev?.height ?? 0) + 1;
+  const timestamp = Math.max(now, prev?.timestamp ?? 0);
+  const seed = createHash('sha256').update(`${prev?.seed ?? 'genesis'}:${height}:${timestamp}`).digest('hex');
+  return { height, timestamp, seed, messageIds: plan.map((m) => m.id), committed: false };
 }

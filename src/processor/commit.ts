@@ -1,0 +1,232 @@
+import type { StateWrite } from '../exec/index.js';
+import type { BatchRecord, GroupCommit, MessageRecord, ReplyRecord, Store, WriteOp } from '../store/index.js';
+import { toHex } from '../util/index.js';
+import { classify } from './executor.js';
+import type { HeldRecords } from './held.js';
+import type { Nonces } from './nonces.js';
+import { nextBatch } from './planner.js';
+import type { Pool } from './pool.js';
+import { toReply, type ReplyWaiters } from './replies.js';
+import type { StateCache } from './state-cache.js';
+import type { ActorWrites, KeyWrites, Outcome, Reply } from './types.js';
+
+/** Provisional arrival order of messages a batch sends, above any the store has given out. */
+const OUTGOING_SEQ = 2 ** 52;
+
+/** A batch planned and its plan's records. */
+export interface PlannedBatch {
+  batch: BatchRecord;
+  plan: MessageRecord[];
+}
+
+/** A batch's outcome ready to write, and what follows from it once it is durable. */
+export interface PreparedCommit {
+  height: number;
+  ops: WriteOp[];
+  replies: Reply[];
+  /** Successful state writes. */
+  writes: ActorWrites;
+  /** Highest nonce used per sender by the messages this batch sends. */
+  nonces: Map<string, number>;
+  /** Messages this commit puts (back) in the pool: retried and sent ones. */
+  pooled: MessageRecord[];
+  /** The next batch, planned in this commit. */
+  next: PlannedBatch | null;
+}
+
+/** What the commit pipeline needs of the rest of the processor. */
+export interface CommitParts {
+  store: Store;
+  /** Shared with acceptances: what arrives while one commit syncs goes in the next, together. */
+  commits: GroupCommit;
+  cache: StateCache;
+  nonces: Nonces;
+  held: HeldRecords;
+  waiters: ReplyWaiters;
+  pool: Pool;
+  maxAttempts: number;
+  /** Batch timestamps (ms). */
+  clock: () => number;
+}
+
+/** State write ops of an actor. */
+const stateOps = (actorId: string, writes: readonly StateWrite[]): WriteOp[] =>
+  writes.map((w) => (w.value === null ? { kind: 'state.delete', actorId, key: w.key } : { kind: 'state.put', actorId, key: w.key, value: w.value }));
+
+/**
+ * The pipelined commit: prepares a batch's outcome as one transaction (sending messages back to
+ * the pool for another attempt, planning the next batch in the same transaction), starts it on
+ * the group commit shared with acceptances, and settles it. While it syncs, the next batch runs
+ * on its writes (`committing`); once it is durable, the caches take its writes, the nonces what it
+ * used, and waiters their replies. Actor creations commit through the same group commit and
+ * update the same caches.
+ */
+export class CommitPipeline {
+  private inFlight: { done: Promise<void>; writes: ActorWrites } | null = null;
+  private planned: PlannedBatch | null = null;
+  private closed = false;
+  /** Height of the last batch this process committed (0: none yet). */
+  lastHeight = 0;
+  /** Batches committed by this process. */
+  batches = 0;
+
+  constructor(private readonly parts: CommitParts) {}
+
+  /** The state the commit in flight writes, if one is: the next batch executes on it. */
+  get committing(): ActorWrites | undefined {
+    return this.inFlight?.writes;
+  }
+
+  /** Takes the batch planned in the last commit started, if any. */
+  takePlanned(): PlannedBatch | null {
+    const p = this.planned;
+    this.planned = null;
+    return p;
+  }
+
+  /** Waits for the commit in flight; if it failed, forgets what was planned on top of it and throws. */
+  async settle(): Promise<void> {
+    const inFlight = this.inFlight;
+    if (!inFlight) return;
+    try {
+      await inFlight.done;
+    } catch (err) {
+      this.planned = null;
+      throw err;
+    } finally {
+      if (this.inFlight === inFlight) this.inFlight = null;
+    }
+  }
+
+  /** Commits the plan of a batch that no commit carried (the first after a quiet pool). */
+  async commitPlan(batch: BatchRecord): Promise<void> {
+    await this.parts.store.commit([{ kind: 'batch.plan', batch }]);
+  }
+
+  /** Plans no further batch: commits prepared from now on carry no plan. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /**
+   * Prepares a batch's outcome as one transaction, and puts the next batch's plan in it when
+   * messages wait: one synced write per batch, and the next cycle starts without reading the pool.
+   */
+  async prepare(batch: BatchRecord, plan: readonly MessageRecord[], results: ReadonlyMap<string, Outcome>): Promise<PreparedCommit> {
+    const { store, pool, maxAttempts, clock } = this.parts;
+    const ops: WriteOp[] = [];
+    const replies: Reply[] = [];
+    const writes: ActorWrites = new Map();
+    const retried: MessageRecord[] = [];
+    const outgoing: MessageRecord[] = [];
+    const nonces = new Map<string, number>();
+    const nonceOf = async (sender: string): Promise<number> => {
+      const n = (nonces.get(sender) ?? (await store.processing.lastNonce(sender))) + 1;
+      nonces.set(sender, n);
+      return n;
+    };
+    const put = (reply: ReplyRecord): void => {
+      ops.push({ kind: 'reply.put', reply });
+      replies.push(toReply(reply));
+    };
+    // A message that goes back to the pool for another attempt takes with it what came after it
+    // in its sender's order (so a sender's messages complete in nonce order) and in its actor's
+    // chain (whose later messages may have run on what a message sent back wrote): their results
+    // are dropped and no attempt is charged. Plan order is both orders, so one pass finds them all.
+    const backSenders = new Set<string>();
+    const backActors = new Set<string>();
+    const sendBack = (m: MessageRecord, attempts: number): void => {
+      backSenders.add(m.sender);
+      backActors.add(m.recipient);
+      ops.push({ kind: 'message.status', id: m.id, status: 'pending', attempts });
+      retried.push({ ...m, status: 'pending', attempts });
+    };
+    for (const m of plan) {
+      const r = results.get(m.id)!;
+      if (backSenders.has(m.sender) || backActors.has(m.recipient)) {
+        sendBack(m, m.attempts);
+        continue;
+      }
+      if (r === 'UnknownActor') {
+        put({ messageId: m.id, status: 'UnknownActor', error: `no actor ${m.recipient}`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
+        continue;
+      }
+      const disposition = classify(r, m.attempts, maxAttempts);
+      if (disposition === 'retry') {
+        sendBack(m, m.attempts + 1);
+        continue;
+      }
+      if (disposition === 'give-up') {
+        const attempts = m.attempts + 1;
+        put({ messageId: m.id, status: r.status, error: `${r.error?.message ?? r.status} (gave up after ${attempts} attempts)`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
+        continue;
+      }
+      put({
+        messageId: m.id,
+        status: r.status,
+        error: r.status === 'ok' ? null : (r.error?.message ?? r.status),
+        payload: r.reply,
+        gasUsed: r.gasUsed,
+        logs: JSON.stringify(r.logs),
+        batchHeight: batch.height,
+      });
+      if (r.status !== 'ok') continue;
+      if (r.writes.length > 0) {
+        let actorWrites = writes.get(m.recipient);
+        if (!actorWrites) writes.set(m.recipient, (actorWrites = new Map()));
+        for (const op of stateOps(m.recipient, r.writes)) ops.push(op);
+        for (const w of r.writes) actorWrites.set(toHex(w.key), w.value);
+      }
+      for (let i = 0; i < r.sends.length; i++) {
+        const s = r.sends[i]!;
+        const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null };
+        ops.push({ kind: 'message.enqueue', message });
+        // Their arrival order (seq) comes from the store; until then, after everything in the
+        // pool, in the order they were sent.
+        outgoing.push({ ...message, seq: OUTGOING_SEQ + outgoing.length, status: 'pending', attempts: 0 });
+      }
+    }
+    ops.push({ kind: 'batch.commit', height: batch.height });
+    const nextPlan = this.closed ? [] : await pool.planNext(retried, outgoing);
+    const next = nextPlan.length > 0 ? { batch: nextBatch(batch, nextPlan, clock()), plan: nextPlan } : null;
+    if (next) ops.push({ kind: 'batch.plan', batch: next.batch });
+    const inNext = new Set(nextPlan.map((m) => m.id));
+    const pooled = [...retried, ...outgoing].filter((m) => !inNext.has(m.id));
+    return { height: batch.height, ops, replies, writes, nonces, pooled, next };
+  }
+
+  /**
+   * Starts a prepared commit and returns at once: the next batch (if planned) executes while this
+   * one syncs, on top of its writes. Replies go out, and the cache takes the writes, once it is durable.
+   */
+  start(c: PreparedCommit): void {
+    const { commits, cache, nonces, held, waiters } = this.parts;
+    this.planned = c.next;
+    const done = commits.commit(c.ops).then(() => {
+      cache.committed(c.writes);
+      nonces.advance(c.nonces);
+      this.lastHeight = c.height;
+      this.batches++;
+      for (const r of c.replies) waiters.notify(r);
+    });
+    // Held before they are durable, as acceptances are; a failed commit lets them go (its batch is
+    // redone, and holds them again).
+    for (const m of c.pooled) held.hold(m);
+    // Observed by settle(); this also keeps a failure from being reported as unhandled meanwhile.
+    done.catch(() => {
+      for (const m of c.pooled) held.release(m.id);
+    });
+    this.inFlight = { done, writes: c.writes };
+  }
+
+  /**
+   * Creates an actor with its initial state, sharing a synced transaction with whatever commits
+   * beside it; once durable, the caches know its code and state.
+   */
+  async createActor(actorId: string, codeId: string, state: readonly StateWrite[]): Promise<void> {
+    await this.parts.commits.commit([{ kind: 'actor.create', actorId, codeId }, ...stateOps(actorId, state)]);
+    const values: KeyWrites = new Map();
+    for (const w of state) values.set(toHex(w.key), w.value);
+    this.parts.cache.created(actorId, codeId, values);
+  }
+}

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult, type StateWrite } from '../exec/index.js';
+import type { PrefetchCycle, PrefetchMetrics, Warmth } from '../prefetch/index.js';
+import type { BatchRecord, MessageRecord } from '../store/index.js';
+import { toHex } from '../util/index.js';
+import { InitFailed } from './errors.js';
+import { groupByActor } from './planner.js';
+import { FIRST_ENTRIES, type StateCache } from './state-cache.js';
+import type { ActorWrites, KeyWrites, Outcome } from './types.js';
+
+const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
+const NO_KEYS: readonly string[] = [];
+
+/**
+ * What becomes of a message's outcome: its reply is committed (`reply`), it goes back to the pool
+ * for another attempt (`retry`), or it fails with its last outcome after its last attempt
+ * (`give-up`).
+ */
+export type Disposition = 'reply' | 'retry' | 'give-up';
+
+/**
+ * Retry classification: deterministic outcomes (and a missing actor) are replies; a
+ * machine-dependent one (Timeout, Busy, Cancelled, HostError, a crash) is retried until
+ * `maxAttempts` attempts were made, counting this one.
+ */
+export function classify(outcome: Outcome, attempts: number, maxAttempts: number): Disposition {
+  if (outcome === 'UnknownActor' || DETERMINISTIC_STATUSES.has(outcome.status)) return 'reply';
+  return attempts + 1 >= maxAttempts ? 'give-up' : 'retry';
+}
+
+/** What the executor needs of the rest of the processor. */
+export interface ExecutorParts {
+  engine: Engine;
+  cache: StateCache;
+  /** Apply times of prefetched and cold messages. */
+  metrics: PrefetchMetrics;
+  /** Timestamps of init and query executions (ms). */
+  clock: () => number;
+}
+
+/**
+ * Runs guest code for the processor on the engine: a batch's plan as one chain per actor (each
+ * message with a snapshot of the state it will likely read), an actor's `init`, and queries.
+ */
+export class Executor {
+  constructor(private readonly parts: ExecutorParts) {}
+
+  /**
+   * Executes a batch's plan: each actor's messages in plan order on the state the earlier ones
+   * wrote, different actors in parallel. `committing` holds the writes of the batch whose commit
+   * is still in flight; they count as committed here.
+   */
+  async batch(batch: BatchRecord, plan: readonly MessageRecord[], prefetch: PrefetchCycle | null, committing: ActorWrites | undefined): Promise<Map<string, Outcome>> {
+    const results = new Map<string, Outcome>();
+    await Promise.all(groupByActor(plan).map((group) => this.chain(batch, group, prefetch, committing?.get(group[0]!.recipient), results)));
+    return results;
+  }
+
+  /** Runs an actor's `init` with `payload`; returns its state writes, or throws `InitFailed`. */
+  async init(actorId: string, codeId: string, payload: Uint8Array): Promise<StateWrite[]> {
+    const r = await this.parts.engine.execute({
+      codeId,
+      entry: 'init',
+      input: payload,
+      context: { self: actorId, source: 'init', messageId: `init:${actorId}`, blockHeight: 0n, blockTime: BigInt(this.parts.clock()), seed: actorId },
+    });
+    if (r.status !== 'ok') throw new InitFailed(r.status, r.error?.message ?? '');
+    return r.writes;
+  }
+
+  /** Runs a message at once on committed state; nothing is persisted but code artefacts. */
+  query(actorId: string, codeId: string, payload: Uint8Array, gasLimit: bigint): Promise<ExecutionResult> {
+    return this.parts.engine.execute({
+      codeId,
+      input: payload,
+      gasLimit,
+      context: { self: actorId, source: 'query', messageId: `query:${randomUUID()}`, blockHeight: 0n, blockTime: BigInt(this.parts.clock()), seed: 'query' },
+      state: { load: (key) => this.parts.cache.read(actorId, key) },
+    });
+  }
+
+  /** One actor's messages of a batch, in order; `before` is what the batch in flight writes of it. */
+  private async chain(batch: BatchRecord, group: readonly MessageRecord[], prefetch: PrefetchCycle | null, before: KeyWrites | undefined, results: Map<string, Outcome>): Promise<void> {
+    const { engine, cache, metrics } = this.parts;
+    const actorId = group[0]!.recipient;
+    const codeId = cache.knownCode(actorId) ?? (await cache.codeOf(actorId));
+    // Writes of earlier successful messages of this actor in this batch.
+    const local: KeyWrites = new Map();
+    // An actor this process has not run yet: no read set to warm with, so take the first
+    // entries of its state in one query (small actors: all of it) instead of a synchronous
+    // worker-to-main read per key.
+    const first = codeId !== null && cache.readSet(actorId) === undefined ? await cache.firstEntries(actorId) : null;
+    if (first && before) for (const [h, v] of before) first.set(h, v);
+    const read = (key: Uint8Array, h = toHex(key)): Promise<Uint8Array | null> => (before?.has(h) ? Promise.resolve(before.get(h)!) : cache.read(actorId, key, h));
+    const blockHeight = BigInt(batch.height);
+    const blockTime = BigInt(batch.timestamp);
+    for (const m of group) {
+      const warmth = prefetch?.reach(m.id) ?? COLD;
+      if (codeId === null) {
+        results.set(m.id, 'UnknownActor');
+        continue;
+      }
+      const t0 = performance.now();
+      const snapshot = await this.snapshot(actorId, local, first, before, warmth, read);
+      // The whole state came up front (a small actor's first run): nothing to load later.
+      const complete = first !== null && first.size < FIRST_ENTRIES;
+      const snapshotMs = performance.now() - t0;
+      const r = await engine.execute({
+        codeId,
+        entry: m.entry,
+        input: m.payload,
+        gasLimit: m.gasLimit,
+        context: { self: actorId, source: m.sender, messageId: m.id, blockHeight, blockTime, seed: batch.seed },
+        state: { snapshot, complete, load: (key) => read(key) },
+      });
+      results.set(m.id, r);
+      // Apply time: building the snapshot, the code lookup (a compile when the code is cold)
+      // and the execution on the worker (its synchronous state loads included). Not the waits
+      // for a worker — in the engine's queue, behind other jobs in a worker's pipeline, and for
+      // the outcome to come back through a busy event loop: those measure the load, not how
+      // warm the message was, and they swamped the difference prefetch makes.
+      const applyMs = snapshotMs + r.timings.codeLookup + r.timings.instantiate + r.timings.run;
+      metrics.applied({ messageId: m.id, actorId, applyMs, gasUsed: r.gasUsed, prefetched: warmth.prefetched });
+      if (r.reads.length > 0) cache.setReadSet(actorId, r.reads);
+      if (r.status === 'ok') for (const w of r.writes) local.set(toHex(w.key), w.value);
+    }
+  }
+
+  /**
+   * A message's snapshot: this batch's earlier writes of the actor, its first entries (on its
+   * first run here), then what it read last time and what a speculation of this very message
+   * read, so its reads rarely have to cross back to the main thread.
+   */
+  private async snapshot(
+    actorId: string,
+    local: KeyWrites,
+    first: KeyWrites | null,
+    before: KeyWrites | undefined,
+    warmth: Warmth,
+    read: (key: Uint8Array, h: string) => Promise<Uint8Array | null>,
+  ): Promise<KeyWrites> {
+    const { cache } = this.parts;
+    const snapshot: KeyWrites = new Map(local);
+    if (first) for (const [h, v] of first) if (!snapshot.has(h)) snapshot.set(h, v);
+    // Known values (written by the batch in flight, or cached) go in without an `await`: each
+    // would wait behind every other actor's pending work in this batch.
+    for (let pass = 0; pass < 2; pass++) {
+      const keys = pass === 0 ? (cache.readSet(actorId) ?? NO_KEYS) : warmth.reads;
+      for (const h of keys) {
+        if (snapshot.has(h)) continue;
+        if (before?.has(h)) {
+          snapshot.set(h, before.get(h)!);
+          continue;
+        }
+        const hit = cache.cached(actorId, h);
+        snapshot.set(h, hit ? hit.v : await read(Buffer.from(h, 'hex'), h));
+      }
+    }
+    return snapshot;
+  }
+}

@@ -1,0 +1,78 @@
+import type { MessageRecord, Store } from '../store/index.js';
+import type { HeldRecords } from './held.js';
+import { planBatch } from './planner.js';
+
+/** What bounds a batch's plan. */
+export interface PoolLimits {
+  maxMessages: number;
+  gasBudget: bigint;
+}
+
+/**
+ * The pending pool as the planner sees it: its best messages in order (priority, then arrival),
+ * as records held in memory where there are and read from the store otherwise, and the next
+ * batch's plan drawn from them.
+ */
+export class Pool {
+  constructor(
+    private readonly store: Store,
+    private readonly held: HeldRecords,
+    private readonly limits: PoolLimits,
+  ) {}
+
+  /**
+   * Plans a batch from the pool plus messages about to enter it: `retried` (going back to the
+   * pool in the commit that will carry this plan) and `outgoing` (sent by the batch being
+   * committed). Outgoing messages join only when the pool's slice is the whole pool, since they
+   * rank after everything already there.
+   */
+  async planNext(retried: readonly MessageRecord[], outgoing: readonly MessageRecord[]): Promise<MessageRecord[]> {
+    const { maxMessages, gasBudget } = this.limits;
+    // A batch's worth: nonces follow arrival, so a sender's messages in the slice run on from its
+    // lowest pending nonce unless priorities reorder them (the plan then comes out shorter).
+    const slice = maxMessages;
+    const stored = await this.slice(slice);
+    const joining = [...retried, ...(stored.length < slice ? outgoing : [])];
+    const pending = [...stored, ...joining];
+    if (pending.length === 0) return [];
+    const lowestPending = await this.store.processing.lowestPendingNonces([...new Set(pending.map((m) => m.sender))]);
+    for (const m of joining) {
+      const low = lowestPending.get(m.sender);
+      if (low === undefined || m.nonce < low) lowestPending.set(m.sender, m.nonce);
+    }
+    const plan = planBatch(pending, { maxMessages, gasBudget, lowestPending });
+    if (plan.length > 0 || retried.length + outgoing.length > 0) return plan;
+    // Every sender in the slice may be waiting on a lower nonce outside it: take the pool's best
+    // messages then, in order (the first of them is some sender's lowest nonce).
+    return planBatch(await this.store.processing.pending(Number.MAX_SAFE_INTEGER), { maxMessages, gasBudget });
+  }
+
+  /** The records of a stored plan (a batch planned before a restart), in its order. */
+  async messages(ids: readonly string[]): Promise<MessageRecord[]> {
+    return (await Promise.all(ids.map((id) => this.store.processing.message(id)))).filter((m): m is MessageRecord => m !== null);
+  }
+
+  /** A plan is fixed: its messages leave the pool, and their held records go. */
+  planned(plan: readonly MessageRecord[]): void {
+    for (const m of plan) this.held.release(m.id);
+  }
+
+  /** The pool's first `limit` messages, best first: held records where there are, the rest read. */
+  private async slice(limit: number): Promise<MessageRecord[]> {
+    const order = await this.store.processing.pendingOrder(limit);
+    const out: (MessageRecord | null)[] = [];
+    const reads: Promise<void>[] = [];
+    for (const { id, seq } of order) {
+      const m = this.held.get(id);
+      if (m) {
+        m.seq = seq;
+        out.push(m);
+        continue;
+      }
+      const at = out.push(null) - 1;
+      reads.push(this.store.processing.message(id).then((r) => void (out[at] = r && r.status === 'pending' ? r : null)));
+    }
+    await Promise.all(reads);
+    return out.filter((m): m is MessageRecord => m !== null);
+  }
+}

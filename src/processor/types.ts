@@ -1,0 +1,65 @@
+/** The processor's public request and result types, and the shapes its parts hand each other. */
+import type { Logger } from 'pino';
+import type { CodeService } from '../code/index.js';
+import type { Engine, ExecutionResult } from '../exec/index.js';
+import type { PrefetchOptions } from '../prefetch/index.js';
+import type { Store } from '../store/index.js';
+
+/** Options of {@link Processor}. */
+export interface ProcessorOptions {
+  store: Store;
+  codes: CodeService;
+  engine: Engine;
+  /** A batch starts at least this often while messages wait; default 10 ms. */
+  batchIntervalMs?: number;
+  /** Messages per batch; a full pool starts a batch at once. Default 1,000. */
+  maxBatchMessages?: number;
+  /** Summed gas limits per batch; default 10^13. */
+  batchGasBudget?: bigint;
+  /** Attempts for machine-dependent failures (Timeout, Busy, HostError) before giving up; default 3. */
+  maxAttempts?: number;
+  /** State cache size in bytes; default 64 MiB. */
+  stateCacheBytes?: number;
+  /** Batch timestamps (ms); injectable for tests. */
+  clock?: () => number;
+  /**
+   * Speculative prefetch of code and state ahead of execution (see `src/prefetch`): `true` or an
+   * object (sizing it) turns it on. Off by default: on two cores it lowered send->reply latency
+   * under light load but not reliably under heavier load (see `bench/prefetch.ts`).
+   */
+  prefetch?: PrefetchOptions | boolean;
+  /** pino logger; default: level from `TESSERA_LOG_LEVEL`, else `warn`. */
+  logger?: Logger;
+}
+
+/** What `send` takes. */
+export interface SendRequest {
+  to: string;
+  payload: Uint8Array;
+  gasLimit: bigint;
+  priority?: number;
+  /** The sender: an external account name; default `external`. */
+  from?: string;
+  /** A key already accepted returns the original message id and enqueues nothing. */
+  idempotencyKey?: string;
+}
+
+/** The committed outcome of a message. */
+export interface Reply {
+  messageId: string;
+  /** `ok`, a deterministic failure status, `UnknownActor`, or the last machine-dependent failure after the retries ran out. */
+  status: string;
+  error: string | null;
+  payload: Uint8Array | null;
+  gasUsed: bigint;
+  batchHeight: number;
+}
+
+/** A planned message's execution outcome: the engine's result, or no such actor. */
+export type Outcome = ExecutionResult | 'UnknownActor';
+
+/** One actor's state writes: hex key -> value (null: deleted). */
+export type KeyWrites = Map<string, Uint8Array | null>;
+
+/** State writes of several actors: actor -> hex key -> value (null: deleted). */
+export type ActorWrites = Map<string, KeyWrites>;
