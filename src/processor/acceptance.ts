@@ -1,22 +1,12 @@
 import type { PrefetchCycle } from '../prefetch/index.js';
-import type { GroupCommit, MessageRecord, Store } from '../store/index.js';
+import type { MessageRecord } from '../store/index.js';
 import { timeOrderedId } from '../util/index.js';
 import { InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
-import type { HeldRecords } from './held.js';
-import type { Nonces } from './nonces.js';
-import type { ReplyWaiters } from './replies.js';
-import type { StateCache } from './state-cache.js';
+import type { SharedParts } from './parts.js';
 import type { SendRequest } from './types.js';
 
 /** What acceptance needs of the rest of the processor. */
-export interface AcceptanceParts {
-  store: Store;
-  /** Shared with batch commits: an acceptance pays for a sync together with whatever commits beside it. */
-  commits: GroupCommit;
-  cache: StateCache;
-  nonces: Nonces;
-  held: HeldRecords;
-  waiters: ReplyWaiters;
+export interface AcceptanceParts extends SharedParts {
   /** The prefetch cycle that takes newly accepted messages now, if any. */
   prefetchCycle: () => PrefetchCycle | null;
   /** Called once each accepted message is durable. */

@@ -1,13 +1,11 @@
 import type { StateWrite } from '../exec/index.js';
-import type { BatchRecord, GroupCommit, MessageRecord, ReplyRecord, Store, WriteOp } from '../store/index.js';
+import type { BatchRecord, MessageRecord, ReplyRecord, WriteOp } from '../store/index.js';
 import { toHex } from '../util/index.js';
 import { classify } from './executor.js';
-import type { HeldRecords } from './held.js';
-import type { Nonces } from './nonces.js';
+import type { SharedParts } from './parts.js';
 import { nextBatch } from './planner.js';
 import type { Pool } from './pool.js';
-import { toReply, type ReplyWaiters } from './replies.js';
-import type { StateCache } from './state-cache.js';
+import { toReply } from './replies.js';
 import type { ActorWrites, KeyWrites, Outcome, Reply } from './types.js';
 
 /** Provisional arrival order of messages a batch sends, above any the store has given out. */
@@ -35,14 +33,7 @@ export interface PreparedCommit {
 }
 
 /** What the commit pipeline needs of the rest of the processor. */
-export interface CommitParts {
-  store: Store;
-  /** Shared with acceptances: what arrives while one commit syncs goes in the next, together. */
-  commits: GroupCommit;
-  cache: StateCache;
-  nonces: Nonces;
-  held: HeldRecords;
-  waiters: ReplyWaiters;
+export interface CommitParts extends SharedParts {
   pool: Pool;
   maxAttempts: number;
   /** Batch timestamps (ms). */

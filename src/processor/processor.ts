@@ -10,6 +10,7 @@ import { ActorExists, UnknownActor } from './errors.js';
 import { Executor } from './executor.js';
 import { HeldRecords } from './held.js';
 import { Nonces } from './nonces.js';
+import type { SharedParts } from './parts.js';
 import { nextBatch } from './planner.js';
 import { Pool } from './pool.js';
 import { ReplyWaiters } from './replies.js';
@@ -74,29 +75,24 @@ export class Processor {
     // Acceptances, batch commits and actor creations share synced transactions (an id is returned
     // only once it is durable): what arrives while one commit syncs goes in the next, together, so
     // a batch's commit and the acceptances queued behind it pay for one sync.
-    const commits = new GroupCommit(this.store);
-    const nonces = new Nonces(this.store);
-    const held = new HeldRecords();
-    this.pool = new Pool(this.store, held, { maxMessages: this.maxMessages, gasBudget: options.batchGasBudget ?? 10_000_000_000_000n });
-    this.acceptance = new Acceptance({
+    const shared: SharedParts = {
       store: this.store,
-      commits,
+      commits: new GroupCommit(this.store),
       cache: this.cache,
-      nonces,
-      held,
+      nonces: new Nonces(this.store),
+      held: new HeldRecords(),
       waiters: this.waiters,
+    };
+    this.pool = new Pool(this.store, shared.held, { maxMessages: this.maxMessages, gasBudget: options.batchGasBudget ?? 10_000_000_000_000n });
+    this.acceptance = new Acceptance({
+      ...shared,
       prefetchCycle: () => this.nextCycle,
       onAccepted: () => {
         if (++this.pendingHint >= this.maxMessages) this.wake();
       },
     });
     this.pipeline = new CommitPipeline({
-      store: this.store,
-      commits,
-      cache: this.cache,
-      nonces,
-      held,
-      waiters: this.waiters,
+      ...shared,
       pool: this.pool,
       maxAttempts: options.maxAttempts ?? 3,
       clock: this.clock,
