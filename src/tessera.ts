@@ -253,7 +253,6 @@ export class Tessera {
   }
 
   private async shutdown(graceMs: number): Promise<void> {
-    await this.gate.drain(graceMs);
     // Each layer is closed even when one before it fails; the first failure is reported.
     let failure: unknown = null;
     const step = async (stop: () => Promise<void>): Promise<void> => {
@@ -263,7 +262,11 @@ export class Tessera {
         failure ??= err;
       }
     };
-    await step(() => this.workflows.close());
+    // Workflows are not calls: they stop at their next effect from now on (the runner bounds a
+    // step body in progress by its own grace), while the calls in flight finish.
+    const workflowsStopped = step(() => this.workflows.close());
+    await this.gate.drain(graceMs);
+    await workflowsStopped;
     await step(() => this.processor.close());
     // The batch in progress has delivered its replies: whatever still waits, waits in vain.
     this.gate.stop();
