@@ -19,11 +19,6 @@ export class CallGate {
     this.stopped.catch(() => undefined);
   }
 
-  /** Whether calls are admitted. */
-  get open(): boolean {
-    return this.state === 'open';
-  }
-
   /** Throws the closed error unless calls are admitted (for synchronous methods). */
   enter(): void {
     if (this.state !== 'open') throw new this.ClosedError();
@@ -79,10 +74,5 @@ export class CallGate {
   stop(): void {
     this.state = 'stopped';
     this.reject(new this.ClosedError());
-  }
-
-  /** How many calls `close()` would wait for. */
-  get pending(): number {
-    return this.inflight.size;
   }
 }
