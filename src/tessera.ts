@@ -1,12 +1,39 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import {
+  CallGate,
+  checkBytes,
+  checkCloseOptions,
+  checkCreateActor,
+  checkFunction,
+  checkId,
+  checkOpenOptions,
+  checkQueryOptions,
+  checkSend,
+  checkStartOptions,
+  checkString,
+  copyBytes,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  TesseraClosed,
+} from './api/index.js';
 import { CodeService, type CodeServiceOptions } from './code/index.js';
 import { Engine, type EngineOptions, type ExecutionResult } from './exec/index.js';
 import { Processor, UnknownActor, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
 import { openStore, type SqliteOptions, type Store } from './store/index.js';
 import { Workflows, type WorkflowFn, type WorkflowHandle, type WorkflowOptions } from './workflow/index.js';
 
-/** Options of {@link Tessera.open}. */
+/** How long `close()` waits for calls in flight by default. */
+const DEFAULT_CLOSE_GRACE_MS = 5000;
+/**
+ * Message ids are time-ordered UUIDs, and a message an actor sends gets its sender's id plus
+ * `/<n>`, so ids grow along a chain of sends: `reply` takes ids well past the 256 bytes of an actor id.
+ */
+const MAX_MESSAGE_ID_BYTES = 64 * 1024;
+
+/**
+ * Options of {@link Tessera.open}. Every field is checked at `open` (types and ranges, the
+ * layers' numeric options included): a wrong one is an `InvalidArgument` naming it.
+ */
 export interface TesseraOptions {
   /** `sqlite:<path>` (default `sqlite:./tessera.db`), `sqlite::memory:`, or a Store. */
   store?: string | Store;
@@ -17,6 +44,25 @@ export interface TesseraOptions {
   codes?: Omit<CodeServiceOptions, 'store'>;
   processor?: Omit<ProcessorOptions, 'store' | 'codes' | 'engine'>;
   workflows?: WorkflowOptions;
+  /**
+   * The largest payload, in bytes, that `send`, `query` and `createActor`'s `init` accept
+   * (default 1 MiB); a larger one is a `PayloadTooLarge` at the call.
+   */
+  maxPayloadBytes?: number;
+  /** How long `close()` waits for calls in flight unless told otherwise; default 5,000 ms. */
+  closeGraceMs?: number;
+}
+
+/** Options of {@link Tessera.query}. */
+export interface QueryOptions {
+  /** Gas for the execution; default 10^9. */
+  gasLimit?: bigint;
+}
+
+/** Options of {@link Tessera.close}. */
+export interface CloseOptions {
+  /** How long to wait for calls in flight before the layers stop them; default `closeGraceMs` (5,000 ms). */
+  graceMs?: number;
 }
 
 /** An actor's committed state, for inspection. */
@@ -37,8 +83,22 @@ export interface ActorInfo {
  * const reply = await t.reply(id);   // the committed outcome
  * await t.close();
  * ```
+ *
+ * Every argument is checked before anything is stored or queued: a wrong type or a value out of
+ * range is an `InvalidArgument` naming the field, a payload over `maxPayloadBytes` is a
+ * `PayloadTooLarge`. Ranges: ids (actor ids, `from`, idempotency keys, workflow names and ids)
+ * are non-empty strings of at most 256 bytes of UTF-8 without NUL; `gasLimit` is a bigint from 1
+ * to 2^64-1; `priority` an integer from -2^31 to 2^31-1; code ids 64 lowercase hex digits;
+ * payloads any `Uint8Array` (a Buffer, a subarray, a view of a SharedArrayBuffer), copied at the
+ * call so that later changes by the caller do not reach an accepted message. Calls on a closed
+ * or closing Tessera reject with `TesseraClosed`.
  */
 export class Tessera {
+  private readonly gate = new CallGate(TesseraClosed);
+  /** Per actor id, the create in progress: a second create of the same id waits for it. */
+  private readonly creating = new Map<string, Promise<void>>();
+  private closing: Promise<void> | null = null;
+
   private constructor(
     readonly store: Store,
     readonly codes: CodeService,
@@ -47,9 +107,14 @@ export class Tessera {
     /** The durable workflow runtime (see README, "Durable workflows"). */
     readonly workflows: Workflows,
     private readonly ownsStore: boolean,
+    /** The largest payload accepted at `send`, `query` and `createActor`'s `init`. */
+    readonly maxPayloadBytes: number,
+    private readonly closeGraceMs: number,
   ) {}
 
+  /** @throws InvalidArgument naming the option at fault */
   static async open(options: TesseraOptions = {}): Promise<Tessera> {
+    checkOpenOptions(options);
     const spec = options.store ?? 'sqlite:./tessera.db';
     let store: Store;
     if (typeof spec === 'string') {
@@ -57,45 +122,93 @@ export class Tessera {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       store = openStore(spec, { sync: options.sync, writer: options.writer });
     } else store = spec;
+    const ownsStore = typeof spec === 'string';
     const codes = new CodeService({ store, ...options.codes });
     const engine = new Engine({ codes, ...options.engine });
     const processor = new Processor({ store, codes, engine, ...options.processor });
     processor.start();
     const workflows = new Workflows(store, processor, options.workflows);
-    return new Tessera(store, codes, engine, processor, workflows, typeof spec === 'string');
+    return new Tessera(store, codes, engine, processor, workflows, ownsStore, options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
   }
 
-  /** Stores a guest (validated); idempotent. */
+  /** Stores a guest (validated); idempotent. The caller's bytes are read, never changed or kept. */
   upload(bytes: Uint8Array): Promise<{ codeId: string; created: boolean }> {
-    return this.codes.upload(bytes).then(({ codeId, created }) => ({ codeId, created }));
+    return this.gate.run(async () => {
+      const b = checkBytes('bytes', bytes);
+      // A plain view of the same memory: `Uint8Array#slice` copies where `Buffer#slice` would
+      // share, so the code service's copy of it is its own whatever form the caller passed.
+      const view = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      const { codeId, created } = await this.codes.upload(view);
+      return { codeId, created };
+    });
   }
 
-  /** Creates an actor of a code, running its `init` with `init` as payload. */
+  /**
+   * Creates an actor of a code, running its `init` with `init` as payload. A concurrent create of
+   * the same id waits for the first and then fails with `ActorExists` if that one succeeded.
+   *
+   * @throws InvalidArgument, PayloadTooLarge, ActorExists, InitFailed, MissingOriginalCode
+   */
   createActor(req: { codeId: string; id?: string; init?: Uint8Array }): Promise<string> {
-    return this.processor.createActor(req);
+    return this.gate.run(async () => {
+      const args = checkCreateActor(req, this.maxPayloadBytes);
+      const id = args.id;
+      if (id === undefined) return this.processor.createActor(args);
+      const before = this.creating.get(id);
+      const attempt = (before ?? Promise.resolve()).then(() => this.processor.createActor(args));
+      const done = attempt.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.creating.set(id, done);
+      try {
+        return await attempt;
+      } finally {
+        if (this.creating.get(id) === done) this.creating.delete(id);
+      }
+    });
   }
 
-  /** Accepts a message; resolves with its id once it is durable. */
+  /**
+   * Accepts a message; resolves with its id once it is durable.
+   *
+   * @throws InvalidArgument, PayloadTooLarge, UnknownActor
+   */
   send(req: SendRequest): Promise<string> {
-    return this.processor.send(req);
+    return this.gate.run(async () => this.processor.send(checkSend(req, this.maxPayloadBytes)));
   }
 
-  /** The committed outcome of a message (waits for its batch). */
+  /**
+   * The committed outcome of a message (waits for its batch). Not waited for by `close()`: a reply
+   * still pending when Tessera closes rejects with `TesseraClosed`.
+   */
   reply(messageId: string): Promise<Reply> {
-    return this.processor.reply(messageId);
+    return this.gate.watch(async () => this.processor.reply(checkString('messageId', messageId, MAX_MESSAGE_ID_BYTES)));
   }
 
-  /** A read-only execution on committed state, at once. */
-  query(actorId: string, payload: Uint8Array): Promise<ExecutionResult> {
-    return this.processor.query(actorId, payload);
+  /**
+   * A read-only execution on committed state, at once.
+   *
+   * @throws InvalidArgument, PayloadTooLarge, UnknownActor
+   */
+  query(actorId: string, payload: Uint8Array, options?: QueryOptions): Promise<ExecutionResult> {
+    return this.gate.run(async () => {
+      const id = checkId('actorId', actorId);
+      const input = copyBytes('payload', payload, this.maxPayloadBytes);
+      const { gasLimit } = checkQueryOptions(options);
+      return this.processor.query(id, input, gasLimit);
+    });
   }
 
   /** An actor's code and committed state. */
-  async actor(actorId: string): Promise<ActorInfo> {
-    const a = await this.store.processing.actor(actorId);
-    if (!a) throw new UnknownActor(actorId);
-    const state = (await this.store.state.entries(actorId)).map(([key, value]) => ({ key, value }));
-    return { actorId, codeId: a.codeId, state };
+  actor(actorId: string): Promise<ActorInfo> {
+    return this.gate.run(async () => {
+      const id = checkId('actorId', actorId);
+      const a = await this.store.processing.actor(id);
+      if (!a) throw new UnknownActor(id);
+      const state = (await this.store.state.entries(id)).map(([key, value]) => ({ key, value }));
+      return { actorId: id, codeId: a.codeId, state };
+    });
   }
 
   /**
@@ -103,28 +216,63 @@ export class Tessera {
    * another process on the same store — are picked up by this process's runner.
    */
   workflow<I, O>(name: string, fn: WorkflowFn<I, O>): void {
+    this.gate.enter();
+    checkId('name', name);
+    checkFunction('fn', fn);
     this.workflows.register(name, fn);
   }
 
   /** Starts a registered workflow; an id that exists returns the existing workflow's handle. */
   startWorkflow<I, O = unknown>(name: string, input: I, options: { id?: string } = {}): Promise<WorkflowHandle<O>> {
-    return this.workflows.start<I, O>(name, input, options);
+    return this.gate.run(async () => this.workflows.start<I, O>(checkId('name', name), input, checkStartOptions(options)));
   }
 
   /** A handle on an existing workflow by id. */
   workflowHandle<O = unknown>(id: string): WorkflowHandle<O> {
-    return this.workflows.handle<O>(id);
+    this.gate.enter();
+    return this.workflows.handle<O>(checkId('id', id));
   }
 
   /**
-   * Stops workflows where they are (they resume on the next start), finishes the batch in
-   * progress, stops workers, closes the store (if Tessera opened it).
+   * Closes Tessera. New calls are refused at once (`TesseraClosed`); calls in flight (uploads,
+   * creates, sends, queries, ...) are waited for up to `graceMs`; then workflows stop where they
+   * are (they resume on the next start), the batch in progress finishes and commits, `reply()`
+   * calls still waiting and calls still running reject with `TesseraClosed`, workers stop, and
+   * the store closes (if Tessera opened it). Idempotent: every call returns the first one's promise.
    */
-  async close(): Promise<void> {
-    await this.workflows.close();
-    await this.processor.close();
-    await this.engine.close();
-    await this.codes.close();
-    if (this.ownsStore) await this.store.close();
+  close(options?: CloseOptions): Promise<void> {
+    if (this.closing) return this.closing;
+    let graceMs: number;
+    try {
+      ({ graceMs } = checkCloseOptions(options, this.closeGraceMs));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.closing = this.shutdown(graceMs);
+    return this.closing;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    // Each layer is closed even when one before it fails; the first failure is reported.
+    let failure: unknown = null;
+    const step = async (stop: () => Promise<void>): Promise<void> => {
+      try {
+        await stop();
+      } catch (err) {
+        failure ??= err;
+      }
+    };
+    // Workflows are not calls: they stop at their next effect from now on (the runner bounds a
+    // step body in progress by its own grace), while the calls in flight finish.
+    const workflowsStopped = step(() => this.workflows.close());
+    await this.gate.drain(graceMs);
+    await workflowsStopped;
+    await step(() => this.processor.close());
+    // The batch in progress has delivered its replies: whatever still waits, waits in vain.
+    this.gate.stop();
+    await step(() => this.engine.close());
+    await step(() => this.codes.close());
+    if (this.ownsStore) await step(() => this.store.close());
+    if (failure !== null) throw failure;
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { checkStoreSpec } from '../api/index.js';
 import type { ExecutionResult } from '../exec/index.js';
 import type { Reply } from '../processor/index.js';
 import { Tessera } from '../tessera.js';
@@ -24,8 +25,9 @@ export function registerDemo(program: Command): void {
     .argument('[files...]', 'extra .wasm guests to instrument and run once')
     .option('--store <spec>', 'store', 'sqlite:.tessera/demo.db')
     .action(async (files: string[], opts: { store: string }) => {
+      const store = checkStoreSpec('--store', opts.store);
       if (!existsSync(GUESTS)) throw new Error('example guests are not built: run `npm run build`');
-      const t = await Tessera.open({ store: opts.store });
+      const t = await Tessera.open({ store });
       try {
         console.log(`Tessera demo — store ${opts.store}\n`);
         const ids = new Map<string, string>();

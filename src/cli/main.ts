@@ -1,11 +1,18 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { PayloadTooLarge } from '../api/index.js';
+import { InvalidArgument } from '../util/index.js';
 import { registerDemo } from './demo.js';
 import { registerRun } from './run.js';
 import { registerWorkflows } from './workflows.js';
 
+/** Exit code of a wrong flag or argument (commander's usage errors included). */
+const USAGE = 2;
+
 const program = new Command();
 program.name('tessera').description('Durable, metered WebAssembly actors for Node.js');
+// Usage errors come back here (after commander has printed them) instead of exiting with 1.
+program.exitOverride();
 registerDemo(program);
 registerRun(program);
 registerWorkflows(program);
@@ -13,6 +20,10 @@ registerWorkflows(program);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  console.error(`tessera: ${(e as Error).message}`);
-  process.exitCode = 1;
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : USAGE;
+  } else {
+    console.error(`tessera: ${(e as Error).message}`);
+    process.exitCode = e instanceof InvalidArgument || e instanceof PayloadTooLarge ? USAGE : 1;
+  }
 }

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { checkStoreSpec } from '../api/index.js';
+import { deadlineFlag, entryFlag, gasFlag, inputFlag, readArgumentFile } from './flags.js';
 import { describeResult, show } from './format.js';
 import { openRuntime } from './runtime.js';
 
@@ -17,19 +18,24 @@ export function registerRun(program: Command): void {
     .option('--wasi', 'run a WASI command (_start) with the given args; prints its stdout and stderr')
     .option('--store <spec>', 'store for the code', 'sqlite::memory:')
     .action(async (file: string, args: string[], opts: { entry: string; input: string; gas: string; deadline: string; wasi?: boolean; store: string }) => {
-      const bytes = new Uint8Array(readFileSync(file));
-      const input = opts.input.startsWith('@') ? new Uint8Array(readFileSync(opts.input.slice(1))) : new TextEncoder().encode(opts.input);
-      const rt = openRuntime(opts.store);
+      // Every flag is checked before anything is opened.
+      const gasLimit = gasFlag(opts.gas);
+      const deadlineMs = deadlineFlag(opts.deadline);
+      const entry = entryFlag(opts.entry);
+      const store = checkStoreSpec('--store', opts.store);
+      const input = inputFlag(opts.input);
+      const bytes = readArgumentFile('<file>', file);
+      const rt = openRuntime(store);
       try {
         const { codeId } = await rt.codes.upload(bytes, { mode: opts.wasi ? 'command' : 'actor' });
         const result = await rt.engine.execute({
           codeId,
-          entry: opts.entry,
+          entry,
           mode: opts.wasi ? 'command' : 'actor',
           args: opts.wasi ? [file, ...args] : [],
           input,
-          gasLimit: BigInt(opts.gas),
-          deadlineMs: Number(opts.deadline),
+          gasLimit,
+          deadlineMs,
           context: { self: 'cli', source: 'cli', messageId: '1', blockHeight: 1n, blockTime: BigInt(Date.now()), seed: 'cli' },
         });
         console.log(describeResult(result));

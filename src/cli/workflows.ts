@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { checkOneOf, checkStoreSpec } from '../api/index.js';
 import { openStore, type WorkflowRecord } from '../store/index.js';
 import { decodeValue } from '../workflow/index.js';
+import { limitFlag } from './flags.js';
 
 const STATUSES: readonly WorkflowRecord['status'][] = ['pending', 'succeeded', 'failed', 'cancelled'];
 const when = (ms: number): string => new Date(ms).toISOString();
@@ -18,16 +20,13 @@ export function registerWorkflows(program: Command): void {
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
     .option('--limit <n>', 'at most this many', '20')
     .action(async (opts: { store: string; status?: string; limit: string }) => {
-      if (opts.status !== undefined && !STATUSES.includes(opts.status as WorkflowRecord['status'])) {
-        throw new Error(`--status must be one of ${STATUSES.join(', ')}`);
-      }
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new Error('--limit must be a positive integer');
-      const store = openStore(opts.store);
+      const status = opts.status === undefined ? undefined : checkOneOf('--status', opts.status, STATUSES);
+      const limit = limitFlag(opts.limit);
+      const store = openStore(checkStoreSpec('--store', opts.store));
       try {
         const counts = await store.workflows.counts();
         console.log(STATUSES.map((s) => `${s} ${counts[s]}`).join('  '));
-        for (const w of await store.workflows.list({ status: opts.status as WorkflowRecord['status'] | undefined, limit })) {
+        for (const w of await store.workflows.list({ status, limit })) {
           console.log(`${w.id}  ${w.name}  ${w.status}  updated ${when(w.updatedAt)}${w.leaseOwner ? `  leased by ${w.leaseOwner}` : ''}`);
         }
       } finally {
@@ -42,7 +41,7 @@ export function registerWorkflows(program: Command): void {
     .option('--store <spec>', 'store', 'sqlite:.tessera/demo.db')
     .option('--forgotten', 'include history forgotten at loop checkpoints')
     .action(async (id: string, opts: { store: string; forgotten?: boolean }) => {
-      const store = openStore(opts.store);
+      const store = openStore(checkStoreSpec('--store', opts.store));
       try {
         const w = await store.workflows.get(id);
         if (!w) throw new Error(`no workflow ${id}`);

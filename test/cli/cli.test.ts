@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
@@ -70,6 +70,45 @@ describe('the tessera command', () => {
     const missing = tessera('workflow', 'no-such-id', '--store', store);
     expect(missing.code).toBe(1);
     expect(missing.err).toBe('tessera: no workflow no-such-id\n');
-    expect(tessera('workflows', '--store', store, '--status', 'odd').err).toMatch(/--status must be one of/);
+    const odd = tessera('workflows', '--store', store, '--status', 'odd');
+    expect([odd.code, odd.err]).toEqual([2, 'tessera: invalid argument --status: expected one of pending, succeeded, failed, cancelled, got a string\n']);
+  });
+
+  it('a bad flag or argument is one line on stderr and exit code 2, never a stack trace', () => {
+    const sha = guest('sha256');
+    const cases: [string[], RegExp][] = [
+      [['run', sha, '--gas', 'abc'], /^tessera: invalid argument --gas: expected a whole number of gas from 1 to 2\^64-1$/],
+      [['run', sha, '--gas', '0'], /^tessera: invalid argument --gas: expected a bigint from 1 to 2\^64-1, got a bigint out of range$/],
+      [['run', sha, '--gas', '18446744073709551616'], /^tessera: invalid argument --gas: /],
+      [['run', sha, '--gas', '1e9'], /^tessera: invalid argument --gas: /],
+      [['run', sha, '--deadline', '0'], /^tessera: invalid argument --deadline: expected an integer from 1 to 2147483647, got a number$/],
+      [['run', sha, '--deadline', '1.5'], /^tessera: invalid argument --deadline: /],
+      [['run', sha, '--deadline', 'soon'], /^tessera: invalid argument --deadline: /],
+      [['run', sha, '--entry', ''], /^tessera: invalid argument --entry: expected a non-empty string/],
+      [['run', sha, '--input', `@${join(tmp.dir, 'missing.txt')}`], /^tessera: invalid argument --input: expected a readable file, .*missing\.txt is not \(ENOENT\)$/],
+      [['run', join(tmp.dir, 'missing.wasm')], /^tessera: invalid argument <file>: expected a readable file, .* \(ENOENT\)$/],
+      [['run', sha, '--store', 'postgres://db'], /^tessera: invalid argument --store: expected sqlite:<path> or sqlite::memory:$/],
+      [['run', sha, '--bogus'], /^error: unknown option '--bogus'$/],
+      [['run'], /^error: missing required argument 'file'$/],
+      [['workflows', '--limit', '0'], /^tessera: invalid argument --limit: /],
+      [['workflows', '--store', 'nowhere'], /^tessera: invalid argument --store: /],
+      [['demo', '--store', ''], /^tessera: invalid argument --store: /],
+    ];
+    for (const [args, message] of cases) {
+      const r = tessera(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err.endsWith('\n') && r.err.indexOf('\n') === r.err.length - 1, `one line for ${args.join(' ')}: ${r.err}`).toBe(true);
+      expect(r.err.trimEnd(), args.join(' ')).toMatch(message);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('run: an --input over the 1 MiB payload limit is refused with exit code 2', () => {
+    const big = join(tmp.dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(1024 * 1024 + 1));
+    const r = tessera('run', guest('sha256'), '--input', `@${big}`);
+    expect([r.code, r.err]).toEqual([2, 'tessera: --input of 1048577 bytes is over the limit of 1048576 bytes\n']);
+    writeFileSync(big, Buffer.alloc(1024 * 1024));
+    expect(tessera('run', guest('sha256'), '--input', `@${big}`).code).toBe(0);
   });
 });
