@@ -12,8 +12,9 @@ import { PayloadTooLarge } from './errors.js';
  *   at most {@link MAX_ID_BYTES} bytes of UTF-8, without NUL (the processor's state cache joins an
  *   actor id and a key with `\0`) and without unpaired surrogates (UTF-8 cannot carry them: two
  *   different ids would be stored as the same text).
- * - gas limits: bigints from 1 to {@link MAX_GAS_LIMIT} (2^64-1); a number is refused with a
- *   hint, since mixing it with bigints later throws in the middle of a batch.
+ * - gas limits: bigints from 1 to {@link MAX_GAS_LIMIT} (2^63-1: the guest's gas counter is a
+ *   signed 64-bit global, so a larger limit would wrap); a number is refused with a hint, since
+ *   mixing it with bigints later throws in the middle of a batch.
  * - priorities: integers from {@link MIN_PRIORITY} to {@link MAX_PRIORITY} (32-bit signed).
  * - bytes: any `Uint8Array` (a Buffer, pooled or not, a subarray at an offset, a view of a
  *   `SharedArrayBuffer`); `copyBytes` returns a copy the caller can no longer change.
@@ -22,8 +23,8 @@ import { PayloadTooLarge } from './errors.js';
 
 /** Longest id in bytes of UTF-8. */
 export const MAX_ID_BYTES = 256;
-/** Largest gas limit: what an unsigned 64-bit counter holds. */
-export const MAX_GAS_LIMIT = 2n ** 64n - 1n;
+/** Largest gas limit: what the guest's signed 64-bit gas counter holds. */
+export const MAX_GAS_LIMIT = 2n ** 63n - 1n;
 export const MIN_PRIORITY = -(2 ** 31);
 export const MAX_PRIORITY = 2 ** 31 - 1;
 /** Default of `maxPayloadBytes`: 1 MiB. */
@@ -188,13 +189,17 @@ export function parseInteger(field: string, text: string, min: number, max: numb
 }
 
 /**
- * A store spec: `sqlite:<path>` or `sqlite::memory:`. (A bare path is what `openStore` also takes;
- * the public API asks for the scheme so that a typo is not taken for a file name.)
+ * A store spec: `sqlite:<path>`, `sqlite::memory:`, a bare file path (as `openStore` takes it) or a
+ * `postgres://` URL (refused by `openStore` until a Postgres store exists). An unknown scheme is a
+ * typo, refused here rather than opened as a file of that name.
  */
 export function checkStoreSpec(field: string, value: unknown): string {
-  const expected = 'sqlite:<path> or sqlite::memory:';
+  const expected = 'sqlite:<path>, sqlite::memory:, a postgres:// URL or a file path';
   if (typeof value !== 'string') return fail(field, expected, value);
-  if (!value.startsWith('sqlite:') || value.length === 'sqlite:'.length || value.includes('\0')) {
+  // A scheme other than the store's own is a typo (`sqlit:x.db`), not a file name: say so.
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+  const known = scheme === undefined || scheme === 'sqlite' || scheme === 'postgres' || scheme === 'postgresql' || scheme.length === 1;
+  if (value.length === 0 || value === 'sqlite:' || value.includes('\0') || !known) {
     throw new InvalidArgument(field, `expected ${expected}`);
   }
   return value;

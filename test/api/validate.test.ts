@@ -23,10 +23,11 @@ describe('public API validators', () => {
 
   it('gas limits: bigints from 1 to 2^64-1; a number gets a hint', () => {
     expect(checkGasLimit('gasLimit', 1n)).toBe(1n);
-    expect(checkGasLimit('gasLimit', MAX_GAS_LIMIT)).toBe(2n ** 64n - 1n);
+    expect(checkGasLimit('gasLimit', MAX_GAS_LIMIT)).toBe(2n ** 63n - 1n);
+    expect(() => checkGasLimit('gasLimit', 2n ** 63n)).toThrow(InvalidArgument);
     for (const bad of [0n, -1n, 2n ** 64n, 1, '1', NaN, undefined]) refuses(() => checkGasLimit('gasLimit', bad), 'gasLimit');
     expect(() => checkGasLimit('gasLimit', 10)).toThrow(/write a bigint/);
-    expect(parseGasLimit('--gas', '18446744073709551615')).toBe(MAX_GAS_LIMIT);
+    expect(parseGasLimit('--gas', '9223372036854775807')).toBe(MAX_GAS_LIMIT);
     for (const bad of ['', '-1', '1e3', '0x10', ' 1', '18446744073709551616']) refuses(() => parseGasLimit('--gas', bad), '--gas');
   });
 
@@ -43,7 +44,8 @@ describe('public API validators', () => {
     expect(checkCodeId('codeId', id)).toBe(id);
     for (const bad of [id.toUpperCase(), id.slice(1), `${id}0`, 'g'.repeat(64)]) refuses(() => checkCodeId('codeId', bad), 'codeId');
     expect(checkStoreSpec('store', 'sqlite::memory:')).toBe('sqlite::memory:');
-    for (const bad of ['sqlite:', 'db.sqlite', 'postgres://x', 'sqlite:a\0b', 1]) refuses(() => checkStoreSpec('store', bad), 'store');
+    for (const ok of ['db.sqlite', './a/b.db', 'postgres://u@127.0.0.1/db']) expect(checkStoreSpec('store', ok)).toBe(ok);
+    for (const bad of ['', 'sqlite:', 'sqlit:x.db', 'http://x', 'sqlite:a\0b', 1]) refuses(() => checkStoreSpec('store', bad), 'store');
   });
 
   it('bytes in any form are copied into memory of their own; over the limit is PayloadTooLarge', () => {

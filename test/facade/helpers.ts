@@ -56,7 +56,7 @@ export function badMessage(m: MessageRecord, maxPayloadBytes = 1024 * 1024): str
   if (!isCount(m.nonce)) return 'nonce';
   if (!isCount(m.seq)) return 'seq';
   if (!Number.isInteger(m.priority) || m.priority < -(2 ** 31) || m.priority > 2 ** 31 - 1) return 'priority';
-  if (typeof m.gasLimit !== 'bigint' || m.gasLimit < 1n || m.gasLimit > 2n ** 64n - 1n) return 'gasLimit';
+  if (typeof m.gasLimit !== 'bigint' || m.gasLimit < 1n || m.gasLimit > 2n ** 63n - 1n) return 'gasLimit';
   if (!(m.payload instanceof Uint8Array) || m.payload.length > maxPayloadBytes) return 'payload';
   if (m.entry !== 'handle') return 'entry';
   if (!['pending', 'planned', 'done'].includes(m.status)) return 'status';
