@@ -9,10 +9,10 @@ import {
   type GuestMode,
   type InstrumentOptions,
 } from '../wasm/index.js';
-import { TesseraError } from '../util/errors.js';
+import { InvalidArgument, TesseraError } from '../util/errors.js';
 import { CodeTooLarge, InstrumentationFailed, MissingOriginalCode } from './errors.js';
 import { CodeWorkerPool } from './pool.js';
-import { SHARE_BYTES, sharedCopy, transferList, type CodeTaskResult } from './protocol.js';
+import { SHARE_BYTES, ownCopy, sharedCopy, transferList, type CodeTaskResult } from './protocol.js';
 
 /** Instrumented code ready to compile. */
 export interface InstrumentedCode {
@@ -143,18 +143,29 @@ export class CodeService implements ModuleProvider {
    * them and reading the original back. That work is speculative: when validation fails, or the
    * code was there already, its result is dropped (an upload then costs the CPU of both).
    *
-   * @throws CodeTooLarge, InvalidGuest (naming the import or export at fault), MalformedModule
+   * Takes any Uint8Array (a Buffer, pooled or not, a subarray, a view of a SharedArrayBuffer) and
+   * never changes or detaches it: the service works on copies of its own.
+   *
+   * @throws InvalidArgument (`bytes` not a Uint8Array, or a bad `options.mode`), CodeTooLarge,
+   *   InvalidGuest (naming the import or export at fault), MalformedModule
    */
   async upload(bytes: Uint8Array, options: { mode?: GuestMode } = {}): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgument('bytes', 'a Uint8Array (a Buffer is one)');
+    if (typeof options !== 'object' || options === null) throw new InvalidArgument('options', 'an object');
+    const mode = options.mode ?? 'actor';
+    if (mode !== 'actor' && mode !== 'command') throw new InvalidArgument('options.mode', "'actor' or 'command'");
     if (bytes.length > this.maxCodeBytes) throw new CodeTooLarge(bytes.length, this.maxCodeBytes);
-    // One copy (the caller may reuse its buffer), lent to a code worker that hashes and validates
-    // it and hands it back: no bytes are cloned or hashed on the main thread. Large code is copied
-    // into shared memory once, for validation, instrumentation and the store alike.
-    const lent = bytes.length >= SHARE_BYTES ? sharedCopy(bytes) : bytes.slice();
+    // Copies of our own, made before any work starts: the caller may reuse its buffer (or share
+    // it, or it may be a view of Node's Buffer pool), and what goes to a worker is transferred.
+    // One is lent to a code worker that hashes and validates it and hands it back: no bytes are
+    // cloned or hashed on the main thread. Large code is copied into shared memory once, for
+    // validation, instrumentation and the store alike.
+    const lent = bytes.length >= SHARE_BYTES ? sharedCopy(bytes) : ownCopy(bytes);
     const shared = lent.buffer instanceof SharedArrayBuffer;
+    const forInstrumenting = !this.warmOnUpload ? null : shared ? lent : ownCopy(bytes);
     // Validation first: instrumentation then takes the other worker, whole.
-    const validating = this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, transferList(lent));
-    const instrumenting = this.warmOnUpload ? this.pool.instrument(shared ? lent : bytes, this.options, true) : null;
+    const validating = this.pool.run({ op: 'validate', bytes: lent, mode }, transferList(lent));
+    const instrumenting = forInstrumenting ? this.pool.instrument(forInstrumenting, this.options, true, true) : null;
     // Its outcome is observed below only if the code turns out new and valid.
     void instrumenting?.catch(() => {});
     let result: CodeTaskResult;
@@ -287,8 +298,8 @@ export class CodeService implements ModuleProvider {
       const { artefact, module } = await this.derive(codeId, true, fresh);
       let compiledModule = module;
       if (!compiledModule) {
-        const code = artefact.code.slice();
-        const result = await this.pool.run({ op: 'compile', code }, [code.buffer as ArrayBuffer]);
+        const code = ownCopy(artefact.code);
+        const result = await this.pool.run({ op: 'compile', code }, [code.buffer]);
         if (result.op !== 'compile') throw new TypeError('unexpected worker reply');
         this.counters.compilations++;
         compiledModule = result.module;
