@@ -11,7 +11,7 @@ import {
   usefulParts,
   type InstrumentOptions,
 } from '../wasm/index.js';
-import { CodeWorkerError } from './errors.js';
+import { CodeWorkerError, EngineCompileError } from './errors.js';
 import { ownCopy, transferList, type CodeReply, type CodeRequest, type CodeTask, type CodeTaskResult, type PartRelay, type WireError } from './protocol.js';
 
 /** What instrumenting on the pool gives: the code, its metadata, and the module if compiled. */
@@ -34,6 +34,7 @@ const CLASSES: Record<string, { prototype: TesseraError }> = {
   InstrumentationError,
   ForbiddenInstruction,
   MalformedModule,
+  EngineCompileError,
 };
 
 /** Rebuilds a typed error on this side of the thread boundary (same class, code and message). */

@@ -10,7 +10,7 @@ import {
   type InstrumentOptions,
 } from '../wasm/index.js';
 import { InvalidArgument, TesseraError } from '../util/errors.js';
-import { CodeTooLarge, InstrumentationFailed, MissingOriginalCode } from './errors.js';
+import { CodeTooLarge, EngineCompileError, InstrumentationFailed, MissingOriginalCode } from './errors.js';
 import { CodeWorkerPool } from './pool.js';
 import { SHARE_BYTES, ownCopy, sharedCopy, transferList, type CodeTaskResult } from './protocol.js';
 
@@ -59,6 +59,11 @@ export interface CodeServiceOptions {
   store: Store;
   /** Artefact version; defaults to RUNTIME_VERSION (tests inject others). */
   runtimeVersion?: string;
+  /**
+   * The engine's version, which failures that depend on the engine are recorded under (a
+   * different one tries again); defaults to V8's, `process.versions.v8` (tests inject others).
+   */
+  engineVersion?: string;
   instrumentOptions?: InstrumentOptions;
   /** Largest accepted upload; default 32 MiB. */
   maxCodeBytes?: number;
@@ -94,11 +99,13 @@ export interface CodeStats {
 
 /**
  * From uploaded bytes to a ready compiled module: stores originals, instruments lazily per
- * runtime version (single-flight, failures recorded and not retried until the version changes),
- * and compiles in workers into a byte-bounded LRU cache of `WebAssembly.Module`s.
+ * runtime version (single-flight, failures recorded and not retried until the version changes,
+ * or, for a failure that depends on the engine such as a V8 limit, until the engine's version
+ * does), and compiles in workers into a byte-bounded LRU cache of `WebAssembly.Module`s.
  */
 export class CodeService implements ModuleProvider {
   readonly runtimeVersion: string;
+  readonly engineVersion: string;
   readonly optionsHash: string;
   private readonly store: Store;
   private readonly options: InstrumentOptions;
@@ -115,6 +122,7 @@ export class CodeService implements ModuleProvider {
   constructor(options: CodeServiceOptions) {
     this.store = options.store;
     this.runtimeVersion = options.runtimeVersion ?? RUNTIME_VERSION;
+    this.engineVersion = options.engineVersion ?? process.versions.v8;
     // Memories become imports so the engine can recycle them (see the engine's worker).
     this.options = { importMemory: true, ...options.instrumentOptions };
     this.optionsHash = instrumentOptionsHash(this.options);
@@ -232,7 +240,10 @@ export class CodeService implements ModuleProvider {
       const stored = await this.store.codes.artefact(rv, oh, codeId);
       if (stored) return { artefact: { codeId, code: stored.code, metadata: JSON.parse(stored.metadata) as CodeMetadata }, module: null, persisted: Promise.resolve() };
       const failed = await this.store.codes.failure(rv, oh, codeId);
-      if (failed) throw new InstrumentationFailed(codeId, failed.reason);
+      // A failure met under another engine version is tried again here.
+      if (failed && (failed.engine === undefined || failed.engine === this.engineVersion)) {
+        throw new InstrumentationFailed(codeId, failed.reason, failed.engine ?? null);
+      }
     }
     const original = fresh ? fresh.bytes : (await this.store.codes.original(codeId))?.bytes;
     if (!original) throw new MissingOriginalCode(codeId);
@@ -250,8 +261,12 @@ export class CodeService implements ModuleProvider {
       if (!(e instanceof TesseraError) || e.code === 'CODE_WORKER_ERROR') throw e;
       this.counters.instrumentationFailures++;
       await originalStored;
-      await this.store.commit([{ kind: 'code.failure', failure: { codeId, runtimeVersion: rv, optionsHash: oh, reason: e.message } }]);
-      throw new InstrumentationFailed(codeId, e.message);
+      // Our own verdicts (invalid wasm, a limit of ours) are permanent for this runtime version; V8
+      // refusing what we accepted holds only for this engine version.
+      const engine = e instanceof EngineCompileError ? this.engineVersion : undefined;
+      const failure = { codeId, runtimeVersion: rv, optionsHash: oh, reason: e.message, ...(engine === undefined ? {} : { engine }) };
+      await this.store.commit([{ kind: 'code.failure', failure }]);
+      throw new InstrumentationFailed(codeId, e.message, engine ?? null);
     }
     if (result.op !== 'instrument') throw new TypeError('unexpected worker reply');
     if (result.module) this.counters.compilations++;
