@@ -118,8 +118,8 @@ export function hostImports(): HostBinding {
     }
     setGasLeft(inst, left - gas);
   };
-  /** A call's price: its base, and its per-byte part for `bytes` (unsigned, as the guest meant them). */
-  const pay = (price: { base: bigint; perByte: bigint }, bytes = 0): void => charge(price.base + BigInt(bytes >>> 0) * price.perByte);
+  /** A call's price: its base, and its per-byte part for `bytes` (lengths read unsigned, as the guest means them). */
+  const pay = (price: { base: bigint; perByte: bigint }, bytes = 0): void => charge(price.base + BigInt(bytes) * price.perByte);
   /** The per-byte part alone, for bytes a call learns of after it started. */
   const payBytes = (price: { perByte: bigint }, bytes: number): void => charge(BigInt(bytes) * price.perByte);
   const readState = (key: Uint8Array): Uint8Array | null => {
@@ -165,7 +165,7 @@ export function hostImports(): HostBinding {
     self_size: () => (pay(P.self_size), self().length),
     self_read: (ptr) => readOut(P.self_read, self(), ptr),
     reply: (ptr, len) => {
-      pay(P.reply, len);
+      pay(P.reply, len >>> 0);
       if (st.reply !== null) throw new HostTrap('InvalidHostCall', 'reply called twice');
       if (len >>> 0 > MAX_REPLY_BYTES) throw new HostTrap('InvalidHostCall', 'reply too large');
       st.reply = view(ptr, len).slice();
@@ -182,7 +182,7 @@ export function hostImports(): HostBinding {
       st.sends.push({ to: utf8.decode(view(toPtr, toLen)), payload: view(ptr, len).slice(), gasLimit: gas });
     },
     state_read: (kp, kl, out, cap) => {
-      pay(P.state_read, kl);
+      pay(P.state_read, kl >>> 0);
       if (kl >>> 0 > MAX_STATE_KEY_BYTES) throw new HostTrap('InvalidHostCall', 'state key too long');
       const v = readState(view(kp, kl).slice());
       if (v === null) return -1;
@@ -202,7 +202,7 @@ export function hostImports(): HostBinding {
       st.writes.set(h, { key, value: view(vp, vl).slice() });
     },
     state_delete: (kp, kl) => {
-      pay(P.state_delete, kl);
+      pay(P.state_delete, kl >>> 0);
       const key = view(kp, kl).slice();
       const h = toHex(key);
       if (!st.writes.has(h) && st.writes.size >= MAX_WRITES) throw new HostTrap('InvalidHostCall', 'too many state writes');
@@ -210,18 +210,18 @@ export function hostImports(): HostBinding {
       st.writes.set(h, { key, value: null });
     },
     log: (level, ptr, len) => {
-      pay(P.log, len);
+      pay(P.log, len >>> 0);
       st.log(LOG_LEVELS[level] ?? 'info', utf8.decode(view(ptr, len)));
     },
     gas_left: () => (pay(P.gas_left), gasLeft(instance())),
     block_time: () => (pay(P.block_time), st.ctx.blockTime),
     block_height: () => (pay(P.block_height), st.ctx.blockHeight),
     random: (ptr, len) => {
-      pay(P.random, len);
+      pay(P.random, len >>> 0);
       view(ptr, len).set(randomBytes(len >>> 0));
     },
     panic: (ptr, len) => {
-      pay(P.panic, len);
+      pay(P.panic, len >>> 0);
       throw new HostTrap('UserPanic', utf8.decode(view(ptr, Math.min(len >>> 0, 4096))));
     },
   };
@@ -273,7 +273,7 @@ export function hostImports(): HostBinding {
       return 0;
     },
     random_get: (buf, len) => {
-      pay(W.random_get, len);
+      pay(W.random_get, len >>> 0);
       view(buf, len).set(randomBytes(len >>> 0));
       return 0;
     },
