@@ -1,25 +1,9 @@
 // Tessera guest SDK for AssemblyScript: the guest ABI v1 without pointers.
 // See README.md beside this file for the reference.
 
-// ---- raw imports (module "tessera") ---------------------------------------------------------
+// ---- raw imports (module "tessera"): abi.ts, generated from the ABI table (npm run gen:abi) ----
 
-@external("tessera", "input_size") declare function _input_size(): i32;
-@external("tessera", "input_read") declare function _input_read(ptr: usize): void;
-@external("tessera", "source_size") declare function _source_size(): i32;
-@external("tessera", "source_read") declare function _source_read(ptr: usize): void;
-@external("tessera", "self_size") declare function _self_size(): i32;
-@external("tessera", "self_read") declare function _self_read(ptr: usize): void;
-@external("tessera", "reply") declare function _reply(ptr: usize, len: i32): void;
-@external("tessera", "send") declare function _send(toPtr: usize, toLen: i32, ptr: usize, len: i32, gas: u64): void;
-@external("tessera", "state_read") declare function _state_read(keyPtr: usize, keyLen: i32, outPtr: usize, outCap: i32): i32;
-@external("tessera", "state_write") declare function _state_write(keyPtr: usize, keyLen: i32, valPtr: usize, valLen: i32): void;
-@external("tessera", "state_delete") declare function _state_delete(keyPtr: usize, keyLen: i32): void;
-@external("tessera", "log") declare function _log(level: i32, ptr: usize, len: i32): void;
-@external("tessera", "gas_left") declare function _gas_left(): u64;
-@external("tessera", "block_time") declare function _block_time(): i64;
-@external("tessera", "block_height") declare function _block_height(): i64;
-@external("tessera", "random") declare function _random(ptr: usize, len: i32): void;
-@external("tessera", "panic") declare function _panic(ptr: usize, len: i32): void;
+import * as abi from './abi';
 
 // ---- helpers --------------------------------------------------------------------------------
 
@@ -41,7 +25,7 @@ function readInto(size: i32, read: (ptr: usize) => void): Uint8Array {
 
 /** The payload of the current message (or the init payload). */
 export function input(): Uint8Array {
-  return readInto(_input_size(), (p: usize): void => _input_read(p));
+  return readInto(abi.input_size(), (p: usize): void => abi.input_read(p));
 }
 
 /** The payload as UTF-8 text. */
@@ -51,7 +35,7 @@ export function inputString(): string {
 
 /** Sets the reply; at most once per message (a second call traps). */
 export function reply(data: Uint8Array): void {
-  _reply(data.dataStart, data.length);
+  abi.reply(data.dataStart, data.length);
 }
 
 /** Sets the reply to UTF-8 text. */
@@ -61,46 +45,46 @@ export function replyString(s: string): void {
 
 /** The sender: an actor id or an external account. */
 export function source(): string {
-  return text(readInto(_source_size(), (p: usize): void => _source_read(p)));
+  return text(readInto(abi.source_size(), (p: usize): void => abi.source_read(p)));
 }
 
 /** This actor's id. */
 export function self(): string {
-  return text(readInto(_self_size(), (p: usize): void => _self_read(p)));
+  return text(readInto(abi.self_size(), (p: usize): void => abi.self_read(p)));
 }
 
 /** Enqueues a message to another actor, delivered after this batch commits; `gas` is paid now. */
 export function send(to: string, payload: Uint8Array, gas: u64): void {
   const t = utf8(to);
-  _send(t.dataStart, t.length, payload.dataStart, payload.length, gas);
+  abi.send(t.dataStart, t.length, payload.dataStart, payload.length, gas);
 }
 
 /** Gas left for this message. */
 export function gasLeft(): u64 {
-  return _gas_left();
+  return abi.gas_left();
 }
 
 /** The batch timestamp in ms (deterministic). */
 export function blockTime(): i64 {
-  return _block_time();
+  return abi.block_time();
 }
 
 /** The batch height (deterministic). */
 export function blockHeight(): i64 {
-  return _block_height();
+  return abi.block_height();
 }
 
 /** Deterministic random bytes, derived from the batch seed and the message. */
 export function randomBytes(n: i32): Uint8Array {
   const out = new Uint8Array(n);
-  if (n > 0) _random(out.dataStart, n);
+  if (n > 0) abi.random(out.dataStart, n);
   return out;
 }
 
 /** Aborts the message with a message (status UserPanic); state changes are discarded. */
 export function panic(msg: string): void {
   const b = utf8(msg);
-  _panic(b.dataStart, b.length);
+  abi.panic(b.dataStart, b.length);
   unreachable();
 }
 
@@ -117,7 +101,7 @@ export function tesseraAbort(message: string | null, file: string | null, line: 
 export namespace log {
   function write(level: i32, msg: string): void {
     const b = utf8(msg);
-    _log(level, b.dataStart, b.length);
+    abi.log(level, b.dataStart, b.length);
   }
   export function debug(msg: string): void {
     write(0, msg);
@@ -140,19 +124,19 @@ export namespace state {
   export function getBytes(key: Uint8Array): Uint8Array | null {
     let cap = 256;
     let buf = new Uint8Array(cap);
-    let n = _state_read(key.dataStart, key.length, buf.dataStart, cap);
+    let n = abi.state_read(key.dataStart, key.length, buf.dataStart, cap);
     if (n < 0) return null;
     if (n > cap) {
       buf = new Uint8Array(n);
-      _state_read(key.dataStart, key.length, buf.dataStart, n);
+      abi.state_read(key.dataStart, key.length, buf.dataStart, n);
     }
     return buf.subarray(0, n);
   }
   export function setBytes(key: Uint8Array, value: Uint8Array): void {
-    _state_write(key.dataStart, key.length, value.dataStart, value.length);
+    abi.state_write(key.dataStart, key.length, value.dataStart, value.length);
   }
   export function deleteBytes(key: Uint8Array): void {
-    _state_delete(key.dataStart, key.length);
+    abi.state_delete(key.dataStart, key.length);
   }
   export function get(key: string): Uint8Array | null {
     return getBytes(utf8(key));
@@ -165,7 +149,7 @@ export namespace state {
   }
   export function has(key: string): bool {
     const k = utf8(key);
-    return _state_read(k.dataStart, k.length, 0, 0) >= 0;
+    return abi.state_read(k.dataStart, k.length, 0, 0) >= 0;
   }
   export function getString(key: string, fallback: string = ''): string {
     const v = get(key);

@@ -7,13 +7,29 @@ export class MissingOriginalCode extends TesseraError {
   }
 }
 
-/** The stored original cannot be instrumented under the current runtime version. */
+/**
+ * The stored original cannot be instrumented under the current runtime version. With `engine`
+ * set, the cause is a limit of that engine version (see {@link EngineCompileError}), not the code
+ * itself: another engine version may run it, so the outcome is not the same on every machine.
+ */
 export class InstrumentationFailed extends TesseraError {
   constructor(
     readonly codeId: string,
     readonly reason: string,
+    readonly engine: string | null = null,
   ) {
     super('INSTRUMENTATION_FAILED', `code ${codeId} cannot be instrumented: ${reason}`);
+  }
+}
+
+/**
+ * The engine (V8) refused to compile code that our own validation and instrumenter accepted: a
+ * CompileError, LinkError or RangeError from `new WebAssembly.Module`, typically one of this V8
+ * version's limits (locals, functions, sizes). It depends on the engine, not only on the code.
+ */
+export class EngineCompileError extends TesseraError {
+  constructor(reason: string) {
+    super('ENGINE_COMPILE_ERROR', `the engine cannot compile the module: ${reason}`);
   }
 }
 

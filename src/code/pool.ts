@@ -11,8 +11,8 @@ import {
   usefulParts,
   type InstrumentOptions,
 } from '../wasm/index.js';
-import { CodeWorkerError } from './errors.js';
-import { transferList, type CodeReply, type CodeRequest, type CodeTask, type CodeTaskResult, type PartRelay, type WireError } from './protocol.js';
+import { CodeWorkerError, EngineCompileError } from './errors.js';
+import { ownCopy, transferList, type CodeReply, type CodeRequest, type CodeTask, type CodeTaskResult, type PartRelay, type WireError } from './protocol.js';
 
 /** What instrumenting on the pool gives: the code, its metadata, and the module if compiled. */
 export type PoolInstrumented = Extract<CodeTaskResult, { op: 'instrument' }>;
@@ -34,6 +34,7 @@ const CLASSES: Record<string, { prototype: TesseraError }> = {
   InstrumentationError,
   ForbiddenInstruction,
   MalformedModule,
+  EngineCompileError,
 };
 
 /** Rebuilds a typed error on this side of the thread boundary (same class, code and message). */
@@ -183,7 +184,7 @@ export class CodeWorkerPool {
     // Shared bytes are read where they are.
     const shared = bytes.buffer instanceof SharedArrayBuffer;
     if (idle.length < 2 || codeSize < SPLIT_MIN_CODE_BYTES) {
-      const mine = shared || (own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) ? bytes : bytes.slice();
+      const mine = shared || (own && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) ? bytes : ownCopy(bytes);
       return this.runOn(this.leastBusy(), { op: 'instrument', bytes: mine, options, compile, split: null }, transferList(mine)) as Promise<PoolInstrumented>;
     }
     this.splits++;

@@ -70,6 +70,17 @@ export function transferList(...views: Uint8Array[]): ArrayBuffer[] {
   return [...out];
 }
 
+/**
+ * A copy of `bytes` in an ArrayBuffer of its own, free to transfer. Never `bytes.slice()`: on a
+ * Buffer that is a view of the same memory (Buffer#slice does not copy), so transferring it would
+ * detach the caller's buffer, or Node's pool.
+ */
+export function ownCopy(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(bytes.byteLength);
+  out.set(bytes);
+  return out;
+}
+
 /** `bytes` copied into shared memory. */
 export function sharedCopy(bytes: Uint8Array): Uint8Array<SharedArrayBuffer> {
   const out = new Uint8Array(new SharedArrayBuffer(bytes.length));

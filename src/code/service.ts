@@ -9,10 +9,10 @@ import {
   type GuestMode,
   type InstrumentOptions,
 } from '../wasm/index.js';
-import { TesseraError } from '../util/errors.js';
-import { CodeTooLarge, InstrumentationFailed, MissingOriginalCode } from './errors.js';
+import { InvalidArgument, TesseraError } from '../util/errors.js';
+import { CodeTooLarge, EngineCompileError, InstrumentationFailed, MissingOriginalCode } from './errors.js';
 import { CodeWorkerPool } from './pool.js';
-import { SHARE_BYTES, sharedCopy, transferList, type CodeTaskResult } from './protocol.js';
+import { SHARE_BYTES, ownCopy, sharedCopy, transferList, type CodeTaskResult } from './protocol.js';
 
 /** Instrumented code ready to compile. */
 export interface InstrumentedCode {
@@ -59,6 +59,11 @@ export interface CodeServiceOptions {
   store: Store;
   /** Artefact version; defaults to RUNTIME_VERSION (tests inject others). */
   runtimeVersion?: string;
+  /**
+   * The engine's version, which failures that depend on the engine are recorded under (a
+   * different one tries again); defaults to V8's, `process.versions.v8` (tests inject others).
+   */
+  engineVersion?: string;
   instrumentOptions?: InstrumentOptions;
   /** Largest accepted upload; default 32 MiB. */
   maxCodeBytes?: number;
@@ -94,11 +99,13 @@ export interface CodeStats {
 
 /**
  * From uploaded bytes to a ready compiled module: stores originals, instruments lazily per
- * runtime version (single-flight, failures recorded and not retried until the version changes),
- * and compiles in workers into a byte-bounded LRU cache of `WebAssembly.Module`s.
+ * runtime version (single-flight, failures recorded and not retried until the version changes,
+ * or, for a failure that depends on the engine such as a V8 limit, until the engine's version
+ * does), and compiles in workers into a byte-bounded LRU cache of `WebAssembly.Module`s.
  */
 export class CodeService implements ModuleProvider {
   readonly runtimeVersion: string;
+  readonly engineVersion: string;
   readonly optionsHash: string;
   private readonly store: Store;
   private readonly options: InstrumentOptions;
@@ -115,6 +122,7 @@ export class CodeService implements ModuleProvider {
   constructor(options: CodeServiceOptions) {
     this.store = options.store;
     this.runtimeVersion = options.runtimeVersion ?? RUNTIME_VERSION;
+    this.engineVersion = options.engineVersion ?? process.versions.v8;
     // Memories become imports so the engine can recycle them (see the engine's worker).
     this.options = { importMemory: true, ...options.instrumentOptions };
     this.optionsHash = instrumentOptionsHash(this.options);
@@ -143,18 +151,29 @@ export class CodeService implements ModuleProvider {
    * them and reading the original back. That work is speculative: when validation fails, or the
    * code was there already, its result is dropped (an upload then costs the CPU of both).
    *
-   * @throws CodeTooLarge, InvalidGuest (naming the import or export at fault), MalformedModule
+   * Takes any Uint8Array (a Buffer, pooled or not, a subarray, a view of a SharedArrayBuffer) and
+   * never changes or detaches it: the service works on copies of its own.
+   *
+   * @throws InvalidArgument (`bytes` not a Uint8Array, or a bad `options.mode`), CodeTooLarge,
+   *   InvalidGuest (naming the import or export at fault), MalformedModule
    */
   async upload(bytes: Uint8Array, options: { mode?: GuestMode } = {}): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgument('bytes', 'a Uint8Array (a Buffer is one)');
+    if (typeof options !== 'object' || options === null) throw new InvalidArgument('options', 'an object');
+    const mode = options.mode ?? 'actor';
+    if (mode !== 'actor' && mode !== 'command') throw new InvalidArgument('options.mode', "'actor' or 'command'");
     if (bytes.length > this.maxCodeBytes) throw new CodeTooLarge(bytes.length, this.maxCodeBytes);
-    // One copy (the caller may reuse its buffer), lent to a code worker that hashes and validates
-    // it and hands it back: no bytes are cloned or hashed on the main thread. Large code is copied
-    // into shared memory once, for validation, instrumentation and the store alike.
-    const lent = bytes.length >= SHARE_BYTES ? sharedCopy(bytes) : bytes.slice();
+    // Copies of our own, made before any work starts: the caller may reuse its buffer (or share
+    // it, or it may be a view of Node's Buffer pool), and what goes to a worker is transferred.
+    // One is lent to a code worker that hashes and validates it and hands it back: no bytes are
+    // cloned or hashed on the main thread. Large code is copied into shared memory once, for
+    // validation, instrumentation and the store alike.
+    const lent = bytes.length >= SHARE_BYTES ? sharedCopy(bytes) : ownCopy(bytes);
     const shared = lent.buffer instanceof SharedArrayBuffer;
+    const forInstrumenting = !this.warmOnUpload ? null : shared ? lent : ownCopy(bytes);
     // Validation first: instrumentation then takes the other worker, whole.
-    const validating = this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, transferList(lent));
-    const instrumenting = this.warmOnUpload ? this.pool.instrument(shared ? lent : bytes, this.options, true) : null;
+    const validating = this.pool.run({ op: 'validate', bytes: lent, mode }, transferList(lent));
+    const instrumenting = forInstrumenting ? this.pool.instrument(forInstrumenting, this.options, true, true) : null;
     // Its outcome is observed below only if the code turns out new and valid.
     void instrumenting?.catch(() => {});
     let result: CodeTaskResult;
@@ -221,7 +240,10 @@ export class CodeService implements ModuleProvider {
       const stored = await this.store.codes.artefact(rv, oh, codeId);
       if (stored) return { artefact: { codeId, code: stored.code, metadata: JSON.parse(stored.metadata) as CodeMetadata }, module: null, persisted: Promise.resolve() };
       const failed = await this.store.codes.failure(rv, oh, codeId);
-      if (failed) throw new InstrumentationFailed(codeId, failed.reason);
+      // A failure met under another engine version is tried again here.
+      if (failed && (failed.engine === undefined || failed.engine === this.engineVersion)) {
+        throw new InstrumentationFailed(codeId, failed.reason, failed.engine ?? null);
+      }
     }
     const original = fresh ? fresh.bytes : (await this.store.codes.original(codeId))?.bytes;
     if (!original) throw new MissingOriginalCode(codeId);
@@ -239,8 +261,12 @@ export class CodeService implements ModuleProvider {
       if (!(e instanceof TesseraError) || e.code === 'CODE_WORKER_ERROR') throw e;
       this.counters.instrumentationFailures++;
       await originalStored;
-      await this.store.commit([{ kind: 'code.failure', failure: { codeId, runtimeVersion: rv, optionsHash: oh, reason: e.message } }]);
-      throw new InstrumentationFailed(codeId, e.message);
+      // Our own verdicts (invalid wasm, a limit of ours) are permanent for this runtime version; V8
+      // refusing what we accepted holds only for this engine version.
+      const engine = e instanceof EngineCompileError ? this.engineVersion : undefined;
+      const failure = { codeId, runtimeVersion: rv, optionsHash: oh, reason: e.message, ...(engine === undefined ? {} : { engine }) };
+      await this.store.commit([{ kind: 'code.failure', failure }]);
+      throw new InstrumentationFailed(codeId, e.message, engine ?? null);
     }
     if (result.op !== 'instrument') throw new TypeError('unexpected worker reply');
     if (result.module) this.counters.compilations++;
@@ -287,8 +313,8 @@ export class CodeService implements ModuleProvider {
       const { artefact, module } = await this.derive(codeId, true, fresh);
       let compiledModule = module;
       if (!compiledModule) {
-        const code = artefact.code.slice();
-        const result = await this.pool.run({ op: 'compile', code }, [code.buffer as ArrayBuffer]);
+        const code = ownCopy(artefact.code);
+        const result = await this.pool.run({ op: 'compile', code }, [code.buffer]);
         if (result.op !== 'compile') throw new TypeError('unexpected worker reply');
         this.counters.compilations++;
         compiledModule = result.module;

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { TesseraError } from '../util/errors.js';
+import { EngineCompileError } from './errors.js';
 import { assembleInstrumented, instrument, instrumentClaimed, planInstrument, validateGuest, type InstrumentPlan } from '../wasm/index.js';
 import {
   SHARE_BYTES,
@@ -82,9 +83,20 @@ function shareOutput(input: Uint8Array): boolean {
   return input.byteLength >= SHARE_BYTES;
 }
 
-/** Compiles code in an ArrayBuffer or a SharedArrayBuffer (V8 takes both; the DOM types say only the first). */
+/**
+ * Compiles code in an ArrayBuffer or a SharedArrayBuffer (V8 takes both; the DOM types say only
+ * the first). The code passed our own validation and instrumenter, so V8 refusing it is V8's own
+ * limit: an EngineCompileError, which the service records as depending on the engine version.
+ */
 function compile(code: Uint8Array): WebAssembly.Module {
-  return new WebAssembly.Module(code as Uint8Array<ArrayBuffer>);
+  try {
+    return new WebAssembly.Module(code as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    if (e instanceof WebAssembly.CompileError || e instanceof WebAssembly.LinkError || e instanceof RangeError) {
+      throw new EngineCompileError(`${e.name}: ${e.message}`);
+    }
+    throw e;
+  }
 }
 
 function run(task: CodeTask): CodeTaskResult | Promise<CodeTaskResult> {

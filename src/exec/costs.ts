@@ -1,20 +1,20 @@
 /**
- * Gas prices of host calls: a fixed cost per call plus a cost per byte moved across the guest
- * boundary. Part of the deterministic semantics: changing them changes gas used.
+ * The engine's defaults. Host-call prices and the limits a host call enforces are part of the
+ * guest ABI and live in its table (src/wasm/abi.ts), under ABI_VERSION; they are re-exported here
+ * for the layers above.
  */
-export const HOST_CALL_COST = 200n;
-export const HOST_BYTE_COST = 1n;
-/** State access costs more than the other calls: it may reach the store. */
-export const STATE_READ_COST = 1_000n;
-export const STATE_WRITE_COST = 2_000n;
-
-/** Limits on what one execution may produce. */
-export const MAX_REPLY_BYTES = 1024 * 1024;
-export const MAX_LOG_BYTES = 64 * 1024;
-export const MAX_SENDS = 1024;
-export const MAX_WRITES = 10_000;
-export const MAX_STATE_KEY_BYTES = 1024;
-export const MAX_STATE_VALUE_BYTES = 1024 * 1024;
+export {
+  MESSAGE_BASE_GAS,
+  MESSAGE_BYTE_GAS,
+  MIN_SEND_GAS,
+  MAX_SENDS,
+  MAX_PAYLOAD_BYTES,
+  MAX_REPLY_BYTES,
+  MAX_LOG_BYTES,
+  MAX_WRITES,
+  MAX_STATE_KEY_BYTES,
+  MAX_STATE_VALUE_BYTES,
+} from '../wasm/index.js';
 
 export const DEFAULT_GAS_LIMIT = 10_000_000_000n;
 export const DEFAULT_DEADLINE_MS = 10_000;

@@ -1,23 +1,28 @@
 /**
  * The guest ABI v1 as host functions, built per execution inside a worker: `tessera.*`, the
- * AssemblyScript compatibility imports and the deterministic WASI preview-1 subset.
+ * AssemblyScript compatibility imports and the deterministic WASI preview-1 subset. What each
+ * import is, and what it costs, is declared in the ABI table (src/wasm/abi.ts); here each one is
+ * implemented by name, under a type that makes a missing or extra one a compile error, and
+ * charges the table's price.
  */
 import { createHash } from 'node:crypto';
-import { gasLeft, setGasLeft } from '../wasm/index.js';
+import { gasLeft, hostPrices, setGasLeft, type HostFunctions } from '../wasm/index.js';
 import { toHex } from '../util/index.js';
 import {
-  HOST_BYTE_COST,
-  HOST_CALL_COST,
   MAX_LOG_BYTES,
+  MAX_PAYLOAD_BYTES,
   MAX_REPLY_BYTES,
   MAX_SENDS,
   MAX_STATE_KEY_BYTES,
   MAX_STATE_VALUE_BYTES,
   MAX_WRITES,
-  STATE_READ_COST,
-  STATE_WRITE_COST,
+  MIN_SEND_GAS,
 } from './costs.js';
 import { LOG_LEVELS, type ExecutionContext, type ExecutionStatus, type LogLine, type OutgoingMessage, type StateWrite } from './types.js';
+
+/** The table's prices, in BigInt. */
+const PRICE = hostPrices();
+const MIN_SEND = BigInt(MIN_SEND_GAS);
 
 /** A trap raised by a host function; the guest stops with this status. */
 export class HostTrap extends Error {
@@ -113,11 +118,10 @@ export function hostImports(): HostBinding {
     }
     setGasLeft(inst, left - gas);
   };
-  const chargeBytes = (n: number, base = HOST_CALL_COST): void => charge(base + BigInt(n) * HOST_BYTE_COST);
-  const copyOut = (bytes: Uint8Array, ptr: number): void => {
-    chargeBytes(bytes.length);
-    view(ptr, bytes.length).set(bytes);
-  };
+  /** A call's price: its base, and its per-byte part for `bytes` (lengths read unsigned, as the guest means them). */
+  const pay = (price: { base: bigint; perByte: bigint }, bytes = 0): void => charge(price.base + BigInt(bytes) * price.perByte);
+  /** The per-byte part alone, for bytes a call learns of after it started. */
+  const payBytes = (price: { perByte: bigint }, bytes: number): void => charge(BigInt(bytes) * price.perByte);
   const readState = (key: Uint8Array): Uint8Array | null => {
     const h = toHex(key);
     st.reads.add(h);
@@ -146,38 +150,49 @@ export function hostImports(): HostBinding {
     if (p + byteLen > m.length) return '';
     return utf16.decode(m.subarray(p, p + byteLen));
   };
+  /** A `*_read` call: the bytes to `ptr`, priced per byte. */
+  const readOut = (price: { base: bigint; perByte: bigint }, bytes: Uint8Array, ptr: number): void => {
+    pay(price, bytes.length);
+    view(ptr, bytes.length).set(bytes);
+  };
 
-  const tessera = {
-    input_size: (): number => (charge(HOST_CALL_COST), st.input.length),
-    input_read: (ptr: number): void => copyOut(st.input, ptr),
-    source_size: (): number => (charge(HOST_CALL_COST), source().length),
-    source_read: (ptr: number): void => copyOut(source(), ptr),
-    self_size: (): number => (charge(HOST_CALL_COST), self().length),
-    self_read: (ptr: number): void => copyOut(self(), ptr),
-    reply: (ptr: number, len: number): void => {
-      chargeBytes(len);
+  const P = PRICE.tessera;
+  const tessera: HostFunctions['tessera'] = {
+    input_size: () => (pay(P.input_size), st.input.length),
+    input_read: (ptr) => readOut(P.input_read, st.input, ptr),
+    source_size: () => (pay(P.source_size), source().length),
+    source_read: (ptr) => readOut(P.source_read, source(), ptr),
+    self_size: () => (pay(P.self_size), self().length),
+    self_read: (ptr) => readOut(P.self_read, self(), ptr),
+    reply: (ptr, len) => {
+      pay(P.reply, len >>> 0);
       if (st.reply !== null) throw new HostTrap('InvalidHostCall', 'reply called twice');
       if (len >>> 0 > MAX_REPLY_BYTES) throw new HostTrap('InvalidHostCall', 'reply too large');
       st.reply = view(ptr, len).slice();
     },
-    send: (toPtr: number, toLen: number, ptr: number, len: number, gas: bigint): void => {
-      if (gas < 0n) throw new HostTrap('InvalidHostCall', 'negative gas attached to send');
-      // The gas attached to a message is paid by the sender, now.
-      charge(HOST_CALL_COST + BigInt((toLen >>> 0) + (len >>> 0)) * HOST_BYTE_COST + gas);
+    send: (toPtr, toLen, ptr, len, gas) => {
+      pay(P.send, (toLen >>> 0) + (len >>> 0));
       if (st.sends.length >= MAX_SENDS) throw new HostTrap('InvalidHostCall', 'too many messages sent');
+      if (len >>> 0 > MAX_PAYLOAD_BYTES) throw new HostTrap('InvalidHostCall', 'send payload too large');
+      // The i64 arrives signed: a negative one is a u64 of 2^63 or more, which no message carries.
+      if (gas < 0n) throw new HostTrap('InvalidHostCall', 'gas attached to send out of range');
+      if (gas < MIN_SEND) throw new HostTrap('InvalidHostCall', 'gas attached to send below the minimum');
+      // The gas attached to a message is paid by the sender, now.
+      charge(gas);
       st.sends.push({ to: utf8.decode(view(toPtr, toLen)), payload: view(ptr, len).slice(), gasLimit: gas });
     },
-    state_read: (kp: number, kl: number, out: number, cap: number): number => {
-      chargeBytes(kl, STATE_READ_COST);
+    state_read: (kp, kl, out, cap) => {
+      pay(P.state_read, kl >>> 0);
       if (kl >>> 0 > MAX_STATE_KEY_BYTES) throw new HostTrap('InvalidHostCall', 'state key too long');
       const v = readState(view(kp, kl).slice());
       if (v === null) return -1;
       const n = Math.min(v.length, cap >>> 0);
-      copyOut(v.subarray(0, n), out);
+      payBytes(P.state_read, n);
+      view(out, n).set(v.subarray(0, n));
       return v.length;
     },
-    state_write: (kp: number, kl: number, vp: number, vl: number): void => {
-      chargeBytes((kl >>> 0) + (vl >>> 0), STATE_WRITE_COST);
+    state_write: (kp, kl, vp, vl) => {
+      pay(P.state_write, (kl >>> 0) + (vl >>> 0));
       if (kl >>> 0 > MAX_STATE_KEY_BYTES) throw new HostTrap('InvalidHostCall', 'state key too long');
       if (vl >>> 0 > MAX_STATE_VALUE_BYTES) throw new HostTrap('InvalidHostCall', 'state value too large');
       const key = view(kp, kl).slice();
@@ -186,43 +201,44 @@ export function hostImports(): HostBinding {
       st.writes.delete(h);
       st.writes.set(h, { key, value: view(vp, vl).slice() });
     },
-    state_delete: (kp: number, kl: number): void => {
-      chargeBytes(kl, STATE_WRITE_COST);
+    state_delete: (kp, kl) => {
+      pay(P.state_delete, kl >>> 0);
       const key = view(kp, kl).slice();
       const h = toHex(key);
       if (!st.writes.has(h) && st.writes.size >= MAX_WRITES) throw new HostTrap('InvalidHostCall', 'too many state writes');
       st.writes.delete(h);
       st.writes.set(h, { key, value: null });
     },
-    log: (level: number, ptr: number, len: number): void => {
-      chargeBytes(len);
+    log: (level, ptr, len) => {
+      pay(P.log, len >>> 0);
       st.log(LOG_LEVELS[level] ?? 'info', utf8.decode(view(ptr, len)));
     },
-    gas_left: (): bigint => (charge(HOST_CALL_COST), gasLeft(instance())),
-    block_time: (): bigint => (charge(HOST_CALL_COST), st.ctx.blockTime),
-    block_height: (): bigint => (charge(HOST_CALL_COST), st.ctx.blockHeight),
-    random: (ptr: number, len: number): void => {
-      chargeBytes(len);
+    gas_left: () => (pay(P.gas_left), gasLeft(instance())),
+    block_time: () => (pay(P.block_time), st.ctx.blockTime),
+    block_height: () => (pay(P.block_height), st.ctx.blockHeight),
+    random: (ptr, len) => {
+      pay(P.random, len >>> 0);
       view(ptr, len).set(randomBytes(len >>> 0));
     },
-    panic: (ptr: number, len: number): never => {
-      chargeBytes(len);
+    panic: (ptr, len) => {
+      pay(P.panic, len >>> 0);
       throw new HostTrap('UserPanic', utf8.decode(view(ptr, Math.min(len >>> 0, 4096))));
     },
   };
 
-  const env = {
-    abort: (msg: number, file: number, line: number, col: number): never => {
-      charge(HOST_CALL_COST);
+  const E = PRICE.env;
+  const env: HostFunctions['env'] = {
+    abort: (msg, file, line, col) => {
+      pay(E.abort);
       throw new HostTrap('UserPanic', `${asString(msg) || 'abort'} at ${asString(file)}:${line}:${col}`);
     },
-    seed: (): number => {
-      charge(HOST_CALL_COST);
+    seed: () => {
+      pay(E.seed);
       const b = randomBytes(8);
       return new DataView(b.buffer).getUint32(0, true) * 2 ** 21 + (new DataView(b.buffer).getUint32(4, true) >>> 11);
     },
-    trace: (msg: number, n: number, ...values: number[]): void => {
-      charge(HOST_CALL_COST);
+    trace: (msg, n, ...values) => {
+      pay(E.trace);
       st.log('debug', `trace: ${asString(msg)}${n > 0 ? ` ${values.slice(0, n).join(', ')}` : ''}`);
     },
   };
@@ -230,73 +246,76 @@ export function hostImports(): HostBinding {
   const EBADF = 8;
   const ESPIPE = 70;
   const u32 = (ptr: number, v: number): void => new DataView(view(ptr, 4).buffer).setUint32(ptr >>> 0, v >>> 0, true);
-  const wasi = {
-    fd_write: (fd: number, iovs: number, iovsLen: number, nwritten: number): number => {
-      charge(HOST_CALL_COST);
+  const W = PRICE.wasi_snapshot_preview1;
+  const wasi: HostFunctions['wasi_snapshot_preview1'] = {
+    fd_write: (fd, iovs, iovsLen, nwritten) => {
+      pay(W.fd_write);
       if (fd !== 1 && fd !== 2) return EBADF;
       let total = 0;
       for (let i = 0; i < iovsLen >>> 0; i++) {
         const dv = new DataView(view(iovs + i * 8, 8).slice().buffer);
         const chunk = view(dv.getUint32(0, true), dv.getUint32(4, true));
-        chargeBytes(chunk.length, 0n);
+        payBytes(W.fd_write, chunk.length);
         (fd === 1 ? st.stdout : st.stderr).push(chunk.slice());
         total += chunk.length;
       }
       u32(nwritten, total);
       return 0;
     },
-    fd_close: (fd: number): number => (charge(HOST_CALL_COST), fd <= 2 ? 0 : EBADF),
-    fd_seek: (fd: number): number => (charge(HOST_CALL_COST), fd <= 2 ? ESPIPE : EBADF),
-    fd_fdstat_get: (fd: number, buf: number): number => {
-      charge(HOST_CALL_COST);
+    fd_close: (fd) => (pay(W.fd_close), fd <= 2 ? 0 : EBADF),
+    fd_seek: (fd) => (pay(W.fd_seek), fd <= 2 ? ESPIPE : EBADF),
+    fd_fdstat_get: (fd, buf) => {
+      pay(W.fd_fdstat_get);
       if (fd > 2) return EBADF;
       const b = view(buf, 24);
       b.fill(0);
       b[0] = 2; // character device
       return 0;
     },
-    random_get: (buf: number, len: number): number => {
-      chargeBytes(len);
+    random_get: (buf, len) => {
+      pay(W.random_get, len >>> 0);
       view(buf, len).set(randomBytes(len >>> 0));
       return 0;
     },
-    clock_time_get: (_id: number, _precision: bigint, out: number): number => {
-      charge(HOST_CALL_COST);
+    clock_time_get: (_id, _precision, out) => {
+      pay(W.clock_time_get);
       new DataView(memory().buffer).setBigUint64(view(out, 8).byteOffset, st.ctx.blockTime * 1_000_000n, true);
       return 0;
     },
-    clock_res_get: (_id: number, out: number): number => {
-      charge(HOST_CALL_COST);
+    clock_res_get: (_id, out) => {
+      pay(W.clock_res_get);
       new DataView(memory().buffer).setBigUint64(view(out, 8).byteOffset, 1_000_000n, true);
       return 0;
     },
-    args_sizes_get: (count: number, size: number): number => {
-      charge(HOST_CALL_COST);
+    args_sizes_get: (count, size) => {
+      pay(W.args_sizes_get);
       u32(count, args().length);
       u32(size, args().reduce((n, a) => n + a.length, 0));
       return 0;
     },
-    args_get: (ptrs: number, buf: number): number => {
-      charge(HOST_CALL_COST);
+    args_get: (ptrs, buf) => {
+      pay(W.args_get);
       let off = buf >>> 0;
       args().forEach((a, i) => {
+        payBytes(W.args_get, a.length);
         u32(ptrs + i * 4, off);
-        copyOut(a, off);
+        view(off, a.length).set(a);
         off += a.length;
       });
       return 0;
     },
-    environ_sizes_get: (count: number, size: number): number => {
-      charge(HOST_CALL_COST);
+    environ_sizes_get: (count, size) => {
+      pay(W.environ_sizes_get);
       u32(count, 0);
       u32(size, 0);
       return 0;
     },
-    environ_get: (): number => (charge(HOST_CALL_COST), 0),
-    proc_exit: (code: number): never => {
+    environ_get: () => (pay(W.environ_get), 0),
+    proc_exit: (code) => {
+      pay(W.proc_exit);
       throw new ProcExit(code);
     },
-    sched_yield: (): number => (charge(HOST_CALL_COST), 0),
+    sched_yield: () => (pay(W.sched_yield), 0),
   };
   return {
     imports: { tessera, env, wasi_snapshot_preview1: wasi },

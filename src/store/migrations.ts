@@ -157,4 +157,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX message_pending ON message (priority DESC, seq, id) WHERE status = 'pending';
       CREATE INDEX message_pending_sender ON message (sender, nonce) WHERE status = 'pending';`,
   },
+  {
+    // Failures that depend on the engine (a V8 limit) name the engine version they were met under,
+    // so a different engine tries again; NULL is a failure permanent for the code. The table lives
+    // in the code file once settled (see settleCodeTables), in the main file of a new store until
+    // then: the unqualified name reaches whichever holds it.
+    version: 7,
+    name: 'code-failure-engine',
+    sql: `ALTER TABLE code_failure ADD COLUMN engine TEXT;`,
+  },
 ];

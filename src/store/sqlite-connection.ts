@@ -37,6 +37,7 @@ const CODE_SCHEMA = `
     options_hash TEXT NOT NULL,
     code_id TEXT NOT NULL,
     reason TEXT NOT NULL,
+    engine TEXT,
     PRIMARY KEY (runtime_version, options_hash, code_id)
   );`;
 

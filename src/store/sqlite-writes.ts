@@ -20,7 +20,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
   const q = {
     putOriginal: db.prepare('INSERT OR IGNORE INTO code_original (code_id, bytes, info, uploaded_at) VALUES (?, ?, ?, ?)'),
     putArtefact: db.prepare('INSERT OR REPLACE INTO code_artefact (runtime_version, options_hash, code_id, code, metadata) VALUES (?, ?, ?, ?, ?)'),
-    putFailure: db.prepare('INSERT OR REPLACE INTO code_failure (runtime_version, options_hash, code_id, reason) VALUES (?, ?, ?, ?)'),
+    putFailure: db.prepare('INSERT OR REPLACE INTO code_failure (runtime_version, options_hash, code_id, reason, engine) VALUES (?, ?, ?, ?, ?)'),
     gcArtefacts: db.prepare('DELETE FROM code_artefact WHERE runtime_version <> ?'),
     gcFailures: db.prepare('DELETE FROM code_failure WHERE runtime_version <> ?'),
     statePut: db.prepare('INSERT OR REPLACE INTO actor_state (actor_id, key, value) VALUES (?, ?, ?)'),
@@ -78,7 +78,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
         }
         case 'code.failure': {
           const f = op.failure;
-          q.putFailure.run(f.runtimeVersion, f.optionsHash, f.codeId, f.reason);
+          q.putFailure.run(f.runtimeVersion, f.optionsHash, f.codeId, f.reason, f.engine ?? null);
           break;
         }
         case 'state.put':

@@ -61,7 +61,7 @@ export class SqliteStore implements Store {
       original: db.prepare('SELECT code_id, bytes, info, uploaded_at FROM code_original WHERE code_id = ?'),
       hasOriginal: db.prepare('SELECT 1 FROM code_original WHERE code_id = ?').pluck(),
       artefact: db.prepare('SELECT code, metadata FROM code_artefact WHERE runtime_version = ? AND options_hash = ? AND code_id = ?'),
-      failure: db.prepare('SELECT reason FROM code_failure WHERE runtime_version = ? AND options_hash = ? AND code_id = ?'),
+      failure: db.prepare('SELECT reason, engine FROM code_failure WHERE runtime_version = ? AND options_hash = ? AND code_id = ?'),
       stateGet: db.prepare('SELECT value FROM actor_state WHERE actor_id = ? AND key = ?').pluck(),
       stateEntries: db.prepare('SELECT key, value FROM actor_state WHERE actor_id = ? ORDER BY key LIMIT ?'),
       actor: db.prepare('SELECT actor_id, code_id, created_at FROM actor WHERE actor_id = ?'),
@@ -149,8 +149,11 @@ export class SqliteStore implements Store {
         return row ? { codeId, runtimeVersion, optionsHash, code: toBytes(row.code), metadata: row.metadata } : null;
       },
       async failure(runtimeVersion, optionsHash, codeId): Promise<CodeFailure | null> {
-        const row = q.failure.get(runtimeVersion, optionsHash, codeId) as { reason: string } | undefined;
-        return row ? { codeId, runtimeVersion, optionsHash, reason: row.reason } : null;
+        const row = q.failure.get(runtimeVersion, optionsHash, codeId) as { reason: string; engine: string | null } | undefined;
+        if (!row) return null;
+        const failure: CodeFailure = { codeId, runtimeVersion, optionsHash, reason: row.reason };
+        if (row.engine !== null) failure.engine = row.engine;
+        return failure;
       },
       gc: (keep) => writes.gc(keep),
     };

@@ -30,6 +30,12 @@ export interface CodeFailure {
   runtimeVersion: string;
   optionsHash: string;
   reason: string;
+  /**
+   * Set when the failure depends on the engine rather than on the code (V8 refused to compile
+   * what our instrumenter accepted, say at one of its limits): the engine version it was met
+   * under. Absent, the failure is permanent for this runtime version.
+   */
+  engine?: string;
 }
 
 /** An actor: an instance of a code. */

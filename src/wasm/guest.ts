@@ -1,5 +1,6 @@
+import { ALLOWED_IMPORTS, type Signature } from './abi.js';
 import { InvalidGuest } from './errors.js';
-import { ValType, parseModule, type ExternKind } from './module.js';
+import { parseModule, type ExternKind } from './module.js';
 
 /** What kind of program a guest is. */
 export type GuestMode = 'actor' | 'command';
@@ -14,55 +15,7 @@ export interface GuestInfo {
   usesAssemblyScript: boolean;
 }
 
-const I32 = ValType.I32;
-const I64 = ValType.I64;
-const F64 = ValType.F64;
-type Sig = readonly [readonly number[], readonly number[]];
-
-/** Guest ABI v1: every allowed import with its signature (DESIGN.md, "Guest ABI v1"). */
-export const ALLOWED_IMPORTS: Readonly<Record<string, Readonly<Record<string, Sig>>>> = {
-  tessera: {
-    input_size: [[], [I32]],
-    input_read: [[I32], []],
-    source_size: [[], [I32]],
-    source_read: [[I32], []],
-    self_size: [[], [I32]],
-    self_read: [[I32], []],
-    reply: [[I32, I32], []],
-    send: [[I32, I32, I32, I32, I64], []],
-    state_read: [[I32, I32, I32, I32], [I32]],
-    state_write: [[I32, I32, I32, I32], []],
-    state_delete: [[I32, I32], []],
-    log: [[I32, I32, I32], []],
-    gas_left: [[], [I64]],
-    block_time: [[], [I64]],
-    block_height: [[], [I64]],
-    random: [[I32, I32], []],
-    panic: [[I32, I32], []],
-  },
-  env: {
-    abort: [[I32, I32, I32, I32], []],
-    seed: [[], [F64]],
-    trace: [[I32, I32, F64, F64, F64, F64, F64], []],
-  },
-  wasi_snapshot_preview1: {
-    fd_write: [[I32, I32, I32, I32], [I32]],
-    fd_close: [[I32], [I32]],
-    fd_seek: [[I32, I64, I32, I32], [I32]],
-    fd_fdstat_get: [[I32, I32], [I32]],
-    random_get: [[I32, I32], [I32]],
-    clock_time_get: [[I32, I64, I32], [I32]],
-    clock_res_get: [[I32, I32], [I32]],
-    args_sizes_get: [[I32, I32], [I32]],
-    args_get: [[I32, I32], [I32]],
-    environ_sizes_get: [[I32, I32], [I32]],
-    environ_get: [[I32, I32], [I32]],
-    proc_exit: [[I32], []],
-    sched_yield: [[], [I32]],
-  },
-};
-
-function sameSig(params: Uint8Array, results: Uint8Array, sig: Sig): boolean {
+function sameSig(params: Uint8Array, results: Uint8Array, sig: Signature): boolean {
   const [p, r] = sig;
   return params.length === p.length && results.length === r.length && p.every((t, i) => params[i] === t) && r.every((t, i) => results[i] === t);
 }

@@ -19,7 +19,24 @@ export {
   MEMORY_IMPORT,
 } from './instrument.js';
 export type { InstrumentOptions, CodeMetadata, Instrumented, InstrumentedPart, ClaimedParts, OutputOptions } from './instrument.js';
-export { validateGuest, ALLOWED_IMPORTS } from './guest.js';
+export { validateGuest } from './guest.js';
+export {
+  ABI,
+  ABI_VERSION,
+  ALLOWED_IMPORTS,
+  hostPrices,
+  MESSAGE_BASE_GAS,
+  MESSAGE_BYTE_GAS,
+  MIN_SEND_GAS,
+  MAX_SENDS,
+  MAX_PAYLOAD_BYTES,
+  MAX_REPLY_BYTES,
+  MAX_LOG_BYTES,
+  MAX_WRITES,
+  MAX_STATE_KEY_BYTES,
+  MAX_STATE_VALUE_BYTES,
+} from './abi.js';
+export type { AbiEntry, AbiKind, AbiModule, AbiPrice, HostFunctions, HostPrices, Signature } from './abi.js';
 export type { GuestInfo, GuestMode } from './guest.js';
 export { DEFAULT_COST_TABLE, COST_TABLE_VERSION } from './costs.js';
 export type { CostTable } from './costs.js';

@@ -119,7 +119,7 @@ describe('Engine', () => {
     expect(r.status).toBe('Unreachable');
     expect(r.writes).toEqual([]);
     const s = await engine.execute({ codeId, entry: 'send' });
-    expect(s.sends).toEqual([{ to: 'bo', payload: enc('boom'), gasLimit: 5000n }]);
+    expect(s.sends).toEqual([{ to: 'bo', payload: enc('boom'), gasLimit: 100_000n }]);
   });
 
   it('a slow host path hits the deadline, counted from the start of execution', async () => {

@@ -44,7 +44,7 @@ export const TEST_GUEST = `(module
     (call $state_write (i32.const 3000) (i32.const 1) (i32.const 0) (i32.const 4))
     unreachable)
   (func (export "send")
-    (call $send (i32.const 0) (i32.const 2) (i32.const 0) (i32.const 4) (i64.const 5000)))
+    (call $send (i32.const 0) (i32.const 2) (i32.const 0) (i32.const 4) (i64.const 100000)))
   (func (export "work") (local $i i32)
     (local.set $i (i32.const 20000000))
     (loop (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if 0 (local.get $i)))))`;

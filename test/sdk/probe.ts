@@ -38,7 +38,7 @@ export function handle(): void {
         state.getString('missing', 'fallback'),
     );
   } else if (cmd == 'send') {
-    send('peer', bytesOf('hi'), 1000);
+    send('peer', bytesOf('hi'), 100_000);
     replyString('sent');
   } else if (cmd == 'panic') {
     panic('nope');

@@ -52,7 +52,7 @@ describe('AssemblyScript SDK, through the engine', () => {
 
   it('send', async () => {
     const r = await rt.message('p', probe, 'send');
-    expect(r.sends).toEqual([{ to: 'peer', payload: new TextEncoder().encode('hi'), gasLimit: 1000n }]);
+    expect(r.sends).toEqual([{ to: 'peer', payload: new TextEncoder().encode('hi'), gasLimit: 100_000n }]);
   });
 
   it('panic and assertion failures arrive as UserPanic with text, file and line', async () => {
