@@ -2,9 +2,8 @@
  * src/wasm — the deterministic wasm rewriter: decoding, guest validation, gas metering, stack
  * limit, memory limit, and the host-side helpers for metered instances. Pure functions, no I/O.
  */
+export { instrument } from './instrument.js';
 export {
-  instrument,
-  instrumentOptionsHash,
   planInstrument,
   partRange,
   usefulParts,
@@ -13,12 +12,10 @@ export {
   assembleInstrumented,
   InstrumentPlan,
   MIN_PART_CODE_BYTES,
-  DEFAULT_STACK_LIMIT,
-  DEFAULT_MAX_MEMORY_PAGES,
-  GUEST_STACK_SIZE_MB,
-  MEMORY_IMPORT,
-} from './instrument.js';
-export type { InstrumentOptions, CodeMetadata, Instrumented, InstrumentedPart, ClaimedParts, OutputOptions } from './instrument.js';
+} from './split.js';
+export type { InstrumentedPart, ClaimedParts } from './split.js';
+export { instrumentOptionsHash, DEFAULT_STACK_LIMIT, DEFAULT_MAX_MEMORY_PAGES, GUEST_STACK_SIZE_MB, MEMORY_IMPORT } from './options.js';
+export type { InstrumentOptions, CodeMetadata, Instrumented, OutputOptions } from './options.js';
 export { validateGuest, ALLOWED_IMPORTS } from './guest.js';
 export type { GuestInfo, GuestMode } from './guest.js';
 export { DEFAULT_COST_TABLE, COST_TABLE_VERSION } from './costs.js';
