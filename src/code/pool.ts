@@ -7,6 +7,7 @@ import {
   InstrumentationError,
   MalformedModule,
   ForbiddenInstruction,
+  ModuleLimitExceeded,
   codeSectionSize,
   usefulParts,
   type InstrumentOptions,
@@ -34,6 +35,7 @@ const CLASSES: Record<string, { prototype: TesseraError }> = {
   InstrumentationError,
   ForbiddenInstruction,
   MalformedModule,
+  ModuleLimitExceeded,
 };
 
 /** Rebuilds a typed error on this side of the thread boundary (same class, code and message). */

@@ -143,7 +143,8 @@ export class CodeService implements ModuleProvider {
    * them and reading the original back. That work is speculative: when validation fails, or the
    * code was there already, its result is dropped (an upload then costs the CPU of both).
    *
-   * @throws CodeTooLarge, InvalidGuest (naming the import or export at fault), MalformedModule
+   * @throws CodeTooLarge, InvalidGuest (naming the import or export at fault), ModuleLimitExceeded
+   *   (naming the memory or table over a limit), MalformedModule
    */
   async upload(bytes: Uint8Array, options: { mode?: GuestMode } = {}): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
     if (bytes.length > this.maxCodeBytes) throw new CodeTooLarge(bytes.length, this.maxCodeBytes);
@@ -153,7 +154,9 @@ export class CodeService implements ModuleProvider {
     const lent = bytes.length >= SHARE_BYTES ? sharedCopy(bytes) : bytes.slice();
     const shared = lent.buffer instanceof SharedArrayBuffer;
     // Validation first: instrumentation then takes the other worker, whole.
-    const validating = this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor' }, transferList(lent));
+    // Checked against the limits instrumentation will apply, so code over them is refused here.
+    const limits = { maxMemoryPages: this.options.maxMemoryPages, maxTableElements: this.options.maxTableElements };
+    const validating = this.pool.run({ op: 'validate', bytes: lent, mode: options.mode ?? 'actor', limits }, transferList(lent));
     const instrumenting = this.warmOnUpload ? this.pool.instrument(shared ? lent : bytes, this.options, true) : null;
     // Its outcome is observed below only if the code turns out new and valid.
     void instrumenting?.catch(() => {});

@@ -3,6 +3,7 @@
  * vector sections it extends, and the bodies of the functions it injects.
  */
 import { Writer } from './bytes.js';
+import type { CostTable } from './costs.js';
 import { ValType, type ModuleInfo } from './module.js';
 import type { WrapperKind } from './rewrite.js';
 
@@ -13,7 +14,7 @@ export interface WrapperSpec {
   b: number;
 }
 
-export function wrapperShape(
+function wrapperShape(
   w: WrapperSpec,
   m: ModuleInfo,
 ): { params: Uint8Array; results: Uint8Array; countLocal: number; op: number[] } {
@@ -38,6 +39,76 @@ export function wrapperShape(
     case 'table.init':
       return { params: three, results: none, countLocal: 2, op: [0xfc, 12, ...leb(w.a), ...leb(w.b)] };
   }
+}
+
+/** What a metering wrapper's body needs besides its instruction. */
+export interface WrapperEnv {
+  costTable: CostTable;
+  /** Function index of the injected `charge(n: i64)`. */
+  chargeFunc: number;
+  /** Index of the injected i64 global that counts the elements of all tables (see tableGrowCheck). */
+  tableElementsGlobal: number;
+  maxTableElements: number;
+}
+
+function priceOf(kind: WrapperKind, t: CostTable): number {
+  switch (kind) {
+    case 'memory.grow':
+      return t.memoryGrowPerPage;
+    case 'memory.fill':
+    case 'memory.copy':
+    case 'memory.init':
+      return t.bulkPerByte;
+    case 'table.grow':
+      return t.tableGrowPerElement;
+    case 'table.fill':
+      return t.tableFillPerElement;
+    case 'table.copy':
+      return t.tableCopyPerElement;
+    case 'table.init':
+      return t.tableInitPerElement;
+  }
+}
+
+/**
+ * Writes the body of a metering wrapper: it charges the instruction's count times its price, then
+ * runs the instruction on its own params. Returns the wrapper's type.
+ */
+export function writeWrapper(out: Writer, w: WrapperSpec, m: ModuleInfo, env: WrapperEnv): { params: Uint8Array; results: Uint8Array } {
+  const { params, results, countLocal, op } = wrapperShape(w, m);
+  // charge(count * price), the count read as unsigned.
+  const body: number[] = [0x20, countLocal, 0xad, 0x42, ...sleb(priceOf(w.kind, env.costTable)), 0x7e, 0x10, ...leb(env.chargeFunc)];
+  if (w.kind === 'table.grow') {
+    body.push(...tableGrowCheck(op, env));
+    writeBody(out, body, [ValType.I32]);
+  } else {
+    for (let i = 0; i < params.length; i++) body.push(0x20, i);
+    body.push(...op, 0x0b);
+    writeBody(out, body);
+  }
+  return { params, results };
+}
+
+/**
+ * The rest of the `table.grow` wrapper (params: the init value, the count; one i32 local): the
+ * limit on all tables together, as wasm fails a grow — it returns -1 and changes nothing. The
+ * elements of all tables are counted in a global (starting at the declared initial sizes; only
+ * these wrappers grow tables), so the check costs the same however many tables there are.
+ *
+ *     if elements + count > limit: return -1
+ *     r = table.grow(init, count)
+ *     if r != -1: elements += count
+ *     return r
+ */
+function tableGrowCheck(op: number[], env: WrapperEnv): number[] {
+  const g = leb(env.tableElementsGlobal);
+  const added = [0x23, ...g, 0x20, 1, 0xad, 0x7c]; // elements + (u64) count
+  return [
+    ...added, 0x42, ...sleb(env.maxTableElements), 0x56, 0x04, 0x40, 0x41, 0x7f, 0x0f, 0x0b,
+    0x20, 0, 0x20, 1, ...op, 0x22, 2,
+    0x41, 0x7f, 0x47, 0x04, 0x40, ...added, 0x24, ...g, 0x0b,
+    0x20, 2, 0x0b,
+  ];
 }
 
 /** Function types: the module's own plus those the instrumentation needs, deduplicated. */
@@ -105,9 +176,14 @@ export function sectionBody(m: ModuleInfo, id: number): { count: number; rest: U
   return { count, rest: m.bytes.subarray(p, s.end) };
 }
 
-export function writeBody(out: Writer, instrs: number[]): void {
-  out.u32(instrs.length + 1);
-  out.byte(0); // no locals
+/** Writes a function body: `locals` (one of each type given), then `instrs`, size-prefixed. */
+export function writeBody(out: Writer, instrs: number[], locals: number[] = []): void {
+  out.u32(instrs.length + 1 + 2 * locals.length);
+  out.byte(locals.length);
+  for (const t of locals) {
+    out.byte(1);
+    out.byte(t);
+  }
   for (const b of instrs) out.byte(b);
 }
 

@@ -23,14 +23,33 @@ export const GUEST_STACK_SIZE_MB = 4;
 /** Default memory limit: 1024 pages of 64 KiB (64 MiB). */
 export const DEFAULT_MAX_MEMORY_PAGES = 1024;
 
+/**
+ * Default table limit: 100,000 elements over all the tables of a module, declared and grown
+ * (measured here: a funcref entry costs about 100 ns of CPU to make at instantiation and 250 ns
+ * to add by `table.grow`; see costs.ts).
+ */
+export const DEFAULT_MAX_TABLE_ELEMENTS = 100_000;
+
+/** The largest table limit that can be set: V8's own limit on one table's size. */
+export const MAX_TABLE_ELEMENTS = 10_000_000;
+
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
   /** Gas prices; defaults to DEFAULT_COST_TABLE. */
   costTable?: CostTable;
   /** Deterministic stack-height limit in slots; defaults to DEFAULT_STACK_LIMIT. */
   stackLimit?: number;
-  /** Memory limit in pages; defaults to DEFAULT_MAX_MEMORY_PAGES. */
+  /**
+   * Memory limit in pages; defaults to DEFAULT_MAX_MEMORY_PAGES. A module whose memory's initial
+   * size is over it is rejected; a declared maximum over it (or none) becomes the limit.
+   */
   maxMemoryPages?: number;
+  /**
+   * Limit on the elements of all of a module's tables together, declared and grown; defaults to
+   * DEFAULT_MAX_TABLE_ELEMENTS, at most MAX_TABLE_ELEMENTS. A module whose tables' initial sizes
+   * add up to more is rejected; a `table.grow` that would go over it fails (returns -1).
+   */
+  maxTableElements?: number;
   /**
    * Run standalone: the gas counter starts at this value and the start function stays in the
    * start section. Without it the counter starts at 0 and the start function is exported as
@@ -52,6 +71,17 @@ export interface CodeMetadata {
   exports: { name: string; kind: ExternKind }[];
   imports: { module: string; name: string; kind: ExternKind }[];
   memory: { min: number; max: number | null } | null;
+  /**
+   * Every table, imported ones first: its initial size, and the most it can reach (its declared
+   * maximum, or none, lowered to `maxTableElements`), in elements.
+   */
+  tables: { min: number; max: number }[];
+  /** The tables' initial sizes added up: what instantiation allocates. */
+  tableElements: number;
+  /** Entries of the active element segments and bytes of the active data segments: what instantiation writes. */
+  segments: { elements: number; dataBytes: number };
+  /** Gas charged before instantiation, under the cost table of instrumentation (see instantiationGas). */
+  instantiationGas: number;
   functionCount: number;
   instructionCount: number;
   originalSize: number;
@@ -86,6 +116,7 @@ export interface Effective {
   costTable: CostTable;
   stackLimit: number;
   maxMemoryPages: number;
+  maxTableElements: number;
   initialGas: bigint | null;
   importMemory: boolean;
 }
@@ -101,11 +132,15 @@ export function effective(options: InstrumentOptions = {}): Effective {
   if (!Number.isInteger(maxMemoryPages) || maxMemoryPages < 0 || maxMemoryPages > 65536) {
     throw new InstrumentationError('maxMemoryPages must be an integer from 0 to 65536');
   }
+  const maxTableElements = options.maxTableElements ?? DEFAULT_MAX_TABLE_ELEMENTS;
+  if (!Number.isInteger(maxTableElements) || maxTableElements < 0 || maxTableElements > MAX_TABLE_ELEMENTS) {
+    throw new InstrumentationError(`maxTableElements must be an integer from 0 to ${MAX_TABLE_ELEMENTS}`);
+  }
   const initialGas = options.initialGas ?? null;
   if (initialGas !== null && (initialGas < 0n || initialGas >= 1n << 63n)) {
     throw new InstrumentationError('initialGas must be from 0 to 2^63-1');
   }
-  return { costTable, stackLimit, maxMemoryPages, initialGas, importMemory: options.importMemory ?? false };
+  return { costTable, stackLimit, maxMemoryPages, maxTableElements, initialGas, importMemory: options.importMemory ?? false };
 }
 
 /** A short, stable hash of the effective options: part of an artefact's cache key. */
@@ -118,9 +153,16 @@ export function instrumentOptionsHash(options?: InstrumentOptions): string {
     e.costTable.perLocal,
     e.costTable.memoryGrowPerPage,
     e.costTable.bulkPerByte,
-    e.costTable.tablePerElement,
+    e.costTable.tableGrowPerElement,
+    e.costTable.tableFillPerElement,
+    e.costTable.tableCopyPerElement,
+    e.costTable.tableInitPerElement,
+    e.costTable.instantiatePerPage,
+    e.costTable.instantiatePerTable,
+    e.costTable.instantiatePerTableElement,
     e.stackLimit,
     e.maxMemoryPages,
+    e.maxTableElements,
     e.initialGas === null ? null : e.initialGas.toString(),
     e.importMemory,
   ]);

@@ -7,9 +7,9 @@
  */
 import { Writer } from './bytes.js';
 import { classCosts, type CostTable } from './costs.js';
-import { TypeRegistry, leb, sectionBody, sleb, wrapperShape, writeBody, type WrapperSpec } from './emit.js';
+import { TypeRegistry, leb, sectionBody, writeBody, writeWrapper, type WrapperEnv, type WrapperSpec } from './emit.js';
 import { InstrumentationError } from './errors.js';
-import { limitMemories } from './limits.js';
+import { checkDeclared, instantiationGas, limitMemories, limitTables } from './limits.js';
 import { GAS_EXPORT, STACK_EXPORT, START_EXPORT } from './meter.js';
 import { ValType, parseModule, type ModuleInfo } from './module.js';
 import {
@@ -34,7 +34,6 @@ const INJECTED_COUNT = 3;
  * claiming parts one by one finish close together, large enough that a part's setup is noise.
  */
 export const MIN_PART_CODE_BYTES = 16 * 1024;
-
 
 /**
  * A module parsed and checked for instrumentation, and everything its parts share. Made by
@@ -104,6 +103,7 @@ export function planInstrument(bytes: Uint8Array, options?: InstrumentOptions): 
   for (const e of m.exports) {
     if (RESERVED.has(e.name)) throw new InstrumentationError(`export name ${e.name} is reserved`);
   }
+  checkDeclared(m, opts);
   const memoryLimits = limitMemories(m, opts.maxMemoryPages);
   const types = new TypeRegistry(m);
   // The body of a function with several results runs in a block of that type. Registered here,
@@ -329,14 +329,13 @@ export function assembleInstrumented(
     0x23, ...leb(gasGlobal), 0x20, 0x00, 0x54, 0x04, 0x40, 0x10, ...leb(oogFunc), 0x0b,
     0x23, ...leb(gasGlobal), 0x20, 0x00, 0x7d, 0x24, ...leb(gasGlobal), 0x0b,
   ]);
+  // The count of all tables' elements is a global of its own, there only if a table can grow.
+  const growsTables = wrappers.some((w) => w.kind === 'table.grow');
+  const tableElements = m.tables.reduce((n, t) => n + t.limits.min, 0);
+  const wrapperEnv: WrapperEnv = { costTable: table, chargeFunc, tableElementsGlobal: spGlobal + 1, maxTableElements: opts.maxTableElements };
   for (const w of wrappers) {
-    const { params, results, countLocal, op } = wrapperShape(w, m);
+    const { params, results } = writeWrapper(injected, w, m, wrapperEnv);
     injectedTypes.push(types.get(params, results));
-    const price = w.kind === 'memory.grow' ? table.memoryGrowPerPage : w.kind.startsWith('memory') ? table.bulkPerByte : table.tablePerElement;
-    const body: number[] = [0x20, countLocal, 0xad, 0x42, ...sleb(price), 0x7e, 0x10, ...leb(chargeFunc)];
-    for (let i = 0; i < params.length; i++) body.push(0x20, i);
-    body.push(...op, 0x0b);
-    writeBody(injected, body);
   }
   const count = new Uint8Array(5);
   putPadded(count, 0, m.bodies.length + INJECTED_COUNT + wrappers.length);
@@ -389,7 +388,7 @@ export function assembleInstrumented(
   newSections.set(6, () => {
     const w = new Writer();
     const orig = sectionBody(m, 6);
-    w.u32((orig?.count ?? 0) + 2);
+    w.u32((orig?.count ?? 0) + (growsTables ? 3 : 2));
     if (orig) w.bytes(orig.rest);
     w.byte(ValType.I64);
     w.byte(1);
@@ -401,6 +400,13 @@ export function assembleInstrumented(
     w.byte(0x41);
     w.byte(0);
     w.byte(0x0b);
+    if (growsTables) {
+      w.byte(ValType.I64);
+      w.byte(1);
+      w.byte(0x42);
+      w.sleb(tableElements);
+      w.byte(0x0b);
+    }
     return [w.result()];
   });
   newSections.set(7, () => {
@@ -459,10 +465,18 @@ export function assembleInstrumented(
     at += p.length;
   }
 
+  const shape = {
+    memory: memoryLimits?.[0] ?? (m.memories[0] ? { ...m.memories[0].limits } : null),
+    tables: limitTables(m, opts.maxTableElements),
+    tableElements,
+    segments: { elements: m.activeElements, dataBytes: m.activeDataBytes },
+  };
   const metadata: CodeMetadata = {
     exports: m.exports.map(({ name, kind }) => ({ name, kind })),
     imports: m.imports.map(({ module, name, kind }) => ({ module, name, kind })),
-    memory: memoryLimits?.[0] ?? (m.memories[0] ? { ...m.memories[0].limits } : null),
+    ...shape,
+    // A number, so that metadata stays JSON; exact below 2^53, which only absurd prices reach.
+    instantiationGas: Number(instantiationGas(shape, table)),
     functionCount: m.bodies.length,
     instructionCount,
     originalSize: bytes.length,
