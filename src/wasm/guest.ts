@@ -92,10 +92,6 @@ function describe(params: Uint8Array, results: Uint8Array): string {
 export function validateGuest(bytes: Uint8Array, options: GuestOptions = {}): GuestInfo {
   const mode = options.mode ?? 'actor';
   const m = parseModule(bytes);
-  checkDeclared(m, {
-    maxMemoryPages: options.maxMemoryPages ?? DEFAULT_MAX_MEMORY_PAGES,
-    maxTableElements: options.maxTableElements ?? DEFAULT_MAX_TABLE_ELEMENTS,
-  });
   let usesWasi = false;
   let usesAssemblyScript = false;
   for (const imp of m.imports) {
@@ -141,6 +137,10 @@ export function validateGuest(bytes: Uint8Array, options: GuestOptions = {}): Gu
     entryPoints.push('_start');
   }
   if (needFunc('_initialize', false)) entryPoints.push('_initialize');
+  checkDeclared(m, {
+    maxMemoryPages: options.maxMemoryPages ?? DEFAULT_MAX_MEMORY_PAGES,
+    maxTableElements: options.maxTableElements ?? DEFAULT_MAX_TABLE_ELEMENTS,
+  });
   return {
     mode,
     entryPoints,

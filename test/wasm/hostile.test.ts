@@ -140,7 +140,7 @@ describe('hostile modules through upload and the engine', () => {
           const ran = performance.now() - t0 - r.timings.queueWait - r.timings.codeLookup;
           count(seen, r.status);
           expect(EXPECTED, `${r.status}: ${r.error?.message ?? ''}`).toContain(r.status);
-          expect(ran).toBeLessThan(DEADLINE_MS + 1000);
+          expect(ran, `${r.status} after ${ran.toFixed(0)} ms: ${source(m).slice(0, 300)}`).toBeLessThan(DEADLINE_MS + 1000);
           if (r.status === 'OutOfGas') expect(r.gasUsed).toBe(m.gasLimit);
           else expect(r.gasUsed).toBeLessThanOrEqual(m.gasLimit);
         }),
