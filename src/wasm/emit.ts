@@ -93,7 +93,9 @@ export function writeWrapper(out: Writer, w: WrapperSpec, m: ModuleInfo, env: Wr
  * The rest of the `table.grow` wrapper (params: the init value, the count; one i32 local): the
  * limit on all tables together, as wasm fails a grow — it returns -1 and changes nothing. The
  * elements of all tables are counted in a global (starting at the declared initial sizes; only
- * these wrappers grow tables), so the check costs the same however many tables there are.
+ * these wrappers grow tables), so the check costs the same however many tables there are. An
+ * imported table counts at its declared minimum (guests cannot import tables: validateGuest
+ * refuses any import that is not a function).
  *
  *     if elements + count > limit: return -1
  *     r = table.grow(init, count)

@@ -18,10 +18,11 @@ function spareWriter(capacity: number): Writer {
 
 /**
  * Rewrites a valid wasm module into a deterministically metered one: gas metering per metered
- * block, a deterministic stack-height limit, and a memory limit. Pure: no I/O, same bytes and
- * options give the same output on every machine.
+ * block, a deterministic stack-height limit, and the memory and table limits. Pure: no I/O, same
+ * bytes and options give the same output on every machine.
  *
- * @throws MalformedModule, InvalidModule, ForbiddenInstruction, InstrumentationError
+ * @throws MalformedModule, InvalidModule, ForbiddenInstruction, InstrumentationError,
+ *   ModuleLimitExceeded
  */
 export function instrument(bytes: Uint8Array, options?: InstrumentOptions): Instrumented;
 export function instrument(bytes: Uint8Array, options: InstrumentOptions | undefined, output: OutputOptions): Instrumented<SharedArrayBuffer>;

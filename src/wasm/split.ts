@@ -95,7 +95,7 @@ export interface InstrumentedPart {
  * Parses and checks a module for instrumentation: the first step of {@link instrument}, and of
  * rewriting split across threads (each thread plans the same bytes and options for itself).
  *
- * @throws MalformedModule, InvalidModule, InstrumentationError
+ * @throws MalformedModule, InvalidModule, InstrumentationError, ModuleLimitExceeded
  */
 export function planInstrument(bytes: Uint8Array, options?: InstrumentOptions): InstrumentPlan {
   const opts = effective(options);
