@@ -63,6 +63,13 @@ describe('declared tables and memory over the limits', () => {
     expect(metadata.tableElements).toBe(16);
   });
 
+  it('guests cannot import tables (the limit counts an imported table at its declared minimum only)', async () => {
+    const named = await wat(`(module (import "tessera" "input_size" (table 10 funcref)) ${GUEST})`);
+    expect(() => validateGuest(named)).toThrow('invalid guest: import tessera.input_size must be a function, not a table');
+    const other = await wat(`(module (import "env" "table" (table 10 funcref)) ${GUEST})`);
+    expect(() => validateGuest(other)).toThrow(/import env\.table is not allowed/);
+  });
+
   it('rejects memory declared beyond the limit at upload-time validation, naming it', async () => {
     const bytes = await wat('(module (memory (export "memory") 2000) (func (export "handle")))');
     expect(() => validateGuest(bytes)).toThrow(ModuleLimitExceeded);
