@@ -51,7 +51,13 @@ const free: CostTable = {
   perLocal: 0,
   memoryGrowPerPage: 0,
   bulkPerByte: 0,
-  tablePerElement: 0,
+  tableGrowPerElement: 0,
+  tableFillPerElement: 0,
+  tableCopyPerElement: 0,
+  tableInitPerElement: 0,
+  instantiatePerPage: 0,
+  instantiatePerTable: 0,
+  instantiatePerTableElement: 0,
   classes: Object.fromEntries(COST_CLASSES.map((c) => [c, 0])) as CostTable['classes'],
 };
 const unmeteredCodes = new CodeService({ store, instrumentOptions: { costTable: free } });

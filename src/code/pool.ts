@@ -7,6 +7,7 @@ import {
   InstrumentationError,
   MalformedModule,
   ForbiddenInstruction,
+  ModuleLimitExceeded,
   codeSectionSize,
   usefulParts,
   type InstrumentOptions,
@@ -35,6 +36,7 @@ const CLASSES: Record<string, { prototype: TesseraError }> = {
   ForbiddenInstruction,
   MalformedModule,
   EngineCompileError,
+  ModuleLimitExceeded,
 };
 
 /** Rebuilds a typed error on this side of the thread boundary (same class, code and message). */

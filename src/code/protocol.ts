@@ -1,4 +1,4 @@
-import type { CodeMetadata, GuestInfo, GuestMode, InstrumentOptions, InstrumentedPart } from '../wasm/index.js';
+import type { CodeMetadata, GuestInfo, GuestMode, GuestOptions, InstrumentOptions, InstrumentedPart } from '../wasm/index.js';
 
 /**
  * Work a code worker does. Bytes travel as transferred ArrayBuffers, or shared when several
@@ -11,7 +11,7 @@ import type { CodeMetadata, GuestInfo, GuestMode, InstrumentOptions, Instrumente
  * {@link PartRelay}; that worker joins the parts and compiles.
  */
 export type CodeTask =
-  | { op: 'validate'; bytes: Uint8Array; mode: GuestMode }
+  | { op: 'validate'; bytes: Uint8Array; mode: GuestMode; limits: Pick<GuestOptions, 'maxMemoryPages' | 'maxTableElements'> }
   | { op: 'instrument'; bytes: Uint8Array; options: InstrumentOptions; compile: boolean; split: SplitJob | null }
   | { op: 'instrumentClaimed'; bytes: Uint8Array; options: InstrumentOptions; parts: number; claims: Int32Array }
   | { op: 'compile'; code: Uint8Array };

@@ -155,7 +155,8 @@ export class CodeService implements ModuleProvider {
    * never changes or detaches it: the service works on copies of its own.
    *
    * @throws InvalidArgument (`bytes` not a Uint8Array, or a bad `options.mode`), CodeTooLarge,
-   *   InvalidGuest (naming the import or export at fault), MalformedModule
+   *   InvalidGuest (naming the import or export at fault), ModuleLimitExceeded (naming the memory
+   *   or table over a limit), MalformedModule
    */
   async upload(bytes: Uint8Array, options: { mode?: GuestMode } = {}): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgument('bytes', 'a Uint8Array (a Buffer is one)');
@@ -172,7 +173,9 @@ export class CodeService implements ModuleProvider {
     const shared = lent.buffer instanceof SharedArrayBuffer;
     const forInstrumenting = !this.warmOnUpload ? null : shared ? lent : ownCopy(bytes);
     // Validation first: instrumentation then takes the other worker, whole.
-    const validating = this.pool.run({ op: 'validate', bytes: lent, mode }, transferList(lent));
+    // Checked against the limits instrumentation will apply, so code over them is refused here.
+    const limits = { maxMemoryPages: this.options.maxMemoryPages, maxTableElements: this.options.maxTableElements };
+    const validating = this.pool.run({ op: 'validate', bytes: lent, mode, limits }, transferList(lent));
     const instrumenting = forInstrumenting ? this.pool.instrument(forInstrumenting, this.options, true, true) : null;
     // Its outcome is observed below only if the code turns out new and valid.
     void instrumenting?.catch(() => {});

@@ -106,7 +106,7 @@ function run(task: CodeTask): CodeTaskResult | Promise<CodeTaskResult> {
       // The bytes go back (transferred, or shared) for the caller to store.
       return {
         op: 'validate',
-        info: validateGuest(task.bytes, { mode: task.mode }),
+        info: validateGuest(task.bytes, { mode: task.mode, ...task.limits }),
         codeId: createHash('sha256').update(task.bytes).digest('hex'),
         bytes: task.bytes,
       };

@@ -522,6 +522,7 @@ export class Engine {
       msg.module = compiled.module;
       const mem = compiled.metadata.memoryImport;
       if (mem) msg.memory = [mem.min, mem.max];
+      if (compiled.metadata.instantiationGas > 0) msg.instantiationGas = BigInt(compiled.metadata.instantiationGas);
     }
     if (held.drop) msg.drop = held.drop;
     if (req.context) msg.context = req.context;
@@ -537,7 +538,7 @@ export class Engine {
     if (slot.jobs.length === 1 && this.queue.length === 0) msg.spin = true;
     if (slot.ring.fits(msg)) {
       // The module first: the worker takes it from the port when it reads the job.
-      if (msg.module) slot.worker.postMessage({ module: msg.module, memory: msg.memory } satisfies ModuleMessage);
+      if (msg.module) slot.worker.postMessage({ module: msg.module, memory: msg.memory, instantiationGas: msg.instantiationGas } satisfies ModuleMessage);
       slot.ring.write(msg);
     } else {
       if (msg.context) {

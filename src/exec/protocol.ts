@@ -13,6 +13,8 @@ export interface ExecMessage {
   module?: WebAssembly.Module;
   /** Set with `module` when the code imports its memory: its limits in pages (the worker hands a pooled one). */
   memory?: [number, number];
+  /** Set with `module` when not 0: the gas charged before each instantiation (its metadata's `instantiationGas`). */
+  instantiationGas?: bigint;
   /** Numbers of modules the worker should forget (the engine bounds what each worker holds). */
   drop?: number[];
   /** The export to call; absent: `handle`. */
@@ -74,6 +76,7 @@ export interface StateReadReply {
 export interface ModuleMessage {
   module: WebAssembly.Module;
   memory?: [number, number];
+  instantiationGas?: bigint;
 }
 
 /** Shape of workerData for execution workers. */

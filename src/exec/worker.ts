@@ -15,8 +15,11 @@ import type { ExecutionContext, ExecutionStatus } from './types.js';
 const { statePort, stateFlag, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort } = workerData as ExecWorkerData;
 const flag = new Int32Array(stateFlag);
 const claims = new Int32Array(claimBuffer);
-/** Compiled modules by their number here, with the limits of the memory they import (if any). */
-const modules = new Map<number, { module: WebAssembly.Module; memory: [number, number] | undefined }>();
+/**
+ * Compiled modules by their number here, with the limits of the memory they import (if any) and
+ * the gas charged before each instantiation.
+ */
+const modules = new Map<number, { module: WebAssembly.Module; memory: [number, number] | undefined; instantiationGas: bigint }>();
 const host = hostImports();
 
 /**
@@ -75,7 +78,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 function execute(msg: ExecMessage): DoneMessage {
   if (msg.drop) for (const code of msg.drop) modules.delete(code);
-  if (msg.module) modules.set(msg.code, { module: msg.module, memory: msg.memory });
+  if (msg.module) modules.set(msg.code, { module: msg.module, memory: msg.memory, instantiationGas: msg.instantiationGas ?? 0n });
   // Withdrawn by the engine (cancelled, or moved to another worker) before it could start.
   if (!claim(claims, msg.id)) {
     return { type: 'done', id: msg.id, status: 'Cancelled', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
@@ -97,12 +100,17 @@ function execute(msg: ExecMessage): DoneMessage {
   let status: ExecutionStatus = 'ok';
   let message: string | undefined;
   let exitCode: number | undefined;
-  const memory = held.memory ? takeMemory(held.memory) : null;
+  // Instantiation is charged before it happens (declared memory, tables, segments): a limit
+  // below the charge ends OutOfGas without instantiating, so no memory or table is made.
+  const charge = held.instantiationGas;
+  const affordable = msg.gasLimit >= charge;
+  const memory = affordable && held.memory ? takeMemory(held.memory) : null;
   memoryNamespace.memory = memory;
   try {
+    if (!affordable) throw new HostTrap('OutOfGas', 'out of gas');
     host.bind(st);
     st.instance = new WebAssembly.Instance(held.module, host.imports);
-    prepareInstance(st.instance, msg.gasLimit);
+    prepareInstance(st.instance, msg.gasLimit - charge);
     instantiateMs = performance.now() - t0;
     runStart(st.instance);
     const exports = st.instance.exports;
@@ -132,7 +140,8 @@ function execute(msg: ExecMessage): DoneMessage {
     }
   }
   const runMs = performance.now() - t0 - instantiateMs;
-  const gasUsed = st.instance ? msg.gasLimit - gasLeft(st.instance) : 0n;
+  // An instantiation that failed (a segment out of bounds, say) did its work: it pays the charge.
+  const gasUsed = st.instance ? msg.gasLimit - gasLeft(st.instance) : affordable ? charge : 0n;
   const done: DoneMessage = { type: 'done', id: msg.id, status, gasUsed: status === 'OutOfGas' ? msg.gasLimit : gasUsed, instantiateMs, runMs };
   if (message !== undefined) done.message = message;
   if (status === 'ok') {

@@ -14,19 +14,40 @@ export interface CostTable {
   readonly perLocal: number;
   /** Charged per page requested by `memory.grow`, before growing. */
   readonly memoryGrowPerPage: number;
-  /** Charged per byte by `memory.fill`, `memory.copy`, `memory.init`. */
+  /**
+   * Charged per byte by `memory.fill`, `memory.copy`, `memory.init`, and at instantiation per
+   * byte of the active data segments.
+   */
   readonly bulkPerByte: number;
-  /** Charged per element by `table.grow`, `table.fill`, `table.copy`, `table.init`. */
-  readonly tablePerElement: number;
+  /** Charged per element requested by `table.grow`, before growing (whether it succeeds or not). */
+  readonly tableGrowPerElement: number;
+  /** Charged per element by `table.fill`. */
+  readonly tableFillPerElement: number;
+  /** Charged per element by `table.copy`. */
+  readonly tableCopyPerElement: number;
+  /** Charged per element by `table.init`, and at instantiation per entry of the active element segments. */
+  readonly tableInitPerElement: number;
+  /** Charged at instantiation, before it happens, per page of declared initial memory. */
+  readonly instantiatePerPage: number;
+  /** Charged at instantiation, before it happens, per table. */
+  readonly instantiatePerTable: number;
+  /** Charged at instantiation, before it happens, per element of the tables' declared initial sizes. */
+  readonly instantiatePerTableElement: number;
 }
 
 /** Version of {@link DEFAULT_COST_TABLE}. */
-export const COST_TABLE_VERSION = 'c1';
+export const COST_TABLE_VERSION = 'c2';
 
 /**
  * The default prices: roughly proportional to the work V8's optimising tier does for each class
  * on x86-64, with 1 gas ≈ one simple ALU instruction. Division, square roots and indirect calls
  * cost more; structural markers (`block`, `loop`, `end`, ...) cost nothing of their own.
+ *
+ * Table operations and instantiation are priced from measurement at 1 gas ≈ 1 ns of one core's
+ * CPU time (`bench/table-costs.ts` prints each price beside its measured cost, the collector's
+ * work included): per element of a funcref table, the dearer kind (an entry carries a signature
+ * and a call target besides the reference), and per page of memory as zeroing a used page costs
+ * (the engine hands each instance a recycled memory, zeroed).
  */
 export const DEFAULT_COST_TABLE: CostTable = Object.freeze({
   version: COST_TABLE_VERSION,
@@ -57,7 +78,13 @@ export const DEFAULT_COST_TABLE: CostTable = Object.freeze({
   perLocal: 1,
   memoryGrowPerPage: 4096,
   bulkPerByte: 1,
-  tablePerElement: 4,
+  tableGrowPerElement: 250,
+  tableFillPerElement: 30,
+  tableCopyPerElement: 50,
+  tableInitPerElement: 35,
+  instantiatePerPage: 1500,
+  instantiatePerTable: 2000,
+  instantiatePerTableElement: 100,
 });
 
 /** The class costs as a flat array indexed by class number; -1 marks a forbidden class. */
@@ -77,7 +104,13 @@ export function checkCostTable(table: CostTable): void {
     ['perLocal', table.perLocal],
     ['memoryGrowPerPage', table.memoryGrowPerPage],
     ['bulkPerByte', table.bulkPerByte],
-    ['tablePerElement', table.tablePerElement],
+    ['tableGrowPerElement', table.tableGrowPerElement],
+    ['tableFillPerElement', table.tableFillPerElement],
+    ['tableCopyPerElement', table.tableCopyPerElement],
+    ['tableInitPerElement', table.tableInitPerElement],
+    ['instantiatePerPage', table.instantiatePerPage],
+    ['instantiatePerTable', table.instantiatePerTable],
+    ['instantiatePerTableElement', table.instantiatePerTableElement],
   ];
   for (const [name, v] of prices) {
     if (v === null && COST_CLASSES.includes(name as CostClass)) continue;

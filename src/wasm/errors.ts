@@ -39,3 +39,21 @@ export class InstrumentationError extends TesseraError {
     super('INSTRUMENTATION_ERROR', `cannot instrument module: ${reason}`);
   }
 }
+
+/**
+ * The module declares more than a configured limit allows: memory pages over `maxMemoryPages`,
+ * or table elements (over all its tables) over `maxTableElements`. Raised at upload and by the
+ * instrumenter alike, so code over a limit is never stored, let alone run.
+ */
+export class ModuleLimitExceeded extends TesseraError {
+  /** The option whose limit is exceeded. */
+  readonly limit: 'maxMemoryPages' | 'maxTableElements';
+  /** The memory or table that goes over it, as `memory N` or `table N` (indices include imports). */
+  readonly subject: string;
+  constructor(limit: 'maxMemoryPages' | 'maxTableElements', subject: string, declared: number, allowed: number) {
+    const what = limit === 'maxMemoryPages' ? `declares ${declared} pages` : `brings the declared table elements to ${declared}`;
+    super('MODULE_LIMIT_EXCEEDED', `${subject} ${what}, over the limit ${limit} = ${allowed}`);
+    this.limit = limit;
+    this.subject = subject;
+  }
+}

@@ -1,9 +1,17 @@
 import { ALLOWED_IMPORTS, type Signature } from './abi.js';
 import { InvalidGuest } from './errors.js';
+import { checkDeclared } from './limits.js';
 import { parseModule, type ExternKind } from './module.js';
+import { DEFAULT_MAX_MEMORY_PAGES, DEFAULT_MAX_TABLE_ELEMENTS, type InstrumentOptions } from './options.js';
 
 /** What kind of program a guest is. */
 export type GuestMode = 'actor' | 'command';
+
+/** Options of {@link validateGuest}: the mode, and the limits code will be instrumented with. */
+export interface GuestOptions extends Pick<InstrumentOptions, 'maxMemoryPages' | 'maxTableElements'> {
+  /** Default `actor`. */
+  mode?: GuestMode;
+}
 
 /** What guest validation learned. */
 export interface GuestInfo {
@@ -27,11 +35,14 @@ function describe(params: Uint8Array, results: Uint8Array): string {
 
 /**
  * Checks that a module is a valid Tessera guest: it imports only the guest ABI (with the right
- * signatures) and exports `memory` plus `handle` (actor mode) or `_start` (command mode).
+ * signatures), exports `memory` plus `handle` (actor mode) or `_start` (command mode), and
+ * declares no more memory and table elements than the limits allow (those instrumentation will
+ * apply: pass the same ones), so that code over a limit is rejected at upload.
  *
- * @throws InvalidGuest naming the offending import or export; MalformedModule for bad binaries
+ * @throws InvalidGuest naming the offending import or export; ModuleLimitExceeded naming the
+ *   memory or table over a limit; MalformedModule for bad binaries
  */
-export function validateGuest(bytes: Uint8Array, options: { mode?: GuestMode } = {}): GuestInfo {
+export function validateGuest(bytes: Uint8Array, options: GuestOptions = {}): GuestInfo {
   const mode = options.mode ?? 'actor';
   const m = parseModule(bytes);
   let usesWasi = false;
@@ -79,6 +90,10 @@ export function validateGuest(bytes: Uint8Array, options: { mode?: GuestMode } =
     entryPoints.push('_start');
   }
   if (needFunc('_initialize', false)) entryPoints.push('_initialize');
+  checkDeclared(m, {
+    maxMemoryPages: options.maxMemoryPages ?? DEFAULT_MAX_MEMORY_PAGES,
+    maxTableElements: options.maxTableElements ?? DEFAULT_MAX_TABLE_ELEMENTS,
+  });
   return {
     mode,
     entryPoints,

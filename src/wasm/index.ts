@@ -2,9 +2,8 @@
  * src/wasm — the deterministic wasm rewriter: decoding, guest validation, gas metering, stack
  * limit, memory limit, and the host-side helpers for metered instances. Pure functions, no I/O.
  */
+export { instrument } from './instrument.js';
 export {
-  instrument,
-  instrumentOptionsHash,
   planInstrument,
   partRange,
   usefulParts,
@@ -13,13 +12,22 @@ export {
   assembleInstrumented,
   InstrumentPlan,
   MIN_PART_CODE_BYTES,
+} from './split.js';
+export type { InstrumentedPart, ClaimedParts } from './split.js';
+export {
+  instrumentOptionsHash,
   DEFAULT_STACK_LIMIT,
   DEFAULT_MAX_MEMORY_PAGES,
+  DEFAULT_MAX_TABLE_ELEMENTS,
+  MAX_TABLE_ELEMENTS,
   GUEST_STACK_SIZE_MB,
   MEMORY_IMPORT,
-} from './instrument.js';
-export type { InstrumentOptions, CodeMetadata, Instrumented, InstrumentedPart, ClaimedParts, OutputOptions } from './instrument.js';
+} from './options.js';
+export type { InstrumentOptions, CodeMetadata, Instrumented, OutputOptions } from './options.js';
 export { validateGuest } from './guest.js';
+export type { GuestInfo, GuestMode, GuestOptions } from './guest.js';
+export { instantiationGas } from './limits.js';
+export type { InstantiationShape } from './limits.js';
 export {
   ABI,
   ABI_VERSION,
@@ -37,14 +45,13 @@ export {
   MAX_STATE_VALUE_BYTES,
 } from './abi.js';
 export type { AbiEntry, AbiKind, AbiModule, AbiPrice, HostFunctions, HostPrices, Signature } from './abi.js';
-export type { GuestInfo, GuestMode } from './guest.js';
 export { DEFAULT_COST_TABLE, COST_TABLE_VERSION } from './costs.js';
 export type { CostTable } from './costs.js';
 export { COST_CLASSES } from './opcodes.js';
 export { codeSectionSize } from './module.js';
 export type { CostClass } from './opcodes.js';
 export { RUNTIME_VERSION, INSTRUMENTER_VERSION } from './version.js';
-export { MalformedModule, InvalidModule, ForbiddenInstruction, InvalidGuest, InstrumentationError } from './errors.js';
+export { MalformedModule, InvalidModule, ForbiddenInstruction, InvalidGuest, InstrumentationError, ModuleLimitExceeded } from './errors.js';
 export {
   prepareInstance,
   runStart,

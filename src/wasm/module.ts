@@ -72,12 +72,18 @@ export interface ModuleInfo {
   importedGlobals: number;
   /** Element type of every table, imported ones first. */
   tableTypes: number[];
+  /** Declared limits of every table, imported ones first (in elements). */
+  tables: { imported: boolean; limits: Limits }[];
   memories: { imported: boolean; limits: Limits }[];
   exports: ExportEntry[];
   start: number | null;
   /** Function bodies: [start, end) of each body's bytes (after its size). */
   bodies: { start: number; end: number }[];
   dataCount: number | null;
+  /** Entries of the active element segments: what instantiation writes into tables. */
+  activeElements: number;
+  /** Bytes of the active data segments: what instantiation copies into memory. */
+  activeDataBytes: number;
   /** Functions that `ref.func` may name in code: those in exports, elements and globals. */
   declaredFuncs: Set<number>;
   /** Function and global indices named outside code, checked against the original counts. */
@@ -210,11 +216,14 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
     globalTypes: [],
     importedGlobals: 0,
     tableTypes: [],
+    tables: [],
     memories: [],
     exports: [],
     start: null,
     bodies: [],
     dataCount: null,
+    activeElements: 0,
+    activeDataBytes: 0,
     declaredFuncs: new Set(),
     referencedFuncs: [],
     referencedGlobals: [],
@@ -279,7 +288,7 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
             m.importedFuncs++;
           } else if (k === 1) {
             m.tableTypes.push(readRefType(s));
-            readLimits(s);
+            m.tables.push({ imported: true, limits: readLimits(s) });
           } else if (k === 2) {
             m.memories.push({ imported: true, limits: readLimits(s) });
           } else {
@@ -302,7 +311,7 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
         const n = s.u32();
         for (let i = 0; i < n; i++) {
           m.tableTypes.push(readRefType(s));
-          readLimits(s);
+          m.tables.push({ imported: false, limits: readLimits(s) });
         }
         break;
       }
@@ -335,7 +344,10 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
         break;
       }
       case 9:
-        readElements(s, refs);
+        m.activeElements = readElements(s, refs);
+        break;
+      case 11:
+        m.activeDataBytes = readData(s);
         break;
       case 8:
         m.start = s.u32();
@@ -355,8 +367,8 @@ export function parseModule(bytes: Uint8Array): ModuleInfo {
         break;
       }
       default:
-        // Tables' elements (9) and data (11) are copied as raw bytes; the engine's compiler
-        // validates them.
+        // Element (9) and data (11) sections are read only for what instantiation costs; they
+        // are copied as raw bytes and the engine's compiler validates them.
         s.pos = end;
     }
     if (s.pos !== end) s.fail('section size mismatch', s.pos);
@@ -385,8 +397,12 @@ function checkIndices(m: ModuleInfo): void {
   }
 }
 
-/** Reads the element section for the function and global indices it names. */
-function readElements(s: Reader, refs: ConstRefs): void {
+/**
+ * Reads the element section for the function and global indices it names; returns the number
+ * of entries in its active segments.
+ */
+function readElements(s: Reader, refs: ConstRefs): number {
+  let activeEntries = 0;
   const n = s.u32();
   for (let i = 0; i < n; i++) {
     const flags = s.u32();
@@ -401,9 +417,28 @@ function readElements(s: Reader, refs: ConstRefs): void {
       else if (s.byte() !== 0) s.fail('malformed element kind', s.pos - 1);
     }
     const count = s.u32();
+    if (active) activeEntries += count;
     for (let j = 0; j < count; j++) {
       if (usesExprs) skipConstExpr(s, refs);
       else refs.func(s.u32());
     }
   }
+  return activeEntries;
+}
+
+/** Steps over the data section; returns the number of bytes in its active segments. */
+function readData(s: Reader): number {
+  let activeBytes = 0;
+  const n = s.u32();
+  for (let i = 0; i < n; i++) {
+    const flags = s.u32();
+    if (flags > 2) s.fail('malformed data segment kind', s.pos - 1);
+    if (flags === 2) s.u32();
+    if (flags !== 1) skipConstExpr(s);
+    const size = s.u32();
+    if (size > s.end - s.pos) s.fail('unexpected end');
+    if (flags !== 1) activeBytes += size;
+    s.pos += size;
+  }
+  return activeBytes;
 }

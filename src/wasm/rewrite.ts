@@ -1,3 +1,27 @@
+/**
+ * The function rewriter: turns one function body into its metered form, in two passes over the
+ * body's bytes.
+ *
+ * Pass 1, the scan (`scan`), decodes every instruction once, tracking control frames and the
+ * operand-stack height, and computes what the output needs but the input does not say:
+ * - the metered blocks, each the summed price of the straight-line code it covers, recorded as a
+ *   `Charge` edit at the block's start;
+ * - the other edits, sorted by position: `return` to rewrite as a branch to the epilogue, bulk
+ *   and grow instructions to replace with calls to their metering wrappers, and reload points
+ *   after calls (the callee may have spent gas);
+ * - the function's maximum operand height, which with its params and locals gives its frame
+ *   cost for the stack limit.
+ * It also rejects what must not run: instructions the cost table forbids, malformed code.
+ *
+ * Pass 2, the emit (`rewrite` then `emitBody`), writes the output in one go: the locals plus one
+ * i64 gas local, the stack-limit prologue with the frame cost, the body with byte ranges of the
+ * input copied between the edits and each edit's bytes put in their place, then the epilogue.
+ *
+ * Why two passes: a metered block's price is known only at its end but is charged at its start,
+ * and the frame cost is known only after the last instruction but goes in the prologue. Scanning
+ * first also bounds the output's size exactly, so the emit reserves once and writes without a
+ * bounds check per byte, and the scan's buffers are reused from function to function.
+ */
 import { Reader, Writer } from './bytes.js';
 import { ForbiddenInstruction, InstrumentationError, InvalidModule } from './errors.js';
 import { ValType, isValType, weightOf, type FuncType, type ModuleInfo } from './module.js';

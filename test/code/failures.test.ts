@@ -59,7 +59,8 @@ describe('instrumentation failures: permanent for the code, or tied to the engin
     // 50,000 locals pass our checks and V8's in the original, but the instrumenter adds a local of
     // its own and V8 caps a function at 50,000: a limit of this engine, not a fault of the code.
     const atLimit = await wat(`(module (memory (export "memory") 1) (func (export "handle") (local ${'i32 '.repeat(50_000)})))`);
-    const tooBig = await wat('(module (memory (export "memory") 2000) (func (export "handle")))');
+    // Valid at upload, refused by the instrumenter: a permanent verdict of ours.
+    const tooBig = await wat('(module (memory (export "memory") 1) (global (export "__tessera_gas") i32 (i32.const 0)) (func (export "handle")))');
     const a = service(store, 'engine-a', true);
     const { codeId } = await a.upload(atLimit);
     const { codeId: permanent } = await a.upload(tooBig);

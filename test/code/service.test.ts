@@ -87,7 +87,7 @@ describe('CodeService', () => {
     await expect(codes.upload(notGuest)).rejects.toBeInstanceOf(InvalidGuest);
     // Neither a guest nor instrumentable: the validation error is what the caller gets, and no
     // instrumentation failure is recorded for code that was never stored.
-    const neither = await wat('(module (import "fs" "open" (func)) (memory (export "memory") 2000) (func (export "handle")))');
+    const neither = await wat('(module (import "fs" "open" (func)) (memory (export "memory") 1) (global (export "__tessera_gas") i32 (i32.const 0)) (func (export "handle")))');
     await expect(codes.upload(neither)).rejects.toThrow(/fs\.open/);
     await codes.settled();
     for (const b of [notGuest, neither]) {
@@ -106,9 +106,9 @@ describe('CodeService', () => {
 
   it('a warm-up that cannot instrument the upload records the failure once', async () => {
     const { codes, store } = setup({ runtimeVersion: 'w1' });
-    const { codeId } = await codes.upload(await wat('(module (memory (export "memory") 2000) (func (export "handle")))'));
+    const { codeId } = await codes.upload(await wat('(module (memory (export "memory") 1) (global (export "__tessera_gas") i32 (i32.const 0)) (func (export "handle")))'));
     await expect(codes.compiled(codeId)).rejects.toBeInstanceOf(InstrumentationFailed);
-    await expect(codes.instrumented(codeId)).rejects.toThrow(/exceeds the limit/);
+    await expect(codes.instrumented(codeId)).rejects.toThrow(/__tessera_gas is reserved/);
     expect(codes.stats()).toMatchObject({ instrumentations: 1, warmFailures: 1 });
     expect(await store.codes.failure('w1', codes.optionsHash, codeId)).not.toBeNull();
   });
@@ -116,10 +116,10 @@ describe('CodeService', () => {
   it('tells missing code from code that cannot be instrumented, and records the failure per version', async () => {
     const { codes, store, path } = setup({ runtimeVersion: 'v1', warmOnUpload: false });
     await expect(codes.instrumented('00'.repeat(32))).rejects.toBeInstanceOf(MissingOriginalCode);
-    // A valid guest whose memory minimum exceeds the limit cannot be instrumented.
-    const { codeId } = await codes.upload(await wat('(module (memory (export "memory") 2000) (func (export "handle")))'));
+    // A valid guest that uses a name the instrumenter reserves cannot be instrumented.
+    const { codeId } = await codes.upload(await wat('(module (memory (export "memory") 1) (global (export "__tessera_gas") i32 (i32.const 0)) (func (export "handle")))'));
     await expect(codes.instrumented(codeId)).rejects.toBeInstanceOf(InstrumentationFailed);
-    await expect(codes.instrumented(codeId)).rejects.toThrow(/exceeds the limit/);
+    await expect(codes.instrumented(codeId)).rejects.toThrow(/__tessera_gas is reserved/);
     expect(codes.stats().instrumentations).toBe(1);
     expect(await store.codes.failure('v1', codes.optionsHash, codeId)).not.toBeNull();
     const bumped = setup({ store, runtimeVersion: 'v2' }, path).codes;

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_COST_TABLE, gasLeft, instrument, prepareInstance, type CostClass } from '../../src/wasm/index.js';
+import { DEFAULT_COST_TABLE, gasLeft, instantiationGas, instrument, prepareInstance, type CostClass } from '../../src/wasm/index.js';
 import { wat } from '../helpers/wat.js';
 
 /**
- * Property: for random structured programs, the gas charged equals the sum of the prices of the
- * instructions executed. The reference is a small interpreter of the generated program, which
- * knows nothing of metered blocks.
+ * Property: for random structured programs, the gas charged equals the instantiation charge (for
+ * the module's memory, table and data, charged before instantiating as the engine does) plus the
+ * sum of the prices of the instructions executed. The reference is a small interpreter of the
+ * generated program, which knows nothing of metered blocks.
  */
 // The default table forbids nothing: every class has a price.
 const C = DEFAULT_COST_TABLE.classes as Readonly<Record<CostClass, number>>;
@@ -168,19 +169,24 @@ function countLoops(list: Node[]): number {
 }
 
 describe('gas property', () => {
-  it('charges exactly the sum of the prices of executed instructions', async () => {
+  it('charges exactly the instantiation charge plus the sum of the prices of executed instructions', async () => {
     await fc.assert(
-      fc.asyncProperty(nodes(3), async (program) => {
+      fc.asyncProperty(nodes(3), fc.integer({ min: 1, max: 4 }), fc.nat(500), fc.nat(100), async (program, pages, elements, data) => {
         const loops = countLoops(program);
         const body = emit(program, [], { n: 0 });
-        const src = `(module (func $leaf i32.const 1 i32.const 2 i32.add drop)
+        const src = `(module (memory ${pages}) (table ${elements} funcref) (data (memory 0) (i32.const 0) "${'d'.repeat(data)}")
+          (func $leaf i32.const 1 i32.const 2 i32.add drop)
           (func (export "f") ${loops ? `(local ${'i32 '.repeat(loops)})` : ''} ${body}))`;
-        const { code } = instrument(await wat(src));
-        const inst = new WebAssembly.Instance(new WebAssembly.Module(code), {});
+        const { code, metadata } = instrument(await wat(src));
+        // Charged before instantiating, as the engine does: the guest gets what is left.
+        const charge = instantiationGas(metadata);
         const budget = 1_000_000_000n;
-        prepareInstance(inst, budget);
+        const inst = new WebAssembly.Instance(new WebAssembly.Module(code), {});
+        prepareInstance(inst, budget - charge);
         (inst.exports.f as () => void)();
-        const expected = { gas: loops * DEFAULT_COST_TABLE.perLocal };
+        const T = DEFAULT_COST_TABLE;
+        const instantiation = pages * T.instantiatePerPage + T.instantiatePerTable + elements * T.instantiatePerTableElement + data * T.bulkPerByte;
+        const expected = { gas: instantiation + loops * T.perLocal };
         run(program, [], expected);
         expect(budget - gasLeft(inst)).toBe(BigInt(expected.gas));
       }),

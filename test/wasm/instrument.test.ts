@@ -8,6 +8,7 @@ import {
   InvalidGuest,
   InvalidModule,
   MalformedModule,
+  ModuleLimitExceeded,
   RUNTIME_VERSION,
   instrument,
   instrumentOptionsHash,
@@ -81,7 +82,7 @@ describe('instrument', () => {
     expect(await wat('(module (memory 2))').then((b) => instrument(b, { maxMemoryPages: 10 }).metadata.memory)).toEqual({ min: 2, max: 10 });
     expect(await wat('(module (memory 2 100))').then((b) => instrument(b, { maxMemoryPages: 10 }).metadata.memory)).toEqual({ min: 2, max: 10 });
     expect(await wat('(module (memory 2 5))').then((b) => instrument(b, { maxMemoryPages: 10 }).metadata.memory)).toEqual({ min: 2, max: 5 });
-    await expect(wat('(module (memory 20))').then((b) => instrument(b, { maxMemoryPages: 10 }))).rejects.toThrow(InstrumentationError);
+    await expect(wat('(module (memory 20))').then((b) => instrument(b, { maxMemoryPages: 10 }))).rejects.toThrow(ModuleLimitExceeded);
     // The limit holds at run time: growing past it fails.
     const { code } = instrument(await wat('(module (memory 1) (func (export "g") (result i32) (memory.grow (i32.const 20))))'), {
       maxMemoryPages: 8,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { classifyTrap, instrument, prepareInstance } from '../../../src/wasm/index.js';
+import { MAX_TABLE_ELEMENTS, classifyTrap, instrument, prepareInstance } from '../../../src/wasm/index.js';
 import { parseModule } from '../../../src/wasm/module.js';
 import { shim } from './shim.js';
 import { jsWidth, matches, toJs, type JsonValue } from './values.js';
@@ -105,7 +105,7 @@ export function runScript(jsonPath: string, mode: Mode): ScriptResult {
   const compile = (bytes: Uint8Array): WebAssembly.Module => {
     // initialGas: a module whose instantiation fails half-way can leave its functions in a shared
     // table, where the host never gets to set their gas; they must still run.
-    const code = mode === 'instrumented' ? instrument(bytes, { maxMemoryPages: 65536, initialGas: AMPLE_GAS }).code : bytes;
+    const code = mode === 'instrumented' ? instrument(bytes, { maxMemoryPages: 65536, maxTableElements: MAX_TABLE_ELEMENTS, initialGas: AMPLE_GAS }).code : bytes;
     return new WebAssembly.Module(code as Uint8Array<ArrayBuffer>);
   };
   const instantiate = (module: WebAssembly.Module): WebAssembly.Instance => {
