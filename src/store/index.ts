@@ -18,11 +18,9 @@ export type {
   WorkflowEventRecord,
   WorkflowClaim,
 } from './types.js';
-export { SqliteStore } from './sqlite.js';
+export { SqliteStore, MIGRATIONS } from './sqlite/index.js';
+export type { SqliteOptions, Migration } from './sqlite/index.js';
 export { GroupCommit } from './group-commit.js';
-export type { SqliteOptions } from './sqlite.js';
 export { OverlayStore } from './overlay.js';
 export { StoreError, LeaseLost } from './errors.js';
-export { MIGRATIONS } from './migrations.js';
-export type { Migration } from './migrations.js';
 export { openStore } from './open.js';

@@ -1,4 +1,4 @@
-import { SqliteStore, type SqliteOptions } from './sqlite.js';
+import { SqliteStore, type SqliteOptions } from './sqlite/index.js';
 import { StoreError } from './errors.js';
 import type { Store } from './types.js';
 

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
-import { LeaseLost, StoreError } from './errors.js';
+import { LeaseLost, StoreError } from '../errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
-import { connect, settleCodeTables } from './sqlite-connection.js';
-import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './sqlite-rows.js';
-import { inlineWrites, WriterThread, type AsyncWrites } from './sqlite-writer.js';
-import { prepareWrites } from './sqlite-writes.js';
+import { connect, settleCodeTables } from './connection.js';
+import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './rows.js';
+import { inlineWrites, WriterThread, type AsyncWrites } from './writer.js';
+import { prepareWrites } from './writes.js';
 import type {
   BatchRecord,
   CodeArea,
@@ -18,7 +18,7 @@ import type {
   WorkflowArea,
   WorkflowRecord,
   WriteOp,
-} from './types.js';
+} from '../types.js';
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteOptions {
@@ -43,7 +43,7 @@ export interface SqliteOptions {
 
 /**
  * The embedded default store: SQLite in WAL mode with a single writer — one file, and a second
- * beside it for code (`<path>-code`, larger pages for large blobs; see sqlite-connection.ts). Reads run on the
+ * beside it for code (`<path>-code`, larger pages for large blobs; see connection.ts). Reads run on the
  * caller's connection, one short prepared statement each — the only kind of synchronous wait the
  * main thread allows itself. Writes run on a writer thread, or inline (`SqliteOptions.writer`).
  */

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import { LeaseLost } from './errors.js';
-import { toWorkflow, type WorkflowRow } from './sqlite-rows.js';
-import type { WorkflowClaim, WorkflowRecord, WriteOp } from './types.js';
+import { LeaseLost } from '../errors.js';
+import { toWorkflow, type WorkflowRow } from './rows.js';
+import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
 
 /**
  * Every write the SQLite store makes, as synchronous calls on one connection: the write-set
@@ -143,7 +143,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     }
   });
   /**
-   * Code rows live in their own file (sqlite-connection.ts), and SQLite does not commit two WAL
+   * Code rows live in their own file (connection.ts), and SQLite does not commit two WAL
    * files as one: a write set that mixes code with other rows commits its code first, in a
    * transaction of its own. Code rows are content-addressed or derived, so if the rest then fails
    * they are what a retry would write anyway; no row ever refers to code that is not there.

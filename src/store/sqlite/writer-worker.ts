@@ -4,11 +4,11 @@
  * and the reads of large code blobs, which would block it as long.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { LeaseLost } from './errors.js';
-import { connect } from './sqlite-connection.js';
-import { prepareWrites, type SqliteWrites } from './sqlite-writes.js';
-import type { BlobQuery, BlobRow, WriterReply, WriterRequest } from './sqlite-writer.js';
-import { decodeWriteSet } from './write-codec.js';
+import { LeaseLost } from '../errors.js';
+import { connect } from './connection.js';
+import { prepareWrites, type SqliteWrites } from './writes.js';
+import type { BlobQuery, BlobRow, WriterReply, WriterRequest } from './writer.js';
+import { decodeWriteSet } from '../write-codec.js';
 
 const { path, sync } = workerData as { path: string; sync: 'full' | 'normal' };
 const db = connect(path, sync);

@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { workerUrl } from '../util/index.js';
-import { LeaseLost, StoreError } from './errors.js';
-import type { SqliteWrites } from './sqlite-writes.js';
-import type { WorkflowClaim, WorkflowRecord, WriteOp } from './types.js';
-import { encodeWriteSet, type EncodedWriteSet } from './write-codec.js';
+import { workerUrl } from '../../util/index.js';
+import { LeaseLost, StoreError } from '../errors.js';
+import type { SqliteWrites } from './writes.js';
+import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
+import { encodeWriteSet, type EncodedWriteSet } from '../write-codec.js';
 
 /** A code blob the writer thread can read on its connection (see {@link WriterThread.readBlob}). */
 export type BlobQuery = { blob: 'original'; codeId: string } | { blob: 'artefact'; runtimeVersion: string; optionsHash: string; codeId: string };
@@ -72,7 +72,7 @@ export class WriterThread implements AsyncWrites {
   private failure: Error | null = null;
 
   constructor(path: string, sync: 'full' | 'normal') {
-    this.worker = new Worker(workerUrl(import.meta.url, './sqlite-writer-worker.js'), { workerData: { path, sync } });
+    this.worker = new Worker(workerUrl(import.meta.url, './writer-worker.js'), { workerData: { path, sync } });
     this.worker.unref();
     this.worker.on('message', (reply: WriterReply) => {
       const p = this.pending.get(reply.id);

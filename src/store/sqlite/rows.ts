@@ -1,5 +1,5 @@
 /** Row shapes of the SQLite schema and their mapping to the store's records. */
-import type { MessageRecord, WorkflowEventRecord, WorkflowRecord } from './types.js';
+import type { MessageRecord, WorkflowEventRecord, WorkflowRecord } from '../types.js';
 
 export const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
