@@ -54,7 +54,14 @@ export interface MessageRecord {
   entry: string;
   status: 'pending' | 'planned' | 'done';
   attempts: number;
+  /** Unique per sender (not across senders). */
   idempotencyKey: string | null;
+  /**
+   * Hex SHA-256 of the request a keyed message was accepted for, so that a key reused with a
+   * different request is told apart from a retry; null without a key, and for keys stored before
+   * hashes were kept.
+   */
+  requestHash: string | null;
 }
 
 /** The committed outcome of a message. */
@@ -77,7 +84,8 @@ export interface BatchRecord {
   committed: boolean;
 }
 
-export type NewMessage = Omit<MessageRecord, 'seq' | 'status' | 'attempts'>;
+/** A message as enqueued: the store assigns `seq` and starts it `pending` with no attempts. */
+export type NewMessage = Omit<MessageRecord, 'seq' | 'status' | 'attempts' | 'requestHash'> & { requestHash?: string | null };
 
 /** A durable workflow run, as stored. Input, output and error are JSON text (workflow codec). */
 export interface WorkflowRecord {
@@ -123,32 +131,51 @@ export interface WorkflowClaim {
   limit: number;
 }
 
-/** One write of a write set. */
-export type WriteOp =
+/** Writes of code rows: content-addressed (originals) or derived from them (artefacts, failures). */
+export type CodeOp =
+  /** Stores an original; one already stored under this id is kept (content-addressed: the same bytes). */
+  | { kind: 'code.original'; codeId: string; bytes: Uint8Array; info: string }
+  /** Stores or replaces an artefact. */
+  | { kind: 'code.artefact'; artefact: CodeArtefact }
+  /** Stores or replaces a failure record. */
+  | { kind: 'code.failure'; failure: CodeFailure };
+
+/** Writes of actor state. */
+export type StateOp =
+  | { kind: 'state.put'; actorId: string; key: Uint8Array; value: Uint8Array }
+  | { kind: 'state.delete'; actorId: string; key: Uint8Array };
+
+/** Writes of actors, the message pool, replies and batches. */
+export type ProcessingOp =
+  /** Fails with `UniqueViolation` if the actor exists. */
   | { kind: 'actor.create'; actorId: string; codeId: string }
+  /** Fails with `UniqueViolation` on a taken id, (sender, nonce) or (sender, idempotency key). */
   | { kind: 'message.enqueue'; message: NewMessage }
   | { kind: 'message.status'; id: string; status: MessageRecord['status']; attempts?: number }
   /** A message's committed outcome; the message is done. */
   | { kind: 'reply.put'; reply: ReplyRecord }
   /** A batch's plan; its messages leave the pool (status `planned`). */
   | { kind: 'batch.plan'; batch: BatchRecord }
-  | { kind: 'batch.commit'; height: number }
-  | { kind: 'code.original'; codeId: string; bytes: Uint8Array; info: string }
-  | { kind: 'code.artefact'; artefact: CodeArtefact }
-  | { kind: 'code.failure'; failure: CodeFailure }
-  | { kind: 'state.put'; actorId: string; key: Uint8Array; value: Uint8Array }
-  | { kind: 'state.delete'; actorId: string; key: Uint8Array }
+  | { kind: 'batch.commit'; height: number };
+
+/** Writes of workflow runs, their histories and workflow data. */
+export type WorkflowOp =
+  /** Creates a pending run; an existing run with this id is left as it is. */
   | { kind: 'workflow.create'; id: string; name: string; input: string; now: number }
   /** Aborts the whole write set with `LeaseLost` unless `owner` holds the workflow's lease. */
   | { kind: 'workflow.fence'; id: string; owner: string }
+  /** Records (or replaces) the event at its location. */
   | { kind: 'workflow.event'; event: WorkflowEventRecord }
-  /** Marks events with `from <= location < to` forgotten. */
+  /** Marks events with `from <= location < to` forgotten, locations compared as bytes (see {@link Store}). */
   | { kind: 'workflow.forget'; workflowId: string; from: string; to: string }
   | { kind: 'workflow.finish'; id: string; status: 'succeeded' | 'failed' | 'cancelled'; output: string | null; error: string | null; now: number }
   | { kind: 'workflow.cancel'; id: string; now: number }
   | { kind: 'workflow.data.put'; key: string; value: string }
   /** Adds `delta` to a numeric value (absent counts as 0): commutative, so safe across concurrent workflows. */
   | { kind: 'workflow.data.add'; key: string; delta: number };
+
+/** One write of a write set. `opArea` (ops.ts) tells which group an op belongs to. */
+export type WriteOp = CodeOp | StateOp | ProcessingOp | WorkflowOp;
 
 /** Code area: originals, artefacts and failures. */
 export interface CodeArea {
@@ -181,7 +208,8 @@ export interface ProcessingArea {
    */
   pendingOrder(limit: number): Promise<{ id: string; seq: number }[]>;
   message(id: string): Promise<MessageRecord | null>;
-  messageByIdempotencyKey(key: string): Promise<MessageRecord | null>;
+  /** The message `sender` sent with this idempotency key, or null (keys are scoped per sender). */
+  messageByIdempotencyKey(sender: string, key: string): Promise<MessageRecord | null>;
   /**
    * The lowest pending nonce of each of these senders (senders with nothing pending are left out):
    * a planner working from a slice of the pool must not run a later message of a sender whose

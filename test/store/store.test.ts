@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseLost, MIGRATIONS, OverlayStore, SqliteStore, StoreError, openStore } from '../../src/store/index.js';
+import { LeaseLost, MIGRATIONS, OverlayStore, SqliteStore, StoreError, UniqueViolation, openStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -217,7 +217,7 @@ describe('SqliteStore message table', () => {
       ['m3', 3],
     ]);
     expect((await store.processing.message('m1'))!.status).toBe('done');
-    expect((await store.processing.messageByIdempotencyKey('key-2'))!.id).toBe('m2');
+    expect((await store.processing.messageByIdempotencyKey('s', 'key-2'))!.id).toBe('m2');
     expect(await store.processing.lowestPendingNonces(['s'])).toEqual(new Map([['s', 1]]));
     await store.commit([{ kind: 'message.enqueue', message: message('m4', 3) }]);
     expect((await store.processing.message('m4'))!.seq).toBe(4);
@@ -245,13 +245,28 @@ describe('SqliteStore message table', () => {
     await store.close();
   });
 
-  it('still refuses a second message with an idempotency key already taken', async () => {
-    const store = SqliteStore.open(fresh());
-    await store.commit([{ kind: 'message.enqueue', message: message('m1', 0, 'k') }, { kind: 'message.enqueue', message: message('m2', 1) }]);
-    await expect(store.commit([{ kind: 'message.enqueue', message: message('m3', 2, 'k') }])).rejects.toBeInstanceOf(StoreError);
-    // Messages without a key are not constrained by it.
-    await store.commit([{ kind: 'message.enqueue', message: message('m4', 3) }]);
-    expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m1', 'm2', 'm4']);
+  it('keeps the idempotency keys of a store from before they were scoped per sender', async () => {
+    const path = fresh();
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 5)) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    old
+      .prepare("INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES ('m1', 's', 'a', 0, 0, '5', ?, 'handle', 'pending', 0, 'k')")
+      .run(Buffer.from('m1'));
+    old.close();
+
+    const store = SqliteStore.open(path);
+    expect(await store.processing.messageByIdempotencyKey('s', 'k')).toMatchObject({ id: 'm1', idempotencyKey: 'k', requestHash: null });
+    // The key is the sender's: another sender may take it, the same sender may not.
+    await store.commit([{ kind: 'message.enqueue', message: { ...message('m2', 0, 'k'), sender: 't', requestHash: 'h' } }]);
+    expect(await store.processing.messageByIdempotencyKey('t', 'k')).toMatchObject({ id: 'm2', requestHash: 'h' });
+    const err = await store.commit([{ kind: 'message.enqueue', message: message('m3', 1, 'k') }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UniqueViolation);
+    expect((err as UniqueViolation).constraint).toBe('message.sender, message.idempotency_key');
     await store.close();
   });
 });

@@ -16,6 +16,7 @@ export interface MessageRow {
   status: MessageRecord['status'];
   attempts: number;
   idempotency_key: string | null;
+  request_hash: string | null;
 }
 
 export const toMessage = (r: MessageRow | undefined): MessageRecord | null =>
@@ -33,6 +34,7 @@ export const toMessage = (r: MessageRow | undefined): MessageRecord | null =>
         status: r.status,
         attempts: r.attempts,
         idempotencyKey: r.idempotency_key,
+        requestHash: r.request_hash,
       }
     : null;
 

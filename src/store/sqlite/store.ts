@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { LeaseLost, StoreError } from '../errors.js';
+import { StoreError } from '../errors.js';
+import { typedError } from './errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import { connect, settleCodeTables } from './connection.js';
 import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './rows.js';
@@ -68,7 +69,7 @@ export class SqliteStore implements Store {
       pending: db.prepare("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       pendingOrder: db.prepare("SELECT id, seq FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       message: db.prepare('SELECT * FROM message WHERE id = ?'),
-      byKey: db.prepare('SELECT * FROM message WHERE idempotency_key = ?'),
+      byKey: db.prepare('SELECT * FROM message WHERE sender = ? AND idempotency_key = ?'),
       lowestPending: db.prepare(
         "SELECT sender, MIN(nonce) AS n FROM message WHERE status = 'pending' AND sender IN (SELECT value FROM json_each(?)) GROUP BY sender",
       ),
@@ -96,8 +97,8 @@ export class SqliteStore implements Store {
       async message(id) {
         return toMessage(q.message.get(id) as MessageRow | undefined);
       },
-      async messageByIdempotencyKey(key) {
-        return toMessage(q.byKey.get(key) as MessageRow | undefined);
+      async messageByIdempotencyKey(sender, key) {
+        return toMessage(q.byKey.get(sender, key) as MessageRow | undefined);
       },
       async lowestPendingNonces(senders) {
         const rows = q.lowestPending.all(JSON.stringify(senders)) as { sender: string; n: number }[];
@@ -208,8 +209,7 @@ export class SqliteStore implements Store {
     try {
       await this.writes.apply(ops);
     } catch (cause) {
-      if (cause instanceof LeaseLost || cause instanceof StoreError) throw cause;
-      throw new StoreError('commit failed', cause);
+      throw typedError(cause, 'commit failed');
     }
   }
 
