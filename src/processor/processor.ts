@@ -5,7 +5,8 @@ import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult } from '../ex
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchOptions, type PrefetchStats, type Warmth } from '../prefetch/index.js';
 import { RecentMap, timeOrderedId, toHex } from '../util/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type ReplyRecord, type Store, type WriteOp } from '../store/index.js';
-import { ActorExists, InitFailed, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
+import { ActorExists, IdempotencyConflict, InitFailed, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
+import { requestHash } from './request-hash.js';
 import { groupByActor, planBatch } from './planner.js';
 
 /** Options of {@link Processor}. */
@@ -43,7 +44,10 @@ export interface SendRequest {
   priority?: number;
   /** The sender: an external account name; default `external`. */
   from?: string;
-  /** A key already accepted returns the original message id and enqueues nothing. */
+  /**
+   * A key this sender already used for the same request returns the original message id and
+   * enqueues nothing; for a different request it is an `IdempotencyConflict`.
+   */
   idempotencyKey?: string;
 }
 
@@ -110,7 +114,8 @@ export class Processor {
   private readonly clock: () => number;
   private readonly nonces = new Map<string, number>();
   private readonly waiters = new Map<string, ((r: Reply) => void)[]>();
-  private readonly sending = new Map<string, Promise<string>>();
+  /** Keyed sends in flight, by sender and key, with their request's hash. */
+  private readonly sending = new Map<string, { hash: string; id: Promise<string> }>();
   private readonly cache: RecentMap<string, { v: Uint8Array | null }>;
   /** Per actor, the keys its last execution read: loaded into the next execution's snapshot. */
   private readonly readSets = new RecentMap<string, string[]>({ max: 100_000 });
@@ -262,19 +267,27 @@ export class Processor {
     if (req.gasLimit <= 0n) return Promise.reject(new InvalidMessage('gasLimit must be positive'));
     const key = req.idempotencyKey;
     if (key !== undefined) {
-      const inFlight = this.sending.get(key);
-      if (inFlight) return inFlight;
-      const p = this.accept(req).finally(() => this.sending.delete(key));
-      this.sending.set(key, p);
-      return p;
+      const sender = req.from ?? 'external';
+      const hash = requestHash({ recipient: req.to, payload: req.payload, gasLimit: req.gasLimit, priority: req.priority ?? 0, entry: 'handle' });
+      const scoped = JSON.stringify([sender, key]);
+      const inFlight = this.sending.get(scoped);
+      if (inFlight) return inFlight.hash === hash ? inFlight.id : Promise.reject(new IdempotencyConflict(sender, key));
+      const id = this.accept(req, hash).finally(() => this.sending.delete(scoped));
+      this.sending.set(scoped, { hash, id });
+      return id;
     }
-    return this.accept(req);
+    return this.accept(req, null);
   }
 
-  private async accept(req: SendRequest): Promise<string> {
+  private async accept(req: SendRequest, hash: string | null): Promise<string> {
     if (req.idempotencyKey !== undefined) {
-      const existing = await this.store.processing.messageByIdempotencyKey(req.idempotencyKey);
-      if (existing) return existing.id;
+      const sender = req.from ?? 'external';
+      const existing = await this.store.processing.messageByIdempotencyKey(sender, req.idempotencyKey);
+      if (existing) {
+        // Keys stored before hashes were kept are checked against the stored request itself.
+        if ((existing.requestHash ?? requestHash(existing)) !== hash) throw new IdempotencyConflict(sender, req.idempotencyKey);
+        return existing.id;
+      }
     }
     // Known actors and senders take no `await` (each would queue behind every other acceptance).
     if ((this.actorCodes.get(req.to) ?? (await this.codeOf(req.to))) === null) throw new UnknownActor(req.to);
@@ -293,6 +306,7 @@ export class Processor {
       payload: req.payload,
       entry: 'handle',
       idempotencyKey: req.idempotencyKey ?? null,
+      requestHash: hash,
       // The store gives it its arrival number; planning reads that with the pool's order.
       seq: 0,
       status: 'pending',
@@ -682,7 +696,7 @@ export class Processor {
       }
       for (let i = 0; i < r.sends.length; i++) {
         const s = r.sends[i]!;
-        const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null };
+        const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null, requestHash: null };
         ops.push({ kind: 'message.enqueue', message });
         // Their arrival order (seq) comes from the store; until then, after everything in the
         // pool, in the order they were sent.
