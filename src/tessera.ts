@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { CodeService, type CodeServiceOptions } from './code/index.js';
 import { Engine, type EngineOptions, type ExecutionResult } from './exec/index.js';
 import { Processor, UnknownActor, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
@@ -52,11 +50,8 @@ export class Tessera {
   static async open(options: TesseraOptions = {}): Promise<Tessera> {
     const spec = options.store ?? 'sqlite:./tessera.db';
     let store: Store;
-    if (typeof spec === 'string') {
-      const path = spec.replace(/^sqlite:/, '');
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      store = openStore(spec, { sync: options.sync, writer: options.writer });
-    } else store = spec;
+    if (typeof spec === 'string') store = openStore(spec, { sync: options.sync, writer: options.writer });
+    else store = spec;
     const codes = new CodeService({ store, ...options.codes });
     const engine = new Engine({ codes, ...options.engine });
     const processor = new Processor({ store, codes, engine, ...options.processor });

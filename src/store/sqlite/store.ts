@@ -1,10 +1,13 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError } from '../errors.js';
+import { StoreError, StoreLocked, StoreNotFound } from '../errors.js';
+import { codePath, connect, settleCodeTables } from './connection.js';
 import { typedError } from './errors.js';
+import { lockStore, type StoreLock } from './lock.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
-import { connect, settleCodeTables } from './connection.js';
 import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './rows.js';
-import { inlineWrites, WriterThread, type AsyncWrites } from './writer.js';
+import { inlineWrites, readOnlyWrites, WriterThread, type AsyncWrites } from './writer.js';
 import { prepareWrites } from './writes.js';
 import type {
   BatchRecord,
@@ -40,6 +43,12 @@ export interface SqliteOptions {
   writer?: 'inline' | 'thread';
   /** Extra migrations (tests); the built-in list always runs first. */
   migrations?: readonly Migration[];
+  /**
+   * Open for inspection: reads work, every write is refused with `StoreReadOnly`. Takes no lock,
+   * so it works beside the process that has the store open for writing. The store must exist
+   * (`StoreNotFound` otherwise) and be migrated to this version (open it for writing once).
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -57,6 +66,7 @@ export class SqliteStore implements Store {
   private constructor(
     private readonly db: Database.Database,
     private readonly writes: AsyncWrites,
+    private readonly lock: StoreLock | null,
   ) {
     const q = {
       original: db.prepare('SELECT code_id, bytes, info, uploaded_at FROM code_original WHERE code_id = ?'),
@@ -189,19 +199,54 @@ export class SqliteStore implements Store {
     };
   }
 
-  /** Opens (creating if needed) a database file, or ':memory:'; runs pending migrations. */
+  /**
+   * Opens a database file, or ':memory:', for writing, and runs pending migrations. A missing file
+   * is created, and so is its directory if that directory's own parent exists (the default
+   * `.tessera/` location), but not a deeper missing path, which is more likely a typo than a
+   * place to keep data. Fails with `StoreLocked` if another process, or another store in this
+   * one, has the file open for writing (see lock.ts). With `options.readOnly`, opens for
+   * inspection instead.
+   */
   static open(path: string, options: SqliteOptions = {}): SqliteStore {
-    let db: Database.Database;
+    if (options.readOnly) return SqliteStore.openReadOnly(path, options);
+    const memory = path === ':memory:' || path === '';
+    let lock: StoreLock | null = null;
+    let db: Database.Database | null = null;
     try {
+      if (!memory) {
+        const dir = dirname(resolve(path));
+        if (!existsSync(dir)) mkdirSync(dir);
+        lock = lockStore(path);
+      }
       db = connect(path, options.sync ?? 'full');
       migrate(db, [...MIGRATIONS, ...(options.migrations ?? [])]);
       settleCodeTables(db);
     } catch (cause) {
-      throw new StoreError('cannot open the SQLite store', cause);
+      db?.close();
+      lock?.release();
+      if (cause instanceof StoreLocked) throw cause;
+      throw new StoreError(`cannot open the SQLite store at ${path}`, cause);
     }
-    const threaded = (options.writer ?? 'thread') === 'thread' && path !== ':memory:' && path !== '';
+    const threaded = (options.writer ?? 'thread') === 'thread' && !memory;
     const writes = threaded ? new WriterThread(path, options.sync ?? 'full') : inlineWrites(prepareWrites(db));
-    return new SqliteStore(db, writes);
+    return new SqliteStore(db, writes, lock);
+  }
+
+  private static openReadOnly(path: string, options: SqliteOptions): SqliteStore {
+    if (path === ':memory:' || path === '' || !existsSync(path)) throw new StoreNotFound(path);
+    let db: Database.Database | null = null;
+    try {
+      // An older store keeps its code in its main file until a writer moves it (connection.ts).
+      if (!existsSync(codePath(path))) throw new Error('no code file');
+      db = connect(path, null);
+      const known = Math.max(...[...MIGRATIONS, ...(options.migrations ?? [])].map((m) => m.version));
+      const applied = db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null;
+      if ((applied ?? 0) < known) throw new Error(`schema version ${applied ?? 0}, this version reads ${known}`);
+    } catch (cause) {
+      db?.close();
+      throw new StoreError(`cannot open the SQLite store at ${path} read-only: open it for writing once, to migrate it`, cause);
+    }
+    return new SqliteStore(db, readOnlyWrites(), null);
   }
 
   async commit(ops: readonly WriteOp[]): Promise<void> {
@@ -213,10 +258,14 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Waits for the writes in flight, then closes both connections. */
+  /** Waits for the writes in flight, closes both connections, then gives the lock back. */
   async close(): Promise<void> {
-    await this.writes.close();
-    if (this.db.open) this.db.close();
+    try {
+      await this.writes.close();
+      if (this.db.open) this.db.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { workerUrl } from '../../util/index.js';
-import { StoreError } from '../errors.js';
+import { StoreError, StoreReadOnly } from '../errors.js';
 import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
 import { encodeWriteSet, type EncodedWriteSet } from '../write-codec.js';
 import { fromWire, type WireError } from './errors.js';
@@ -60,6 +60,12 @@ export function inlineWrites(w: SqliteWrites): AsyncWrites {
     },
     async close() {},
   };
+}
+
+/** No writes: every one is refused with `StoreReadOnly` (a store opened for inspection). */
+export function readOnlyWrites(): AsyncWrites {
+  const refuse = (): Promise<never> => Promise.reject(new StoreReadOnly());
+  return { apply: refuse, claim: refuse, renew: refuse, release: refuse, gc: refuse, async close() {} };
 }
 
 /**
