@@ -25,9 +25,10 @@ export type {
 export { SqliteStore, MIGRATIONS } from './sqlite/index.js';
 export type { SqliteOptions, Migration } from './sqlite/index.js';
 export { GroupCommit } from './group-commit.js';
+export type { GroupCommitOptions } from './group-commit.js';
 export { OverlayStore } from './overlay.js';
 export { StoreError, LeaseLost, UniqueViolation, StoreLocked, StoreNotFound, StoreReadOnly } from './errors.js';
 export type { LockHolder } from './errors.js';
-export { opArea, isCodeOp, isStateOp, isDerivedCodeOp } from './ops.js';
+export { opArea, opBytes, isCodeOp, isStateOp, isDerivedCodeOp } from './ops.js';
 export type { OpArea } from './ops.js';
 export { openStore } from './open.js';
