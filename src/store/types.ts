@@ -4,6 +4,33 @@
  * an open transaction object) keeps the contract the same for an in-process SQLite database and
  * a networked Postgres: one round trip, no transaction held open across awaits, and the batch
  * processor and workflow checkpoints naturally produce write sets.
+ *
+ * Invariants every backend keeps (callers rely on them; test/store/contract.ts checks them):
+ *
+ * - Atomic write sets: a commit that rejects wrote nothing of its write set, with one exception:
+ *   code ops (`CodeOp`) may commit on their own, before the rest (they are content-addressed or
+ *   derived, so they are what a retry would write anyway; SQLite keeps them in a file of its own).
+ * - Order: write sets apply in the order `commit` was called, even when the caller does not wait
+ *   for one before handing in the next (the processor pipelines its commits); a read that starts
+ *   after a commit resolved sees it.
+ * - Durable: `commit` resolves once its writes survive a crash (and, by default, a power loss).
+ * - Bytes: what a read returns is the caller's own (fresh, never a view of anything the store
+ *   keeps), so callers may change or transfer it; bytes handed to `commit` stay the caller's (not
+ *   detached, not kept: a store copies what it keeps). Bytes may come in any `Uint8Array`, views
+ *   into a larger or a shared buffer included.
+ * - Byte order: state keys sort as unsigned bytes, a prefix before its extensions (`entries`), and
+ *   workflow locations compare as the bytes of their UTF-8 text (`workflow.forget`). Forgetting
+ *   iteration i of the loop at L marks `[L/i/, L/i0)`, which holds exactly the locations under
+ *   `L/i/` only because '/' (0x2F) sorts before '0' (0x30): a backend compares these as binary
+ *   (SQLite's BINARY collation, Postgres `COLLATE "C"` or bytea), never by locale.
+ * - Arrival order: each enqueued message gets a `seq` greater than every `seq` before it, in
+ *   commit order; `seq`s are never reused. The pool's order is priority (highest first), then `seq`.
+ * - Unique keys: an actor id, a message id, a sender's nonce, a sender's idempotency key; a write
+ *   set that would take one again fails whole with `UniqueViolation`. A write set fenced on a
+ *   workflow lease it does not hold fails whole with `LeaseLost`. Other failures are `StoreError`.
+ *   These classes arrive as themselves whatever thread or connection the store writes on.
+ * - Idempotent creation where the content decides: a stored original or workflow run is kept as
+ *   it is when created again; artefacts, failures, state values, events and data are replaced.
  */
 
 /** A stored original code and what upload-time validation learned. */
@@ -193,7 +220,7 @@ export interface CodeArea {
 /** Actor key-value state. Keys and values are bytes. */
 export interface StateArea {
   get(actorId: string, key: Uint8Array): Promise<Uint8Array | null>;
-  /** An actor's keys and values in key order: all of them, or the first `limit`. */
+  /** An actor's keys and values in key order (unsigned bytes): all of them, or the first `limit`. */
   entries(actorId: string, limit?: number): Promise<[Uint8Array, Uint8Array][]>;
 }
 
@@ -229,7 +256,7 @@ export interface ProcessingArea {
  */
 export interface WorkflowArea {
   get(id: string): Promise<WorkflowRecord | null>;
-  /** Events in recording order; forgotten ones only when asked. */
+  /** Events in recording order (a replaced event counts from its replacement); forgotten ones only when asked. */
   events(id: string, includeForgotten?: boolean): Promise<WorkflowEventRecord[]>;
   /** Atomically leases pending workflows whose lease is free or expired; returns them. */
   claim(req: WorkflowClaim): Promise<WorkflowRecord[]>;
@@ -251,7 +278,11 @@ export interface Store {
   readonly state: StateArea;
   readonly processing: ProcessingArea;
   readonly workflows: WorkflowArea;
-  /** Applies every op atomically; resolves once durable (per the store's sync mode). */
+  /**
+   * Applies every op atomically (code ops may commit apart, first), in call order; resolves once
+   * durable (per the store's sync mode). See the invariants at the top of this file.
+   */
   commit(ops: readonly WriteOp[]): Promise<void>;
+  /** Finishes the writes in flight and lets go of what the store holds (connections, locks). */
   close(): Promise<void>;
 }
