@@ -129,6 +129,13 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(Buffer.compare(a.code, artefact)).toBe(0);
         expect(a.metadata).toBe('{"m":1}');
         expect(Buffer.compare((await store.state.get('a', enc('blob')))!, value)).toBe(0);
+        // Small views too: only the view's bytes count, whatever buffer is around them.
+        const around = Uint8Array.from([1, 2, 3, 4, 5, 6]);
+        const shared = new Uint8Array(new SharedArrayBuffer(6));
+        shared.set([9, 8, 7, 6, 5, 4]);
+        await store.commit([{ kind: 'state.put', actorId: 'v', key: around.subarray(1, 3), value: shared.subarray(2, 5) }]);
+        expect([...(await store.state.get('v', bytes(2, 3)))!]).toEqual([7, 6, 5]);
+        expect((await store.state.entries('v')).map(([k, v]) => [hex(k), hex(v)])).toEqual([['0203', '070605']]);
       });
     });
 
