@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore, StoreError, StoreLocked, StoreNotFound, StoreReadOnly, openStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -130,6 +131,19 @@ describe('one writing process per SQLite store', () => {
     ];
     for (const r of await Promise.allSettled(refused)) expect(r.status === 'rejected' && r.reason).toBeInstanceOf(StoreReadOnly);
     await reader.close();
+  });
+
+  it('read-only: a store from an older version is a typed error (reads would not match the schema), and is left as it was', async () => {
+    const { path } = fresh();
+    await SqliteStore.open(path).close();
+    const raw = new Database(path);
+    raw.prepare('DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)').run();
+    const before = raw.prepare('SELECT COUNT(*) FROM schema_migrations').pluck().get();
+    raw.close();
+    expect(() => SqliteStore.open(path, { readOnly: true })).toThrow(/is from an older version: open it for writing once/);
+    const after = new Database(path, { readonly: true });
+    expect(after.prepare('SELECT COUNT(*) FROM schema_migrations').pluck().get()).toBe(before);
+    after.close();
   });
 
   it('creates a missing directory for a new store, but not a deeper missing path', async () => {

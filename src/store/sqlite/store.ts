@@ -234,17 +234,22 @@ export class SqliteStore implements Store {
 
   private static openReadOnly(path: string, options: SqliteOptions): SqliteStore {
     if (path === ':memory:' || path === '' || !existsSync(path)) throw new StoreNotFound(path);
+    const older = (why: string): StoreError => new StoreError(`the store at ${path} is from an older version: open it for writing once, to migrate it`, new Error(why));
+    // An older store keeps its code in its main file until a writer moves it (connection.ts).
+    if (!existsSync(codePath(path))) throw older('no code file');
     let db: Database.Database | null = null;
+    let applied: number;
     try {
-      // An older store keeps its code in its main file until a writer moves it (connection.ts).
-      if (!existsSync(codePath(path))) throw new Error('no code file');
       db = connect(path, null);
-      const known = Math.max(...[...MIGRATIONS, ...(options.migrations ?? [])].map((m) => m.version));
-      const applied = db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null;
-      if ((applied ?? 0) < known) throw new Error(`schema version ${applied ?? 0}, this version reads ${known}`);
+      applied = (db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
     } catch (cause) {
       db?.close();
-      throw new StoreError(`cannot open the SQLite store at ${path} read-only: open it for writing once, to migrate it`, cause);
+      throw new StoreError(`cannot open the SQLite store at ${path} read-only`, cause);
+    }
+    const known = Math.max(...[...MIGRATIONS, ...(options.migrations ?? [])].map((m) => m.version));
+    if (applied < known) {
+      db.close();
+      throw older(`schema version ${applied}; this version reads ${known}`);
     }
     return new SqliteStore(db, readOnlyWrites(), null);
   }
