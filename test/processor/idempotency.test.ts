@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
 import { IdempotencyConflict } from '../../src/processor/index.js';
-import { MIGRATIONS } from '../../src/store/index.js';
+import { storeAtVersion } from '../helpers/old-store.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
@@ -77,13 +76,7 @@ describe('idempotency keys', () => {
     const codeId = createHash('sha256').update(counter).digest('hex');
     // The schema as it was before the migration, with one keyed message, already done (run
     // before the upgrade: a pending one could run before this test uploads its code).
-    const old = new Database(path);
-    old.pragma('journal_mode = WAL');
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const m of MIGRATIONS.filter((m) => m.version <= 5)) {
-      old.exec(m.sql);
-      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
-    }
+    const old = storeAtVersion(path, 5);
     old.prepare('INSERT INTO actor VALUES (?, ?, 0)').run('c', codeId);
     old
       .prepare("INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES ('old', 'external', 'c', 0, 0, ?, ?, 'handle', 'done', 0, 'k')")

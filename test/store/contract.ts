@@ -27,7 +27,8 @@ const dec = (b: Uint8Array | null): string | null => (b ? new TextDecoder().deco
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-const message = (id: string, nonce: number, more: Partial<NewMessage> = {}): NewMessage => ({
+/** A message for the pool, from sender `s` to actor `a`, its payload its id. */
+export const message = (id: string, nonce: number, more: Partial<NewMessage> = {}): NewMessage => ({
   id,
   sender: 's',
   recipient: 'a',

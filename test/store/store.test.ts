@@ -2,8 +2,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS, OverlayStore, SqliteStore, StoreError, UniqueViolation, type WriteOp } from '../../src/store/index.js';
+import { OverlayStore, SqliteStore, StoreError, UniqueViolation, type WriteOp } from '../../src/store/index.js';
+import { storeAtVersion } from '../helpers/old-store.js';
 import { tempDir } from '../helpers/tmp.js';
+import { message } from './contract.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null): string | null => (b ? new TextDecoder().decode(b) : null);
@@ -100,27 +102,9 @@ describe('SqliteStore code file', () => {
 });
 
 describe('SqliteStore message table', () => {
-  const message = (id: string, nonce: number, idempotencyKey: string | null = null) => ({
-    id,
-    sender: 's',
-    recipient: 'a',
-    nonce,
-    priority: 0,
-    gasLimit: 5n,
-    payload: enc(id),
-    entry: 'handle',
-    idempotencyKey,
-  });
-
   it('rebuilds an older message table (AUTOINCREMENT, full indexes) keeping every message, its seq and status', async () => {
     const path = fresh();
-    const old = new Database(path);
-    old.pragma('journal_mode = WAL');
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
-      old.exec(m.sql);
-      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
-    }
+    const old = storeAtVersion(path, 4);
     const insert = old.prepare(
       "INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES (?, 's', 'a', ?, 0, '5', ?, 'handle', ?, 0, ?)",
     );
@@ -152,13 +136,7 @@ describe('SqliteStore message table', () => {
 
   it('keeps the idempotency keys of a store from before they were scoped per sender', async () => {
     const path = fresh();
-    const old = new Database(path);
-    old.pragma('journal_mode = WAL');
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const m of MIGRATIONS.filter((m) => m.version <= 5)) {
-      old.exec(m.sql);
-      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
-    }
+    const old = storeAtVersion(path, 5);
     old
       .prepare("INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES ('m1', 's', 'a', 0, 0, '5', ?, 'handle', 'pending', 0, 'k')")
       .run(Buffer.from('m1'));
@@ -167,9 +145,9 @@ describe('SqliteStore message table', () => {
     const store = SqliteStore.open(path);
     expect(await store.processing.messageByIdempotencyKey('s', 'k')).toMatchObject({ id: 'm1', idempotencyKey: 'k', requestHash: null });
     // The key is the sender's: another sender may take it, the same sender may not.
-    await store.commit([{ kind: 'message.enqueue', message: { ...message('m2', 0, 'k'), sender: 't', requestHash: 'h' } }]);
+    await store.commit([{ kind: 'message.enqueue', message: { ...message('m2', 0, { idempotencyKey: 'k' }), sender: 't', requestHash: 'h' } }]);
     expect(await store.processing.messageByIdempotencyKey('t', 'k')).toMatchObject({ id: 'm2', requestHash: 'h' });
-    const err = await store.commit([{ kind: 'message.enqueue', message: message('m3', 1, 'k') }]).catch((e: unknown) => e);
+    const err = await store.commit([{ kind: 'message.enqueue', message: message('m3', 1, { idempotencyKey: 'k' }) }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UniqueViolation);
     expect((err as UniqueViolation).constraint).toBe('message.sender, message.idempotency_key');
     await store.close();
