@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import {
   CallGate,
   checkBytes,
@@ -117,11 +115,8 @@ export class Tessera {
     checkOpenOptions(options);
     const spec = options.store ?? 'sqlite:./tessera.db';
     let store: Store;
-    if (typeof spec === 'string') {
-      const path = spec.replace(/^sqlite:/, '');
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      store = openStore(spec, { sync: options.sync, writer: options.writer });
-    } else store = spec;
+    if (typeof spec === 'string') store = openStore(spec, { sync: options.sync, writer: options.writer });
+    else store = spec;
     const ownsStore = typeof spec === 'string';
     const codes = new CodeService({ store, ...options.codes });
     const engine = new Engine({ codes, ...options.engine });

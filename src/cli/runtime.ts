@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { CodeService } from '../code/index.js';
 import { Engine } from '../exec/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -13,8 +11,6 @@ export interface CliRuntime {
 }
 
 export function openRuntime(storeSpec: string, options: { maxMemoryPages?: number } = {}): CliRuntime {
-  const path = storeSpec.replace(/^sqlite:/, '');
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const store = openStore(storeSpec);
   const codes = new CodeService({ store, instrumentOptions: options.maxMemoryPages ? { maxMemoryPages: options.maxMemoryPages } : {} });
   const engine = new Engine({ codes });

@@ -1,8 +1,9 @@
 import type { PrefetchCycle } from '../prefetch/index.js';
 import type { MessageRecord } from '../store/index.js';
 import { timeOrderedId } from '../util/index.js';
-import { InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
+import { IdempotencyConflict, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import type { SharedParts } from './parts.js';
+import { requestHash } from './request-hash.js';
 import type { SendRequest } from './types.js';
 
 /** What acceptance needs of the rest of the processor. */
@@ -15,12 +16,13 @@ export interface AcceptanceParts extends SharedParts {
 
 /**
  * Acceptance of messages into the pool: checks a request, dedups idempotency keys (in flight and
- * stored), gives the message its sender's next nonce, holds its record for planning, and returns
+ * stored; a key is scoped to its sender, and reused with a different request it is an
+ * `IdempotencyConflict`: the request's hash is stored with the key), gives the message its sender's next nonce, holds its record for planning, and returns
  * its id once it is durable.
  */
 export class Acceptance {
-  /** Acceptances in flight by idempotency key: a second send with the key joins the first. */
-  private readonly sending = new Map<string, Promise<string>>();
+  /** Keyed acceptances in flight, by sender and key, with their request's hash: a second send of the same request joins the first. */
+  private readonly sending = new Map<string, { hash: string; id: Promise<string> }>();
   private closed = false;
 
   constructor(private readonly parts: AcceptanceParts) {}
@@ -31,13 +33,16 @@ export class Acceptance {
     if (req.gasLimit <= 0n) return Promise.reject(new InvalidMessage('gasLimit must be positive'));
     const key = req.idempotencyKey;
     if (key !== undefined) {
-      const inFlight = this.sending.get(key);
-      if (inFlight) return inFlight;
-      const p = this.accept(req).finally(() => this.sending.delete(key));
-      this.sending.set(key, p);
-      return p;
+      const sender = req.from ?? 'external';
+      const hash = requestHash({ recipient: req.to, payload: req.payload, gasLimit: req.gasLimit, priority: req.priority ?? 0, entry: 'handle' });
+      const scoped = JSON.stringify([sender, key]);
+      const inFlight = this.sending.get(scoped);
+      if (inFlight) return inFlight.hash === hash ? inFlight.id : Promise.reject(new IdempotencyConflict(sender, key));
+      const id = this.accept(req, hash).finally(() => this.sending.delete(scoped));
+      this.sending.set(scoped, { hash, id });
+      return id;
     }
-    return this.accept(req);
+    return this.accept(req, null);
   }
 
   /** Refuses every later `send` with `ProcessorClosed`; acceptances in flight complete. */
@@ -45,11 +50,16 @@ export class Acceptance {
     this.closed = true;
   }
 
-  private async accept(req: SendRequest): Promise<string> {
+  private async accept(req: SendRequest, hash: string | null): Promise<string> {
     const { store, commits, cache, nonces, held, waiters, prefetchCycle, onAccepted } = this.parts;
     if (req.idempotencyKey !== undefined) {
-      const existing = await store.processing.messageByIdempotencyKey(req.idempotencyKey);
-      if (existing) return existing.id;
+      const sender = req.from ?? 'external';
+      const existing = await store.processing.messageByIdempotencyKey(sender, req.idempotencyKey);
+      if (existing) {
+        // Keys stored before hashes were kept are checked against the stored request itself.
+        if ((existing.requestHash ?? requestHash(existing)) !== hash) throw new IdempotencyConflict(sender, req.idempotencyKey);
+        return existing.id;
+      }
     }
     // Known actors and senders take no `await` (each would queue behind every other acceptance).
     if ((cache.knownCode(req.to) ?? (await cache.codeOf(req.to))) === null) throw new UnknownActor(req.to);
@@ -68,6 +78,7 @@ export class Acceptance {
       payload: req.payload,
       entry: 'handle',
       idempotencyKey: req.idempotencyKey ?? null,
+      requestHash: hash,
       // The store gives it its arrival number; planning reads that with the pool's order.
       seq: 0,
       status: 'pending',

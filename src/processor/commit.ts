@@ -170,7 +170,7 @@ export class CommitPipeline {
       }
       for (let i = 0; i < r.sends.length; i++) {
         const s = r.sends[i]!;
-        const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null };
+        const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null, requestHash: null };
         ops.push({ kind: 'message.enqueue', message });
         // Their arrival order (seq) comes from the store; until then, after everything in the
         // pool, in the order they were sent.

@@ -33,3 +33,16 @@ export class ProcessorClosed extends Closed {
     super('PROCESSOR_CLOSED', 'the processor is closed');
   }
 }
+
+/**
+ * A sender reused an idempotency key for a different request (another recipient, payload, gas
+ * limit or priority): a retry must repeat the request, and a new request needs a new key.
+ */
+export class IdempotencyConflict extends TesseraError {
+  constructor(
+    readonly sender: string,
+    readonly idempotencyKey: string,
+  ) {
+    super('IDEMPOTENCY_CONFLICT', 'the idempotency key was already used for a different request');
+  }
+}

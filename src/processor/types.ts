@@ -40,7 +40,10 @@ export interface SendRequest {
   priority?: number;
   /** The sender: an external account name; default `external`. */
   from?: string;
-  /** A key already accepted returns the original message id and enqueues nothing. */
+  /**
+   * A key this sender already used for the same request returns the original message id and
+   * enqueues nothing; for a different request it is an `IdempotencyConflict`.
+   */
   idempotencyKey?: string;
 }
 

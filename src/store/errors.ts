@@ -1,9 +1,12 @@
 import { TesseraError } from '../util/errors.js';
 
-/** The database could not be opened, migrated or written. */
+/**
+ * The database could not be opened, migrated or written. The base class of the store's errors
+ * but `LeaseLost`, each of which has its own code.
+ */
 export class StoreError extends TesseraError {
-  constructor(message: string, cause?: unknown) {
-    super('STORE_ERROR', message, { cause });
+  constructor(message: string, cause?: unknown, code = 'STORE_ERROR') {
+    super(code, message, { cause });
   }
 }
 
@@ -11,5 +14,51 @@ export class StoreError extends TesseraError {
 export class LeaseLost extends TesseraError {
   constructor(readonly workflowId: string) {
     super('LEASE_LOST', `the lease on workflow ${workflowId} is held by another runner`);
+  }
+}
+
+/**
+ * A write set would have broken a unique key (an actor or message id that exists, a sender's
+ * nonce or idempotency key already taken); nothing of it was written. `constraint` names the
+ * columns, as `table.column, ...`.
+ */
+export class UniqueViolation extends StoreError {
+  constructor(
+    readonly constraint: string,
+    cause?: unknown,
+  ) {
+    super(`a unique key is already taken (${constraint})`, cause, 'UNIQUE_VIOLATION');
+  }
+}
+
+/** Who holds a store open for writing. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** When it took the lock, ms since the epoch. */
+  since: number;
+}
+
+/** Another process has the store open for writing (a store has one writing process at a time). */
+export class StoreLocked extends StoreError {
+  constructor(
+    readonly path: string,
+    readonly holder: LockHolder,
+  ) {
+    super(`the store ${path} is open for writing by process ${holder.pid} on ${holder.host} since ${new Date(holder.since).toISOString()}`, undefined, 'STORE_LOCKED');
+  }
+}
+
+/** A read-only open of a store that does not exist (a mistyped path must not look like an empty store). */
+export class StoreNotFound extends StoreError {
+  constructor(readonly path: string) {
+    super(`no store at ${path}`, undefined, 'STORE_NOT_FOUND');
+  }
+}
+
+/** A write to a store opened read-only. */
+export class StoreReadOnly extends StoreError {
+  constructor() {
+    super('the store is open read-only', undefined, 'STORE_READ_ONLY');
   }
 }

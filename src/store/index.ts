@@ -5,6 +5,10 @@ export type {
   StateArea,
   ProcessingArea,
   WriteOp,
+  CodeOp,
+  StateOp,
+  ProcessingOp,
+  WorkflowOp,
   OriginalCode,
   CodeArtefact,
   CodeFailure,
@@ -18,11 +22,13 @@ export type {
   WorkflowEventRecord,
   WorkflowClaim,
 } from './types.js';
-export { SqliteStore } from './sqlite.js';
+export { SqliteStore, MIGRATIONS } from './sqlite/index.js';
+export type { SqliteOptions, Migration } from './sqlite/index.js';
 export { GroupCommit } from './group-commit.js';
-export type { SqliteOptions } from './sqlite.js';
+export type { GroupCommitOptions } from './group-commit.js';
 export { OverlayStore } from './overlay.js';
-export { StoreError, LeaseLost } from './errors.js';
-export { MIGRATIONS } from './migrations.js';
-export type { Migration } from './migrations.js';
+export { StoreError, LeaseLost, UniqueViolation, StoreLocked, StoreNotFound, StoreReadOnly } from './errors.js';
+export type { LockHolder } from './errors.js';
+export { opArea, opBytes, isCodeOp, isStateOp, isDerivedCodeOp } from './ops.js';
+export type { OpArea } from './ops.js';
 export { openStore } from './open.js';

@@ -1,11 +1,13 @@
-import { SqliteStore, type SqliteOptions } from './sqlite.js';
+import { SqliteStore, type SqliteOptions } from './sqlite/index.js';
 import { StoreError } from './errors.js';
 import type { Store } from './types.js';
 
 /**
  * Opens a store from a URL-like string: `sqlite:<path>` (or a bare path), `sqlite::memory:`.
  * Without `options.writer`, the `TESSERA_SQLITE_WRITER` environment variable (`inline` or
- * `thread`) chooses where writes run.
+ * `thread`) chooses where writes run. Whatever a path needs (a directory, a lock) is the
+ * store's to handle, here and in the store's own `open`, and nowhere before: a store that is not
+ * a local file must not leave a directory behind. `options.readOnly` opens for inspection.
  */
 export function openStore(spec: string, options: SqliteOptions = {}): Store {
   const fromEnv = process.env.TESSERA_SQLITE_WRITER;

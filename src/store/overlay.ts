@@ -1,7 +1,7 @@
-import { StoreError } from './errors.js';
 import { toHex } from '../util/index.js';
+import { StoreError } from './errors.js';
+import { isCodeOp, isStateOp } from './ops.js';
 import type { CodeArea, ProcessingArea, StateArea, Store, WorkflowArea, WriteOp } from './types.js';
-
 
 /**
  * A store whose state writes stay in memory and are dropped with it, over a read-only base.
@@ -41,17 +41,21 @@ export class OverlayStore implements Store {
     };
   }
 
+  /**
+   * State writes are kept here, code writes go to the base; anything else is refused before
+   * anything is kept, as read-only executions have nothing to do with the pool or workflows.
+   */
   async commit(ops: readonly WriteOp[]): Promise<void> {
-    const forBase = ops.filter((op) => op.kind.startsWith('code.'));
+    const refused = ops.find((op) => !isCodeOp(op) && !isStateOp(op));
+    if (refused) throw new StoreError(`an overlay store does not take ${refused.kind} writes`);
     for (const op of ops) {
-      if (op.kind.startsWith('code.')) continue;
-      // Read-only executions have nothing to do with the message pool or workflows.
-      if (op.kind !== 'state.put' && op.kind !== 'state.delete') throw new StoreError(`an overlay store does not take ${op.kind} writes`);
+      if (!isStateOp(op)) continue;
       let m = this.writes.get(op.actorId);
       if (!m) this.writes.set(op.actorId, (m = new Map()));
-      m.set(toHex(op.key), { key: op.key, value: op.kind === 'state.put' ? op.value : null });
+      // Copies: the caller's bytes stay the caller's.
+      m.set(toHex(op.key), { key: op.key.slice(), value: op.kind === 'state.put' ? op.value.slice() : null });
     }
-    await this.base.commit(forBase);
+    await this.base.commit(ops.filter(isCodeOp));
   }
 
   /** Drops the overlay's writes; the base is left open (it belongs to someone else). */

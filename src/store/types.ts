@@ -4,6 +4,33 @@
  * an open transaction object) keeps the contract the same for an in-process SQLite database and
  * a networked Postgres: one round trip, no transaction held open across awaits, and the batch
  * processor and workflow checkpoints naturally produce write sets.
+ *
+ * Invariants every backend keeps (callers rely on them; test/store/contract.ts checks them):
+ *
+ * - Atomic write sets: a commit that rejects wrote nothing of its write set, with one exception:
+ *   code ops (`CodeOp`) may commit on their own, before the rest (they are content-addressed or
+ *   derived, so they are what a retry would write anyway; SQLite keeps them in a file of its own).
+ * - Order: write sets apply in the order `commit` was called, even when the caller does not wait
+ *   for one before handing in the next (the processor pipelines its commits); a read that starts
+ *   after a commit resolved sees it.
+ * - Durable: `commit` resolves once its writes survive a crash (and, by default, a power loss).
+ * - Bytes: what a read returns is the caller's own (fresh, never a view of anything the store
+ *   keeps), so callers may change or transfer it; bytes handed to `commit` stay the caller's (not
+ *   detached, not kept: a store copies what it keeps). Bytes may come in any `Uint8Array`, views
+ *   into a larger or a shared buffer included.
+ * - Byte order: state keys sort as unsigned bytes, a prefix before its extensions (`entries`), and
+ *   workflow locations compare as the bytes of their UTF-8 text (`workflow.forget`). Forgetting
+ *   iteration i of the loop at L marks `[L/i/, L/i0)`, which holds exactly the locations under
+ *   `L/i/` only because '/' (0x2F) sorts before '0' (0x30): a backend compares these as binary
+ *   (SQLite's BINARY collation, Postgres `COLLATE "C"` or bytea), never by locale.
+ * - Arrival order: each enqueued message gets a `seq` greater than every `seq` before it, in
+ *   commit order; `seq`s are never reused. The pool's order is priority (highest first), then `seq`.
+ * - Unique keys: an actor id, a message id, a sender's nonce, a sender's idempotency key; a write
+ *   set that would take one again fails whole with `UniqueViolation`. A write set fenced on a
+ *   workflow lease it does not hold fails whole with `LeaseLost`. Other failures are `StoreError`.
+ *   These classes arrive as themselves whatever thread or connection the store writes on.
+ * - Idempotent creation where the content decides: a stored original or workflow run is kept as
+ *   it is when created again; artefacts, failures, state values, events and data are replaced.
  */
 
 /** A stored original code and what upload-time validation learned. */
@@ -60,7 +87,14 @@ export interface MessageRecord {
   entry: string;
   status: 'pending' | 'planned' | 'done';
   attempts: number;
+  /** Unique per sender (not across senders). */
   idempotencyKey: string | null;
+  /**
+   * Hex SHA-256 of the request a keyed message was accepted for, so that a key reused with a
+   * different request is told apart from a retry; null without a key, and for keys stored before
+   * hashes were kept.
+   */
+  requestHash: string | null;
 }
 
 /** The committed outcome of a message. */
@@ -83,7 +117,8 @@ export interface BatchRecord {
   committed: boolean;
 }
 
-export type NewMessage = Omit<MessageRecord, 'seq' | 'status' | 'attempts'>;
+/** A message as enqueued: the store assigns `seq` and starts it `pending` with no attempts. */
+export type NewMessage = Omit<MessageRecord, 'seq' | 'status' | 'attempts' | 'requestHash'> & { requestHash?: string | null };
 
 /** A durable workflow run, as stored. Input, output and error are JSON text (workflow codec). */
 export interface WorkflowRecord {
@@ -129,32 +164,51 @@ export interface WorkflowClaim {
   limit: number;
 }
 
-/** One write of a write set. */
-export type WriteOp =
+/** Writes of code rows: content-addressed (originals) or derived from them (artefacts, failures). */
+export type CodeOp =
+  /** Stores an original; one already stored under this id is kept (content-addressed: the same bytes). */
+  | { kind: 'code.original'; codeId: string; bytes: Uint8Array; info: string }
+  /** Stores or replaces an artefact. */
+  | { kind: 'code.artefact'; artefact: CodeArtefact }
+  /** Stores or replaces a failure record. */
+  | { kind: 'code.failure'; failure: CodeFailure };
+
+/** Writes of actor state. */
+export type StateOp =
+  | { kind: 'state.put'; actorId: string; key: Uint8Array; value: Uint8Array }
+  | { kind: 'state.delete'; actorId: string; key: Uint8Array };
+
+/** Writes of actors, the message pool, replies and batches. */
+export type ProcessingOp =
+  /** Fails with `UniqueViolation` if the actor exists. */
   | { kind: 'actor.create'; actorId: string; codeId: string }
+  /** Fails with `UniqueViolation` on a taken id, (sender, nonce) or (sender, idempotency key). */
   | { kind: 'message.enqueue'; message: NewMessage }
   | { kind: 'message.status'; id: string; status: MessageRecord['status']; attempts?: number }
   /** A message's committed outcome; the message is done. */
   | { kind: 'reply.put'; reply: ReplyRecord }
   /** A batch's plan; its messages leave the pool (status `planned`). */
   | { kind: 'batch.plan'; batch: BatchRecord }
-  | { kind: 'batch.commit'; height: number }
-  | { kind: 'code.original'; codeId: string; bytes: Uint8Array; info: string }
-  | { kind: 'code.artefact'; artefact: CodeArtefact }
-  | { kind: 'code.failure'; failure: CodeFailure }
-  | { kind: 'state.put'; actorId: string; key: Uint8Array; value: Uint8Array }
-  | { kind: 'state.delete'; actorId: string; key: Uint8Array }
+  | { kind: 'batch.commit'; height: number };
+
+/** Writes of workflow runs, their histories and workflow data. */
+export type WorkflowOp =
+  /** Creates a pending run; an existing run with this id is left as it is. */
   | { kind: 'workflow.create'; id: string; name: string; input: string; now: number }
   /** Aborts the whole write set with `LeaseLost` unless `owner` holds the workflow's lease. */
   | { kind: 'workflow.fence'; id: string; owner: string }
+  /** Records (or replaces) the event at its location. */
   | { kind: 'workflow.event'; event: WorkflowEventRecord }
-  /** Marks events with `from <= location < to` forgotten. */
+  /** Marks events with `from <= location < to` forgotten, locations compared as bytes (see {@link Store}). */
   | { kind: 'workflow.forget'; workflowId: string; from: string; to: string }
   | { kind: 'workflow.finish'; id: string; status: 'succeeded' | 'failed' | 'cancelled'; output: string | null; error: string | null; now: number }
   | { kind: 'workflow.cancel'; id: string; now: number }
   | { kind: 'workflow.data.put'; key: string; value: string }
   /** Adds `delta` to a numeric value (absent counts as 0): commutative, so safe across concurrent workflows. */
   | { kind: 'workflow.data.add'; key: string; delta: number };
+
+/** One write of a write set. `opArea` (ops.ts) tells which group an op belongs to. */
+export type WriteOp = CodeOp | StateOp | ProcessingOp | WorkflowOp;
 
 /** Code area: originals, artefacts and failures. */
 export interface CodeArea {
@@ -172,7 +226,7 @@ export interface CodeArea {
 /** Actor key-value state. Keys and values are bytes. */
 export interface StateArea {
   get(actorId: string, key: Uint8Array): Promise<Uint8Array | null>;
-  /** An actor's keys and values in key order: all of them, or the first `limit`. */
+  /** An actor's keys and values in key order (unsigned bytes): all of them, or the first `limit`. */
   entries(actorId: string, limit?: number): Promise<[Uint8Array, Uint8Array][]>;
 }
 
@@ -187,7 +241,8 @@ export interface ProcessingArea {
    */
   pendingOrder(limit: number): Promise<{ id: string; seq: number }[]>;
   message(id: string): Promise<MessageRecord | null>;
-  messageByIdempotencyKey(key: string): Promise<MessageRecord | null>;
+  /** The message `sender` sent with this idempotency key, or null (keys are scoped per sender). */
+  messageByIdempotencyKey(sender: string, key: string): Promise<MessageRecord | null>;
   /**
    * The lowest pending nonce of each of these senders (senders with nothing pending are left out):
    * a planner working from a slice of the pool must not run a later message of a sender whose
@@ -207,7 +262,7 @@ export interface ProcessingArea {
  */
 export interface WorkflowArea {
   get(id: string): Promise<WorkflowRecord | null>;
-  /** Events in recording order; forgotten ones only when asked. */
+  /** Events in recording order (a replaced event counts from its replacement); forgotten ones only when asked. */
   events(id: string, includeForgotten?: boolean): Promise<WorkflowEventRecord[]>;
   /** Atomically leases pending workflows whose lease is free or expired; returns them. */
   claim(req: WorkflowClaim): Promise<WorkflowRecord[]>;
@@ -229,7 +284,11 @@ export interface Store {
   readonly state: StateArea;
   readonly processing: ProcessingArea;
   readonly workflows: WorkflowArea;
-  /** Applies every op atomically; resolves once durable (per the store's sync mode). */
+  /**
+   * Applies every op atomically (code ops may commit apart, first), in call order; resolves once
+   * durable (per the store's sync mode). See the invariants at the top of this file.
+   */
   commit(ops: readonly WriteOp[]): Promise<void>;
+  /** Finishes the writes in flight and lets go of what the store holds (connections, locks). */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
  * ops are written field by field into one buffer, which is transferred, not copied; any other op
  * (code blobs, workflow records) travels beside it as it is, in its place in the order.
  */
+import { assertNever } from '../util/index.js';
 import type { WriteOp } from './types.js';
 
 /** Ops with a binary form; tag 0 says "the next op of `rest`". */
@@ -100,6 +101,7 @@ export function encodeWriteSet(ops: readonly WriteOp[]): EncodedWriteSet {
         e.bytes(m.payload);
         e.str(m.entry);
         e.strOrNull(m.idempotencyKey);
+        e.strOrNull(m.requestHash ?? null);
         break;
       }
       case 'message.status':
@@ -146,9 +148,23 @@ export function encodeWriteSet(ops: readonly WriteOp[]): EncodedWriteSet {
         e.str(op.actorId);
         e.bytes(op.key);
         break;
-      default:
+      // Rare, or carrying large blobs (transferred apart: sqlite/writer.ts), or both.
+      case 'code.original':
+      case 'code.artefact':
+      case 'code.failure':
+      case 'workflow.create':
+      case 'workflow.fence':
+      case 'workflow.event':
+      case 'workflow.forget':
+      case 'workflow.finish':
+      case 'workflow.cancel':
+      case 'workflow.data.put':
+      case 'workflow.data.add':
         e.u8(Tag.Rest);
         rest.push(op);
+        break;
+      default:
+        assertNever(op, 'write op');
     }
   }
   return { bytes: new Uint8Array(e.buf.buffer, e.buf.byteOffset, e.len), rest };
@@ -231,6 +247,7 @@ export function decodeWriteSet(set: EncodedWriteSet): WriteOp[] {
             payload: d.bytes(),
             entry: d.str(),
             idempotencyKey: d.strOrNull(),
+            requestHash: d.strOrNull(),
           },
         });
         break;

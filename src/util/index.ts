@@ -4,3 +4,4 @@ export { timeOrderedId } from './ids.js';
 export { RecentMap } from './recent-map.js';
 export type { RecentMapOptions } from './recent-map.js';
 export { toHex } from './hex.js';
+export { assertNever } from './assert-never.js';

@@ -2,8 +2,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseLost, MIGRATIONS, OverlayStore, SqliteStore, StoreError, openStore } from '../../src/store/index.js';
+import { OverlayStore, SqliteStore, StoreError, UniqueViolation, type WriteOp } from '../../src/store/index.js';
+import { storeAtVersion } from '../helpers/old-store.js';
 import { tempDir } from '../helpers/tmp.js';
+import { message } from './contract.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null): string | null => (b ? new TextDecoder().decode(b) : null);
@@ -16,107 +18,25 @@ function fresh(): string {
   return join(t.dir, 'tessera.db');
 }
 
+// Contract-level behaviour (atomic write sets, bytes, codes, pool, leases) is in contract.ts, run
+// for every backend by sqlite.contract.test.ts; what is here is particular to SQLite.
 describe.each(['inline', 'thread'] as const)('SqliteStore, writes %s', (writer) => {
-  it('commits a write set atomically and keeps it across reopen', async () => {
-    const path = fresh();
-    const store = SqliteStore.open(path, { writer });
-    await store.commit([
-      { kind: 'code.original', codeId: 'c1', bytes: enc('wasm'), info: '{}' },
-      { kind: 'state.put', actorId: 'a', key: enc('k1'), value: enc('v1') },
-      { kind: 'state.put', actorId: 'a', key: enc('k2'), value: enc('v2') },
-      { kind: 'state.delete', actorId: 'a', key: enc('k2') },
-    ]);
-    await store.close();
-    const again = openStore(`sqlite:${path}`);
-    expect(dec((await again.codes.original('c1'))!.bytes)).toBe('wasm');
-    expect(dec(await again.state.get('a', enc('k1')))).toBe('v1');
-    expect(await again.state.get('a', enc('k2'))).toBeNull();
-    expect((await again.state.entries('a')).map(([k]) => dec(k))).toEqual(['k1']);
-    await again.close();
-  });
-
-  it('large bytes (code, state, payloads) round-trip, and the caller keeps its buffers', async () => {
-    const store = SqliteStore.open(fresh(), { writer });
-    const big = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
-    const code = big(3_000_000, 1);
-    const artefact = big(2_000_000, 2);
-    const value = big(1_000_000, 3);
-    const payload = big(200_000, 4);
-    await store.commit([
-      { kind: 'code.original', codeId: 'big', bytes: code, info: '{"mode":"actor"}' },
-      { kind: 'code.artefact', artefact: { codeId: 'big', runtimeVersion: 'v', optionsHash: 'h', code: artefact, metadata: '{}' } },
-      { kind: 'state.put', actorId: 'a', key: enc('blob'), value },
-      { kind: 'message.enqueue', message: { id: 'm', sender: 's', recipient: 'a', nonce: 0, priority: 0, gasLimit: 1n, payload, entry: 'handle', idempotencyKey: null } },
-    ]);
-    // Nothing the caller passed was detached by a transfer.
-    expect([code.byteLength, artefact.byteLength, value.byteLength, payload.byteLength]).toEqual([3_000_000, 2_000_000, 1_000_000, 200_000]);
-    const original = (await store.codes.original('big'))!;
-    expect(Buffer.compare(original.bytes, code)).toBe(0);
-    expect(original.info).toBe('{"mode":"actor"}');
-    expect(Buffer.compare((await store.codes.artefact('v', 'h', 'big'))!.code, artefact)).toBe(0);
-    expect(Buffer.compare((await store.state.get('a', enc('blob')))!, value)).toBe(0);
-    expect(Buffer.compare((await store.processing.message('m'))!.payload, payload)).toBe(0);
-    expect(await store.codes.original('missing')).toBeNull();
-    await store.close();
-  });
-
-  it('code in shared memory (views into a SharedArrayBuffer, which cross to the writer uncopied) round-trips', async () => {
-    const store = SqliteStore.open(fresh(), { writer });
-    const shared = (n: number, seed: number): Uint8Array => {
-      const b = new Uint8Array(new SharedArrayBuffer(n));
-      for (let i = 0; i < n; i++) b[i] = (i * 17 + seed) & 0xff;
-      return b;
-    };
-    // A view into the middle of a larger shared buffer, as code services hand them over.
-    const code = shared(2_500_000, 5).subarray(100_000, 2_100_000);
-    const artefact = shared(3_000_000, 6);
-    await store.commit([
-      { kind: 'code.original', codeId: 'sab', bytes: code, info: '{}' },
-      { kind: 'code.artefact', artefact: { codeId: 'sab', runtimeVersion: 'v', optionsHash: 'h', code: artefact, metadata: '{}' } },
-    ]);
-    expect(Buffer.compare((await store.codes.original('sab'))!.bytes, code)).toBe(0);
-    expect(Buffer.compare((await store.codes.artefact('v', 'h', 'sab'))!.code, artefact)).toBe(0);
-    await store.close();
-  });
-
-  it('a failing write set leaves nothing behind', async () => {
-    const store = SqliteStore.open(fresh(), { writer });
-    const bad = { kind: 'state.put', actorId: 'a', key: enc('k'), value: null } as unknown as Parameters<typeof store.commit>[0][number];
-    await expect(store.commit([{ kind: 'state.put', actorId: 'a', key: enc('x'), value: enc('1') }, bad])).rejects.toThrow(StoreError);
-    expect(await store.state.get('a', enc('x'))).toBeNull();
-    await store.close();
-  });
-
-  it('keeps artefacts per runtime version and garbage-collects old ones explicitly', async () => {
-    const store = SqliteStore.open(fresh(), { writer });
-    const art = (rv: string) => ({ kind: 'code.artefact' as const, artefact: { codeId: 'c', runtimeVersion: rv, optionsHash: 'h', code: enc(rv), metadata: '{}' } });
-    await store.commit([art('v1'), art('v2'), { kind: 'code.failure', failure: { codeId: 'd', runtimeVersion: 'v1', optionsHash: 'h', reason: 'x' } }]);
-    expect(await store.codes.gc('v2')).toBe(2);
-    expect(await store.codes.artefact('v1', 'h', 'c')).toBeNull();
-    expect(dec((await store.codes.artefact('v2', 'h', 'c'))!.code)).toBe('v2');
-    await store.close();
-  });
-
   it('reports a database it cannot open with a typed error', () => {
     expect(() => SqliteStore.open('/proc/definitely/not/here.db', { writer })).toThrow(StoreError);
   });
 
-  it('leases: claim, renew, release, and write sets fenced on the lease', async () => {
+  it("SQLite's errors arrive typed, the original error as cause (from the writer thread too)", async () => {
     const store = SqliteStore.open(fresh(), { writer });
-    await store.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 1 }]);
-    const claim = { names: ['n'], limit: 10, now: 100, leaseUntil: 200 };
-    expect((await store.workflows.claim({ ...claim, owner: 'A' })).map((w) => w.id)).toEqual(['w']);
-    expect(await store.workflows.claim({ ...claim, owner: 'B' })).toEqual([]);
-    expect(await store.workflows.renew('A', ['w'], 300)).toEqual([{ id: 'w', cancelRequested: false }]);
-    const record = { kind: 'workflow.event' as const, event: { workflowId: 'w', location: '0', kind: 'step', name: 's', result: '1', error: null, forgotten: false } };
-    await expect(store.commit([{ kind: 'workflow.fence', id: 'w', owner: 'B' }, record])).rejects.toBeInstanceOf(LeaseLost);
-    expect(await store.workflows.events('w')).toEqual([]);
-    await store.commit([{ kind: 'workflow.fence', id: 'w', owner: 'A' }, record]);
-    expect(await store.workflows.events('w')).toHaveLength(1);
-    // Expired: another runner takes it over.
-    expect((await store.workflows.claim({ ...claim, owner: 'B', now: 301, leaseUntil: 400 })).map((w) => w.leaseOwner)).toEqual(['B']);
-    await store.workflows.release('B', ['w']);
-    expect((await store.workflows.get('w'))!.leaseOwner).toBeNull();
+    await store.commit([{ kind: 'actor.create', actorId: 'a1', codeId: 'c' }]);
+    const taken = await store.commit([{ kind: 'actor.create', actorId: 'a1', codeId: 'c' }]).catch((e: unknown) => e);
+    expect(taken).toBeInstanceOf(UniqueViolation);
+    expect(taken).toMatchObject({ code: 'UNIQUE_VIOLATION', constraint: 'actor.actor_id' });
+    expect((taken as Error).cause).toMatchObject({ message: 'UNIQUE constraint failed: actor.actor_id', code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    const bad = { kind: 'state.put', actorId: 'a', key: enc('k'), value: null } as unknown as WriteOp;
+    const other = await store.commit([bad]).catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(StoreError);
+    expect(other).toMatchObject({ code: 'STORE_ERROR', message: 'commit failed' });
+    expect((other as Error).cause).toMatchObject({ message: 'NOT NULL constraint failed: actor_state.value', code: 'SQLITE_CONSTRAINT_NOTNULL' });
     await store.close();
   });
 });
@@ -182,27 +102,9 @@ describe('SqliteStore code file', () => {
 });
 
 describe('SqliteStore message table', () => {
-  const message = (id: string, nonce: number, idempotencyKey: string | null = null) => ({
-    id,
-    sender: 's',
-    recipient: 'a',
-    nonce,
-    priority: 0,
-    gasLimit: 5n,
-    payload: enc(id),
-    entry: 'handle',
-    idempotencyKey,
-  });
-
   it('rebuilds an older message table (AUTOINCREMENT, full indexes) keeping every message, its seq and status', async () => {
     const path = fresh();
-    const old = new Database(path);
-    old.pragma('journal_mode = WAL');
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
-      old.exec(m.sql);
-      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
-    }
+    const old = storeAtVersion(path, 4);
     const insert = old.prepare(
       "INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES (?, 's', 'a', ?, 0, '5', ?, 'handle', ?, 0, ?)",
     );
@@ -217,7 +119,7 @@ describe('SqliteStore message table', () => {
       ['m3', 3],
     ]);
     expect((await store.processing.message('m1'))!.status).toBe('done');
-    expect((await store.processing.messageByIdempotencyKey('key-2'))!.id).toBe('m2');
+    expect((await store.processing.messageByIdempotencyKey('s', 'key-2'))!.id).toBe('m2');
     expect(await store.processing.lowestPendingNonces(['s'])).toEqual(new Map([['s', 1]]));
     await store.commit([{ kind: 'message.enqueue', message: message('m4', 3) }]);
     expect((await store.processing.message('m4'))!.seq).toBe(4);
@@ -232,26 +134,22 @@ describe('SqliteStore message table', () => {
     db.close();
   });
 
-  it('a batch plan takes its messages out of the pool, and a reply marks its message done', async () => {
-    const store = SqliteStore.open(fresh());
-    await store.commit([1, 2, 3].map((n) => ({ kind: 'message.enqueue', message: message(`m${n}`, n) })));
-    await store.commit([{ kind: 'batch.plan', batch: { height: 1, timestamp: 0, seed: 's', messageIds: ['m1', 'm2'], committed: false } }]);
-    expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m3']);
-    expect((await store.processing.message('m1'))!.status).toBe('planned');
-    const reply = { messageId: 'm1', status: 'ok', error: null, payload: null, gasUsed: 1n, logs: '[]', batchHeight: 1 };
-    await store.commit([{ kind: 'reply.put', reply }, { kind: 'batch.commit', height: 1 }]);
-    expect((await store.processing.message('m1'))!.status).toBe('done');
-    expect((await store.processing.message('m2'))!.status).toBe('planned');
-    await store.close();
-  });
+  it('keeps the idempotency keys of a store from before they were scoped per sender', async () => {
+    const path = fresh();
+    const old = storeAtVersion(path, 5);
+    old
+      .prepare("INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES ('m1', 's', 'a', 0, 0, '5', ?, 'handle', 'pending', 0, 'k')")
+      .run(Buffer.from('m1'));
+    old.close();
 
-  it('still refuses a second message with an idempotency key already taken', async () => {
-    const store = SqliteStore.open(fresh());
-    await store.commit([{ kind: 'message.enqueue', message: message('m1', 0, 'k') }, { kind: 'message.enqueue', message: message('m2', 1) }]);
-    await expect(store.commit([{ kind: 'message.enqueue', message: message('m3', 2, 'k') }])).rejects.toBeInstanceOf(StoreError);
-    // Messages without a key are not constrained by it.
-    await store.commit([{ kind: 'message.enqueue', message: message('m4', 3) }]);
-    expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m1', 'm2', 'm4']);
+    const store = SqliteStore.open(path);
+    expect(await store.processing.messageByIdempotencyKey('s', 'k')).toMatchObject({ id: 'm1', idempotencyKey: 'k', requestHash: null });
+    // The key is the sender's: another sender may take it, the same sender may not.
+    await store.commit([{ kind: 'message.enqueue', message: { ...message('m2', 0, { idempotencyKey: 'k' }), sender: 't', requestHash: 'h' } }]);
+    expect(await store.processing.messageByIdempotencyKey('t', 'k')).toMatchObject({ id: 'm2', requestHash: 'h' });
+    const err = await store.commit([{ kind: 'message.enqueue', message: message('m3', 1, { idempotencyKey: 'k' }) }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UniqueViolation);
+    expect((err as UniqueViolation).constraint).toBe('message.sender, message.idempotency_key');
     await store.close();
   });
 });

@@ -10,12 +10,12 @@ describe('write-set codec', () => {
       { kind: 'actor.create', actorId: 'actor ✓', codeId: 'c'.repeat(64) },
       {
         kind: 'message.enqueue',
-        message: { id: 'm1', sender: 's', recipient: 'r', nonce: 7, priority: -2, gasLimit: 2n ** 70n, payload: enc('pay'), entry: 'handle', idempotencyKey: 'k' },
+        message: { id: 'm1', sender: 's', recipient: 'r', nonce: 7, priority: -2, gasLimit: 2n ** 70n, payload: enc('pay'), entry: 'handle', idempotencyKey: 'k', requestHash: 'ab'.repeat(32) },
       },
       { kind: 'code.original', codeId: 'c1', bytes: enc('wasm'), info: '{}' },
       {
         kind: 'message.enqueue',
-        message: { id: 'm2', sender: 's', recipient: 'r', nonce: 8, priority: 0, gasLimit: 1n, payload: new Uint8Array(0), entry: 'init', idempotencyKey: null },
+        message: { id: 'm2', sender: 's', recipient: 'r', nonce: 8, priority: 0, gasLimit: 1n, payload: new Uint8Array(0), entry: 'init', idempotencyKey: null, requestHash: null },
       },
       { kind: 'message.status', id: 'm1', status: 'pending', attempts: 2 },
       { kind: 'message.status', id: 'm2', status: 'done' },

@@ -46,11 +46,15 @@ export function codePath(path: string): string {
   return path === ':memory:' || path === '' ? ':memory:' : `${path}-code`;
 }
 
-/** Opens a connection with the store's settings and the code file attached. */
-export function connect(path: string, sync: 'full' | 'normal'): Database.Database {
-  const db = new Database(path);
+/**
+ * Opens a connection with the store's settings and the code file attached. A read-only connection
+ * (`sync` null) changes nothing: no settings, and the files must exist.
+ */
+export function connect(path: string, sync: 'full' | 'normal' | null): Database.Database {
+  const db = new Database(path, sync === null ? { readonly: true, fileMustExist: true } : {});
   try {
     db.prepare('ATTACH DATABASE ? AS code').run(codePath(path));
+    if (sync === null) return db;
     db.pragma(`code.page_size = ${CODE_PAGE_SIZE}`);
     for (const schema of ['main', 'code']) {
       db.pragma(`${schema}.journal_mode = WAL`);

@@ -4,11 +4,11 @@
  * and the reads of large code blobs, which would block it as long.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { LeaseLost } from './errors.js';
-import { connect } from './sqlite-connection.js';
-import { prepareWrites, type SqliteWrites } from './sqlite-writes.js';
-import type { BlobQuery, BlobRow, WriterReply, WriterRequest } from './sqlite-writer.js';
-import { decodeWriteSet } from './write-codec.js';
+import { connect } from './connection.js';
+import { toWire } from './errors.js';
+import { prepareWrites, type SqliteWrites } from './writes.js';
+import type { BlobQuery, BlobRow, WriterReply, WriterRequest } from './writer.js';
+import { decodeWriteSet } from '../write-codec.js';
 
 const { path, sync } = workerData as { path: string; sync: 'full' | 'normal' };
 const db = connect(path, sync);
@@ -48,10 +48,7 @@ parentPort!.on('message', (req: WriterRequest) => {
       reply = { id: req.id, ok: true, result: fn(...req.args) ?? null };
     }
   } catch (err) {
-    reply =
-      err instanceof LeaseLost
-        ? { id: req.id, ok: false, code: err.code, message: err.message, workflowId: err.workflowId }
-        : { id: req.id, ok: false, code: 'STORE_ERROR', message: err instanceof Error ? err.message : String(err) };
+    reply = { id: req.id, ok: false, error: toWire(err, req.method === 'applyEncoded' ? 'commit failed' : `${req.method} failed`) };
   }
   parentPort!.postMessage(reply, transfer);
 });

@@ -1,5 +1,5 @@
 /** Row shapes of the SQLite schema and their mapping to the store's records. */
-import type { MessageRecord, WorkflowEventRecord, WorkflowRecord } from './types.js';
+import type { MessageRecord, WorkflowEventRecord, WorkflowRecord } from '../types.js';
 
 export const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
@@ -16,6 +16,7 @@ export interface MessageRow {
   status: MessageRecord['status'];
   attempts: number;
   idempotency_key: string | null;
+  request_hash: string | null;
 }
 
 export const toMessage = (r: MessageRow | undefined): MessageRecord | null =>
@@ -33,6 +34,7 @@ export const toMessage = (r: MessageRow | undefined): MessageRecord | null =>
         status: r.status,
         attempts: r.attempts,
         idempotencyKey: r.idempotency_key,
+        requestHash: r.request_hash,
       }
     : null;
 

@@ -1,10 +1,14 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { LeaseLost, StoreError } from './errors.js';
+import { StoreError, StoreLocked, StoreNotFound } from '../errors.js';
+import { codePath, connect, settleCodeTables } from './connection.js';
+import { typedError } from './errors.js';
+import { lockStore, type StoreLock } from './lock.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
-import { connect, settleCodeTables } from './sqlite-connection.js';
-import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './sqlite-rows.js';
-import { inlineWrites, WriterThread, type AsyncWrites } from './sqlite-writer.js';
-import { prepareWrites } from './sqlite-writes.js';
+import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './rows.js';
+import { inlineWrites, readOnlyWrites, WriterThread, type AsyncWrites } from './writer.js';
+import { prepareWrites } from './writes.js';
 import type {
   BatchRecord,
   CodeArea,
@@ -18,7 +22,7 @@ import type {
   WorkflowArea,
   WorkflowRecord,
   WriteOp,
-} from './types.js';
+} from '../types.js';
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteOptions {
@@ -39,11 +43,17 @@ export interface SqliteOptions {
   writer?: 'inline' | 'thread';
   /** Extra migrations (tests); the built-in list always runs first. */
   migrations?: readonly Migration[];
+  /**
+   * Open for inspection: reads work, every write is refused with `StoreReadOnly`. Takes no lock,
+   * so it works beside the process that has the store open for writing. The store must exist
+   * (`StoreNotFound` otherwise) and be migrated to this version (open it for writing once).
+   */
+  readOnly?: boolean;
 }
 
 /**
  * The embedded default store: SQLite in WAL mode with a single writer — one file, and a second
- * beside it for code (`<path>-code`, larger pages for large blobs; see sqlite-connection.ts). Reads run on the
+ * beside it for code (`<path>-code`, larger pages for large blobs; see connection.ts). Reads run on the
  * caller's connection, one short prepared statement each — the only kind of synchronous wait the
  * main thread allows itself. Writes run on a writer thread, or inline (`SqliteOptions.writer`).
  */
@@ -56,6 +66,7 @@ export class SqliteStore implements Store {
   private constructor(
     private readonly db: Database.Database,
     private readonly writes: AsyncWrites,
+    private readonly lock: StoreLock | null,
   ) {
     const q = {
       original: db.prepare('SELECT code_id, bytes, info, uploaded_at FROM code_original WHERE code_id = ?'),
@@ -68,7 +79,7 @@ export class SqliteStore implements Store {
       pending: db.prepare("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       pendingOrder: db.prepare("SELECT id, seq FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       message: db.prepare('SELECT * FROM message WHERE id = ?'),
-      byKey: db.prepare('SELECT * FROM message WHERE idempotency_key = ?'),
+      byKey: db.prepare('SELECT * FROM message WHERE sender = ? AND idempotency_key = ?'),
       lowestPending: db.prepare(
         "SELECT sender, MIN(nonce) AS n FROM message WHERE status = 'pending' AND sender IN (SELECT value FROM json_each(?)) GROUP BY sender",
       ),
@@ -96,8 +107,8 @@ export class SqliteStore implements Store {
       async message(id) {
         return toMessage(q.message.get(id) as MessageRow | undefined);
       },
-      async messageByIdempotencyKey(key) {
-        return toMessage(q.byKey.get(key) as MessageRow | undefined);
+      async messageByIdempotencyKey(sender, key) {
+        return toMessage(q.byKey.get(sender, key) as MessageRow | undefined);
       },
       async lowestPendingNonces(senders) {
         const rows = q.lowestPending.all(JSON.stringify(senders)) as { sender: string; n: number }[];
@@ -191,19 +202,59 @@ export class SqliteStore implements Store {
     };
   }
 
-  /** Opens (creating if needed) a database file, or ':memory:'; runs pending migrations. */
+  /**
+   * Opens a database file, or ':memory:', for writing, and runs pending migrations. A missing file
+   * is created, and so is its directory if that directory's own parent exists (the default
+   * `.tessera/` location), but not a deeper missing path, which is more likely a typo than a
+   * place to keep data. Fails with `StoreLocked` if another process, or another store in this
+   * one, has the file open for writing (see lock.ts). With `options.readOnly`, opens for
+   * inspection instead.
+   */
   static open(path: string, options: SqliteOptions = {}): SqliteStore {
-    let db: Database.Database;
+    if (options.readOnly) return SqliteStore.openReadOnly(path, options);
+    const memory = path === ':memory:' || path === '';
+    let lock: StoreLock | null = null;
+    let db: Database.Database | null = null;
     try {
+      if (!memory) {
+        const dir = dirname(resolve(path));
+        if (!existsSync(dir)) mkdirSync(dir);
+        lock = lockStore(path);
+      }
       db = connect(path, options.sync ?? 'full');
       migrate(db, [...MIGRATIONS, ...(options.migrations ?? [])]);
       settleCodeTables(db);
     } catch (cause) {
-      throw new StoreError('cannot open the SQLite store', cause);
+      db?.close();
+      lock?.release();
+      if (cause instanceof StoreLocked) throw cause;
+      throw new StoreError(`cannot open the SQLite store at ${path}`, cause);
     }
-    const threaded = (options.writer ?? 'thread') === 'thread' && path !== ':memory:' && path !== '';
+    const threaded = (options.writer ?? 'thread') === 'thread' && !memory;
     const writes = threaded ? new WriterThread(path, options.sync ?? 'full') : inlineWrites(prepareWrites(db));
-    return new SqliteStore(db, writes);
+    return new SqliteStore(db, writes, lock);
+  }
+
+  private static openReadOnly(path: string, options: SqliteOptions): SqliteStore {
+    if (path === ':memory:' || path === '' || !existsSync(path)) throw new StoreNotFound(path);
+    const older = (why: string): StoreError => new StoreError(`the store at ${path} is from an older version: open it for writing once, to migrate it`, new Error(why));
+    // An older store keeps its code in its main file until a writer moves it (connection.ts).
+    if (!existsSync(codePath(path))) throw older('no code file');
+    let db: Database.Database | null = null;
+    let applied: number;
+    try {
+      db = connect(path, null);
+      applied = (db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
+    } catch (cause) {
+      db?.close();
+      throw new StoreError(`cannot open the SQLite store at ${path} read-only`, cause);
+    }
+    const known = Math.max(...[...MIGRATIONS, ...(options.migrations ?? [])].map((m) => m.version));
+    if (applied < known) {
+      db.close();
+      throw older(`schema version ${applied}; this version reads ${known}`);
+    }
+    return new SqliteStore(db, readOnlyWrites(), null);
   }
 
   async commit(ops: readonly WriteOp[]): Promise<void> {
@@ -211,15 +262,18 @@ export class SqliteStore implements Store {
     try {
       await this.writes.apply(ops);
     } catch (cause) {
-      if (cause instanceof LeaseLost || cause instanceof StoreError) throw cause;
-      throw new StoreError('commit failed', cause);
+      throw typedError(cause, 'commit failed');
     }
   }
 
-  /** Waits for the writes in flight, then closes both connections. */
+  /** Waits for the writes in flight, closes both connections, then gives the lock back. */
   async close(): Promise<void> {
-    await this.writes.close();
-    if (this.db.open) this.db.close();
+    try {
+      await this.writes.close();
+      if (this.db.open) this.db.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }
 

@@ -1,12 +1,16 @@
 import type Database from 'better-sqlite3';
-import { LeaseLost } from './errors.js';
-import { toWorkflow, type WorkflowRow } from './sqlite-rows.js';
-import type { WorkflowClaim, WorkflowRecord, WriteOp } from './types.js';
+import { assertNever } from '../../util/index.js';
+import { LeaseLost } from '../errors.js';
+import { isCodeOp, isDerivedCodeOp } from '../ops.js';
+import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
+import { typedError } from './errors.js';
+import { toWorkflow, type WorkflowRow } from './rows.js';
 
 /**
  * Every write the SQLite store makes, as synchronous calls on one connection: the write-set
  * `apply` (one transaction; code rows first, in their own, when mixed in), lease statements, and gc. They run either on the main thread's
  * connection or on the writer thread's own (see `SqliteOptions.writer`); there is one writer.
+ * What they throw is typed (`UniqueViolation`, `LeaseLost`, `StoreError`: errors.ts) on either.
  */
 export interface SqliteWrites {
   apply(ops: readonly WriteOp[]): void;
@@ -27,7 +31,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     stateDelete: db.prepare('DELETE FROM actor_state WHERE actor_id = ? AND key = ?'),
     putActor: db.prepare('INSERT INTO actor (actor_id, code_id, created_at) VALUES (?, ?, ?)'),
     enqueue: db.prepare(
-      "INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+      "INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
     ),
     setStatus: db.prepare('UPDATE message SET status = ?, attempts = COALESCE(?, attempts) WHERE id = ?'),
     putReply: db.prepare('INSERT OR REPLACE INTO reply (message_id, status, error, payload, gas_used, logs, batch_height) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -40,7 +44,11 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     putEvent: db.prepare(
       'INSERT OR REPLACE INTO workflow_event (workflow_id, location, kind, name, result, error, forgotten) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    forget: db.prepare('UPDATE workflow_event SET forgotten = 1 WHERE workflow_id = ? AND location >= ? AND location < ? AND forgotten = 0'),
+    // Locations compare as bytes (the contract: types.ts); BINARY is SQLite's default, named so
+    // that nobody mistakes it for a choice that could be changed.
+    forget: db.prepare(
+      'UPDATE workflow_event SET forgotten = 1 WHERE workflow_id = ? AND location COLLATE BINARY >= ? AND location COLLATE BINARY < ? AND forgotten = 0',
+    ),
     finishWorkflow: db.prepare(
       'UPDATE workflow SET status = ?, output = ?, error = ?, lease_owner = NULL, lease_until = 0, updated_at = ? WHERE id = ?',
     ),
@@ -92,7 +100,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           break;
         case 'message.enqueue': {
           const m = op.message;
-          q.enqueue.run(m.id, m.sender, m.recipient, m.nonce, m.priority, m.gasLimit.toString(), m.payload, m.entry, m.idempotencyKey);
+          q.enqueue.run(m.id, m.sender, m.recipient, m.nonce, m.priority, m.gasLimit.toString(), m.payload, m.entry, m.idempotencyKey, m.requestHash ?? null);
           break;
         }
         case 'message.status':
@@ -139,34 +147,45 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
         case 'workflow.data.add':
           q.addData.run(op.key, op.delta);
           break;
+        default:
+          assertNever(op, 'write op');
       }
     }
   });
   /**
-   * Code rows live in their own file (sqlite-connection.ts), and SQLite does not commit two WAL
+   * Code rows live in their own file (connection.ts), and SQLite does not commit two WAL
    * files as one: a write set that mixes code with other rows commits its code first, in a
    * transaction of its own. Code rows are content-addressed or derived, so if the rest then fails
    * they are what a retry would write anyway; no row ever refers to code that is not there.
    */
-  const isCode = (op: WriteOp): boolean => op.kind.startsWith('code.');
-  const isDerived = (op: WriteOp): boolean => op.kind === 'code.artefact' || op.kind === 'code.failure';
-  const apply = (ops: readonly WriteOp[]): void => {
-    if (!ops.some(isCode)) return applyOne(ops);
-    if (ops.every(isCode)) {
+  const applySplit = (ops: readonly WriteOp[]): void => {
+    if (!ops.some(isCodeOp)) return applyOne(ops);
+    if (ops.every(isCodeOp)) {
       applyOne(ops);
       // Derived code is written in the background, after the module it came from is in use: the
       // code file's checkpoint is done here, so that it does not land in an upload's commit (a
       // 13 MB upload then waited 40-60 ms more for a checkpoint of earlier blobs).
-      if (ops.every(isDerived) && !db.inTransaction) db.pragma('code.wal_checkpoint(PASSIVE)');
+      if (ops.every(isDerivedCodeOp) && !db.inTransaction) db.pragma('code.wal_checkpoint(PASSIVE)');
       return;
     }
-    applyOne(ops.filter(isCode));
-    applyOne(ops.filter((op) => !isCode(op)));
+    applyOne(ops.filter(isCodeOp));
+    applyOne(ops.filter((op) => !isCodeOp(op)));
   };
-  const gc = db.transaction((keep: string) => q.gcArtefacts.run(keep).changes + q.gcFailures.run(keep).changes);
+  const gcOne = db.transaction((keep: string) => q.gcArtefacts.run(keep).changes + q.gcFailures.run(keep).changes);
+  /** `fn`, its errors typed. */
+  const typed =
+    <A extends unknown[], R>(what: string, fn: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        throw typedError(err, what);
+      }
+    };
   return {
-    apply,
-    claim(req) {
+    apply: typed('commit failed', applySplit),
+    gc: typed('gc failed', gcOne),
+    claim: typed('claim failed', (req: WorkflowClaim): WorkflowRecord[] => {
       const rows = q.claim.all({
         owner: req.owner,
         until: req.leaseUntil,
@@ -176,15 +195,14 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
         limit: req.limit,
       }) as WorkflowRow[];
       return rows.map(toWorkflow);
-    },
-    renew(owner, ids, leaseUntil) {
+    }),
+    renew: typed('renew failed', (owner: string, ids: readonly string[], leaseUntil: number) => {
       if (ids.length === 0) return [];
       const rows = q.renew.all({ owner, until: leaseUntil, ids: JSON.stringify(ids) }) as { id: string; cancel_requested: number }[];
       return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested === 1 }));
-    },
-    release(owner, ids) {
+    }),
+    release: typed('release failed', (owner: string, ids: readonly string[]) => {
       if (ids.length > 0) q.release.run({ owner, ids: JSON.stringify(ids) });
-    },
-    gc,
+    }),
   };
 }

@@ -1,9 +1,10 @@
 import { Worker } from 'node:worker_threads';
-import { workerUrl } from '../util/index.js';
-import { LeaseLost, StoreError } from './errors.js';
-import type { SqliteWrites } from './sqlite-writes.js';
-import type { WorkflowClaim, WorkflowRecord, WriteOp } from './types.js';
-import { encodeWriteSet, type EncodedWriteSet } from './write-codec.js';
+import { workerUrl } from '../../util/index.js';
+import { StoreError, StoreReadOnly } from '../errors.js';
+import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
+import { encodeWriteSet, type EncodedWriteSet } from '../write-codec.js';
+import { fromWire, type WireError } from './errors.js';
+import type { SqliteWrites } from './writes.js';
 
 /** A code blob the writer thread can read on its connection (see {@link WriterThread.readBlob}). */
 export type BlobQuery = { blob: 'original'; codeId: string } | { blob: 'artefact'; runtimeVersion: string; optionsHash: string; codeId: string };
@@ -26,7 +27,8 @@ export type WriterRequest =
 /** The writer thread's answer. */
 export type WriterReply =
   | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; code: string; message: string; workflowId?: string };
+  /** A typed error, rebuilt as its class on the main thread. */
+  | { id: number; ok: false; error: WireError };
 
 /** The store's writes, asynchronous whichever thread runs them. */
 export interface AsyncWrites {
@@ -60,6 +62,12 @@ export function inlineWrites(w: SqliteWrites): AsyncWrites {
   };
 }
 
+/** No writes: every one is refused with `StoreReadOnly` (a store opened for inspection). */
+export function readOnlyWrites(): AsyncWrites {
+  const refuse = (): Promise<never> => Promise.reject(new StoreReadOnly());
+  return { apply: refuse, claim: refuse, renew: refuse, release: refuse, gc: refuse, async close() {} };
+}
+
 /**
  * Writes on a dedicated thread with its own connection. The main thread posts a write set (in its
  * binary form, one transferred buffer: write-codec.ts) and is free while SQLite runs the transaction and syncs; reads
@@ -72,7 +80,7 @@ export class WriterThread implements AsyncWrites {
   private failure: Error | null = null;
 
   constructor(path: string, sync: 'full' | 'normal') {
-    this.worker = new Worker(workerUrl(import.meta.url, './sqlite-writer-worker.js'), { workerData: { path, sync } });
+    this.worker = new Worker(workerUrl(import.meta.url, './writer-worker.js'), { workerData: { path, sync } });
     this.worker.unref();
     this.worker.on('message', (reply: WriterReply) => {
       const p = this.pending.get(reply.id);
@@ -80,7 +88,7 @@ export class WriterThread implements AsyncWrites {
       this.pending.delete(reply.id);
       if (this.pending.size === 0) this.worker.unref();
       if (reply.ok) p.resolve(reply.result);
-      else p.reject(reply.code === 'LEASE_LOST' ? new LeaseLost(reply.workflowId!) : new StoreError('commit failed', new Error(reply.message)));
+      else p.reject(fromWire(reply.error));
     });
     const fail = (cause: unknown): void => {
       this.failure ??= new StoreError('the SQLite writer thread stopped', cause);

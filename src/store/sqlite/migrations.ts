@@ -158,6 +158,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX message_pending_sender ON message (sender, nonce) WHERE status = 'pending';`,
   },
   {
+    // Idempotency keys are scoped per sender: two senders may use the same key for different
+    // messages. The request's hash is kept with the key, so that a key reused with a different
+    // request is told apart from a retry. Keys stored before keep working (their hash is null).
+    version: 6,
+    name: 'idempotency-per-sender',
+    sql: `
+      ALTER TABLE message ADD COLUMN request_hash TEXT;
+      DROP INDEX message_idempotency_key;
+      CREATE UNIQUE INDEX message_sender_idempotency_key ON message (sender, idempotency_key) WHERE idempotency_key IS NOT NULL;`,
+  },
+  {
     // Failures that depend on the engine (a V8 limit) name the engine version they were met under,
     // so a different engine tries again; NULL is a failure permanent for the code. The table lives
     // in the code file once settled (see settleCodeTables), in the main file of a new store until

@@ -1,0 +1,362 @@
+/**
+ * The store contract as tests (src/store/types.ts states it): any backend runs them with
+ * `storeContract(name, target)`. What a caller relies on is here, not the SQLite schema: atomic
+ * write sets applied in the order they were handed in, reads that return the caller's own bytes,
+ * keys and locations ordered as bytes, arrival numbers that only grow, typed errors.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { LeaseLost, StoreError, UniqueViolation, type NewMessage, type Store, type WriteOp } from '../../src/store/index.js';
+
+/** A fresh, empty store of the backend under test. */
+export interface StoreUnderTest {
+  store: Store;
+  /** Closes the store and opens it again on the same data (null: the store keeps nothing). */
+  reopen: (() => Promise<Store>) | null;
+  /** Closes what is open and removes what the store left. */
+  cleanup(): Promise<void>;
+}
+
+export interface ContractTarget {
+  open(): Promise<StoreUnderTest>;
+  /** What the store takes: `all`, or state and code only (an overlay: the rest is its base's). */
+  writes: 'all' | 'state-and-code';
+}
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | null): string | null => (b ? new TextDecoder().decode(b) : null);
+const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** A message for the pool, from sender `s` to actor `a`, its payload its id. */
+export const message = (id: string, nonce: number, more: Partial<NewMessage> = {}): NewMessage => ({
+  id,
+  sender: 's',
+  recipient: 'a',
+  nonce,
+  priority: 0,
+  gasLimit: 5n,
+  payload: enc(id),
+  entry: 'handle',
+  idempotencyKey: null,
+  ...more,
+});
+const enqueue = (m: NewMessage): WriteOp => ({ kind: 'message.enqueue', message: m });
+
+/** Registers the contract tests for one backend. */
+export function storeContract(name: string, target: ContractTarget): void {
+  let current: StoreUnderTest | null = null;
+  const open = async (): Promise<StoreUnderTest> => (current = await target.open());
+
+  describe(`store contract: ${name}`, () => {
+    afterEach(async () => {
+      await current?.cleanup();
+      current = null;
+    });
+
+    describe('write sets', () => {
+      it('apply atomically: a write set that fails leaves nothing of itself, and says why with a typed error', async () => {
+        const { store } = await open();
+        await store.commit([{ kind: 'state.put', actorId: 'a', key: enc('kept'), value: enc('1') }]);
+        // An op kind no store knows (an untyped caller's mistake) fails the whole write set.
+        const unknown = { kind: 'state.upsert', actorId: 'a', key: enc('k'), value: enc('v') } as unknown as WriteOp;
+        await expect(store.commit([{ kind: 'state.put', actorId: 'a', key: enc('x'), value: enc('1') }, unknown])).rejects.toBeInstanceOf(StoreError);
+        expect(await store.state.get('a', enc('x'))).toBeNull();
+        expect(dec(await store.state.get('a', enc('kept')))).toBe('1');
+      });
+
+      it('apply in the order they were handed in, without waiting for each other', async () => {
+        const { store } = await open();
+        const key = enc('k');
+        await Promise.all([1, 2, 3].map((v) => store.commit([{ kind: 'state.put', actorId: 'a', key, value: enc(String(v)) }])));
+        expect(dec(await store.state.get('a', key))).toBe('3');
+        await Promise.all([store.commit([{ kind: 'state.delete', actorId: 'a', key }]), store.commit([{ kind: 'state.put', actorId: 'a', key, value: enc('4') }])]);
+        expect(dec(await store.state.get('a', key))).toBe('4');
+      });
+
+      it('an empty write set is a no-op', async () => {
+        const { store } = await open();
+        await store.commit([]);
+        expect(await store.state.entries('a')).toEqual([]);
+      });
+    });
+
+    describe('bytes', () => {
+      it("reads return the caller's own bytes, and commit leaves the caller's bytes alone", async () => {
+        const { store } = await open();
+        const value = new Uint8Array(100_000).fill(7);
+        const code = new Uint8Array(300_000).fill(9);
+        await store.commit([
+          { kind: 'state.put', actorId: 'a', key: enc('k'), value },
+          { kind: 'code.original', codeId: 'c', bytes: code, info: '{}' },
+        ]);
+        // Nothing was detached, and changing the bytes afterwards changes nothing stored.
+        expect([value.byteLength, code.byteLength]).toEqual([100_000, 300_000]);
+        value.fill(1);
+        code.fill(1);
+        const read = (await store.state.get('a', enc('k')))!;
+        expect(read.every((b) => b === 7)).toBe(true);
+        // A read may be changed or transferred by its caller; the next read is unaffected.
+        read.fill(0);
+        structuredClone(read.buffer, { transfer: [read.buffer as ArrayBuffer] });
+        const [[, again]] = await store.state.entries('a');
+        expect(again!.length).toBe(100_000);
+        expect(again!.every((b) => b === 7)).toBe(true);
+        const original = (await store.codes.original('c'))!;
+        expect(original.bytes.every((b) => b === 9)).toBe(true);
+        structuredClone(original.bytes.buffer, { transfer: [original.bytes.buffer as ArrayBuffer] });
+        expect((await store.codes.original('c'))!.bytes.length).toBe(300_000);
+      });
+
+      it('large bytes and bytes in shared memory round-trip', async () => {
+        const { store } = await open();
+        const big = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+        const sharedView = (n: number, seed: number): Uint8Array => {
+          const b = new Uint8Array(new SharedArrayBuffer(n + 200));
+          for (let i = 0; i < b.length; i++) b[i] = (i * 17 + seed) & 0xff;
+          return b.subarray(100, 100 + n);
+        };
+        const code = big(3_000_000, 1);
+        const artefact = sharedView(2_000_000, 2);
+        const value = big(1_000_000, 3);
+        await store.commit([
+          { kind: 'code.original', codeId: 'big', bytes: code, info: '{"mode":"actor"}' },
+          { kind: 'code.artefact', artefact: { codeId: 'big', runtimeVersion: 'v', optionsHash: 'h', code: artefact, metadata: '{"m":1}' } },
+          { kind: 'state.put', actorId: 'a', key: enc('blob'), value },
+        ]);
+        const original = (await store.codes.original('big'))!;
+        expect(Buffer.compare(original.bytes, code)).toBe(0);
+        expect(original.info).toBe('{"mode":"actor"}');
+        const a = (await store.codes.artefact('v', 'h', 'big'))!;
+        expect(Buffer.compare(a.code, artefact)).toBe(0);
+        expect(a.metadata).toBe('{"m":1}');
+        expect(Buffer.compare((await store.state.get('a', enc('blob')))!, value)).toBe(0);
+        // Small views too: only the view's bytes count, whatever buffer is around them.
+        const around = Uint8Array.from([1, 2, 3, 4, 5, 6]);
+        const shared = new Uint8Array(new SharedArrayBuffer(6));
+        shared.set([9, 8, 7, 6, 5, 4]);
+        await store.commit([{ kind: 'state.put', actorId: 'v', key: around.subarray(1, 3), value: shared.subarray(2, 5) }]);
+        expect([...(await store.state.get('v', bytes(2, 3)))!]).toEqual([7, 6, 5]);
+        expect((await store.state.entries('v')).map(([k, v]) => [hex(k), hex(v)])).toEqual([['0203', '070605']]);
+      });
+    });
+
+    describe('state', () => {
+      it('keys are bytes, listed in byte order (unsigned, a prefix first), per actor', async () => {
+        const { store } = await open();
+        const keys = [bytes(0xff), bytes(0x00), enc('b'), enc('a\0'), enc('a'), bytes(0x80, 0x00), bytes(0x7f, 0xff), enc('/'), enc('0')];
+        await store.commit([
+          ...keys.map((key, i): WriteOp => ({ kind: 'state.put', actorId: 'x', key, value: enc(String(i)) })),
+          { kind: 'state.put', actorId: 'y', key: enc('a'), value: enc('other actor') },
+        ]);
+        const listed = (await store.state.entries('x')).map(([k]) => hex(k));
+        expect(listed).toEqual(['00', '2f', '30', '61', '6100', '62', '7fff', '8000', 'ff']);
+        expect((await store.state.entries('x', 2)).map(([k]) => hex(k))).toEqual(['00', '2f']);
+        expect(dec(await store.state.get('y', enc('a')))).toBe('other actor');
+        await store.commit([{ kind: 'state.delete', actorId: 'x', key: bytes(0x00) }]);
+        expect(await store.state.get('x', bytes(0x00))).toBeNull();
+        expect(await store.state.entries('nobody')).toEqual([]);
+      });
+    });
+
+    describe('codes', () => {
+      it('originals are content-addressed (the first stays), artefacts and failures keyed by version and options, gc keeps originals', async () => {
+        const { store } = await open();
+        const art = (rv: string, code: string) => ({ kind: 'code.artefact' as const, artefact: { codeId: 'c', runtimeVersion: rv, optionsHash: 'h', code: enc(code), metadata: '{}' } });
+        await store.commit([{ kind: 'code.original', codeId: 'c', bytes: enc('wasm'), info: '{}' }, art('v1', 'one'), art('v2', 'two')]);
+        await store.commit([{ kind: 'code.original', codeId: 'c', bytes: enc('other'), info: '{"x":1}' }, art('v2', 'two again')]);
+        await store.commit([{ kind: 'code.failure', failure: { codeId: 'd', runtimeVersion: 'v1', optionsHash: 'h', reason: 'too big' } }]);
+        expect(dec((await store.codes.original('c'))!.bytes)).toBe('wasm');
+        expect(await store.codes.hasOriginal('c')).toBe(true);
+        expect(await store.codes.hasOriginal('d')).toBe(false);
+        expect(await store.codes.original('d')).toBeNull();
+        expect(dec((await store.codes.artefact('v2', 'h', 'c'))!.code)).toBe('two again');
+        expect(await store.codes.artefact('v2', 'other', 'c')).toBeNull();
+        expect(await store.codes.failure('v1', 'h', 'd')).toEqual({ codeId: 'd', runtimeVersion: 'v1', optionsHash: 'h', reason: 'too big' });
+        expect(await store.codes.gc('v2')).toBe(2);
+        expect(await store.codes.artefact('v1', 'h', 'c')).toBeNull();
+        expect(await store.codes.failure('v1', 'h', 'd')).toBeNull();
+        expect(dec((await store.codes.artefact('v2', 'h', 'c'))!.code)).toBe('two again');
+        expect(await store.codes.hasOriginal('c')).toBe(true);
+      });
+    });
+
+    it('what a resolved commit wrote is there after a reopen', async () => {
+      const t = await open();
+      if (!t.reopen) return;
+      await t.store.commit([
+        { kind: 'code.original', codeId: 'c1', bytes: enc('wasm'), info: '{}' },
+        { kind: 'state.put', actorId: 'a', key: enc('k1'), value: enc('v1') },
+        { kind: 'state.put', actorId: 'a', key: enc('k2'), value: enc('v2') },
+        { kind: 'state.delete', actorId: 'a', key: enc('k2') },
+      ]);
+      const again = await t.reopen();
+      expect(dec((await again.codes.original('c1'))!.bytes)).toBe('wasm');
+      expect((await again.state.entries('a')).map(([k, v]) => [dec(k), dec(v)])).toEqual([['k1', 'v1']]);
+    });
+
+    if (target.writes !== 'all') return;
+
+    describe('processing', () => {
+      it('the pool: arrival numbers grow with commit order; best first is priority, then arrival', async () => {
+        const { store } = await open();
+        await store.commit([enqueue(message('m1', 0)), enqueue(message('m2', 1, { priority: 5 }))]);
+        await Promise.all([store.commit([enqueue(message('m3', 2))]), store.commit([enqueue(message('m4', 3, { priority: 5 }))])]);
+        const seqs = await Promise.all(['m1', 'm2', 'm3', 'm4'].map(async (id) => (await store.processing.message(id))!.seq));
+        for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
+        expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m2', 'm4', 'm1', 'm3']);
+        expect((await store.processing.pending(2)).map((m) => m.id)).toEqual(['m2', 'm4']);
+        expect(await store.processing.pendingOrder(10)).toEqual([
+          { id: 'm2', seq: seqs[1] },
+          { id: 'm4', seq: seqs[3] },
+          { id: 'm1', seq: seqs[0] },
+          { id: 'm3', seq: seqs[2] },
+        ]);
+        const m1 = (await store.processing.message('m1'))!;
+        expect(m1).toMatchObject({ id: 'm1', sender: 's', recipient: 'a', nonce: 0, priority: 0, gasLimit: 5n, entry: 'handle', status: 'pending', attempts: 0, idempotencyKey: null, requestHash: null });
+        expect(dec(m1.payload)).toBe('m1');
+        expect(await store.processing.message('none')).toBeNull();
+      });
+
+      it('nonces: the highest per sender, the lowest pending per sender, and one message per (sender, nonce)', async () => {
+        const { store } = await open();
+        expect(await store.processing.lastNonce('s')).toBe(-1);
+        await store.commit([enqueue(message('m1', 0)), enqueue(message('m2', 1)), enqueue(message('t1', 0, { sender: 't' }))]);
+        expect(await store.processing.lastNonce('s')).toBe(1);
+        await expect(store.commit([enqueue(message('m3', 1))])).rejects.toBeInstanceOf(UniqueViolation);
+        await expect(store.commit([enqueue(message('m1', 7))])).rejects.toMatchObject({ code: 'UNIQUE_VIOLATION' });
+        await store.commit([{ kind: 'message.status', id: 'm1', status: 'planned' }]);
+        expect(await store.processing.lowestPendingNonces(['s', 't', 'u'])).toEqual(new Map([['s', 1], ['t', 0]]));
+        await store.commit([{ kind: 'message.status', id: 'm1', status: 'pending', attempts: 2 }]);
+        expect((await store.processing.message('m1'))!.attempts).toBe(2);
+      });
+
+      it('idempotency keys are unique per sender and keep the request hash', async () => {
+        const { store } = await open();
+        await store.commit([enqueue(message('m1', 0, { idempotencyKey: 'k', requestHash: 'h1' })), enqueue(message('t1', 0, { sender: 't', idempotencyKey: 'k' }))]);
+        expect(await store.processing.messageByIdempotencyKey('s', 'k')).toMatchObject({ id: 'm1', idempotencyKey: 'k', requestHash: 'h1' });
+        expect(await store.processing.messageByIdempotencyKey('t', 'k')).toMatchObject({ id: 't1', requestHash: null });
+        expect(await store.processing.messageByIdempotencyKey('u', 'k')).toBeNull();
+        await expect(store.commit([enqueue(message('m2', 1, { idempotencyKey: 'k' }))])).rejects.toBeInstanceOf(UniqueViolation);
+        // Messages without a key are not constrained by it.
+        await store.commit([enqueue(message('m3', 2)), enqueue(message('m4', 3))]);
+        expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m1', 't1', 'm3', 'm4']);
+      });
+
+      it('actors: created once; a second create is a UniqueViolation', async () => {
+        const { store } = await open();
+        await store.commit([{ kind: 'actor.create', actorId: 'a1', codeId: 'c' }]);
+        expect(await store.processing.actor('a1')).toMatchObject({ actorId: 'a1', codeId: 'c' });
+        expect(await store.processing.actor('a2')).toBeNull();
+        await expect(store.commit([{ kind: 'state.put', actorId: 'a1', key: enc('k'), value: enc('v') }, { kind: 'actor.create', actorId: 'a1', codeId: 'd' }])).rejects.toBeInstanceOf(
+          UniqueViolation,
+        );
+        expect(await store.state.get('a1', enc('k'))).toBeNull();
+      });
+
+      it('a batch plan takes its messages out of the pool; a reply marks its message done; the last batch is read back', async () => {
+        const { store } = await open();
+        expect(await store.processing.lastBatch()).toBeNull();
+        await store.commit([1, 2, 3].map((n) => enqueue(message(`m${n}`, n))));
+        const batch = { height: 1, timestamp: 1_700_000_000_000, seed: 'ab', messageIds: ['m1', 'm2'], committed: false };
+        await store.commit([{ kind: 'batch.plan', batch }]);
+        expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m3']);
+        expect((await store.processing.message('m1'))!.status).toBe('planned');
+        expect(await store.processing.lastBatch()).toEqual(batch);
+        const reply = { messageId: 'm1', status: 'ok', error: null, payload: enc('out'), gasUsed: 2n ** 64n, logs: '[]', batchHeight: 1 };
+        await store.commit([{ kind: 'reply.put', reply }, { kind: 'batch.commit', height: 1 }]);
+        expect((await store.processing.message('m1'))!.status).toBe('done');
+        expect((await store.processing.message('m2'))!.status).toBe('planned');
+        const stored = (await store.processing.reply('m1'))!;
+        expect({ ...stored, payload: dec(stored.payload) }).toEqual({ ...reply, payload: 'out' });
+        expect(await store.processing.reply('m2')).toBeNull();
+        expect(await store.processing.lastBatch()).toEqual({ ...batch, committed: true });
+      });
+    });
+
+    describe('workflows', () => {
+      const event = (location: string, name = 's') => ({ kind: 'workflow.event' as const, event: { workflowId: 'w', location, kind: 'step', name, result: '1', error: null, forgotten: false } });
+
+      it('runs: created once, finished, cancelled, listed and counted', async () => {
+        const { store } = await open();
+        await store.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: '"in"', now: 10 }]);
+        await store.commit([{ kind: 'workflow.create', id: 'w', name: 'other', input: 'null', now: 20 }]);
+        expect(await store.workflows.get('w')).toEqual({
+          id: 'w',
+          name: 'n',
+          input: '"in"',
+          status: 'pending',
+          output: null,
+          error: null,
+          leaseOwner: null,
+          leaseUntil: 0,
+          cancelRequested: false,
+          createdAt: 10,
+          updatedAt: 10,
+        });
+        await store.commit([{ kind: 'workflow.create', id: 'v', name: 'n', input: 'null', now: 11 }, { kind: 'workflow.cancel', id: 'w', now: 12 }]);
+        expect((await store.workflows.get('w'))!.cancelRequested).toBe(true);
+        await store.commit([{ kind: 'workflow.finish', id: 'v', status: 'succeeded', output: '3', error: null, now: 13 }]);
+        expect(await store.workflows.get('v')).toMatchObject({ status: 'succeeded', output: '3', updatedAt: 13 });
+        expect((await store.workflows.list({ limit: 10 })).map((r) => r.id)).toEqual(['v', 'w']);
+        expect((await store.workflows.list({ status: 'pending', limit: 10 })).map((r) => r.id)).toEqual(['w']);
+        expect(await store.workflows.counts()).toEqual({ pending: 1, succeeded: 1, failed: 0, cancelled: 0 });
+        expect(await store.workflows.get('none')).toBeNull();
+      });
+
+      it('history: events in recording order, replaced at their location; forgetting a range compares locations as bytes', async () => {
+        const { store } = await open();
+        await store.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 1 }]);
+        // Iteration 1 of the loop at 2 is `2/1/...`; iteration 10 is `2/10/...`, which a range
+        // [2/1/, 2/10) leaves out only if '/' orders before '0'.
+        const locations = ['0', '1', '2/0/0', '2/1', '2/1/0', '2/1/1', '2/1/1/0', '2/10/0', '2/2/0', '2'];
+        await store.commit(locations.map((l) => event(l)));
+        expect((await store.workflows.events('w')).map((e) => e.location)).toEqual(locations);
+        // A replaced event counts as recorded when it was replaced.
+        await store.commit([event('1', 'again')]);
+        const replaced = ['0', '2/0/0', '2/1', '2/1/0', '2/1/1', '2/1/1/0', '2/10/0', '2/2/0', '2', '1'];
+        expect((await store.workflows.events('w')).map((e) => [e.location, e.name])).toEqual(replaced.map((l) => [l, l === '1' ? 'again' : 's']));
+        await store.commit([{ kind: 'workflow.forget', workflowId: 'w', from: '2/1/', to: '2/10' }]);
+        expect((await store.workflows.events('w')).map((e) => e.location)).toEqual(['0', '2/0/0', '2/1', '2/10/0', '2/2/0', '2', '1']);
+        const all = await store.workflows.events('w', true);
+        expect(all.filter((e) => e.forgotten).map((e) => e.location)).toEqual(['2/1/0', '2/1/1', '2/1/1/0']);
+        expect(all).toHaveLength(locations.length);
+      });
+
+      it('data: put and commutative add', async () => {
+        const { store } = await open();
+        expect(await store.workflows.data('x')).toBeNull();
+        await store.commit([{ kind: 'workflow.data.put', key: 'x', value: '"a"' }, { kind: 'workflow.data.add', key: 'n', delta: 2 }]);
+        await Promise.all([store.commit([{ kind: 'workflow.data.add', key: 'n', delta: 3 }]), store.commit([{ kind: 'workflow.data.add', key: 'n', delta: -1 }])]);
+        expect(await store.workflows.data('x')).toBe('"a"');
+        expect(Number(await store.workflows.data('n'))).toBe(4);
+      });
+
+      it('leases: claim, renew, release; a write set fenced on a lease another runner holds fails whole with LeaseLost', async () => {
+        const { store } = await open();
+        await store.commit([
+          { kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 1 },
+          { kind: 'workflow.create', id: 'x', name: 'unregistered', input: 'null', now: 1 },
+        ]);
+        const claim = { names: ['n'], limit: 10, now: 100, leaseUntil: 200 };
+        expect((await store.workflows.claim({ ...claim, owner: 'A' })).map((w) => [w.id, w.leaseOwner, w.leaseUntil])).toEqual([['w', 'A', 200]]);
+        expect(await store.workflows.claim({ ...claim, owner: 'B' })).toEqual([]);
+        expect(await store.workflows.renew('A', ['w'], 300)).toEqual([{ id: 'w', cancelRequested: false }]);
+        expect(await store.workflows.renew('B', ['w'], 300)).toEqual([]);
+        const lost = await store.commit([{ kind: 'workflow.fence', id: 'w', owner: 'B' }, event('0'), { kind: 'workflow.data.put', key: 'd', value: '1' }]).catch((e: unknown) => e);
+        expect(lost).toBeInstanceOf(LeaseLost);
+        expect(lost).toMatchObject({ code: 'LEASE_LOST', workflowId: 'w' });
+        expect(await store.workflows.events('w')).toEqual([]);
+        expect(await store.workflows.data('d')).toBeNull();
+        await store.commit([{ kind: 'workflow.fence', id: 'w', owner: 'A' }, event('0')]);
+        expect(await store.workflows.events('w')).toHaveLength(1);
+        // Expired: another runner takes it over.
+        expect((await store.workflows.claim({ ...claim, owner: 'B', now: 301, leaseUntil: 400 })).map((w) => w.leaseOwner)).toEqual(['B']);
+        await store.workflows.release('B', ['w']);
+        expect(await store.workflows.get('w')).toMatchObject({ leaseOwner: null, leaseUntil: 0 });
+        // Only the one asked for, when an id is given.
+        await store.commit([{ kind: 'workflow.create', id: 'w2', name: 'n', input: 'null', now: 2 }]);
+        expect((await store.workflows.claim({ ...claim, owner: 'C', now: 500, leaseUntil: 600, id: 'w2' })).map((w) => w.id)).toEqual(['w2']);
+      });
+    });
+  });
+}
