@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { PayloadTooLarge } from '../api/index.js';
+import { StoreNotFound } from '../store/index.js';
 import { InvalidArgument } from '../util/index.js';
 import { registerDemo } from './demo.js';
 import { registerRun } from './run.js';
 import { registerWorkflows } from './workflows.js';
 
-/** Exit code of a wrong flag or argument (commander's usage errors included). */
+/** Exit code of a wrong flag or argument (commander's usage errors included, and a store path that names no store). */
 const USAGE = 2;
 
 const program = new Command();
@@ -24,6 +25,6 @@ try {
     process.exitCode = e.exitCode === 0 ? 0 : USAGE;
   } else {
     console.error(`tessera: ${(e as Error).message}`);
-    process.exitCode = e instanceof InvalidArgument || e instanceof PayloadTooLarge ? USAGE : 1;
+    process.exitCode = e instanceof InvalidArgument || e instanceof PayloadTooLarge || e instanceof StoreNotFound ? USAGE : 1;
   }
 }

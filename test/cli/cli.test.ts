@@ -87,11 +87,11 @@ describe('the tessera command', () => {
       [['run', sha, '--entry', ''], /^tessera: invalid argument --entry: expected a non-empty string/],
       [['run', sha, '--input', `@${join(tmp.dir, 'missing.txt')}`], /^tessera: invalid argument --input: expected a readable file, .*missing\.txt is not \(ENOENT\)$/],
       [['run', join(tmp.dir, 'missing.wasm')], /^tessera: invalid argument <file>: expected a readable file, .* \(ENOENT\)$/],
-      [['run', sha, '--store', 'postgres://db'], /^tessera: invalid argument --store: expected sqlite:<path> or sqlite::memory:$/],
+      [['run', sha, '--store', 'sqlit:db'], /^tessera: invalid argument --store: expected sqlite:<path>, sqlite::memory:, a postgres:\/\/ URL or a file path$/],
       [['run', sha, '--bogus'], /^error: unknown option '--bogus'$/],
       [['run'], /^error: missing required argument 'file'$/],
       [['workflows', '--limit', '0'], /^tessera: invalid argument --limit: /],
-      [['workflows', '--store', 'nowhere'], /^tessera: invalid argument --store: /],
+      [['workflows', '--store', 'nowhere'], /^tessera: no store at nowhere$/],
       [['demo', '--store', ''], /^tessera: invalid argument --store: /],
     ];
     for (const [args, message] of cases) {
