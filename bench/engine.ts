@@ -33,8 +33,8 @@ const module = new WebAssembly.Module(code);
 
 interface Runner {
   name: string;
-  call(): Promise<unknown>;
-  close(): Promise<unknown>;
+  call: () => Promise<unknown>;
+  close: () => Promise<unknown>;
 }
 
 async function measure(r: Runner): Promise<(string | number)[]> {
@@ -68,7 +68,7 @@ function rawWorkers(): Runner {
   let id = 0;
   return {
     name: `raw worker_threads (${THREADS})`,
-    call() {
+    call: () => {
       const w = workers[id % THREADS]!;
       const msg: { id: number; module?: WebAssembly.Module } = { id: id++ };
       if (!sent.has(w)) {

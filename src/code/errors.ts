@@ -1,4 +1,4 @@
-import { TesseraError } from '../util/errors.js';
+import { TesseraError } from '../util/index.js';
 
 /** No original code is stored under this id. */
 export class MissingOriginalCode extends TesseraError {

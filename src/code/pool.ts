@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { TesseraError } from '../util/errors.js';
+import { TesseraError } from '../util/index.js';
 import { workerUrl } from '../util/index.js';
 import {
   InvalidGuest,

@@ -9,7 +9,7 @@ import {
   type GuestMode,
   type InstrumentOptions,
 } from '../wasm/index.js';
-import { InvalidArgument, TesseraError } from '../util/errors.js';
+import { InvalidArgument, TesseraError } from '../util/index.js';
 import { CodeTooLarge, EngineCompileError, InstrumentationFailed, MissingOriginalCode } from './errors.js';
 import { CodeWorkerPool } from './pool.js';
 import { SHARE_BYTES, ownCopy, sharedCopy, transferList, type CodeTaskResult } from './protocol.js';

@@ -3,7 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { TesseraError } from '../util/errors.js';
+import { TesseraError } from '../util/index.js';
 import { EngineCompileError } from './errors.js';
 import { assembleInstrumented, instrument, instrumentClaimed, planInstrument, validateGuest, type InstrumentPlan } from '../wasm/index.js';
 import {

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { InstrumentationFailed, MissingOriginalCode, type CompiledCode, type ModuleProvider } from '../code/index.js';
-import { Closed, TesseraError } from '../util/errors.js';
+import { Closed, TesseraError } from '../util/index.js';
 import { workerUrl } from '../util/index.js';
 import { GUEST_STACK_SIZE_MB } from '../wasm/index.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_GAS_LIMIT } from './costs.js';

@@ -1,4 +1,4 @@
-import { TesseraError } from '../util/errors.js';
+import { TesseraError } from '../util/index.js';
 
 /** An account is over one of its budgets. */
 export class BudgetExceeded extends TesseraError {

@@ -1,4 +1,4 @@
-import { TesseraError } from '../util/errors.js';
+import { TesseraError } from '../util/index.js';
 
 /** Prefetch options out of range (lanes or channel capacity below 1, a negative budget). */
 export class InvalidPrefetchOptions extends TesseraError {

@@ -73,7 +73,7 @@ export class Speculator {
     private readonly host: SpeculationHost,
     private readonly options: SpeculatorOptions,
   ) {
-    this.overlay = new OverlayStore(readThrough(host.store, host.load));
+    this.overlay = new OverlayStore(readThrough(host.store, (actorId, key) => host.load(actorId, key)));
   }
 
   async run(m: SpeculativeMessage): Promise<Speculation> {

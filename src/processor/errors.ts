@@ -1,4 +1,4 @@
-import { Closed, TesseraError } from '../util/errors.js';
+import { Closed, TesseraError } from '../util/index.js';
 
 export class UnknownActor extends TesseraError {
   constructor(readonly actorId: string) {

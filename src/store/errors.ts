@@ -1,4 +1,4 @@
-import { TesseraError } from '../util/errors.js';
+import { TesseraError } from '../util/index.js';
 
 /**
  * The database could not be opened, migrated or written. The base class of the store's errors

@@ -128,7 +128,7 @@ export class Reader {
     const bytes = this.bytes(len);
     try {
       return utf8.decode(bytes);
-    } catch (cause) {
+    } catch {
       return this.fail('malformed UTF-8 encoding', this.pos - len);
     }
   }

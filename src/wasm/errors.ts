@@ -1,4 +1,4 @@
-import { TesseraError } from '../util/errors.js';
+import { TesseraError } from '../util/index.js';
 
 /** The bytes are not a well-formed WebAssembly binary (bad header, LEB128, section, opcode...). */
 export class MalformedModule extends TesseraError {

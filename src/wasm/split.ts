@@ -6,7 +6,7 @@
  * was split. {@link instrument} is the one-part case.
  */
 import { Writer } from './bytes.js';
-import { classCosts, type CostTable } from './costs.js';
+import { classCosts } from './costs.js';
 import { TypeRegistry, leb, sectionBody, writeBody, writeWrapper, type WrapperEnv, type WrapperSpec } from './emit.js';
 import { InstrumentationError } from './errors.js';
 import { checkDeclared, instantiationGas, limitMemories, limitTables } from './limits.js';
@@ -22,7 +22,7 @@ import {
   type Instrumented,
   type OutputOptions,
 } from './options.js';
-import { FunctionRewriter, putPadded, type RewriteEnv, type WrapperKind } from './rewrite.js';
+import { FunctionRewriter, putPadded, type RewriteEnv } from './rewrite.js';
 import { RUNTIME_VERSION } from './version.js';
 
 const RESERVED = new Set([GAS_EXPORT, STACK_EXPORT, START_EXPORT]);
@@ -158,7 +158,7 @@ export function partRange(plan: InstrumentPlan, index: number, parts: number): {
 export class PartRewriter {
   /** The metering wrappers the part being rewritten calls, in order of first use. */
   private wrappers: WrapperSpec[] = [];
-  private ordinals = new Map<string | WrapperKind, number>();
+  private ordinals = new Map<string, number>();
   private readonly rewriter: FunctionRewriter;
 
   constructor(private readonly plan: InstrumentPlan) {
