@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Governor, BudgetExceeded, InvalidExecutionRequest, type Engine } from '../../src/exec/index.js';
+import { Governor, BudgetExceeded, type Engine } from '../../src/exec/index.js';
+import { InvalidArgument } from '../../src/util/errors.js';
 import { pino } from 'pino';
 import { engineFixture } from './fixture.js';
 import { wat } from '../helpers/wat.js';
@@ -73,7 +74,7 @@ describe('Engine', () => {
       { codeId, gasLimit: 5 as unknown as bigint },
       { codeId, state: { snapshot: new Map([['6b', (() => 1) as unknown as Uint8Array]]) } },
     ];
-    for (const req of bad) await expect(engine.execute(req)).rejects.toBeInstanceOf(InvalidExecutionRequest);
+    for (const req of bad) await expect(engine.execute(req)).rejects.toBeInstanceOf(InvalidArgument);
     expect((await engine.execute({ codeId, input: enc('still here') })).status).toBe('ok');
   });
 
