@@ -26,8 +26,8 @@ describe('Engine deadlines', () => {
     try {
       // The worker is up and holds the module.
       expect((await p.engine.execute({ codeId: p.codeId })).status).toBe('ok');
-      // Both handed to the one worker at once: the spin waits in its pipeline behind the work.
-      const first = p.engine.execute({ codeId: p.codeId, entry: 'work' });
+      // Both handed to the one worker at once: the spin waits in its pipeline behind a short one.
+      const first = p.engine.execute({ codeId: p.codeId, input: enc('first') });
       const deadlineMs = 1000;
       const second = p.engine.execute({ codeId: p.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs });
       // The main thread is blocked while the worker finishes the first and starts the second.
