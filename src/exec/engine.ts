@@ -393,11 +393,16 @@ export class Engine {
     if (this.slots.includes(slot) && !(zombie && this.zombies.size > this.size)) this.replace(slot);
   }
 
-  /** A zombie has exited at last: its executions' permits come back, and its slot if it kept one. */
+  /**
+   * A zombie has exited at last: its executions' permits come back, and slots that zombies kept
+   * (its own, or others' now that there are fewer) get fresh workers.
+   */
   private buried(slot: Slot): void {
     this.zombies.delete(slot);
     for (const release of slot.heldPermits.splice(0)) release();
-    if (this.slots.includes(slot)) this.replace(slot);
+    for (const kept of this.slots.filter((s) => s.zombie)) {
+      if (kept === slot || this.zombies.size <= this.size) this.replace(kept);
+    }
   }
 
   private async serveStateRead(slot: Slot, req: StateReadRequest): Promise<void> {

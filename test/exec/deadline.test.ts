@@ -9,14 +9,11 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
  * million entries, each with an element segment): termination cannot interrupt it, so its worker
  * exits only once the tables are built.
  */
-const STALLING_GUEST = `(module
-  (memory (export "memory") 1)
-  (func $f)
-  (table $a 10000000 funcref)
-  (table $b 10000000 funcref)
-  (elem (table $a) (i32.const 0) func $f)
-  (elem (table $b) (i32.const 0) func $f)
-  (func (export "handle")))`;
+function stallingGuest(tables: number): string {
+  const decl = Array.from({ length: tables }, (_, i) => `(table $t${i} 10000000 funcref) (elem (table $t${i}) (i32.const 0) func $f)`);
+  return `(module (memory (export "memory") 1) (func $f) ${decl.join(' ')} (func (export "handle")))`;
+}
+const STALLING_GUEST = stallingGuest(2);
 
 const BIG_GAS = 1n << 62n;
 
@@ -75,6 +72,32 @@ describe('Engine deadlines', () => {
       expect(s.engine.metrics.workersExited).toBe(exitedBefore + 1);
     } finally {
       await s.close();
+    }
+  });
+
+  it('replaces at most one zombie per worker: beyond that a stuck worker keeps its slot until a zombie exits', async () => {
+    const z = await engineFixture({ workers: 1, spares: 0 });
+    try {
+      // The first stalls longer, so both are stuck at once.
+      const longer = (await z.codes.upload(await wat(stallingGuest(3)))).codeId;
+      const shorter = (await z.codes.upload(await wat(stallingGuest(2)))).codeId;
+      await Promise.all([z.codes.compiled(longer), z.codes.compiled(shorter)]);
+      expect((await z.engine.execute({ codeId: z.codeId })).status).toBe('ok');
+      const started = z.engine.metrics.workersStarted;
+      expect((await z.engine.execute({ codeId: longer, gasLimit: BIG_GAS, deadlineMs: 100 })).status).toBe('Timeout');
+      expect(z.engine.stats()).toMatchObject({ zombies: 1, workers: 1 });
+      expect(z.engine.metrics.workersStarted).toBe(started + 1);
+      expect((await z.engine.execute({ codeId: shorter, gasLimit: BIG_GAS, deadlineMs: 100 })).status).toBe('Timeout');
+      // Two zombies for one worker: the second keeps its slot, out of service; no thread is started.
+      expect(z.engine.stats()).toMatchObject({ zombies: 2, workers: 1, inflight: 2 });
+      expect(z.engine.metrics.workersStarted).toBe(started + 1);
+      const waiting = z.engine.execute({ codeId: z.codeId, input: enc('waits') });
+      expect(z.engine.stats().queued).toBe(1);
+      expect((await waiting).status).toBe('ok');
+      await vi.waitFor(() => expect(z.engine.stats()).toMatchObject({ zombies: 0, inflight: 0, workers: 1 }), { timeout: 50_000, interval: 50 });
+      expect(z.engine.metrics.workersAbandoned).toBe(2);
+    } finally {
+      await z.close();
     }
   });
 
