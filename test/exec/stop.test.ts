@@ -9,8 +9,8 @@ const BIG_GAS = 1n << 60n;
 
 describe('Engine.close', () => {
   it('settles an execution that is looking up its code with EngineClosed, and releases its permit', async () => {
-    const f = await engineFixture({ workers: 1, spares: 0 });
-    // New code: its lookup reads, instruments and compiles it in the code workers.
+    const f = await engineFixture({ workers: 1, spares: 0 }, { codes: { warmOnUpload: false } });
+    // Code not derived yet: its lookup reads, instruments and compiles it in the code workers.
     const { codeId } = await f.codes.upload(await wat('(module (memory (export "memory") 1) (func (export "handle")))'));
     const run = f.engine.execute({ codeId });
     expect(f.engine.stats()).toMatchObject({ inflight: 1, queued: 0, busy: 0 });
