@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EngineClosed } from '../../src/exec/index.js';
 import { Closed, InvalidArgument } from '../../src/util/errors.js';
 import { engineFixture } from './fixture.js';
@@ -48,7 +48,8 @@ describe('Engine.close', () => {
     try {
       expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('ok');
       const spins = [0, 1].map(() => f.engine.execute({ codeId: f.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs: 60_000 }));
-      await new Promise((r) => setTimeout(r, 100));
+      // One on each worker (the second moves there if it queued behind the first while that worker booted).
+      await vi.waitFor(() => expect(f.engine.stats().busy).toBe(2), { timeout: 30_000, interval: 20 });
       const started = performance.now();
       await f.engine.close(200);
       const took = performance.now() - started;
