@@ -115,6 +115,7 @@ const LAYER_OPTIONS: Record<string, Record<string, Check>> = {
     workerModuleBytes: bytes,
     defaultGasLimit: checkGasLimit,
     defaultDeadlineMs: ms(1),
+    stopWaitMs: ms(1),
     workerMemoryMb: count(1),
     governor: object,
     logger: object,

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { InstrumentationFailed, MissingOriginalCode, type CompiledCode, type ModuleProvider } from '../code/index.js';
-import { Closed, TesseraError } from '../util/index.js';
+import { Closed } from '../util/index.js';
 import { workerUrl } from '../util/index.js';
 import { GUEST_STACK_SIZE_MB } from '../wasm/index.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_GAS_LIMIT } from './costs.js';
@@ -10,8 +10,11 @@ import type { Governor, Reservation } from './governor.js';
 import { EngineMetrics } from './metrics.js';
 import { CLAIM_SLOTS, sharesClaim, withdraw } from './claims.js';
 import { OutcomeReader } from './outcome-ring.js';
+import { Permit } from './permit.js';
 import { RingWriter, ringBuffer } from './ring.js';
-import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadRequest, WorkerSignal } from './protocol.js';
+import { checkGraceMs, checkRequest, isBytes } from './request.js';
+import { StampReader, stampBuffer, toLocalTime } from './start-stamp.js';
+import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadReply, StateReadRequest, WorkerSignal } from './protocol.js';
 import type { ExecutionRequest, ExecutionResult, ExecutionStatus, Timings } from './types.js';
 
 /** Options of {@link Engine}. */
@@ -41,6 +44,11 @@ export interface EngineOptions {
    * first; one is always kept); default 128 MiB. A module a worker has forgotten is sent again.
    */
   workerModuleBytes?: number;
+  /**
+   * How long a terminated worker has to exit before it is given up as a zombie (its caller gets
+   * its result, its slot a fresh worker); default 500 ms. See STOP_WAIT_MS.
+   */
+  stopWaitMs?: number;
 }
 
 /** The engine was closed. */
@@ -48,28 +56,6 @@ export class EngineClosed extends Closed {
   constructor() {
     super('ENGINE_CLOSED', 'the engine is closed');
   }
-}
-
-/** An execution request the engine cannot send to a worker: a field of the wrong kind. */
-export class InvalidExecutionRequest extends TesseraError {
-  constructor(detail: string) {
-    super('INVALID_EXECUTION_REQUEST', `invalid execution request: ${detail}`);
-  }
-}
-
-/** Checks what goes to a worker as bytes, so a caller's mistake fails here, typed, and alone. */
-function checkRequest(req: ExecutionRequest): void {
-  if (req.input !== undefined && !(req.input instanceof Uint8Array)) throw new InvalidExecutionRequest('input must be a Uint8Array');
-  if (req.gasLimit !== undefined && typeof req.gasLimit !== 'bigint') throw new InvalidExecutionRequest('gasLimit must be a bigint');
-  const snapshot = req.state?.snapshot;
-  if (snapshot) {
-    snapshot.forEach((value, key) => {
-      if (typeof key !== 'string' || (value !== null && !(value instanceof Uint8Array))) {
-        throw new InvalidExecutionRequest('snapshot entries must map hex keys to Uint8Array or null');
-      }
-    });
-  }
-  if (req.args?.some((a) => typeof a !== 'string')) throw new InvalidExecutionRequest('args must be strings');
 }
 
 /** Engine statistics. */
@@ -82,6 +68,11 @@ export interface EngineStats {
   inflight: number;
   breakerOpen: boolean;
   bootFailures: number;
+  /**
+   * Terminated workers that have not exited yet, past the wait for them (stuck in V8's C++, which
+   * termination cannot interrupt): each still holds the permit of the execution it ran.
+   */
+  zombies: number;
   metrics: EngineMetrics;
 }
 
@@ -101,14 +92,22 @@ interface Slot {
   ring: RingWriter;
   /** Where its outcomes are read (see outcome-ring.ts). */
   outcomes: OutcomeReader;
+  /** Which job it started last, and when (see start-stamp.ts). */
+  stamp: StampReader;
   /** Withdrawn jobs (moved to another worker) whose skipped reply has not come back yet. */
   withdrawn: Set<number>;
   port: MessagePort;
   flag: Int32Array;
   /** Resolves once the worker thread has exited. */
   exited: Promise<void>;
-  /** Set once the worker is known dead (its 'error' and 'exit' both report it). */
+  /** Set once the worker is known dead (its 'error' and 'exit' both report it), or given up as a zombie. */
   gone: boolean;
+  /** Terminated: how long to wait for its exit before giving it up (see STOP_WAIT_MS). */
+  stopTimer: NodeJS.Timeout | null;
+  /** Given up after termination: it has not exited yet. */
+  zombie: boolean;
+  /** Permits of the executions it ran when given up, given back when it exits. */
+  heldPermits: (() => void)[];
 }
 
 interface Job {
@@ -117,11 +116,19 @@ interface Job {
   req: ExecutionRequest;
   compiled: CompiledCode;
   gasLimit: bigint;
+  permit: Permit;
   enqueuedAt: number;
+  /** When it became the head of its worker's pipeline (main thread's clock). */
+  begunAt: number;
+  /** When it started on its worker, once the worker's stamp says so; until then `begunAt`. */
   startedAt: number;
+  started: boolean;
   lookupMs: number;
   finish(result: ExecutionResult): void;
+  fail(err: Error): void;
   timer: NodeJS.Timeout | null;
+  /** Aborted while running with a `stopGraceMs`: when its worker is terminated. */
+  graceTimer: NodeJS.Timeout | null;
   /** Set when the job is being stopped by terminating its worker. */
   stopping: ExecutionStatus | null;
   /** Cancelled while waiting in a worker's pipeline: its result is discarded. */
@@ -133,6 +140,19 @@ interface Job {
  * waiting behind it move to workers that are not stuck.
  */
 const STUCK_AFTER_MS = 5;
+/**
+ * How long a terminated worker has to exit before it is given up as a zombie: its caller gets its
+ * result, and its slot a fresh worker. A worker busy in JavaScript or wasm stops at once, and its
+ * thread is torn down within tens of milliseconds (measured here under heavy load: 15-45 ms, rarely
+ * more); one inside V8's C++ (instantiating huge tables, say) stops only once that returns, however
+ * long. With the deadline timer's own lateness this keeps every execution within a second of its
+ * deadline.
+ */
+const STOP_WAIT_MS = 500;
+/** How long `close` waits for terminated workers to exit after its grace period. */
+const CLOSE_EXIT_WAIT_MS = 500;
+/** Gas beyond what the guest's signed 64-bit counter holds (292 years of work) is never used. */
+const MAX_GUEST_GAS = (1n << 63n) - 1n;
 const NO_RESERVATION: Reservation = { settle() {}, [Symbol.dispose]() {} };
 const EMPTY = new Uint8Array(0);
 const MESSAGES: Partial<Record<ExecutionStatus, string>> = {
@@ -157,6 +177,11 @@ function emptyTimings(): Timings {
   return { queueWait: 0, codeLookup: 0, instantiate: 0, run: 0, total: 0 };
 }
 
+/** Bytes that go to a worker by postMessage: a plain copy, never the caller's own or shared memory. */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
 /**
  * Runs guest code on a pool of worker threads under gas, time and memory limits. The main thread
  * only routes: it never compiles or runs guest code.
@@ -164,6 +189,13 @@ function emptyTimings(): Timings {
  * The pool is hand-written rather than piscina: executions must be cancellable by terminating
  * exactly the worker that runs them, with the permit released only once that worker is gone;
  * compiled modules are cached per worker; and state reads need a per-worker synchronous channel.
+ *
+ * A terminated worker that does not exit within STOP_WAIT_MS (stuck in C++ that termination
+ * cannot interrupt) becomes a zombie: its caller gets the result at once, its slot gets a fresh
+ * worker so capacity is kept, and the permit of the execution it ran stays taken until it really
+ * exits, so the gate counts it. At most as many zombies as workers are replaced; beyond that a
+ * stuck worker keeps its slot, out of service, until it exits, so hostile guests cannot make the
+ * engine start threads without bound.
  */
 export class Engine {
   private readonly codes: ModuleProvider;
@@ -177,13 +209,20 @@ export class Engine {
   private readonly memoryMb: number;
   private readonly pipeline: number;
   private readonly workerModuleBytes: number;
+  private readonly stopWaitMs: number;
   private readonly slots: Slot[] = [];
   private readonly spares: Slot[] = [];
   private readonly queue: Job[] = [];
+  private readonly zombies = new Set<Slot>();
+  /** Executions looking up their code: each entry settles one with EngineClosed. */
+  private readonly lookups = new Set<() => void>();
   private waitingTimer: NodeJS.Timeout | null = null;
   private inflight = 0;
   private nextId = 1;
   private closed = false;
+  private closing: Promise<void> | null = null;
+  /** While `close` waits for running work: called once no worker has any. */
+  private whenIdle: (() => void) | null = null;
   private bootFailures = 0;
   private consecutiveBootFailures = 0;
   private breakerUntil = 0;
@@ -202,6 +241,7 @@ export class Engine {
     // At most 32: a worker's job ring then always has room (ring.ts, INLINE_MAX).
     this.pipeline = Math.min(32, Math.max(1, options.pipeline ?? 16));
     this.workerModuleBytes = Math.max(1, options.workerModuleBytes ?? 128 * 1024 * 1024);
+    this.stopWaitMs = Math.max(1, options.stopWaitMs ?? STOP_WAIT_MS);
     for (let i = 0; i < this.size; i++) this.slots.push(this.boot());
     this.refillSpares();
   }
@@ -214,8 +254,9 @@ export class Engine {
     const claimBuffer = new SharedArrayBuffer(4 * CLAIM_SLOTS);
     const jobBuffer = ringBuffer();
     const outcomeBuffer = ringBuffer();
+    const stamp = stampBuffer();
     const outcomeChannel = new MessageChannel();
-    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort: outcomeChannel.port2 };
+    const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort: outcomeChannel.port2, stamp };
     const worker = new Worker(workerUrl(import.meta.url, './worker.js'), {
       workerData: data,
       transferList: [port2, outcomeChannel.port2],
@@ -233,11 +274,15 @@ export class Engine {
       claims: new Int32Array(claimBuffer),
       ring: new RingWriter(jobBuffer),
       outcomes: new OutcomeReader(outcomeBuffer, () => receiveMessageOnPort(outcomeChannel.port1)?.message as DoneMessage | undefined),
+      stamp: new StampReader(stamp),
       withdrawn: new Set(),
       port: port1,
       flag: new Int32Array(flagBuffer),
       exited: new Promise((r) => (resolveExit = r)),
       gone: false,
+      stopTimer: null,
+      zombie: false,
+      heldPermits: [],
     };
     const onOutcome = (d: DoneMessage): void => this.onDone(slot, d);
     worker.on('message', (msg: WorkerSignal) => {
@@ -251,7 +296,10 @@ export class Engine {
     worker.on('error', (err) => this.onWorkerGone(slot, err));
     worker.on('exit', (code) => {
       resolveExit();
-      this.onWorkerGone(slot, new Error(`worker exited with code ${code}`));
+      this.metrics.workersExited++;
+      if (slot.stopTimer) clearTimeout(slot.stopTimer);
+      if (slot.zombie) this.buried(slot);
+      else this.onWorkerGone(slot, new Error(`worker exited with code ${code}`));
       port1.close();
       outcomeChannel.port1.close();
     });
@@ -287,15 +335,36 @@ export class Engine {
     this.pump();
   }
 
-  private onWorkerGone(slot: Slot, err: Error): void {
-    if (this.closed || slot.gone) return;
+  /** Terminates a slot's worker, and gives it up if it has not exited within STOP_WAIT_MS. */
+  private terminate(slot: Slot): void {
+    void slot.worker.terminate();
+    slot.stopTimer ??= setTimeout(() => this.onWorkerGone(slot, new Error('terminated worker did not exit'), true), this.stopWaitMs);
+    slot.stopTimer.unref();
+  }
+
+  /**
+   * A worker is dead (crashed, or exited after termination) or given up (`zombie`): its jobs are
+   * settled or requeued, and its slot gets a fresh worker. A zombie's executions keep their
+   * permits until it exits ({@link buried}).
+   */
+  private onWorkerGone(slot: Slot, err: Error, zombie = false): void {
+    if (slot.gone) return;
     slot.gone = true;
     const wasReady = slot.ready;
     slot.ready = false;
-    // What it finished before it went is in the shared ring, which outlives it.
-    slot.outcomes.drain((d) => this.onDone(slot, d), true);
+    // What it finished before it went is in the shared ring, which outlives it. A zombie might
+    // still write (it has not exited), so its ring is read the ordinary way.
+    slot.outcomes.drain((d) => this.onDone(slot, d), !zombie);
+    if (zombie) {
+      slot.zombie = true;
+      this.zombies.add(slot);
+      this.metrics.workersAbandoned++;
+      // A thread that may never stop must not keep the process alive.
+      slot.worker.unref();
+      this.log.warn({ err, zombies: this.zombies.size }, 'execution worker did not exit after termination');
+    }
     const spareIndex = this.spares.indexOf(slot);
-    if (!wasReady) {
+    if (!wasReady && !zombie && !this.closed) {
       // Died while booting: count toward the circuit breaker instead of respawning in a loop.
       this.bootFailures++;
       this.consecutiveBootFailures++;
@@ -307,31 +376,52 @@ export class Engine {
       this.refillSpares();
       return;
     }
+    const settle = (job: Job, status: ExecutionStatus): void => {
+      if (zombie) slot.heldPermits.push(job.permit.defer());
+      this.finishJob(job, this.failure(status, job));
+    };
     const [head, ...behind] = slot.jobs;
     slot.jobs = [];
     if (head) {
-      if (head.stopping === null) {
+      if (head.stopping === null && !this.closed) {
         this.metrics.workerCrashes++;
         this.log.error({ err, codeId: head.compiled.codeId }, 'execution worker crashed');
       }
-      this.finishJob(head, this.failure(head.cancelled ? 'Cancelled' : (head.stopping ?? 'HostError'), head));
+      settle(head, head.cancelled ? 'Cancelled' : (head.stopping ?? (this.closed ? 'Cancelled' : 'HostError')));
     }
-    // Executions that were waiting behind it on that worker go back to the front of the queue.
+    // Executions that were waiting behind it on that worker go back to the front of the queue
+    // (when closing: ones the worker had already claimed, since the others were withdrawn).
     for (const job of behind.reverse()) {
-      if (job.cancelled) this.finishJob(job, this.failure('Cancelled', job));
+      if (job.cancelled || this.closed) settle(job, 'Cancelled');
       else this.queue.unshift(job);
     }
-    if (this.slots.includes(slot)) this.replace(slot);
+    this.checkIdle();
+    // Zombies beyond one per worker keep their slot, out of service, until they exit.
+    if (this.slots.includes(slot) && !(zombie && this.zombies.size > this.size)) this.replace(slot);
+  }
+
+  /**
+   * A zombie has exited at last: its executions' permits come back, and slots that zombies kept
+   * (its own, or others' now that there are fewer) get fresh workers.
+   */
+  private buried(slot: Slot): void {
+    this.zombies.delete(slot);
+    for (const release of slot.heldPermits.splice(0)) release();
+    for (const kept of this.slots.filter((s) => s.zombie)) {
+      if (kept === slot || this.zombies.size <= this.size) this.replace(kept);
+    }
   }
 
   private async serveStateRead(slot: Slot, req: StateReadRequest): Promise<void> {
     // By id, not the head: the worker may already run a job whose predecessor's reply is in flight.
     const job = slot.jobs.find((j) => j.id === req.id);
     this.metrics.stateLoads++;
-    let reply;
+    let reply: StateReadReply;
     try {
       const value = job?.req.state?.load ? await job.req.state.load(req.key) : null;
-      reply = { value };
+      if (value !== null && !isBytes(value)) throw new TypeError('a state loader returned neither bytes nor null');
+      // A copy: shared memory or the caller's buffer must not cross as is.
+      reply = { value: value && value.buffer instanceof SharedArrayBuffer ? ownCopy(value) : value };
     } catch (err) {
       this.log.error({ err }, 'state loader failed');
       reply = { value: null, error: 'load failed' };
@@ -346,64 +436,95 @@ export class Engine {
 
   /**
    * Runs an execution. Resolves with a result for every outcome, failures included; throws only
-   * BudgetExceeded (before any work), EngineClosed and InvalidExecutionRequest.
+   * InvalidArgument (a field of the wrong type or out of range, naming it), BudgetExceeded (before
+   * any work) and EngineClosed (the engine closed before the execution started).
    */
-  async execute(req: ExecutionRequest): Promise<ExecutionResult> {
+  async execute(request: ExecutionRequest): Promise<ExecutionResult> {
     if (this.closed) throw new EngineClosed();
-    checkRequest(req);
+    const req = checkRequest(request);
     const t0 = performance.now();
-    const gasLimit = req.gasLimit ?? this.defaultGas;
-    using reservation = req.account && this.governor ? this.governor.reserve(req.account, gasLimit) : NO_RESERVATION;
+    const asked = req.gasLimit ?? this.defaultGas;
+    const gasLimit = asked > MAX_GUEST_GAS ? MAX_GUEST_GAS : asked;
+    using permit = new Permit(req.account && this.governor ? this.governor.reserve(req.account, gasLimit) : NO_RESERVATION);
+    const result = await this.admit(req, gasLimit, t0, permit);
+    permit.settle(result.gasUsed);
+    this.metrics.record(result.status, result.timings);
+    return result;
+  }
+
+  private async admit(req: ExecutionRequest, gasLimit: bigint, t0: number, permit: Permit): Promise<ExecutionResult> {
     if (req.signal?.aborted) return this.result('Cancelled', t0);
     if (this.inflight >= this.slots.length * this.pipeline + this.maxQueued) return this.result('Busy', t0);
     if (this.inflight++ === 0) this.keepAlive(true);
-    try {
-      let compiled: CompiledCode;
-      const lookupStart = performance.now();
-      try {
-        compiled = this.codes.cachedCompiled?.(req.codeId) ?? (await this.codes.compiled(req.codeId));
-      } catch (err) {
-        const status: ExecutionStatus = err instanceof MissingOriginalCode ? 'MissingCode' : err instanceof InstrumentationFailed ? 'InvalidCode' : 'HostError';
-        if (status === 'HostError') this.log.error({ err, codeId: req.codeId }, 'code lookup failed');
-        const r = this.result(status, t0, status === 'InvalidCode' ? (err as Error).message : undefined);
-        this.metrics.record(r.status, r.timings);
-        return r;
-      }
-      const lookupMs = performance.now() - lookupStart;
-      const result = await this.enqueue(req, compiled, gasLimit, lookupMs, t0);
-      reservation.settle(result.gasUsed);
-      this.metrics.record(result.status, result.timings);
-      return result;
-    } finally {
+    permit.onRelease(() => {
       if (--this.inflight === 0) this.keepAlive(false);
+    });
+    let compiled: CompiledCode;
+    const lookupStart = performance.now();
+    try {
+      compiled = this.codes.cachedCompiled?.(req.codeId) ?? (await this.lookup(req.codeId));
+    } catch (err) {
+      if (err instanceof EngineClosed) throw err;
+      const status: ExecutionStatus = err instanceof MissingOriginalCode ? 'MissingCode' : err instanceof InstrumentationFailed ? 'InvalidCode' : 'HostError';
+      if (status === 'HostError') this.log.error({ err, codeId: req.codeId }, 'code lookup failed');
+      return this.result(status, t0, status === 'InvalidCode' ? (err as Error).message : undefined);
     }
+    // Anything else could not be posted to a worker: fail here, loudly, not inside the pool.
+    if (!(compiled.module instanceof WebAssembly.Module)) {
+      this.log.error({ codeId: req.codeId }, 'the code provider returned no compiled module');
+      return this.result('HostError', t0);
+    }
+    return this.enqueue(req, compiled, gasLimit, performance.now() - lookupStart, t0, permit);
+  }
+
+  /** The code's compiled module; settles with EngineClosed at once if the engine closes meanwhile. */
+  private lookup(codeId: string): Promise<CompiledCode> {
+    return new Promise((resolve, reject) => {
+      const abandon = (): void => reject(new EngineClosed());
+      this.lookups.add(abandon);
+      this.codes
+        .compiled(codeId)
+        .then(resolve, reject)
+        .finally(() => this.lookups.delete(abandon));
+    });
   }
 
   /** While any execution is admitted, the workers keep the process alive. */
   private keepAlive(on: boolean): void {
     for (const s of [...this.slots, ...this.spares]) {
+      if (s.zombie) continue;
       if (on) s.worker.ref();
       else s.worker.unref();
     }
   }
 
-  private enqueue(req: ExecutionRequest, compiled: CompiledCode, gasLimit: bigint, lookupMs: number, t0: number): Promise<ExecutionResult> {
-    return new Promise((resolve) => {
+  private enqueue(req: ExecutionRequest, compiled: CompiledCode, gasLimit: bigint, lookupMs: number, t0: number, permit: Permit): Promise<ExecutionResult> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new EngineClosed());
+      const settled = (): void => req.signal?.removeEventListener('abort', onAbort);
       const job: Job = {
         id: this.nextId++,
         req,
         compiled,
         gasLimit,
+        permit,
         enqueuedAt: performance.now(),
+        begunAt: 0,
         startedAt: 0,
+        started: false,
         lookupMs,
         timer: null,
+        graceTimer: null,
         stopping: null,
         cancelled: false,
         finish: (r) => {
           r.timings.total = performance.now() - t0;
-          req.signal?.removeEventListener('abort', onAbort);
+          settled();
           resolve(r);
+        },
+        fail: (err) => {
+          settled();
+          reject(err);
         },
       };
       const onAbort = (): void => this.cancel(job);
@@ -418,19 +539,26 @@ export class Engine {
     const q = this.queue.indexOf(job);
     if (q >= 0) {
       this.queue.splice(q, 1);
-      job.finish(this.failure('Cancelled', job));
+      this.finishJob(job, this.failure('Cancelled', job));
       return;
     }
     const slot = this.slots.find((s) => s.jobs.includes(job));
     if (!slot) return;
     if (slot.jobs[0] === job) {
-      this.stop(job, 'Cancelled');
+      this.stopRunning(job);
       return;
     }
     // Not started yet: withdrawn, the worker skips it and its (quick) reply settles it. If the
-    // worker has just started it after all, it runs and its result is dropped.
+    // worker has just started it after all, it is stopped once it is the head, and its result dropped.
     job.cancelled = true;
     this.tryWithdraw(slot, job);
+  }
+
+  /** A running job was cancelled: stopped at once, or after its `stopGraceMs` if it has not finished by then. */
+  private stopRunning(job: Job): void {
+    const grace = job.req.stopGraceMs ?? 0;
+    if (grace === 0) this.stop(job, 'Cancelled');
+    else job.graceTimer ??= setTimeout(() => this.stop(job, 'Cancelled'), grace);
   }
 
   /** Withdraws a job from its worker unless the worker has started it (see claims.ts). */
@@ -491,10 +619,11 @@ export class Engine {
     if (!slot || job.stopping) return;
     job.stopping = why;
     this.metrics.workersTerminated++;
-    void slot.worker.terminate();
+    this.terminate(slot);
   }
 
   private pump(): void {
+    if (this.closed) return;
     if (this.slots.length === 0 && this.queue.length > 0) {
       // Every worker failed to start and the circuit breaker is open: fail fast, do not hang.
       for (const job of this.queue.splice(0)) this.finishJob(job, this.failure('HostError', job));
@@ -513,7 +642,7 @@ export class Engine {
 
   private dispatch(slot: Slot, job: Job): void {
     slot.jobs.push(job);
-    if (slot.jobs.length === 1) this.begin(job);
+    if (slot.jobs.length === 1) this.begin(slot, job);
     else this.watchWaiting();
     const { req, compiled } = job;
     const held = this.holdModule(slot, compiled);
@@ -541,10 +670,13 @@ export class Engine {
       if (msg.module) slot.worker.postMessage({ module: msg.module, memory: msg.memory, instantiationGas: msg.instantiationGas } satisfies ModuleMessage);
       slot.ring.write(msg);
     } else {
-      if (msg.context) {
-        // Its known fields only: whatever else a caller's object carries is not ours to clone.
-        const { self, source, messageId, blockHeight, blockTime, seed } = msg.context;
-        msg.context = { self, source, messageId, blockHeight, blockTime, seed };
+      // Cloned, not written as bytes: the caller's bytes go as plain copies (a view of shared
+      // memory would be shared with the guest, and a Buffer's pool would go along).
+      msg.input = ownCopy(msg.input);
+      if (msg.snapshot) {
+        const snapshot = new Map<string, Uint8Array | null>();
+        msg.snapshot.forEach((value, key) => snapshot.set(key, value && ownCopy(value)));
+        msg.snapshot = snapshot;
       }
       slot.worker.postMessage(msg);
       slot.ring.writePort();
@@ -577,10 +709,40 @@ export class Engine {
     return { code: entry.code, send: true, drop };
   }
 
-  /** A job reaches the head of its worker's pipeline: its execution (and deadline) starts. */
-  private begin(job: Job): void {
-    job.startedAt = performance.now();
-    job.timer = setTimeout(() => this.stop(job, 'Timeout'), job.req.deadlineMs ?? this.defaultDeadline);
+  /** A job reaches the head of its worker's pipeline: its deadline is armed. */
+  private begin(slot: Slot, job: Job): void {
+    job.begunAt = performance.now();
+    job.startedAt = job.begunAt;
+    // Cancelled while it waited but not withdrawn (the worker had started it, or another job
+    // shared its claim entry): withdrawn now if it can be, else stopped.
+    if (job.cancelled && !this.tryWithdraw(slot, job)) this.stopRunning(job);
+    this.armDeadline(slot, job);
+  }
+
+  /**
+   * Arms a job's deadline from its start on the worker, as the worker's stamp tells it; a job the
+   * worker has not started yet starts no earlier than now, so the timer fires early and looks
+   * again. A job the worker has not even started by its deadline after it became the head is
+   * stopped too (its worker is wedged).
+   */
+  private armDeadline(slot: Slot, job: Job): void {
+    const deadline = job.req.deadlineMs ?? this.defaultDeadline;
+    const started = job.started ? job.startedAt : slot.stamp.startedAt(job.id);
+    if (started !== null && !job.started) {
+      job.started = true;
+      job.startedAt = started;
+    }
+    const left = (started ?? job.begunAt) + deadline - performance.now();
+    if (left <= 0) this.stop(job, 'Timeout');
+    else job.timer = setTimeout(() => this.onDeadline(slot, job), left);
+  }
+
+  private onDeadline(slot: Slot, job: Job): void {
+    job.timer = null;
+    // An outcome may be waiting in the ring, unread while the event loop was busy.
+    if (!slot.gone) slot.outcomes.drain((d) => this.onDone(slot, d));
+    if (slot.jobs[0] !== job || job.stopping) return;
+    this.armDeadline(slot, job);
   }
 
   private onDone(slot: Slot, msg: DoneMessage): void {
@@ -590,15 +752,16 @@ export class Engine {
     if (!job || job.id !== msg.id || job.stopping) return;
     slot.jobs.shift();
     const next = slot.jobs[0];
-    if (next) this.begin(next);
+    if (next) this.begin(slot, next);
     if (job.cancelled) {
       this.finishJob(job, this.failure('Cancelled', job));
       this.pump();
       return;
     }
     if (msg.status === 'HostError') this.log.error({ codeId: job.compiled.codeId, detail: msg.message }, 'execution failed in the host');
+    const startedAt = toLocalTime(msg.startedAt);
     const timings: Timings = {
-      queueWait: job.startedAt - job.enqueuedAt,
+      queueWait: Math.max(0, startedAt - job.enqueuedAt),
       codeLookup: job.lookupMs,
       instantiate: msg.instantiateMs,
       run: msg.runMs,
@@ -617,19 +780,32 @@ export class Engine {
       ...(msg.exitCode !== undefined ? { exitCode: msg.exitCode, stdout: msg.stdout, stderr: msg.stderr } : {}),
       timings,
     });
+    this.checkIdle();
     this.pump();
   }
 
-  private finishJob(job: Job, result: ExecutionResult): void {
+  private clearTimers(job: Job): void {
     if (job.timer) clearTimeout(job.timer);
+    if (job.graceTimer) clearTimeout(job.graceTimer);
+    job.timer = job.graceTimer = null;
+  }
+
+  private finishJob(job: Job, result: ExecutionResult): void {
+    this.clearTimers(job);
     job.finish(result);
+  }
+
+  /** A job that never started settles with EngineClosed. */
+  private closeJob(job: Job): void {
+    this.clearTimers(job);
+    job.fail(new EngineClosed());
   }
 
   private failure(status: ExecutionStatus, job: Job): ExecutionResult {
     const timings = emptyTimings();
     timings.codeLookup = job.lookupMs;
     if (job.startedAt) {
-      timings.queueWait = job.startedAt - job.enqueuedAt;
+      timings.queueWait = Math.max(0, job.startedAt - job.enqueuedAt);
       timings.run = performance.now() - job.startedAt;
     }
     // A stopped execution is charged nothing: the outcome depends on the machine, not the code.
@@ -651,26 +827,68 @@ export class Engine {
       inflight: this.inflight,
       breakerOpen: Date.now() < this.breakerUntil,
       bootFailures: this.bootFailures,
+      zombies: this.zombies.size,
       metrics: this.metrics,
     };
   }
 
-  /** Cancels queued work, stops running work, and waits until every worker is gone. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    for (const job of this.queue.splice(0)) job.finish(this.failure('Cancelled', job));
+  private checkIdle(): void {
+    if (this.whenIdle && this.slots.every((s) => s.jobs.length === 0)) {
+      const idle = this.whenIdle;
+      this.whenIdle = null;
+      idle();
+    }
+  }
+
+  /**
+   * Closes the engine. Executions that have not started (looking up code, queued, or waiting in a
+   * worker's pipeline) settle at once with EngineClosed; running ones get `graceMs` (default 0) to
+   * finish, then their workers are terminated and they end `Cancelled`. Returns once every worker
+   * has exited, or at most CLOSE_EXIT_WAIT_MS after the grace period whatever the guests do (a
+   * worker that has not exited by then is a zombie: see {@link EngineStats.zombies}).
+   */
+  async close(graceMs = 0): Promise<void> {
+    const grace = checkGraceMs(graceMs);
+    this.closing ??= this.shutDown(grace);
+    return this.closing;
+  }
+
+  private async shutDown(graceMs: number): Promise<void> {
     this.closed = true;
     if (this.waitingTimer) clearTimeout(this.waitingTimer);
-    const all = [...this.slots, ...this.spares];
-    for (const s of all) {
-      const jobs = s.jobs;
-      s.jobs = [];
-      void s.worker.terminate();
-      if (jobs.length > 0) {
-        await s.exited;
-        for (const job of jobs) this.finishJob(job, this.failure('Cancelled', job));
+    for (const abandon of [...this.lookups]) abandon();
+    this.lookups.clear();
+    for (const job of this.queue.splice(0)) this.closeJob(job);
+    for (const slot of this.slots) {
+      for (const job of slot.jobs.slice(1)) {
+        if (!this.tryWithdraw(slot, job)) continue;
+        slot.jobs.splice(slot.jobs.indexOf(job), 1);
+        slot.withdrawn.add(job.id);
+        this.closeJob(job);
       }
     }
-    await Promise.all(all.map((s) => s.exited));
+    if (graceMs > 0 && this.slots.some((s) => s.jobs.length > 0)) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.whenIdle = resolve;
+          this.checkIdle();
+        }),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+      this.whenIdle = null;
+    }
+    const all = [...this.slots, ...this.spares];
+    for (const slot of all) {
+      const head = slot.jobs[0];
+      if (head) head.stopping ??= 'Cancelled';
+      void slot.worker.terminate();
+    }
+    const exited = Promise.all(all.map((s) => s.exited));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_EXIT_WAIT_MS)))]);
+    clearTimeout(timer);
+    for (const slot of all) this.onWorkerGone(slot, new Error('worker did not exit when the engine closed'), true);
   }
 }

@@ -1,5 +1,5 @@
 /** src/exec — the execution engine: guest code on worker threads under gas, time and memory limits. */
-export { Engine, EngineClosed, InvalidExecutionRequest } from './engine.js';
+export { Engine, EngineClosed } from './engine.js';
 export type { EngineOptions, EngineStats } from './engine.js';
 export { Governor, BudgetExceeded } from './governor.js';
 export type { Budget, Reservation } from './governor.js';

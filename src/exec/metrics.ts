@@ -50,6 +50,7 @@ export class Histogram {
 
 /** Engine counters and phase histograms, in one place for the metrics endpoint. */
 export class EngineMetrics {
+  /** Executions by outcome, every status counted (Busy and Cancelled included). */
   readonly executions = new Map<ExecutionStatus, number>();
   readonly phases: Record<keyof Timings, Histogram> = {
     queueWait: new Histogram(),
@@ -60,6 +61,10 @@ export class EngineMetrics {
   };
   workersStarted = 0;
   workersTerminated = 0;
+  /** Worker threads that have exited (terminated, crashed, or at close). */
+  workersExited = 0;
+  /** Terminated workers given up because they did not exit in time (see `EngineStats.zombies`). */
+  workersAbandoned = 0;
   workerCrashes = 0;
   spareClaims = 0;
   spareMisses = 0;
@@ -72,6 +77,8 @@ export class EngineMetrics {
 
   record(status: ExecutionStatus, timings: Timings): void {
     this.executions.set(status, (this.executions.get(status) ?? 0) + 1);
+    // Turned away at the gate: no phase ran, and a storm of zeros would drown the quantiles.
+    if (status === 'Busy') return;
     for (const k of Object.keys(this.phases) as (keyof Timings)[]) this.phases[k].observe(timings[k]);
   }
 }

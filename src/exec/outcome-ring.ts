@@ -28,7 +28,7 @@ const STATUS_INDEX = new Map<ExecutionStatus, number>(EXECUTION_STATUSES.map((s,
 
 /** Upper bound of the size of an outcome's record. */
 function bound(d: DoneMessage): number {
-  let n = 8 + 40;
+  let n = 8 + 48;
   if (d.message !== undefined) n += 4 + d.message.length * 3;
   if (d.reply) n += 4 + d.reply.length;
   if (d.writes) {
@@ -84,6 +84,7 @@ export class OutcomeWriter extends ByteRingWriter {
     this.i32(d.id);
     this.u32(STATUS_INDEX.get(d.status)!);
     this.i64(d.gasUsed);
+    this.f64(d.startedAt);
     this.f64(d.instantiateMs);
     this.f64(d.runMs);
     if (d.message !== undefined) this.string(d.message);
@@ -161,9 +162,10 @@ export class OutcomeReader extends ByteRingReader {
     const id = this.i32();
     const status = EXECUTION_STATUSES[this.u32()] ?? 'HostError';
     const gasUsed = this.i64();
+    const startedAt = this.f64();
     const instantiateMs = this.f64();
     const runMs = this.f64();
-    const d: DoneMessage = { type: 'done', id, status, gasUsed, instantiateMs, runMs };
+    const d: DoneMessage = { type: 'done', id, status, gasUsed, startedAt, instantiateMs, runMs };
     if (flags & F_MESSAGE) d.message = this.string();
     if (flags & F_REPLY) d.reply = this.bytesOrNull() ?? new Uint8Array(0);
     if (flags & F_WRITES) d.writes = Array.from({ length: this.u32() }, () => ({ key: this.bytesOrNull() ?? new Uint8Array(0), value: this.bytesOrNull() }));

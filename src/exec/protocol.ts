@@ -55,6 +55,11 @@ export interface DoneMessage {
   exitCode?: number;
   stdout?: Uint8Array;
   stderr?: Uint8Array;
+  /**
+   * When the worker started the execution, ms on the shared monotonic clock (see start-stamp.ts);
+   * 0 for a job it skipped.
+   */
+  startedAt: number;
   instantiateMs: number;
   runMs: number;
 }
@@ -91,6 +96,8 @@ export interface ExecWorkerData {
   /** The outcome ring (see outcome-ring.ts), and the port for outcomes too large for it. */
   outcomes: SharedArrayBuffer;
   outcomePort: MessagePort;
+  /** Which job the worker started last, and when (see start-stamp.ts). */
+  stamp: SharedArrayBuffer;
 }
 
 /** Worker -> main thread on its port: it has started; outcomes wait in the ring. */

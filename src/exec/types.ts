@@ -69,9 +69,19 @@ export interface ExecutionRequest {
   args?: string[];
   input?: Uint8Array;
   gasLimit?: bigint;
-  /** Wall-clock limit in ms, counted from the start of execution (not from enqueue). */
+  /**
+   * Wall-clock limit in ms, counted from the moment the execution starts on its worker (measured
+   * there, not from enqueue nor from when the main thread learns of it).
+   */
   deadlineMs?: number;
+  /** Aborting stops the execution: queued, it is dropped; running, see `stopGraceMs`. */
   signal?: AbortSignal;
+  /**
+   * When `signal` aborts a running execution, how long (ms) it may go on to finish by itself (its
+   * result is then returned as usual) before its worker is terminated (`Cancelled`). Default 0:
+   * terminated at once.
+   */
+  stopGraceMs?: number;
   /** Account whose budgets apply (governor); none by default. */
   account?: string;
   context?: Partial<ExecutionContext>;

@@ -10,11 +10,13 @@ import { ExecutionState, HostTrap, ProcExit, hostImports } from './host.js';
 import { OutcomeWriter } from './outcome-ring.js';
 import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadReply, WorkerSignal } from './protocol.js';
 import { RingReader } from './ring.js';
+import { StampWriter } from './start-stamp.js';
 import type { ExecutionContext, ExecutionStatus } from './types.js';
 
-const { statePort, stateFlag, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort } = workerData as ExecWorkerData;
+const { statePort, stateFlag, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort, stamp: stampMemory } = workerData as ExecWorkerData;
 const flag = new Int32Array(stateFlag);
 const claims = new Int32Array(claimBuffer);
+const stamp = new StampWriter(stampMemory);
 /**
  * Compiled modules by their number here, with the limits of the memory they import (if any) and
  * the gas charged before each instantiation.
@@ -81,10 +83,12 @@ function execute(msg: ExecMessage): DoneMessage {
   if (msg.module) modules.set(msg.code, { module: msg.module, memory: msg.memory, instantiationGas: msg.instantiationGas ?? 0n });
   // Withdrawn by the engine (cancelled, or moved to another worker) before it could start.
   if (!claim(claims, msg.id)) {
-    return { type: 'done', id: msg.id, status: 'Cancelled', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
+    return { type: 'done', id: msg.id, status: 'Cancelled', gasUsed: 0n, startedAt: 0, instantiateMs: 0, runMs: 0 };
   }
+  // Its deadline counts from here (the main thread reads the stamp; see start-stamp.ts).
+  const startedAt = stamp.start(msg.id);
   const held = modules.get(msg.code);
-  if (!held) return { type: 'done', id: msg.id, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, instantiateMs: 0, runMs: 0 };
+  if (!held) return { type: 'done', id: msg.id, status: 'HostError', message: 'module missing in worker', gasUsed: 0n, startedAt, instantiateMs: 0, runMs: 0 };
   currentId = msg.id;
   const command = msg.command === true;
   const entryName = msg.entry ?? 'handle';
@@ -142,7 +146,7 @@ function execute(msg: ExecMessage): DoneMessage {
   const runMs = performance.now() - t0 - instantiateMs;
   // An instantiation that failed (a segment out of bounds, say) did its work: it pays the charge.
   const gasUsed = st.instance ? msg.gasLimit - gasLeft(st.instance) : affordable ? charge : 0n;
-  const done: DoneMessage = { type: 'done', id: msg.id, status, gasUsed: status === 'OutOfGas' ? msg.gasLimit : gasUsed, instantiateMs, runMs };
+  const done: DoneMessage = { type: 'done', id: msg.id, status, gasUsed: status === 'OutOfGas' ? msg.gasLimit : gasUsed, startedAt, instantiateMs, runMs };
   if (message !== undefined) done.message = message;
   if (status === 'ok') {
     if (st.reply) done.reply = st.reply;

@@ -1,26 +1,38 @@
 import { join } from 'node:path';
-import { CodeService } from '../../src/code/index.js';
+import { CodeService, type CodeServiceOptions, type ModuleProvider } from '../../src/code/index.js';
 import { Engine, type EngineOptions } from '../../src/exec/index.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { wat } from '../helpers/wat.js';
 import { TEST_GUEST } from './guest.wat.js';
 
+/** How the fixture builds the code layer: the service's options, and what the engine gets of it. */
+export interface FixtureSetup {
+  codes?: Omit<CodeServiceOptions, 'store'>;
+  /** The engine's module provider, made from the real code service (default: the service itself). */
+  provider?: (codes: CodeService) => ModuleProvider;
+}
+
 /** A real store, code service and engine in a temp dir, with the test guest uploaded. */
-export async function engineFixture(options: Partial<EngineOptions> = {}): Promise<{
+export async function engineFixture(
+  options: Partial<EngineOptions> = {},
+  setup: FixtureSetup = {},
+): Promise<{
   engine: Engine;
   codes: CodeService;
+  store: SqliteStore;
   codeId: string;
   close(): Promise<void>;
 }> {
   const t = tempDir();
   const store = SqliteStore.open(join(t.dir, 'engine.db'));
-  const codes = new CodeService({ store });
+  const codes = new CodeService({ ...setup.codes, store });
   const { codeId } = await codes.upload(await wat(TEST_GUEST));
-  const engine = new Engine({ codes, workers: 2, ...options });
+  const engine = new Engine({ workers: 2, ...options, codes: setup.provider?.(codes) ?? codes });
   return {
     engine,
     codes,
+    store,
     codeId,
     async close() {
       await engine.close();

@@ -24,12 +24,13 @@ describe('outcome ring', () => {
   it('carries every field of an outcome as written, empty parts left out', () => {
     const { writer, read } = ends();
     const outcomes: DoneMessage[] = [
-      { type: 'done', id: 1, status: 'ok', gasUsed: 0n, instantiateMs: 0, runMs: 0 },
+      { type: 'done', id: 1, status: 'ok', gasUsed: 0n, startedAt: 0, instantiateMs: 0, runMs: 0 },
       {
         type: 'done',
         id: 2,
         status: 'ok',
         gasUsed: (1n << 62n) + 3n,
+        startedAt: 2_939_260.618_8,
         instantiateMs: 0.0125,
         runMs: 3.5,
         reply: bytes(1, 2, 3),
@@ -44,9 +45,9 @@ describe('outcome ring', () => {
         ],
         reads: ['07', '06'],
       },
-      { type: 'done', id: 3, status: 'UserPanic', message: 'boom ✗', gasUsed: 17n, instantiateMs: 1, runMs: 2 },
-      { type: 'done', id: 4, status: 'ok', gasUsed: 1n, instantiateMs: 0, runMs: 0, exitCode: 3, stdout: bytes(104, 105), stderr: bytes() },
-      { type: 'done', id: 5, status: 'HostError', message: 'x', gasUsed: 0n, instantiateMs: 0, runMs: 0, exitCode: 0 },
+      { type: 'done', id: 3, status: 'UserPanic', message: 'boom ✗', gasUsed: 17n, startedAt: 0, instantiateMs: 1, runMs: 2 },
+      { type: 'done', id: 4, status: 'ok', gasUsed: 1n, startedAt: 0, instantiateMs: 0, runMs: 0, exitCode: 3, stdout: bytes(104, 105), stderr: bytes() },
+      { type: 'done', id: 5, status: 'HostError', message: 'x', gasUsed: 0n, startedAt: 0, instantiateMs: 0, runMs: 0, exitCode: 0 },
     ];
     for (const d of outcomes) writer.write(d);
     expect(read()).toEqual(outcomes);
@@ -54,10 +55,10 @@ describe('outcome ring', () => {
 
   it('sends what is too large by port and keeps its place', () => {
     const { writer, read, port } = ends();
-    const big: DoneMessage = { type: 'done', id: 2, status: 'ok', gasUsed: 1n, instantiateMs: 0, runMs: 0, reply: new Uint8Array(INLINE_MAX) };
-    writer.write({ type: 'done', id: 1, status: 'ok', gasUsed: 1n, instantiateMs: 0, runMs: 0 });
+    const big: DoneMessage = { type: 'done', id: 2, status: 'ok', gasUsed: 1n, startedAt: 0, instantiateMs: 0, runMs: 0, reply: new Uint8Array(INLINE_MAX) };
+    writer.write({ type: 'done', id: 1, status: 'ok', gasUsed: 1n, startedAt: 0, instantiateMs: 0, runMs: 0 });
     writer.write(big);
-    writer.write({ type: 'done', id: 3, status: 'ok', gasUsed: 1n, instantiateMs: 0, runMs: 0 });
+    writer.write({ type: 'done', id: 3, status: 'ok', gasUsed: 1n, startedAt: 0, instantiateMs: 0, runMs: 0 });
     expect(port).toHaveLength(1);
     expect(read().map((d) => d.id)).toEqual([1, 2, 3]);
     expect(port).toHaveLength(0);
@@ -65,7 +66,7 @@ describe('outcome ring', () => {
 
   it('pings once per read: not while the main thread has yet to read, again after it has', () => {
     const { writer, read, pings } = ends();
-    const done = (id: number): DoneMessage => ({ type: 'done', id, status: 'ok', gasUsed: 1n, instantiateMs: 0, runMs: 0 });
+    const done = (id: number): DoneMessage => ({ type: 'done', id, status: 'ok', gasUsed: 1n, startedAt: 0, instantiateMs: 0, runMs: 0 });
     writer.write(done(1));
     writer.write(done(2));
     expect(pings.count).toBe(1);
@@ -87,7 +88,7 @@ describe('outcome ring', () => {
 
   it('a final read takes what a gone worker left, whatever the flag says', () => {
     const { writer, read } = ends();
-    writer.write({ type: 'done', id: 9, status: 'ok', gasUsed: 1n, instantiateMs: 0, runMs: 0 });
+    writer.write({ type: 'done', id: 9, status: 'ok', gasUsed: 1n, startedAt: 0, instantiateMs: 0, runMs: 0 });
     expect(read(true).map((d) => d.id)).toEqual([9]);
     expect(read(true)).toEqual([]);
   });
