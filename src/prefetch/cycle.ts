@@ -72,7 +72,7 @@ export class PrefetchCycle implements Disposable {
       canRun: settings.canRun,
       key: (item) => item.m.id,
       skip: (item) => this.reachedIds.has(item.m.id),
-      run: async (item) => ({ ...(await this.speculator.run(item.m)), phase: item.phase }),
+      run: async (item, abortSignal) => ({ ...(await this.speculator.run(item.m, abortSignal)), phase: item.phase }),
       onResult: (item, r) => {
         this.speculator.keep(r);
         this.warm.set(item.m.id, { phase: r.phase, reads: r.reads });
@@ -105,7 +105,7 @@ export class PrefetchCycle implements Disposable {
   }
 
   /**
-   * The batch plan is fixed: soft abort (drain the channel, discard idle work in flight) and
+   * The batch plan is fixed: soft abort (drain the channel, stop idle work in flight) and
    * follow the plan with the builder provider. Speculations the idle phase completed still count.
    */
   plan(plan: readonly PrefetchMessage[]): void {
@@ -117,10 +117,15 @@ export class PrefetchCycle implements Disposable {
     this.builder.follow(plan.map((m) => this.wrap(m, 'builder'))).catch(() => this.metrics.counters.failures++);
   }
 
-  /** The executor reaches a message: the builder skips it from now on; returns how warm it is. */
+  /**
+   * The executor reaches a message: a speculation of it still in flight is stopped (it would only
+   * hold a worker the real execution may need), and the builder skips it from now on. Returns how
+   * warm the message is.
+   */
   reach(messageId: string): Warmth {
     if (this.reachedIds.has(messageId)) return COLD;
     this.reachedIds.add(messageId);
+    this.stream.stop(messageId);
     this.batchReached++;
     const w = this.warm.get(messageId);
     if (!w) return COLD;
@@ -135,7 +140,7 @@ export class PrefetchCycle implements Disposable {
     this.batchReached = this.batchWarmed = this.batchByBuilder = 0;
   }
 
-  /** Ends the cycle's stream (idempotent); resolves once work in flight has settled. */
+  /** Ends the cycle's stream (idempotent) and stops its work in flight; resolves once that has settled. */
   kill(): Promise<void> {
     if (this.stream.alive) {
       this.stream.kill();

@@ -76,7 +76,8 @@ export class Speculator {
     this.overlay = new OverlayStore(readThrough(host.store, (actorId, key) => host.load(actorId, key)));
   }
 
-  async run(m: SpeculativeMessage): Promise<Speculation> {
+  /** Runs `m` speculatively; `abortSignal` stops the execution (queued or running) when it aborts. */
+  async run(m: SpeculativeMessage, abortSignal?: AbortSignal): Promise<Speculation> {
     await this.options.beforeRun?.(m.id);
     const codeId = await this.host.codeOf(m.recipient);
     if (codeId === null) return { outcome: 'invalid', reads: [], gasUsed: 0n, writes: [] };
@@ -88,6 +89,7 @@ export class Speculator {
       gasLimit: m.gasLimit < this.options.gasCap ? m.gasLimit : this.options.gasCap,
       context: { self: actorId, source: m.sender, messageId: m.id, blockHeight: this.options.height, blockTime: BigInt(Date.now()), seed: 'prefetch' },
       state: { load: (key) => this.overlay.state.get(actorId, key) },
+      signal: abortSignal,
     });
     const outcome: PrefetchOutcome = r.status === 'ok' ? 'valid' : DETERMINISTIC_STATUSES.has(r.status) ? 'invalid' : 'failed';
     const writes: WriteOp[] =

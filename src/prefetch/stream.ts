@@ -21,7 +21,7 @@ export interface PrefetchCounters {
   invalid: number;
   /** Runs that threw or could not run (engine failure); never reach a caller. */
   failures: number;
-  /** Runs that finished after a soft abort or a kill: their results were ignored. */
+  /** Runs stopped or finished after a soft abort, a kill or {@link PrefetchStream.stop}: their results were ignored. */
   discarded: number;
   /** Accepted items that were not run: drained, or no longer needed when a lane took them. */
   skipped: number;
@@ -38,8 +38,12 @@ export type OfferResult = 'accepted' | 'duplicate' | 'dropped' | 'closed';
 export interface PrefetchStreamOptions<T, R extends { outcome: PrefetchOutcome }> {
   /** The dedup key of an item (a message id). */
   key(item: T): string;
-  /** The speculative work. It may throw: the failure is counted, never rethrown. */
-  run(item: T): Promise<R>;
+  /**
+   * The speculative work. It may throw: the failure is counted, never rethrown. `abortSignal`
+   * aborts when its result can no longer count (soft abort, kill, {@link PrefetchStream.stop}):
+   * the work should stop then rather than hold its resources.
+   */
+  run(item: T, abortSignal: AbortSignal): Promise<R>;
   /** Concurrent runs; default 1. */
   lanes?: number;
   /** Channel capacity; default 256. */
@@ -75,10 +79,11 @@ interface Entry<T> {
  *   stream (queued, in-flight and completed keys are refused), and a dropped offer is not
  *   recorded, so it may be offered again.
  * - `softAbort` (the handoff from the idle provider to the builder) drains the channel and
- *   discards the results of work in flight; the stream goes on.
- * - `kill` ends the stream: lanes stop, queued items are dropped, results still in flight are
- *   ignored. It is idempotent and is what `Symbol.dispose` does, so `using` ends a stream on every
- *   exit path. `settled()` resolves once no lane has work left.
+ *   aborts the work in flight (its results are discarded); the stream goes on.
+ * - `kill` ends the stream: lanes stop, queued items are dropped, work in flight is aborted and
+ *   its results ignored. It is idempotent and is what `Symbol.dispose` does, so `using` ends a
+ *   stream on every exit path. `settled()` resolves once no lane has work left.
+ * - `stop(key)` aborts one key's work in flight (the executor has reached that message).
  * - Nothing a run does (throw, reject) reaches the offerer; it is counted in `failures`.
  */
 export class PrefetchStream<T, R extends { outcome: PrefetchOutcome }> implements Disposable {
@@ -89,6 +94,8 @@ export class PrefetchStream<T, R extends { outcome: PrefetchOutcome }> implement
   private readonly channel: BoundedChannel<Entry<T>>;
   private readonly dedup = new DedupSet();
   private readonly sleepers = new Set<() => void>();
+  /** Work in flight, by key: aborted when its result can no longer count. */
+  private readonly inflight = new Map<string, AbortController>();
   private readonly lanes: Promise<void>[];
   private generation = 0;
   private killed = false;
@@ -147,20 +154,29 @@ export class PrefetchStream<T, R extends { outcome: PrefetchOutcome }> implement
     return this.channel.space();
   }
 
-  /** Drains the channel and discards the results of runs in flight; the stream goes on. */
+  /** Drains the channel and aborts the runs in flight (their results are discarded); the stream goes on. */
   softAbort(): void {
     if (this.killed) return;
     this.generation++;
     for (const e of this.channel.drain()) this.unqueue(e);
+    this.abortInflight();
   }
 
-  /** Ends the stream (idempotent). Runs in flight finish in the background; their results are ignored. */
+  /** Ends the stream (idempotent). Runs in flight are aborted; their results are ignored. */
   kill(): void {
     if (this.killed) return;
     this.killed = true;
     this.generation++;
     for (const e of this.channel.close()) this.unqueue(e);
     for (const wake of [...this.sleepers]) wake();
+    this.abortInflight();
+  }
+
+  /** Aborts the run of `key` if one is in flight (its result is discarded); true if there was one. */
+  stop(key: string): boolean {
+    const run = this.inflight.get(key);
+    run?.abort();
+    return run !== undefined;
   }
 
   [Symbol.dispose](): void {
@@ -170,6 +186,10 @@ export class PrefetchStream<T, R extends { outcome: PrefetchOutcome }> implement
   /** Resolves once every lane has stopped (after `kill`) and no run is left in flight. */
   async settled(): Promise<void> {
     await Promise.all(this.lanes);
+  }
+
+  private abortInflight(): void {
+    for (const run of this.inflight.values()) run.abort();
   }
 
   private unqueue(e: Entry<T>): void {
@@ -187,10 +207,13 @@ export class PrefetchStream<T, R extends { outcome: PrefetchOutcome }> implement
         continue;
       }
       this.dedup.start(e.key);
+      const abort = new AbortController();
+      this.inflight.set(e.key, abort);
+      const stale = (): boolean => e.generation !== this.generation || abort.signal.aborted;
       let counted = false;
       try {
-        const r = await this.options.run(e.item);
-        if (e.generation !== this.generation) this.counters.discarded++;
+        const r = await this.options.run(e.item, abort.signal);
+        if (stale()) this.counters.discarded++;
         else if (r.outcome === 'failed') this.fail(undefined, e.item);
         else {
           counted = true;
@@ -199,9 +222,10 @@ export class PrefetchStream<T, R extends { outcome: PrefetchOutcome }> implement
           this.deliver(e.item, r);
         }
       } catch (err) {
-        if (e.generation !== this.generation) this.counters.discarded++;
+        if (stale()) this.counters.discarded++;
         else this.fail(err, e.item);
       } finally {
+        this.inflight.delete(e.key);
         this.dedup.settle(e.key, counted);
       }
     }

@@ -6,13 +6,13 @@ export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
   /**
-   * Resolves after `ms`; rejects with the signal's reason if it aborts first. `background` timers
+   * Resolves after `ms`; rejects with `abortSignal`'s reason if it aborts first. `background` timers
    * do not keep the process alive (runner housekeeping); others do (a sleeping workflow).
    */
-  sleep(ms: number, signal?: AbortSignal, background?: boolean): Promise<void>;
+  sleep(ms: number, abortSignal?: AbortSignal, background?: boolean): Promise<void>;
 }
 
-const aborted = (signal: AbortSignal): unknown => signal.reason ?? new Error('aborted');
+const aborted = (abortSignal: AbortSignal): unknown => abortSignal.reason ?? new Error('aborted');
 
 /** setTimeout's longest delay (about 24.8 days); longer ones would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -20,14 +20,14 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The wall clock and real timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep(ms, signal, background = false) {
+  sleep(ms, abortSignal, background = false) {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(aborted(signal));
+      if (abortSignal?.aborted) return reject(aborted(abortSignal));
       const wakeAt = Date.now() + Math.max(0, ms);
       let timer: NodeJS.Timeout;
       const onAbort = (): void => {
         clearTimeout(timer);
-        reject(aborted(signal!));
+        reject(aborted(abortSignal!));
       };
       // A durable sleep may last months: wait in steps that setTimeout can express.
       const arm = (): void => {
@@ -35,7 +35,7 @@ export const systemClock: Clock = {
         timer = setTimeout(
           () => {
             if (Date.now() < wakeAt) return arm();
-            signal?.removeEventListener('abort', onAbort);
+            abortSignal?.removeEventListener('abort', onAbort);
             resolve();
           },
           Math.min(Math.max(0, left), MAX_TIMER_MS),
@@ -43,7 +43,7 @@ export const systemClock: Clock = {
         if (background) timer.unref();
       };
       arm();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      abortSignal?.addEventListener('abort', onAbort, { once: true });
     });
   },
 };
@@ -71,22 +71,22 @@ export class ManualClock implements Clock {
     return this.current;
   }
 
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  sleep(ms: number, abortSignal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(aborted(signal));
+      if (abortSignal?.aborted) return reject(aborted(abortSignal));
       const timer: ManualTimer = {
         due: this.current + Math.max(0, ms),
         seq: this.seq++,
         resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
+          abortSignal?.removeEventListener('abort', onAbort);
           resolve();
         },
       };
       const onAbort = (): void => {
         this.timers = this.timers.filter((t) => t !== timer);
-        reject(aborted(signal!));
+        reject(aborted(abortSignal!));
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      abortSignal?.addEventListener('abort', onAbort, { once: true });
       this.timers.push(timer);
     });
   }

@@ -12,6 +12,8 @@ export interface StepInfo {
   /** 0 for the first attempt. */
   attempt: number;
   /** Aborts when the attempt times out or the workflow is cancelled or its runner closes. */
+  abortSignal: AbortSignal;
+  /** @deprecated The same as {@link StepInfo.abortSignal}; "signal" is to name workflow signals. */
   signal: AbortSignal;
 }
 
@@ -99,132 +101,112 @@ export class WorkflowContext {
    * again if the process dies before its record is durable (at-least-once bodies, exactly-once
    * records); make its effects idempotent or use {@link transaction}.
    */
-  async step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
-    const location = this.next();
-    const recorded = this.run.history.leaf(location, 'step', name);
-    if (recorded) return replayed<T>(recorded.result, recorded.error, name, location);
-    this.live();
-    const retries = options.retries ?? 0;
-    const { initialMs = 100, factor = 2, maxMs = 30_000 } = options.backoff ?? {};
-    if (!Number.isInteger(retries) || retries < 0) throw new InvalidWorkflowOptions('retries must be an integer >= 0');
-    if (!(initialMs >= 0) || !(factor >= 1) || !(maxMs >= 0)) throw new InvalidWorkflowOptions('backoff needs initialMs >= 0, factor >= 1, maxMs >= 0');
-    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) throw new InvalidWorkflowOptions('timeoutMs must be positive');
-    let lastError: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await this.run.deps.clock.sleep(Math.min(maxMs, initialMs * factor ** (attempt - 1)), this.run.signal);
-      this.live();
-      let result: T;
-      try {
-        result = await this.attempt(name, fn, attempt, options.timeoutMs);
-      } catch (err) {
-        if (this.run.signal.aborted) throw this.run.signal.reason;
-        lastError = err;
-        continue;
+  step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
+    return this.effect('step', name, async () => {
+      const retries = options.retries ?? 0;
+      const { initialMs = 100, factor = 2, maxMs = 30_000 } = options.backoff ?? {};
+      if (!Number.isInteger(retries) || retries < 0) throw new InvalidWorkflowOptions('retries must be an integer >= 0');
+      if (!(initialMs >= 0) || !(factor >= 1) || !(maxMs >= 0)) throw new InvalidWorkflowOptions('backoff needs initialMs >= 0, factor >= 1, maxMs >= 0');
+      if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) throw new InvalidWorkflowOptions('timeoutMs must be positive');
+      let lastError: unknown;
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        if (attempt > 0) await this.run.deps.clock.sleep(Math.min(maxMs, initialMs * factor ** (attempt - 1)), this.run.abortSignal);
+        this.live();
+        try {
+          return await this.attempt(name, fn, attempt, options.timeoutMs);
+        } catch (err) {
+          if (this.run.abortSignal.aborted) throw this.run.abortSignal.reason;
+          lastError = err;
+        }
       }
-      await this.run.record({ location, kind: 'step', name, result: encodeValue(result), error: null });
-      return result;
-    }
-    const reason = recordError(lastError);
-    await this.run.record({ location, kind: 'step', name, result: null, error: JSON.stringify(reason) });
-    throw new StepFailed(name, location, reason, { cause: lastError });
+      throw new FailedEffect(lastError);
+    });
   }
 
   /** Runs `fn` once; its workflow-data writes commit atomically with its record (exactly once). */
-  async transaction<T>(name: string, fn: (tx: WorkflowTransaction) => Promise<T> | T): Promise<T> {
-    const location = this.next();
-    const recorded = this.run.history.leaf(location, 'transaction', name);
-    if (recorded) return replayed<T>(recorded.result, recorded.error, name, location);
-    this.live();
+  transaction<T>(name: string, fn: (tx: WorkflowTransaction) => Promise<T> | T): Promise<T> {
     const ops: WriteOp[] = [];
-    const puts = new Map<string, unknown>();
-    const adds = new Map<string, number>();
-    const store = this.run.deps.store;
-    const tx: WorkflowTransaction = {
-      async get<V>(key: string): Promise<V | undefined> {
-        let value: unknown = puts.has(key) ? puts.get(key) : decodeValue(await store.workflows.data(key));
-        const delta = adds.get(key);
-        if (delta !== undefined) value = (typeof value === 'number' ? value : 0) + delta;
-        return value as V | undefined;
+    return this.effect(
+      'transaction',
+      name,
+      async () => {
+        const puts = new Map<string, unknown>();
+        const adds = new Map<string, number>();
+        const run = this.run;
+        const tx: WorkflowTransaction = {
+          async get<V>(key: string): Promise<V | undefined> {
+            let value: unknown = puts.has(key) ? puts.get(key) : await run.readData(key);
+            const delta = adds.get(key);
+            if (delta !== undefined) value = (typeof value === 'number' ? value : 0) + delta;
+            return value as V | undefined;
+          },
+          put(key, value) {
+            puts.set(key, value);
+            adds.delete(key);
+            ops.push({ kind: 'workflow.data.put', key, value: encodeValue(value) });
+          },
+          add(key, delta) {
+            adds.set(key, (adds.get(key) ?? 0) + delta);
+            ops.push({ kind: 'workflow.data.add', key, delta });
+          },
+        };
+        const result = await fn(tx);
+        this.live();
+        return result;
       },
-      put(key, value) {
-        puts.set(key, value);
-        adds.delete(key);
-        ops.push({ kind: 'workflow.data.put', key, value: encodeValue(value) });
-      },
-      add(key, delta) {
-        adds.set(key, (adds.get(key) ?? 0) + delta);
-        ops.push({ kind: 'workflow.data.add', key, delta });
-      },
-    };
-    const result = await fn(tx);
-    this.live();
-    await this.run.record({ location, kind: 'transaction', name, result: encodeValue(result), error: null }, ops);
-    return result;
+      { ops },
+    );
   }
 
   /**
    * Sends a message to an actor and waits for its committed reply. The idempotency key is derived
    * from the workflow id and this location, so a replayed send is never delivered twice.
    */
-  async send(actorId: string, payload: Uint8Array | string, options: ActorCallOptions = {}): Promise<ActorReply> {
-    const location = this.next();
-    const recorded = this.run.history.leaf(location, 'send', actorId);
-    if (recorded) return replayed<ActorReply>(recorded.result, recorded.error, actorId, location);
-    this.live();
-    const actors = this.run.deps.actors;
-    const messageId = await actors.send({
-      to: actorId,
-      payload: toBytes(payload),
-      gasLimit: options.gasLimit ?? DEFAULT_GAS,
-      priority: options.priority,
-      from: `workflow:${this.run.workflowId}`,
-      idempotencyKey: `workflow:${this.run.workflowId}:${location}`,
+  send(actorId: string, payload: Uint8Array | string, options: ActorCallOptions = {}): Promise<ActorReply> {
+    return this.effect('send', actorId, async (location) => {
+      const actors = this.run.deps.actors;
+      const messageId = await actors.send({
+        to: actorId,
+        payload: toBytes(payload),
+        gasLimit: options.gasLimit ?? DEFAULT_GAS,
+        priority: options.priority,
+        from: `workflow:${this.run.workflowId}`,
+        idempotencyKey: `workflow:${this.run.workflowId}:${location}`,
+      });
+      const reply = await actors.reply(messageId);
+      this.live();
+      return reply;
     });
-    const reply = await actors.reply(messageId);
-    this.live();
-    await this.run.record({ location, kind: 'send', name: actorId, result: encodeValue(reply), error: null });
-    return reply;
   }
 
   /** A read-only call on an actor's committed state; its outcome is recorded. */
-  async query(actorId: string, payload: Uint8Array | string, options: { gasLimit?: bigint } = {}): Promise<QueryResult> {
-    const location = this.next();
-    const recorded = this.run.history.leaf(location, 'query', actorId);
-    if (recorded) return replayed<QueryResult>(recorded.result, recorded.error, actorId, location);
-    this.live();
-    const r = await this.run.deps.actors.query(actorId, toBytes(payload), options.gasLimit ?? DEFAULT_GAS);
-    const result: QueryResult = { status: r.status, error: r.error?.message ?? null, reply: r.reply, gasUsed: r.gasUsed };
-    this.live();
-    await this.run.record({ location, kind: 'query', name: actorId, result: encodeValue(result), error: null });
-    return result;
+  query(actorId: string, payload: Uint8Array | string, options: { gasLimit?: bigint } = {}): Promise<QueryResult> {
+    return this.effect('query', actorId, async () => {
+      const r = await this.run.deps.actors.query(actorId, toBytes(payload), options.gasLimit ?? DEFAULT_GAS);
+      const result: QueryResult = { status: r.status, error: r.error?.message ?? null, reply: r.reply, gasUsed: r.gasUsed };
+      this.live();
+      return result;
+    });
   }
 
   /** A durable timer: the wake-up time is recorded, so a restart sleeps only what is left. */
   async sleep(ms: number): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) throw new InvalidWorkflowOptions('sleep needs a finite duration >= 0');
-    const location = this.next();
-    const recorded = this.run.history.leaf(location, 'sleep', '');
     const clock = this.run.deps.clock;
-    let wakeAt: number;
-    if (recorded) wakeAt = decodeValue<number>(recorded.result);
-    else {
-      this.live();
-      wakeAt = clock.now() + ms;
-      await this.run.record({ location, kind: 'sleep', name: '', result: encodeValue(wakeAt), error: null }, [], true);
-    }
+    const wakeAt = await this.effect('sleep', '', () => clock.now() + ms, { durable: true });
     const left = wakeAt - clock.now();
-    if (left > 0) await clock.sleep(left, this.run.signal);
+    if (left > 0) await clock.sleep(left, this.run.abortSignal);
     this.live();
   }
 
   /** The current time, recorded (replay returns the same instant). */
   now(): Promise<number> {
-    return this.recordedValue('now', () => this.run.deps.clock.now());
+    return this.effect('now', '', () => this.run.deps.clock.now());
   }
 
   /** A random number in [0, 1), recorded. */
   random(): Promise<number> {
-    return this.recordedValue('random', () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48);
+    return this.effect('random', '', () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48);
   }
 
   /**
@@ -317,32 +299,61 @@ export class WorkflowContext {
 
   /** Throws if the workflow was cancelled or its runner is closing. */
   private live(): void {
-    if (this.run.signal.aborted) throw this.run.signal.reason;
+    if (this.run.abortSignal.aborted) throw this.run.abortSignal.reason;
   }
 
-  private async recordedValue(kind: EventKind, make: () => number): Promise<number> {
+  /**
+   * One recorded effect at the next location of this branch: the pattern every leaf effect
+   * (step, transaction, send, query, sleep, now, random) follows.
+   *
+   * - Look-up: an outcome recorded at this location (same kind and name, else `NonDeterminism`) is
+   *   returned without running anything; a recorded failure is thrown as `StepFailed`.
+   * - Run: otherwise, once the workflow is known to be live (not cancelled, lease held, runner
+   *   open), `run(location)` produces the value. What it throws propagates unrecorded, except a
+   *   {@link FailedEffect}: its cause is recorded as the effect's error and thrown as `StepFailed`.
+   * - Record: the value (or error) is recorded. `ops` commit in the same write set as the record;
+   *   they are read once `run` has finished, so a transaction fills the array as it runs. The
+   *   record is durable before this resolves, except inside a loop, where it waits for the next
+   *   checkpoint unless `durable` forces it out now (a sleep must not be forgotten by a crash).
+   */
+  private async effect<T>(kind: EventKind, name: string, run: (location: string) => Promise<T> | T, options: { durable?: boolean; ops?: readonly WriteOp[] } = {}): Promise<T> {
     const location = this.next();
-    const recorded = this.run.history.leaf(location, kind, '');
-    if (recorded) return decodeValue<number>(recorded.result);
+    const recorded = this.run.history.leaf(location, kind, name);
+    if (recorded) return replayed<T>(recorded.result, recorded.error, name, location);
     this.live();
-    const value = make();
-    await this.run.record({ location, kind, name: '', result: encodeValue(value), error: null });
+    let value: T;
+    try {
+      value = await run(location);
+    } catch (err) {
+      if (!(err instanceof FailedEffect)) throw err;
+      const reason = recordError(err.cause);
+      await this.run.record({ location, kind, name, result: null, error: JSON.stringify(reason) });
+      throw new StepFailed(name, location, reason, { cause: err.cause });
+    }
+    await this.run.record({ location, kind, name, result: encodeValue(value), error: null }, options.ops, options.durable);
     return value;
   }
 
   private async attempt<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, attempt: number, timeoutMs: number | undefined): Promise<T> {
-    if (timeoutMs === undefined) return fn({ attempt, signal: this.run.signal });
+    if (timeoutMs === undefined) return fn({ attempt, abortSignal: this.run.abortSignal, signal: this.run.abortSignal });
     const timer = new AbortController();
-    const signal = AbortSignal.any([this.run.signal, timer.signal]);
+    const abortSignal = AbortSignal.any([this.run.abortSignal, timer.signal]);
     const timeout = this.run.deps.clock.sleep(timeoutMs, timer.signal, true).then(() => {
       throw new StepTimeout(name, timeoutMs);
     });
     timeout.catch(() => undefined);
     try {
-      return await Promise.race([Promise.resolve(fn({ attempt, signal })), timeout]);
+      return await Promise.race([Promise.resolve(fn({ attempt, abortSignal, signal: abortSignal })), timeout]);
     } finally {
       timer.abort();
     }
+  }
+}
+
+/** Thrown by an effect's run to have `cause` recorded as the effect's error (a step out of retries). */
+class FailedEffect extends Error {
+  constructor(cause: unknown) {
+    super('effect failed', { cause });
   }
 }
 

@@ -1,6 +1,7 @@
 /** src/workflow — durable workflows: recorded effects, replay, loops that checkpoint in batches. */
-export { Workflows, WorkflowHandle } from './runtime.js';
-export type { WorkflowFn, WorkflowOptions, WorkflowStatus, HistoryEvent } from './runtime.js';
+export { Workflows, WorkflowHandle } from './workflows.js';
+export type { WorkflowOptions, WorkflowStatus, HistoryEvent } from './workflows.js';
+export type { WorkflowFn } from './runner.js';
 export { WorkflowContext, Loop } from './context.js';
 export type { StepInfo, StepOptions, WorkflowTransaction, LoopOptions, LoopResult } from './context.js';
 export type { ActorCalls, ActorReply, QueryResult, ActorCallOptions } from './actors.js';

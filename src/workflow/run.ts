@@ -4,6 +4,7 @@ import type { ActorCalls } from './actors.js';
 import type { Clock } from './clock.js';
 import { HistoryLimitExceeded } from './errors.js';
 import { History } from './history.js';
+import { PendingData } from './pending-data.js';
 
 /** Live history of a run, as `ctx.historyInfo()` reports it. */
 export interface HistoryInfo {
@@ -54,13 +55,15 @@ function iterationUnder(loop: string, path: string): number {
  * Inside loops records are buffered and committed with the loop's checkpoints — one write set per
  * checkpoint — and the checkpoint commit is left in flight while the next iteration runs; commits
  * of one run are chained, so there is at most one in flight and they land in order. Every write
- * set is fenced on the run's lease.
+ * set is fenced on the run's lease. Transactions read workflow data through {@link readData}, which
+ * layers the run's writes that are not durable yet over committed data.
  */
 export class Run {
   /** Loops currently running in this workflow (records are buffered while > 0). */
   loopDepth = 0;
   private pending: WorkflowEventRecord[] = [];
   private extra: WriteOp[] = [];
+  private readonly data = new PendingData();
   private tail: Promise<void> = Promise.resolve();
   private readonly branches = new Map<string, BranchStats>();
   private readonly countedLoops = new Set<string>();
@@ -86,7 +89,7 @@ export class Run {
     }
   }
 
-  get signal(): AbortSignal {
+  get abortSignal(): AbortSignal {
     return this.abort.signal;
   }
 
@@ -103,14 +106,25 @@ export class Run {
     this.count(e, false);
     this.pending.push(e);
     for (const op of ops) this.extra.push(op);
+    this.data.add(ops);
     return this.loopDepth === 0 || durable ? this.flush() : Promise.resolve();
   }
 
   /** Commits everything buffered (after any commit in flight); resolves when durable. */
   flush(final: WriteOp[] = []): Promise<void> {
     const ops = this.takeOps(final);
-    this.tail = this.tail.then(() => this.deps.queue.commit(ops));
+    const generation = this.data.take();
+    this.tail = this.tail.then(() => this.deps.queue.commit(ops)).then(() => this.data.landed(generation));
     return this.tail;
+  }
+
+  /**
+   * A workflow-data value as this run sees it: committed data with the run's own writes that are
+   * not durable yet (buffered by a loop, or in flight) applied in order — what it would read had
+   * every earlier record committed.
+   */
+  readData(key: string): Promise<unknown> {
+    return this.data.read(key, (k) => this.deps.store.workflows.data(k), () => this.tail);
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * Child process for the workflow crash test: starts `perRun` new workflows (transactions, a loop
- * with steps, transactions and actor calls, a durable sleep), resumes those of earlier runs, and
- * waits for all of them, until it is killed. A restart reuses the runner id, so it takes its own
+ * with steps, transactions (one reading what earlier iterations wrote) and actor calls, a durable
+ * sleep), resumes those of earlier runs, and waits for all of them, until it is killed. A restart reuses the runner id, so it takes its own
  * leases back at once.
  */
 import { readFileSync } from 'node:fs';
@@ -25,6 +25,8 @@ t.workflow('job', async (ctx: WorkflowContext) => {
   await ctx.transaction('begin', (tx) => tx.add(key, 1));
   const total = await ctx.loop({ name: 'work', state: 0, checkpointEvery: 7 }, async (c, sum, i) => {
     await c.transaction('tick', (tx) => tx.add(key, 1));
+    // Reads what earlier iterations wrote, checkpointed or not: counts each iteration once.
+    await c.transaction('count', async (tx) => tx.put(`count:${ctx.workflowId}`, ((await tx.get<number>(`count:${ctx.workflowId}`)) ?? 0) + 1));
     const v = await c.step('compute', () => i * 3);
     if (i % 10 === 0) await c.send('counter', '');
     return i === n - 1 ? Loop.break(sum + v) : Loop.continue(sum + v);

@@ -64,6 +64,8 @@ describe('workflow crash safety', () => {
         for (let k = 0; k < PER_RUN; k++) {
           // begin + one per iteration + end, each committed with its record: exactly once.
           expect(Number(one('SELECT value FROM workflow_data WHERE key = ?', `effects:w${r}-${k}`))).toBe(ITERATIONS + 2);
+          // A read-modify-write per iteration, redone after a crash from the last checkpoint's value.
+          expect(Number(one('SELECT value FROM workflow_data WHERE key = ?', `count:w${r}-${k}`))).toBe(ITERATIONS);
           expect(one('SELECT status FROM workflow WHERE id = ?', `w${r}-${k}`)).toBe('succeeded');
         }
       }

@@ -1,0 +1,220 @@
+import type { Logger } from 'pino';
+import { LeaseLost, type GroupCommit, type Store, type WorkflowClaim, type WorkflowRecord } from '../store/index.js';
+import type { ActorCalls } from './actors.js';
+import type { Clock } from './clock.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { WorkflowContext } from './context.js';
+import { recordError, RunnerClosed, WorkflowCancelled } from './errors.js';
+import { Run } from './run.js';
+
+/** A workflow body. Its effects go through `ctx`; everything else must be deterministic. */
+export type WorkflowFn<I = unknown, O = unknown> = (ctx: WorkflowContext, input: I) => Promise<O>;
+
+/** What a {@link Runner} is configured with (defaults applied by `Workflows`). */
+export interface RunnerSettings {
+  clock: Clock;
+  owner: string;
+  leaseMs: number;
+  pollMs: number;
+  maxConcurrent: number;
+  historyWarnEvents: number;
+  historyMaxEvents: number;
+  closeGraceMs: number;
+  logger: Logger;
+  /** Called when a workflow stops running here (finished, or stopped), so waiters look again. */
+  onStopped(id: string): void;
+}
+
+/**
+ * The lease runner of one process: claims runnable workflows of the registered names with a lease,
+ * renews the leases by heartbeat, takes over workflows whose lease expired (a crashed runner's)
+ * every `pollMs`, and runs each from its history until it ends or must stop (cancelled, lease
+ * lost, runner closing).
+ */
+export class Runner {
+  private readonly registry = new Map<string, WorkflowFn<never, unknown>>();
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Claims in flight, which close waits for; what they claim after close is given back. */
+  private readonly claiming = new Set<Promise<WorkflowRecord[]>>();
+  private readonly claimedAfterClose: string[] = [];
+  private readonly stop = new AbortController();
+  private housekeeping: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly actors: ActorCalls,
+    private readonly queue: GroupCommit,
+    private readonly settings: RunnerSettings,
+  ) {}
+
+  /** Workflows running here now. */
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Registers a workflow function and starts housekeeping, or claims at once if it runs. */
+  register(name: string, fn: WorkflowFn<never, unknown>): void {
+    this.registry.set(name, fn);
+    if (!this.housekeeping && !this.closed) this.housekeeping = this.tend();
+    else void this.pump().catch((err: unknown) => this.settings.logger.error({ err }, 'workflow claim failed'));
+  }
+
+  registered(name: string): boolean {
+    return this.registry.has(name);
+  }
+
+  isRunning(id: string): boolean {
+    return this.running.has(id);
+  }
+
+  /** Stops a workflow running here at its next effect; false if it does not run here. */
+  abort(id: string, reason: Error): boolean {
+    const entry = this.running.get(id);
+    entry?.abort.abort(reason);
+    return entry !== undefined;
+  }
+
+  /** Claims one workflow (if runnable and of a registered name) and runs it. */
+  async claimAndRun(id: string): Promise<void> {
+    const now = this.settings.clock.now();
+    const [record] = await this.claim({ owner: this.settings.owner, now, leaseUntil: now + this.settings.leaseMs, names: [...this.registry.keys()], id, limit: 1 });
+    if (record && !this.running.has(id)) this.execute(record);
+  }
+
+  /**
+   * Stops the runner: running workflows stop at their next effect (their state is whatever was
+   * committed), and their leases are released so another runner can continue at once. A workflow
+   * stuck inside a step body is waited for at most `closeGraceMs`.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stop.abort(new RunnerClosed());
+    for (const { abort } of this.running.values()) abort.abort(new RunnerClosed());
+    const ids = [...this.running.keys()];
+    // Real time, not the workflow clock: this bounds a shutdown, it is not workflow logic.
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, this.settings.closeGraceMs)));
+    await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.done)), grace]);
+    clearTimeout(timer);
+    await this.housekeeping?.catch(() => undefined);
+    await Promise.allSettled([...this.claiming]);
+    await this.store.workflows.release(this.settings.owner, [...ids, ...this.claimedAfterClose]);
+  }
+
+  /** A claim that close waits for; what it claims once the runner is closed is not run. */
+  private claim(req: WorkflowClaim): Promise<WorkflowRecord[]> {
+    const p = this.store.workflows.claim(req).then((records) => {
+      if (!this.closed) return records;
+      for (const r of records) this.claimedAfterClose.push(r.id);
+      return [];
+    });
+    this.claiming.add(p);
+    const forget = (): void => void this.claiming.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  /** Heartbeats and takeover, on the workflow clock, until close. */
+  private async tend(): Promise<void> {
+    const { clock, leaseMs, pollMs, logger } = this.settings;
+    const beatEvery = Math.max(1, Math.floor(leaseMs / 3));
+    let lastBeat = clock.now();
+    let first = true;
+    while (!this.closed) {
+      if (!first) {
+        try {
+          await clock.sleep(Math.min(pollMs, beatEvery), this.stop.signal, true);
+        } catch {
+          return;
+        }
+      }
+      first = false;
+      // Never throws: a store failure here is logged and the next round tries again.
+      try {
+        if (clock.now() - lastBeat >= beatEvery) {
+          lastBeat = clock.now();
+          await this.heartbeat();
+        }
+        await this.pump();
+      } catch (err) {
+        logger.error({ err }, 'workflow runner housekeeping failed');
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const ids = [...this.running.keys()];
+    if (ids.length === 0) return;
+    const held = await this.store.workflows.renew(this.settings.owner, ids, this.settings.clock.now() + this.settings.leaseMs);
+    const still = new Map(held.map((h) => [h.id, h.cancelRequested]));
+    for (const id of ids) {
+      const entry = this.running.get(id);
+      if (!entry) continue;
+      if (!still.has(id)) entry.abort.abort(new LeaseLost(id));
+      else if (still.get(id)) entry.abort.abort(new WorkflowCancelled(id));
+    }
+  }
+
+  /** Claims runnable workflows up to capacity and runs them. */
+  private async pump(): Promise<void> {
+    const room = this.settings.maxConcurrent - this.running.size;
+    if (room <= 0 || this.closed || this.registry.size === 0) return;
+    const now = this.settings.clock.now();
+    const claimed = await this.claim({ owner: this.settings.owner, now, leaseUntil: now + this.settings.leaseMs, names: [...this.registry.keys()], limit: room });
+    for (const record of claimed) if (!this.running.has(record.id)) this.execute(record);
+  }
+
+  private execute(record: WorkflowRecord): void {
+    const fn = this.registry.get(record.name)!;
+    const abort = new AbortController();
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    // Registered before the first await, so a cancel, a heartbeat or close finds it at once.
+    this.running.set(record.id, { abort, done });
+    if (record.cancelRequested) abort.abort(new WorkflowCancelled(record.id));
+    const { clock, owner, historyWarnEvents, historyMaxEvents, logger } = this.settings;
+    const work = async (): Promise<void> => {
+      const loaded = await this.store.workflows.events(record.id);
+      const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, logger };
+      await this.runToEnd(record, fn, new Run(record.id, loaded, deps, abort));
+    };
+    work()
+      .catch((err: unknown) => logger.error({ err, workflowId: record.id }, 'workflow run failed to start'))
+      .finally(() => {
+        this.running.delete(record.id);
+        resolveDone();
+        this.settings.onStopped(record.id);
+        if (!this.closed) void this.pump().catch((err: unknown) => logger.error({ err }, 'workflow claim failed'));
+      });
+  }
+
+  private async runToEnd(record: WorkflowRecord, fn: WorkflowFn<never, unknown>, run: Run): Promise<void> {
+    const id = record.id;
+    const { clock, logger } = this.settings;
+    const finish = (status: 'succeeded' | 'failed' | 'cancelled', output: string | null, error: string | null): Promise<void> =>
+      run.flush([{ kind: 'workflow.finish', id, status, output, error, now: clock.now() }]);
+    const stopped = run.abortSignal;
+    try {
+      const root = new WorkflowContext(run, '');
+      if (stopped.aborted) throw stopped.reason;
+      const output = await fn(root, decodeValue<never>(record.input));
+      root.finish();
+      if (stopped.reason instanceof WorkflowCancelled) throw stopped.reason;
+      await finish('succeeded', encodeValue(output), null);
+    } catch (err) {
+      const reason: unknown = stopped.aborted ? stopped.reason : err;
+      if (reason instanceof LeaseLost || reason instanceof RunnerClosed || err instanceof LeaseLost) {
+        logger.info({ workflowId: id, reason: recordError(reason).message }, 'workflow stopped; it continues where its lease goes');
+        return;
+      }
+      try {
+        if (reason instanceof WorkflowCancelled) await finish('cancelled', null, null);
+        else await finish('failed', null, JSON.stringify(recordError(err)));
+      } catch (commitErr) {
+        logger.warn({ err: commitErr, workflowId: id }, 'could not record the end of a workflow');
+      }
+    }
+  }
+}

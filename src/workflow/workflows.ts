@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { GroupCommit, type Store, type WorkflowRecord } from '../store/index.js';
+import type { ActorCalls } from './actors.js';
+import { systemClock, type Clock } from './clock.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { RunnerClosed, UnknownWorkflow, UnregisteredWorkflow, WorkflowCancelled, WorkflowFailed, WorkflowIdConflict, type RecordedError } from './errors.js';
+import { Runner, type WorkflowFn } from './runner.js';
+
+/** Options of {@link Workflows}. */
+export interface WorkflowOptions {
+  /** Time source for timers, leases and backoff (tests pass a `ManualClock`). */
+  clock?: Clock;
+  /** This runner's name in leases (default: a random id). */
+  runnerId?: string;
+  /** Lease length; a crashed runner's workflows are taken over this long after its last heartbeat (default 15 000). */
+  leaseMs?: number;
+  /** How often to look for runnable workflows of other runners and expired leases (default 1000). */
+  pollMs?: number;
+  /** Workflows this runner executes at once (default 256). */
+  maxConcurrent?: number;
+  /** Log a warning when a workflow's live history passes this many events (default 10 000). */
+  historyWarnEvents?: number;
+  /** Fail a workflow whose live history passes this many events (default 100 000). */
+  historyMaxEvents?: number;
+  /**
+   * On close, how long to wait for running workflows to reach their next effect before giving
+   * their leases back anyway (default 5000). Late records are then refused by the lease fence.
+   */
+  closeGraceMs?: number;
+  logger?: Logger;
+}
+
+/** Where a workflow stands. */
+export interface WorkflowStatus {
+  id: string;
+  name: string;
+  status: WorkflowRecord['status'];
+  /** Why it failed, for `failed`. */
+  error: RecordedError | null;
+  /** The runner holding its lease while it is pending. */
+  leaseOwner: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One event of a workflow's history, decoded. */
+export interface HistoryEvent {
+  location: string;
+  kind: string;
+  name: string;
+  result: unknown;
+  error: RecordedError | null;
+  forgotten: boolean;
+}
+
+/** A started workflow. Its calls fail with `RunnerClosed` once its `Workflows` is closed. */
+export class WorkflowHandle<O = unknown> {
+  /** @internal */
+  constructor(
+    private readonly runtime: Workflows,
+    readonly id: string,
+  ) {}
+
+  /**
+   * The output; throws `WorkflowFailed` or `WorkflowCancelled`. Waits until the workflow ends, or
+   * rejects with `RunnerClosed` when the runner closes first.
+   */
+  result(): Promise<O> {
+    return this.runtime.result(this.id) as Promise<O>;
+  }
+
+  status(): Promise<WorkflowStatus> {
+    return this.runtime.status(this.id);
+  }
+
+  /** Recorded events in order; forgotten ones only when asked. */
+  history(options: { includeForgotten?: boolean } = {}): Promise<HistoryEvent[]> {
+    return this.runtime.history(this.id, options.includeForgotten ?? false);
+  }
+
+  /** Requests cancellation: the workflow stops at its next effect and ends `cancelled`. */
+  cancel(): Promise<void> {
+    return this.runtime.cancel(this.id);
+  }
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/**
+ * The durable workflow runtime of one process: a registry of workflow functions, the handle API
+ * (start, look up, wait for, cancel), and a {@link Runner} that claims runnable workflows with
+ * leases, renews them by heartbeat, takes over workflows whose runner died once their lease
+ * expires, and replays each from its history. Once closed, every call fails with `RunnerClosed`.
+ */
+export class Workflows {
+  private readonly runner: Runner;
+  private readonly queue: GroupCommit;
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly clock: Clock;
+  private readonly owner: string;
+  private readonly pollMs: number;
+  /** Aborted on close: ends the polls of `result()` waiters. */
+  private readonly stop = new AbortController();
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    actors: ActorCalls,
+    options: WorkflowOptions = {},
+  ) {
+    this.queue = new GroupCommit(store);
+    this.clock = options.clock ?? systemClock;
+    this.owner = options.runnerId ?? `runner-${randomUUID()}`;
+    this.pollMs = options.pollMs ?? 1000;
+    this.runner = new Runner(store, actors, this.queue, {
+      clock: this.clock,
+      owner: this.owner,
+      leaseMs: options.leaseMs ?? 15_000,
+      pollMs: this.pollMs,
+      maxConcurrent: options.maxConcurrent ?? 256,
+      historyWarnEvents: options.historyWarnEvents ?? 10_000,
+      historyMaxEvents: options.historyMaxEvents ?? 100_000,
+      closeGraceMs: options.closeGraceMs ?? 5000,
+      logger: options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' }),
+      onStopped: (id) => this.notify(id),
+    });
+  }
+
+  /** This runner's lease owner name. */
+  get runnerId(): string {
+    return this.owner;
+  }
+
+  /**
+   * Registers a workflow by name and starts the runner if it was idle: pending workflows of that
+   * name (left by a crash, or started elsewhere) are picked up.
+   */
+  register<I, O>(name: string, fn: WorkflowFn<I, O>): void {
+    this.open();
+    this.runner.register(name, fn as WorkflowFn<never, unknown>);
+  }
+
+  /** Starts a workflow, or returns the existing one with that id. */
+  async start<I, O>(name: string, input: I, options: { id?: string } = {}): Promise<WorkflowHandle<O>> {
+    if (!this.runner.registered(name)) throw new UnregisteredWorkflow(name);
+    this.open();
+    const id = options.id ?? randomUUID();
+    await this.queue.commit([{ kind: 'workflow.create', id, name, input: encodeValue(input), now: this.clock.now() }]);
+    const record = await this.store.workflows.get(id);
+    if (!record) throw new UnknownWorkflow(id);
+    if (record.name !== name) throw new WorkflowIdConflict(id, record.name);
+    if (record.status === 'pending' && !this.runner.isRunning(id)) await this.runner.claimAndRun(id);
+    return new WorkflowHandle<O>(this, id);
+  }
+
+  /** A handle on an existing workflow. */
+  handle<O = unknown>(id: string): WorkflowHandle<O> {
+    this.open();
+    return new WorkflowHandle<O>(this, id);
+  }
+
+  /** @internal See {@link WorkflowHandle.result}. */
+  async result(id: string): Promise<unknown> {
+    for (;;) {
+      this.open();
+      const record = await this.store.workflows.get(id);
+      if (!record) throw new UnknownWorkflow(id);
+      if (record.status === 'succeeded') return decodeValue(record.output);
+      if (record.status === 'failed') throw new WorkflowFailed(id, decodeValue<RecordedError>(record.error));
+      if (record.status === 'cancelled') throw new WorkflowCancelled(id);
+      await this.changed(id);
+    }
+  }
+
+  /** @internal */
+  async status(id: string): Promise<WorkflowStatus> {
+    this.open();
+    const r = await this.store.workflows.get(id);
+    if (!r) throw new UnknownWorkflow(id);
+    return {
+      id: r.id,
+      name: r.name,
+      status: r.status,
+      error: r.error === null ? null : decodeValue<RecordedError>(r.error),
+      leaseOwner: r.leaseOwner,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+    };
+  }
+
+  /** @internal */
+  async history(id: string, includeForgotten: boolean): Promise<HistoryEvent[]> {
+    this.open();
+    if (!(await this.store.workflows.get(id))) throw new UnknownWorkflow(id);
+    return (await this.store.workflows.events(id, includeForgotten)).map((e) => ({
+      location: e.location,
+      kind: e.kind,
+      name: e.name,
+      result: decodeValue(e.result),
+      error: e.error === null ? null : decodeValue<RecordedError>(e.error),
+      forgotten: e.forgotten,
+    }));
+  }
+
+  /** @internal */
+  async cancel(id: string): Promise<void> {
+    this.open();
+    const record = await this.store.workflows.get(id);
+    if (!record) throw new UnknownWorkflow(id);
+    if (record.status !== 'pending') return;
+    await this.queue.commit([{ kind: 'workflow.cancel', id, now: this.clock.now() }]);
+    if (!this.runner.abort(id, new WorkflowCancelled(id)) && this.runner.registered(record.name)) await this.runner.claimAndRun(id);
+  }
+
+  /** How many workflows of the store are in each status. */
+  counts(): Promise<Record<WorkflowStatus['status'], number>> {
+    this.open();
+    return this.store.workflows.counts();
+  }
+
+  /** Counters for metrics and tests (also after close). */
+  stats(): { running: number; commits: number; writeSets: number; runnerId: string } {
+    return { running: this.runner.size, commits: this.queue.commits, writeSets: this.queue.writeSets, runnerId: this.owner };
+  }
+
+  /**
+   * Stops the runner (see {@link Runner.close}): running workflows stop at their next effect and
+   * their leases are given back. `result()` waiters reject with `RunnerClosed` at once; later
+   * calls fail with it.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stop.abort(new RunnerClosed());
+    const waiting = [...this.waiters.values()].flat();
+    this.waiters.clear();
+    for (const w of waiting) w.reject(new RunnerClosed());
+    await this.runner.close();
+  }
+
+  private open(): void {
+    if (this.closed) throw new RunnerClosed();
+  }
+
+  /** Waits until the workflow may have changed: pushed when it runs here, polled otherwise. */
+  private changed(id: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new RunnerClosed());
+      const waiter: Waiter = { resolve, reject };
+      const list = this.waiters.get(id) ?? [];
+      list.push(waiter);
+      this.waiters.set(id, list);
+      if (!this.runner.isRunning(id)) {
+        this.clock.sleep(this.pollMs, this.stop.signal, true).then(
+          () => {
+            this.forget(id, waiter);
+            resolve();
+          },
+          () => undefined,
+        );
+      }
+    });
+  }
+
+  private forget(id: string, waiter: Waiter): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    const rest = list.filter((w) => w !== waiter);
+    if (rest.length > 0) this.waiters.set(id, rest);
+    else this.waiters.delete(id);
+  }
+
+  private notify(id: string): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    this.waiters.delete(id);
+    for (const w of list) w.resolve();
+  }
+}
