@@ -3,6 +3,9 @@ import { OverlayStore, type Store, type WriteOp } from '../store/index.js';
 import { SpeculativeWrite } from './errors.js';
 import type { PrefetchOutcome } from './stream.js';
 
+/** How long a stopped speculation may run on before its worker is terminated (see the engine's `stopGraceMs`). */
+const STOP_GRACE_MS = 5;
+
 /** The part of a pool message a speculation needs. */
 export interface SpeculativeMessage {
   id: string;
@@ -90,6 +93,9 @@ export class Speculator {
       context: { self: actorId, source: m.sender, messageId: m.id, blockHeight: this.options.height, blockTime: BigInt(Date.now()), seed: 'prefetch' },
       state: { load: (key) => this.overlay.state.get(actorId, key) },
       signal: abortSignal,
+      // A stopped speculation that is about to end anyway is let finish: terminating its worker
+      // and starting another costs more than a few milliseconds of guest work.
+      stopGraceMs: STOP_GRACE_MS,
     });
     const outcome: PrefetchOutcome = r.status === 'ok' ? 'valid' : DETERMINISTIC_STATUSES.has(r.status) ? 'invalid' : 'failed';
     const writes: WriteOp[] =
