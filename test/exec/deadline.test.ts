@@ -25,30 +25,37 @@ describe('Engine deadlines', () => {
     try {
       // The worker is up and holds the module.
       expect((await p.engine.execute({ codeId: p.codeId })).status).toBe('ok');
-      // Both handed to the one worker at once: the spin waits in its pipeline behind a short one.
-      const first = p.engine.execute({ codeId: p.codeId, input: enc('first') });
       const deadlineMs = 1000;
-      const second = p.engine.execute({ codeId: p.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs });
-      // The main thread is blocked while the worker finishes the first and starts the second.
       const blockMs = 3000;
-      const blockedAt = performance.now();
-      while (performance.now() - blockedAt < blockMs);
-      const unblockedAt = performance.now();
-      const r = await second;
-      const settledAfter = performance.now() - unblockedAt;
-      expect((await first).status).toBe('ok');
-      expect(r.status).toBe('Timeout');
-      // It started on the worker long before the main thread saw the first outcome...
-      expect(r.timings.queueWait).toBeLessThan(blockMs / 2);
-      // ...so its deadline had passed when the main thread looked: stopped at once, not a whole
-      // deadline later (which is what counting from the main thread's view gave).
-      expect(r.timings.run).toBeGreaterThan(deadlineMs);
-      expect(settledAfter).toBeLessThan(deadlineMs * 0.9);
+      // On a loaded machine the worker may get no CPU while the main thread spins: then it never
+      // started the job during the block and the scenario did not happen; it is run again.
+      for (let attempt = 1; ; attempt++) {
+        // Both handed to the one worker at once: the spin waits in its pipeline behind a short one.
+        const first = p.engine.execute({ codeId: p.codeId, input: enc('first') });
+        const second = p.engine.execute({ codeId: p.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs });
+        // The main thread is blocked while the worker finishes the first and starts the second.
+        const blockedAt = performance.now();
+        while (performance.now() - blockedAt < blockMs);
+        const unblockedAt = performance.now();
+        const r = await second;
+        const settledAfter = performance.now() - unblockedAt;
+        expect((await first).status).toBe('ok');
+        expect(r.status).toBe('Timeout');
+        if (r.timings.queueWait >= blockMs / 2 && attempt < 5) continue;
+        // It started on the worker long before the main thread saw the first outcome...
+        expect(r.timings.queueWait).toBeLessThan(blockMs / 2);
+        // ...so its deadline had passed when the main thread looked: stopped at once, not a whole
+        // deadline later (which is what counting from the main thread's view gave).
+        expect(r.timings.run).toBeGreaterThan(deadlineMs);
+        expect(settledAfter).toBeLessThan(deadlineMs * 0.9);
+        break;
+      }
       expect(p.engine.stats()).toMatchObject({ inflight: 0, workers: 1 });
     } finally {
       await p.close();
     }
   });
+
 
   it('a worker stuck in C++ past the deadline: Timeout at once, a fresh worker meanwhile, the permit kept until it exits', async () => {
     const s = await engineFixture({ workers: 1, spares: 0 }, TABLES_ALLOWED);

@@ -121,7 +121,7 @@ describe('prefetch in the batch processor', () => {
     const id = await t.send({ to: 'c', payload: enc(''), gasLimit: GAS });
     expect(dec((await t.reply(id)).payload)).toBe('1');
     release();
-    await until(() => t.processor.prefetchStats().counters.discarded === 1);
+    await until(() => t.processor.prefetchStats().counters.discarded === 1, 20_000);
     const s = t.processor.prefetchStats();
     expect(s.warmed).toBe(0);
     expect(s.counters.processed).toBe(0);
