@@ -122,7 +122,8 @@ export class Engine {
     this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
     // At most 32: a worker's job ring then always has room (ring.ts, INLINE_MAX).
     this.pipeline = Math.min(32, Math.max(1, options.pipeline ?? 16));
-    // The parts call each other only from worker events and timers, all after the constructor.
+    // The parts reach one another through these callbacks from worker events and timers, once all
+    // are built; only `admitted` runs sooner (as the pool boots), and it needs only `inflight`.
     this.pool = new WorkerPool(
       {
         size: Math.max(1, options.workers ?? availableParallelism()),
