@@ -6,13 +6,14 @@ import type { BackgroundMessage, BatchRecord } from '../store/index.js';
  * batch's header. Pure.
  *
  * Rules: higher priority first; within a priority, senders take turns (round-robin: every
- * sender's first message in the batch, by arrival, then every sender's second, ...), so no sender
- * fills a batch; a sender's messages only in nonce order (a message is eligible once every lower
+ * sender's first message in the batch, by arrival, then every sender's second, ...) to get into
+ * a batch, so no sender fills one; the batch then runs in priority and arrival order; a sender's
+ * messages only in nonce order (a message is eligible once every lower
  * nonce of its sender is done or already planned); at most `maxMessages` messages and `gasBudget`
  * summed gas limits per batch, at most `maxPerActor` messages per actor chain, and at most
  * `maxProduced` messages that the plan's messages could send between them. A message whose gas
  * limit exceeds `sliceGas` is slow: it ends its actor's chain in the batch and runs in the
- * background (see `Deferred`); actors in `busyActors` (running one) get nothing planned. A sender
+ * background (see `Background` in `background.ts`); actors in `busyActors` (running one) get nothing planned. A sender
  * whose next message cannot go in (its actor is busy or full) gets nothing more in this batch.
  * `pending` may be a slice of the pool (the best messages by priority and arrival): a sender's
  * messages are taken only while their nonces run on without a gap from the sender's lowest
@@ -74,12 +75,23 @@ export function isSlow(gasLimit: bigint, sliceGas: bigint | undefined): boolean 
 
 interface Head<M> {
   m: M;
-  /** Messages already planned from its sender: the sender's turn. */
+  /** Messages already taken from its sender: the sender's turn. */
   round: number;
 }
 
-/** Plans a batch from the pending messages (any order); returns the chosen ones in plan order. */
-export function planBatch<M extends PendingMessage>(pending: readonly M[], limits: PlanLimits): M[] {
+/** What a walk does with the best head: takes it, skips it (its sender gets nothing more), or stops. */
+type Decision = 'take' | 'skip' | 'stop';
+
+/**
+ * Walks the pending messages best head first (`order`), a sender's next message becoming its
+ * head once the one before is taken; returns those taken, in the order taken.
+ */
+function walk<M extends PendingMessage>(
+  pending: readonly M[],
+  lowestPending: ReadonlyMap<string, number> | undefined,
+  order: (a: Head<M>, b: Head<M>) => number,
+  decide: (m: M) => Decision,
+): M[] {
   const bySender = new Map<string, M[]>();
   for (const m of pending) {
     let list = bySender.get(m.sender);
@@ -88,50 +100,85 @@ export function planBatch<M extends PendingMessage>(pending: readonly M[], limit
   }
   for (const list of bySender.values()) list.sort((a, b) => a.nonce - b.nonce);
   const cursor = new Map<string, number>();
-  // Priority, then the sender's turn, then arrival: within a priority, senders alternate.
-  const order = (a: Head<M>, b: Head<M>): number => b.m.priority - a.m.priority || a.round - b.round || a.m.seq - b.m.seq;
   // Candidates: the head of each sender's queue (only that message of each sender is eligible).
   const heads: Head<M>[] = [];
   for (const [sender, list] of bySender) {
-    const lowest = limits.lowestPending?.get(sender);
+    const lowest = lowestPending?.get(sender);
     if (lowest !== undefined && list[0]!.nonce !== lowest) continue;
     cursor.set(sender, 0);
     heads.push({ m: list[0]!, round: 0 });
   }
   heads.sort(order);
-  const maxPerActor = limits.maxPerActor ?? Number.MAX_SAFE_INTEGER;
-  const maxProduced = limits.maxProduced ?? 0;
-  const maxSlow = limits.maxSlow ?? Number.MAX_SAFE_INTEGER;
-  const perActor = new Map<string, number>();
-  // Actors whose chain in this batch ended with a slow message.
-  const ended = new Set<string>();
-  const plan: M[] = [];
-  let gas = 0n;
-  let produced = 0;
-  let slow = 0;
-  while (heads.length > 0 && plan.length < limits.maxMessages) {
+  const taken: M[] = [];
+  while (heads.length > 0) {
     const { m: next, round } = heads.shift()!;
-    const actor = next.recipient;
-    const isSlowMessage = isSlow(next.gasLimit, limits.sliceGas);
-    // Its actor cannot take it in this batch: its sender waits (nonce order) and the others go on.
-    if (limits.busyActors?.has(actor) || ended.has(actor) || (perActor.get(actor) ?? 0) >= maxPerActor || (isSlowMessage && slow >= maxSlow)) continue;
-    const bound = limits.maxProduced === undefined ? 0 : producedBound(next.gasLimit, limits);
-    if (plan.length > 0 && (gas + next.gasLimit > limits.gasBudget || produced + bound > maxProduced)) break;
-    plan.push(next);
-    gas += next.gasLimit;
-    produced += bound;
-    perActor.set(actor, (perActor.get(actor) ?? 0) + 1);
-    if (isSlowMessage) {
-      slow++;
-      ended.add(actor);
-    }
+    const decision = decide(next);
+    if (decision === 'stop') break;
+    if (decision === 'skip') continue;
+    taken.push(next);
     const i = cursor.get(next.sender)! + 1;
     cursor.set(next.sender, i);
     const after = bySender.get(next.sender)![i];
     // A sender's pending nonces are consecutive; a gap means the next one is outside the slice.
     if (after && after.nonce === next.nonce + 1) insertSorted(heads, { m: after, round: round + 1 }, order);
   }
-  return plan;
+  return taken;
+}
+
+/**
+ * Plans a batch from the pending messages (any order); returns the chosen ones in plan order.
+ * Two walks: the first chooses, senders taking turns within a priority, under every limit; the
+ * second orders the choice by priority and arrival (so that an actor's messages run in arrival
+ * order whenever they all fit, whatever the batch boundaries), keeping a slow message the last of
+ * its actor's chain.
+ */
+export function planBatch<M extends PendingMessage>(pending: readonly M[], limits: PlanLimits): M[] {
+  const maxPerActor = limits.maxPerActor ?? Number.MAX_SAFE_INTEGER;
+  const maxProduced = limits.maxProduced ?? 0;
+  const maxSlow = limits.maxSlow ?? Number.MAX_SAFE_INTEGER;
+  const perActor = new Map<string, number>();
+  // Actors whose chain in this batch ended with a slow message.
+  const ended = new Set<string>();
+  let count = 0;
+  let gas = 0n;
+  let produced = 0;
+  let slow = 0;
+  const chosen = walk(
+    pending,
+    limits.lowestPending,
+    // Priority, then the sender's turn, then arrival: within a priority, senders alternate.
+    (a, b) => b.m.priority - a.m.priority || a.round - b.round || a.m.seq - b.m.seq,
+    (m) => {
+      if (count >= limits.maxMessages) return 'stop';
+      const actor = m.recipient;
+      const isSlowMessage = isSlow(m.gasLimit, limits.sliceGas);
+      // Its actor cannot take it in this batch: its sender waits (nonce order), the others go on.
+      if (limits.busyActors?.has(actor) || ended.has(actor) || (perActor.get(actor) ?? 0) >= maxPerActor || (isSlowMessage && slow >= maxSlow)) return 'skip';
+      const bound = limits.maxProduced === undefined ? 0 : producedBound(m.gasLimit, limits);
+      if (count > 0 && (gas + m.gasLimit > limits.gasBudget || produced + bound > maxProduced)) return 'stop';
+      count++;
+      gas += m.gasLimit;
+      produced += bound;
+      perActor.set(actor, (perActor.get(actor) ?? 0) + 1);
+      if (isSlowMessage) {
+        slow++;
+        ended.add(actor);
+      }
+      return 'take';
+    },
+  );
+  // The choice holds, per sender, consecutive nonces from its lowest eligible one.
+  const closed = new Set<string>();
+  return walk(
+    chosen,
+    undefined,
+    (a, b) => b.m.priority - a.m.priority || a.m.seq - b.m.seq,
+    (m) => {
+      if (closed.has(m.recipient)) return 'skip';
+      if (isSlow(m.gasLimit, limits.sliceGas)) closed.add(m.recipient);
+      return 'take';
+    },
+  );
 }
 
 function insertSorted<T>(xs: T[], x: T, order: (a: T, b: T) => number): void {
