@@ -75,6 +75,10 @@ function checkRequest(req: ExecutionRequest): void {
 /** Engine statistics. */
 export interface EngineStats {
   workers: number;
+  /** Executions handed to one worker at a time: the gate admits workers x pipeline + maxQueued. */
+  pipeline: number;
+  /** Executions that may wait for a worker; beyond that `Busy`. */
+  maxQueued: number;
   busy: number;
   spares: number;
   queued: number;
@@ -644,6 +648,8 @@ export class Engine {
   stats(): EngineStats {
     return {
       workers: this.slots.length,
+      pipeline: this.pipeline,
+      maxQueued: this.maxQueued,
       busy: this.slots.filter((s) => s.jobs.length > 0).length,
       spares: this.spares.filter((s) => s.ready).length,
       queued: this.queue.length,

@@ -13,6 +13,7 @@ export type {
   NewMessage,
   ReplyRecord,
   BatchRecord,
+  BackgroundMessage,
   WorkflowArea,
   WorkflowRecord,
   WorkflowEventRecord,

@@ -157,4 +157,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX message_pending ON message (priority DESC, seq, id) WHERE status = 'pending';
       CREATE INDEX message_pending_sender ON message (sender, nonce) WHERE status = 'pending';`,
   },
+  {
+    // Slow messages run in the background across batches (the processor's planner): a batch
+    // records those still running after it and those whose outcomes it commits, as JSON, so a
+    // restart resumes them from the last batch alone. Null when there are none.
+    version: 8,
+    name: 'batch-background',
+    sql: `
+      ALTER TABLE batch ADD COLUMN background TEXT;`,
+  },
 ];

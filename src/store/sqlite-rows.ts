@@ -1,5 +1,5 @@
 /** Row shapes of the SQLite schema and their mapping to the store's records. */
-import type { MessageRecord, WorkflowEventRecord, WorkflowRecord } from './types.js';
+import type { BackgroundMessage, BatchRecord, MessageRecord, WorkflowEventRecord, WorkflowRecord } from './types.js';
 
 export const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
@@ -83,3 +83,17 @@ export const toEvent = (r: EventRow): WorkflowEventRecord => ({
   error: r.error,
   forgotten: r.forgotten === 1,
 });
+
+/** A batch's background messages as stored (`batch.background`): JSON text, or null when it has none. */
+export function backgroundText(b: BatchRecord): string | null {
+  const background = b.background ?? [];
+  const completes = b.completes ?? [];
+  return background.length + completes.length === 0 ? null : JSON.stringify({ background, completes });
+}
+
+/** A batch's background fields from their stored text (none when null). */
+export function parseBackground(text: string | null): Pick<BatchRecord, 'background' | 'completes'> {
+  if (text === null) return {};
+  const { background, completes } = JSON.parse(text) as { background: BackgroundMessage[]; completes: BackgroundMessage[] };
+  return { background, completes };
+}

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { LeaseLost, StoreError } from './errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import { connect, settleCodeTables } from './sqlite-connection.js';
-import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './sqlite-rows.js';
+import { parseBackground, toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './sqlite-rows.js';
 import { inlineWrites, WriterThread, type AsyncWrites } from './sqlite-writer.js';
 import { prepareWrites } from './sqlite-writes.js';
 import type {
@@ -124,8 +124,8 @@ export class SqliteStore implements Store {
           : null;
       },
       async lastBatch(): Promise<BatchRecord | null> {
-        const r = q.lastBatch.get() as { height: number; timestamp: number; seed: string; message_ids: string; committed: number } | undefined;
-        return r ? { height: r.height, timestamp: r.timestamp, seed: r.seed, messageIds: JSON.parse(r.message_ids) as string[], committed: r.committed === 1 } : null;
+        const r = q.lastBatch.get() as { height: number; timestamp: number; seed: string; message_ids: string; committed: number; background: string | null } | undefined;
+        return r ? { height: r.height, timestamp: r.timestamp, seed: r.seed, messageIds: JSON.parse(r.message_ids) as string[], committed: r.committed === 1, ...parseBackground(r.background) } : null;
       },
     };
     this.codes = {

@@ -5,6 +5,7 @@
  * ops are written field by field into one buffer, which is transferred, not copied; any other op
  * (code blobs, workflow records) travels beside it as it is, in its place in the order.
  */
+import { backgroundText, parseBackground } from './sqlite-rows.js';
 import type { WriteOp } from './types.js';
 
 /** Ops with a binary form; tag 0 says "the next op of `rest`". */
@@ -129,6 +130,7 @@ export function encodeWriteSet(ops: readonly WriteOp[]): EncodedWriteSet {
         e.u8(b.committed ? 1 : 0);
         e.f64(b.messageIds.length);
         for (const id of b.messageIds) e.str(id);
+        e.strOrNull(backgroundText(b));
         break;
       }
       case 'batch.commit':
@@ -253,7 +255,7 @@ export function decodeWriteSet(set: EncodedWriteSet): WriteOp[] {
         const seed = d.str();
         const committed = d.u8() === 1;
         const messageIds = Array.from({ length: d.f64() }, () => d.str());
-        ops.push({ kind: 'batch.plan', batch: { height, timestamp, seed, messageIds, committed } });
+        ops.push({ kind: 'batch.plan', batch: { height, timestamp, seed, messageIds, committed, ...parseBackground(d.strOrNull()) } });
         break;
       }
       case Tag.Commit:
