@@ -99,7 +99,17 @@ export class Executor {
    * (nothing else was planned for it), in its own batch's context.
    */
   resume(ref: BackgroundMessage, m: MessageRecord, claimed: boolean): void {
-    void this.chain(ref, [m], null, undefined, new Map(), new Map([[m.id, ref]]), claimed).catch(() => undefined);
+    // Tracked at once (a batch that completes it waits for it), run as a chain of its own.
+    this.parts.background.start(
+      ref,
+      m,
+      async (signal) => {
+        const results = new Map<string, Outcome>();
+        await this.chain(ref, [m], null, undefined, results, new Map(), signal);
+        return results.get(m.id)!;
+      },
+      claimed,
+    );
   }
 
   /** Runs an actor's `init` with `payload`; returns its state writes, or throws `InitFailed`. */
@@ -127,7 +137,8 @@ export class Executor {
 
   /**
    * One actor's messages of a batch, in order; `before` is what the batch in flight writes of it.
-   * A message in `slow` (the last of its chain) starts in the background instead.
+   * A message in `slow` (the last of its chain) starts in the background instead. `signal` stops
+   * the chain's executions (a resumed slow message's).
    */
   private async chain(
     batch: BatchContext,
@@ -136,7 +147,7 @@ export class Executor {
     before: KeyWrites | undefined,
     results: Map<string, Outcome>,
     slow: ReadonlyMap<string, BackgroundMessage>,
-    claimed = false,
+    signal?: AbortSignal,
   ): Promise<void> {
     const { engine, cache, metrics, background } = this.parts;
     const actorId = group[0]!.recipient;
@@ -169,19 +180,15 @@ export class Executor {
         gasLimit: m.gasLimit,
         context: { self: actorId, source: m.sender, messageId: m.id, blockHeight, blockTime, seed: batch.seed },
         state: { snapshot, complete, load: (key: Uint8Array) => read(key) },
+        signal,
       };
       const ref = slow.get(m.id);
       if (ref) {
-        background.start(
-          ref,
-          m,
-          async (signal) => {
-            const r = await engine.execute({ ...request, signal });
-            if (r.reads.length > 0 && !signal.aborted) cache.setReadSet(actorId, r.reads);
-            return r;
-          },
-          claimed,
-        );
+        background.start(ref, m, async (stop) => {
+          const r = await engine.execute({ ...request, signal: stop });
+          if (r.reads.length > 0 && !stop.aborted) cache.setReadSet(actorId, r.reads);
+          return r;
+        });
         continue;
       }
       const r = await engine.execute(request);

@@ -39,6 +39,20 @@ const MAX_BACKGROUND = 64;
  * results are dropped and both batches are redone from the store. Nothing unplanned is ever
  * observable, and a restart still redoes exactly the committed plan.
  *
+ * A slow message (gas limit over `batchSliceGas`) delays only its own actor: its batch starts it
+ * in the background and commits without it; later batches plan nothing for its actor; the first
+ * batch planned after it finished names it in its plan (`completes`) and commits its outcome,
+ * and its sends enter the pool then. DESIGN.md suggests a commit height h + k fixed when it is
+ * planned; that batch would hold every other actor whenever batches run faster than the slice
+ * assumes (10 ms batches against 100 ms slices: an infinite loop at 10^10 gas would stop all
+ * commits for most of its run, at h + 100). Replays stay deterministic all the same: the outcome
+ * depends only on the plan that started it (its batch's height, timestamp and seed, and its
+ * actor's state, which nothing else touches until it commits), and the height it commits at is
+ * in the plan of the batch that commits it; a redo of that batch runs it again. Each batch
+ * records the slow messages still running after it (`background`), so a restart resumes them from
+ * the last batch alone. A sender's messages still start in nonce order; a slow one completes
+ * after its sender's later messages, and if it must be retried it goes back alone.
+ *
  * This class keeps the batch cycle (schedule, plan or recover, execute, commit) and wires the
  * parts: acceptance (`acceptance.ts`), the pool and planner (`pool.ts`, `planner.ts`), the
  * executor (`executor.ts`), the commit pipeline (`commit.ts`), the state cache
