@@ -62,6 +62,10 @@ export class EngineClosed extends Closed {
 /** Engine statistics. */
 export interface EngineStats {
   workers: number;
+  /** Executions handed to one worker at a time: the gate admits workers x pipeline + maxQueued. */
+  pipeline: number;
+  /** Executions that may wait for a worker; beyond that `Busy`. */
+  maxQueued: number;
   busy: number;
   spares: number;
   queued: number;
@@ -268,6 +272,8 @@ export class Engine {
     const slots = this.pool.slots;
     return {
       workers: slots.length,
+      pipeline: this.pipeline,
+      maxQueued: this.maxQueued,
       busy: slots.filter((s) => s.jobs.length > 0).length,
       spares: this.pool.readySpares,
       queued: this.dispatcher.queue.length,

@@ -1,9 +1,10 @@
 import type { StateWrite } from '../exec/index.js';
 import type { BatchRecord, MessageRecord, ReplyRecord, WriteOp } from '../store/index.js';
 import { toHex } from '../util/index.js';
+import type { Background, Completion } from './background.js';
 import { classify } from './executor.js';
 import type { SharedParts } from './parts.js';
-import { nextBatch } from './planner.js';
+import { isSlow, nextBatch } from './planner.js';
 import type { Pool } from './pool.js';
 import { toReply } from './replies.js';
 import type { ActorWrites, KeyWrites, Outcome, Reply } from './types.js';
@@ -35,9 +36,14 @@ export interface PreparedCommit {
 /** What the commit pipeline needs of the rest of the processor. */
 export interface CommitParts extends SharedParts {
   pool: Pool;
+  background: Background;
   maxAttempts: number;
   /** Batch timestamps (ms). */
   clock: () => number;
+  /** A message with a larger gas limit is slow (it runs in the background). */
+  sliceGas: bigint;
+  /** Slow messages tracked at most: a plan starts no more beyond. */
+  maxBackground: number;
 }
 
 /** State write ops of an actor. */
@@ -94,6 +100,21 @@ export class CommitPipeline {
     await this.parts.store.commit([{ kind: 'batch.plan', batch }]);
   }
 
+  /**
+   * Plans the batch after `prev` from the pool plus `retried` and `outgoing` (see
+   * `Pool.planNext`), and the slow messages that finished meanwhile, whose outcomes it commits:
+   * null when there is nothing to do. Actors with a slow message tracked get nothing.
+   */
+  async planAfter(prev: BatchRecord | null, retried: readonly MessageRecord[], outgoing: readonly MessageRecord[]): Promise<PlannedBatch | null> {
+    const { pool, background, clock, sliceGas, maxBackground } = this.parts;
+    const plan = await pool.planNext(retried, outgoing, { busyActors: background.actors(), maxSlow: Math.max(0, maxBackground - background.size) });
+    const completes = background.claimFinished();
+    if (plan.length === 0 && completes.length === 0) return null;
+    const slow = plan.filter((m) => isSlow(m.gasLimit, sliceGas));
+    const running = background.unclaimed();
+    return { batch: nextBatch(prev, plan, clock(), slow, running, completes), plan };
+  }
+
   /** Plans no further batch: commits prepared from now on carry no plan. */
   close(): void {
     this.closed = true;
@@ -103,8 +124,8 @@ export class CommitPipeline {
    * Prepares a batch's outcome as one transaction, and puts the next batch's plan in it when
    * messages wait: one synced write per batch, and the next cycle starts without reading the pool.
    */
-  async prepare(batch: BatchRecord, plan: readonly MessageRecord[], results: ReadonlyMap<string, Outcome>): Promise<PreparedCommit> {
-    const { store, pool, maxAttempts, clock } = this.parts;
+  async prepare(batch: BatchRecord, plan: readonly MessageRecord[], results: ReadonlyMap<string, Outcome>, completions: readonly Completion[] = []): Promise<PreparedCommit> {
+    const { store, background, maxAttempts } = this.parts;
     const ops: WriteOp[] = [];
     const replies: Reply[] = [];
     const writes: ActorWrites = new Map();
@@ -124,27 +145,39 @@ export class CommitPipeline {
     // in its sender's order (so a sender's messages complete in nonce order) and in its actor's
     // chain (whose later messages may have run on what a message sent back wrote): their results
     // are dropped and no attempt is charged. Plan order is both orders, so one pass finds them all.
+    // A slow message is the last of its actor's chain and comes after its sender's earlier
+    // messages of the batch, so none of this is needed for those this batch completes: their
+    // senders' later messages and their actors (idle since) do not depend on them.
     const backSenders = new Set<string>();
     const backActors = new Set<string>();
-    const sendBack = (m: MessageRecord, attempts: number): void => {
-      backSenders.add(m.sender);
-      backActors.add(m.recipient);
+    const sendBack = (m: MessageRecord, attempts: number, alone = false): void => {
+      if (!alone) {
+        backSenders.add(m.sender);
+        backActors.add(m.recipient);
+      }
       ops.push({ kind: 'message.status', id: m.id, status: 'pending', attempts });
       retried.push({ ...m, status: 'pending', attempts });
     };
-    for (const m of plan) {
-      const r = results.get(m.id)!;
-      if (backSenders.has(m.sender) || backActors.has(m.recipient)) {
+    // This batch's plan in order, then the slow messages of earlier batches it completes.
+    const items: { m: MessageRecord; completed?: Outcome }[] = [...plan.map((m) => ({ m })), ...completions.map((c) => ({ m: c.message, completed: c.outcome }))];
+    for (const { m, completed } of items) {
+      const alone = completed !== undefined;
+      if (!alone && (backSenders.has(m.sender) || backActors.has(m.recipient))) {
+        // A slow message this batch started stops: it goes back with the rest.
+        background.drop(m.id);
         sendBack(m, m.attempts);
         continue;
       }
+      // Started in the background by this batch: a later one commits it.
+      if (!alone && background.has(m.id)) continue;
+      const r = completed ?? results.get(m.id)!;
       if (r === 'UnknownActor') {
         put({ messageId: m.id, status: 'UnknownActor', error: `no actor ${m.recipient}`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
         continue;
       }
       const disposition = classify(r, m.attempts, maxAttempts);
-      if (disposition === 'retry') {
-        sendBack(m, m.attempts + 1);
+      if (disposition === 'retry' || disposition === 'requeue') {
+        sendBack(m, disposition === 'retry' ? m.attempts + 1 : m.attempts, alone);
         continue;
       }
       if (disposition === 'give-up') {
@@ -178,10 +211,9 @@ export class CommitPipeline {
       }
     }
     ops.push({ kind: 'batch.commit', height: batch.height });
-    const nextPlan = this.closed ? [] : await pool.planNext(retried, outgoing);
-    const next = nextPlan.length > 0 ? { batch: nextBatch(batch, nextPlan, clock()), plan: nextPlan } : null;
+    const next = this.closed ? null : await this.planAfter(batch, retried, outgoing);
     if (next) ops.push({ kind: 'batch.plan', batch: next.batch });
-    const inNext = new Set(nextPlan.map((m) => m.id));
+    const inNext = new Set(next?.plan.map((m) => m.id));
     const pooled = [...retried, ...outgoing].filter((m) => !inNext.has(m.id));
     return { height: batch.height, ops, replies, writes, nonces, pooled, next };
   }

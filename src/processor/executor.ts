@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult, type StateWrite } from '../exec/index.js';
 import type { PrefetchCycle, PrefetchMetrics, Warmth } from '../prefetch/index.js';
-import type { BatchRecord, MessageRecord } from '../store/index.js';
+import type { BackgroundMessage, BatchRecord, MessageRecord } from '../store/index.js';
 import { toHex } from '../util/index.js';
+import type { Background } from './background.js';
 import { InitFailed } from './errors.js';
 import { groupByActor } from './planner.js';
 import { FIRST_ENTRIES, type StateCache } from './state-cache.js';
@@ -13,20 +14,41 @@ const NO_KEYS: readonly string[] = [];
 
 /**
  * What becomes of a message's outcome: its reply is committed (`reply`), it goes back to the pool
- * for another attempt (`retry`), or it fails with its last outcome after its last attempt
- * (`give-up`).
+ * for another attempt (`retry`), it goes back without an attempt charged (`requeue`), or it fails
+ * with its last outcome after its last attempt (`give-up`).
  */
-export type Disposition = 'reply' | 'retry' | 'give-up';
+export type Disposition = 'reply' | 'retry' | 'requeue' | 'give-up';
 
 /**
- * Retry classification: deterministic outcomes (and a missing actor) are replies; a
- * machine-dependent one (Timeout, Busy, Cancelled, HostError, a crash) is retried until
- * `maxAttempts` attempts were made, counting this one.
+ * Retry classification: deterministic outcomes (and a missing actor) are replies; `Busy` (the
+ * engine was full: load, not the message) goes back uncharged; another machine-dependent one
+ * (Timeout, Cancelled, HostError, a crash) is retried until `maxAttempts` attempts were made,
+ * counting this one.
  */
 export function classify(outcome: Outcome, attempts: number, maxAttempts: number): Disposition {
   if (outcome === 'UnknownActor' || DETERMINISTIC_STATUSES.has(outcome.status)) return 'reply';
+  if (outcome.status === 'Busy') return 'requeue';
   return attempts + 1 >= maxAttempts ? 'give-up' : 'retry';
 }
+
+/**
+ * How many actor chains a batch runs at once: what the engine admits (workers x pipeline, plus
+ * half its queue; the other half is headroom for queries and prefetch), less the slow messages
+ * that may run beside them. Each chain has one execution in flight at a time, so the engine is
+ * never asked for more than it holds.
+ */
+export function chainLimit(engine: Pick<Engine, 'stats'>, backgroundRunning: number): number {
+  const { workers, pipeline, maxQueued } = engine.stats();
+  return Math.max(1, workers * pipeline + Math.floor(maxQueued / 2) - backgroundRunning);
+}
+
+/** Slow messages that may run at once: never every worker, so other actors always get one. */
+export function backgroundLimit(engine: Pick<Engine, 'stats'>): number {
+  return Math.max(1, engine.stats().workers - 1);
+}
+
+/** The batch a message runs in: its height, timestamp and seed. */
+type BatchContext = Pick<BatchRecord, 'height' | 'timestamp' | 'seed'>;
 
 /** What the executor needs of the rest of the processor. */
 export interface ExecutorParts {
@@ -36,6 +58,10 @@ export interface ExecutorParts {
   metrics: PrefetchMetrics;
   /** Timestamps of init and query executions (ms). */
   clock: () => number;
+  /** Where slow messages run. */
+  background: Background;
+  /** Actor chains run at once (see {@link chainLimit}). */
+  chains: number;
 }
 
 /**
@@ -47,13 +73,43 @@ export class Executor {
 
   /**
    * Executes a batch's plan: each actor's messages in plan order on the state the earlier ones
-   * wrote, different actors in parallel. `committing` holds the writes of the batch whose commit
-   * is still in flight; they count as committed here.
+   * wrote, different actors in parallel, at most `chains` at once (the next starts as one ends).
+   * `committing` holds the writes of the batch whose commit is still in flight; they count as
+   * committed here. The plan's slow messages (its `background` of its own height) end their
+   * chains and start in the background, with no result here.
    */
   async batch(batch: BatchRecord, plan: readonly MessageRecord[], prefetch: PrefetchCycle | null, committing: ActorWrites | undefined): Promise<Map<string, Outcome>> {
     const results = new Map<string, Outcome>();
-    await Promise.all(groupByActor(plan).map((group) => this.chain(batch, group, prefetch, committing?.get(group[0]!.recipient), results)));
+    const slow = new Map((batch.background ?? []).filter((b) => b.height === batch.height).map((b) => [b.id, b]));
+    const groups = groupByActor(plan);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < groups.length) {
+        const group = groups[next++]!;
+        await this.chain(batch, group, prefetch, committing?.get(group[0]!.recipient), results, slow);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.parts.chains, groups.length) }, lane));
     return results;
+  }
+
+  /**
+   * Runs again, in the background, a slow message of an earlier batch whose outcome was lost
+   * (a restart, or a failed cycle): on committed state, which its actor has not changed since
+   * (nothing else was planned for it), in its own batch's context.
+   */
+  resume(ref: BackgroundMessage, m: MessageRecord, claimed: boolean): void {
+    // Tracked at once (a batch that completes it waits for it), run as a chain of its own.
+    this.parts.background.start(
+      ref,
+      m,
+      async (signal) => {
+        const results = new Map<string, Outcome>();
+        await this.chain(ref, [m], null, undefined, results, new Map(), signal);
+        return results.get(m.id)!;
+      },
+      claimed,
+    );
   }
 
   /** Runs an actor's `init` with `payload`; returns its state writes, or throws `InitFailed`. */
@@ -79,9 +135,21 @@ export class Executor {
     });
   }
 
-  /** One actor's messages of a batch, in order; `before` is what the batch in flight writes of it. */
-  private async chain(batch: BatchRecord, group: readonly MessageRecord[], prefetch: PrefetchCycle | null, before: KeyWrites | undefined, results: Map<string, Outcome>): Promise<void> {
-    const { engine, cache, metrics } = this.parts;
+  /**
+   * One actor's messages of a batch, in order; `before` is what the batch in flight writes of it.
+   * A message in `slow` (the last of its chain) starts in the background instead. `signal` stops
+   * the chain's executions (a resumed slow message's).
+   */
+  private async chain(
+    batch: BatchContext,
+    group: readonly MessageRecord[],
+    prefetch: PrefetchCycle | null,
+    before: KeyWrites | undefined,
+    results: Map<string, Outcome>,
+    slow: ReadonlyMap<string, BackgroundMessage>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { engine, cache, metrics, background } = this.parts;
     const actorId = group[0]!.recipient;
     const codeId = cache.knownCode(actorId) ?? (await cache.codeOf(actorId));
     // Writes of earlier successful messages of this actor in this batch.
@@ -105,14 +173,25 @@ export class Executor {
       // The whole state came up front (a small actor's first run): nothing to load later.
       const complete = first !== null && first.size < FIRST_ENTRIES;
       const snapshotMs = performance.now() - t0;
-      const r = await engine.execute({
+      const request = {
         codeId,
         entry: m.entry,
         input: m.payload,
         gasLimit: m.gasLimit,
         context: { self: actorId, source: m.sender, messageId: m.id, blockHeight, blockTime, seed: batch.seed },
-        state: { snapshot, complete, load: (key) => read(key) },
-      });
+        state: { snapshot, complete, load: (key: Uint8Array) => read(key) },
+        signal,
+      };
+      const ref = slow.get(m.id);
+      if (ref) {
+        background.start(ref, m, async (stop) => {
+          const r = await engine.execute({ ...request, signal: stop });
+          if (r.reads.length > 0 && !stop.aborted) cache.setReadSet(actorId, r.reads);
+          return r;
+        });
+        continue;
+      }
+      const r = await engine.execute(request);
       results.set(m.id, r);
       // Apply time: building the snapshot, the code lookup (a compile when the code is cold)
       // and the execution on the worker (its synchronous state loads included). Not the waits

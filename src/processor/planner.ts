@@ -1,21 +1,30 @@
 import { createHash } from 'node:crypto';
-import type { BatchRecord } from '../store/index.js';
+import type { BackgroundMessage, BatchRecord } from '../store/index.js';
 
 /**
  * The batch planner: which pending messages go into the next batch, in which order, and the
  * batch's header. Pure.
  *
- * Rules: higher priority first, then earlier arrival; a sender's messages only in nonce order
- * (a message is eligible once every lower nonce of its sender is done or already planned); at
- * most `maxMessages` messages and `gasBudget` summed gas limits per batch. `pending` may be a
- * slice of the pool (the best messages by priority and arrival): a sender's messages are taken
- * only while their nonces run on without a gap from the sender's lowest pending nonce.
+ * Rules: higher priority first; within a priority, senders take turns (round-robin: every
+ * sender's first message in the batch, by arrival, then every sender's second, ...) to get into
+ * a batch, so no sender fills one; the batch then runs in priority and arrival order; a sender's
+ * messages only in nonce order (a message is eligible once every lower
+ * nonce of its sender is done or already planned); at most `maxMessages` messages and `gasBudget`
+ * summed gas limits per batch, at most `maxPerActor` messages per actor chain, and at most
+ * `maxProduced` messages that the plan's messages could send between them. A message whose gas
+ * limit exceeds `sliceGas` is slow: it ends its actor's chain in the batch and runs in the
+ * background (see `Background` in `background.ts`); actors in `busyActors` (running one) get nothing planned. A sender
+ * whose next message cannot go in (its actor is busy or full) gets nothing more in this batch.
+ * `pending` may be a slice of the pool (the best messages by priority and arrival): a sender's
+ * messages are taken only while their nonces run on without a gap from the sender's lowest
+ * pending nonce.
  */
 
 /** What the planner needs to know about a pending message. */
 export interface PendingMessage {
   id: string;
   sender: string;
+  recipient: string;
   nonce: number;
   /** Arrival order (monotonic). */
   seq: number;
@@ -31,11 +40,58 @@ export interface PlanLimits {
    * pool. A sender whose lowest nonce is missing from the slice gets nothing planned.
    */
   lowestPending?: ReadonlyMap<string, number>;
+  /** Messages per actor chain in one batch; default: no cap. */
+  maxPerActor?: number;
+  /**
+   * Messages the plan's messages may send between them, each counted at its bound (see
+   * {@link producedBound}); default: no cap. A first message goes in whatever its bound.
+   */
+  maxProduced?: number;
+  /** What sending one message costs its sender at least; bounds a message's sends by its gas. */
+  messageBaseGas?: bigint;
+  /** Sends one execution may make. */
+  maxSendsPerMessage?: number;
+  /** A message with a larger gas limit is slow: it runs in the background. Default: none is. */
+  sliceGas?: bigint;
+  /** Actors running a slow message of an earlier batch: nothing is planned for them. */
+  busyActors?: ReadonlySet<string>;
+  /** Slow messages this plan may start; default: no cap. */
+  maxSlow?: number;
 }
 
-/** Plans a batch from the pending messages (any order); returns the chosen ones in plan order. */
-export function planBatch<M extends PendingMessage>(pending: readonly M[], limits: PlanLimits): M[] {
-  // The lowest pending nonce per sender: only that message of each sender is eligible.
+/** The most messages one planned message can send: min(maxSendsPerMessage, gasLimit / messageBaseGas). */
+export function producedBound(gasLimit: bigint, limits: Pick<PlanLimits, 'messageBaseGas' | 'maxSendsPerMessage'>): number {
+  const cap = limits.maxSendsPerMessage ?? Number.MAX_SAFE_INTEGER;
+  const base = limits.messageBaseGas;
+  if (base === undefined || base <= 0n) return cap;
+  const byGas = gasLimit / base;
+  return byGas < BigInt(cap) ? Number(byGas) : cap;
+}
+
+/** Whether a planned message runs in the background (its gas limit exceeds the slice). */
+export function isSlow(gasLimit: bigint, sliceGas: bigint | undefined): boolean {
+  return sliceGas !== undefined && gasLimit > sliceGas;
+}
+
+interface Head<M> {
+  m: M;
+  /** Messages already taken from its sender: the sender's turn. */
+  round: number;
+}
+
+/** What a walk does with the best head: takes it, skips it (its sender gets nothing more), or stops. */
+type Decision = 'take' | 'skip' | 'stop';
+
+/**
+ * Walks the pending messages best head first (`order`), a sender's next message becoming its
+ * head once the one before is taken; returns those taken, in the order taken.
+ */
+function walk<M extends PendingMessage>(
+  pending: readonly M[],
+  lowestPending: ReadonlyMap<string, number> | undefined,
+  order: (a: Head<M>, b: Head<M>) => number,
+  decide: (m: M) => Decision,
+): M[] {
   const bySender = new Map<string, M[]>();
   for (const m of pending) {
     let list = bySender.get(m.sender);
@@ -44,30 +100,85 @@ export function planBatch<M extends PendingMessage>(pending: readonly M[], limit
   }
   for (const list of bySender.values()) list.sort((a, b) => a.nonce - b.nonce);
   const cursor = new Map<string, number>();
-  const order = (a: M, b: M): number => b.priority - a.priority || a.seq - b.seq;
-  // Candidates: the head of each sender's queue, best first.
-  const heads: M[] = [];
+  // Candidates: the head of each sender's queue (only that message of each sender is eligible).
+  const heads: Head<M>[] = [];
   for (const [sender, list] of bySender) {
-    const lowest = limits.lowestPending?.get(sender);
+    const lowest = lowestPending?.get(sender);
     if (lowest !== undefined && list[0]!.nonce !== lowest) continue;
     cursor.set(sender, 0);
-    heads.push(list[0]!);
+    heads.push({ m: list[0]!, round: 0 });
   }
   heads.sort(order);
-  const plan: M[] = [];
-  let gas = 0n;
-  while (heads.length > 0 && plan.length < limits.maxMessages) {
-    const next = heads.shift()!;
-    if (gas + next.gasLimit > limits.gasBudget && plan.length > 0) break;
-    plan.push(next);
-    gas += next.gasLimit;
+  const taken: M[] = [];
+  while (heads.length > 0) {
+    const { m: next, round } = heads.shift()!;
+    const decision = decide(next);
+    if (decision === 'stop') break;
+    if (decision === 'skip') continue;
+    taken.push(next);
     const i = cursor.get(next.sender)! + 1;
     cursor.set(next.sender, i);
     const after = bySender.get(next.sender)![i];
     // A sender's pending nonces are consecutive; a gap means the next one is outside the slice.
-    if (after && after.nonce === next.nonce + 1) insertSorted(heads, after, order);
+    if (after && after.nonce === next.nonce + 1) insertSorted(heads, { m: after, round: round + 1 }, order);
   }
-  return plan;
+  return taken;
+}
+
+/**
+ * Plans a batch from the pending messages (any order); returns the chosen ones in plan order.
+ * Two walks: the first chooses, senders taking turns within a priority, under every limit; the
+ * second orders the choice by priority and arrival (so that an actor's messages run in arrival
+ * order whenever they all fit, whatever the batch boundaries), keeping a slow message the last of
+ * its actor's chain.
+ */
+export function planBatch<M extends PendingMessage>(pending: readonly M[], limits: PlanLimits): M[] {
+  const maxPerActor = limits.maxPerActor ?? Number.MAX_SAFE_INTEGER;
+  const maxProduced = limits.maxProduced ?? 0;
+  const maxSlow = limits.maxSlow ?? Number.MAX_SAFE_INTEGER;
+  const perActor = new Map<string, number>();
+  // Actors whose chain in this batch ended with a slow message.
+  const ended = new Set<string>();
+  let count = 0;
+  let gas = 0n;
+  let produced = 0;
+  let slow = 0;
+  const chosen = walk(
+    pending,
+    limits.lowestPending,
+    // Priority, then the sender's turn, then arrival: within a priority, senders alternate.
+    (a, b) => b.m.priority - a.m.priority || a.round - b.round || a.m.seq - b.m.seq,
+    (m) => {
+      if (count >= limits.maxMessages) return 'stop';
+      const actor = m.recipient;
+      const isSlowMessage = isSlow(m.gasLimit, limits.sliceGas);
+      // Its actor cannot take it in this batch: its sender waits (nonce order), the others go on.
+      if (limits.busyActors?.has(actor) || ended.has(actor) || (perActor.get(actor) ?? 0) >= maxPerActor || (isSlowMessage && slow >= maxSlow)) return 'skip';
+      const bound = limits.maxProduced === undefined ? 0 : producedBound(m.gasLimit, limits);
+      if (count > 0 && (gas + m.gasLimit > limits.gasBudget || produced + bound > maxProduced)) return 'stop';
+      count++;
+      gas += m.gasLimit;
+      produced += bound;
+      perActor.set(actor, (perActor.get(actor) ?? 0) + 1);
+      if (isSlowMessage) {
+        slow++;
+        ended.add(actor);
+      }
+      return 'take';
+    },
+  );
+  // The choice holds, per sender, consecutive nonces from its lowest eligible one.
+  const closed = new Set<string>();
+  return walk(
+    chosen,
+    undefined,
+    (a, b) => b.m.priority - a.m.priority || a.m.seq - b.m.seq,
+    (m) => {
+      if (closed.has(m.recipient)) return 'skip';
+      if (isSlow(m.gasLimit, limits.sliceGas)) closed.add(m.recipient);
+      return 'take';
+    },
+  );
 }
 
 function insertSorted<T>(xs: T[], x: T, order: (a: T, b: T) => number): void {
@@ -98,11 +209,24 @@ export function groupByActor<M extends { recipient: string; gasLimit: bigint }>(
 
 /**
  * The batch after `prev` (null: the first) with this plan: its height, its timestamp (`now`, but
- * never before `prev`'s) and its seed, chained from `prev`'s.
+ * never before `prev`'s) and its seed, chained from `prev`'s. `slow` are the plan's slow messages:
+ * with `running` (slow messages of earlier batches still running, less those this batch
+ * `completes`) they make the batch's `background`.
  */
-export function nextBatch(prev: BatchRecord | null, plan: readonly { id: string }[], now: number): BatchRecord {
+export function nextBatch(
+  prev: BatchRecord | null,
+  plan: readonly { id: string }[],
+  now: number,
+  slow: readonly { id: string }[] = [],
+  running: readonly BackgroundMessage[] = [],
+  completes: readonly BackgroundMessage[] = [],
+): BatchRecord {
   const height = (prev?.height ?? 0) + 1;
   const timestamp = Math.max(now, prev?.timestamp ?? 0);
   const seed = createHash('sha256').update(`${prev?.seed ?? 'genesis'}:${height}:${timestamp}`).digest('hex');
-  return { height, timestamp, seed, messageIds: plan.map((m) => m.id), committed: false };
+  const batch: BatchRecord = { height, timestamp, seed, messageIds: plan.map((m) => m.id), committed: false };
+  const background = [...running, ...slow.map((m) => ({ id: m.id, height, timestamp, seed }))];
+  if (background.length > 0) batch.background = background;
+  if (completes.length > 0) batch.completes = [...completes];
+  return batch;
 }

@@ -1,12 +1,12 @@
 import type { MessageRecord, Store } from '../store/index.js';
 import type { HeldRecords } from './held.js';
-import { planBatch } from './planner.js';
+import { planBatch, type PlanLimits } from './planner.js';
 
-/** What bounds a batch's plan. */
-export interface PoolLimits {
-  maxMessages: number;
-  gasBudget: bigint;
-}
+/** What bounds a batch's plan, whatever the pool holds. */
+export type PoolLimits = Omit<PlanLimits, 'lowestPending' | 'busyActors' | 'maxSlow'>;
+
+/** What bounds one plan in particular: actors busy with a slow message, and how many more may start. */
+export type PlanState = Pick<PlanLimits, 'busyActors' | 'maxSlow'>;
 
 /**
  * The pending pool as the planner sees it: its best messages in order (priority, then arrival),
@@ -26,8 +26,9 @@ export class Pool {
    * committed). Outgoing messages join only when the pool's slice is the whole pool, since they
    * rank after everything already there.
    */
-  async planNext(retried: readonly MessageRecord[], outgoing: readonly MessageRecord[]): Promise<MessageRecord[]> {
-    const { maxMessages, gasBudget } = this.limits;
+  async planNext(retried: readonly MessageRecord[], outgoing: readonly MessageRecord[], state: PlanState = {}): Promise<MessageRecord[]> {
+    const limits = { ...this.limits, ...state };
+    const { maxMessages } = limits;
     // A batch's worth: nonces follow arrival, so a sender's messages in the slice run on from its
     // lowest pending nonce unless priorities reorder them (the plan then comes out shorter).
     const slice = maxMessages;
@@ -40,11 +41,12 @@ export class Pool {
       const low = lowestPending.get(m.sender);
       if (low === undefined || m.nonce < low) lowestPending.set(m.sender, m.nonce);
     }
-    const plan = planBatch(pending, { maxMessages, gasBudget, lowestPending });
-    if (plan.length > 0 || retried.length + outgoing.length > 0) return plan;
-    // Every sender in the slice may be waiting on a lower nonce outside it: take the pool's best
-    // messages then, in order (the first of them is some sender's lowest nonce).
-    return planBatch(await this.store.processing.pending(Number.MAX_SAFE_INTEGER), { maxMessages, gasBudget });
+    const plan = planBatch(pending, { ...limits, lowestPending });
+    if (plan.length > 0 || retried.length + outgoing.length > 0 || stored.length < slice) return plan;
+    // Every sender in the slice may be waiting on a lower nonce outside it, or on a busy actor:
+    // take the pool's best messages then, in order (the first of them is some sender's lowest
+    // nonce).
+    return planBatch(await this.store.processing.pending(Number.MAX_SAFE_INTEGER), limits);
   }
 
   /** The records of a stored plan (a batch planned before a restart), in its order. */

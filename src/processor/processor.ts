@@ -1,21 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
-import type { Engine, ExecutionResult } from '../exec/index.js';
+import { MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchStats } from '../prefetch/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type Store } from '../store/index.js';
 import { Acceptance } from './acceptance.js';
+import { Background } from './background.js';
 import { CommitPipeline } from './commit.js';
 import { ActorExists, UnknownActor } from './errors.js';
-import { Executor } from './executor.js';
+import { backgroundLimit, chainLimit, Executor } from './executor.js';
 import { HeldRecords } from './held.js';
 import { Nonces } from './nonces.js';
 import type { SharedParts } from './parts.js';
-import { nextBatch } from './planner.js';
 import { Pool } from './pool.js';
 import { ReplyWaiters } from './replies.js';
 import { StateCache } from './state-cache.js';
 import type { ProcessorOptions, Reply, SendRequest } from './types.js';
+
+/**
+ * What sending a message costs its sender at least, which bounds what a planned message can send:
+ * the guest ABI's base price of a send plus the least gas a sent message may carry.
+ */
+const LEAST_SEND_COST = BigInt(MESSAGE_BASE_GAS + MIN_SEND_GAS);
+/** Slow messages tracked at once (running or waiting for a turn); a plan starts no more beyond. */
+const MAX_BACKGROUND = 64;
 
 /**
  * The batch processor: a durable pool of messages, executed in batches on the engine and committed
@@ -31,6 +39,20 @@ import type { ProcessorOptions, Reply, SendRequest } from './types.js';
  * results are dropped and both batches are redone from the store. Nothing unplanned is ever
  * observable, and a restart still redoes exactly the committed plan.
  *
+ * A slow message (gas limit over `batchSliceGas`) delays only its own actor: its batch starts it
+ * in the background and commits without it; later batches plan nothing for its actor; the first
+ * batch planned after it finished names it in its plan (`completes`) and commits its outcome,
+ * and its sends enter the pool then. DESIGN.md suggests a commit height h + k fixed when it is
+ * planned; that batch would hold every other actor whenever batches run faster than the slice
+ * assumes (10 ms batches against 100 ms slices: an infinite loop at 10^10 gas would stop all
+ * commits for most of its run, at h + 100). Replays stay deterministic all the same: the outcome
+ * depends only on the plan that started it (its batch's height, timestamp and seed, and its
+ * actor's state, which nothing else touches until it commits), and the height it commits at is
+ * in the plan of the batch that commits it; a redo of that batch runs it again. Each batch
+ * records the slow messages still running after it (`background`), so a restart resumes them from
+ * the last batch alone. A sender's messages still start in nonce order; a slow one completes
+ * after its sender's later messages, and if it must be retried it goes back alone.
+ *
  * This class keeps the batch cycle (schedule, plan or recover, execute, commit) and wires the
  * parts: acceptance (`acceptance.ts`), the pool and planner (`pool.ts`, `planner.ts`), the
  * executor (`executor.ts`), the commit pipeline (`commit.ts`), the state cache
@@ -41,6 +63,10 @@ export class Processor {
   private readonly codes: CodeService;
   private readonly engine: Engine;
   private readonly intervalMs: number;
+  private readonly sliceGas: bigint;
+  private readonly background: Background;
+  /** Whether slow messages the store says are running have been resumed (at start, after a failed cycle). */
+  private resumed = false;
   private readonly maxMessages: number;
   private readonly clock: () => number;
   private readonly cache: StateCache;
@@ -67,6 +93,7 @@ export class Processor {
     this.codes = options.codes;
     this.engine = options.engine;
     this.intervalMs = options.batchIntervalMs ?? 10;
+    this.sliceGas = options.batchSliceGas ?? 100_000_000n;
     this.maxMessages = options.maxBatchMessages ?? 1000;
     this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
     this.clock = options.clock ?? Date.now;
@@ -83,7 +110,19 @@ export class Processor {
       held: new HeldRecords(),
       waiters: this.waiters,
     };
-    this.pool = new Pool(this.store, shared.held, { maxMessages: this.maxMessages, gasBudget: options.batchGasBudget ?? 10_000_000_000_000n });
+    this.pool = new Pool(this.store, shared.held, {
+      maxMessages: this.maxMessages,
+      gasBudget: options.batchGasBudget ?? 10_000_000_000_000n,
+      maxPerActor: options.maxPerActorPerBatch ?? 64,
+      maxProduced: options.maxBatchProduced ?? 100_000,
+      messageBaseGas: LEAST_SEND_COST,
+      maxSendsPerMessage: MAX_SENDS,
+      sliceGas: this.sliceGas,
+    });
+    const maxRunning = backgroundLimit(this.engine);
+    this.background = new Background(maxRunning, () => {
+      if (!this.closed) this.wake();
+    });
     this.acceptance = new Acceptance({
       ...shared,
       prefetchCycle: () => this.nextCycle,
@@ -94,8 +133,11 @@ export class Processor {
     this.pipeline = new CommitPipeline({
       ...shared,
       pool: this.pool,
+      background: this.background,
       maxAttempts: options.maxAttempts ?? 3,
       clock: this.clock,
+      sliceGas: this.sliceGas,
+      maxBackground: MAX_BACKGROUND,
     });
     const prefetch = typeof options.prefetch === 'object' ? options.prefetch : { enabled: options.prefetch ?? false };
     this.prefetcher = new Prefetcher(
@@ -107,7 +149,14 @@ export class Processor {
       },
       { ...prefetch, canRun: prefetch.canRun ?? engineIdle(this.engine) },
     );
-    this.executor = new Executor({ engine: this.engine, cache: this.cache, metrics: this.prefetcher.metrics, clock: this.clock });
+    this.executor = new Executor({
+      engine: this.engine,
+      cache: this.cache,
+      metrics: this.prefetcher.metrics,
+      clock: this.clock,
+      background: this.background,
+      chains: chainLimit(this.engine, maxRunning),
+    });
   }
 
   /** Batches committed by this process (for stats and tests). */
@@ -165,6 +214,8 @@ export class Processor {
     if (this.nextCycle) this.prefetcher.kill(this.nextCycle);
     this.nextCycle = null;
     await this.running;
+    // Slow messages stop; the last batch's record names them, so a restart resumes them.
+    this.background.clear();
     // The last batch's commit may still be in flight.
     await this.pipeline.settle().catch((err: unknown) => this.log.error({ err }, 'the last batch failed to commit; it is redone on restart'));
     // Speculations still in flight read state through the store: let them finish first.
@@ -214,6 +265,9 @@ export class Processor {
     } catch (err) {
       // A store failure, say. A planned batch is redone by the next cycle; keep going, and say so
       // (the first failure of a run of them, then every hundredth, so a full disk does not flood).
+      // Slow messages may have run on what is now void: the store says which to run again.
+      this.background.clear();
+      this.resumed = false;
       this.lastCycleError = err;
       if (this.failedCycles++ % 100 === 0) {
         this.log.error({ err, failedCycles: this.failedCycles }, 'batch cycle failed; its planned batch is redone by the next cycle');
@@ -238,11 +292,14 @@ export class Processor {
     this.openPrefetch(batch.height + 1);
     const results = await this.executor.batch(batch, plan, prefetch, this.pipeline.committing);
     prefetch?.batchDone();
+    // Slow messages of earlier batches that this one commits: done when it was planned, except
+    // when it is redone (they run again, and it waits for them).
+    const completions = await this.background.take(batch.completes ?? []);
     // This batch ran on the writes of the one before: it commits only after that one did (and
     // its own plan with it). If that commit failed, these results are void: the cycle fails and
     // the next one redoes that batch from the store.
     await this.pipeline.settle();
-    const prepared = await this.pipeline.prepare(batch, plan, results);
+    const prepared = await this.pipeline.prepare(batch, plan, results, completions);
     this.pipeline.start(prepared);
     if (prepared.next) this.pendingHint = 0;
     return true;
@@ -257,12 +314,32 @@ export class Processor {
     // The store is read below: the batch before must be in it first.
     await this.pipeline.settle();
     const last = await this.store.processing.lastBatch();
+    if (!this.resumed) {
+      await this.resume(last);
+      this.resumed = true;
+    }
     if (last && !last.committed) return { batch: last, plan: await this.pool.messages(last.messageIds) };
     this.pendingHint = 0;
-    const plan = await this.pool.planNext([], []);
-    if (plan.length === 0) return null;
-    const batch = nextBatch(last, plan, this.clock());
-    await this.pipeline.commitPlan(batch);
-    return { batch, plan };
+    const planned = await this.pipeline.planAfter(last, [], []);
+    if (!planned) return null;
+    await this.pipeline.commitPlan(planned.batch);
+    return planned;
+  }
+
+  /**
+   * Runs again the slow messages the last batch says are running (their outcomes were lost with
+   * the process, or with a failed cycle): those of earlier batches still running after it, and,
+   * if it is to be redone, those it completes (it waits for them). Its own slow messages start
+   * again with its redo. Only messages still planned: one its commit sent back is in the pool.
+   */
+  private async resume(last: BatchRecord | null): Promise<void> {
+    if (!last) return;
+    const redo = !last.committed;
+    const running = (last.background ?? []).filter((b) => !redo || b.height < last.height).map((ref) => ({ ref, claimed: false }));
+    const completes = redo ? (last.completes ?? []).map((ref) => ({ ref, claimed: true })) : [];
+    for (const { ref, claimed } of [...running, ...completes]) {
+      const m = await this.store.processing.message(ref.id);
+      if (m?.status === 'planned' && !this.background.has(ref.id)) this.executor.resume(ref, m, claimed);
+    }
   }
 }

@@ -16,6 +16,20 @@ export interface ProcessorOptions {
   maxBatchMessages?: number;
   /** Summed gas limits per batch; default 10^13. */
   batchGasBudget?: bigint;
+  /** Messages one actor chain gets per batch at most, so no actor fills a batch; default 64. */
+  maxPerActorPerBatch?: number;
+  /**
+   * What a batch's messages may send between them, each counted at its bound
+   * min(1,024, gasLimit / 100,000); the planner stops adding messages at this sum. Default 100,000.
+   */
+  maxBatchProduced?: number;
+  /**
+   * The gas a message may use within its batch (about 100 ms of work; default 10^8). A message
+   * with a larger gas limit runs in the background: its batch and later ones commit without it,
+   * its actor gets nothing else until it is done, and the first batch planned after it finished
+   * commits its outcome (a restart runs it again from its batch's plan).
+   */
+  batchSliceGas?: bigint;
   /** Attempts for machine-dependent failures (Timeout, Busy, HostError) before giving up; default 3. */
   maxAttempts?: number;
   /** State cache size in bytes; default 64 MiB. */

@@ -17,6 +17,7 @@ export type {
   NewMessage,
   ReplyRecord,
   BatchRecord,
+  BackgroundMessage,
   WorkflowArea,
   WorkflowRecord,
   WorkflowEventRecord,

@@ -115,6 +115,21 @@ export interface BatchRecord {
   seed: string;
   messageIds: string[];
   committed: boolean;
+  /**
+   * Slow messages running in the background once this batch commits: planned by it or by an
+   * earlier batch, their outcomes committed by a later one (absent: none).
+   */
+  background?: BackgroundMessage[];
+  /** Slow messages of earlier batches whose outcomes this batch commits (absent: none). */
+  completes?: BackgroundMessage[];
+}
+
+/** A slow message of a batch's plan, with the batch it runs in (its height, timestamp and seed). */
+export interface BackgroundMessage {
+  id: string;
+  height: number;
+  timestamp: number;
+  seed: string;
 }
 
 /** A message as enqueued: the store assigns `seq` and starts it `pending` with no attempts. */

@@ -6,6 +6,7 @@
  * (code blobs, workflow records) travels beside it as it is, in its place in the order.
  */
 import { assertNever } from '../util/index.js';
+import { backgroundText, parseBackground } from './background.js';
 import type { WriteOp } from './types.js';
 
 /** Ops with a binary form; tag 0 says "the next op of `rest`". */
@@ -131,6 +132,7 @@ export function encodeWriteSet(ops: readonly WriteOp[]): EncodedWriteSet {
         e.u8(b.committed ? 1 : 0);
         e.f64(b.messageIds.length);
         for (const id of b.messageIds) e.str(id);
+        e.strOrNull(backgroundText(b));
         break;
       }
       case 'batch.commit':
@@ -270,7 +272,7 @@ export function decodeWriteSet(set: EncodedWriteSet): WriteOp[] {
         const seed = d.str();
         const committed = d.u8() === 1;
         const messageIds = Array.from({ length: d.f64() }, () => d.str());
-        ops.push({ kind: 'batch.plan', batch: { height, timestamp, seed, messageIds, committed } });
+        ops.push({ kind: 'batch.plan', batch: { height, timestamp, seed, messageIds, committed, ...parseBackground(d.strOrNull()) } });
         break;
       }
       case Tag.Commit:

@@ -170,7 +170,8 @@ describe('Tessera actors and the batch processor', () => {
   });
 
   it('a machine-dependent failure goes back to the pool and is retried, then fails with its attempts; its sender waits, others commit meanwhile', async () => {
-    const t = await tessera({ engine: { defaultDeadlineMs: 150 }, processor: { maxAttempts: 2, batchIntervalMs: 50 } });
+    // The slice is above the loop's gas: it runs within its batch, not in the background.
+    const t = await tessera({ engine: { defaultDeadlineMs: 150 }, processor: { maxAttempts: 2, batchIntervalMs: 50, batchSliceGas: 10n ** 13n } });
     const loop = await t.createActor({ codeId: (await t.upload(guest('hostile-infinite-loop'))).codeId });
     const counter = (await t.upload(guest('counter'))).codeId;
     const c = await t.createActor({ codeId: counter });

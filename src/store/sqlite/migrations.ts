@@ -177,4 +177,13 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'code-failure-engine',
     sql: `ALTER TABLE code_failure ADD COLUMN engine TEXT;`,
   },
+  {
+    // Slow messages run in the background across batches (the processor's planner): a batch
+    // records those still running after it and those whose outcomes it commits, as JSON, so a
+    // restart resumes them from the last batch alone. Null when there are none.
+    version: 8,
+    name: 'batch-background',
+    sql: `
+      ALTER TABLE batch ADD COLUMN background TEXT;`,
+  },
 ];

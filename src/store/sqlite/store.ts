@@ -6,6 +6,7 @@ import { codePath, connect, settleCodeTables } from './connection.js';
 import { typedError } from './errors.js';
 import { lockStore, type StoreLock } from './lock.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { parseBackground } from '../background.js';
 import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './rows.js';
 import { inlineWrites, readOnlyWrites, WriterThread, type AsyncWrites } from './writer.js';
 import { prepareWrites } from './writes.js';
@@ -135,8 +136,8 @@ export class SqliteStore implements Store {
           : null;
       },
       async lastBatch(): Promise<BatchRecord | null> {
-        const r = q.lastBatch.get() as { height: number; timestamp: number; seed: string; message_ids: string; committed: number } | undefined;
-        return r ? { height: r.height, timestamp: r.timestamp, seed: r.seed, messageIds: JSON.parse(r.message_ids) as string[], committed: r.committed === 1 } : null;
+        const r = q.lastBatch.get() as { height: number; timestamp: number; seed: string; message_ids: string; committed: number; background: string | null } | undefined;
+        return r ? { height: r.height, timestamp: r.timestamp, seed: r.seed, messageIds: JSON.parse(r.message_ids) as string[], committed: r.committed === 1, ...parseBackground(r.background) } : null;
       },
     };
     this.codes = {

@@ -4,6 +4,7 @@ import { LeaseLost } from '../errors.js';
 import { isCodeOp, isDerivedCodeOp } from '../ops.js';
 import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
 import { typedError } from './errors.js';
+import { backgroundText } from '../background.js';
 import { toWorkflow, type WorkflowRow } from './rows.js';
 
 /**
@@ -35,7 +36,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     ),
     setStatus: db.prepare('UPDATE message SET status = ?, attempts = COALESCE(?, attempts) WHERE id = ?'),
     putReply: db.prepare('INSERT OR REPLACE INTO reply (message_id, status, error, payload, gas_used, logs, batch_height) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    putBatch: db.prepare('INSERT INTO batch (height, timestamp, seed, message_ids, committed) VALUES (?, ?, ?, ?, 0)'),
+    putBatch: db.prepare('INSERT INTO batch (height, timestamp, seed, message_ids, committed, background) VALUES (?, ?, ?, ?, 0, ?)'),
     commitBatch: db.prepare('UPDATE batch SET committed = 1 WHERE height = ?'),
     createWorkflow: db.prepare(
       "INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",
@@ -115,7 +116,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           break;
         }
         case 'batch.plan':
-          q.putBatch.run(op.batch.height, op.batch.timestamp, op.batch.seed, JSON.stringify(op.batch.messageIds));
+          q.putBatch.run(op.batch.height, op.batch.timestamp, op.batch.seed, JSON.stringify(op.batch.messageIds), backgroundText(op.batch));
           for (const id of op.batch.messageIds) q.setStatus.run('planned', null, id);
           break;
         case 'batch.commit':
