@@ -10,14 +10,14 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 if (mode === 'try') {
   try {
-    await (openStore(`sqlite:${path}`)).close();
+    await (await openStore(`sqlite:${path}`)).close();
     console.log(JSON.stringify({ opened: true }));
   } catch (err) {
     const e = err as { code?: string; holder?: unknown };
     console.log(JSON.stringify({ code: e.code, holder: e.holder }));
   }
 } else {
-  const store = openStore(`sqlite:${path}`);
+  const store = await openStore(`sqlite:${path}`);
   let n = 0;
   const write = async (count: number): Promise<void> => {
     for (let i = 0; i < count; i++, n++) await store.commit([{ kind: 'state.put', actorId: 'a', key: enc(`k${n}`), value: enc(`v${n}`) }]);
