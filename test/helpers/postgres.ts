@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -63,4 +64,66 @@ export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T
   } finally {
     await c.end();
   }
+}
+
+/** A TCP proxy in front of the Postgres server that can cut a connection on cue. */
+export interface CuttingProxy {
+  /** `url` rewritten to go through the proxy. */
+  url(url: string): string;
+  /**
+   * The next bytes the server sends on any connection are dropped and that connection is cut,
+   * both ways: the client sees its connection lost after the server did whatever it answered.
+   */
+  cutNextAnswer(): void;
+  /** How many connections were cut. */
+  readonly cuts: number;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy to the server of `url` on a free local port. */
+export async function cuttingProxy(url: string): Promise<CuttingProxy> {
+  const target = new URL(url);
+  const sockets = new Set<Socket>();
+  let armed = false;
+  let cuts = 0;
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    sockets.add(client).add(upstream);
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.on('data', (d: Buffer) => upstream.write(d));
+    upstream.on('data', (d: Buffer) => {
+      if (armed) {
+        armed = false;
+        cuts++;
+        end();
+        return;
+      }
+      client.write(d);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url(u) {
+      const v = new URL(u);
+      v.hostname = '127.0.0.1';
+      v.port = String(port);
+      return v.toString();
+    },
+    cutNextAnswer() {
+      armed = true;
+    },
+    get cuts() {
+      return cuts;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -23,7 +23,7 @@ function fresh(): { dir: string; path: string } {
 }
 
 function spawnChild(path: string, mode: 'hold' | 'try'): ChildProcessWithoutNullStreams {
-  const p = spawn(process.execPath, ['--import', 'tsx', childScript, path, mode], { stdio: 'pipe' });
+  const p = spawn(process.execPath, ['--import', 'tsx', childScript, `sqlite:${path}`, mode], { stdio: 'pipe' });
   cleanups.push(() => p.kill('SIGKILL'));
   return p;
 }

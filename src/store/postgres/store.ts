@@ -254,6 +254,9 @@ export class PostgresStore implements Store {
     // A connection that dies while idle in the pool (a restarted server, a terminated backend) is
     // reported here and dropped by the pool; without a listener it would crash the process.
     pool.on('error', () => undefined);
+    // A checked-out connection that dies reports it twice: to its query (handled where the query
+    // is made) and as an event, which the pool listens to only while the connection is idle.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     let lock: ProcessingLock | null = null;
     try {
       const migrations = [...POSTGRES_MIGRATIONS, ...(options.migrations ?? [])];
