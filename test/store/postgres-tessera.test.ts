@@ -23,11 +23,8 @@ describe('Tessera on Postgres', () => {
     const c = await t.createActor({ codeId, id: 'c' });
     const ids = await Promise.all([1, 2, 3].map(() => t.send({ to: c, payload: enc(''), gasLimit: GAS })));
     const replies = await Promise.all(ids.map((id) => t.reply(id)));
-    expect(replies.map((r) => [r.status, dec(r.payload)]).sort()).toEqual([
-      ['ok', '1'],
-      ['ok', '2'],
-      ['ok', '3'],
-    ]);
+    expect(replies.every((r) => r.status === 'ok')).toBe(true);
+    expect(replies.map((r) => dec(r.payload)).sort((a, b) => a.localeCompare(b))).toEqual(['1', '2', '3']);
     expect(dec((await t.query(c, enc(''))).reply)).toBe('4');
 
     t.workflow('count', async (ctx: WorkflowContext, n: number) => {
