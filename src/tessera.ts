@@ -17,7 +17,7 @@ import {
 import { CodeService, type CodeServiceOptions } from './code/index.js';
 import { Engine, type EngineOptions, type ExecutionResult } from './exec/index.js';
 import { Processor, UnknownActor, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
-import { openStore, type SqliteOptions, type Store } from './store/index.js';
+import { defaultStoreSpec, openStore, type SqliteOptions, type Store } from './store/index.js';
 import { Workflows, type WorkflowFn, type WorkflowHandle, type WorkflowOptions } from './workflow/index.js';
 
 /** How long `close()` waits for calls in flight by default. */
@@ -33,7 +33,7 @@ const MAX_MESSAGE_ID_BYTES = 64 * 1024;
  * layers' numeric options included): a wrong one is an `InvalidArgument` naming it.
  */
 export interface TesseraOptions {
-  /** `sqlite:<path>` (default `sqlite:./tessera.db`), `sqlite::memory:`, or a Store. */
+  /** `sqlite:<path>`, `sqlite::memory:`, `postgres://…`, or a Store; default `TESSERA_STORE`, else `sqlite:./tessera.db`. */
   store?: string | Store;
   sync?: SqliteOptions['sync'];
   /** Where SQLite writes run: on a writer `thread` (default) or `inline` (see SqliteOptions). */
@@ -113,9 +113,9 @@ export class Tessera {
   /** @throws InvalidArgument naming the option at fault */
   static async open(options: TesseraOptions = {}): Promise<Tessera> {
     checkOpenOptions(options);
-    const spec = options.store ?? 'sqlite:./tessera.db';
+    const spec = options.store ?? defaultStoreSpec();
     let store: Store;
-    if (typeof spec === 'string') store = openStore(spec, { sync: options.sync, writer: options.writer });
+    if (typeof spec === 'string') store = await openStore(spec, { sync: options.sync, writer: options.writer });
     else store = spec;
     const ownsStore = typeof spec === 'string';
     const codes = new CodeService({ store, ...options.codes });

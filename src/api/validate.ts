@@ -190,7 +190,7 @@ export function parseInteger(field: string, text: string, min: number, max: numb
 
 /**
  * A store spec: `sqlite:<path>`, `sqlite::memory:`, a bare file path (as `openStore` takes it) or a
- * `postgres://` URL (refused by `openStore` until a Postgres store exists). An unknown scheme is a
+ * `postgres://` URL. An unknown scheme is a
  * typo, refused here rather than opened as a file of that name.
  */
 export function checkStoreSpec(field: string, value: unknown): string {

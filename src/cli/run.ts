@@ -25,7 +25,7 @@ export function registerRun(program: Command): void {
       const store = checkStoreSpec('--store', opts.store);
       const input = inputFlag(opts.input);
       const bytes = readArgumentFile('<file>', file);
-      const rt = openRuntime(store);
+      const rt = await openRuntime(store);
       try {
         const { codeId } = await rt.codes.upload(bytes, { mode: opts.wasi ? 'command' : 'actor' });
         const result = await rt.engine.execute({

@@ -10,8 +10,8 @@ export interface CliRuntime {
   close(): Promise<void>;
 }
 
-export function openRuntime(storeSpec: string, options: { maxMemoryPages?: number } = {}): CliRuntime {
-  const store = openStore(storeSpec);
+export async function openRuntime(storeSpec: string, options: { maxMemoryPages?: number } = {}): Promise<CliRuntime> {
+  const store = await openStore(storeSpec);
   const codes = new CodeService({ store, instrumentOptions: options.maxMemoryPages ? { maxMemoryPages: options.maxMemoryPages } : {} });
   const engine = new Engine({ codes });
   return {

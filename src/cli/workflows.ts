@@ -22,7 +22,7 @@ export function registerWorkflows(program: Command): void {
     .action(async (opts: { store: string; status?: string; limit: string }) => {
       const status = opts.status === undefined ? undefined : checkOneOf('--status', opts.status, STATUSES);
       const limit = limitFlag(opts.limit);
-      const store = openStore(checkStoreSpec('--store', opts.store), { readOnly: true });
+      const store = await openStore(checkStoreSpec('--store', opts.store), { readOnly: true });
       try {
         const counts = await store.workflows.counts();
         console.log(STATUSES.map((s) => `${s} ${counts[s]}`).join('  '));
@@ -41,7 +41,7 @@ export function registerWorkflows(program: Command): void {
     .option('--store <spec>', 'store', 'sqlite:.tessera/demo.db')
     .option('--forgotten', 'include history forgotten at loop checkpoints')
     .action(async (id: string, opts: { store: string; forgotten?: boolean }) => {
-      const store = openStore(checkStoreSpec('--store', opts.store), { readOnly: true });
+      const store = await openStore(checkStoreSpec('--store', opts.store), { readOnly: true });
       try {
         const w = await store.workflows.get(id);
         if (!w) throw new Error(`no workflow ${id}`);

@@ -62,3 +62,14 @@ export class StoreReadOnly extends StoreError {
     super('the store is open read-only', undefined, 'STORE_READ_ONLY');
   }
 }
+
+/**
+ * A commit's connection was lost and the store could not learn, in the time it had, whether the
+ * write set committed: it may or may not be there. The store then refuses every later commit
+ * (their order after this one would be unknown too); open it again once the database is back.
+ */
+export class CommitOutcomeUnknown extends StoreError {
+  constructor(cause?: unknown) {
+    super('the database was lost during a commit and its outcome could not be learned: open the store again', cause, 'COMMIT_OUTCOME_UNKNOWN');
+  }
+}

@@ -73,6 +73,24 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(dec(await store.state.get('a', key))).toBe('4');
       });
 
+      it('ops on one row inside one write set apply in order (a put then a delete, a delete then a put, the last put)', async () => {
+        const { store } = await open();
+        const [k1, k2, k3] = [enc('k1'), enc('k2'), enc('k3')];
+        await store.commit([{ kind: 'state.put', actorId: 'a', key: k1, value: enc('gone') }]);
+        await store.commit([
+          { kind: 'state.put', actorId: 'a', key: k2, value: enc('1') },
+          { kind: 'state.put', actorId: 'a', key: k2, value: enc('2') },
+          { kind: 'state.delete', actorId: 'a', key: k1 },
+          { kind: 'state.put', actorId: 'a', key: k1, value: enc('back') },
+          { kind: 'state.put', actorId: 'a', key: k3, value: enc('x') },
+          { kind: 'state.delete', actorId: 'a', key: k3 },
+        ]);
+        expect((await store.state.entries('a')).map(([k, v]) => [dec(k), dec(v)])).toEqual([
+          ['k1', 'back'],
+          ['k2', '2'],
+        ]);
+      });
+
       it('an empty write set is a no-op', async () => {
         const { store } = await open();
         await store.commit([]);
@@ -196,6 +214,12 @@ export function storeContract(name: string, target: ContractTarget): void {
 
     if (target.writes !== 'all') return;
 
+    it('a commit after close is refused with a typed error', async () => {
+      const t = await open();
+      await t.store.close();
+      await expect(t.store.commit([{ kind: 'state.put', actorId: 'a', key: enc('k'), value: enc('v') }])).rejects.toBeInstanceOf(StoreError);
+    });
+
     describe('processing', () => {
       it('the pool: arrival numbers grow with commit order; best first is priority, then arrival', async () => {
         const { store } = await open();
@@ -240,6 +264,31 @@ export function storeContract(name: string, target: ContractTarget): void {
         // Messages without a key are not constrained by it.
         await store.commit([enqueue(message('m3', 2)), enqueue(message('m4', 3))]);
         expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m1', 't1', 'm3', 'm4']);
+      });
+
+      it('gas up to 2^64 round-trips as bigint with no precision loss', async () => {
+        const { store } = await open();
+        const gas = [2n ** 64n - 1n, 2n ** 63n, 2n ** 63n - 1n, 2n ** 53n + 1n];
+        await store.commit(gas.map((g, i) => enqueue(message(`m${i}`, i, { gasLimit: g }))));
+        await store.commit(gas.map((g, i) => ({ kind: 'reply.put' as const, reply: { messageId: `m${i}`, status: 'ok', error: null, payload: null, gasUsed: g, logs: '[]', batchHeight: 1 } })));
+        for (const [i, g] of gas.entries()) {
+          expect((await store.processing.message(`m${i}`))!.gasLimit).toBe(g);
+          expect((await store.processing.reply(`m${i}`))!.gasUsed).toBe(g);
+        }
+      });
+
+      it('a taken unique key names its columns as table.column', async () => {
+        const { store } = await open();
+        await store.commit([{ kind: 'actor.create', actorId: 'a1', codeId: 'c' }, enqueue(message('m1', 0, { idempotencyKey: 'k' }))]);
+        await expect(store.commit([{ kind: 'actor.create', actorId: 'a1', codeId: 'c' }])).rejects.toMatchObject({ code: 'UNIQUE_VIOLATION', constraint: 'actor.actor_id' });
+        await expect(store.commit([enqueue(message('m2', 1, { idempotencyKey: 'k' }))])).rejects.toMatchObject({ constraint: 'message.sender, message.idempotency_key' });
+        await expect(store.commit([enqueue(message('m3', 0))])).rejects.toMatchObject({ constraint: 'message.sender, message.nonce' });
+      });
+
+      it('message statuses in one write set: the last status wins, with the last attempts given', async () => {
+        const { store } = await open();
+        await store.commit([enqueue(message('m1', 0)), { kind: 'message.status', id: 'm1', status: 'planned', attempts: 3 }, { kind: 'message.status', id: 'm1', status: 'pending' }]);
+        expect(await store.processing.message('m1')).toMatchObject({ status: 'pending', attempts: 3 });
       });
 
       it('actors: created once; a second create is a UniqueViolation', async () => {
@@ -315,8 +364,12 @@ export function storeContract(name: string, target: ContractTarget): void {
         await store.commit([event('1', 'again')]);
         const replaced = ['0', '2/0/0', '2/1', '2/1/0', '2/1/1', '2/1/1/0', '2/10/0', '2/2/0', '2', '1'];
         expect((await store.workflows.events('w')).map((e) => [e.location, e.name])).toEqual(replaced.map((l) => [l, l === '1' ? 'again' : 's']));
+        // Replaced twice in one write set: recorded once, at its last place.
+        await store.commit([event('0', 'x'), event('2', 'y'), event('0', 'again')]);
+        expect((await store.workflows.events('w')).map((e) => e.location)).toEqual(['2/0/0', '2/1', '2/1/0', '2/1/1', '2/1/1/0', '2/10/0', '2/2/0', '1', '2', '0']);
+        expect((await store.workflows.events('w')).at(-1)!.name).toBe('again');
         await store.commit([{ kind: 'workflow.forget', workflowId: 'w', from: '2/1/', to: '2/10' }]);
-        expect((await store.workflows.events('w')).map((e) => e.location)).toEqual(['0', '2/0/0', '2/1', '2/10/0', '2/2/0', '2', '1']);
+        expect((await store.workflows.events('w')).map((e) => e.location)).toEqual(['2/0/0', '2/1', '2/10/0', '2/2/0', '1', '2', '0']);
         const all = await store.workflows.events('w', true);
         expect(all.filter((e) => e.forgotten).map((e) => e.location)).toEqual(['2/1/0', '2/1/1', '2/1/1/0']);
         expect(all).toHaveLength(locations.length);
@@ -326,6 +379,9 @@ export function storeContract(name: string, target: ContractTarget): void {
         const { store } = await open();
         expect(await store.workflows.data('x')).toBeNull();
         await store.commit([{ kind: 'workflow.data.put', key: 'x', value: '"a"' }, { kind: 'workflow.data.add', key: 'n', delta: 2 }]);
+        // Adds to one key in one write set all count.
+        await store.commit([{ kind: 'workflow.data.add', key: 'm', delta: 1.5 }, { kind: 'workflow.data.add', key: 'm', delta: 2 }]);
+        expect(Number(await store.workflows.data('m'))).toBe(3.5);
         await Promise.all([store.commit([{ kind: 'workflow.data.add', key: 'n', delta: 3 }]), store.commit([{ kind: 'workflow.data.add', key: 'n', delta: -1 }])]);
         expect(await store.workflows.data('x')).toBe('"a"');
         expect(Number(await store.workflows.data('n'))).toBe(4);

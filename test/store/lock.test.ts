@@ -23,7 +23,7 @@ function fresh(): { dir: string; path: string } {
 }
 
 function spawnChild(path: string, mode: 'hold' | 'try'): ChildProcessWithoutNullStreams {
-  const p = spawn(process.execPath, ['--import', 'tsx', childScript, path, mode], { stdio: 'pipe' });
+  const p = spawn(process.execPath, ['--import', 'tsx', childScript, `sqlite:${path}`, mode], { stdio: 'pipe' });
   cleanups.push(() => p.kill('SIGKILL'));
   return p;
 }
@@ -73,7 +73,7 @@ describe('one writing process per SQLite store', () => {
     }
 
     // Inspection: reads what the holder committed, refuses writes, and does not stop the holder.
-    const reader = openStore(`sqlite:${path}`, { readOnly: true });
+    const reader = await openStore(`sqlite:${path}`, { readOnly: true });
     expect(dec(await reader.state.get('a', enc('k9')))).toBe('v9');
     await expect(reader.commit([{ kind: 'state.put', actorId: 'a', key: enc('x'), value: enc('y') }])).rejects.toBeInstanceOf(StoreReadOnly);
     holder.stdin.write('more\n');
@@ -106,13 +106,7 @@ describe('one writing process per SQLite store', () => {
   it('read-only: a missing store is StoreNotFound (and nothing is created); every write is refused', async () => {
     const { dir, path } = fresh();
     const missing = join(dir, 'typo.db');
-    const err = (() => {
-      try {
-        openStore(`sqlite:${missing}`, { readOnly: true });
-      } catch (e) {
-        return e;
-      }
-    })();
+    const err = await openStore(`sqlite:${missing}`, { readOnly: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreNotFound);
     expect(err).toMatchObject({ code: 'STORE_NOT_FOUND', path: missing });
     expect(existsSync(missing)).toBe(false);
@@ -148,10 +142,10 @@ describe('one writing process per SQLite store', () => {
 
   it('creates a missing directory for a new store, but not a deeper missing path', async () => {
     const { dir } = fresh();
-    const store = openStore(`sqlite:${join(dir, '.tessera', 'demo.db')}`);
+    const store = await openStore(`sqlite:${join(dir, '.tessera', 'demo.db')}`);
     await store.close();
     expect(existsSync(join(dir, '.tessera', 'demo.db'))).toBe(true);
-    expect(() => openStore(`sqlite:${join(dir, 'typo', 'deeper', 'demo.db')}`)).toThrow(/cannot open the SQLite store at .*typo/);
+    await expect(openStore(`sqlite:${join(dir, 'typo', 'deeper', 'demo.db')}`)).rejects.toThrow(/cannot open the SQLite store at .*typo/);
     expect(existsSync(join(dir, 'typo'))).toBe(false);
   });
 });

@@ -176,12 +176,6 @@ describe('SqliteStore writer thread', () => {
     expect(await ticksDuring('inline')).toBe(0);
     expect(await ticksDuring('thread')).toBeGreaterThan(0);
   });
-
-  it('a commit after close is refused with a typed error', async () => {
-    const store = SqliteStore.open(fresh(), { writer: 'thread' });
-    await store.close();
-    await expect(store.commit([{ kind: 'state.put', actorId: 'a', key: enc('k'), value: enc('v') }])).rejects.toBeInstanceOf(StoreError);
-  });
 });
 
 describe('OverlayStore', () => {

@@ -1,0 +1,378 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { InvalidArgument } from '../../util/index.js';
+import { CommitOutcomeUnknown, StoreError, StoreNotFound, StoreReadOnly, StoreLocked } from '../errors.js';
+import type { Migration } from '../sqlite/index.js';
+import type { CodeArea, ProcessingArea, StateArea, Store, WorkflowArea, WorkflowRecord, WriteOp } from '../types.js';
+import { outcomeUnknown, retryable, typedError } from './errors.js';
+import { lockForProcessing, migrate, schemaVersion, type ProcessingLock } from './lock.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { ownBytes, toBatch, toEvent, toMessage, toReply, toWorkflow, type BatchRow, type EventRow, type MessageRow, type ReplyRow, type WorkflowRow } from './rows.js';
+import { encodeWriteSet, type EncodedWriteSet } from './write-set.js';
+
+/** Options of {@link PostgresStore.open}. */
+export interface PostgresOptions {
+  /**
+   * The schema that holds the store's tables (created if missing), default `tessera`: several
+   * deployments can share one database, each in a schema of its own. A lowercase SQL identifier.
+   */
+  schema?: string;
+  /** Connections in the store's pool (default 10), besides the one that holds the processing lock. */
+  poolSize?: number;
+  /** Extra migrations (tests); the built-in list always runs first. */
+  migrations?: readonly Migration[];
+  /**
+   * Open for inspection: reads work, every write is refused with `StoreReadOnly`. Takes no lock
+   * and migrates nothing; the schema must hold a store of this version (`StoreNotFound` if none).
+   */
+  readOnly?: boolean;
+  /**
+   * How long a commit whose connection was lost keeps trying to learn whether it committed
+   * before it gives up with `CommitOutcomeUnknown` (default 30,000 ms).
+   */
+  resolveTimeoutMs?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** A write set that failed on a serialization failure or a deadlock is tried this many times in all. */
+const ATTEMPTS = 5;
+/** Pause between tries to reach the database while resolving a commit's outcome. */
+const RESOLVE_PAUSE_MS = 200;
+
+const APPLY = 'SELECT tessera_apply($1, $2, $3::jsonb, $4)';
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The URL without its password, and the schema: how errors name the store. */
+function displayName(url: string, schema: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return `${u.toString()} (schema ${schema})`;
+  } catch {
+    return `a Postgres store (schema ${schema})`;
+  }
+}
+
+/**
+ * The Postgres store: every table in one schema, a `pg.Pool` per store. A write set is one call
+ * of a server-side function (migrations.ts, write-set.ts): one statement, so one transaction and
+ * one round trip. Write sets go to the database one after the other, in call order (the contract's
+ * order and arrival numbers follow from it); reads run on the pool beside them and see every
+ * commit that has resolved.
+ *
+ * A commit whose connection is lost has an unknown outcome: it may have committed just before.
+ * It is never simply sent again. Each write set stamps a token of its own on this store's row of
+ * `commit_token`, first thing in its transaction; after a loss the store reads that row back with
+ * `FOR UPDATE`, which waits until a transaction still running on the server has ended, and then
+ * knows: its token means committed (resolve), any other means rolled back (safe to send again).
+ * A failure with any other SQLSTATE rolled back; serialization failures and deadlocks are tried
+ * again, the rest reject typed (`UniqueViolation`, `LeaseLost`, `StoreError`).
+ *
+ * One node at a time processes a store: open takes a session-level advisory lock for the store's
+ * lifetime (lock.ts), and a second open gets `StoreLocked`, as on SQLite.
+ */
+export class PostgresStore implements Store {
+  readonly codes: CodeArea;
+  readonly state: StateArea;
+  readonly processing: ProcessingArea;
+  readonly workflows: WorkflowArea;
+  /** The end of the chain of commits in flight. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Set by a commit whose outcome stayed unknown; every later commit is refused with it. */
+  private broken: Error | null = null;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly lock: ProcessingLock | null,
+    /** This store's row in `commit_token`; null when read-only. */
+    private readonly owner: string | null,
+    private readonly resolveTimeoutMs: number,
+  ) {
+    const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
+      try {
+        return (await pool.query<R>(text, values)).rows;
+      } catch (err) {
+        throw typedError(err, 'read failed');
+      }
+    };
+    const one = async <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R | null> => (await query<R>(text, values))[0] ?? null;
+    const writable = (): void => {
+      if (owner === null) throw new StoreReadOnly();
+    };
+
+    this.codes = {
+      async original(codeId) {
+        const r = await one<{ bytes: Buffer; info: string; uploaded_at: string }>('SELECT bytes, info, uploaded_at FROM code_original WHERE code_id = $1', [codeId]);
+        return r ? { codeId, bytes: ownBytes(r.bytes), info: r.info, uploadedAt: Number(r.uploaded_at) } : null;
+      },
+      async hasOriginal(codeId) {
+        return (await one('SELECT 1 FROM code_original WHERE code_id = $1', [codeId])) !== null;
+      },
+      async artefact(runtimeVersion, optionsHash, codeId) {
+        const r = await one<{ code: Buffer; metadata: string }>(
+          'SELECT code, metadata FROM code_artefact WHERE runtime_version = $1 AND options_hash = $2 AND code_id = $3',
+          [runtimeVersion, optionsHash, codeId],
+        );
+        return r ? { codeId, runtimeVersion, optionsHash, code: ownBytes(r.code), metadata: r.metadata } : null;
+      },
+      async failure(runtimeVersion, optionsHash, codeId) {
+        const r = await one<{ reason: string; engine: string | null }>(
+          'SELECT reason, engine FROM code_failure WHERE runtime_version = $1 AND options_hash = $2 AND code_id = $3',
+          [runtimeVersion, optionsHash, codeId],
+        );
+        if (!r) return null;
+        return r.engine === null ? { codeId, runtimeVersion, optionsHash, reason: r.reason } : { codeId, runtimeVersion, optionsHash, reason: r.reason, engine: r.engine };
+      },
+      async gc(keep) {
+        writable();
+        const r = await one<{ n: string }>(
+          `WITH a AS (DELETE FROM code_artefact WHERE runtime_version <> $1 RETURNING 1),
+                f AS (DELETE FROM code_failure WHERE runtime_version <> $1 RETURNING 1)
+           SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM f) AS n`,
+          [keep],
+        );
+        return Number(r?.n ?? 0);
+      },
+    };
+    this.state = {
+      async get(actorId, key) {
+        const r = await one<{ value: Buffer }>('SELECT value FROM actor_state WHERE actor_id = $1 AND key = $2', [actorId, Buffer.from(key.buffer, key.byteOffset, key.byteLength)]);
+        return r ? ownBytes(r.value) : null;
+      },
+      async entries(actorId, limit) {
+        const rows = await query<{ key: Buffer; value: Buffer }>('SELECT key, value FROM actor_state WHERE actor_id = $1 ORDER BY key LIMIT $2', [actorId, limit ?? null]);
+        return rows.map((r): [Uint8Array, Uint8Array] => [ownBytes(r.key), ownBytes(r.value)]);
+      },
+    };
+    this.processing = {
+      async actor(actorId) {
+        const r = await one<{ code_id: string; created_at: string }>('SELECT code_id, created_at FROM actor WHERE actor_id = $1', [actorId]);
+        return r ? { actorId, codeId: r.code_id, createdAt: Number(r.created_at) } : null;
+      },
+      async pending(limit) {
+        return (await query<MessageRow>("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT $1", [limit])).map(toMessage);
+      },
+      async pendingOrder(limit) {
+        const rows = await query<{ id: string; seq: string }>("SELECT id, seq FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT $1", [limit]);
+        return rows.map((r) => ({ id: r.id, seq: Number(r.seq) }));
+      },
+      async message(id) {
+        const r = await one<MessageRow>('SELECT * FROM message WHERE id = $1', [id]);
+        return r ? toMessage(r) : null;
+      },
+      async messageByIdempotencyKey(sender, key) {
+        const r = await one<MessageRow>('SELECT * FROM message WHERE sender = $1 AND idempotency_key = $2', [sender, key]);
+        return r ? toMessage(r) : null;
+      },
+      async lowestPendingNonces(senders) {
+        const rows = await query<{ sender: string; n: string }>(
+          "SELECT sender, MIN(nonce) AS n FROM message WHERE status = 'pending' AND sender = ANY($1::text[]) GROUP BY sender",
+          [senders],
+        );
+        return new Map(rows.map((r) => [r.sender, Number(r.n)]));
+      },
+      async lastNonce(sender) {
+        const r = await one<{ n: string | null }>('SELECT MAX(nonce) AS n FROM message WHERE sender = $1', [sender]);
+        return r?.n == null ? -1 : Number(r.n);
+      },
+      async reply(messageId) {
+        const r = await one<ReplyRow>('SELECT * FROM reply WHERE message_id = $1', [messageId]);
+        return r ? toReply(r) : null;
+      },
+      async lastBatch() {
+        const r = await one<BatchRow>('SELECT * FROM batch ORDER BY height DESC LIMIT 1', []);
+        return r ? toBatch(r) : null;
+      },
+    };
+    this.workflows = {
+      async get(id) {
+        const r = await one<WorkflowRow>('SELECT * FROM workflow WHERE id = $1', [id]);
+        return r ? toWorkflow(r) : null;
+      },
+      async events(id, includeForgotten = false) {
+        const rows = await query<EventRow>(`SELECT * FROM workflow_event WHERE workflow_id = $1${includeForgotten ? '' : ' AND NOT forgotten'} ORDER BY seq`, [id]);
+        return rows.map(toEvent);
+      },
+      async claim(req) {
+        writable();
+        // SKIP LOCKED: runners claiming at once take different workflows rather than queue.
+        const rows = await query<WorkflowRow>(
+          `UPDATE workflow SET lease_owner = $1, lease_until = $2, updated_at = $3
+           WHERE id IN (SELECT id FROM workflow
+                        WHERE status = 'pending' AND (lease_owner IS NULL OR lease_until < $3 OR lease_owner = $1)
+                          AND name = ANY($4::text[]) AND ($5::text IS NULL OR id = $5)
+                        ORDER BY lease_until, created_at LIMIT $6
+                        FOR UPDATE SKIP LOCKED)
+           RETURNING *`,
+          [req.owner, req.leaseUntil, req.now, req.names, req.id ?? null, req.limit],
+        );
+        return rows.map(toWorkflow);
+      },
+      async renew(owner, ids, leaseUntil) {
+        writable();
+        if (ids.length === 0) return [];
+        const rows = await query<{ id: string; cancel_requested: boolean }>(
+          "UPDATE workflow SET lease_until = $2 WHERE lease_owner = $1 AND status = 'pending' AND id = ANY($3::text[]) RETURNING id, cancel_requested",
+          [owner, leaseUntil, ids],
+        );
+        return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested }));
+      },
+      async release(owner, ids) {
+        writable();
+        if (ids.length > 0) await query('UPDATE workflow SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = $1 AND id = ANY($2::text[])', [owner, ids]);
+      },
+      async data(key) {
+        return (await one<{ value: string }>('SELECT value FROM workflow_data WHERE key = $1', [key]))?.value ?? null;
+      },
+      async list(q) {
+        const rows = await query<WorkflowRow>('SELECT * FROM workflow WHERE ($1::text IS NULL OR status = $1) ORDER BY updated_at DESC, id LIMIT $2', [q.status ?? null, q.limit]);
+        return rows.map(toWorkflow);
+      },
+      async counts() {
+        const out = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
+        for (const r of await query<{ status: WorkflowRecord['status']; n: string }>('SELECT status, COUNT(*) AS n FROM workflow GROUP BY status')) out[r.status] = Number(r.n);
+        return out;
+      },
+    };
+  }
+
+  /**
+   * Opens the store at a `postgres://` URL: runs pending migrations under the migration lock and
+   * takes the processing lock (`StoreLocked` if another node holds it). With `options.readOnly`,
+   * opens for inspection instead.
+   *
+   * @throws InvalidArgument (schema), StoreLocked, StoreNotFound (read-only, no store), StoreError
+   */
+  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
+    const schema = options.schema ?? 'tessera';
+    if (!SCHEMA_NAME.test(schema)) throw new InvalidArgument('schema', 'a lowercase SQL identifier (letters, digits, _; at most 63)');
+    const name = displayName(url, schema);
+    // The schema is every connection's search path, so no statement names it.
+    const config: pg.ClientConfig = { connectionString: url, options: `-c search_path=${schema}`, keepAlive: true };
+    const pool = new pg.Pool({ ...config, application_name: 'tessera', max: options.poolSize ?? 10 });
+    // A connection that dies while idle in the pool (a restarted server, a terminated backend) is
+    // reported here and dropped by the pool; without a listener it would crash the process.
+    pool.on('error', () => undefined);
+    // A checked-out connection that dies reports it twice: to its query (handled where the query
+    // is made) and as an event, which the pool listens to only while the connection is idle.
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    let lock: ProcessingLock | null = null;
+    try {
+      const migrations = [...POSTGRES_MIGRATIONS, ...(options.migrations ?? [])];
+      if (options.readOnly) {
+        const version = await schemaVersion(pool);
+        if (version === null) throw new StoreNotFound(name);
+        const known = Math.max(...migrations.map((m) => m.version));
+        if (version < known) throw new StoreError(`the store ${name} is from an older version: open it for writing once, to migrate it`);
+        return new PostgresStore(pool, null, null, 0);
+      }
+      await migrate(pool, schema, migrations);
+      lock = await lockForProcessing(config, schema, name);
+      // Holding the processing lock, no other store commits: the token rows of stores that are
+      // gone (a crash leaves its row) can go.
+      const owner = randomUUID();
+      await pool.query('DELETE FROM commit_token');
+      await pool.query("INSERT INTO commit_token (owner, token) VALUES ($1, '')", [owner]);
+      return new PostgresStore(pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
+    } catch (err) {
+      await lock?.release();
+      await pool.end().catch(() => undefined);
+      if (err instanceof StoreLocked || err instanceof StoreNotFound || err instanceof StoreError) throw err;
+      throw new StoreError(`cannot open the Postgres store ${name}`, err);
+    }
+  }
+
+  commit(ops: readonly WriteOp[]): Promise<void> {
+    if (this.owner === null) return Promise.reject(new StoreReadOnly());
+    if (this.closing) return Promise.reject(new StoreError('the store is closed'));
+    if (ops.length === 0) return Promise.resolve();
+    let encoded: EncodedWriteSet;
+    try {
+      // At the call, so the caller's bytes are copied before it gets them back.
+      encoded = encodeWriteSet(ops);
+    } catch (err) {
+      return Promise.reject(new StoreError('commit failed', err));
+    }
+    const run = this.tail.then(() => this.apply(encoded, this.owner!));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(set: EncodedWriteSet, owner: string): Promise<void> {
+    const token = randomUUID();
+    for (let attempt = 1; ; attempt++) {
+      if (this.broken) throw this.broken;
+      if (this.lock?.lost) throw this.lock.lost;
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        // Nothing was sent: the write set is not there.
+        throw new StoreError('cannot reach the database', err);
+      }
+      try {
+        await client.query({ name: 'tessera-apply', text: APPLY, values: [owner, token, set.runs, set.blob] });
+        client.release();
+        return;
+      } catch (err) {
+        if (!outcomeUnknown(err)) {
+          client.release();
+          if (retryable(err) && attempt < ATTEMPTS) {
+            await sleep(attempt * 10);
+            continue;
+          }
+          throw typedError(err, 'commit failed');
+        }
+        client.release(err instanceof Error ? err : new Error(String(err)));
+        if (await this.committed(owner, token, err)) return;
+        // Rolled back, and its transaction is over: sending it again cannot apply it twice.
+        if (attempt >= ATTEMPTS) throw new StoreError('commit failed', err);
+      }
+    }
+  }
+
+  /**
+   * Whether the write set stamped `token` committed. `FOR UPDATE` waits for a transaction that
+   * still holds the row (a session the server has not yet seen go) to end, so the answer is final.
+   * Tries until `resolveTimeoutMs`, then breaks the store with `CommitOutcomeUnknown`.
+   */
+  private async committed(owner: string, token: string, lost: unknown): Promise<boolean> {
+    const deadline = Date.now() + this.resolveTimeoutMs;
+    let last: unknown = lost;
+    for (;;) {
+      let client: pg.PoolClient | null = null;
+      try {
+        client = await this.pool.connect();
+        await client.query('BEGIN');
+        await client.query("SET LOCAL lock_timeout = '5s'");
+        const r = await client.query<{ token: string }>('SELECT token FROM commit_token WHERE owner = $1 FOR UPDATE', [owner]);
+        await client.query('COMMIT');
+        client.release();
+        return r.rows[0]?.token === token;
+      } catch (err) {
+        client?.release(err instanceof Error ? err : new Error(String(err)));
+        last = err;
+      }
+      if (Date.now() >= deadline) {
+        this.broken = new CommitOutcomeUnknown(last);
+        throw this.broken;
+      }
+      await sleep(RESOLVE_PAUSE_MS);
+    }
+  }
+
+  /** Waits for the commits in flight, gives the processing lock back, closes the pool. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.tail;
+      try {
+        if (this.owner !== null) await this.pool.query('DELETE FROM commit_token WHERE owner = $1', [this.owner]).catch(() => undefined);
+      } finally {
+        await this.lock?.release();
+        await this.pool.end();
+      }
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidArgument } from '../../src/util/index.js';
+import { POSTGRES_MIGRATIONS, PostgresStore, StoreError, StoreLocked, StoreNotFound, StoreReadOnly, openStore, type Store } from '../../src/store/index.js';
+import { cuttingProxy, freshSchema, usePostgresDatabase, withClient, type CuttingProxy } from '../helpers/postgres.js';
+import { message } from './contract.js';
+
+// Contract-level behaviour is in contract.ts, run on Postgres by postgres.contract.test.ts; what is
+// here is particular to Postgres: migrations and locks between nodes, schemas, lost connections.
+const db = usePostgresDatabase();
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | null): string | null => (b ? new TextDecoder().decode(b) : null);
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+/** Closed after the test, whatever it left open. */
+function owned<S extends Store>(store: S): S {
+  cleanups.push(() => store.close());
+  return store;
+}
+
+/** Polls `fn` until it returns a value (not undefined), for at most `ms`. */
+async function until<T>(fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('PostgresStore: opening', () => {
+  it('two opens at once on a fresh schema: one migrates, the other waits, then gets StoreLocked; migrations are recorded once', async () => {
+    const schema = freshSchema();
+    // Not idempotent: a second run would fail with "relation already exists", not StoreLocked.
+    const extra = [{ version: 1000, name: 'extra', sql: 'CREATE TABLE extra (x int)' }];
+    const opens = await Promise.allSettled([0, 1].map(() => PostgresStore.open(db.url(), { schema, migrations: extra })));
+    const stores = opens.flatMap((o) => (o.status === 'fulfilled' ? [owned(o.value)] : []));
+    const errors = opens.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    expect(stores).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(StoreLocked);
+    expect(errors[0]).toMatchObject({ code: 'STORE_LOCKED', holder: { pid: process.pid, host: hostname() } });
+    expect((errors[0] as StoreLocked).path).not.toMatch(/password/);
+    const versions = await withClient(db.url(), async (c) => (await c.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)).rows.map((r) => r.version));
+    expect(versions).toEqual([...POSTGRES_MIGRATIONS.map((m) => m.version), 1000]);
+    // Closed, the store lets the next node in.
+    await stores[0]!.close();
+    owned(await PostgresStore.open(db.url(), { schema }));
+  });
+
+  it('a second process gets StoreLocked naming the first', async () => {
+    const schema = freshSchema();
+    owned(await openStore(db.url(), { schema }));
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./lock-child.ts', import.meta.url).pathname, db.url(), 'try', schema], { stdio: 'pipe' });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(JSON.parse(out)).toMatchObject({ code: 'STORE_LOCKED', holder: { pid: process.pid, host: hostname() } });
+  });
+
+  it('schemas are separate stores in one database, each with its own lock', async () => {
+    const [a, b] = [freshSchema(), freshSchema()];
+    const sa = owned(await openStore(db.url(), { schema: a }));
+    const sb = owned(await openStore(db.url(), { schema: b }));
+    await sa.commit([{ kind: 'state.put', actorId: 'x', key: enc('k'), value: enc('a') }]);
+    await sb.commit([{ kind: 'state.put', actorId: 'x', key: enc('k'), value: enc('b') }]);
+    expect(dec(await sa.state.get('x', enc('k')))).toBe('a');
+    expect(dec(await sb.state.get('x', enc('k')))).toBe('b');
+    await expect(openStore(db.url(), { schema: 'Not-An-Identifier' })).rejects.toBeInstanceOf(InvalidArgument);
+  });
+
+  it('read-only: a schema with no store is StoreNotFound; beside the processing node, reads work and writes are refused', async () => {
+    await expect(openStore(db.url(), { schema: freshSchema(), readOnly: true })).rejects.toBeInstanceOf(StoreNotFound);
+    const schema = freshSchema();
+    const writer = owned(await openStore(db.url(), { schema }));
+    await writer.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 1 }]);
+    const reader = owned(await openStore(db.url(), { schema, readOnly: true }));
+    expect((await reader.workflows.get('w'))!.status).toBe('pending');
+    const refused = [
+      reader.commit([{ kind: 'workflow.cancel', id: 'w', now: 2 }]),
+      reader.workflows.claim({ owner: 'o', now: 1, leaseUntil: 2, names: ['n'], limit: 1 }),
+      reader.workflows.renew('o', ['w'], 3),
+      reader.workflows.release('o', ['w']),
+      reader.codes.gc('v'),
+    ];
+    for (const r of await Promise.allSettled(refused)) expect(r.status === 'rejected' && r.reason).toBeInstanceOf(StoreReadOnly);
+  });
+
+  it('a store whose lock session ended refuses commits (another node may hold the lock by now)', async () => {
+    const schema = freshSchema();
+    const store = owned(await openStore(db.url(), { schema }));
+    await store.commit([{ kind: 'state.put', actorId: 'a', key: enc('k'), value: enc('1') }]);
+    await withClient(db.url(), (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tessera-lock' AND datname = current_database()"));
+    await until(async () => {
+      const err = await store.commit([{ kind: 'state.put', actorId: 'a', key: enc('k'), value: enc('2') }]).catch((e: unknown) => e);
+      return err instanceof StoreError ? err : undefined;
+    });
+    // The lock is free: another node may open the store.
+    owned(await openStore(db.url(), { schema }));
+  });
+});
+
+describe('PostgresStore: a connection lost during a commit', () => {
+  it('a backend terminated mid-commit rolled back: the store learns it, sends the write set again, and it is applied once', async () => {
+    const schema = freshSchema();
+    const store = owned(await openStore(db.url(), { schema }));
+    const key = enc('k');
+    await store.commit([{ kind: 'state.put', actorId: 'a', key, value: enc('v0') }]);
+    await withClient(db.url(), async (blocker) => {
+      // Holds the row the commit writes, so the commit waits on it inside its transaction.
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM ${schema}.actor_state WHERE actor_id = 'a' FOR UPDATE`);
+      // Watched from outside the blocker's transaction, which would see one snapshot of the activity.
+      const waiting = (): Promise<number | undefined> => withClient(db.url(), async (watcher) => {
+        const r = await watcher.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = 'tessera' AND datname = current_database() AND wait_event_type = 'Lock'",
+        );
+        return r.rows[0]?.pid;
+      });
+      const commit = store.commit([
+        { kind: 'message.enqueue', message: message('m1', 0) },
+        { kind: 'state.put', actorId: 'a', key, value: enc('v1') },
+      ]);
+      const first = await until(waiting);
+      await blocker.query('SELECT pg_terminate_backend($1)', [first]);
+      // The write set is sent again, on another connection, and waits on the row again.
+      const second = await until(async () => {
+        const pid = await waiting();
+        return pid !== undefined && pid !== first ? pid : undefined;
+      });
+      expect(second).not.toBe(first);
+      await blocker.query('COMMIT');
+      await commit;
+    });
+    expect(dec(await store.state.get('a', key))).toBe('v1');
+    expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m1']);
+    // The store goes on.
+    await store.commit([{ kind: 'message.enqueue', message: message('m2', 1) }]);
+    expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m1', 'm2']);
+  });
+
+  it('a connection cut after the server committed: the store reads the commit back and reports success, without sending it again', async () => {
+    const proxy: CuttingProxy = await cuttingProxy(db.url());
+    cleanups.push(() => proxy.close());
+    const schema = freshSchema();
+    const store = owned(await openStore(proxy.url(db.url()), { schema }));
+    await store.commit([{ kind: 'state.put', actorId: 'a', key: enc('k'), value: enc('v0') }]);
+    proxy.cutNextAnswer();
+    // Sent again blindly, the enqueue would fail on its own message id (UniqueViolation).
+    await store.commit([
+      { kind: 'message.enqueue', message: message('m1', 0) },
+      { kind: 'state.put', actorId: 'a', key: enc('k'), value: enc('v1') },
+    ]);
+    expect(proxy.cuts).toBe(1);
+    expect(dec(await store.state.get('a', enc('k')))).toBe('v1');
+    expect((await store.processing.pending(10)).map((m) => m.id)).toEqual(['m1']);
+  });
+});
