@@ -16,5 +16,6 @@ export function backgroundText(b: BatchRecord): string | null {
 export function parseBackground(text: string | null): Pick<BatchRecord, 'background' | 'completes'> {
   if (text === null) return {};
   const { background, completes } = JSON.parse(text) as { background: BackgroundMessage[]; completes: BackgroundMessage[] };
-  return { background, completes };
+  // An empty list reads back absent, as it was written (see backgroundText).
+  return { ...(background.length > 0 && { background }), ...(completes.length > 0 && { completes }) };
 }

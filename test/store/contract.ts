@@ -320,6 +320,17 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(await store.processing.reply('m2')).toBeNull();
         expect(await store.processing.lastBatch()).toEqual({ ...batch, committed: true });
       });
+
+      it("a batch's slow messages (running after it, and completed by it) are read back with it", async () => {
+        const { store } = await open();
+        const slow = { id: 's1', height: 1, timestamp: 1_700_000_000_000, seed: 'ab' };
+        const first = { height: 1, timestamp: 1_700_000_000_000, seed: 'ab', messageIds: ['s1'], committed: false, background: [slow] };
+        await store.commit([{ kind: 'batch.plan', batch: first }]);
+        expect(await store.processing.lastBatch()).toEqual(first);
+        const second = { height: 2, timestamp: 1_700_000_000_001, seed: 'cd', messageIds: [], committed: false, completes: [slow] };
+        await store.commit([{ kind: 'batch.commit', height: 1 }, { kind: 'batch.plan', batch: second }]);
+        expect(await store.processing.lastBatch()).toEqual(second);
+      });
     });
 
     describe('workflows', () => {

@@ -81,9 +81,9 @@ BEGIN
       UPDATE message m SET status = 'done'
       FROM jsonb_to_recordset(run->'r') AS r(id text) WHERE m.id = r.id;
     WHEN 'batch.plan' THEN
-      INSERT INTO batch (height, batch_time, seed, message_ids, committed)
-      SELECT r.h, r.ts, r.seed, r.ids, false
-      FROM jsonb_to_recordset(run->'r') AS r(h int8, ts int8, seed text, ids jsonb);
+      INSERT INTO batch (height, batch_time, seed, message_ids, committed, background)
+      SELECT r.h, r.ts, r.seed, r.ids, false, r.bg
+      FROM jsonb_to_recordset(run->'r') AS r(h int8, ts int8, seed text, ids jsonb, bg text);
       UPDATE message m SET status = 'planned'
       FROM (SELECT jsonb_array_elements_text(r.ids) AS id FROM jsonb_to_recordset(run->'r') AS r(ids jsonb)) AS p
       WHERE m.id = p.id;
@@ -204,7 +204,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         batch_time int8 NOT NULL,
         seed text NOT NULL,
         message_ids jsonb NOT NULL,
-        committed boolean NOT NULL
+        committed boolean NOT NULL,
+        -- Slow messages still running after this batch and those it completes (src/store/background.ts).
+        background text
       );
       CREATE TABLE workflow (
         id text COLLATE "C" PRIMARY KEY,

@@ -2,6 +2,7 @@
  * Row shapes of the Postgres schema as node-postgres returns them (int8 and numeric as text,
  * bytea as a Buffer, jsonb parsed) and their mapping to the store's records.
  */
+import { parseBackground } from '../background.js';
 import type { BatchRecord, MessageRecord, ReplyRecord, WorkflowEventRecord, WorkflowRecord } from '../types.js';
 
 /**
@@ -72,6 +73,7 @@ export interface BatchRow {
   seed: string;
   message_ids: string[];
   committed: boolean;
+  background: string | null;
 }
 
 export const toBatch = (r: BatchRow): BatchRecord => ({
@@ -80,6 +82,7 @@ export const toBatch = (r: BatchRow): BatchRecord => ({
   seed: r.seed,
   messageIds: r.message_ids,
   committed: r.committed,
+  ...parseBackground(r.background),
 });
 
 export interface WorkflowRow {

@@ -21,6 +21,7 @@
  * unique keys to refuse.
  */
 import { assertNever } from '../../util/index.js';
+import { backgroundText } from '../background.js';
 import type { WriteOp } from '../types.js';
 
 /** What `tessera_apply` takes besides the owner and token. */
@@ -148,7 +149,7 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
       return { id: r.messageId, st: r.status, err: r.error, ...p, gas: r.gasUsed.toString(), logs: r.logs, h: r.batchHeight };
     }
     case 'batch.plan':
-      return { h: op.batch.height, ts: op.batch.timestamp, seed: op.batch.seed, ids: op.batch.messageIds };
+      return { h: op.batch.height, ts: op.batch.timestamp, seed: op.batch.seed, ids: op.batch.messageIds, bg: backgroundText(op.batch) };
     case 'batch.commit':
       return { h: op.height };
     case 'workflow.create':
