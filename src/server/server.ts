@@ -77,6 +77,8 @@ export class TesseraServer {
     private readonly http: Server,
     /** The routes served, as described (the OpenAPI document's source). */
     readonly routes: readonly RouteDef[],
+    /** The routes fastify registered (method and fastify path), as it reported them. */
+    readonly served: readonly { method: string; url: string }[],
     /** Where it listens, e.g. `http://127.0.0.1:8080`. */
     readonly url: string,
     private readonly graceMs: number,
@@ -101,6 +103,8 @@ export class TesseraServer {
       bodyLimit: DEFAULT_BODY_LIMIT,
       routerOptions: { maxParamLength: maxHeaderBytes },
       return503OnClosing: true,
+      // Only the routes described are served (and documented): no implicit HEAD twins.
+      exposeHeadRoutes: false,
       ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
       serverFactory: (handler) => {
         http = createServer(
@@ -147,6 +151,10 @@ export class TesseraServer {
       },
     });
 
+    const served: { method: string; url: string }[] = [];
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) served.push({ method, url: route.url });
+    });
     const callers = new WeakMap<FastifyRequest, Caller>();
     const maxInFlight = options.maxInFlight ?? 2_048;
     app.removeContentTypeParser('text/plain');
@@ -183,11 +191,12 @@ export class TesseraServer {
     });
     app.setErrorHandler((err: FastifyError, req, reply) => sendProblem(req, reply, err, logger));
 
+    // JSON bodies are checked by the handlers with the facade's validators (the schemas, without
+    // the type coercion fastify applies to query strings, document them in the OpenAPI document).
     for (const def of routes) {
       const schema: Record<string, JsonSchema> = {};
       if (def.params) schema.params = { type: 'object', properties: def.params, required: Object.keys(def.params) };
       if (def.query) schema.querystring = { type: 'object', properties: def.query, additionalProperties: false };
-      if (def.body?.kind === 'json') schema.body = def.body.schema;
       app.route({
         method: def.method,
         url: def.path.replace(/\{(\w+)\}/g, ':$1'),
@@ -201,7 +210,7 @@ export class TesseraServer {
     await app.listen({ host, port: options.port ?? 8080 });
     const address = app.server.address() as AddressInfo;
     const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const server = new TesseraServer(app, http ?? app.server, routes, `http://${shown}:${address.port}`, options.graceMs ?? 10_000);
+    const server = new TesseraServer(app, http ?? app.server, routes, served, `http://${shown}:${address.port}`, options.graceMs ?? 10_000);
     server.abort.signal.addEventListener('abort', () => abort.abort(), { once: true });
     return server;
   }

@@ -1,4 +1,4 @@
-import { checkId } from '../../api/index.js';
+import { checkId, checkKnownKeys, checkObject } from '../../api/index.js';
 import { UnknownActor } from '../../processor/index.js';
 import { actorJson, base64, fromBase64, keyBytes, keyText } from '../codec.js';
 import { UnknownKey } from '../errors.js';
@@ -32,9 +32,11 @@ export function actorRoutes(ctx: RouteContext, jsonLimit: number): RouteDef[] {
         422: { description: "the actor's init failed" },
       },
       async handler(req, reply) {
-        const body = req.body as { codeId: string; id?: string; init?: string };
+        const body = checkObject('body', req.body);
+        checkKnownKeys('body', body, ['codeId', 'id', 'init']);
         const init = body.init === undefined ? undefined : fromBase64('init', body.init);
-        const actorId = await t.createActor({ codeId: body.codeId, id: body.id, init });
+        // The facade checks codeId and id (types and ranges) as for any caller.
+        const actorId = await t.createActor({ codeId: body.codeId as string, id: body.id as string | undefined, init });
         return reply.code(201).header('Location', `/v1/actors/${encodeURIComponent(actorId)}`).send({ actorId });
       },
     },

@@ -1,4 +1,4 @@
-import { checkId, checkOneOf } from '../../api/index.js';
+import { checkId, checkKnownKeys, checkObject, checkOneOf, checkOptionalId } from '../../api/index.js';
 import type { WorkflowRecord } from '../../store/index.js';
 import { decodeValue, UnknownWorkflow } from '../../workflow/index.js';
 import { eventJson, workflowJson } from '../codec.js';
@@ -79,10 +79,12 @@ export function workflowRoutes(ctx: RouteContext, jsonLimit: number): RouteDef[]
         409: { description: 'the id is taken by a workflow of another name' },
       },
       async handler(req, reply) {
-        const body = req.body as { input?: unknown; id?: string };
+        const body = req.body === undefined ? {} : checkObject('body', req.body);
+        checkKnownKeys('body', body, ['input', 'id']);
+        const id = checkOptionalId('id', body.id);
         // The codec's tags become bigints and bytes again, as a workflow started in process would get them.
         const input = decodeValue(JSON.stringify(body.input ?? null));
-        const handle = await t.startWorkflow(params(req).id!, input, body.id === undefined ? {} : { id: body.id });
+        const handle = await t.startWorkflow(params(req).id!, input, id === undefined ? {} : { id });
         return reply.code(201).header('Location', `/v1/workflows/${encodeURIComponent(handle.id)}`).send({ workflowId: handle.id });
       },
     },
