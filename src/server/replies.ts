@@ -26,6 +26,15 @@ export class ReplyPolls {
     const stored = await t.store.processing.reply(messageId);
     if (stored) return { messageId, status: stored.status, error: stored.error, payload: stored.payload, gasUsed: stored.gasUsed, batchHeight: stored.batchHeight };
     if (!(await t.store.processing.message(messageId))) throw new UnknownMessage();
+    return this.waitAccepted(messageId, ms, signal);
+  }
+
+  /**
+   * {@link wait} for a message this process has just accepted: it exists and the processor will
+   * push its reply, so the store is not read first.
+   */
+  async waitAccepted(messageId: string, ms: number, signal: AbortSignal): Promise<Reply | null> {
+    const t = this.tessera;
     if (ms <= 0 || signal.aborted) return null;
     let waiting = this.waits.get(messageId);
     if (!waiting) {

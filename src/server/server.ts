@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -127,6 +128,8 @@ export class TesseraServer {
     });
 
     const abort = new AbortController();
+    // Each long poll listens for the close while it waits (and stops listening when it ends).
+    setMaxListeners(0, abort.signal);
     const ctx: RouteContext = { tessera, polls: new ReplyPolls(tessera), closing: abort.signal };
     const metrics = new ServerMetrics(tessera);
     const jsonLimit = Math.ceil(tessera.maxPayloadBytes / 3) * 4 + JSON_OVERHEAD;

@@ -75,7 +75,7 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
         });
         reply.header('Location', `/v1/messages/${encodeURIComponent(messageId)}/reply`);
         const { wait } = query<{ wait: number }>(req);
-        const r = await ctx.polls.wait(messageId, wait, ctx.closing);
+        const r = await ctx.polls.waitAccepted(messageId, wait, ctx.closing);
         if (r) return sendReply(req, reply, r);
         return reply.code(202).send({ messageId });
       },
