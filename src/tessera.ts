@@ -18,6 +18,7 @@ import { CodeService, type CodeServiceOptions } from './code/index.js';
 import { Engine, type EngineOptions, type ExecutionResult } from './exec/index.js';
 import { Processor, UnknownActor, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
 import { defaultStoreSpec, openStore, type SqliteOptions, type Store } from './store/index.js';
+import type { GuestInfo } from './wasm/index.js';
 import { Workflows, type WorkflowFn, type WorkflowHandle, type WorkflowOptions } from './workflow/index.js';
 
 /** How long `close()` waits for calls in flight by default. */
@@ -126,15 +127,18 @@ export class Tessera {
     return new Tessera(store, codes, engine, processor, workflows, ownsStore, options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
   }
 
-  /** Stores a guest (validated); idempotent. The caller's bytes are read, never changed or kept. */
-  upload(bytes: Uint8Array): Promise<{ codeId: string; created: boolean }> {
+  /**
+   * Stores a guest (validated); idempotent. The caller's bytes are read, never changed or kept.
+   * `info` is what validation learned (entry points, imports).
+   */
+  upload(bytes: Uint8Array): Promise<{ codeId: string; created: boolean; info: GuestInfo }> {
     return this.gate.run(async () => {
       const b = checkBytes('bytes', bytes);
       // A plain view of the same memory: `Uint8Array#slice` copies where `Buffer#slice` would
       // share, so the code service's copy of it is its own whatever form the caller passed.
       const view = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-      const { codeId, created } = await this.codes.upload(view);
-      return { codeId, created };
+      const { codeId, created, info } = await this.codes.upload(view);
+      return { codeId, created, info };
     });
   }
 

@@ -5,6 +5,7 @@ import { StoreNotFound } from '../store/index.js';
 import { InvalidArgument } from '../util/index.js';
 import { registerDemo } from './demo.js';
 import { registerRun } from './run.js';
+import { registerServe } from './serve.js';
 import { registerWorkflows } from './workflows.js';
 
 /** Exit code of a wrong flag or argument (commander's usage errors included, and a store path that names no store). */
@@ -16,6 +17,7 @@ program.name('tessera').description('Durable, metered WebAssembly actors for Nod
 program.exitOverride();
 registerDemo(program);
 registerRun(program);
+registerServe(program);
 registerWorkflows(program);
 
 try {

@@ -54,7 +54,12 @@ function readThrough(store: Store, load: SpeculationHost['load']): Store {
     codes: store.codes,
     processing: store.processing,
     workflows: store.workflows,
-    state: { get: load, entries: (actorId, limit) => store.state.entries(actorId, limit) },
+    state: {
+      get: load,
+      entries: (actorId, limit) => store.state.entries(actorId, limit),
+      range: (actorId, query) => store.state.range(actorId, query),
+      size: (actorId) => store.state.size(actorId),
+    },
     async commit(ops) {
       if (ops.length > 0) throw new SpeculativeWrite();
     },

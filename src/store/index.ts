@@ -11,6 +11,7 @@ export type {
   WorkflowOp,
   OriginalCode,
   CodeArtefact,
+  CodeSummary,
   CodeFailure,
   ActorRecord,
   MessageRecord,

@@ -21,7 +21,7 @@ export class OverlayStore implements Store {
     this.processing = base.processing;
     this.workflows = base.workflows;
     const writes = this.writes;
-    this.state = {
+    const state: StateArea = {
       async get(actorId, key) {
         const hit = writes.get(actorId)?.get(toHex(key));
         // A copy: what a read returns is the caller's own.
@@ -38,7 +38,22 @@ export class OverlayStore implements Store {
         const all = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
         return limit === undefined || limit < 0 ? all : all.slice(0, limit);
       },
+      async range(actorId, query) {
+        const prefix = toHex(query.prefix ?? new Uint8Array());
+        const after = query.after === undefined ? null : toHex(query.after);
+        // Hex strings of bytes compare as the bytes do, so the merged order can be filtered as text.
+        const all = await state.entries(actorId);
+        return all.filter(([k]) => {
+          const h = toHex(k);
+          return h.startsWith(prefix) && (after === null || h > after);
+        }).slice(0, query.limit);
+      },
+      async size(actorId) {
+        const all = await state.entries(actorId);
+        return { keys: all.length, bytes: all.reduce((n, [k, v]) => n + k.byteLength + v.byteLength, 0) };
+      },
     };
+    this.state = state;
   }
 
   /**

@@ -42,6 +42,18 @@ export interface OriginalCode {
   uploadedAt: number;
 }
 
+/** A stored code without its bytes, and the instrumentation recorded for it (for inspection). */
+export interface CodeSummary {
+  codeId: string;
+  /** JSON text of the guest info recorded at upload. */
+  info: string;
+  /** Size of the original, in bytes. */
+  size: number;
+  uploadedAt: number;
+  /** Instrumentation outcomes recorded for it, per runtime version and options hash. */
+  derived: { runtimeVersion: string; optionsHash: string; status: 'instrumented' | 'failed'; reason: string | null }[];
+}
+
 /** Derived artefact: instrumented code and its metadata (JSON text). */
 export interface CodeArtefact {
   codeId: string;
@@ -236,6 +248,10 @@ export interface CodeArea {
    * went. Originals are never deleted: they are the source of truth.
    */
   gc(keep: string): Promise<number>;
+  /** A stored code's summary (no bytes), or null. */
+  summary(codeId: string): Promise<CodeSummary | null>;
+  /** Stored codes in id order: those after `after`, at most `limit` (a cursor for listings). */
+  list(query: { after?: string; limit: number }): Promise<CodeSummary[]>;
 }
 
 /** Actor key-value state. Keys and values are bytes. */
@@ -243,11 +259,23 @@ export interface StateArea {
   get(actorId: string, key: Uint8Array): Promise<Uint8Array | null>;
   /** An actor's keys and values in key order (unsigned bytes): all of them, or the first `limit`. */
   entries(actorId: string, limit?: number): Promise<[Uint8Array, Uint8Array][]>;
+  /**
+   * A page of an actor's keys and values in key order: keys that start with `prefix` and sort
+   * after `after` (a cursor), at most `limit`.
+   */
+  range(actorId: string, query: { prefix?: Uint8Array; after?: Uint8Array; limit: number }): Promise<[Uint8Array, Uint8Array][]>;
+  /** How many keys an actor has, and their bytes (keys plus values). */
+  size(actorId: string): Promise<{ keys: number; bytes: number }>;
 }
 
 /** Actors, the message pool, replies and batches. */
 export interface ProcessingArea {
   actor(actorId: string): Promise<ActorRecord | null>;
+  /**
+   * A page of actors in id order (the bytes of their UTF-8): ids that start with `prefix` and
+   * sort after `after` (a cursor), at most `limit`.
+   */
+  actors(query: { prefix?: string; after?: string; limit: number }): Promise<ActorRecord[]>;
   /** Pending messages, best first (priority, then arrival), at most `limit`. */
   pending(limit: number): Promise<MessageRecord[]>;
   /**

@@ -174,6 +174,20 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(await store.state.get('x', bytes(0x00))).toBeNull();
         expect(await store.state.entries('nobody')).toEqual([]);
       });
+
+      it('a page of keys: by prefix (as bytes), after a cursor, at most a limit; sizes count keys and values', async () => {
+        const { store } = await open();
+        const keys = [enc('a'), enc('ab'), enc('ab\0'), enc('abc'), enc('b'), bytes(0x61, 0xff)];
+        await store.commit(keys.map((key): WriteOp => ({ kind: 'state.put', actorId: 'x', key, value: enc('vv') })));
+        const page = async (q: { prefix?: Uint8Array; after?: Uint8Array; limit: number }) => (await store.state.range('x', q)).map(([k]) => hex(k));
+        expect(await page({ limit: 10 })).toEqual(['61', '6162', '616200', '616263', '61ff', '62']);
+        expect(await page({ prefix: enc('ab'), limit: 10 })).toEqual(['6162', '616200', '616263']);
+        expect(await page({ prefix: enc('ab'), after: enc('ab'), limit: 1 })).toEqual(['616200']);
+        expect(await page({ prefix: enc('a'), after: bytes(0x61, 0x62, 0x63), limit: 10 })).toEqual(['61ff']);
+        expect(await page({ prefix: enc('z'), limit: 10 })).toEqual([]);
+        expect(await store.state.size('x')).toEqual({ keys: 6, bytes: 1 + 2 + 3 + 3 + 1 + 2 + 6 * 2 });
+        expect(await store.state.size('nobody')).toEqual({ keys: 0, bytes: 0 });
+      });
     });
 
     describe('codes', () => {
@@ -195,6 +209,25 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(await store.codes.failure('v1', 'h', 'd')).toBeNull();
         expect(dec((await store.codes.artefact('v2', 'h', 'c'))!.code)).toBe('two again');
         expect(await store.codes.hasOriginal('c')).toBe(true);
+      });
+
+      it('summaries: size and info without the bytes, what was derived per version, listed by id after a cursor', async () => {
+        const { store } = await open();
+        await store.commit([
+          { kind: 'code.original', codeId: 'c2', bytes: enc('wasm2'), info: '{"n":2}' },
+          { kind: 'code.original', codeId: 'c1', bytes: enc('wasm'), info: '{"n":1}' },
+          { kind: 'code.artefact', artefact: { codeId: 'c1', runtimeVersion: 'v1', optionsHash: 'h', code: enc('x'), metadata: '{}' } },
+          { kind: 'code.failure', failure: { codeId: 'c1', runtimeVersion: 'v2', optionsHash: 'h', reason: 'no' } },
+        ]);
+        const c1 = (await store.codes.summary('c1'))!;
+        expect(c1).toMatchObject({ codeId: 'c1', info: '{"n":1}', size: 4 });
+        expect(c1.derived).toEqual([
+          { runtimeVersion: 'v1', optionsHash: 'h', status: 'instrumented', reason: null },
+          { runtimeVersion: 'v2', optionsHash: 'h', status: 'failed', reason: 'no' },
+        ]);
+        expect(await store.codes.summary('none')).toBeNull();
+        expect((await store.codes.list({ limit: 10 })).map((c) => c.codeId)).toEqual(['c1', 'c2']);
+        expect((await store.codes.list({ after: 'c1', limit: 10 })).map((c) => [c.codeId, c.size, c.derived])).toEqual([['c2', 5, []]]);
       });
     });
 
@@ -300,6 +333,17 @@ export function storeContract(name: string, target: ContractTarget): void {
           UniqueViolation,
         );
         expect(await store.state.get('a1', enc('k'))).toBeNull();
+      });
+
+      it('actors are listed in id order, by prefix and after a cursor', async () => {
+        const { store } = await open();
+        await store.commit(['b', 'a/2', 'a/1', 'a', 'ab', 'é'].map((actorId): WriteOp => ({ kind: 'actor.create', actorId, codeId: 'c' })));
+        const ids = async (q: { prefix?: string; after?: string; limit: number }) => (await store.processing.actors(q)).map((a) => a.actorId);
+        expect(await ids({ limit: 10 })).toEqual(['a', 'a/1', 'a/2', 'ab', 'b', 'é']);
+        expect(await ids({ prefix: 'a/', limit: 10 })).toEqual(['a/1', 'a/2']);
+        expect(await ids({ prefix: 'a', after: 'a/1', limit: 2 })).toEqual(['a/2', 'ab']);
+        expect(await ids({ after: 'b', limit: 10 })).toEqual(['é']);
+        expect((await store.processing.actors({ prefix: 'b', limit: 1 }))[0]).toMatchObject({ actorId: 'b', codeId: 'c' });
       });
 
       it('a batch plan takes its messages out of the pool; a reply marks its message done; the last batch is read back', async () => {

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { InvalidArgument } from '../../util/index.js';
 import { CommitOutcomeUnknown, StoreError, StoreNotFound, StoreReadOnly, StoreLocked } from '../errors.js';
 import type { Migration } from '../sqlite/index.js';
-import type { CodeArea, ProcessingArea, StateArea, Store, WorkflowArea, WorkflowRecord, WriteOp } from '../types.js';
+import type { CodeArea, CodeSummary, ProcessingArea, StateArea, Store, WorkflowArea, WorkflowRecord, WriteOp } from '../types.js';
 import { outcomeUnknown, retryable, typedError } from './errors.js';
 import { lockForProcessing, migrate, schemaVersion, type ProcessingLock } from './lock.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
@@ -71,6 +71,13 @@ function displayName(url: string, schema: string): string {
  * One node at a time processes a store: open takes a session-level advisory lock for the store's
  * lifetime (lock.ts), and a second open gets `StoreLocked`, as on SQLite.
  */
+interface CodeSummaryRow {
+  code_id: string;
+  info: string;
+  size: string | number;
+  uploaded_at: string;
+}
+
 export class PostgresStore implements Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
@@ -134,6 +141,31 @@ export class PostgresStore implements Store {
         );
         return Number(r?.n ?? 0);
       },
+      async summary(codeId) {
+        const r = await one<CodeSummaryRow>('SELECT code_id, info, length(bytes) AS size, uploaded_at FROM code_original WHERE code_id = $1', [codeId]);
+        return r ? toSummary(r) : null;
+      },
+      async list(q) {
+        const rows = await query<CodeSummaryRow>(
+          'SELECT code_id, info, length(bytes) AS size, uploaded_at FROM code_original WHERE ($1::text IS NULL OR code_id > $1) ORDER BY code_id LIMIT $2',
+          [q.after ?? null, q.limit],
+        );
+        return Promise.all(rows.map(toSummary));
+      },
+    };
+    const toSummary = async (r: CodeSummaryRow): Promise<CodeSummary> => {
+      const derived = await query<{ runtime_version: string; options_hash: string; status: 'instrumented' | 'failed'; reason: string | null }>(
+        `SELECT runtime_version, options_hash, 'instrumented' AS status, NULL AS reason FROM code_artefact WHERE code_id = $1
+         UNION ALL SELECT runtime_version, options_hash, 'failed', reason FROM code_failure WHERE code_id = $1 ORDER BY 1, 2`,
+        [r.code_id],
+      );
+      return {
+        codeId: r.code_id,
+        info: r.info,
+        size: Number(r.size),
+        uploadedAt: Number(r.uploaded_at),
+        derived: derived.map((d) => ({ runtimeVersion: d.runtime_version, optionsHash: d.options_hash, status: d.status, reason: d.reason })),
+      };
     };
     this.state = {
       async get(actorId, key) {
@@ -144,8 +176,32 @@ export class PostgresStore implements Store {
         const rows = await query<{ key: Buffer; value: Buffer }>('SELECT key, value FROM actor_state WHERE actor_id = $1 ORDER BY key LIMIT $2', [actorId, limit ?? null]);
         return rows.map((r): [Uint8Array, Uint8Array] => [ownBytes(r.key), ownBytes(r.value)]);
       },
+      async range(actorId, q) {
+        const prefix = Buffer.from(q.prefix ?? new Uint8Array());
+        const rows = await query<{ key: Buffer; value: Buffer }>(
+          `SELECT key, value FROM actor_state WHERE actor_id = $1 AND key >= $2 AND substring(key FROM 1 FOR length($2)) = $2
+             AND ($3::bytea IS NULL OR key > $3) ORDER BY key LIMIT $4`,
+          [actorId, prefix, q.after === undefined ? null : Buffer.from(q.after), q.limit],
+        );
+        return rows.map((r): [Uint8Array, Uint8Array] => [ownBytes(r.key), ownBytes(r.value)]);
+      },
+      async size(actorId) {
+        const r = await one<{ keys: string; bytes: string }>('SELECT count(*) AS keys, COALESCE(sum(length(key) + length(value)), 0) AS bytes FROM actor_state WHERE actor_id = $1', [actorId]);
+        return { keys: Number(r?.keys ?? 0), bytes: Number(r?.bytes ?? 0) };
+      },
     };
     this.processing = {
+      async actors(q) {
+        // Byte order of the ids (COLLATE "C"), as on SQLite; the prefix test is a plain comparison
+        // of the leading characters, so no LIKE pattern has to be escaped.
+        const prefix = q.prefix ?? '';
+        const rows = await query<{ actor_id: string; code_id: string; created_at: string }>(
+          `SELECT actor_id, code_id, created_at FROM actor WHERE actor_id >= $1 AND left(actor_id, length($1)) = $1
+             AND ($2::text IS NULL OR actor_id > $2) ORDER BY actor_id LIMIT $3`,
+          [prefix, q.after ?? null, q.limit],
+        );
+        return rows.map((r) => ({ actorId: r.actor_id, codeId: r.code_id, createdAt: Number(r.created_at) }));
+      },
       async actor(actorId) {
         const r = await one<{ code_id: string; created_at: string }>('SELECT code_id, created_at FROM actor WHERE actor_id = $1', [actorId]);
         return r ? { actorId, codeId: r.code_id, createdAt: Number(r.created_at) } : null;

@@ -15,6 +15,7 @@ import type {
   CodeArea,
   CodeArtefact,
   CodeFailure,
+  CodeSummary,
   OriginalCode,
   ProcessingArea,
   ReplyRecord,
@@ -24,6 +25,20 @@ import type {
   WorkflowRecord,
   WriteOp,
 } from '../types.js';
+
+interface CodeRow {
+  code_id: string;
+  info: string;
+  size: number;
+  uploaded_at: number;
+}
+
+interface DerivedRow {
+  runtime_version: string;
+  options_hash: string;
+  status: 'instrumented' | 'failed';
+  reason: string | null;
+}
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteOptions {
@@ -76,6 +91,22 @@ export class SqliteStore implements Store {
       failure: db.prepare('SELECT reason, engine FROM code_failure WHERE runtime_version = ? AND options_hash = ? AND code_id = ?'),
       stateGet: db.prepare('SELECT value FROM actor_state WHERE actor_id = ? AND key = ?').pluck(),
       stateEntries: db.prepare('SELECT key, value FROM actor_state WHERE actor_id = ? ORDER BY key LIMIT ?'),
+      // `key >= prefix` lets the primary key's index find the start; the substr test ends the range.
+      stateRange: db.prepare(
+        `SELECT key, value FROM actor_state WHERE actor_id = @actorId AND key >= @prefix AND substr(key, 1, length(@prefix)) = @prefix
+           AND (@after IS NULL OR key > @after) ORDER BY key LIMIT @limit`,
+      ),
+      stateSize: db.prepare('SELECT COUNT(*) AS keys, COALESCE(SUM(length(key) + length(value)), 0) AS bytes FROM actor_state WHERE actor_id = ?'),
+      actors: db.prepare(
+        `SELECT actor_id, code_id, created_at FROM actor WHERE actor_id >= @prefix AND substr(actor_id, 1, length(@prefix)) = @prefix
+           AND (@after IS NULL OR actor_id > @after) ORDER BY actor_id LIMIT @limit`,
+      ),
+      codeSummary: db.prepare('SELECT code_id, info, length(bytes) AS size, uploaded_at FROM code_original WHERE code_id = ?'),
+      codeList: db.prepare('SELECT code_id, info, length(bytes) AS size, uploaded_at FROM code_original WHERE (@after IS NULL OR code_id > @after) ORDER BY code_id LIMIT @limit'),
+      codeDerived: db.prepare(
+        `SELECT runtime_version, options_hash, 'instrumented' AS status, NULL AS reason FROM code_artefact WHERE code_id = @codeId
+         UNION ALL SELECT runtime_version, options_hash, 'failed', reason FROM code_failure WHERE code_id = @codeId ORDER BY 1, 2`,
+      ),
       actor: db.prepare('SELECT actor_id, code_id, created_at FROM actor WHERE actor_id = ?'),
       pending: db.prepare("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       pendingOrder: db.prepare("SELECT id, seq FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
@@ -98,6 +129,10 @@ export class SqliteStore implements Store {
       async actor(actorId) {
         const r = q.actor.get(actorId) as { actor_id: string; code_id: string; created_at: number } | undefined;
         return r ? { actorId: r.actor_id, codeId: r.code_id, createdAt: r.created_at } : null;
+      },
+      async actors(query) {
+        const rows = q.actors.all({ prefix: query.prefix ?? '', after: query.after ?? null, limit: query.limit }) as { actor_id: string; code_id: string; created_at: number }[];
+        return rows.map((r) => ({ actorId: r.actor_id, codeId: r.code_id, createdAt: r.created_at }));
       },
       async pending(limit) {
         return (q.pending.all(limit) as MessageRow[]).map((r) => toMessage(r)!);
@@ -168,7 +203,21 @@ export class SqliteStore implements Store {
         return failure;
       },
       gc: (keep) => writes.gc(keep),
+      async summary(codeId) {
+        const r = q.codeSummary.get(codeId) as CodeRow | undefined;
+        return r ? toSummary(r) : null;
+      },
+      async list(query) {
+        return (q.codeList.all({ after: query.after ?? null, limit: query.limit }) as CodeRow[]).map(toSummary);
+      },
     };
+    const toSummary = (r: CodeRow): CodeSummary => ({
+      codeId: r.code_id,
+      info: r.info,
+      size: r.size,
+      uploadedAt: r.uploaded_at,
+      derived: (q.codeDerived.all({ codeId: r.code_id }) as DerivedRow[]).map((d) => ({ runtimeVersion: d.runtime_version, optionsHash: d.options_hash, status: d.status, reason: d.reason })),
+    });
     this.state = {
       async get(actorId, key) {
         const v = q.stateGet.get(actorId, key) as Buffer | undefined;
@@ -176,6 +225,18 @@ export class SqliteStore implements Store {
       },
       async entries(actorId, limit = -1) {
         return (q.stateEntries.all(actorId, limit) as { key: Buffer; value: Buffer }[]).map((r): [Uint8Array, Uint8Array] => [toBytes(r.key), toBytes(r.value)]);
+      },
+      async range(actorId, query) {
+        const rows = q.stateRange.all({
+          actorId,
+          prefix: Buffer.from(query.prefix ?? new Uint8Array()),
+          after: query.after === undefined ? null : Buffer.from(query.after),
+          limit: query.limit,
+        }) as { key: Buffer; value: Buffer }[];
+        return rows.map((r): [Uint8Array, Uint8Array] => [toBytes(r.key), toBytes(r.value)]);
+      },
+      async size(actorId) {
+        return q.stateSize.get(actorId) as { keys: number; bytes: number };
       },
     };
     this.workflows = {

@@ -1,0 +1,8 @@
+/**
+ * src/client — a typed client of the Tessera HTTP API (`tessera/client`). Self-contained: it
+ * imports nothing from the rest of Tessera, so it runs in browsers as well as Node 20.
+ */
+export { TesseraClient } from './client.js';
+export type { TesseraClientOptions } from './client.js';
+export { TesseraHttpError, TesseraConnectionError } from './errors.js';
+export type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, Page, QueryResult, Reply, SendRequest, StateEntry, WorkflowInfo, WorkflowState } from './types.js';

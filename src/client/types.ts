@@ -1,0 +1,89 @@
+/** The client's own types: the API's JSON, with bytes as Uint8Array and bigints as bigint. */
+
+/** A stored code. */
+export interface CodeInfo {
+  codeId: string;
+  size: number;
+  uploadedAt: string;
+  /** What validation learned: mode, entry points, imports. */
+  info: { mode: string; entryPoints: string[]; imports: { module: string; name: string }[]; usesWasi: boolean; usesAssemblyScript: boolean };
+  /** Instrumentation recorded per runtime version. */
+  instrumentation: { runtimeVersion: string; optionsHash: string; status: 'instrumented' | 'failed'; reason: string | null }[];
+}
+
+export interface ActorSummary {
+  actorId: string;
+  codeId: string;
+  createdAt: string;
+}
+
+export interface ActorInfo extends ActorSummary {
+  state: { keys: number; bytes: number };
+}
+
+/** A page of a listing; pass `next` as `after` for the next one (null: the last page). */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+export interface StateEntry {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** A message's committed outcome. */
+export interface Reply {
+  messageId: string;
+  /** `ok`, or the failure status (OutOfGas, UserPanic, ...). */
+  status: string;
+  error: string | null;
+  payload: Uint8Array | null;
+  gasUsed: bigint;
+  batchHeight: number;
+}
+
+/** A query's outcome (nothing was kept). */
+export interface QueryResult {
+  status: string;
+  error: string | null;
+  reply: Uint8Array | null;
+  gasUsed: bigint;
+  logs: { level: string; message: string }[];
+}
+
+export type WorkflowState = 'pending' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A workflow; values are the workflow codec's JSON (bigints and bytes tagged). */
+export interface WorkflowInfo {
+  id: string;
+  name: string;
+  status: WorkflowState;
+  input: unknown;
+  output: unknown;
+  error: unknown;
+  leaseOwner: string | null;
+  cancelRequested: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface HistoryEvent {
+  location: string;
+  kind: string;
+  name: string;
+  result: unknown;
+  error: unknown;
+  forgotten: boolean;
+}
+
+export interface SendRequest {
+  to: string;
+  payload?: Uint8Array | string;
+  gasLimit?: bigint;
+  priority?: number;
+  /** The sender (with tokens: only an admin token may name another than its own). */
+  from?: string;
+  /** Generated when absent, so that a retry after a broken connection cannot send twice. */
+  idempotencyKey?: string;
+}

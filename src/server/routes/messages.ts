@@ -1,0 +1,135 @@
+import { checkId, MAX_PRIORITY, MIN_PRIORITY, parseGasLimit, parseInteger } from '../../api/index.js';
+import type { Caller } from '../auth.js';
+import { queryJson } from '../codec.js';
+import { Busy, Forbidden } from '../errors.js';
+import { sendReply } from '../replies.js';
+import { bodyBytes, header, json, object, params, query, S, wantsJson, type JsonSchema, type RouteContext, type RouteDef } from '../route.js';
+
+/** Gas of a send or query without `Tessera-Gas-Limit`. */
+export const DEFAULT_GAS_LIMIT = 1_000_000_000n;
+
+const REPLY: JsonSchema = object({
+  messageId: { type: 'string' },
+  status: { type: 'string', description: '`ok` or the failure status (OutOfGas, UserPanic, ...)' },
+  error: { type: ['string', 'null'] },
+  payload: { type: ['string', 'null'], contentEncoding: 'base64' },
+  gasUsed: S.bigint,
+  batchHeight: { type: 'integer' },
+});
+const REPLY_BYTES = { type: 'string', contentMediaType: 'application/octet-stream' };
+const REPLY_HEADERS = { 'Tessera-Status': 'the status', 'Tessera-Gas-Used': 'gas used (decimal)', 'Tessera-Batch': 'the batch height', 'Tessera-Error': 'the error, URI-encoded (failures only)' };
+const ACCEPTED = object({ messageId: { type: 'string' } });
+const PAYLOAD = (limit: number) => ({ kind: 'bytes' as const, types: ['application/octet-stream'], limit, description: 'the payload (may be empty)' });
+
+/**
+ * The sender of a message. Without tokens, `Tessera-From` as given. With tokens, the token's
+ * name: that is the account the governor charges and the scope of idempotency keys, so only an
+ * admin may send as someone else.
+ */
+function senderOf(caller: Caller, from: string | undefined): string | undefined {
+  if (caller.name === undefined) return from === undefined ? undefined : checkId('Tessera-From', from);
+  if (from === undefined || from === caller.name) return caller.name;
+  if (caller.role !== 'admin') throw new Forbidden('admin');
+  return checkId('Tessera-From', from);
+}
+
+const gasLimitOf = (text: string | undefined): bigint => (text === undefined ? DEFAULT_GAS_LIMIT : parseGasLimit('Tessera-Gas-Limit', text.trim()));
+
+/** Message routes: send and query (client), and the reply (read). */
+export function messageRoutes(ctx: RouteContext): RouteDef[] {
+  const t = ctx.tessera;
+  return [
+    {
+      method: 'POST',
+      path: '/v1/actors/{id}/messages',
+      operationId: 'send',
+      summary: 'Send a message (acknowledged once durable); with `?wait`, answer with its reply if it commits in time',
+      role: 'client',
+      params: { id: S.id },
+      query: { wait: S.wait },
+      headers: {
+        'Tessera-Gas-Limit': { description: 'gas for the message, decimal; default 10^9', schema: S.bigint },
+        'Idempotency-Key': { description: 'a key the sender already used for the same request returns the first message id', schema: { type: 'string' } },
+        'Tessera-From': { description: "the sender: with tokens, the token's name (only admin may give another)", schema: { type: 'string' } },
+        'Tessera-Priority': { description: 'an integer from -2^31 to 2^31-1; higher runs first', schema: { type: 'integer' } },
+      },
+      body: PAYLOAD(t.maxPayloadBytes),
+      responses: {
+        202: { description: 'accepted (durable); the reply is not there yet', content: json(ACCEPTED), headers: { Location: 'where the reply will be' } },
+        200: { description: 'the reply, within `wait`', content: { 'application/octet-stream': REPLY_BYTES, ...json(REPLY) }, headers: REPLY_HEADERS },
+        400: { description: 'a header is wrong' },
+        403: { description: '`Tessera-From` names another account' },
+        404: { description: 'no such actor' },
+        409: { description: 'the idempotency key was used for another request' },
+        413: { description: 'payload over maxPayloadBytes' },
+        429: { description: "the account is over its budget" },
+      },
+      async handler(req, reply, caller) {
+        const messageId = await t.send({
+          to: params(req).id!,
+          payload: bodyBytes(req),
+          gasLimit: gasLimitOf(header(req, 'Tessera-Gas-Limit')),
+          priority: header(req, 'Tessera-Priority') === undefined ? undefined : parseInteger('Tessera-Priority', header(req, 'Tessera-Priority')!.trim(), MIN_PRIORITY, MAX_PRIORITY),
+          from: senderOf(caller, header(req, 'Tessera-From')),
+          idempotencyKey: header(req, 'Idempotency-Key'),
+        });
+        reply.header('Location', `/v1/messages/${encodeURIComponent(messageId)}/reply`);
+        const { wait } = query<{ wait: number }>(req);
+        const r = await ctx.polls.waitAccepted(messageId, wait, ctx.closing);
+        if (r) return sendReply(req, reply, r);
+        return reply.code(202).send({ messageId });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/messages/{id}/reply',
+      operationId: 'reply',
+      summary: "A message's committed reply: raw payload with Tessera-* headers, or JSON with `Accept: application/json`; long-polls up to `wait`",
+      role: 'read',
+      params: { id: { type: 'string', minLength: 1, maxLength: 65_536 } },
+      query: { wait: S.wait },
+      responses: {
+        200: { description: 'the reply', content: { 'application/octet-stream': REPLY_BYTES, ...json(REPLY) }, headers: REPLY_HEADERS },
+        202: { description: 'not committed yet (poll again)', content: json(ACCEPTED) },
+        404: { description: 'no such message' },
+      },
+      async handler(req, reply) {
+        const messageId = params(req).id!;
+        const r = await ctx.polls.wait(messageId, query<{ wait: number }>(req).wait, ctx.closing);
+        if (r) return sendReply(req, reply, r);
+        return reply.code(202).send({ messageId });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/actors/{id}/query',
+      operationId: 'query',
+      summary: 'Run a read-only message at once on committed state (nothing is kept)',
+      role: 'client',
+      params: { id: S.id },
+      headers: { 'Tessera-Gas-Limit': { description: 'gas for the query, decimal; default 10^9', schema: S.bigint } },
+      body: PAYLOAD(t.maxPayloadBytes),
+      responses: {
+        200: {
+          description: 'the outcome: raw reply bytes with Tessera-Status and Tessera-Gas-Used, or JSON',
+          content: {
+            'application/octet-stream': REPLY_BYTES,
+            ...json(object({ status: { type: 'string' }, error: { type: ['string', 'null'] }, payload: { type: ['string', 'null'], contentEncoding: 'base64' }, gasUsed: S.bigint, logs: { type: 'array' } })),
+          },
+        },
+        404: { description: 'no such actor' },
+        413: { description: 'payload over maxPayloadBytes' },
+        503: { description: 'the engine is at capacity' },
+      },
+      async handler(req, reply) {
+        const r = await t.query(params(req).id!, bodyBytes(req), { gasLimit: gasLimitOf(header(req, 'Tessera-Gas-Limit')) });
+        if (r.status === 'Busy') throw new Busy();
+        if (wantsJson(req)) return queryJson(r);
+        reply.header('Tessera-Status', r.status).header('Tessera-Gas-Used', r.gasUsed.toString());
+        if (r.error) reply.header('Tessera-Error', encodeURIComponent(r.error.message));
+        const payload = r.reply ?? new Uint8Array();
+        return reply.type('application/octet-stream').send(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+      },
+    },
+  ];
+}

@@ -1,0 +1,80 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TesseraClient } from '../../src/client/index.js';
+import { hashToken } from '../../src/server/index.js';
+import { openStore } from '../../src/store/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { guest, text } from './helpers.js';
+
+const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+/** Starts `tessera serve` and resolves once it says where it listens and how it authenticates. */
+function start(args: string[]): Promise<{ child: ChildProcess; url: string; out: () => string }> {
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { env: { ...process.env, TESSERA_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      // The address line, and the line about tokens after it.
+      const m = / on (http:\/\/\S+)\n[^\n]+\n/.exec(out);
+      if (m) resolve({ child, url: m[1]!, out: () => out });
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+  });
+}
+
+const exited = (child: ChildProcess): Promise<number | null> => new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+
+describe('tessera serve', () => {
+  it('serves, then on SIGTERM finishes, closes and exits 0; everything acknowledged is in the store after', async () => {
+    const db = join(tmp.dir, 'serve.db');
+    const { child, url, out } = await start(['--store', `sqlite:${db}`]);
+    expect(out()).toContain('no tokens file: no authentication, loopback only');
+    const c = new TesseraClient({ url });
+    const { codeId } = await c.upload(guest('counter'));
+    await c.createActor({ codeId, id: 'counter' });
+    const replied = await c.sendAndReply({ to: 'counter' });
+    expect(text(replied.payload)).toBe('1');
+    const acknowledged = await c.send({ to: 'counter' });
+    const exit = exited(child);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(out()).toContain('SIGTERM');
+    const store = await openStore(`sqlite:${db}`, { readOnly: true });
+    try {
+      expect(await store.processing.reply(replied.messageId)).toMatchObject({ status: 'ok', gasUsed: replied.gasUsed });
+      expect(await store.processing.message(acknowledged)).not.toBeNull();
+      expect(await store.processing.actor('counter')).toMatchObject({ codeId });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('with a tokens file: 401 without a token, served with one; SIGINT stops it too', async () => {
+    const tokens = join(tmp.dir, 'tokens');
+    writeFileSync(tokens, `admin ops ${hashToken('s3cret')}\n`);
+    const { child, url, out } = await start(['--store', `sqlite:${join(tmp.dir, 'tokens.db')}`, '--tokens', tokens, '--host', '127.0.0.1']);
+    expect(out()).toContain('1 token(s) loaded');
+    expect((await fetch(`${url}/v1/actors`)).status).toBe(401);
+    expect((await new TesseraClient({ url, token: 's3cret' }).actors()).items).toEqual([]);
+    const exit = exited(child);
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+  });
+
+  it('refuses a non-loopback host without tokens, and a bad tokens file, with exit code 2', () => {
+    const open = spawnSync(process.execPath, [cli, 'serve', '--host', '0.0.0.0', '--port', '0', '--store', `sqlite:${join(tmp.dir, 'x.db')}`], { encoding: 'utf8' });
+    expect(open.status).toBe(2);
+    expect(open.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without a tokens file/);
+    const bad = join(tmp.dir, 'bad-tokens');
+    writeFileSync(bad, 'owner x y\n');
+    const badFile = spawnSync(process.execPath, [cli, 'serve', '--tokens', bad, '--port', '0', '--store', `sqlite:${join(tmp.dir, 'y.db')}`], { encoding: 'utf8' });
+    expect(badFile.status).toBe(2);
+    expect(badFile.stderr).toMatch(/tokens file, line 1: unknown role/);
+  });
+});
