@@ -233,6 +233,11 @@ export interface StateArea {
 /** Actors, the message pool, replies and batches. */
 export interface ProcessingArea {
   actor(actorId: string): Promise<ActorRecord | null>;
+  /**
+   * Actors whose id starts with `prefix` (default: all), in byte order of their ids, after the id
+   * `after` (a cursor: the last id of the previous page), at most `limit`.
+   */
+  actors(query: { prefix?: string; after?: string; limit: number }): Promise<ActorRecord[]>;
   /** Pending messages, best first (priority, then arrival), at most `limit`. */
   pending(limit: number): Promise<MessageRecord[]>;
   /**

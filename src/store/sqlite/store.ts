@@ -76,6 +76,7 @@ export class SqliteStore implements Store {
       stateGet: db.prepare('SELECT value FROM actor_state WHERE actor_id = ? AND key = ?').pluck(),
       stateEntries: db.prepare('SELECT key, value FROM actor_state WHERE actor_id = ? ORDER BY key LIMIT ?'),
       actor: db.prepare('SELECT actor_id, code_id, created_at FROM actor WHERE actor_id = ?'),
+      actors: db.prepare('SELECT actor_id, code_id, created_at FROM actor WHERE actor_id >= @prefix AND actor_id > @after ORDER BY actor_id LIMIT @limit'),
       pending: db.prepare("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       pendingOrder: db.prepare("SELECT id, seq FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       message: db.prepare('SELECT * FROM message WHERE id = ?'),
@@ -97,6 +98,13 @@ export class SqliteStore implements Store {
       async actor(actorId) {
         const r = q.actor.get(actorId) as { actor_id: string; code_id: string; created_at: number } | undefined;
         return r ? { actorId: r.actor_id, codeId: r.code_id, createdAt: r.created_at } : null;
+      },
+      async actors({ prefix = '', after = '', limit }) {
+        const rows = q.actors.all({ prefix, after, limit }) as { actor_id: string; code_id: string; created_at: number }[];
+        // Ids with the prefix are one run in byte order, starting at the prefix: the first id
+        // without it ends the run (a bounded scan, unlike a LIKE that would read to the end).
+        const end = rows.findIndex((r) => !r.actor_id.startsWith(prefix));
+        return (end === -1 ? rows : rows.slice(0, end)).map((r) => ({ actorId: r.actor_id, codeId: r.code_id, createdAt: r.created_at }));
       },
       async pending(limit) {
         return (q.pending.all(limit) as MessageRow[]).map((r) => toMessage(r)!);
