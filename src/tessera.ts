@@ -21,6 +21,12 @@ import { openStore, type SqliteOptions, type Store } from './store/index.js';
 import { textView } from './util/index.js';
 import { Workflows, workflowRef, type WorkflowFn, type WorkflowHandle, type WorkflowOptions, type WorkflowRef } from './workflow/index.js';
 
+/**
+ * The store `Tessera.open` uses when given none, and the `tessera` command's default (unless
+ * `TESSERA_STORE` names another): `tessera.db` in the working directory.
+ */
+export const DEFAULT_STORE = 'sqlite:./tessera.db';
+
 /** How long `close()` waits for calls in flight by default. */
 const DEFAULT_CLOSE_GRACE_MS = 5000;
 /**
@@ -34,7 +40,7 @@ const MAX_MESSAGE_ID_BYTES = 64 * 1024;
  * layers' numeric options included): a wrong one is an `InvalidArgument` naming it.
  */
 export interface TesseraOptions {
-  /** `sqlite:<path>` (default `sqlite:./tessera.db`), `sqlite::memory:`, or a Store. */
+  /** `sqlite:<path>` (default {@link DEFAULT_STORE}, `sqlite:./tessera.db`), `sqlite::memory:`, or a Store. */
   store?: string | Store;
   sync?: SqliteOptions['sync'];
   /** Where SQLite writes run: on a writer `thread` (default) or `inline` (see SqliteOptions). */
@@ -136,7 +142,7 @@ export class Tessera {
   /** @throws InvalidArgument naming the option at fault */
   static async open(options: TesseraOptions = {}): Promise<Tessera> {
     checkOpenOptions(options);
-    const spec = options.store ?? 'sqlite:./tessera.db';
+    const spec = options.store ?? DEFAULT_STORE;
     let store: Store;
     if (typeof spec === 'string') store = openStore(spec, { sync: options.sync, writer: options.writer });
     else store = spec;
