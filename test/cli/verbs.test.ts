@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
-import { guest, json, tessera } from './helpers.js';
+import { guest, json, tessera, type Run } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -128,8 +128,11 @@ describe('the everyday verbs on an embedded store', () => {
         [['reply', 'no-such-message'], 'tessera: invalid message: unknown message no-such-message\n'],
         [['workflow', 'no-such-workflow'], 'tessera: no workflow no-such-workflow\n'],
       ];
-      // Independent commands, run side by side.
-      const unknownRuns = await Promise.all(unknown.map(([args]) => tessera([...args, ...at])));
+      // One writer at a time (a second is refused with StoreLocked); readers side by side.
+      const writes = new Set(['send', 'query']);
+      const unknownRuns: Run[] = [];
+      for (const [i, [args]] of unknown.entries()) if (writes.has(args[0]!)) unknownRuns[i] = await tessera([...args, ...at]);
+      await Promise.all(unknown.map(async ([args], i) => void (writes.has(args[0]!) || (unknownRuns[i] = await tessera([...args, ...at])))));
       unknown.forEach(([args, err], i) => expect(unknownRuns[i], args[0]).toEqual({ code: 1, out: '', err }));
       // A message no process has handled yet: reply says so and exits 1.
       const pool = join(tmp.dir, 'pool.db');
