@@ -11,5 +11,5 @@ export * from './exec/index.js';
 export * from './processor/index.js';
 export * from './workflow/index.js';
 export { PayloadTooLarge, TesseraClosed, MAX_ID_BYTES, MAX_GAS_LIMIT, MIN_PRIORITY, MAX_PRIORITY, DEFAULT_MAX_PAYLOAD_BYTES } from './api/index.js';
-export { Tessera } from './tessera.js';
-export type { TesseraOptions, ActorInfo, QueryOptions, CloseOptions } from './tessera.js';
+export { Tessera, DEFAULT_STORE } from './tessera.js';
+export type { TesseraOptions, ActorInfo, StateEntry, QueryOptions, QueryReply, CloseOptions } from './tessera.js';

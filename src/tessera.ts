@@ -18,8 +18,15 @@ import { CodeService, type CodeServiceOptions } from './code/index.js';
 import { Engine, type EngineOptions, type ExecutionResult } from './exec/index.js';
 import { Processor, UnknownActor, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
 import { defaultStoreSpec, openStore, type SqliteOptions, type Store } from './store/index.js';
+import { textView } from './util/index.js';
 import type { GuestInfo } from './wasm/index.js';
-import { Workflows, type WorkflowFn, type WorkflowHandle, type WorkflowOptions } from './workflow/index.js';
+import { Workflows, workflowRef, type WorkflowFn, type WorkflowHandle, type WorkflowOptions, type WorkflowRef } from './workflow/index.js';
+
+/**
+ * The store `Tessera.open` uses when given none and `TESSERA_STORE` is not set, and the `tessera`
+ * command's default: `tessera.db` in the working directory.
+ */
+export const DEFAULT_STORE = 'sqlite:./tessera.db';
 
 /** How long `close()` waits for calls in flight by default. */
 const DEFAULT_CLOSE_GRACE_MS = 5000;
@@ -64,11 +71,33 @@ export interface CloseOptions {
   graceMs?: number;
 }
 
+/**
+ * What {@link Tessera.query} returns: the execution's result, with the bytes the guest replied as
+ * `payload`, the name a message's {@link Reply} uses.
+ */
+export interface QueryReply extends ExecutionResult {
+  /** The bytes the guest replied, or null. */
+  payload: Uint8Array | null;
+  /** @deprecated The same bytes as `payload`, under the engine's name; kept for one version. */
+  reply: Uint8Array | null;
+}
+
+/** One key of an actor's state: the bytes, and a text view of each for reading. */
+export interface StateEntry {
+  key: Uint8Array;
+  value: Uint8Array;
+  /** The key as UTF-8 text, or `hex:<digits>` when it is not printable UTF-8. */
+  keyText: string;
+  /** The value as UTF-8 text, or `hex:<digits>` when it is not printable UTF-8. */
+  valueText: string;
+}
+
 /** An actor's committed state, for inspection. */
 export interface ActorInfo {
   actorId: string;
   codeId: string;
-  state: { key: Uint8Array; value: Uint8Array }[];
+  /** Every key, in byte order. */
+  state: StateEntry[];
 }
 
 /**
@@ -190,12 +219,13 @@ export class Tessera {
    *
    * @throws InvalidArgument, PayloadTooLarge, UnknownActor
    */
-  query(actorId: string, payload: Uint8Array, options?: QueryOptions): Promise<ExecutionResult> {
+  query(actorId: string, payload: Uint8Array, options?: QueryOptions): Promise<QueryReply> {
     return this.gate.run(async () => {
       const id = checkId('actorId', actorId);
       const input = copyBytes('payload', payload, this.maxPayloadBytes);
       const { gasLimit } = checkQueryOptions(options);
-      return this.processor.query(id, input, gasLimit);
+      const result = await this.processor.query(id, input, gasLimit);
+      return { ...result, payload: result.reply };
     });
   }
 
@@ -205,7 +235,7 @@ export class Tessera {
       const id = checkId('actorId', actorId);
       const a = await this.store.processing.actor(id);
       if (!a) throw new UnknownActor(id);
-      const state = (await this.store.state.entries(id)).map(([key, value]) => ({ key, value }));
+      const state = (await this.store.state.entries(id)).map(([key, value]) => ({ key, value, keyText: textView(key), valueText: textView(value) }));
       return { actorId: id, codeId: a.codeId, state };
     });
   }
@@ -213,17 +243,31 @@ export class Tessera {
   /**
    * Registers a durable workflow. Pending workflows of this name — left by a crash, or started by
    * another process on the same store — are picked up by this process's runner.
+   *
+   * @returns a typed reference for {@link Tessera.startWorkflow}: `startWorkflow(ref, input)`
+   *   checks the input against `fn`'s and types `handle.result()` with `fn`'s output.
    */
-  workflow<I, O>(name: string, fn: WorkflowFn<I, O>): void {
+  workflow<I, O>(name: string, fn: WorkflowFn<I, O>): WorkflowRef<I, O> {
     this.gate.enter();
     checkId('name', name);
     checkFunction('fn', fn);
     this.workflows.register(name, fn);
+    return workflowRef<I, O>(name);
   }
 
-  /** Starts a registered workflow; an id that exists returns the existing workflow's handle. */
-  startWorkflow<I, O = unknown>(name: string, input: I, options: { id?: string } = {}): Promise<WorkflowHandle<O>> {
-    return this.gate.run(async () => this.workflows.start<I, O>(checkId('name', name), input, checkStartOptions(options)));
+  /**
+   * Starts a registered workflow; an id that exists returns the existing workflow's handle. Given
+   * the reference `workflow()` returned, the input and the result are typed; given a name, the
+   * caller states the output type.
+   */
+  // The reference form last: a mistyped input is then reported against it, not against `name: string`.
+  startWorkflow<I, O = unknown>(name: string, input: I, options?: { id?: string }): Promise<WorkflowHandle<O>>;
+  startWorkflow<I, O>(workflow: WorkflowRef<I, O>, input: NoInfer<I>, options?: { id?: string }): Promise<WorkflowHandle<O>>;
+  startWorkflow(workflow: string | WorkflowRef<never, unknown>, input: unknown, options: { id?: string } = {}): Promise<WorkflowHandle<unknown>> {
+    return this.gate.run(async () => {
+      const name = typeof workflow === 'object' && workflow !== null ? checkId('workflow.name', workflow.name) : checkId('name', workflow);
+      return this.workflows.start(name, input, checkStartOptions(options));
+    });
   }
 
   /** A handle on an existing workflow by id. */

@@ -93,9 +93,9 @@ export function checkCodeId(field: string, value: unknown): string {
   return value;
 }
 
-/** A gas limit: a bigint from 1 to 2^64-1. */
+/** A gas limit: a bigint from 1 to 2^63-1. */
 export function checkGasLimit(field: string, value: unknown): bigint {
-  const expected = 'a bigint from 1 to 2^64-1';
+  const expected = 'a bigint from 1 to 2^63-1';
   if (typeof value === 'number') {
     throw new InvalidArgument(field, `expected ${expected}, got a number (write a bigint: 10_000_000n, or BigInt(n))`);
   }
@@ -178,7 +178,7 @@ export function copyBytes(field: string, value: unknown, maxBytes: number): Uint
 
 /** A gas limit written in decimal (a flag, a header). */
 export function parseGasLimit(field: string, text: string): bigint {
-  if (!DECIMAL.test(text)) throw new InvalidArgument(field, 'expected a whole number of gas from 1 to 2^64-1');
+  if (!DECIMAL.test(text)) throw new InvalidArgument(field, 'expected a whole number of gas from 1 to 2^63-1');
   return checkGasLimit(field, BigInt(text));
 }
 

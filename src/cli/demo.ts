@@ -2,39 +2,35 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { checkStoreSpec } from '../api/index.js';
 import type { ExecutionResult } from '../exec/index.js';
-import type { Reply } from '../processor/index.js';
 import { Tessera } from '../tessera.js';
 import { Loop } from '../workflow/index.js';
-import { describeResult, show } from './format.js';
+import { readArgumentFile } from './flags.js';
+import { describeReply, describeResult } from './format.js';
+import { storeOption, storeSpec } from './store.js';
 
 const GUESTS = fileURLToPath(new URL('../../build/guests/', import.meta.url));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-function describeReply(r: Reply): string {
-  const status = r.status === 'ok' ? 'ok' : `${r.status}${r.error ? ` (${r.error})` : ''}`;
-  return `${status}  reply=${show(r.payload)}  gas=${r.gasUsed}  batch=${r.batchHeight}`;
-}
 
 /** `tessera demo`: actors on the embedded SQLite default, messages in batches, hostile guests. */
 export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('upload the bundled example guests (and any .wasm given), create actors, send messages through the batch processor, show exact gas')
-    .argument('[files...]', 'extra .wasm guests to instrument and run once')
-    .option('--store <spec>', 'store', 'sqlite:.tessera/demo.db')
-    .action(async (files: string[], opts: { store: string }) => {
-      const store = checkStoreSpec('--store', opts.store);
+    .argument('[files...]', 'your own .wasm guests: uploaded with the examples, then run once each (entry handle, empty payload)')
+    .addOption(storeOption())
+    .action(async (files: string[], _opts: unknown, cmd: Command) => {
+      const store = storeSpec(cmd);
+      const extras = files.map((f) => [f, readArgumentFile('[files...]', f)] as const);
       if (!existsSync(GUESTS)) throw new Error('example guests are not built: run `npm run build`');
       const t = await Tessera.open({ store });
       try {
-        console.log(`Tessera demo — store ${opts.store}\n`);
+        console.log(`Tessera demo — store ${store}\n`);
         const ids = new Map<string, string>();
-        const guests = ['counter', 'kv', 'ledger', 'sha256', 'ping-pong'].map((n) => [n, `${GUESTS}${n}.wasm`] as const);
-        for (const [name, path] of [...guests, ...files.map((f) => [f, f] as const)]) {
+        const guests = ['counter', 'kv', 'ledger', 'sha256', 'ping-pong'].map((n) => [n, new Uint8Array(readFileSync(`${GUESTS}${n}.wasm`))] as const);
+        for (const [name, bytes] of [...guests, ...extras]) {
           try {
-            const { codeId, created } = await t.upload(new Uint8Array(readFileSync(path)));
+            const { codeId, created } = await t.upload(bytes);
             const { metadata: m } = await t.codes.instrumented(codeId);
             ids.set(name, codeId);
             console.log(
@@ -115,6 +111,9 @@ export function registerDemo(program: Command): void {
             console.log(`  ${h.padEnd(38)} rejected at upload: ${(e as Error).message}`);
           }
         }
+        const yours = extras.filter(([name]) => ids.has(name));
+        if (yours.length > 0) console.log('\nYour guests, run once each (entry handle, empty payload):');
+        for (const [name] of yours) run(name, await t.engine.execute({ codeId: ids.get(name)!, gasLimit: 100_000_000n }));
         const s = t.engine.stats();
         console.log(`\nEngine: ${s.workers} workers, ${s.spares} warm spare(s); batches committed this run: ${t.processor.batches}`);
       } finally {

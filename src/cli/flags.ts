@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { checkString, copyBytes, DEFAULT_MAX_PAYLOAD_BYTES, parseGasLimit, parseInteger } from '../api/index.js';
+import { checkCodeId, checkId, checkString, copyBytes, DEFAULT_MAX_PAYLOAD_BYTES, MAX_PRIORITY, MIN_PRIORITY, parseGasLimit, parseInteger } from '../api/index.js';
 import { InvalidArgument } from '../util/index.js';
 
 /**
@@ -9,7 +9,7 @@ import { InvalidArgument } from '../util/index.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** `--gas`: a whole number from 1 to 2^64-1. */
+/** `--gas`: a whole number from 1 to 2^63-1. */
 export const gasFlag = (text: string): bigint => parseGasLimit('--gas', text);
 
 /** `--deadline`: whole milliseconds, at least 1. */
@@ -31,8 +31,23 @@ export function readArgumentFile(field: string, path: string): Uint8Array {
   }
 }
 
-/** `--input`: text, or `@file` for a file's bytes; at most the default payload limit (1 MiB). */
-export function inputFlag(text: string): Uint8Array {
-  const bytes = text.startsWith('@') ? readArgumentFile('--input', text.slice(1)) : new TextEncoder().encode(text);
-  return copyBytes('--input', bytes, DEFAULT_MAX_PAYLOAD_BYTES);
+/** A payload: text, or `@file` for a file's bytes; at most the default payload limit (1 MiB). */
+export function payloadArgument(field: string, text: string): Uint8Array {
+  const bytes = text.startsWith('@') ? readArgumentFile(field, text.slice(1)) : new TextEncoder().encode(text);
+  return copyBytes(field, bytes, DEFAULT_MAX_PAYLOAD_BYTES);
 }
+
+/** `--input` of `run`: a payload. */
+export const inputFlag = (text: string): Uint8Array => payloadArgument('--input', text);
+
+/** An id (actor, sender, idempotency key, message): non-empty, at most 256 bytes of UTF-8. */
+export const idArgument = (field: string, text: string): string => checkId(field, text);
+
+/** A code id: 64 lowercase hex digits, as `upload` prints it. */
+export const codeIdArgument = (text: string): string => checkCodeId('<codeId>', text);
+
+/** `--priority`: an integer from -2^31 to 2^31-1; higher goes first. */
+export const priorityFlag = (text: string): number => parseInteger('--priority', text, MIN_PRIORITY, MAX_PRIORITY);
+
+/** `--prefix`: the start of ids or keys to list (at most 1 KiB, the longest a state key may be). */
+export const prefixFlag = (text: string): string => checkString('--prefix', text, 1024);

@@ -8,9 +8,22 @@ export function show(bytes: Uint8Array | null | undefined): string {
   return /^[\P{C}\n\t]*$/u.test(text) && !text.includes('\uFFFD') ? JSON.stringify(text) : `0x${Buffer.from(bytes).toString('hex')}`;
 }
 
-/** One line per execution: status, reply, gas and time. */
+/**
+ * One line per execution: status, reply, gas and time, and a command's exit code. An execution
+ * stopped from outside (Timeout, Cancelled) is charged nothing, and its worker is gone before
+ * its counter could be read: its gas is unknown, not 0.
+ */
 export function describeResult(r: ExecutionResult): string {
   const status = r.status === 'ok' ? 'ok' : `${r.status}${r.error?.message ? ` (${r.error.message})` : ''}`;
   const t = r.timings;
-  return `${status}  reply=${show(r.reply)}  gas=${r.gasUsed}  time=${t.total.toFixed(2)}ms (queue ${t.queueWait.toFixed(2)}, code ${t.codeLookup.toFixed(2)}, instantiate ${t.instantiate.toFixed(2)}, run ${t.run.toFixed(2)})`;
+  const stopped = r.status === 'Timeout' || r.status === 'Cancelled';
+  const gas = stopped ? `unknown (stopped after ${t.run.toFixed(0)} ms of running, before its gas ran out)` : `${r.gasUsed}`;
+  const exit = r.exitCode === undefined ? '' : `  exit=${r.exitCode}`;
+  return `${status}${exit}  reply=${show(r.reply)}  gas=${gas}  time=${t.total.toFixed(2)}ms (queue ${t.queueWait.toFixed(2)}, code ${t.codeLookup.toFixed(2)}, instantiate ${t.instantiate.toFixed(2)}, run ${t.run.toFixed(2)})`;
+}
+
+/** One line per committed reply: status, reply, gas and batch height. */
+export function describeReply(r: { status: string; error: string | null; payload: Uint8Array | null; gasUsed: bigint; batchHeight: number }): string {
+  const status = r.status === 'ok' ? 'ok' : `${r.status}${r.error ? ` (${r.error})` : ''}`;
+  return `${status}  reply=${show(r.payload)}  gas=${r.gasUsed}  batch=${r.batchHeight}`;
 }

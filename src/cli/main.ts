@@ -1,9 +1,13 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { PayloadTooLarge } from '../api/index.js';
 import { StoreNotFound } from '../store/index.js';
 import { InvalidArgument } from '../util/index.js';
+import { registerActors } from './actors.js';
+import { registerCode } from './code.js';
 import { registerDemo } from './demo.js';
+import { registerMessages } from './messages.js';
 import { registerRun } from './run.js';
 import { registerServe } from './serve.js';
 import { registerWorkflows } from './workflows.js';
@@ -11,14 +15,27 @@ import { registerWorkflows } from './workflows.js';
 /** Exit code of a wrong flag or argument (commander's usage errors included, and a store path that names no store). */
 const USAGE = 2;
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** An error and its causes, one after another: "cannot open the store at x: SQLITE_CANTOPEN ...". */
+function explain(e: unknown): string {
+  const parts: string[] = [];
+  for (let c: unknown = e; c instanceof Error && parts.length < 4; c = c.cause) parts.push(c.message);
+  if (e instanceof StoreNotFound) parts.push('no such file (`tessera upload` creates a store; --store or TESSERA_STORE names another)');
+  return parts.length ? parts.join(': ') : String(e);
+}
+
 const program = new Command();
-program.name('tessera').description('Durable, metered WebAssembly actors for Node.js');
+program.name('tessera').description('Durable, metered WebAssembly actors for Node.js').version(version);
 // Usage errors come back here (after commander has printed them) instead of exiting with 1.
 program.exitOverride();
-registerDemo(program);
-registerRun(program);
+registerCode(program);
+registerActors(program);
+registerMessages(program);
 registerServe(program);
 registerWorkflows(program);
+registerRun(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -26,7 +43,7 @@ try {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : USAGE;
   } else {
-    console.error(`tessera: ${(e as Error).message}`);
+    console.error(`tessera: ${explain(e)}`);
     process.exitCode = e instanceof InvalidArgument || e instanceof PayloadTooLarge || e instanceof StoreNotFound ? USAGE : 1;
   }
 }

@@ -4,19 +4,22 @@ import { deadlineFlag, entryFlag, gasFlag, inputFlag, readArgumentFile } from '.
 import { describeResult, show } from './format.js';
 import { openRuntime } from './runtime.js';
 
-/** `tessera run <file.wasm>`: one execution of a guest, printed. */
+/**
+ * `tessera run <file.wasm>`: one execution of a guest, printed. A one-off: the code goes to a
+ * throwaway in-memory store and the state writes are shown, not kept.
+ */
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('run a wasm guest once, metered and isolated, and print status, reply, gas and timings')
+    .description('run a wasm guest once, metered and isolated, and print status, reply, gas and timings; a one-off that keeps no state (upload, create and send keep it)')
     .argument('<file>', 'a .wasm file')
     .argument('[args...]', 'arguments for a WASI command (with --wasi)')
     .option('--entry <name>', 'export to call', 'handle')
     .option('--input <input>', 'payload: text, or @file for a file\'s bytes', '')
-    .option('--gas <n>', 'gas limit', '10000000000')
+    .option('--gas <n>', 'gas limit (the default ends a runaway loop in OutOfGas in about a second)', '1000000000')
     .option('--deadline <ms>', 'wall-clock limit in ms', '10000')
     .option('--wasi', 'run a WASI command (_start) with the given args; prints its stdout and stderr')
-    .option('--store <spec>', 'store for the code', 'sqlite::memory:')
+    .option('--store <spec>', 'store for the code (the default keeps nothing)', 'sqlite::memory:')
     .action(async (file: string, args: string[], opts: { entry: string; input: string; gas: string; deadline: string; wasi?: boolean; store: string }) => {
       // Every flag is checked before anything is opened.
       const gasLimit = gasFlag(opts.gas);
@@ -42,6 +45,7 @@ export function registerRun(program: Command): void {
         for (const l of result.logs) console.log(`  log ${l.level}: ${l.message}`);
         for (const w of result.writes) console.log(`  write ${show(w.key)} = ${show(w.value)}`);
         for (const s of result.sends) console.log(`  send to ${s.to}: ${show(s.payload)} (gas ${s.gasLimit})`);
+        if (result.writes.length > 0 || result.sends.length > 0) console.log('  (a one-off run: these writes and sends are not kept; an actor keeps them: tessera upload, create, send)');
         if (opts.wasi) {
           if (result.stdout?.length) process.stdout.write(result.stdout);
           if (result.stderr?.length) process.stderr.write(result.stderr);

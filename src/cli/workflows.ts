@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { checkOneOf, checkStoreSpec } from '../api/index.js';
-import { openStore, type WorkflowRecord } from '../store/index.js';
-import { decodeValue } from '../workflow/index.js';
+import { checkId, checkOneOf } from '../api/index.js';
+import type { WorkflowRecord } from '../store/index.js';
+import { decodeValue, UnknownWorkflow } from '../workflow/index.js';
 import { limitFlag } from './flags.js';
+import { printJson } from './json.js';
+import { inspect, storeOption, storeSpec } from './store.js';
 
 const STATUSES: readonly WorkflowRecord['status'][] = ['pending', 'succeeded', 'failed', 'cancelled'];
 const when = (ms: number): string => new Date(ms).toISOString();
@@ -15,49 +17,62 @@ const brief = (text: string | null, max = 80): string => {
 export function registerWorkflows(program: Command): void {
   program
     .command('workflows')
-    .description('list the workflows of a store, most recently updated first, with counts per status')
-    .option('--store <spec>', 'store', 'sqlite:.tessera/demo.db')
+    .description('list the workflows of a store, most recently updated first, with counts per status (read-only)')
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
     .option('--limit <n>', 'at most this many', '20')
-    .action(async (opts: { store: string; status?: string; limit: string }) => {
+    .addOption(storeOption())
+    .option('--json', 'print JSON: { counts, workflows }')
+    .action(async (opts: { status?: string; limit: string; json?: boolean }, cmd: Command) => {
+      const spec = storeSpec(cmd);
       const status = opts.status === undefined ? undefined : checkOneOf('--status', opts.status, STATUSES);
       const limit = limitFlag(opts.limit);
-      const store = await openStore(checkStoreSpec('--store', opts.store), { readOnly: true });
-      try {
+      await inspect(spec, async (store) => {
         const counts = await store.workflows.counts();
+        const list = await store.workflows.list({ status, limit });
+        if (opts.json) return printJson({ counts, workflows: list.map(decoded) });
         console.log(STATUSES.map((s) => `${s} ${counts[s]}`).join('  '));
-        for (const w of await store.workflows.list({ status, limit })) {
+        for (const w of list) {
           console.log(`${w.id}  ${w.name}  ${w.status}  updated ${when(w.updatedAt)}${w.leaseOwner ? `  leased by ${w.leaseOwner}` : ''}`);
         }
-      } finally {
-        await store.close();
-      }
+      });
     });
 
   program
     .command('workflow')
-    .description("one workflow: its status, input, output or error, and its recorded history")
+    .description('one workflow: its status, input, output or error, and its recorded history (read-only)')
     .argument('<id>', 'workflow id')
-    .option('--store <spec>', 'store', 'sqlite:.tessera/demo.db')
     .option('--forgotten', 'include history forgotten at loop checkpoints')
-    .action(async (id: string, opts: { store: string; forgotten?: boolean }) => {
-      const store = await openStore(checkStoreSpec('--store', opts.store), { readOnly: true });
-      try {
+    .addOption(storeOption())
+    .option('--json', 'print JSON: the workflow and its history')
+    .action(async (idText: string, opts: { forgotten?: boolean; json?: boolean }, cmd: Command) => {
+      const spec = storeSpec(cmd);
+      const id = checkId('<id>', idText);
+      await inspect(spec, async (store) => {
         const w = await store.workflows.get(id);
-        if (!w) throw new Error(`no workflow ${id}`);
+        if (!w) throw new UnknownWorkflow(id);
+        const events = await store.workflows.events(id, opts.forgotten === true);
+        if (opts.json) {
+          const history = events.map((e) => ({ ...e, result: e.result === null ? null : decodeValue(e.result), error: e.error === null ? null : decodeValue(e.error) }));
+          return printJson({ ...decoded(w), history });
+        }
         console.log(`${w.id}  ${w.name}  ${w.status}  created ${when(w.createdAt)}  updated ${when(w.updatedAt)}`);
         console.log(`  input   ${brief(w.input)}`);
         if (w.status === 'succeeded') console.log(`  output  ${brief(w.output)}`);
         if (w.status === 'failed') console.log(`  error   ${(decodeValue<{ message: string }>(w.error)).message}`);
         if (w.leaseOwner) console.log(`  leased by ${w.leaseOwner} until ${when(w.leaseUntil)}`);
-        const events = await store.workflows.events(id, opts.forgotten === true);
         console.log(`  history (${events.length} events${opts.forgotten ? ', forgotten included' : ''}):`);
         for (const e of events) {
           const outcome = e.error !== null ? `error ${brief(e.error, 60)}` : brief(e.result, 60);
           console.log(`    ${e.location.padEnd(10)} ${e.kind.padEnd(11)} ${(e.name || '-').padEnd(16)} ${outcome}${e.forgotten ? '  (forgotten)' : ''}`);
         }
-      } finally {
-        await store.close();
-      }
+      });
     });
 }
+
+/** A workflow record with its input, output and error decoded from their JSON text (for `--json`). */
+const decoded = (w: WorkflowRecord): Record<string, unknown> => ({
+  ...w,
+  input: decodeValue(w.input),
+  output: w.output === null ? null : decodeValue(w.output),
+  error: w.error === null ? null : decodeValue(w.error),
+});

@@ -4,7 +4,7 @@ export type { EngineOptions, EngineStats } from './engine.js';
 export { Governor, BudgetExceeded } from './governor.js';
 export type { Budget, Reservation } from './governor.js';
 export { EngineMetrics, Histogram } from './metrics.js';
-export { DETERMINISTIC_STATUSES } from './types.js';
+export { DETERMINISTIC_STATUSES, EXECUTION_STATUSES } from './types.js';
 export type {
   ExecutionContext,
   ExecutionRequest,

@@ -1,9 +1,15 @@
 import type { ReplyRecord, Store } from '../store/index.js';
 import { InvalidMessage } from './errors.js';
-import type { Reply } from './types.js';
+import { isReplyStatus, type Reply } from './types.js';
 
-/** The public shape of a stored reply. */
-export const toReply = (r: ReplyRecord): Reply => ({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight });
+/**
+ * The public shape of a stored reply. A status this version does not know (written by a newer
+ * one) reads as `HostError` naming it, so the reply stays readable.
+ */
+export const toReply = (r: ReplyRecord): Reply =>
+  isReplyStatus(r.status)
+    ? { messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight }
+    : { messageId: r.messageId, status: 'HostError', error: `status ${r.status} is unknown to this version`, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight };
 
 interface Waiter {
   resolve: (r: Reply) => void;

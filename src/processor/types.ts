@@ -1,7 +1,7 @@
 /** The processor's public request and result types, and the shapes its parts hand each other. */
 import type { Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
-import type { Engine, ExecutionResult } from '../exec/index.js';
+import { EXECUTION_STATUSES, type Engine, type ExecutionResult, type ExecutionStatus } from '../exec/index.js';
 import type { PrefetchOptions } from '../prefetch/index.js';
 import type { Store } from '../store/index.js';
 
@@ -61,11 +61,24 @@ export interface SendRequest {
   idempotencyKey?: string;
 }
 
+/**
+ * The status of a committed reply: `ok`, a deterministic failure, the last machine-dependent
+ * failure after the retries ran out, or `UnknownActor` (no actor has the recipient's id).
+ */
+export type ReplyStatus = ExecutionStatus | 'UnknownActor';
+
+/** Every {@link ReplyStatus}, for checks at run time. */
+export const REPLY_STATUSES: readonly ReplyStatus[] = [...EXECUTION_STATUSES, 'UnknownActor'];
+
+const KNOWN_REPLY_STATUSES: ReadonlySet<string> = new Set(REPLY_STATUSES);
+
+/** Whether a status read from a store is one this version knows. */
+export const isReplyStatus = (status: string): status is ReplyStatus => KNOWN_REPLY_STATUSES.has(status);
+
 /** The committed outcome of a message. */
 export interface Reply {
   messageId: string;
-  /** `ok`, a deterministic failure status, `UnknownActor`, or the last machine-dependent failure after the retries ran out. */
-  status: string;
+  status: ReplyStatus;
   error: string | null;
   payload: Uint8Array | null;
   gasUsed: bigint;

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Reply } from '../processor/index.js';
+import { toReply, type Reply } from '../processor/index.js';
 import type { Tessera } from '../tessera.js';
 import { replyJson } from './codec.js';
 import { UnknownMessage } from './errors.js';
@@ -24,7 +24,7 @@ export class ReplyPolls {
   async wait(messageId: string, ms: number, signal: AbortSignal): Promise<Reply | null> {
     const t = this.tessera;
     const stored = await t.store.processing.reply(messageId);
-    if (stored) return { messageId, status: stored.status, error: stored.error, payload: stored.payload, gasUsed: stored.gasUsed, batchHeight: stored.batchHeight };
+    if (stored) return toReply(stored);
     if (!(await t.store.processing.message(messageId))) throw new UnknownMessage();
     return this.waitAccepted(messageId, ms, signal);
   }

@@ -5,3 +5,4 @@ export { RecentMap } from './recent-map.js';
 export type { RecentMapOptions } from './recent-map.js';
 export { toHex } from './hex.js';
 export { assertNever } from './assert-never.js';
+export { textView } from './text-view.js';

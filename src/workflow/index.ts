@@ -2,6 +2,8 @@
 export { Workflows, WorkflowHandle } from './workflows.js';
 export type { WorkflowOptions, WorkflowStatus, HistoryEvent } from './workflows.js';
 export type { WorkflowFn } from './runner.js';
+export { workflowRef } from './ref.js';
+export type { WorkflowRef } from './ref.js';
 export { WorkflowContext, Loop } from './context.js';
 export type { StepInfo, StepOptions, WorkflowTransaction, LoopOptions, LoopResult } from './context.js';
 export type { ActorCalls, ActorReply, QueryResult, ActorCallOptions } from './actors.js';

@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
+import { wat } from '../helpers/wat.js';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const guest = (n: string): string => new URL(`../../build/guests/${n}.wasm`, import.meta.url).pathname;
@@ -25,6 +26,44 @@ describe('the tessera command', () => {
     const r = tessera('run', guest('hostile-infinite-loop'), '--gas', '100000');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^OutOfGas \(out of gas\) {2}reply=\(empty\) {2}gas=100000 /);
+  });
+
+  it('run: the default gas ends a runaway loop in OutOfGas, well before the deadline', () => {
+    const r = tessera('run', guest('hostile-infinite-loop'));
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^OutOfGas \(out of gas\) {2}reply=\(empty\) {2}gas=1000000000 /);
+  });
+
+  it('run: a guest stopped at its deadline has no gas figure, not gas=0', () => {
+    const r = tessera('run', guest('hostile-infinite-loop'), '--gas', '1000000000000', '--deadline', '300');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^Timeout \(.*\) {2}reply=\(empty\) {2}gas=unknown \(stopped after \d+ ms of running, before its gas ran out\) /);
+  });
+
+  it('run: says that its state writes are not kept', () => {
+    const r = tessera('run', guest('kv'), '--input', 'put color teal');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\n {2}write "k:color" = "teal"\n {2}\(a one-off run: these writes and sends are not kept; an actor keeps them: tessera upload, create, send\)\n$/);
+  });
+
+  it('run --wasi: prints the exit code of a command', async () => {
+    const file = join(tmp.dir, 'exit3.wasm');
+    writeFileSync(
+      file,
+      await wat(`(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "hi\\n")
+        (func (export "_start")
+          (i32.store (i32.const 0) (i32.const 16))
+          (i32.store (i32.const 4) (i32.const 3))
+          (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+          (call $proc_exit (i32.const 3))))`),
+    );
+    const r = tessera('run', '--wasi', file);
+    expect([r.code, r.err]).toEqual([3, '']);
+    expect(r.out).toMatch(/^ok {2}exit=3 {2}reply=\(empty\) {2}gas=\d+ .*\nhi\n$/);
   });
 
   it('run: a bad file gets a clear error', () => {
@@ -51,10 +90,12 @@ describe('the tessera command', () => {
     expect(first.out).toMatch(/workflow [0-9a-f-]+: \{"fee":1,"payment":"ok","counterAfterEachTick":\["4","5","6"\]\}/);
     expect(first.out).toMatch(/\n\s+2\/0\/0\s+send\s+demo-counter\s+\(forgotten at a checkpoint\)\n/);
     expect(first.out).toMatch(/wasi-path-open\s+rejected at upload/);
-    const second = tessera('demo', '--store', store);
+    // Guests given on the command line are uploaded with the examples and run once.
+    const second = tessera('demo', '--store', store, guest('hostile-panic'));
     // State is durable: the counter goes on from where the first run left it.
     // Three counter messages and three workflow ticks in the first run.
     expect(second.out).toMatch(/demo-counter ""\s+ok {2}reply="7"/);
+    expect(second.out).toMatch(/\nYour guests, run once each \(entry handle, empty payload\):\n {2}\S+hostile-panic\.wasm\s+UserPanic /);
 
     // The demo's workflows, listed and shown from the same store.
     const list = tessera('workflows', '--store', store);
@@ -91,7 +132,7 @@ describe('the tessera command', () => {
       [['run', sha, '--bogus'], /^error: unknown option '--bogus'$/],
       [['run'], /^error: missing required argument 'file'$/],
       [['workflows', '--limit', '0'], /^tessera: invalid argument --limit: /],
-      [['workflows', '--store', 'nowhere'], /^tessera: no store at nowhere$/],
+      [['workflows', '--store', 'nowhere'], /^tessera: no store at nowhere: no such file/],
       [['demo', '--store', ''], /^tessera: invalid argument --store: /],
     ];
     for (const [args, message] of cases) {

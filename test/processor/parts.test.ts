@@ -86,7 +86,7 @@ describe('reply waiters', () => {
     await expect(second).rejects.toBe(closed);
     waiters.expect('m2');
     const third = waiters.reply('m2');
-    const reply = { messageId: 'm2', status: 'ok', error: null, payload: enc('r'), gasUsed: 7n, batchHeight: 1 };
+    const reply = { messageId: 'm2', status: 'ok' as const, error: null, payload: enc('r'), gasUsed: 7n, batchHeight: 1 };
     waiters.notify(reply);
     await expect(third).resolves.toEqual(reply);
   });

@@ -335,15 +335,21 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(await store.state.get('a1', enc('k'))).toBeNull();
       });
 
-      it('actors are listed in id order, by prefix and after a cursor', async () => {
+      it('actors are listed by id prefix in byte order, a page at a time after a cursor', async () => {
         const { store } = await open();
-        await store.commit(['b', 'a/2', 'a/1', 'a', 'ab', 'é'].map((actorId): WriteOp => ({ kind: 'actor.create', actorId, codeId: 'c' })));
-        const ids = async (q: { prefix?: string; after?: string; limit: number }) => (await store.processing.actors(q)).map((a) => a.actorId);
-        expect(await ids({ limit: 10 })).toEqual(['a', 'a/1', 'a/2', 'ab', 'b', 'é']);
-        expect(await ids({ prefix: 'a/', limit: 10 })).toEqual(['a/1', 'a/2']);
-        expect(await ids({ prefix: 'a', after: 'a/1', limit: 2 })).toEqual(['a/2', 'ab']);
-        expect(await ids({ after: 'b', limit: 10 })).toEqual(['é']);
-        expect((await store.processing.actors({ prefix: 'b', limit: 1 }))[0]).toMatchObject({ actorId: 'b', codeId: 'c' });
+        // 'b' + U+00E9 sorts after 'bz' as bytes (0xC3 > 0x7A); 'b/x' before 'ba' ('/' is 0x2F).
+        const ids = ['bz', 'a', 'b\u00e9', 'ba', 'b', 'c', 'b/x'];
+        await store.commit(ids.map((actorId) => ({ kind: 'actor.create', actorId, codeId: 'k' })));
+        const list = async (q: { prefix?: string; after?: string; limit: number }): Promise<string[]> => (await store.processing.actors(q)).map((a) => a.actorId);
+        expect(await list({ limit: 100 })).toEqual(['a', 'b', 'b/x', 'ba', 'bz', 'b\u00e9', 'c']);
+        expect(await list({ prefix: 'b', limit: 100 })).toEqual(['b', 'b/x', 'ba', 'bz', 'b\u00e9']);
+        expect(await list({ prefix: 'b', limit: 2 })).toEqual(['b', 'b/x']);
+        expect(await list({ prefix: 'b', after: 'b/x', limit: 2 })).toEqual(['ba', 'bz']);
+        expect(await list({ prefix: 'b', after: 'bz', limit: 2 })).toEqual(['b\u00e9']);
+        expect(await list({ prefix: 'b', after: 'b\u00e9', limit: 2 })).toEqual([]);
+        expect(await list({ prefix: 'bb', limit: 10 })).toEqual([]);
+        expect(await list({ after: 'a', limit: 1 })).toEqual(['b']);
+        expect(await store.processing.actors({ prefix: 'c', limit: 1 })).toEqual([{ actorId: 'c', codeId: 'k', createdAt: expect.any(Number) }]);
       });
 
       it('a batch plan takes its messages out of the pool; a reply marks its message done; the last batch is read back', async () => {

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { checkString } from '../api/index.js';
+import type { LogLine } from '../exec/index.js';
+import { InvalidMessage } from '../processor/index.js';
+import type { ReplyRecord } from '../store/index.js';
+import { gasFlag, idArgument, payloadArgument, priorityFlag } from './flags.js';
+import { describeReply, describeResult } from './format.js';
+import { printJson } from './json.js';
+import { inspect, storeOption, storeSpec, withTessera } from './store.js';
+
+/** Message ids grow along chains of sends (`<id>/<n>`), so they may be far longer than actor ids. */
+const MAX_MESSAGE_ID_BYTES = 64 * 1024;
+const DEFAULT_GAS = '1000000000';
+
+/** `tessera send`, `reply <messageId>` and `query`: messages to actors and their outcomes. */
+export function registerMessages(program: Command): void {
+  program
+    .command('send')
+    .description('send a message to an actor and wait for its committed reply (exit 1 if it failed)')
+    .argument('<actor>', 'actor id')
+    .argument('<payload>', "text, or @file for a file's bytes")
+    .option('--gas <n>', 'gas limit', DEFAULT_GAS)
+    .option('--from <sender>', 'the sender (an account name)', 'external')
+    .option('--priority <n>', 'higher goes first', '0')
+    .option('--idempotency-key <key>', "a key this sender used before returns that message's id and sends nothing")
+    .option('--no-wait', 'print the message id once the message is durable, without waiting for the reply')
+    .addOption(storeOption())
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        actorText: string,
+        payloadText: string,
+        opts: { gas: string; from: string; priority: string; idempotencyKey?: string; wait: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const spec = storeSpec(cmd);
+        const to = idArgument('<actor>', actorText);
+        const payload = payloadArgument('<payload>', payloadText);
+        const gasLimit = gasFlag(opts.gas);
+        const from = idArgument('--from', opts.from);
+        const priority = priorityFlag(opts.priority);
+        const idempotencyKey = opts.idempotencyKey === undefined ? undefined : idArgument('--idempotency-key', opts.idempotencyKey);
+        await withTessera(spec, async (t) => {
+          const messageId = await t.send({ to, payload, gasLimit, from, priority, idempotencyKey });
+          if (!opts.wait) {
+            if (opts.json) printJson({ messageId });
+            else console.log(messageId);
+            return;
+          }
+          const reply = await t.reply(messageId);
+          if (opts.json) printJson(reply);
+          else console.log(`${describeReply(reply)}  message=${messageId}`);
+          if (reply.status !== 'ok') process.exitCode = 1;
+        });
+      },
+    );
+
+  program
+    .command('reply')
+    .description("a message's committed reply, with its logs (read-only; exit 1 if it failed or is not replied yet)")
+    .argument('<messageId>', 'the id send printed')
+    .addOption(storeOption())
+    .option('--json', 'print JSON')
+    .action(async (idText: string, opts: { json?: boolean }, cmd: Command) => {
+      const spec = storeSpec(cmd);
+      const id = checkString('<messageId>', idText, MAX_MESSAGE_ID_BYTES);
+      await inspect(spec, async (store) => {
+        const r = await store.processing.reply(id);
+        if (r) return printReply(r, opts.json === true);
+        const m = await store.processing.message(id);
+        if (!m) throw new InvalidMessage(`unknown message ${id}`);
+        process.exitCode = 1;
+        if (opts.json) printJson({ messageId: id, status: m.status });
+        else console.log(`${m.status}: no reply yet (a process running this store handles it)`);
+      });
+    });
+
+  program
+    .command('query')
+    .description("run a read-only message on an actor's committed state, at once (exit 1 if it failed)")
+    .argument('<actor>', 'actor id')
+    .argument('<payload>', "text, or @file for a file's bytes")
+    .option('--gas <n>', 'gas limit', DEFAULT_GAS)
+    .addOption(storeOption())
+    .option('--json', 'print JSON')
+    .action(async (actorText: string, payloadText: string, opts: { gas: string; json?: boolean }, cmd: Command) => {
+      const spec = storeSpec(cmd);
+      const actor = idArgument('<actor>', actorText);
+      const payload = payloadArgument('<payload>', payloadText);
+      const gasLimit = gasFlag(opts.gas);
+      await withTessera(spec, async (t) => {
+        const r = await t.query(actor, payload, { gasLimit });
+        if (opts.json) printJson({ status: r.status, error: r.error?.message ?? null, payload: r.payload, gasUsed: r.gasUsed, logs: r.logs });
+        else {
+          console.log(describeResult(r));
+          for (const l of r.logs) console.log(`  log ${l.level}: ${l.message}`);
+        }
+        if (r.status !== 'ok') process.exitCode = 1;
+      });
+    });
+}
+
+function printReply(r: ReplyRecord, json: boolean): void {
+  const logs = JSON.parse(r.logs) as LogLine[];
+  if (r.status !== 'ok') process.exitCode = 1;
+  if (json) return printJson({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight, logs });
+  console.log(describeReply(r));
+  for (const l of logs) console.log(`  log ${l.level}: ${l.message}`);
+}

@@ -1,0 +1,195 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { guest, json, tessera, type Run } from './helpers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+// Every command is a process of its own: a few seconds each on a loaded machine.
+const SLOW = 600_000;
+
+const bytes = (text: string): { base64: string; text: string } => ({ base64: Buffer.from(text).toString('base64'), text });
+
+describe('the everyday verbs on an embedded store', () => {
+  const db = join(tmp.dir, 'bank.db');
+  const store = ['--store', `sqlite:${db}`];
+
+  it(
+    'upload, create, send, reply, query, actors, actor and state, in text and in JSON',
+    async () => {
+      // upload creates the store (and says so) and prints the code id and its metadata.
+      const up = await tessera(['upload', guest('ledger'), ...store]);
+      expect([up.code, up.err]).toEqual([0, `tessera: created the store ${db}\n`]);
+      const codeId = up.out.split('\n')[0]!;
+      expect(codeId).toMatch(/^[0-9a-f]{64}$/);
+      expect(up.out).toMatch(/\n {2}8205 -> \d+ bytes, \d+ functions, \d+ instructions, memory \d+\.\.\d+ pages, entry points (handle\/init|init\/handle)\n$/);
+      const again = json<{ codeId: string; created: boolean; metadata: { originalSize: number } }>(await tessera(['upload', guest('ledger'), ...store, '--json']));
+      expect(again).toMatchObject({ codeId, created: false, metadata: { originalSize: 8205 } });
+
+      // create, with an init payload given as text and as a file.
+      expect(await tessera(['create', codeId, '--id', 'bank', '--init', 'alice=100,bob=50', ...store])).toEqual({ code: 0, out: 'bank\n', err: '' });
+      writeFileSync(join(tmp.dir, 'init.txt'), 'carol=7');
+      expect(json(await tessera(['create', codeId, '--id', 'bank-2', '--init', `@${join(tmp.dir, 'init.txt')}`, ...store, '--json']))).toEqual({ actorId: 'bank-2' });
+      const taken = await tessera(['create', codeId, '--id', 'bank', ...store]);
+      expect([taken.code, taken.err]).toEqual([1, 'tessera: actor bank already exists\n']);
+
+      // send waits for the committed reply; a failed one exits 1.
+      const sent = await tessera(['send', 'bank', 'transfer alice bob 30', ...store]);
+      expect(sent.code).toBe(0);
+      expect(sent.out).toMatch(/^ok {2}reply="ok" {2}gas=\d+ {2}batch=\d+ {2}message=[0-9a-f-]{36}\n$/);
+      const poor = await tessera(['send', 'bank', 'transfer bob alice 500', ...store]);
+      expect(poor.code).toBe(1);
+      expect(poor.out).toMatch(/^UserPanic \(insufficient funds\) {2}reply=\(empty\)/);
+      const balance = json<Record<string, unknown>>(await tessera(['send', 'bank', 'balance bob', '--gas', '50000000', '--from', 'teller', '--priority', '3', ...store, '--json']));
+      expect(balance).toMatchObject({ status: 'ok', error: null, payload: bytes('80'), gasUsed: expect.stringMatching(/^\d+$/), batchHeight: expect.any(Number) });
+
+      // --no-wait prints the id once durable; an idempotency key returns the same id.
+      const keyed = ['send', 'bank', 'transfer bob carol 5', '--idempotency-key', 'pay-1', '--no-wait', ...store];
+      const first = await tessera(keyed);
+      expect(first.code).toBe(0);
+      const messageId = first.out.trim();
+      expect(messageId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(json(await tessera([...keyed, '--json']))).toEqual({ messageId });
+      // Any command that opens the store for writing processes it (here queries, which wait for nothing).
+      const q = await tessera(['query', 'bank', 'supply', ...store]);
+      expect(q.code).toBe(0);
+      expect(q.out).toMatch(/^ok {2}reply="150" {2}gas=\d+ {2}time=/);
+      expect(json(await tessera(['query', 'bank', 'balance bob', ...store, '--json']))).toMatchObject({ status: 'ok', error: null, payload: bytes('75'), logs: [] });
+      const replied = json<Record<string, unknown>>(await tessera(['reply', messageId, ...store, '--json']));
+      expect(replied).toMatchObject({ messageId, status: 'ok', payload: bytes('ok'), logs: [] });
+      expect((await tessera(['reply', messageId, ...store])).out).toMatch(/^ok {2}reply="ok" {2}gas=\d+ {2}batch=\d+\n$/);
+      const failedQuery = await tessera(['query', 'bank', 'nonsense', ...store]);
+      expect(failedQuery.code).toBe(1);
+      expect(failedQuery.out).toMatch(/^UserPanic/);
+
+      // Listing: by prefix, a page at a time.
+      expect((await tessera(['actors', ...store])).out).toMatch(new RegExp(`^bank {2}code ${codeId} {2}created \\S+Z\\nbank-2 {2}code ${codeId} {2}created \\S+Z\\n$`));
+      const page = json<{ actors: { actorId: string }[]; next: string | null }>(await tessera(['actors', '--prefix', 'bank', '--limit', '1', ...store, '--json']));
+      expect([page.actors.map((a) => a.actorId), page.next]).toEqual([['bank'], 'bank']);
+      expect((await tessera(['actors', '--prefix', 'bank', '--limit', '1', ...store])).out).toMatch(/\n\(more: --after "bank"\)\n$/);
+      const rest = json<{ actors: { actorId: string }[]; next: string | null }>(await tessera(['actors', '--prefix', 'bank', '--after', 'bank', ...store, '--json']));
+      expect([rest.actors.map((a) => a.actorId), rest.next]).toEqual([['bank-2'], null]);
+      expect(json(await tessera(['actors', '--prefix', 'zzz', ...store, '--json']))).toEqual({ actors: [], next: null });
+
+      // One actor, and its state.
+      expect(json(await tessera(['actor', 'bank', ...store, '--json']))).toMatchObject({ actorId: 'bank', codeId, createdAt: expect.any(Number), keys: expect.any(Number) });
+      expect((await tessera(['actor', 'bank', ...store])).out).toMatch(new RegExp(`^bank {2}code ${codeId} {2}created \\S+ {2}\\d+ keys, \\d+ bytes of state\\n$`));
+      const state = await tessera(['state', 'bank', ...store]);
+      expect(state.code).toBe(0);
+      const lines = state.out.trim().split('\n');
+      expect(lines.length).toBeGreaterThanOrEqual(3);
+      for (const line of lines) expect(line).toMatch(/^.+ = .+$/);
+      const one = json<{ actorId: string; state: { key: { text: string }; value: { base64: string; text: string } }[] }>(
+        await tessera(['state', 'bank', '--prefix', lines[0]!.split(' = ')[0]!, '--limit', '1', ...store, '--json']),
+      );
+      expect(one.actorId).toBe('bank');
+      expect(one.state).toHaveLength(1);
+      expect(one.state[0]!.key.text).toBe(lines[0]!.split(' = ')[0]);
+      expect(Buffer.from(one.state[0]!.value.base64, 'base64').length).toBeGreaterThan(0);
+    },
+    SLOW,
+  );
+
+  it(
+    'inspection verbs open the store read-only: they never create one, and a missing store is exit 2 with its path and why',
+    async () => {
+      const missing = join(tmp.dir, 'typo.db');
+      const at = ['--store', missing];
+      const verbs = [['actors'], ['actor', 'a'], ['state', 'a'], ['reply', 'm'], ['workflows'], ['workflow', 'w'], ['create', 'a'.repeat(64)], ['send', 'a', 'x'], ['query', 'a', 'x']];
+      const runs = await Promise.all(verbs.map((args) => tessera([...args, ...at])));
+      for (const [i, args] of verbs.entries()) {
+        const r = runs[i]!;
+        expect([r.code, r.out, r.err], args[0]).toEqual([
+          2,
+          '',
+          `tessera: no store at ${missing}: no such file (\`tessera upload\` creates a store; --store or TESSERA_STORE names another)\n`,
+        ]);
+      }
+      expect(existsSync(missing)).toBe(false);
+      // A path that cannot be a store: the cause comes with the path.
+      const dir = await tessera(['actors', '--store', tmp.dir]);
+      expect(dir.code).toBe(1);
+      expect(dir.err).toMatch(new RegExp(`^tessera: .*${tmp.dir.replace(/[/\\]/g, '.')}.*: .+\\n$`));
+    },
+    SLOW,
+  );
+
+  it(
+    'unknown actors, messages and workflows are one line on stderr and exit 1; bad arguments exit 2',
+    async () => {
+      const at = ['--store', `sqlite:${db}`];
+      const unknown: [string[], string][] = [
+        [['send', 'nobody', 'x'], 'tessera: no actor nobody\n'],
+        [['query', 'nobody', 'x'], 'tessera: no actor nobody\n'],
+        [['actor', 'nobody'], 'tessera: no actor nobody\n'],
+        [['state', 'nobody'], 'tessera: no actor nobody\n'],
+        [['reply', 'no-such-message'], 'tessera: invalid message: unknown message no-such-message\n'],
+        [['workflow', 'no-such-workflow'], 'tessera: no workflow no-such-workflow\n'],
+      ];
+      // One writer at a time (a second is refused with StoreLocked); readers side by side.
+      const writes = new Set(['send', 'query']);
+      const unknownRuns: Run[] = [];
+      for (const [i, [args]] of unknown.entries()) if (writes.has(args[0]!)) unknownRuns[i] = await tessera([...args, ...at]);
+      await Promise.all(
+        unknown.map(async ([args], i) => {
+          if (!writes.has(args[0]!)) unknownRuns[i] = await tessera([...args, ...at]);
+        }),
+      );
+      unknown.forEach(([args, err], i) => expect(unknownRuns[i], args[0]).toEqual({ code: 1, out: '', err }));
+      // A message no process has handled yet: reply says so and exits 1.
+      const pool = join(tmp.dir, 'pool.db');
+      const s = SqliteStore.open(pool);
+      await s.commit([{ kind: 'message.enqueue', message: { id: 'm1', sender: 's', recipient: 'a', nonce: 0, priority: 0, gasLimit: 1n, payload: new Uint8Array(), entry: 'handle', idempotencyKey: null } }]);
+      await s.close();
+      expect(await tessera(['reply', 'm1', '--store', pool])).toEqual({ code: 1, out: 'pending: no reply yet (a process running this store handles it)\n', err: '' });
+      expect(json(await tessera(['reply', 'm1', '--store', pool, '--json']))).toEqual({ messageId: 'm1', status: 'pending' });
+      const bad: [string[], RegExp][] = [
+        [['create', 'not-a-code-id'], /^tessera: invalid argument <codeId>: expected a code id/],
+        [['create', 'a'.repeat(64), '--id', ''], /^tessera: invalid argument --id: expected a non-empty string/],
+        [['create', 'a'.repeat(64), '--init', '@/no/such/file'], /^tessera: invalid argument --init: expected a readable file/],
+        [['send', 'bank', 'x', '--gas', '0'], /^tessera: invalid argument --gas: /],
+        [['send', 'bank', 'x', '--priority', 'high'], /^tessera: invalid argument --priority: expected an integer from -2147483648 to 2147483647$/],
+        [['send', 'bank', 'x', '--from', 'x'.repeat(257)], /^tessera: invalid argument --from: expected a non-empty string of at most 256 bytes/],
+        [['send', 'bank', '@/no/such/file'], /^tessera: invalid argument <payload>: expected a readable file, \/no\/such\/file is not \(ENOENT\)$/],
+        [['send', 'bank'], /^error: missing required argument 'payload'$/],
+        [['query', 'bank', 'x', '--gas', 'lots'], /^tessera: invalid argument --gas: /],
+        [['actors', '--limit', '0'], /^tessera: invalid argument --limit: /],
+        [['actors', '--after', ''], /^tessera: invalid argument --after: /],
+        [['state', 'bank', '--limit', '-1'], /^tessera: invalid argument --limit: /],
+        [['actors', '--store', 'sqlit:x'], /^tessera: invalid argument --store: /],
+        [['upload'], /^error: missing required argument 'file'$/],
+        [['upload', join(tmp.dir, 'none.wasm')], /^tessera: invalid argument <file>: expected a readable file/],
+      ];
+      const badRuns = await Promise.all(bad.map(([args]) => tessera([...args, ...(args.includes('--store') ? [] : at)])));
+      for (const [i, [args, err]] of bad.entries()) {
+        const r = badRuns[i]!;
+        expect([r.code, r.out], args.join(' ')).toEqual([2, '']);
+        expect(r.err.trimEnd(), args.join(' ')).toMatch(err);
+        expect(r.err.split('\n')).toHaveLength(2);
+      }
+      const badEnv = await tessera(['actors'], { env: { TESSERA_STORE: 'sqlit:x' } });
+      expect([badEnv.code, badEnv.err]).toEqual([2, 'tessera: invalid argument TESSERA_STORE: expected sqlite:<path>, sqlite::memory:, a postgres:// URL or a file path\n']);
+    },
+    SLOW,
+  );
+
+  it(
+    'one default store: ./tessera.db in the working directory, or TESSERA_STORE; --version from package.json',
+    async () => {
+      const cwd = join(tmp.dir, 'project');
+      mkdirSync(cwd);
+      expect((await tessera(['upload', guest('counter')], { cwd: tmp.dir })).err).toBe('tessera: created the store ./tessera.db\n');
+      expect(existsSync(join(tmp.dir, 'tessera.db'))).toBe(true);
+      expect(await tessera(['actors'], { cwd: tmp.dir })).toEqual({ code: 0, out: '', err: '' });
+      const other = join(tmp.dir, 'from-env.db');
+      expect((await tessera(['upload', guest('counter')], { cwd, env: { TESSERA_STORE: other } })).err).toBe(`tessera: created the store ${other}\n`);
+      // A flag beats the variable.
+      expect((await tessera(['actors', '--store', join(tmp.dir, 'tessera.db')], { env: { TESSERA_STORE: join(tmp.dir, 'absent.db') } })).code).toBe(0);
+      const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      expect(await tessera(['--version'])).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    },
+    SLOW,
+  );
+});
