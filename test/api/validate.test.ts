@@ -21,7 +21,7 @@ describe('public API validators', () => {
     for (const bad of ['', 'x'.repeat(257), '€'.repeat(86), '🦀'.repeat(64) + 'x', 'a\0', '\uDBFF', 5, null, undefined, ['a'], new String('a')]) refuses(() => checkId('id', bad), 'id');
   });
 
-  it('gas limits: bigints from 1 to 2^64-1; a number gets a hint', () => {
+  it('gas limits: bigints from 1 to 2^63-1; a number gets a hint', () => {
     expect(checkGasLimit('gasLimit', 1n)).toBe(1n);
     expect(checkGasLimit('gasLimit', MAX_GAS_LIMIT)).toBe(2n ** 63n - 1n);
     expect(() => checkGasLimit('gasLimit', 2n ** 63n)).toThrow(InvalidArgument);

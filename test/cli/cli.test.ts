@@ -118,8 +118,8 @@ describe('the tessera command', () => {
   it('a bad flag or argument is one line on stderr and exit code 2, never a stack trace', () => {
     const sha = guest('sha256');
     const cases: [string[], RegExp][] = [
-      [['run', sha, '--gas', 'abc'], /^tessera: invalid argument --gas: expected a whole number of gas from 1 to 2\^64-1$/],
-      [['run', sha, '--gas', '0'], /^tessera: invalid argument --gas: expected a bigint from 1 to 2\^64-1, got a bigint out of range$/],
+      [['run', sha, '--gas', 'abc'], /^tessera: invalid argument --gas: expected a whole number of gas from 1 to 2\^63-1$/],
+      [['run', sha, '--gas', '0'], /^tessera: invalid argument --gas: expected a bigint from 1 to 2\^63-1, got a bigint out of range$/],
       [['run', sha, '--gas', '18446744073709551616'], /^tessera: invalid argument --gas: /],
       [['run', sha, '--gas', '1e9'], /^tessera: invalid argument --gas: /],
       [['run', sha, '--deadline', '0'], /^tessera: invalid argument --deadline: expected an integer from 1 to 2147483647, got a number$/],
