@@ -20,7 +20,8 @@ async function rejectsField(p: Promise<unknown>, field: string): Promise<void> {
 
 describe('the facade checks every argument before anything is stored', () => {
   it('a number, a string or 2^64 as gasLimit is a typed error at the call, and processing goes on', async () => {
-    const t = await fx.open();
+    // A budget that admits the largest gas limit (the default one is far below it).
+    const t = await fx.open({ processor: { accounts: { default: { gasPerWindow: 2n ** 63n - 1n, windowMs: 60_000, maxConcurrent: 100 } } } });
     const { codeId } = await t.upload(guest('counter'));
     const c = await t.createActor({ codeId, id: 'c' });
     const bad: unknown[] = [10_000_000, '10000000', 2n ** 64n, 2n ** 63n, 0n, -1n, 1.5, NaN, null];
