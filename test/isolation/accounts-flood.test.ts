@@ -10,7 +10,7 @@ const p99 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.
 
 describe('two accounts, one flooding', () => {
   it('the flooder gets BudgetExceeded at the call; the other account is served on time; nothing stays reserved', async () => {
-    const t = await fx.open({ processor: { accounts: { flooder: { gasPerWindow: 10n ** 15n, windowMs: 60_000, maxConcurrent: 64 } } } });
+    const t = await fx.open({ processor: { accounts: { flooder: { gasPerWindow: 10n ** 15n, windowMs: 60_000, maxConcurrent: 16 } } } });
     const { codeId } = await t.upload(guest('counter'));
     const victim = await t.createActor({ codeId, id: 'victim' });
     const target = await t.createActor({ codeId, id: 'target' });
