@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { CallGate } from '../api/index.js';
 import type { ExecutionResult, StateWrite } from '../exec/index.js';
 import { UniqueViolation, type Store } from '../store/index.js';
 import type { Acceptance } from './acceptance.js';
@@ -38,14 +37,50 @@ export interface CallParts {
  * messages had reserved of their accounts.
  */
 export class Calls {
-  private readonly gate = new CallGate(ProcessorClosed);
+  /** Calls in flight, each with what releases its caller when close stops waiting for it. */
+  private readonly inflight = new Set<(err: unknown) => void>();
   private closed = false;
+  /** Resolves `close`'s wait when the last call in flight ends. */
+  private idle: (() => void) | null = null;
 
   constructor(private readonly parts: CallParts) {}
 
+  /**
+   * Runs a call `close` waits for; refused once closing. The caller is released on its own entry
+   * (never by racing a promise shared by every call, which would keep a reaction per call ever
+   * made until close).
+   */
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ProcessorClosed());
+    return new Promise<T>((resolve, reject) => {
+      const release = (err: unknown): void => reject(err);
+      this.inflight.add(release);
+      const done = (): void => {
+        this.inflight.delete(release);
+        if (this.inflight.size === 0) this.idle?.();
+      };
+      let p: Promise<T>;
+      try {
+        p = fn();
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      p.then(
+        (v) => {
+          done();
+          resolve(v);
+        },
+        (err: unknown) => {
+          done();
+          reject(err);
+        },
+      );
+    });
+  }
+
   /** @see Processor.send */
   send(req: SendRequest): Promise<string> {
-    return this.gate.run(() => this.parts.acceptance.send(req));
+    return this.run(() => this.parts.acceptance.send(req));
   }
 
   /** @see Processor.reply */
@@ -56,7 +91,7 @@ export class Calls {
 
   /** @see Processor.createActor */
   createActor(req: { codeId: string; id?: string; init?: Uint8Array }): Promise<string> {
-    return this.gate.run(async () => {
+    return this.run(async () => {
       const { store, hasInit, init, create } = this.parts;
       const actorId = req.id ?? randomUUID();
       if (await store.processing.actor(actorId)) throw new ActorExists(actorId);
@@ -74,7 +109,7 @@ export class Calls {
 
   /** @see Processor.query */
   query(actorId: string, payload: Uint8Array, gasLimit: bigint, account: string): Promise<ExecutionResult> {
-    return this.gate.run(async () => {
+    return this.run(async () => {
       using reservation = this.parts.accounts.reserve(account, gasLimit);
       const codeId = await this.parts.codeOf(actorId);
       if (codeId === null) throw new UnknownActor(actorId);
@@ -87,8 +122,18 @@ export class Calls {
   /** Refuses new calls, waits for those in flight up to `graceMs`, then releases their callers. */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
-    await this.gate.drain(graceMs);
-    this.gate.stop();
+    if (this.inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      clearTimeout(timer);
+      this.idle = null;
+    }
+    const stopped = [...this.inflight];
+    this.inflight.clear();
+    for (const release of stopped) release(new ProcessorClosed());
   }
 
   /** Fails the `reply()` waits still pending, and every later one, with `ProcessorClosed`. */
