@@ -63,6 +63,8 @@ export interface TesseraOptions {
 export interface QueryOptions {
   /** Gas for the execution; default 10^9. */
   gasLimit?: bigint;
+  /** The account whose budgets the query is charged to (see `ProcessorOptions.accounts`); default `external`. */
+  account?: string;
 }
 
 /** Options of {@link Tessera.close}. */
@@ -200,7 +202,8 @@ export class Tessera {
   /**
    * Accepts a message; resolves with its id once it is durable.
    *
-   * @throws InvalidArgument, PayloadTooLarge, UnknownActor
+   * @throws InvalidArgument, PayloadTooLarge, UnknownActor, BudgetExceeded (its account, `req.account` or
+   * else `req.from`, is over budget: see `ProcessorOptions.accounts`)
    */
   send(req: SendRequest): Promise<string> {
     return this.gate.run(async () => this.processor.send(checkSend(req, this.maxPayloadBytes)));
@@ -217,14 +220,14 @@ export class Tessera {
   /**
    * A read-only execution on committed state, at once.
    *
-   * @throws InvalidArgument, PayloadTooLarge, UnknownActor
+   * @throws InvalidArgument, PayloadTooLarge, UnknownActor, BudgetExceeded
    */
   query(actorId: string, payload: Uint8Array, options?: QueryOptions): Promise<QueryReply> {
     return this.gate.run(async () => {
       const id = checkId('actorId', actorId);
       const input = copyBytes('payload', payload, this.maxPayloadBytes);
-      const { gasLimit } = checkQueryOptions(options);
-      const result = await this.processor.query(id, input, gasLimit);
+      const { gasLimit, account } = checkQueryOptions(options);
+      const result = await this.processor.query(id, input, gasLimit, account);
       return { ...result, payload: result.reply };
     });
   }
@@ -308,9 +311,11 @@ export class Tessera {
     // Workflows are not calls: they stop at their next effect from now on (the runner bounds a
     // step body in progress by its own grace), while the calls in flight finish.
     const workflowsStopped = step(() => this.workflows.close());
+    const deadline = performance.now() + graceMs;
     await this.gate.drain(graceMs);
     await workflowsStopped;
-    await step(() => this.processor.close());
+    // What is left of the grace, for calls made on the processor directly.
+    await step(() => this.processor.close({ graceMs: Math.max(0, deadline - performance.now()) }));
     // The batch in progress has delivered its replies: whatever still waits, waits in vain.
     this.gate.stop();
     await step(() => this.engine.close());

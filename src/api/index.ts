@@ -27,5 +27,5 @@ export {
 } from './validate.js';
 export { PayloadTooLarge, TesseraClosed } from './errors.js';
 export { CallGate } from './gate.js';
-export { checkCreateActor, checkSend, checkQueryOptions, checkStartOptions, checkCloseOptions, checkOpenOptions } from './requests.js';
+export { checkCreateActor, checkSend, checkQueryOptions, checkStartOptions, checkCloseOptions, checkOpenOptions, checkAccountBudgets } from './requests.js';
 export type { CreateActorArgs, SendArgs } from './requests.js';

@@ -1,3 +1,5 @@
+import type { Budget } from '../exec/index.js';
+import type { AccountBudgets } from '../processor/index.js';
 import { InvalidArgument } from '../util/index.js';
 import {
   checkBoolean,
@@ -35,6 +37,7 @@ export interface SendArgs {
   gasLimit: bigint;
   priority?: number;
   from?: string;
+  account?: string;
   idempotencyKey?: string;
 }
 
@@ -56,25 +59,44 @@ export function checkCreateActor(req: unknown, maxPayloadBytes: number): CreateA
 /** Checks `send`'s request; the payload is copied and held to `maxPayloadBytes`. */
 export function checkSend(req: unknown, maxPayloadBytes: number): SendArgs {
   const r = checkObject('req', req);
-  checkKnownKeys('req', r, ['to', 'payload', 'gasLimit', 'priority', 'from', 'idempotencyKey']);
-  const { to, payload, gasLimit, priority, from, idempotencyKey } = r;
+  checkKnownKeys('req', r, ['to', 'payload', 'gasLimit', 'priority', 'from', 'account', 'idempotencyKey']);
+  const { to, payload, gasLimit, priority, from, account, idempotencyKey } = r;
   return {
     to: checkId('to', to),
     payload: copyBytes('payload', payload, maxPayloadBytes),
     gasLimit: checkGasLimit('gasLimit', gasLimit),
     priority: priority === undefined ? undefined : checkPriority('priority', priority),
     from: checkOptionalId('from', from),
+    account: checkOptionalId('account', account),
     idempotencyKey: checkOptionalId('idempotencyKey', idempotencyKey),
   };
 }
 
-/** Checks `query`'s options: an optional gas limit. */
-export function checkQueryOptions(options: unknown): { gasLimit?: bigint } {
+/** Checks `query`'s options: an optional gas limit and account. */
+export function checkQueryOptions(options: unknown): { gasLimit?: bigint; account?: string } {
   if (options === undefined) return {};
   const o = checkObject('options', options);
-  checkKnownKeys('options', o, ['gasLimit']);
-  const { gasLimit } = o;
-  return { gasLimit: gasLimit === undefined ? undefined : checkGasLimit('gasLimit', gasLimit) };
+  checkKnownKeys('options', o, ['gasLimit', 'account']);
+  const { gasLimit, account } = o;
+  return { gasLimit: gasLimit === undefined ? undefined : checkGasLimit('gasLimit', gasLimit), account: checkOptionalId('account', account) };
+}
+
+/** Checks per-account budgets (the processor's `accounts` option): each a {@link Budget}. */
+export function checkAccountBudgets(field: string, value: unknown): AccountBudgets {
+  const o = checkObject(field, value);
+  const budgets: AccountBudgets = {};
+  for (const [name, b] of Object.entries(o)) {
+    const f = `${field}.${name}`;
+    const budget = checkObject(f, b);
+    checkKnownKeys(f, budget, ['gasPerWindow', 'windowMs', 'maxConcurrent']);
+    const checked: Budget = {
+      gasPerWindow: checkGasLimit(`${f}.gasPerWindow`, budget.gasPerWindow),
+      windowMs: checkNumber(`${f}.windowMs`, budget.windowMs, 1, MAX_TIMER_MS),
+      maxConcurrent: checkInteger(`${f}.maxConcurrent`, budget.maxConcurrent, 1, MAX_COUNT),
+    };
+    budgets[name] = checked;
+  }
+  return budgets;
 }
 
 /** Checks `startWorkflow`'s options: an optional workflow id. */
@@ -136,6 +158,7 @@ const LAYER_OPTIONS: Record<string, Record<string, Check>> = {
     stateCacheBytes: bytes,
     clock: fn,
     prefetch: (f, v) => (typeof v === 'boolean' ? v : checkObject(f, v)),
+    accounts: checkAccountBudgets,
     logger: object,
   },
   workflows: {

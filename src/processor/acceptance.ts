@@ -1,6 +1,8 @@
+import type { Reservation } from '../exec/index.js';
 import type { PrefetchCycle } from '../prefetch/index.js';
 import type { MessageRecord } from '../store/index.js';
 import { timeOrderedId } from '../util/index.js';
+import type { Accounts } from './accounts.js';
 import { IdempotencyConflict, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import type { SharedParts } from './parts.js';
 import { requestHash } from './request-hash.js';
@@ -12,13 +14,17 @@ export interface AcceptanceParts extends SharedParts {
   prefetchCycle: () => PrefetchCycle | null;
   /** Called once each accepted message is durable. */
   onAccepted: () => void;
+  /** Budgets charged at acceptance. */
+  accounts: Accounts;
 }
 
 /**
  * Acceptance of messages into the pool: checks a request, dedups idempotency keys (in flight and
  * stored; a key is scoped to its sender, and reused with a different request it is an
- * `IdempotencyConflict`: the request's hash is stored with the key), gives the message its sender's next nonce, holds its record for planning, and returns
- * its id once it is durable.
+ * `IdempotencyConflict`: the request's hash is stored with the key), charges its account (a
+ * reservation of its gas limit and of one message in flight, settled when its reply commits:
+ * accounts.ts), gives the message its sender's next nonce, holds its record for planning, and
+ * returns its id once it is durable.
  */
 export class Acceptance {
   /** Keyed acceptances in flight, by sender and key, with their request's hash: a second send of the same request joins the first. */
@@ -27,7 +33,12 @@ export class Acceptance {
 
   constructor(private readonly parts: AcceptanceParts) {}
 
-  /** Accepts a message into the pool; resolves with its id once that is durable. */
+  /**
+   * Accepts a message into the pool; resolves with its id once that is durable.
+   *
+   * @throws BudgetExceeded when its account is over budget (a send that joins an acceptance of the
+   * same idempotent request in flight is not charged again)
+   */
   send(req: SendRequest): Promise<string> {
     if (this.closed) return Promise.reject(new ProcessorClosed());
     if (req.gasLimit <= 0n) return Promise.reject(new InvalidMessage('gasLimit must be positive'));
@@ -51,6 +62,23 @@ export class Acceptance {
   }
 
   private async accept(req: SendRequest, hash: string | null): Promise<string> {
+    const reservation = this.parts.accounts.reserve(req.account ?? req.from ?? 'external', req.gasLimit);
+    try {
+      const { id, enqueued } = await this.enqueue(req, hash, reservation);
+      // An earlier message's id: nothing new to charge.
+      if (!enqueued) reservation[Symbol.dispose]();
+      return id;
+    } catch (err) {
+      reservation[Symbol.dispose]();
+      throw err;
+    }
+  }
+
+  /**
+   * Enqueues a message and hands its account's reservation to the reply waiters (settled when its
+   * reply commits); an idempotency key that names an earlier message returns that one's id.
+   */
+  private async enqueue(req: SendRequest, hash: string | null, reservation: Reservation): Promise<{ id: string; enqueued: boolean }> {
     const { store, commits, cache, nonces, held, waiters, prefetchCycle, onAccepted } = this.parts;
     if (req.idempotencyKey !== undefined) {
       const sender = req.from ?? 'external';
@@ -58,7 +86,7 @@ export class Acceptance {
       if (existing) {
         // Keys stored before hashes were kept are checked against the stored request itself.
         if ((existing.requestHash ?? requestHash(existing)) !== hash) throw new IdempotencyConflict(sender, req.idempotencyKey);
-        return existing.id;
+        return { id: existing.id, enqueued: false };
       }
     }
     // Known actors and senders take no `await` (each would queue behind every other acceptance).
@@ -98,10 +126,10 @@ export class Acceptance {
       held.release(id);
       throw err;
     }
-    waiters.expect(id);
+    waiters.expect(id, reservation);
     const now = prefetchCycle();
     if (now !== early) now?.accepted([message]);
     onAccepted();
-    return id;
+    return { id, enqueued: true };
   }
 }

@@ -28,9 +28,14 @@ export class InvalidMessage extends TesseraError {
   }
 }
 
+/**
+ * A call on a processor that is closed or closing, or one still running when `close()` stopped
+ * waiting for it (its outcome is then unknown). A layer's own closed error, if any, is in `cause`.
+ */
 export class ProcessorClosed extends Closed {
-  constructor() {
+  constructor(cause?: unknown) {
     super('PROCESSOR_CLOSED', 'the processor is closed');
+    if (cause !== undefined) this.cause = cause;
   }
 }
 

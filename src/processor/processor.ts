@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
 import { MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchStats } from '../prefetch/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type Store } from '../store/index.js';
 import { Acceptance } from './acceptance.js';
+import { Accounts } from './accounts.js';
 import { Background } from './background.js';
+import { Calls, DEFAULT_CLOSE_GRACE_MS } from './calls.js';
 import { CommitPipeline } from './commit.js';
-import { ActorExists, UnknownActor } from './errors.js';
 import { backgroundLimit, chainLimit, Executor } from './executor.js';
 import { HeldRecords } from './held.js';
 import { Nonces } from './nonces.js';
@@ -76,6 +76,9 @@ export class Processor {
   private readonly executor: Executor;
   private readonly pipeline: CommitPipeline;
   private readonly prefetcher: Prefetcher;
+  private readonly calls: Calls;
+  /** Per-account budgets, charged at `send` and `query`. */
+  readonly accounts: Accounts;
   /** The next batch cycle's prefetch, opened when the cycle is scheduled (its idle phase). */
   private nextCycle: PrefetchCycle | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -99,6 +102,7 @@ export class Processor {
     this.clock = options.clock ?? Date.now;
     this.cache = new StateCache(this.store, options.stateCacheBytes ?? 64 * 1024 * 1024);
     this.waiters = new ReplyWaiters(this.store);
+    this.accounts = new Accounts(options.accounts, options.clock);
     // Acceptances, batch commits and actor creations share synced transactions (an id is returned
     // only once it is durable): what arrives while one commit syncs goes in the next, together, so
     // a batch's commit and the acceptances queued behind it pay for one sync.
@@ -129,6 +133,7 @@ export class Processor {
       onAccepted: () => {
         if (++this.pendingHint >= this.maxMessages) this.wake();
       },
+      accounts: this.accounts,
     });
     this.pipeline = new CommitPipeline({
       ...shared,
@@ -157,6 +162,17 @@ export class Processor {
       background: this.background,
       chains: chainLimit(this.engine, maxRunning),
     });
+    this.calls = new Calls({
+      store: this.store,
+      accounts: this.accounts,
+      acceptance: this.acceptance,
+      waiters: this.waiters,
+      codeOf: (actorId) => this.cache.codeOf(actorId),
+      hasInit: async (codeId) => (await this.codes.instrumented(codeId)).metadata.entryPoints.includes('init'),
+      init: (actorId, codeId, payload) => this.executor.init(actorId, codeId, payload),
+      create: (actorId, codeId, state) => this.pipeline.createActor(actorId, codeId, state),
+      query: (actorId, codeId, payload, gasLimit) => this.executor.query(actorId, codeId, payload, gasLimit),
+    });
   }
 
   /** Batches committed by this process (for stats and tests). */
@@ -177,35 +193,58 @@ export class Processor {
   /**
    * Creates an actor, running its `init` (if it has one) with `init` as payload. The actor and its
    * initial state commit through the pipeline's group commit, which teaches the caches both.
+   *
+   * @throws ActorExists (also when another call or process created it meanwhile), InitFailed, ProcessorClosed
    */
-  async createActor(req: { codeId: string; id?: string; init?: Uint8Array }): Promise<string> {
-    const actorId = req.id ?? randomUUID();
-    if (await this.store.processing.actor(actorId)) throw new ActorExists(actorId);
-    const { metadata } = await this.codes.instrumented(req.codeId);
-    const state = metadata.entryPoints.includes('init') ? await this.executor.init(actorId, req.codeId, req.init ?? new Uint8Array(0)) : [];
-    await this.pipeline.createActor(actorId, req.codeId, state);
-    return actorId;
+  createActor(req: { codeId: string; id?: string; init?: Uint8Array }): Promise<string> {
+    return this.calls.createActor(req);
   }
 
-  /** Accepts a message into the pool; resolves with its id once that is durable. */
+  /**
+   * Accepts a message into the pool; resolves with its id once that is durable.
+   *
+   * @throws BudgetExceeded (its account is over budget: see `ProcessorOptions.accounts`), UnknownActor, ProcessorClosed
+   */
   send(req: SendRequest): Promise<string> {
-    return this.acceptance.send(req);
+    return this.calls.send(req);
   }
 
-  /** Waits for a message's committed outcome (push-based: resolved by the commit). */
+  /**
+   * Waits for a message's committed outcome (push-based: resolved by the commit).
+   *
+   * @throws ProcessorClosed after close, and for waits still pending when the processor closes
+   */
   reply(messageId: string): Promise<Reply> {
-    return this.waiters.reply(messageId);
+    return this.calls.reply(messageId);
   }
 
-  /** Runs a message at once on committed state; nothing is persisted but code artefacts. */
-  async query(actorId: string, payload: Uint8Array, gasLimit = 1_000_000_000n): Promise<ExecutionResult> {
-    const codeId = await this.cache.codeOf(actorId);
-    if (codeId === null) throw new UnknownActor(actorId);
-    return this.executor.query(actorId, codeId, payload, gasLimit);
+  /**
+   * Runs a message at once on committed state; nothing is persisted but code artefacts. Charged
+   * to `account`'s budgets while it runs (default `external`).
+   *
+   * @throws BudgetExceeded, UnknownActor, ProcessorClosed
+   */
+  query(actorId: string, payload: Uint8Array, gasLimit = 1_000_000_000n, account = 'external'): Promise<ExecutionResult> {
+    return this.calls.query(actorId, payload, gasLimit, account);
   }
 
-  /** Stops after the batch in progress (which commits); pending messages stay in the pool. */
-  async close(): Promise<void> {
+  /**
+   * Refuses new calls (`ProcessorClosed`), waits for the calls in flight (sends, creates, queries)
+   * up to `graceMs` (default 5,000 ms) and then releases their callers with `ProcessorClosed`;
+   * stops after the batch in progress (which commits; pending messages stay in the pool); then
+   * fails the `reply()` waits still pending with `ProcessorClosed`.
+   */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    await this.calls.close(options.graceMs ?? DEFAULT_CLOSE_GRACE_MS);
+    try {
+      await this.stop();
+    } finally {
+      this.calls.finish();
+    }
+  }
+
+  /** Stops after the batch in progress (which commits). */
+  private async stop(): Promise<void> {
     this.closed = true;
     this.acceptance.close();
     this.pipeline.close();

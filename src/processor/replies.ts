@@ -1,3 +1,4 @@
+import type { Reservation } from '../exec/index.js';
 import type { ReplyRecord, Store } from '../store/index.js';
 import { InvalidMessage } from './errors.js';
 import { isReplyStatus, type Reply } from './types.js';
@@ -19,55 +20,102 @@ interface Waiter {
 /**
  * Callers waiting for messages' committed replies. Push-based: a durable commit hands its replies
  * to `notify`; the store is read only for messages this process did not accept, or accepted
- * before it started.
+ * before it started. A message accepted here carries its account's reservation (accounts.ts)
+ * until its reply commits: `notify` settles it with the gas the message used and releases it.
  */
 export class ReplyWaiters {
   private readonly waiters = new Map<string, Waiter[]>();
-  /** Messages accepted by this process and not replied yet: `reply()` waits on them without a read. */
-  private readonly awaiting = new Set<string>();
+  /**
+   * Messages accepted by this process and not replied yet, with their account's reservation:
+   * `reply()` waits on them without a read.
+   */
+  private readonly awaiting = new Map<string, Reservation | null>();
+  /** Set by `close`: every later wait fails with it at once. */
+  private closedWith: { err: unknown } | null = null;
 
   constructor(private readonly store: Store) {}
 
   /** Marks a message accepted here (and durable): its reply will come through `notify`. */
-  expect(messageId: string): void {
-    this.awaiting.add(messageId);
+  expect(messageId: string, reservation: Reservation | null = null): void {
+    if (this.closedWith) {
+      reservation?.[Symbol.dispose]();
+      return;
+    }
+    this.awaiting.set(messageId, reservation);
   }
 
   /** Waits for a message's committed outcome. */
   async reply(messageId: string): Promise<Reply> {
+    if (this.closedWith) throw this.closedWith.err;
     // Accepted here and not committed yet: the commit will push the reply (no store reads).
-    if (this.awaiting.has(messageId)) return this.register(messageId);
+    if (this.awaiting.has(messageId)) return this.register(messageId).promise;
     const stored = await this.store.processing.reply(messageId);
     if (stored) return toReply(stored);
     if (!(await this.store.processing.message(messageId))) throw new InvalidMessage(`unknown message ${messageId}`);
-    const waiting = this.register(messageId);
-    // A commit between the read above and the registration would have found no waiter.
-    void this.store.processing.reply(messageId).then((r) => r && this.notify(toReply(r)));
-    return waiting;
+    const { promise, waiter } = this.register(messageId);
+    // A commit between the read above and the registration would have found no waiter. If this
+    // read fails, the wait fails with it: it might otherwise wait for a reply already pushed.
+    this.store.processing.reply(messageId).then(
+      (r) => r && this.notify(toReply(r)),
+      (err: unknown) => this.drop(messageId, waiter, err),
+    );
+    return promise;
   }
 
-  /** Hands a committed reply to whoever waits for it. */
+  /** Hands a committed reply to whoever waits for it, and settles the message's reservation. */
   notify(r: Reply): void {
+    const reservation = this.awaiting.get(r.messageId);
     this.awaiting.delete(r.messageId);
+    if (reservation) {
+      reservation.settle(r.gasUsed);
+      reservation[Symbol.dispose]();
+    }
     const list = this.waiters.get(r.messageId);
     if (!list) return;
     this.waiters.delete(r.messageId);
     for (const w of list) w.resolve(r);
   }
 
-  /** Fails every wait in progress with `err` (no reply will be pushed to them any more). */
+  /**
+   * Fails every wait in progress with `err` (no reply will be pushed to them any more), and
+   * releases the reservations of messages not replied yet, unsettled: their gas is not charged to
+   * this process's windows.
+   */
   rejectAll(err: unknown): void {
     const lists = [...this.waiters.values()];
+    const reservations = [...this.awaiting.values()];
     this.waiters.clear();
     this.awaiting.clear();
+    for (const r of reservations) r?.[Symbol.dispose]();
     for (const list of lists) for (const w of list) w.reject(err);
   }
 
-  private register(messageId: string): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const list = this.waiters.get(messageId);
-      if (list) list.push({ resolve, reject });
-      else this.waiters.set(messageId, [{ resolve, reject }]);
-    });
+  /** `rejectAll`, and every later wait (one whose store read was in flight included) fails with `err` at once. */
+  close(err: unknown): void {
+    this.closedWith ??= { err };
+    this.rejectAll(err);
+  }
+
+  private register(messageId: string): { promise: Promise<Reply>; waiter: Waiter } {
+    let waiter!: Waiter;
+    const promise = new Promise<Reply>((resolve, reject) => (waiter = { resolve, reject }));
+    if (this.closedWith) {
+      waiter.reject(this.closedWith.err);
+      return { promise, waiter };
+    }
+    const list = this.waiters.get(messageId);
+    if (list) list.push(waiter);
+    else this.waiters.set(messageId, [waiter]);
+    return { promise, waiter };
+  }
+
+  /** Fails one wait (its read failed). */
+  private drop(messageId: string, waiter: Waiter, err: unknown): void {
+    const list = this.waiters.get(messageId);
+    const i = list?.indexOf(waiter) ?? -1;
+    if (!list || i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.waiters.delete(messageId);
+    waiter.reject(err);
   }
 }

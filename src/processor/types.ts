@@ -4,6 +4,7 @@ import type { CodeService } from '../code/index.js';
 import { EXECUTION_STATUSES, type Engine, type ExecutionResult, type ExecutionStatus } from '../exec/index.js';
 import type { PrefetchOptions } from '../prefetch/index.js';
 import type { Store } from '../store/index.js';
+import type { AccountBudgets } from './accounts.js';
 
 /** Options of {@link Processor}. */
 export interface ProcessorOptions {
@@ -42,6 +43,12 @@ export interface ProcessorOptions {
    * under light load but not reliably under heavier load (see `bench/prefetch.ts`).
    */
   prefetch?: PrefetchOptions | boolean;
+  /**
+   * Budgets per account, applied at `send` and `query` (the engine's `Budget`: gas per window,
+   * calls in flight): `default` for every account not named here. Default:
+   * `DEFAULT_BUDGET` for every account.
+   */
+  accounts?: AccountBudgets;
   /** pino logger; default: level from `TESSERA_LOG_LEVEL`, else `warn`. */
   logger?: Logger;
 }
@@ -54,6 +61,8 @@ export interface SendRequest {
   priority?: number;
   /** The sender: an external account name; default `external`. */
   from?: string;
+  /** The account whose budgets the message is charged to (see `ProcessorOptions.accounts`); default: `from`. */
+  account?: string;
   /**
    * A key this sender already used for the same request returns the original message id and
    * enqueues nothing; for a different request it is an `IdempotencyConflict`.

@@ -77,7 +77,7 @@ const accepted: string[] = [];
 const created: string[] = [];
 const codes = new Map<string, number>();
 /** Codes a wrong call may get, by the layer that raises them. */
-const KNOWN = new Set(['INVALID_ARGUMENT', 'PAYLOAD_TOO_LARGE', 'UNKNOWN_ACTOR', 'ACTOR_EXISTS', 'INVALID_MESSAGE', 'IDEMPOTENCY_CONFLICT', 'MALFORMED_MODULE', 'INVALID_GUEST', 'UNREGISTERED_WORKFLOW', 'WORKFLOW_ID_CONFLICT', 'UNENCODABLE_VALUE']);
+const KNOWN = new Set(['INVALID_ARGUMENT', 'PAYLOAD_TOO_LARGE', 'UNKNOWN_ACTOR', 'BUDGET_EXCEEDED', 'ACTOR_EXISTS', 'INVALID_MESSAGE', 'IDEMPOTENCY_CONFLICT', 'MALFORMED_MODULE', 'INVALID_GUEST', 'UNREGISTERED_WORKFLOW', 'WORKFLOW_ID_CONFLICT', 'UNENCODABLE_VALUE']);
 
 const calls: fc.Arbitrary<Call> = fc.oneof(
   request(

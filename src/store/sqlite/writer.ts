@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { workerUrl } from '../../util/index.js';
 import { StoreError, StoreReadOnly } from '../errors.js';
 import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
-import { encodeWriteSet, type EncodedWriteSet } from '../write-codec.js';
+import { SlicedEncoder, type EncodedWriteSet } from '../write-codec.js';
 import { fromWire, type WireError } from './errors.js';
 import type { SqliteWrites } from './writes.js';
 
@@ -78,6 +78,8 @@ export class WriterThread implements AsyncWrites {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failure: Error | null = null;
+  /** Large write sets are encoded in slices between turns of the event loop (write-codec.ts). */
+  private readonly encoder = new SlicedEncoder();
 
   constructor(path: string, sync: 'full' | 'normal') {
     this.worker = new Worker(workerUrl(import.meta.url, './writer-worker.js'), { workerData: { path, sync } });
@@ -110,10 +112,11 @@ export class WriterThread implements AsyncWrites {
   }
 
   apply(ops: readonly WriteOp[]): Promise<void> {
-    const { bytes, rest } = encodeWriteSet(ops);
-    const transfer: ArrayBuffer[] = [bytes.buffer as ArrayBuffer];
-    const set: EncodedWriteSet = { bytes, rest: withLargeBytesTransferred(rest, transfer) };
-    return this.call('applyEncoded', [set], transfer);
+    return this.encoder.encode(ops, ({ bytes, rest }) => {
+      const transfer: ArrayBuffer[] = [bytes.buffer as ArrayBuffer];
+      const set: EncodedWriteSet = { bytes, rest: withLargeBytesTransferred(rest, transfer) };
+      return this.call<void>('applyEncoded', [set], transfer);
+    });
   }
   claim(req: WorkflowClaim): Promise<WorkflowRecord[]> {
     return this.call('claim', [req]);
