@@ -47,6 +47,11 @@ export interface PlanLimits {
    * {@link producedBound}); default: no cap. A first message goes in whatever its bound.
    */
   maxProduced?: number;
+  /**
+   * Recipients whose code imports no `tessera.send`: a message to them produces nothing, whatever
+   * its gas (the code's imports are fixed, so the plan stays deterministic).
+   */
+  silent?: ReadonlySet<string>;
   /** What sending one message costs its sender at least; bounds a message's sends by its gas. */
   messageBaseGas?: bigint;
   /** Sends one execution may make. */
@@ -154,8 +159,10 @@ export function planBatch<M extends PendingMessage>(pending: readonly M[], limit
       const isSlowMessage = isSlow(m.gasLimit, limits.sliceGas);
       // Its actor cannot take it in this batch: its sender waits (nonce order), the others go on.
       if (limits.busyActors?.has(actor) || ended.has(actor) || (perActor.get(actor) ?? 0) >= maxPerActor || (isSlowMessage && slow >= maxSlow)) return 'skip';
-      const bound = limits.maxProduced === undefined ? 0 : producedBound(m.gasLimit, limits);
-      if (count > 0 && (gas + m.gasLimit > limits.gasBudget || produced + bound > maxProduced)) return 'stop';
+      const bound = limits.maxProduced === undefined || limits.silent?.has(actor) ? 0 : producedBound(m.gasLimit, limits);
+      if (count > 0 && gas + m.gasLimit > limits.gasBudget) return 'stop';
+      // Over the production bound: this one waits, and messages that produce less still fit.
+      if (count > 0 && produced + bound > maxProduced) return 'skip';
       count++;
       gas += m.gasLimit;
       produced += bound;

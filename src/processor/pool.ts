@@ -3,7 +3,7 @@ import type { HeldRecords } from './held.js';
 import { planBatch, type PlanLimits } from './planner.js';
 
 /** What bounds a batch's plan, whatever the pool holds. */
-export type PoolLimits = Omit<PlanLimits, 'lowestPending' | 'busyActors' | 'maxSlow'>;
+export type PoolLimits = Omit<PlanLimits, 'lowestPending' | 'busyActors' | 'maxSlow' | 'silent'>;
 
 /** What bounds one plan in particular: actors busy with a slow message, and how many more may start. */
 export type PlanState = Pick<PlanLimits, 'busyActors' | 'maxSlow'>;
@@ -18,6 +18,8 @@ export class Pool {
     private readonly store: Store,
     private readonly held: HeldRecords,
     private readonly limits: PoolLimits,
+    /** Of these actors, those whose code cannot send (see `PlanLimits.silent`). */
+    private readonly silentOf: (actors: readonly string[]) => Promise<ReadonlySet<string>> = async () => new Set(),
   ) {}
 
   /**
@@ -41,12 +43,14 @@ export class Pool {
       const low = lowestPending.get(m.sender);
       if (low === undefined || m.nonce < low) lowestPending.set(m.sender, m.nonce);
     }
-    const plan = planBatch(pending, { ...limits, lowestPending });
+    const silent = await this.silentOf([...new Set(pending.map((m) => m.recipient))]);
+    const plan = planBatch(pending, { ...limits, lowestPending, silent });
     if (plan.length > 0 || retried.length + outgoing.length > 0 || stored.length < slice) return plan;
     // Every sender in the slice may be waiting on a lower nonce outside it, or on a busy actor:
     // take the pool's best messages then, in order (the first of them is some sender's lowest
     // nonce).
-    return planBatch(await this.store.processing.pending(Number.MAX_SAFE_INTEGER), limits);
+    const all = await this.store.processing.pending(Number.MAX_SAFE_INTEGER);
+    return planBatch(all, { ...limits, silent: await this.silentOf([...new Set(all.map((m) => m.recipient))]) });
   }
 
   /** The records of a stored plan (a batch planned before a restart), in its order. */

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { RecentMap } from '../util/index.js';
 import type { CodeService } from '../code/index.js';
 import { MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchStats } from '../prefetch/index.js';
@@ -70,6 +71,8 @@ export class Processor {
   private readonly maxMessages: number;
   private readonly clock: () => number;
   private readonly cache: StateCache;
+  /** Whether a code imports `tessera.send`, by code id (fixed for a code, so never stale). */
+  private readonly codeSends = new RecentMap<string, boolean>({ max: 10_000 });
   private readonly waiters: ReplyWaiters;
   private readonly acceptance: Acceptance;
   private readonly pool: Pool;
@@ -122,7 +125,7 @@ export class Processor {
       messageBaseGas: LEAST_SEND_COST,
       maxSendsPerMessage: MAX_SENDS,
       sliceGas: this.sliceGas,
-    });
+    }, (actors) => this.silentActors(actors));
     const maxRunning = backgroundLimit(this.engine);
     this.background = new Background(maxRunning, () => {
       if (!this.closed) this.wake();
@@ -178,6 +181,36 @@ export class Processor {
   /** Batches committed by this process (for stats and tests). */
   get batches(): number {
     return this.pipeline.batches;
+  }
+
+  /**
+   * Of these actors, those whose code imports no `tessera.send`: their messages cannot produce
+   * any, so planning does not count them against `maxBatchProduced` (a counter's increments would
+   * otherwise be bounded as if each could send 1,024 messages). Unknown actors and codes that fail
+   * to load count as silent or not as the safe side has it: an unknown actor produces nothing, a
+   * code whose metadata cannot be read is assumed to send.
+   */
+  private async silentActors(actors: readonly string[]): Promise<ReadonlySet<string>> {
+    const silent = new Set<string>();
+    for (const actor of actors) {
+      const codeId = this.cache.knownCode(actor) ?? (await this.cache.codeOf(actor));
+      if (codeId === null) {
+        silent.add(actor);
+        continue;
+      }
+      let sends = this.codeSends.get(codeId);
+      if (sends === undefined) {
+        try {
+          const { metadata } = await this.codes.instrumented(codeId);
+          sends = metadata.imports.some((i) => i.module === 'tessera' && i.name === 'send');
+        } catch {
+          sends = true;
+        }
+        this.codeSends.set(codeId, sends);
+      }
+      if (!sends) silent.add(actor);
+    }
+    return silent;
   }
 
   /** Prefetch metrics: apply times prefetched vs not, warmed shares, stream counters, slowest messages. */

@@ -127,6 +127,15 @@ describe('planBatch: what a batch may produce', () => {
     // A first message goes in whatever its bound, or it could never run.
     expect(planBatch(pending.slice(0, 1), { maxMessages: 10, gasBudget: 10n ** 16n, maxProduced: 10, ...produce })).toHaveLength(1);
   });
+
+  it('messages to actors whose code cannot send count nothing against maxProduced', () => {
+    const pending = Array.from({ length: 500 }, (_, i) => msg(`m${i}`, `s${i}`, 0, i, 0, 10n ** 10n));
+    const silent = new Set(pending.filter((_, i) => i % 2 === 0).map((m) => m.recipient));
+    // The 250 silent ones all fit; of the others, 97 (as above): the rest wait for a later batch.
+    const plan = planBatch(pending, { maxMessages: 1000, gasBudget: 10n ** 16n, maxProduced: 100_000, silent, ...produce });
+    expect(plan.filter((m) => silent.has(m.recipient))).toHaveLength(250);
+    expect(plan.filter((m) => !silent.has(m.recipient))).toHaveLength(97);
+  });
 });
 
 describe('planBatch: slow messages', () => {
