@@ -9,6 +9,9 @@ import type { Pool } from './pool.js';
 import { toReply } from './replies.js';
 import type { ActorWrites, KeyWrites, Outcome, Reply } from './types.js';
 
+/** Main-thread time preparing a commit may take before it yields to the event loop. */
+const PREPARE_SLICE_MS = 5;
+
 /** Provisional arrival order of messages a batch sends, above any the store has given out. */
 const OUTGOING_SEQ = 2 ** 52;
 
@@ -160,7 +163,14 @@ export class CommitPipeline {
     };
     // This batch's plan in order, then the slow messages of earlier batches it completes.
     const items: { m: MessageRecord; completed?: Outcome }[] = [...plan.map((m) => ({ m })), ...completions.map((c) => ({ m: c.message, completed: c.outcome }))];
+    // A batch may send up to maxBatchProduced messages: building their ops is sliced, with a turn
+    // of the event loop every few ms (awaited microtasks alone never let timers or I/O run).
+    let sliceStart = performance.now();
     for (const { m, completed } of items) {
+      if (performance.now() - sliceStart > PREPARE_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
       const alone = completed !== undefined;
       if (!alone && (backSenders.has(m.sender) || backActors.has(m.recipient))) {
         // A slow message this batch started stops: it goes back with the rest.
@@ -202,6 +212,10 @@ export class CommitPipeline {
         for (const w of r.writes) actorWrites.set(toHex(w.key), w.value);
       }
       for (let i = 0; i < r.sends.length; i++) {
+        if ((i & 255) === 255 && performance.now() - sliceStart > PREPARE_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
         const s = r.sends[i]!;
         const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null, requestHash: null };
         ops.push({ kind: 'message.enqueue', message });
