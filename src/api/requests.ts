@@ -1,5 +1,5 @@
 import type { Budget } from '../exec/index.js';
-import type { AccountBudgets } from '../processor/index.js';
+import type { AccountBudgets, SendRequest } from '../processor/index.js';
 import { InvalidArgument } from '../util/index.js';
 import {
   checkBoolean,
@@ -30,16 +30,8 @@ export interface CreateActorArgs {
   init?: Uint8Array;
 }
 
-/** A checked `send` request. */
-export interface SendArgs {
-  to: string;
-  payload: Uint8Array;
-  gasLimit: bigint;
-  priority?: number;
-  from?: string;
-  account?: string;
-  idempotencyKey?: string;
-}
+/** A checked `send` request: the processor's own request shape, every field checked. */
+export type SendArgs = SendRequest;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_COUNT = 2 ** 31 - 1;
