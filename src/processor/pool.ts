@@ -35,7 +35,10 @@ export class Pool {
     // lowest pending nonce unless priorities reorder them (the plan then comes out shorter).
     const slice = maxMessages;
     const stored = await this.slice(slice);
-    const joining = [...retried, ...(stored.length < slice ? outgoing : [])];
+    // Outgoing messages rank after everything in the pool, in the order they were sent: of them,
+    // only as many as fill the slice can be planned now (the rest are read from the store later),
+    // so a batch that sent 100,000 does not make this plan walk them all.
+    const joining = [...retried, ...(stored.length < slice ? outgoing.slice(0, slice - stored.length) : [])];
     const pending = [...stored, ...joining];
     if (pending.length === 0) return [];
     const lowestPending = await this.store.processing.lowestPendingNonces([...new Set(pending.map((m) => m.sender))]);
@@ -66,6 +69,12 @@ export class Pool {
   /** The pool's first `limit` messages, best first: held records where there are, the rest read. */
   private async slice(limit: number): Promise<MessageRecord[]> {
     const order = await this.store.processing.pendingOrder(limit);
+    // A full slice may be one sender's storm: every sender's first pending message joins it, so
+    // that the planner can give each a turn (a sender's later messages wait for their turn anyway).
+    if (order.length === limit) {
+      const seen = new Set(order.map((o) => o.id));
+      for (const head of await this.store.processing.pendingHeads(limit)) if (!seen.has(head.id)) order.push(head);
+    }
     const out: (MessageRecord | null)[] = [];
     const reads: Promise<void>[] = [];
     for (const { id, seq } of order) {

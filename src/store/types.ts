@@ -292,6 +292,12 @@ export interface ProcessingArea {
    * earlier one lies outside the slice.
    */
   lowestPendingNonces(senders: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Each sender's first pending message (its lowest pending nonce), for at most `limit` senders,
+   * best first (priority, then arrival): what a planner needs so that one sender's storm, which
+   * fills the pool's best slice, cannot hide the other senders.
+   */
+  pendingHeads(limit: number): Promise<{ id: string; seq: number }[]>;
   /** Highest nonce accepted from a sender, or -1. */
   lastNonce(sender: string): Promise<number>;
   reply(messageId: string): Promise<ReplyRecord | null>;

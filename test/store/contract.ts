@@ -283,6 +283,10 @@ export function storeContract(name: string, target: ContractTarget): void {
         await expect(store.commit([enqueue(message('m1', 7))])).rejects.toMatchObject({ code: 'UNIQUE_VIOLATION' });
         await store.commit([{ kind: 'message.status', id: 'm1', status: 'planned' }]);
         expect(await store.processing.lowestPendingNonces(['s', 't', 'u'])).toEqual(new Map([['s', 1], ['t', 0]]));
+        // Each sender's first pending message, best first (priority, then arrival), at most `limit`.
+        await store.commit([enqueue(message('u1', 0, { sender: 'u', priority: 5 })), enqueue(message('u2', 1, { sender: 'u', priority: 9 }))]);
+        expect((await store.processing.pendingHeads(10)).map((h) => h.id)).toEqual(['u1', 'm2', 't1']);
+        expect((await store.processing.pendingHeads(1)).map((h) => h.id)).toEqual(['u1']);
         await store.commit([{ kind: 'message.status', id: 'm1', status: 'pending', attempts: 2 }]);
         expect((await store.processing.message('m1'))!.attempts).toBe(2);
       });

@@ -221,6 +221,14 @@ export class PostgresStore implements Store {
         const r = await one<MessageRow>('SELECT * FROM message WHERE sender = $1 AND idempotency_key = $2', [sender, key]);
         return r ? toMessage(r) : null;
       },
+      async pendingHeads(limit) {
+        const rows = await query<{ id: string; seq: string }>(
+          `SELECT m.id, m.seq FROM message m JOIN (SELECT sender, MIN(nonce) AS n FROM message WHERE status = 'pending' GROUP BY sender) h
+             ON m.sender = h.sender AND m.nonce = h.n ORDER BY m.priority DESC, m.seq LIMIT $1`,
+          [limit],
+        );
+        return rows.map((r) => ({ id: r.id, seq: Number(r.seq) }));
+      },
       async lowestPendingNonces(senders) {
         const rows = await query<{ sender: string; n: string }>(
           "SELECT sender, MIN(nonce) AS n FROM message WHERE status = 'pending' AND sender = ANY($1::text[]) GROUP BY sender",

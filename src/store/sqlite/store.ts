@@ -115,6 +115,11 @@ export class SqliteStore implements Store {
       lowestPending: db.prepare(
         "SELECT sender, MIN(nonce) AS n FROM message WHERE status = 'pending' AND sender IN (SELECT value FROM json_each(?)) GROUP BY sender",
       ),
+      // Each sender's lowest pending nonce from the (sender, nonce) index of pending messages.
+      pendingHeads: db.prepare(
+        `SELECT m.id, m.seq FROM message m JOIN (SELECT sender, MIN(nonce) AS n FROM message WHERE status = 'pending' GROUP BY sender) h
+           ON m.sender = h.sender AND m.nonce = h.n ORDER BY m.priority DESC, m.seq LIMIT ?`,
+      ),
       lastNonce: db.prepare('SELECT MAX(nonce) FROM message WHERE sender = ?').pluck(),
       reply: db.prepare('SELECT * FROM reply WHERE message_id = ?'),
       lastBatch: db.prepare('SELECT * FROM batch ORDER BY height DESC LIMIT 1'),
@@ -145,6 +150,9 @@ export class SqliteStore implements Store {
       },
       async messageByIdempotencyKey(sender, key) {
         return toMessage(q.byKey.get(sender, key) as MessageRow | undefined);
+      },
+      async pendingHeads(limit) {
+        return q.pendingHeads.all(limit) as { id: string; seq: number }[];
       },
       async lowestPendingNonces(senders) {
         const rows = q.lowestPending.all(JSON.stringify(senders)) as { sender: string; n: number }[];
