@@ -3,7 +3,8 @@
  * bytea as a Buffer, jsonb parsed) and their mapping to the store's records.
  */
 import { parseBackground } from '../background.js';
-import type { BatchRecord, MessageRecord, ReplyRecord, WorkflowEventRecord, WorkflowRecord } from '../types.js';
+import { rowDecoders, type EventRow as SharedEventRow, type MessageRow as SharedMessageRow, type ReplyRow as SharedReplyRow, type WorkflowRow as SharedWorkflowRow } from '../rows.js';
+import type { BatchRecord } from '../types.js';
 
 /**
  * Bytes the caller owns. node-postgres decodes small bytea values into slices of Node's shared
@@ -15,57 +16,12 @@ export function ownBytes(b: Buffer): Uint8Array {
   return new Uint8Array(b);
 }
 
-export interface MessageRow {
-  id: string;
-  seq: string;
-  sender: string;
-  recipient: string;
-  nonce: string;
-  priority: number;
-  gas_limit: string;
-  payload: Buffer;
-  entry: string;
-  status: MessageRecord['status'];
-  attempts: number;
-  idempotency_key: string | null;
-  request_hash: string | null;
-}
+export type MessageRow = SharedMessageRow<string>;
+export type ReplyRow = SharedReplyRow<string>;
+export type WorkflowRow = SharedWorkflowRow<string, boolean>;
+export type EventRow = SharedEventRow<boolean>;
 
-export const toMessage = (r: MessageRow): MessageRecord => ({
-  id: r.id,
-  seq: Number(r.seq),
-  sender: r.sender,
-  recipient: r.recipient,
-  nonce: Number(r.nonce),
-  priority: r.priority,
-  gasLimit: BigInt(r.gas_limit),
-  payload: ownBytes(r.payload),
-  entry: r.entry,
-  status: r.status,
-  attempts: r.attempts,
-  idempotencyKey: r.idempotency_key,
-  requestHash: r.request_hash,
-});
-
-export interface ReplyRow {
-  message_id: string;
-  status: string;
-  error: string | null;
-  payload: Buffer | null;
-  gas_used: string;
-  logs: string;
-  batch_height: string;
-}
-
-export const toReply = (r: ReplyRow): ReplyRecord => ({
-  messageId: r.message_id,
-  status: r.status,
-  error: r.error,
-  payload: r.payload ? ownBytes(r.payload) : null,
-  gasUsed: BigInt(r.gas_used),
-  logs: r.logs,
-  batchHeight: Number(r.batch_height),
-});
+export const { toMessage, toReply, toWorkflow, toEvent } = rowDecoders<string, boolean>({ int: Number, bool: (v) => v, bytes: ownBytes });
 
 export interface BatchRow {
   height: string;
@@ -83,52 +39,4 @@ export const toBatch = (r: BatchRow): BatchRecord => ({
   messageIds: r.message_ids,
   committed: r.committed,
   ...parseBackground(r.background),
-});
-
-export interface WorkflowRow {
-  id: string;
-  name: string;
-  input: string;
-  status: WorkflowRecord['status'];
-  output: string | null;
-  error: string | null;
-  lease_owner: string | null;
-  lease_until: string;
-  cancel_requested: boolean;
-  created_at: string;
-  updated_at: string;
-}
-
-export const toWorkflow = (r: WorkflowRow): WorkflowRecord => ({
-  id: r.id,
-  name: r.name,
-  input: r.input,
-  status: r.status,
-  output: r.output,
-  error: r.error,
-  leaseOwner: r.lease_owner,
-  leaseUntil: Number(r.lease_until),
-  cancelRequested: r.cancel_requested,
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
-
-export interface EventRow {
-  workflow_id: string;
-  location: string;
-  kind: string;
-  name: string;
-  result: string | null;
-  error: string | null;
-  forgotten: boolean;
-}
-
-export const toEvent = (r: EventRow): WorkflowEventRecord => ({
-  workflowId: r.workflow_id,
-  location: r.location,
-  kind: r.kind,
-  name: r.name,
-  result: r.result,
-  error: r.error,
-  forgotten: r.forgotten,
 });

@@ -7,7 +7,7 @@ import { typedError } from './errors.js';
 import { lockStore, type StoreLock } from './lock.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import { parseBackground } from '../background.js';
-import { toBytes, toEvent, toMessage, toWorkflow, type EventRow, type MessageRow, type WorkflowRow } from './rows.js';
+import { toBytes, toEvent, toMessage, toReply, toWorkflow, type EventRow, type MessageRow, type ReplyRow, type WorkflowRow } from './rows.js';
 import { inlineWrites, readOnlyWrites, WriterThread, type AsyncWrites } from './writer.js';
 import { prepareWrites } from './writes.js';
 import type {
@@ -140,16 +140,18 @@ export class SqliteStore implements Store {
         return rows.map((r) => ({ actorId: r.actor_id, codeId: r.code_id, createdAt: r.created_at }));
       },
       async pending(limit) {
-        return (q.pending.all(limit) as MessageRow[]).map((r) => toMessage(r)!);
+        return (q.pending.all(limit) as MessageRow[]).map(toMessage);
       },
       async pendingOrder(limit) {
         return q.pendingOrder.all(limit) as { id: string; seq: number }[];
       },
       async message(id) {
-        return toMessage(q.message.get(id) as MessageRow | undefined);
+        const r = q.message.get(id) as MessageRow | undefined;
+        return r ? toMessage(r) : null;
       },
       async messageByIdempotencyKey(sender, key) {
-        return toMessage(q.byKey.get(sender, key) as MessageRow | undefined);
+        const r = q.byKey.get(sender, key) as MessageRow | undefined;
+        return r ? toMessage(r) : null;
       },
       async pendingHeads(limit) {
         return q.pendingHeads.all(limit) as { id: string; seq: number }[];
@@ -163,20 +165,8 @@ export class SqliteStore implements Store {
         return n ?? -1;
       },
       async reply(messageId): Promise<ReplyRecord | null> {
-        const r = q.reply.get(messageId) as
-          | { message_id: string; status: string; error: string | null; payload: Buffer | null; gas_used: string; logs: string; batch_height: number }
-          | undefined;
-        return r
-          ? {
-              messageId: r.message_id,
-              status: r.status,
-              error: r.error,
-              payload: r.payload ? toBytes(r.payload) : null,
-              gasUsed: BigInt(r.gas_used),
-              logs: r.logs,
-              batchHeight: r.batch_height,
-            }
-          : null;
+        const r = q.reply.get(messageId) as ReplyRow | undefined;
+        return r ? toReply(r) : null;
       },
       async lastBatch(): Promise<BatchRecord | null> {
         const r = q.lastBatch.get() as { height: number; timestamp: number; seed: string; message_ids: string; committed: number; background: string | null } | undefined;
