@@ -11,35 +11,15 @@
  * files: SQLite commits attached WAL databases one by one, not atomically as a set.
  */
 import Database from 'better-sqlite3';
+import { codeTablesSql } from './migrations.js';
 
 /** Page size of the code file, set when it is created (an existing file keeps its own). */
 const CODE_PAGE_SIZE = 65536;
 
 const CODE_TABLES = ['code_original', 'code_artefact', 'code_failure'] as const;
 
-const CODE_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS code.code_original (
-    code_id TEXT PRIMARY KEY,
-    bytes BLOB NOT NULL,
-    info TEXT NOT NULL,
-    uploaded_at INTEGER NOT NULL
-  );
-  CREATE TABLE IF NOT EXISTS code.code_artefact (
-    runtime_version TEXT NOT NULL,
-    options_hash TEXT NOT NULL,
-    code_id TEXT NOT NULL,
-    code BLOB NOT NULL,
-    metadata TEXT NOT NULL,
-    PRIMARY KEY (runtime_version, options_hash, code_id)
-  );
-  CREATE TABLE IF NOT EXISTS code.code_failure (
-    runtime_version TEXT NOT NULL,
-    options_hash TEXT NOT NULL,
-    code_id TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    engine TEXT,
-    PRIMARY KEY (runtime_version, options_hash, code_id)
-  );`;
+/** The code file's tables: the first migration's, with the column migration 7 added. */
+const CODE_SCHEMA = codeTablesSql('CREATE TABLE IF NOT EXISTS code.', true);
 
 /** The code file of a store at `path` (an in-memory store gets an in-memory one). */
 export function codePath(path: string): string {

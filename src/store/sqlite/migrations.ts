@@ -8,18 +8,19 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'codes',
-    sql: `
-      CREATE TABLE code_original (
+/**
+ * The code tables' DDL, as the first migration created them in the main file; the code file's
+ * copies (connection.ts) add migration 7's `engine` column. One text for both keeps the columns in
+ * the order that moving rows from one file to the other (`SELECT *`) relies on.
+ */
+export function codeTablesSql(create: string, engine: boolean): string {
+  return `      ${create}code_original (
         code_id TEXT PRIMARY KEY,
         bytes BLOB NOT NULL,
         info TEXT NOT NULL,
         uploaded_at INTEGER NOT NULL
       );
-      CREATE TABLE code_artefact (
+      ${create}code_artefact (
         runtime_version TEXT NOT NULL,
         options_hash TEXT NOT NULL,
         code_id TEXT NOT NULL,
@@ -27,13 +28,33 @@ export const MIGRATIONS: readonly Migration[] = [
         metadata TEXT NOT NULL,
         PRIMARY KEY (runtime_version, options_hash, code_id)
       );
-      CREATE TABLE code_failure (
+      ${create}code_failure (
         runtime_version TEXT NOT NULL,
         options_hash TEXT NOT NULL,
         code_id TEXT NOT NULL,
-        reason TEXT NOT NULL,
+        reason TEXT NOT NULL,${engine ? '\n        engine TEXT,' : ''}
         PRIMARY KEY (runtime_version, options_hash, code_id)
-      );`,
+      );`;
+}
+
+/** The message table's columns from `id` to `attempts`, the same in migration 3 and in its rebuild (5). */
+const MESSAGE_COLUMNS = `id TEXT NOT NULL UNIQUE,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        nonce INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        gas_limit TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        entry TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'codes',
+    sql: `
+${codeTablesSql('CREATE TABLE ', false)}`,
   },
   {
     version: 2,
@@ -57,16 +78,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE TABLE message (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        sender TEXT NOT NULL,
-        recipient TEXT NOT NULL,
-        nonce INTEGER NOT NULL,
-        priority INTEGER NOT NULL,
-        gas_limit TEXT NOT NULL,
-        payload BLOB NOT NULL,
-        entry TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
+        ${MESSAGE_COLUMNS}
         idempotency_key TEXT UNIQUE,
         UNIQUE (sender, nonce)
       );
@@ -137,16 +149,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE TABLE message_v5 (
         seq INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        sender TEXT NOT NULL,
-        recipient TEXT NOT NULL,
-        nonce INTEGER NOT NULL,
-        priority INTEGER NOT NULL,
-        gas_limit TEXT NOT NULL,
-        payload BLOB NOT NULL,
-        entry TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
+        ${MESSAGE_COLUMNS}
         idempotency_key TEXT,
         UNIQUE (sender, nonce)
       );
