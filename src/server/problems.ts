@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { PayloadTooLarge } from '../api/index.js';
 import { CodeTooLarge, InstrumentationFailed, MissingOriginalCode } from '../code/index.js';
 import { BudgetExceeded } from '../exec/index.js';
@@ -80,6 +81,9 @@ export function problem(status: number, code: string, detail?: string, field?: s
   if (field !== undefined) p.field = field;
   return p;
 }
+
+/** Answers with problem document `p`, under its status. */
+export const sendProblem = (reply: FastifyReply, p: Problem): FastifyReply => reply.code(p.status).type('application/problem+json').send(p);
 
 /**
  * The problem document of an error. A Tessera error below 500 carries its message as `detail`

@@ -71,3 +71,8 @@ export function sendReply(req: FastifyRequest, reply: FastifyReply, r: Reply): F
   const payload = r.payload ?? new Uint8Array();
   return reply.code(200).type('application/octet-stream').send(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
 }
+
+/** Sends the reply of `messageId` if it came within the poll, else 202 with the id (poll again). */
+export function sendReplyOrAccepted(req: FastifyRequest, reply: FastifyReply, messageId: string, r: Reply | null): FastifyReply {
+  return r ? sendReply(req, reply, r) : reply.code(202).send({ messageId });
+}

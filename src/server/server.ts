@@ -9,7 +9,7 @@ import { allows, authenticate, bearer, type Caller, type TokenEntry } from './au
 import { Forbidden, InsecureBind, ServerBusy, Unauthorized, UnsupportedMediaType, RouteNotFound } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { openApi } from './openapi.js';
-import { problem, toProblem, type Problem } from './problems.js';
+import { problem, sendProblem, toProblem, type Problem } from './problems.js';
 import { ReplyPolls } from './replies.js';
 import type { JsonSchema, RouteContext, RouteDef } from './route.js';
 import { actorRoutes } from './routes/actors.js';
@@ -192,7 +192,7 @@ export class TesseraServer {
     app.setNotFoundHandler(() => {
       throw new RouteNotFound();
     });
-    app.setErrorHandler((err: FastifyError, req, reply) => sendProblem(req, reply, err, logger));
+    app.setErrorHandler((err: FastifyError, req, reply) => answerError(req, reply, err, logger));
 
     // JSON bodies are checked by the handlers with the facade's validators (the schemas, without
     // the type coercion fastify applies to query strings, document them in the OpenAPI document).
@@ -255,10 +255,11 @@ function frameworkProblem(err: FastifyError, req: FastifyRequest): Problem | nul
   return problem(status, 'BAD_REQUEST', 'the request could not be read');
 }
 
-function sendProblem(req: FastifyRequest, reply: FastifyReply, err: FastifyError, logger: Logger): FastifyReply {
+/** Answers a failed request with its problem document; an unexpected 5xx is logged. */
+function answerError(req: FastifyRequest, reply: FastifyReply, err: FastifyError, logger: Logger): FastifyReply {
   const p = (err instanceof TesseraError ? null : frameworkProblem(err, req)) ?? toProblem(err);
   if (p.status >= 500 && !(p.status === 503 || p.status === 501)) logger.error({ err, method: req.method, url: req.routeOptions.url }, 'request failed');
   if (p.status === 401) reply.header('WWW-Authenticate', 'Bearer');
   if (p.status === 503) reply.header('Retry-After', '1');
-  return reply.code(p.status).type('application/problem+json').send(p);
+  return sendProblem(reply, p);
 }

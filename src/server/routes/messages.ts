@@ -2,7 +2,7 @@ import { checkId, MAX_PRIORITY, MIN_PRIORITY, parseGasLimit, parseInteger } from
 import type { Caller } from '../auth.js';
 import { queryJson } from '../codec.js';
 import { Busy, Forbidden } from '../errors.js';
-import { sendReply } from '../replies.js';
+import { sendReplyOrAccepted } from '../replies.js';
 import { bodyBytes, header, json, object, params, query, S, wantsJson, type JsonSchema, type RouteContext, type RouteDef } from '../route.js';
 
 /** Gas of a send or query without `Tessera-Gas-Limit`. */
@@ -18,6 +18,8 @@ const REPLY: JsonSchema = object({
 });
 const REPLY_BYTES = { type: 'string', contentMediaType: 'application/octet-stream' };
 const REPLY_HEADERS = { 'Tessera-Status': 'the status', 'Tessera-Gas-Used': 'gas used (decimal)', 'Tessera-Batch': 'the batch height', 'Tessera-Error': 'the error, URI-encoded (failures only)' };
+/** A committed reply: raw bytes with Tessera-* headers, or JSON. */
+const REPLY_RESPONSE = { description: 'the reply', content: { 'application/octet-stream': REPLY_BYTES, ...json(REPLY) }, headers: REPLY_HEADERS };
 const ACCEPTED = object({ messageId: { type: 'string' } });
 const PAYLOAD = (limit: number) => ({ kind: 'bytes' as const, types: ['application/octet-stream'], limit, description: 'the payload (may be empty)' });
 
@@ -56,7 +58,7 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
       body: PAYLOAD(t.maxPayloadBytes),
       responses: {
         202: { description: 'accepted (durable); the reply is not there yet', content: json(ACCEPTED), headers: { Location: 'where the reply will be' } },
-        200: { description: 'the reply, within `wait`', content: { 'application/octet-stream': REPLY_BYTES, ...json(REPLY) }, headers: REPLY_HEADERS },
+        200: { ...REPLY_RESPONSE, description: 'the reply, within `wait`' },
         400: { description: 'a header is wrong' },
         403: { description: '`Tessera-From` names another account' },
         404: { description: 'no such actor' },
@@ -75,9 +77,7 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
         });
         reply.header('Location', `/v1/messages/${encodeURIComponent(messageId)}/reply`);
         const { wait } = query<{ wait: number }>(req);
-        const r = await ctx.polls.waitAccepted(messageId, wait, ctx.closing);
-        if (r) return sendReply(req, reply, r);
-        return reply.code(202).send({ messageId });
+        return sendReplyOrAccepted(req, reply, messageId, await ctx.polls.waitAccepted(messageId, wait, ctx.closing));
       },
     },
     {
@@ -89,15 +89,13 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
       params: { id: { type: 'string', minLength: 1, maxLength: 65_536 } },
       query: { wait: S.wait },
       responses: {
-        200: { description: 'the reply', content: { 'application/octet-stream': REPLY_BYTES, ...json(REPLY) }, headers: REPLY_HEADERS },
+        200: REPLY_RESPONSE,
         202: { description: 'not committed yet (poll again)', content: json(ACCEPTED) },
         404: { description: 'no such message' },
       },
       async handler(req, reply) {
         const messageId = params(req).id!;
-        const r = await ctx.polls.wait(messageId, query<{ wait: number }>(req).wait, ctx.closing);
-        if (r) return sendReply(req, reply, r);
-        return reply.code(202).send({ messageId });
+        return sendReplyOrAccepted(req, reply, messageId, await ctx.polls.wait(messageId, query<{ wait: number }>(req).wait, ctx.closing));
       },
     },
     {

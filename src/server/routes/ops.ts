@@ -1,5 +1,5 @@
 import type { ServerMetrics } from '../metrics.js';
-import { problem } from '../problems.js';
+import { problem, sendProblem } from '../problems.js';
 import { json, object, type RouteContext, type RouteDef } from '../route.js';
 
 /** Metrics (metrics role), health and readiness (anyone). The API document is added by the server. */
@@ -38,7 +38,7 @@ export function opsRoutes(ctx: RouteContext, metrics: ServerMetrics): RouteDef[]
       async handler(_req, reply) {
         const e = t.engine.stats();
         const ready = !ctx.closing.aborted && e.workers > 0 && !e.breakerOpen;
-        if (!ready) return reply.code(503).type('application/problem+json').send(problem(503, 'NOT_READY'));
+        if (!ready) return sendProblem(reply, problem(503, 'NOT_READY'));
         return { status: 'ready' };
       },
     },
