@@ -1,26 +1,23 @@
-import type { Command } from 'commander';
 import type { ActorRecord } from '../store/index.js';
 import { UnknownActor } from '../processor/index.js';
 import { textView } from '../util/index.js';
+import type { TesseraCommand } from './command.js';
 import { codeIdArgument, idArgument, limitFlag, payloadArgument, prefixFlag } from './flags.js';
 import { printJson } from './json.js';
-import { inspect, storeOption, storeSpec, withTessera } from './store.js';
+import { inspect, withTessera } from './store.js';
 
 const when = (ms: number): string => new Date(ms).toISOString();
 const startsWith = (key: Uint8Array, prefix: Uint8Array): boolean => key.length >= prefix.length && prefix.every((b, i) => key[i] === b);
 
 /** `tessera create`, `actors`, `actor <id>` and `state <actor>`: actors and their committed state. */
-export function registerActors(program: Command): void {
+export function registerActors(program: TesseraCommand): void {
   program
     .command('create')
     .description('create an actor of an uploaded code, running its init; prints the actor id')
     .argument('<codeId>', 'the code id upload printed')
     .option('--id <id>', 'the actor id (default: a new unique id)')
     .option('--init <payload>', "init payload: text, or @file for a file's bytes")
-    .addOption(storeOption())
-    .option('--json', 'print JSON')
-    .action(async (codeIdText: string, opts: { id?: string; init?: string; json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .storeAction<{ id?: string; init?: string }>('print JSON', async (spec, opts, codeIdText) => {
       const codeId = codeIdArgument(codeIdText);
       const id = opts.id === undefined ? undefined : idArgument('--id', opts.id);
       const init = opts.init === undefined ? undefined : payloadArgument('--init', opts.init);
@@ -37,10 +34,7 @@ export function registerActors(program: Command): void {
     .option('--prefix <text>', 'only ids that start with this')
     .option('--after <id>', 'start after this id (the `next` of the previous page)')
     .option('--limit <n>', 'at most this many', '100')
-    .addOption(storeOption())
-    .option('--json', 'print JSON: { actors, next }')
-    .action(async (opts: { prefix?: string; after?: string; limit: string; json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .storeAction<{ prefix?: string; after?: string; limit: string }>('print JSON: { actors, next }', async (spec, opts) => {
       const prefix = opts.prefix === undefined ? undefined : prefixFlag(opts.prefix);
       const after = opts.after === undefined ? undefined : idArgument('--after', opts.after);
       const limit = limitFlag(opts.limit);
@@ -59,10 +53,7 @@ export function registerActors(program: Command): void {
     .command('actor')
     .description("one actor: its code, creation time and the size of its state (read-only)")
     .argument('<id>', 'actor id')
-    .addOption(storeOption())
-    .option('--json', 'print JSON')
-    .action(async (idText: string, opts: { json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .storeAction<object>('print JSON', async (spec, opts, idText) => {
       const id = idArgument('<id>', idText);
       await inspect(spec, async (store) => {
         const a = await store.processing.actor(id);
@@ -80,10 +71,7 @@ export function registerActors(program: Command): void {
     .argument('<actor>', 'actor id')
     .option('--prefix <text>', 'only keys that start with this (as UTF-8)')
     .option('--limit <n>', 'at most this many keys')
-    .addOption(storeOption())
-    .option('--json', 'print JSON: keys and values as base64 and text')
-    .action(async (actorText: string, opts: { prefix?: string; limit?: string; json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .storeAction<{ prefix?: string; limit?: string }>('print JSON: keys and values as base64 and text', async (spec, opts, actorText) => {
       const id = idArgument('<actor>', actorText);
       const prefix = new TextEncoder().encode(opts.prefix === undefined ? '' : prefixFlag(opts.prefix));
       const limit = opts.limit === undefined ? Infinity : limitFlag(opts.limit);

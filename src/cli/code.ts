@@ -1,18 +1,15 @@
-import type { Command } from 'commander';
+import type { TesseraCommand } from './command.js';
 import { readArgumentFile } from './flags.js';
 import { printJson } from './json.js';
-import { storeOption, storeSpec, withTessera } from './store.js';
+import { withTessera } from './store.js';
 
 /** `tessera upload <file>`: stores a guest (validated, instrumented) and prints its code id. */
-export function registerCode(program: Command): void {
+export function registerCode(program: TesseraCommand): void {
   program
     .command('upload')
     .description('store a wasm guest (creating the store if there is none) and print its code id and metadata')
     .argument('<file>', 'a .wasm file')
-    .addOption(storeOption())
-    .option('--json', 'print JSON')
-    .action(async (file: string, opts: { json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .storeAction<object>('print JSON', async (spec, opts, file) => {
       const bytes = readArgumentFile('<file>', file);
       await withTessera(
         spec,

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { PayloadTooLarge } from '../api/index.js';
 import { StoreNotFound } from '../store/index.js';
 import { InvalidArgument } from '../util/index.js';
 import { registerActors } from './actors.js';
+import { TesseraCommand } from './command.js';
 import { registerCode } from './code.js';
 import { registerDemo } from './demo.js';
 import { registerMessages } from './messages.js';
@@ -25,7 +26,7 @@ function explain(e: unknown): string {
   return parts.length ? parts.join(': ') : String(e);
 }
 
-const program = new Command();
+const program = new TesseraCommand();
 program.name('tessera').description('Durable, metered WebAssembly actors for Node.js').version(version);
 // Usage errors come back here (after commander has printed them) instead of exiting with 1.
 program.exitOverride();

@@ -1,19 +1,19 @@
-import type { Command } from 'commander';
 import { checkString } from '../api/index.js';
 import type { LogLine } from '../exec/index.js';
 import { InvalidMessage } from '../processor/index.js';
 import type { ReplyRecord } from '../store/index.js';
+import type { TesseraCommand } from './command.js';
 import { gasFlag, idArgument, payloadArgument, priorityFlag } from './flags.js';
 import { describeReply, describeResult } from './format.js';
 import { printJson } from './json.js';
-import { inspect, storeOption, storeSpec, withTessera } from './store.js';
+import { inspect, withTessera } from './store.js';
 
 /** Message ids grow along chains of sends (`<id>/<n>`), so they may be far longer than actor ids. */
 const MAX_MESSAGE_ID_BYTES = 64 * 1024;
 const DEFAULT_GAS = '1000000000';
 
 /** `tessera send`, `reply <messageId>` and `query`: messages to actors and their outcomes. */
-export function registerMessages(program: Command): void {
+export function registerMessages(program: TesseraCommand): void {
   program
     .command('send')
     .description('send a message to an actor and wait for its committed reply (exit 1 if it failed)')
@@ -24,45 +24,32 @@ export function registerMessages(program: Command): void {
     .option('--priority <n>', 'higher goes first', '0')
     .option('--idempotency-key <key>', "a key this sender used before returns that message's id and sends nothing")
     .option('--no-wait', 'print the message id once the message is durable, without waiting for the reply')
-    .addOption(storeOption())
-    .option('--json', 'print JSON')
-    .action(
-      async (
-        actorText: string,
-        payloadText: string,
-        opts: { gas: string; from: string; priority: string; idempotencyKey?: string; wait: boolean; json?: boolean },
-        cmd: Command,
-      ) => {
-        const spec = storeSpec(cmd);
-        const to = idArgument('<actor>', actorText);
-        const payload = payloadArgument('<payload>', payloadText);
-        const gasLimit = gasFlag(opts.gas);
-        const from = idArgument('--from', opts.from);
-        const priority = priorityFlag(opts.priority);
-        const idempotencyKey = opts.idempotencyKey === undefined ? undefined : idArgument('--idempotency-key', opts.idempotencyKey);
-        await withTessera(spec, async (t) => {
-          const messageId = await t.send({ to, payload, gasLimit, from, priority, idempotencyKey });
-          if (!opts.wait) {
-            if (opts.json) printJson({ messageId });
-            else console.log(messageId);
-            return;
-          }
-          const reply = await t.reply(messageId);
-          if (opts.json) printJson(reply);
-          else console.log(`${describeReply(reply)}  message=${messageId}`);
-          if (reply.status !== 'ok') process.exitCode = 1;
-        });
-      },
-    );
+    .storeAction<{ gas: string; from: string; priority: string; idempotencyKey?: string; wait: boolean }>('print JSON', async (spec, opts, actorText, payloadText) => {
+      const to = idArgument('<actor>', actorText);
+      const payload = payloadArgument('<payload>', payloadText);
+      const gasLimit = gasFlag(opts.gas);
+      const from = idArgument('--from', opts.from);
+      const priority = priorityFlag(opts.priority);
+      const idempotencyKey = opts.idempotencyKey === undefined ? undefined : idArgument('--idempotency-key', opts.idempotencyKey);
+      await withTessera(spec, async (t) => {
+        const messageId = await t.send({ to, payload, gasLimit, from, priority, idempotencyKey });
+        if (!opts.wait) {
+          if (opts.json) printJson({ messageId });
+          else console.log(messageId);
+          return;
+        }
+        const reply = await t.reply(messageId);
+        if (opts.json) printJson(reply);
+        else console.log(`${describeReply(reply)}  message=${messageId}`);
+        if (reply.status !== 'ok') process.exitCode = 1;
+      });
+    });
 
   program
     .command('reply')
     .description("a message's committed reply, with its logs (read-only; exit 1 if it failed or is not replied yet)")
     .argument('<messageId>', 'the id send printed')
-    .addOption(storeOption())
-    .option('--json', 'print JSON')
-    .action(async (idText: string, opts: { json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .storeAction<object>('print JSON', async (spec, opts, idText) => {
       const id = checkString('<messageId>', idText, MAX_MESSAGE_ID_BYTES);
       await inspect(spec, async (store) => {
         const r = await store.processing.reply(id);
@@ -81,10 +68,7 @@ export function registerMessages(program: Command): void {
     .argument('<actor>', 'actor id')
     .argument('<payload>', "text, or @file for a file's bytes")
     .option('--gas <n>', 'gas limit', DEFAULT_GAS)
-    .addOption(storeOption())
-    .option('--json', 'print JSON')
-    .action(async (actorText: string, payloadText: string, opts: { gas: string; json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .storeAction<{ gas: string }>('print JSON', async (spec, opts, actorText, payloadText) => {
       const actor = idArgument('<actor>', actorText);
       const payload = payloadArgument('<payload>', payloadText);
       const gasLimit = gasFlag(opts.gas);

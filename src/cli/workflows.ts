@@ -1,10 +1,10 @@
-import type { Command } from 'commander';
 import { checkId, checkOneOf } from '../api/index.js';
 import type { WorkflowRecord } from '../store/index.js';
 import { decodeValue, UnknownWorkflow } from '../workflow/index.js';
+import type { TesseraCommand } from './command.js';
 import { limitFlag } from './flags.js';
 import { printJson } from './json.js';
-import { inspect, storeOption, storeSpec } from './store.js';
+import { inspect } from './store.js';
 
 const STATUSES: readonly WorkflowRecord['status'][] = ['pending', 'succeeded', 'failed', 'cancelled'];
 const when = (ms: number): string => new Date(ms).toISOString();
@@ -14,16 +14,13 @@ const brief = (text: string | null, max = 80): string => {
 };
 
 /** `tessera workflows` and `tessera workflow <id>`: what the workflows of a store are doing. */
-export function registerWorkflows(program: Command): void {
+export function registerWorkflows(program: TesseraCommand): void {
   program
     .command('workflows')
     .description('list the workflows of a store, most recently updated first, with counts per status (read-only)')
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
     .option('--limit <n>', 'at most this many', '20')
-    .addOption(storeOption())
-    .option('--json', 'print JSON: { counts, workflows }')
-    .action(async (opts: { status?: string; limit: string; json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .storeAction<{ status?: string; limit: string }>('print JSON: { counts, workflows }', async (spec, opts) => {
       const status = opts.status === undefined ? undefined : checkOneOf('--status', opts.status, STATUSES);
       const limit = limitFlag(opts.limit);
       await inspect(spec, async (store) => {
@@ -42,10 +39,7 @@ export function registerWorkflows(program: Command): void {
     .description('one workflow: its status, input, output or error, and its recorded history (read-only)')
     .argument('<id>', 'workflow id')
     .option('--forgotten', 'include history forgotten at loop checkpoints')
-    .addOption(storeOption())
-    .option('--json', 'print JSON: the workflow and its history')
-    .action(async (idText: string, opts: { forgotten?: boolean; json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .storeAction<{ forgotten?: boolean }>('print JSON: the workflow and its history', async (spec, opts, idText) => {
       const id = checkId('<id>', idText);
       await inspect(spec, async (store) => {
         const w = await store.workflows.get(id);
