@@ -62,16 +62,19 @@ export function stampBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(16);
 }
 
-/** The worker's end. */
-export class StampWriter {
-  private readonly meta: Int32Array;
-  private readonly time: Float64Array;
+/** A stamp's fields, as either end sees them. */
+abstract class StampView {
+  protected readonly meta: Int32Array;
+  protected readonly time: Float64Array;
 
   constructor(buffer: SharedArrayBuffer) {
     this.meta = new Int32Array(buffer, 0, 2);
     this.time = new Float64Array(buffer, TIME_AT, 1);
   }
+}
 
+/** The worker's end. */
+export class StampWriter extends StampView {
   /** Records that job `id` starts now; returns the time recorded (shared clock). */
   start(id: number): number {
     const t = sharedNow();
@@ -84,15 +87,7 @@ export class StampWriter {
 }
 
 /** The main thread's end. */
-export class StampReader {
-  private readonly meta: Int32Array;
-  private readonly time: Float64Array;
-
-  constructor(buffer: SharedArrayBuffer) {
-    this.meta = new Int32Array(buffer, 0, 2);
-    this.time = new Float64Array(buffer, TIME_AT, 1);
-  }
-
+export class StampReader extends StampView {
   /**
    * When job `id` started, on this thread's `performance.now()` scale; null when the worker has
    * not started it yet (or has moved on to a later job, or is writing the stamp right now).
