@@ -1,9 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A path named `name` in a fresh temporary directory, removed when the running test finishes
+ * (after what the test registered later, such as a store on that path, has closed).
+ */
+export function tempPath(name: string): string {
+  const t = tempDir();
+  onTestFinished(t.cleanup);
+  return join(t.dir, name);
 }

@@ -1,35 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Tessera } from '../../src/tessera.js';
+import { describe, expect, it } from 'vitest';
+import type { Tessera } from '../../src/tessera.js';
 import { IdempotencyConflict } from '../../src/processor/index.js';
 import { storeAtVersion } from '../helpers/old-store.js';
-import { tempDir } from '../helpers/tmp.js';
+import { dec, enc, guest, testTessera } from '../helpers/tessera.js';
+import { tempPath } from '../helpers/tmp.js';
 
-const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (b: Uint8Array | null): string => new TextDecoder().decode(b ?? new Uint8Array());
 const GAS = 100_000_000n;
-
-const open: Tessera[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.close();
-  for (const c of cleanups.splice(0)) c();
-});
-
-function freshPath(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return join(t.dir, 't.db');
-}
-
-async function tessera(path = freshPath()): Promise<Tessera> {
-  const t = await Tessera.open({ store: `sqlite:${path}` });
-  open.push(t);
-  return t;
-}
 
 async function counterValue(t: Tessera, actor: string): Promise<string> {
   return dec((await t.query(actor, enc(''))).reply);
@@ -37,7 +14,7 @@ async function counterValue(t: Tessera, actor: string): Promise<string> {
 
 describe('idempotency keys', () => {
   it('are scoped per sender: one key from two senders makes two messages', async () => {
-    const t = await tessera();
+    const t = await testTessera();
     const c = await t.createActor({ codeId: (await t.upload(guest('counter'))).codeId });
     const a = await t.send({ to: c, payload: enc(''), gasLimit: GAS, from: 'alice', idempotencyKey: 'k' });
     const b = await t.send({ to: c, payload: enc(''), gasLimit: GAS, from: 'bob', idempotencyKey: 'k' });
@@ -50,7 +27,7 @@ describe('idempotency keys', () => {
   });
 
   it('the same request again returns the original id; a different one is an IdempotencyConflict, in flight or stored', async () => {
-    const t = await tessera();
+    const t = await testTessera();
     const c = await t.createActor({ codeId: (await t.upload(guest('counter'))).codeId });
     const req = { to: c, payload: enc('x'), gasLimit: GAS, from: 'alice', idempotencyKey: 'k' };
     // In flight: the second call arrives while the first is being accepted.
@@ -71,7 +48,7 @@ describe('idempotency keys', () => {
   });
 
   it('a store created before keys were scoped per sender opens and keeps its keys', async () => {
-    const path = freshPath();
+    const path = tempPath('t.db');
     const counter = guest('counter');
     const codeId = createHash('sha256').update(counter).digest('hex');
     // The schema as it was before the migration, with one keyed message, already done (run
@@ -84,7 +61,7 @@ describe('idempotency keys', () => {
     old.prepare("INSERT INTO reply VALUES ('old', 'ok', NULL, ?, '100', '[]', 1)").run(Buffer.from('1'));
     old.close();
 
-    const t = await tessera(path);
+    const t = await testTessera({}, path);
     await t.upload(counter);
     const stored = (await t.store.processing.messageByIdempotencyKey('external', 'k'))!;
     expect([stored.id, stored.requestHash]).toEqual(['old', null]);

@@ -1,36 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ProcessorClosed } from '../../src/processor/index.js';
 import { ReplyWaiters } from '../../src/processor/replies.js';
 import { StateCache } from '../../src/processor/state-cache.js';
-import { SqliteStore, type WriteOp } from '../../src/store/index.js';
+import type { WriteOp } from '../../src/store/index.js';
 import { Tessera } from '../../src/tessera.js';
 import { toHex } from '../../src/util/index.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempStore } from '../helpers/store.js';
+import { dec, enc, guest } from '../helpers/tessera.js';
 
-const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (b: Uint8Array | null): string => new TextDecoder().decode(b ?? new Uint8Array());
 const GAS = 100_000_000n;
-
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function sqlite(): SqliteStore {
-  const t = tempDir();
-  const store = SqliteStore.open(join(t.dir, 'parts.db'));
-  cleanups.push(t.cleanup, () => store.close());
-  return store;
-}
 
 const put = (actorId: string, key: string, value: string): WriteOp => ({ kind: 'state.put', actorId, key: enc(key), value: enc(value) });
 
 describe('the state cache', () => {
   it('forgetActor drops the code, read set and state values of that actor only', async () => {
-    const store = sqlite();
+    const store = tempStore('parts.db');
     const cache = new StateCache(store, 1 << 20);
     await store.commit([{ kind: 'actor.create', actorId: 'a', codeId: 'code-a' }, put('a', 'k', '1'), put('x', 'k', '1')]);
     expect(await cache.codeOf('a')).toBe('code-a');
@@ -60,7 +44,7 @@ describe('the state cache', () => {
   });
 
   it('past its bound of forgotten actors it drops every value, never serving an earlier incarnation', async () => {
-    const store = sqlite();
+    const store = tempStore('parts.db');
     const cache = new StateCache(store, 1 << 20);
     await store.commit([put('a', 'k', '1')]);
     expect(dec(await cache.read('a', enc('k')))).toBe('1');
@@ -76,7 +60,7 @@ describe('the state cache', () => {
 
 describe('reply waiters', () => {
   it('rejectAll fails every wait in progress; later ones wait for their own notify', async () => {
-    const waiters = new ReplyWaiters(sqlite());
+    const waiters = new ReplyWaiters(tempStore('parts.db'));
     waiters.expect('m1');
     const first = waiters.reply('m1');
     const second = waiters.reply('m1');
@@ -94,9 +78,7 @@ describe('reply waiters', () => {
 
 describe('actor creation', () => {
   it('commits through the group commit beside other creations, and the caches learn the actor from it', async () => {
-    const t0 = tempDir();
-    const base = SqliteStore.open(join(t0.dir, 'create.db'));
-    cleanups.push(t0.cleanup, () => base.close());
+    const base = tempStore('create.db');
     const commits: WriteOp[][] = [];
     const actorReads: string[] = [];
     const stateReads: string[] = [];
@@ -124,7 +106,7 @@ describe('actor creation', () => {
       },
     });
     const t = await Tessera.open({ store, processor: { batchIntervalMs: 20 } });
-    cleanups.push(() => t.close());
+    onTestFinished(() => t.close());
 
     const counter = (await t.upload(guest('counter'))).codeId;
     await Promise.all(Array.from({ length: 8 }, (_, i) => t.createActor({ codeId: counter, id: `c${i}` })));

@@ -1,15 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
 import { InitFailed, UnknownActor } from '../../src/processor/index.js';
 import { SqliteStore, type WriteOp } from '../../src/store/index.js';
 import { withCommitHook } from '../helpers/store.js';
+import { dec, enc, guest } from '../helpers/tessera.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (b: Uint8Array | null): string => new TextDecoder().decode(b ?? new Uint8Array());
 const GAS = 100_000_000n;
 
 const open: Tessera[] = [];
