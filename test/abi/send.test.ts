@@ -35,21 +35,19 @@ beforeAll(async () => {
 });
 afterAll(() => rt.close());
 
-function input(gas: bigint, n: number): Uint8Array {
+/** 12 bytes, little-endian: a u64 at `at64` and a u32 at `at32`. */
+function packed(at64: number, v64: bigint, at32: number, v32: number): Uint8Array {
   const b = new Uint8Array(12);
   const v = new DataView(b.buffer);
-  v.setBigUint64(0, gas, true);
-  v.setUint32(8, n, true);
+  v.setBigUint64(at64, v64, true);
+  v.setUint32(at32, v32, true);
   return b;
 }
 
-function bigInput(len: number, gas: bigint): Uint8Array {
-  const b = new Uint8Array(12);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, len, true);
-  v.setBigUint64(4, gas, true);
-  return b;
-}
+/** The input of `handle`: [gas: u64][count: u32]. */
+const input = (gas: bigint, n: number): Uint8Array => packed(0, gas, 8, n);
+/** The input of `big`: [len: u32][gas: u64]. */
+const bigInput = (len: number, gas: bigint): Uint8Array => packed(4, gas, 0, len);
 
 const run = (payload: Uint8Array, gasLimit: bigint, entry = 'handle') => rt.message('fan', codeId, payload, entry, { gasLimit });
 

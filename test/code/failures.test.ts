@@ -1,25 +1,12 @@
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { CodeService, InstrumentationFailed } from '../../src/code/index.js';
-import { SqliteStore, type Store } from '../../src/store/index.js';
-import { tempDir } from '../helpers/tmp.js';
+import type { Store } from '../../src/store/index.js';
+import { tempStore } from '../helpers/store.js';
 import { wat } from '../helpers/wat.js';
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function openStore(): Store {
-  const t = tempDir();
-  const store = SqliteStore.open(join(t.dir, 'codes.db'));
-  cleanups.push(t.cleanup, () => store.close());
-  return store;
-}
 
 function service(store: Store, engineVersion: string, warmOnUpload = false): CodeService {
   const codes = new CodeService({ store, runtimeVersion: 'r1', engineVersion, warmOnUpload });
-  cleanups.push(() => codes.close());
+  onTestFinished(() => codes.close());
   return codes;
 }
 
@@ -27,7 +14,7 @@ const GUEST = '(module (memory (export "memory") 1) (func (export "handle")))';
 
 describe('instrumentation failures: permanent for the code, or tied to the engine version', () => {
   it('a failure recorded under one engine version is retried under another; a permanent one is not', async () => {
-    const store = openStore();
+    const store = tempStore('codes.db');
     const a = service(store, 'engine-a');
     const { codeId } = await a.upload(await wat(GUEST));
     const oh = a.optionsHash;
@@ -55,7 +42,7 @@ describe('instrumentation failures: permanent for the code, or tied to the engin
   });
 
   it('V8 refusing what the instrumenter accepted is recorded under the engine version; our own verdicts without one', async () => {
-    const store = openStore();
+    const store = tempStore('codes.db');
     // 50,000 locals pass our checks and V8's in the original, but the instrumenter adds a local of
     // its own and V8 caps a function at 50,000: a limit of this engine, not a fault of the code.
     const atLimit = await wat(`(module (memory (export "memory") 1) (func (export "handle") (local ${'i32 '.repeat(50_000)})))`);

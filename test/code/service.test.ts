@@ -6,6 +6,7 @@ import { OverlayStore, SqliteStore, type Store } from '../../src/store/index.js'
 import { InvalidGuest, instrument } from '../../src/wasm/index.js';
 import { bigModule } from '../helpers/big-module.js';
 import { tempDir } from '../helpers/tmp.js';
+import { leb, withSection } from '../helpers/sections.js';
 import { wat } from '../helpers/wat.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -222,19 +223,5 @@ describe('CodeService', () => {
 
 /** `module` with a data section appended: one active segment of `size` bytes at address 0. */
 function withData(module: Uint8Array, size: number): Uint8Array {
-  const leb = (v: number): number[] => {
-    const out: number[] = [];
-    do {
-      out.push((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
-      v >>>= 7;
-    } while (v > 0);
-    return out;
-  };
-  const segment = [0x01, 0x00, 0x41, 0x00, 0x0b, ...leb(size)];
-  const header = [0x0b, ...leb(segment.length + size), ...segment];
-  const out = new Uint8Array(module.length + header.length + size);
-  out.set(module);
-  out.set(header, module.length);
-  out.fill(0x2a, module.length + header.length);
-  return out;
+  return withSection(module, 0x0b, [0x01, 0x00, 0x41, 0x00, 0x0b, ...leb(size)], size);
 }

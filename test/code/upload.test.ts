@@ -6,26 +6,13 @@ import { SqliteStore, type Store } from '../../src/store/index.js';
 import { InvalidArgument } from '../../src/util/index.js';
 import { InvalidGuest, MalformedModule } from '../../src/wasm/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { withSection } from '../helpers/sections.js';
 import { wat } from '../helpers/wat.js';
 
 /** `module` with a custom section appended, so that it reaches `size` bytes or more. */
 function padded(module: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
   const name = [0x03, 0x70, 0x61, 0x64]; // "pad"
-  const payload = Math.max(0, size - module.length);
-  const leb = (v: number): number[] => {
-    const out: number[] = [];
-    do {
-      out.push((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
-      v >>>= 7;
-    } while (v > 0);
-    return out;
-  };
-  const header = [0x00, ...leb(name.length + payload), ...name];
-  const out = new Uint8Array(module.length + header.length + payload);
-  out.set(module);
-  out.set(header, module.length);
-  out.fill(0x2a, module.length + header.length);
-  return out;
+  return withSection(module, 0x00, name, Math.max(0, size - module.length));
 }
 
 const VALID = `(module (import "tessera" "reply" (func (param i32 i32))) (memory (export "memory") 1)

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { CompiledCode, ModuleProvider } from '../../src/code/index.js';
-import { engineFixture } from './fixture.js';
+import { engineFixture, testEngine, warm } from './fixture.js';
 import { wat } from '../helpers/wat.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -39,21 +39,17 @@ function gatedProvider(codes: ModuleProvider, codeId: () => string): { provider:
 
 describe('Engine behaviours', () => {
   it('turns a recorded instrumentation failure into InvalidCode, and unknown code into MissingCode', async () => {
-    const f = await engineFixture({ workers: 1, spares: 0 }, { codes: { warmOnUpload: false } });
-    try {
-      const { codeId } = await f.codes.upload(await wat(OTHER_GUEST));
-      await f.store.commit([{ kind: 'code.failure', failure: { codeId, runtimeVersion: f.codes.runtimeVersion, optionsHash: f.codes.optionsHash, reason: 'too many tables' } }]);
-      const invalid = await f.engine.execute({ codeId });
-      expect(invalid.status).toBe('InvalidCode');
-      expect(invalid.error?.message).toMatch(/too many tables/);
-      const missing = await f.engine.execute({ codeId: 'ab'.repeat(32) });
-      expect(missing).toMatchObject({ status: 'MissingCode', error: { message: 'no such code' } });
-      expect(f.engine.metrics.executions.get('InvalidCode')).toBe(1);
-      expect(f.engine.metrics.executions.get('MissingCode')).toBe(1);
-      expect(f.engine.stats().inflight).toBe(0);
-    } finally {
-      await f.close();
-    }
+    const f = await testEngine({ workers: 1, spares: 0 }, { codes: { warmOnUpload: false } });
+    const { codeId } = await f.codes.upload(await wat(OTHER_GUEST));
+    await f.store.commit([{ kind: 'code.failure', failure: { codeId, runtimeVersion: f.codes.runtimeVersion, optionsHash: f.codes.optionsHash, reason: 'too many tables' } }]);
+    const invalid = await f.engine.execute({ codeId });
+    expect(invalid.status).toBe('InvalidCode');
+    expect(invalid.error?.message).toMatch(/too many tables/);
+    const missing = await f.engine.execute({ codeId: 'ab'.repeat(32) });
+    expect(missing).toMatchObject({ status: 'MissingCode', error: { message: 'no such code' } });
+    expect(f.engine.metrics.executions.get('InvalidCode')).toBe(1);
+    expect(f.engine.metrics.executions.get('MissingCode')).toBe(1);
+    expect(f.engine.stats().inflight).toBe(0);
   });
 
   it('a module that cannot be handed to a worker fails its execution loudly, and the engine goes on', async () => {
@@ -83,52 +79,44 @@ describe('Engine behaviours', () => {
   });
 
   it('keeps the permit of a stopped execution until its worker has exited', async () => {
-    const f = await engineFixture({ workers: 1, spares: 0 });
-    try {
-      expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('ok');
-      const stop = new AbortController();
-      const run = f.engine.execute({ codeId: f.codeId, entry: 'spin', gasLimit: BIG_GAS, signal: stop.signal });
-      await new Promise((r) => setTimeout(r, 50));
-      const exitedBefore = f.engine.metrics.workersExited;
-      stop.abort();
-      // Terminating has begun; the worker is not gone yet, so neither is the permit.
-      expect(f.engine.stats().inflight).toBe(1);
-      let exitedWhenSettled = -1;
-      let inflightWhenSettled = -1;
-      const r = await run.then((res) => {
-        exitedWhenSettled = f.engine.metrics.workersExited;
-        inflightWhenSettled = f.engine.stats().inflight;
-        return res;
-      });
-      expect(r.status).toBe('Cancelled');
-      // The result came once the worker had exited (not at termination), and the permit with it.
-      expect(exitedWhenSettled).toBe(exitedBefore + 1);
-      expect(inflightWhenSettled).toBe(0);
-    } finally {
-      await f.close();
-    }
+    const f = await testEngine({ workers: 1, spares: 0 });
+    await warm(f);
+    const stop = new AbortController();
+    const run = f.engine.execute({ codeId: f.codeId, entry: 'spin', gasLimit: BIG_GAS, signal: stop.signal });
+    await new Promise((r) => setTimeout(r, 50));
+    const exitedBefore = f.engine.metrics.workersExited;
+    stop.abort();
+    // Terminating has begun; the worker is not gone yet, so neither is the permit.
+    expect(f.engine.stats().inflight).toBe(1);
+    let exitedWhenSettled = -1;
+    let inflightWhenSettled = -1;
+    const r = await run.then((res) => {
+      exitedWhenSettled = f.engine.metrics.workersExited;
+      inflightWhenSettled = f.engine.stats().inflight;
+      return res;
+    });
+    expect(r.status).toBe('Cancelled');
+    // The result came once the worker had exited (not at termination), and the permit with it.
+    expect(exitedWhenSettled).toBe(exitedBefore + 1);
+    expect(inflightWhenSettled).toBe(0);
   });
 
   it('an internal failure surfaces as the static message, its details only in the log', async () => {
     const { logger, lines } = capturedLogger();
-    const f = await engineFixture({ workers: 1, spares: 0, logger });
-    try {
-      const r = await f.engine.execute({
-        codeId: f.codeId,
-        entry: 'state',
-        state: {
-          load: async () => {
-            throw new Error('secret-detail-42');
-          },
+    const f = await testEngine({ workers: 1, spares: 0, logger });
+    const r = await f.engine.execute({
+      codeId: f.codeId,
+      entry: 'state',
+      state: {
+        load: async () => {
+          throw new Error('secret-detail-42');
         },
-      });
-      expect(r).toMatchObject({ status: 'HostError', error: { code: 'HostError', message: 'internal error' } });
-      expect(JSON.stringify(r.error)).not.toContain('secret');
-      expect(JSON.stringify(lines)).toContain('secret-detail-42');
-      expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(['state loader failed', 'execution failed in the host']);
-    } finally {
-      await f.close();
-    }
+      },
+    });
+    expect(r).toMatchObject({ status: 'HostError', error: { code: 'HostError', message: 'internal error' } });
+    expect(JSON.stringify(r.error)).not.toContain('secret');
+    expect(JSON.stringify(lines)).toContain('secret-detail-42');
+    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(['state loader failed', 'execution failed in the host']);
   });
 
   it('code preparation holds a place in the gate but no worker: ready code runs beside a pending compilation', async () => {
@@ -147,7 +135,7 @@ describe('Engine behaviours', () => {
     );
     try {
       slowId = (await f.codes.upload(await wat(OTHER_GUEST))).codeId;
-      expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('ok');
+      await warm(f);
       const slow = f.engine.execute({ codeId: slowId });
       // Looking up its code: admitted, but on no worker and in no queue.
       expect(f.engine.stats()).toMatchObject({ inflight: 1, busy: 0, queued: 0 });
@@ -168,20 +156,16 @@ describe('Engine behaviours', () => {
   });
 
   it('counts every outcome in the metrics, Busy and Cancelled included', async () => {
-    const f = await engineFixture({ workers: 1, spares: 0, pipeline: 1, maxQueued: 0 });
-    try {
-      expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('ok');
-      const stop = new AbortController();
-      const spin = f.engine.execute({ codeId: f.codeId, entry: 'spin', gasLimit: BIG_GAS, signal: stop.signal });
-      expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('Busy');
-      expect((await f.engine.execute({ codeId: f.codeId, signal: AbortSignal.abort() })).status).toBe('Cancelled');
-      stop.abort();
-      expect((await spin).status).toBe('Cancelled');
-      expect(Object.fromEntries(f.engine.metrics.executions)).toEqual({ ok: 1, Busy: 1, Cancelled: 2 });
-      // Turned away at the gate, Busy adds nothing to the phase histograms.
-      expect(f.engine.metrics.phases.total.count).toBe(3);
-    } finally {
-      await f.close();
-    }
+    const f = await testEngine({ workers: 1, spares: 0, pipeline: 1, maxQueued: 0 });
+    await warm(f);
+    const stop = new AbortController();
+    const spin = f.engine.execute({ codeId: f.codeId, entry: 'spin', gasLimit: BIG_GAS, signal: stop.signal });
+    expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('Busy');
+    expect((await f.engine.execute({ codeId: f.codeId, signal: AbortSignal.abort() })).status).toBe('Cancelled');
+    stop.abort();
+    expect((await spin).status).toBe('Cancelled');
+    expect(Object.fromEntries(f.engine.metrics.executions)).toEqual({ ok: 1, Busy: 1, Cancelled: 2 });
+    // Turned away at the gate, Busy adds nothing to the phase histograms.
+    expect(f.engine.metrics.phases.total.count).toBe(3);
   });
 });

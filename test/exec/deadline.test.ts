@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { engineFixture } from './fixture.js';
+import { testEngine, warm } from './fixture.js';
 import { wat } from '../helpers/wat.js';
 import { MAX_TABLE_ELEMENTS } from '../../src/wasm/index.js';
 
@@ -21,115 +21,99 @@ const BIG_GAS = 1n << 62n;
 
 describe('Engine deadlines', () => {
   it('count from the start on the worker, even while the main thread is blocked', async () => {
-    const p = await engineFixture({ workers: 1, spares: 0, pipeline: 2 });
-    try {
-      // The worker is up and holds the module.
-      expect((await p.engine.execute({ codeId: p.codeId })).status).toBe('ok');
-      const deadlineMs = 1000;
-      const blockMs = 3000;
-      // On a loaded machine the worker may get no CPU while the main thread spins: then it never
-      // started the job during the block and the scenario did not happen; it is run again.
-      for (let attempt = 1; ; attempt++) {
-        // Both handed to the one worker at once: the spin waits in its pipeline behind a short one.
-        const first = p.engine.execute({ codeId: p.codeId, input: enc('first') });
-        const second = p.engine.execute({ codeId: p.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs });
-        // The main thread is blocked while the worker finishes the first and starts the second.
-        const blockedAt = performance.now();
-        while (performance.now() - blockedAt < blockMs);
-        const unblockedAt = performance.now();
-        const r = await second;
-        const settledAfter = performance.now() - unblockedAt;
-        expect((await first).status).toBe('ok');
-        expect(r.status).toBe('Timeout');
-        if (r.timings.queueWait >= blockMs / 2 && attempt < 5) continue;
-        // It started on the worker long before the main thread saw the first outcome...
-        expect(r.timings.queueWait).toBeLessThan(blockMs / 2);
-        // ...so its deadline had passed when the main thread looked: stopped at once, not a whole
-        // deadline later (which is what counting from the main thread's view gave).
-        expect(r.timings.run).toBeGreaterThan(deadlineMs);
-        expect(settledAfter).toBeLessThan(deadlineMs * 0.9);
-        break;
-      }
-      expect(p.engine.stats()).toMatchObject({ inflight: 0, workers: 1 });
-    } finally {
-      await p.close();
+    const p = await testEngine({ workers: 1, spares: 0, pipeline: 2 });
+    // The worker is up and holds the module.
+    await warm(p);
+    const deadlineMs = 1000;
+    const blockMs = 3000;
+    // On a loaded machine the worker may get no CPU while the main thread spins: then it never
+    // started the job during the block and the scenario did not happen; it is run again.
+    for (let attempt = 1; ; attempt++) {
+      // Both handed to the one worker at once: the spin waits in its pipeline behind a short one.
+      const first = p.engine.execute({ codeId: p.codeId, input: enc('first') });
+      const second = p.engine.execute({ codeId: p.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs });
+      // The main thread is blocked while the worker finishes the first and starts the second.
+      const blockedAt = performance.now();
+      while (performance.now() - blockedAt < blockMs);
+      const unblockedAt = performance.now();
+      const r = await second;
+      const settledAfter = performance.now() - unblockedAt;
+      expect((await first).status).toBe('ok');
+      expect(r.status).toBe('Timeout');
+      if (r.timings.queueWait >= blockMs / 2 && attempt < 5) continue;
+      // It started on the worker long before the main thread saw the first outcome...
+      expect(r.timings.queueWait).toBeLessThan(blockMs / 2);
+      // ...so its deadline had passed when the main thread looked: stopped at once, not a whole
+      // deadline later (which is what counting from the main thread's view gave).
+      expect(r.timings.run).toBeGreaterThan(deadlineMs);
+      expect(settledAfter).toBeLessThan(deadlineMs * 0.9);
+      break;
     }
+    expect(p.engine.stats()).toMatchObject({ inflight: 0, workers: 1 });
   });
 
 
   it('a worker stuck in C++ past the deadline: Timeout at once, a fresh worker meanwhile, the permit kept until it exits', async () => {
-    const s = await engineFixture({ workers: 1, spares: 0 }, TABLES_ALLOWED);
-    try {
-      const { codeId } = await s.codes.upload(await wat(STALLING_GUEST));
-      await s.codes.compiled(codeId);
-      expect((await s.engine.execute({ codeId: s.codeId })).status).toBe('ok');
-      const exitedBefore = s.engine.metrics.workersExited;
-      const started = performance.now();
-      const r = await s.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 100 });
-      expect(r.status).toBe('Timeout');
-      // Only a hang catcher: the result comes about STOP_WAIT_MS after the deadline.
-      expect(performance.now() - started).toBeLessThan(6000);
-      // The caller did not wait for the worker, which is still building tables; its permit is
-      // still taken, and a fresh worker has its slot.
-      expect(s.engine.metrics.workersExited).toBe(exitedBefore);
-      expect(s.engine.stats()).toMatchObject({ zombies: 1, inflight: 1, workers: 1 });
-      expect(s.engine.metrics.workersAbandoned).toBe(1);
-      const next = await s.engine.execute({ codeId: s.codeId, input: enc('next') });
-      expect(next.status).toBe('ok');
-      // Once the stuck thread exits at last, its permit comes back.
-      await vi.waitFor(() => expect(s.engine.stats()).toMatchObject({ zombies: 0, inflight: 0 }), { timeout: 50_000, interval: 50 });
-      expect(s.engine.metrics.workersExited).toBe(exitedBefore + 1);
-    } finally {
-      await s.close();
-    }
+    const s = await testEngine({ workers: 1, spares: 0 }, TABLES_ALLOWED);
+    const { codeId } = await s.codes.upload(await wat(STALLING_GUEST));
+    await s.codes.compiled(codeId);
+    await warm(s);
+    const exitedBefore = s.engine.metrics.workersExited;
+    const started = performance.now();
+    const r = await s.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 100 });
+    expect(r.status).toBe('Timeout');
+    // Only a hang catcher: the result comes about STOP_WAIT_MS after the deadline.
+    expect(performance.now() - started).toBeLessThan(6000);
+    // The caller did not wait for the worker, which is still building tables; its permit is
+    // still taken, and a fresh worker has its slot.
+    expect(s.engine.metrics.workersExited).toBe(exitedBefore);
+    expect(s.engine.stats()).toMatchObject({ zombies: 1, inflight: 1, workers: 1 });
+    expect(s.engine.metrics.workersAbandoned).toBe(1);
+    const next = await s.engine.execute({ codeId: s.codeId, input: enc('next') });
+    expect(next.status).toBe('ok');
+    // Once the stuck thread exits at last, its permit comes back.
+    await vi.waitFor(() => expect(s.engine.stats()).toMatchObject({ zombies: 0, inflight: 0 }), { timeout: 50_000, interval: 50 });
+    expect(s.engine.metrics.workersExited).toBe(exitedBefore + 1);
   });
 
   it('replaces at most one zombie per worker: beyond that a stuck worker keeps its slot until a zombie exits', async () => {
     // Zombies declared after 100 ms, so that both guests are stuck at once within the table limit.
-    const z = await engineFixture({ workers: 1, spares: 0, stopWaitMs: 100 }, TABLES_ALLOWED);
-    try {
-      // The first stalls longer, so both are stuck at once.
-      const longer = (await z.codes.upload(await wat(stallingGuest(10_000_000)))).codeId;
-      const shorter = (await z.codes.upload(await wat(stallingGuest(5_000_000)))).codeId;
-      await Promise.all([z.codes.compiled(longer), z.codes.compiled(shorter)]);
-      expect((await z.engine.execute({ codeId: z.codeId })).status).toBe('ok');
-      const started = z.engine.metrics.workersStarted;
-      expect((await z.engine.execute({ codeId: longer, gasLimit: BIG_GAS, deadlineMs: 100 })).status).toBe('Timeout');
-      expect(z.engine.stats()).toMatchObject({ zombies: 1, workers: 1 });
-      expect(z.engine.metrics.workersStarted).toBe(started + 1);
-      expect((await z.engine.execute({ codeId: shorter, gasLimit: BIG_GAS, deadlineMs: 100 })).status).toBe('Timeout');
-      // Two zombies for one worker: the second keeps its slot, out of service; no thread is started.
-      expect(z.engine.stats()).toMatchObject({ zombies: 2, workers: 1, inflight: 2 });
-      expect(z.engine.metrics.workersStarted).toBe(started + 1);
-      const waiting = z.engine.execute({ codeId: z.codeId, input: enc('waits') });
-      expect(z.engine.stats().queued).toBe(1);
-      expect((await waiting).status).toBe('ok');
-      await vi.waitFor(() => expect(z.engine.stats()).toMatchObject({ zombies: 0, inflight: 0, workers: 1 }), { timeout: 50_000, interval: 50 });
-      expect(z.engine.metrics.workersAbandoned).toBe(2);
-    } finally {
-      await z.close();
-    }
+    const z = await testEngine({ workers: 1, spares: 0, stopWaitMs: 100 }, TABLES_ALLOWED);
+    // The first stalls longer, so both are stuck at once.
+    const longer = (await z.codes.upload(await wat(stallingGuest(10_000_000)))).codeId;
+    const shorter = (await z.codes.upload(await wat(stallingGuest(5_000_000)))).codeId;
+    await Promise.all([z.codes.compiled(longer), z.codes.compiled(shorter)]);
+    await warm(z);
+    const started = z.engine.metrics.workersStarted;
+    expect((await z.engine.execute({ codeId: longer, gasLimit: BIG_GAS, deadlineMs: 100 })).status).toBe('Timeout');
+    expect(z.engine.stats()).toMatchObject({ zombies: 1, workers: 1 });
+    expect(z.engine.metrics.workersStarted).toBe(started + 1);
+    expect((await z.engine.execute({ codeId: shorter, gasLimit: BIG_GAS, deadlineMs: 100 })).status).toBe('Timeout');
+    // Two zombies for one worker: the second keeps its slot, out of service; no thread is started.
+    expect(z.engine.stats()).toMatchObject({ zombies: 2, workers: 1, inflight: 2 });
+    expect(z.engine.metrics.workersStarted).toBe(started + 1);
+    const waiting = z.engine.execute({ codeId: z.codeId, input: enc('waits') });
+    expect(z.engine.stats().queued).toBe(1);
+    expect((await waiting).status).toBe('ok');
+    await vi.waitFor(() => expect(z.engine.stats()).toMatchObject({ zombies: 0, inflight: 0, workers: 1 }), { timeout: 50_000, interval: 50 });
+    expect(z.engine.metrics.workersAbandoned).toBe(2);
   });
 
   it('close() returns within its grace period plus a small bound while a worker is stuck in C++', async () => {
-    const c = await engineFixture({ workers: 1, spares: 0 }, TABLES_ALLOWED);
-    try {
-      const { codeId } = await c.codes.upload(await wat(STALLING_GUEST));
-      await c.codes.compiled(codeId);
-      // The worker is up, so the execution starts at once.
-      expect((await c.engine.execute({ codeId: c.codeId })).status).toBe('ok');
-      const run = c.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 60_000 });
-      // Let the worker get into the tables (they take a second or more).
-      await new Promise((r) => setTimeout(r, 400));
-      const started = performance.now();
-      await c.engine.close(100);
-      // Hang catcher: grace + the wait for exits is 600 ms.
-      expect(performance.now() - started).toBeLessThan(6000);
-      expect((await run).status).toBe('Cancelled');
-      expect(c.engine.stats().zombies).toBe(1);
-      await vi.waitFor(() => expect(c.engine.stats()).toMatchObject({ zombies: 0, inflight: 0 }), { timeout: 50_000, interval: 50 });
-    } finally {
-      await c.close();
-    }
+    const c = await testEngine({ workers: 1, spares: 0 }, TABLES_ALLOWED);
+    const { codeId } = await c.codes.upload(await wat(STALLING_GUEST));
+    await c.codes.compiled(codeId);
+    // The worker is up, so the execution starts at once.
+    await warm(c);
+    const run = c.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 60_000 });
+    // Let the worker get into the tables (they take a second or more).
+    await new Promise((r) => setTimeout(r, 400));
+    const started = performance.now();
+    await c.engine.close(100);
+    // Hang catcher: grace + the wait for exits is 600 ms.
+    expect(performance.now() - started).toBeLessThan(6000);
+    expect((await run).status).toBe('Cancelled');
+    expect(c.engine.stats().zombies).toBe(1);
+    await vi.waitFor(() => expect(c.engine.stats()).toMatchObject({ zombies: 0, inflight: 0 }), { timeout: 50_000, interval: 50 });
   });
 });

@@ -1,3 +1,4 @@
+import { expect, onTestFinished } from 'vitest';
 import { join } from 'node:path';
 import { CodeService, type CodeServiceOptions, type ModuleProvider } from '../../src/code/index.js';
 import { Engine, type EngineOptions } from '../../src/exec/index.js';
@@ -41,4 +42,19 @@ export async function engineFixture(
       t.cleanup();
     },
   };
+}
+
+/** What {@link engineFixture} returns. */
+export type EngineFixture = Awaited<ReturnType<typeof engineFixture>>;
+
+/** {@link engineFixture}, closed when the running test finishes. */
+export async function testEngine(options: Partial<EngineOptions> = {}, setup: FixtureSetup = {}): Promise<EngineFixture> {
+  const f = await engineFixture(options, setup);
+  onTestFinished(() => f.close());
+  return f;
+}
+
+/** Runs the test guest once, so that a worker is up and holds its module. */
+export async function warm(f: EngineFixture): Promise<void> {
+  expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('ok');
 }

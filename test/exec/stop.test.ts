@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { EngineClosed } from '../../src/exec/index.js';
 import { Closed, InvalidArgument } from '../../src/util/errors.js';
-import { engineFixture } from './fixture.js';
+import { engineFixture, testEngine, warm } from './fixture.js';
 import { wat } from '../helpers/wat.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -25,94 +25,74 @@ describe('Engine.close', () => {
   });
 
   it('lets running work finish within the grace period; work that had not started gets EngineClosed', async () => {
-    const f = await engineFixture({ workers: 1, spares: 0, pipeline: 2 });
-    try {
-      expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('ok');
-      const running = f.engine.execute({ codeId: f.codeId, entry: 'work' });
-      const pipelined = f.engine.execute({ codeId: f.codeId, input: enc('b') });
-      const queued = f.engine.execute({ codeId: f.codeId, input: enc('c') });
-      const rejected = [expect(pipelined).rejects.toBeInstanceOf(EngineClosed), expect(queued).rejects.toBeInstanceOf(EngineClosed)];
-      const terminatedBefore = f.engine.metrics.workersTerminated;
-      await f.engine.close(30_000);
-      await Promise.all(rejected);
-      expect((await running).status).toBe('ok');
-      expect(f.engine.metrics.workersTerminated).toBe(terminatedBefore);
-      expect(f.engine.stats()).toMatchObject({ inflight: 0, zombies: 0 });
-    } finally {
-      await f.close();
-    }
+    const f = await testEngine({ workers: 1, spares: 0, pipeline: 2 });
+    await warm(f);
+    const running = f.engine.execute({ codeId: f.codeId, entry: 'work' });
+    const pipelined = f.engine.execute({ codeId: f.codeId, input: enc('b') });
+    const queued = f.engine.execute({ codeId: f.codeId, input: enc('c') });
+    const rejected = [expect(pipelined).rejects.toBeInstanceOf(EngineClosed), expect(queued).rejects.toBeInstanceOf(EngineClosed)];
+    const terminatedBefore = f.engine.metrics.workersTerminated;
+    await f.engine.close(30_000);
+    await Promise.all(rejected);
+    expect((await running).status).toBe('ok');
+    expect(f.engine.metrics.workersTerminated).toBe(terminatedBefore);
+    expect(f.engine.stats()).toMatchObject({ inflight: 0, zombies: 0 });
   });
 
   it('stops running work that outlasts the grace period', async () => {
-    const f = await engineFixture({ workers: 2, spares: 1 });
-    try {
-      expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('ok');
-      const spins = [0, 1].map(() => f.engine.execute({ codeId: f.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs: 60_000 }));
-      // One on each worker (the second moves there if it queued behind the first while that worker booted).
-      await vi.waitFor(() => expect(f.engine.stats().busy).toBe(2), { timeout: 30_000, interval: 20 });
-      const started = performance.now();
-      await f.engine.close(200);
-      const took = performance.now() - started;
-      expect(took).toBeGreaterThanOrEqual(190);
-      // Hang catcher: grace plus the wait for exits is 700 ms.
-      expect(took).toBeLessThan(7000);
-      expect((await Promise.all(spins)).map((r) => r.status)).toEqual(['Cancelled', 'Cancelled']);
-      expect(f.engine.stats()).toMatchObject({ inflight: 0, zombies: 0 });
-      // Closing again is a no-op that waits for the same shutdown.
-      await f.engine.close();
-    } finally {
-      await f.close();
-    }
+    const f = await testEngine({ workers: 2, spares: 1 });
+    await warm(f);
+    const spins = [0, 1].map(() => f.engine.execute({ codeId: f.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs: 60_000 }));
+    // One on each worker (the second moves there if it queued behind the first while that worker booted).
+    await vi.waitFor(() => expect(f.engine.stats().busy).toBe(2), { timeout: 30_000, interval: 20 });
+    const started = performance.now();
+    await f.engine.close(200);
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(190);
+    // Hang catcher: grace plus the wait for exits is 700 ms.
+    expect(took).toBeLessThan(7000);
+    expect((await Promise.all(spins)).map((r) => r.status)).toEqual(['Cancelled', 'Cancelled']);
+    expect(f.engine.stats()).toMatchObject({ inflight: 0, zombies: 0 });
+    // Closing again is a no-op that waits for the same shutdown.
+    await f.engine.close();
   });
 
   it('rejects a grace period that is not a duration', async () => {
-    const f = await engineFixture({ workers: 1, spares: 0 });
-    try {
-      for (const bad of [-1, Number.NaN, Infinity, '5' as unknown as number]) {
-        await expect(f.engine.close(bad)).rejects.toBeInstanceOf(InvalidArgument);
-      }
-    } finally {
-      await f.close();
+    const f = await testEngine({ workers: 1, spares: 0 });
+    for (const bad of [-1, Number.NaN, Infinity, '5' as unknown as number]) {
+      await expect(f.engine.close(bad)).rejects.toBeInstanceOf(InvalidArgument);
     }
   });
 });
 
 describe('stopGraceMs', () => {
   it('an aborted execution that finishes within its stop grace returns its own result, its worker kept', async () => {
-    const f = await engineFixture({ workers: 1, spares: 0 });
-    try {
-      expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('ok');
-      const stop = new AbortController();
-      const terminatedBefore = f.engine.metrics.workersTerminated;
-      const run = f.engine.execute({ codeId: f.codeId, entry: 'work', signal: stop.signal, stopGraceMs: 30_000 });
-      // Handed to the worker already (its code is cached): aborted as it starts.
-      expect(f.engine.stats().busy).toBe(1);
-      stop.abort();
-      const r = await run;
-      expect(r.status).toBe('ok');
-      expect(f.engine.metrics.workersTerminated).toBe(terminatedBefore);
-    } finally {
-      await f.close();
-    }
+    const f = await testEngine({ workers: 1, spares: 0 });
+    await warm(f);
+    const stop = new AbortController();
+    const terminatedBefore = f.engine.metrics.workersTerminated;
+    const run = f.engine.execute({ codeId: f.codeId, entry: 'work', signal: stop.signal, stopGraceMs: 30_000 });
+    // Handed to the worker already (its code is cached): aborted as it starts.
+    expect(f.engine.stats().busy).toBe(1);
+    stop.abort();
+    const r = await run;
+    expect(r.status).toBe('ok');
+    expect(f.engine.metrics.workersTerminated).toBe(terminatedBefore);
   });
 
   it('one that does not finish is terminated once its stop grace is over', async () => {
-    const f = await engineFixture({ workers: 1, spares: 0 });
-    try {
-      expect((await f.engine.execute({ codeId: f.codeId })).status).toBe('ok');
-      const stop = new AbortController();
-      const terminatedBefore = f.engine.metrics.workersTerminated;
-      const run = f.engine.execute({ codeId: f.codeId, entry: 'spin', gasLimit: BIG_GAS, signal: stop.signal, stopGraceMs: 300 });
-      await new Promise((r) => setTimeout(r, 50));
-      stop.abort();
-      const abortedAt = performance.now();
-      const r = await run;
-      expect(r.status).toBe('Cancelled');
-      expect(performance.now() - abortedAt).toBeGreaterThanOrEqual(290);
-      expect(f.engine.metrics.workersTerminated).toBe(terminatedBefore + 1);
-      expect((await f.engine.execute({ codeId: f.codeId, input: enc('after') })).status).toBe('ok');
-    } finally {
-      await f.close();
-    }
+    const f = await testEngine({ workers: 1, spares: 0 });
+    await warm(f);
+    const stop = new AbortController();
+    const terminatedBefore = f.engine.metrics.workersTerminated;
+    const run = f.engine.execute({ codeId: f.codeId, entry: 'spin', gasLimit: BIG_GAS, signal: stop.signal, stopGraceMs: 300 });
+    await new Promise((r) => setTimeout(r, 50));
+    stop.abort();
+    const abortedAt = performance.now();
+    const r = await run;
+    expect(r.status).toBe('Cancelled');
+    expect(performance.now() - abortedAt).toBeGreaterThanOrEqual(290);
+    expect(f.engine.metrics.workersTerminated).toBe(terminatedBefore + 1);
+    expect((await f.engine.execute({ codeId: f.codeId, input: enc('after') })).status).toBe('ok');
   });
 });

@@ -1,20 +1,7 @@
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { GroupCommit, SqliteStore, type WriteOp } from '../../src/store/index.js';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
+import { GroupCommit, type WriteOp } from '../../src/store/index.js';
+import { tempStore } from '../helpers/store.js';
 import { collectSetupGarbage, measureLoop } from './loop-delay.js';
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function openStore(): SqliteStore {
-  const t = tempDir();
-  const store = SqliteStore.open(join(t.dir, 'slices.db'));
-  cleanups.push(t.cleanup, () => store.close());
-  return store;
-}
 
 /** What a batch that sends `n` messages writes: one enqueue per message, then its commit. */
 function fanOutWriteSet(n: number, tag: string): WriteOp[] {
@@ -43,7 +30,7 @@ function fanOutWriteSet(n: number, tag: string): WriteOp[] {
 
 describe('a large commit does not hold the event loop', () => {
   it('100,000 message enqueues commit through the group commit with no turn of the event loop over 100 ms', async () => {
-    const store = openStore();
+    const store = tempStore('slices.db');
     const commits = new GroupCommit(store);
     const ops = fanOutWriteSet(100_000, 'big');
     collectSetupGarbage();
@@ -54,7 +41,7 @@ describe('a large commit does not hold the event loop', () => {
   }, 120_000);
 
   it('write sets stay in the order they were handed in when a large one is encoded in slices', async () => {
-    const store = openStore();
+    const store = tempStore('slices.db');
     const big = fanOutWriteSet(50_000, 'order');
     const first = big[0]!;
     if (first.kind !== 'message.enqueue') throw new Error('the write set starts with an enqueue');

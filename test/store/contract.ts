@@ -5,7 +5,7 @@
  * keys and locations ordered as bytes, arrival numbers that only grow, typed errors.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseLost, StoreError, UniqueViolation, type NewMessage, type Store, type WriteOp } from '../../src/store/index.js';
+import { LeaseLost, StoreError, StoreReadOnly, UniqueViolation, type NewMessage, type Store, type WriteOp } from '../../src/store/index.js';
 
 /** A fresh, empty store of the backend under test. */
 export interface StoreUnderTest {
@@ -41,6 +41,23 @@ export const message = (id: string, nonce: number, more: Partial<NewMessage> = {
   ...more,
 });
 const enqueue = (m: NewMessage): WriteOp => ({ kind: 'message.enqueue', message: m });
+
+/**
+ * Checks a store opened read-only beside its writer, which created workflow `w` of name `n`: it
+ * reads what the writer committed and refuses every kind of write (commits, leases, code
+ * collection) with StoreReadOnly.
+ */
+export async function expectReadOnly(reader: Store): Promise<void> {
+  expect((await reader.workflows.get('w'))!.status).toBe('pending');
+  const refused = [
+    reader.commit([{ kind: 'workflow.cancel', id: 'w', now: 2 }]),
+    reader.workflows.claim({ owner: 'o', now: 1, leaseUntil: 2, names: ['n'], limit: 1 }),
+    reader.workflows.renew('o', ['w'], 3),
+    reader.workflows.release('o', ['w']),
+    reader.codes.gc('v'),
+  ];
+  for (const r of await Promise.allSettled(refused)) expect(r.status === 'rejected' && r.reason).toBeInstanceOf(StoreReadOnly);
+}
 
 /** Registers the contract tests for one backend. */
 export function storeContract(name: string, target: ContractTarget): void {

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore, StoreError, StoreLocked, StoreNotFound, StoreReadOnly, openStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { expectReadOnly } from './contract.js';
 
 const childScript = new URL('./lock-child.ts', import.meta.url).pathname;
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -115,15 +116,7 @@ describe('one writing process per SQLite store', () => {
     await writer.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 1 }]);
     await writer.close();
     const reader = SqliteStore.open(path, { readOnly: true });
-    expect((await reader.workflows.get('w'))!.status).toBe('pending');
-    const refused = [
-      reader.commit([{ kind: 'workflow.cancel', id: 'w', now: 2 }]),
-      reader.workflows.claim({ owner: 'o', now: 1, leaseUntil: 2, names: ['n'], limit: 1 }),
-      reader.workflows.renew('o', ['w'], 3),
-      reader.workflows.release('o', ['w']),
-      reader.codes.gc('v'),
-    ];
-    for (const r of await Promise.allSettled(refused)) expect(r.status === 'rejected' && r.reason).toBeInstanceOf(StoreReadOnly);
+    await expectReadOnly(reader);
     await reader.close();
   });
 

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgument } from '../../src/util/index.js';
-import { POSTGRES_MIGRATIONS, PostgresStore, StoreError, StoreLocked, StoreNotFound, StoreReadOnly, openStore, type Store } from '../../src/store/index.js';
+import { POSTGRES_MIGRATIONS, PostgresStore, StoreError, StoreLocked, StoreNotFound, openStore, type Store } from '../../src/store/index.js';
 import { cuttingProxy, freshSchema, usePostgresDatabase, withClient, type CuttingProxy } from '../helpers/postgres.js';
-import { message } from './contract.js';
+import { expectReadOnly, message } from './contract.js';
 
 // Contract-level behaviour is in contract.ts, run on Postgres by postgres.contract.test.ts; what is
 // here is particular to Postgres: migrations and locks between nodes, schemas, lost connections.
@@ -80,15 +80,7 @@ describe('PostgresStore: opening', () => {
     const writer = owned(await openStore(db.url(), { schema }));
     await writer.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 1 }]);
     const reader = owned(await openStore(db.url(), { schema, readOnly: true }));
-    expect((await reader.workflows.get('w'))!.status).toBe('pending');
-    const refused = [
-      reader.commit([{ kind: 'workflow.cancel', id: 'w', now: 2 }]),
-      reader.workflows.claim({ owner: 'o', now: 1, leaseUntil: 2, names: ['n'], limit: 1 }),
-      reader.workflows.renew('o', ['w'], 3),
-      reader.workflows.release('o', ['w']),
-      reader.codes.gc('v'),
-    ];
-    for (const r of await Promise.allSettled(refused)) expect(r.status === 'rejected' && r.reason).toBeInstanceOf(StoreReadOnly);
+    await expectReadOnly(reader);
   });
 
   it('a store whose lock session ended refuses commits (another node may hold the lock by now)', async () => {

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store, WriteOp } from '../../src/store/index.js';
-import { Tessera, type TesseraOptions } from '../../src/tessera.js';
 import {
   Loop,
   ManualClock,
@@ -16,35 +13,8 @@ import {
   Workflows,
   type WorkflowContext,
 } from '../../src/workflow/index.js';
-import { tempDir } from '../helpers/tmp.js';
-
-const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
-const dec = (b: Uint8Array | null): string => new TextDecoder().decode(b ?? new Uint8Array());
-
-const open = new Set<Tessera>();
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const t of open) await t.close();
-  open.clear();
-  for (const c of cleanups.splice(0)) c();
-});
-
-function dbPath(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return join(t.dir, 'wf.db');
-}
-
-async function tessera(db: string, options: TesseraOptions = {}): Promise<Tessera> {
-  const t = await Tessera.open({ store: `sqlite:${db}`, engine: { workers: 1, spares: 0 }, processor: { batchIntervalMs: 2 }, ...options });
-  open.add(t);
-  return t;
-}
-
-async function close(t: Tessera): Promise<void> {
-  open.delete(t);
-  await t.close();
-}
+import { dec, guest } from '../helpers/tessera.js';
+import { close, dbPath, tessera } from './fixture.js';
 
 /** A promise to block a workflow on, released by the test. */
 function gate(): { wait: Promise<void>; open: () => void } {
