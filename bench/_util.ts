@@ -135,3 +135,11 @@ export async function pairedAsync(
   }
   return out;
 }
+
+/** `QUICK=1`: the short version a bench runs for the CI gate (`npm run bench:gate`). */
+export const quick = process.env['QUICK'] === '1';
+
+/** Prints a figure for the CI gate, which reads these lines (`scripts/bench-gate.mjs`). */
+export function gateLine(name: string, value: number): void {
+  console.log(`GATE ${JSON.stringify({ name, value })}`);
+}
