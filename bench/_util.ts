@@ -110,3 +110,36 @@ export async function longestStall(work: () => Promise<unknown>): Promise<number
   // The longest stall: a blocked loop produces one huge sample, which a percentile can hide.
   return h.max / 1e6;
 }
+
+/** Async variant of {@link paired}: `a` and `b` in alternation (ABBA), one at a time. */
+export async function pairedAsync(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  { minMs = 300, minRuns = 5, maxRuns = 10_000 } = {},
+): Promise<{ a: number[]; b: number[]; ratios: number[] }> {
+  const out = { a: [] as number[], b: [] as number[], ratios: [] as number[] };
+  const time = async (fn: () => Promise<unknown>): Promise<number> => {
+    const t0 = performance.now();
+    await fn();
+    return performance.now() - t0;
+  };
+  const start = performance.now();
+  while (out.ratios.length < maxRuns && (out.ratios.length < minRuns || performance.now() - start < minMs)) {
+    const first = out.ratios.length % 2 === 0;
+    const ta = first ? await time(a) : 0;
+    const tb = await time(b);
+    const ta2 = first ? ta : await time(a);
+    out.a.push(ta2);
+    out.b.push(tb);
+    out.ratios.push(tb / ta2);
+  }
+  return out;
+}
+
+/** `QUICK=1`: the short version a bench runs for the CI gate (`npm run bench:gate`). */
+export const quick = process.env['QUICK'] === '1';
+
+/** Prints a figure for the CI gate, which reads these lines (`scripts/bench-gate.mjs`). */
+export function gateLine(name: string, value: number): void {
+  console.log(`GATE ${JSON.stringify({ name, value })}`);
+}

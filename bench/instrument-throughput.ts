@@ -11,13 +11,16 @@
  *
  * V8 caches compiled modules by their bytes, so compiling the same bytes twice costs almost
  * nothing; every compile and validate here gets bytes made unique by a trailing custom section.
+ *
+ * `QUICK=1` (the CI gate) measures only `instrument` against `new WebAssembly.Module`, in
+ * alternation, on sql.js and esbuild-wasm, and prints `GATE` lines.
  */
 import { readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 import { CodeWorkerPool } from '../dist/code/index.js';
 import { instrument } from '../dist/wasm/index.js';
 import { bodies, stepOver } from './_decode-floor.js';
-import { cpuPerCall, median, ratio, sample, sampleAsync, table, unique } from './_util.js';
+import { cpuPerCall, gateLine, median, paired, quick, ratio, sample, sampleAsync, table, unique } from './_util.js';
 
 const files: [string, string][] = [
   ['sql.js', 'node_modules/sql.js/dist/sql-wasm.wasm'],
@@ -26,6 +29,20 @@ const files: [string, string][] = [
   ['esbuild-wasm', 'node_modules/esbuild-wasm/esbuild.wasm'],
 ];
 
+if (quick) {
+  for (const [name, path] of files.filter(([n]) => n === 'sql.js' || n === 'esbuild-wasm')) {
+    const bytes = new Uint8Array(readFileSync(new URL(`../${path}`, import.meta.url)));
+    const fresh = Array.from({ length: 8 }, () => unique(bytes));
+    const runs = paired(
+      () => new WebAssembly.Module(fresh.pop()!),
+      () => instrument(bytes, { maxMemoryPages: 65536 }),
+      { minMs: 0, minRuns: 8, maxRuns: 8 },
+    );
+    console.log(`${name}: instrument / Module ${ratio(median(runs.ratios), 1)} (median of 8 paired runs)`);
+    gateLine(`instrument / Module ${name}`, median(runs.ratios));
+  }
+  process.exit(0);
+}
 
 const pool = new CodeWorkerPool(2);
 const rows: (string | number)[][] = [];

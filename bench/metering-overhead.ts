@@ -1,11 +1,12 @@
 /**
  * Metering overhead on CPU-bound guests: the same kernels instrumented (ample gas) and not, same
  * inputs, results checked equal, in one run; the two run in alternation (see `paired`).
+ * `QUICK=1` (the CI gate) samples less and prints `GATE` lines.
  */
 import { readFileSync } from 'node:fs';
 import asc from 'assemblyscript/asc';
 import { instrument, prepareInstance } from '../dist/wasm/index.js';
-import { median, paired, table } from './_util.js';
+import { gateLine, median, paired, quick, table } from './_util.js';
 
 const source = readFileSync(new URL('./guests/cpu.as.ts', import.meta.url), 'utf8');
 const { binary, stderr } = await asc.compileString(source, { optimizeLevel: 3, shrinkLevel: 0, runtime: 'stub', noAssert: true });
@@ -41,9 +42,10 @@ for (const [name, args] of kernels) {
       prepareInstance(metered, 1n << 60n);
       m(...args);
     },
-    { minMs: 3000, minRuns: 20 },
+    quick ? { minMs: 500, minRuns: 10 } : { minMs: 3000, minRuns: 20 },
   );
   rows.push([name, median(runs.a), median(runs.b), `${median(runs.ratios).toFixed(2)}x`]);
+  gateLine(`metering kernel ${name}`, median(runs.ratios));
 }
 console.log('metering overhead (median ms per call)');
 table(['kernel', 'unmetered ms', 'metered ms', 'metered/unmetered (median of paired runs)'], rows);

@@ -19,7 +19,7 @@ export function describeResult(r: ExecutionResult): string {
   const stopped = r.status === 'Timeout' || r.status === 'Cancelled';
   const gas = stopped ? `unknown (stopped after ${t.run.toFixed(0)} ms of running, before its gas ran out)` : `${r.gasUsed}`;
   const exit = r.exitCode === undefined ? '' : `  exit=${r.exitCode}`;
-  return `${status}${exit}  reply=${show(r.reply)}  gas=${gas}  time=${t.total.toFixed(2)}ms (queue ${t.queueWait.toFixed(2)}, code ${t.codeLookup.toFixed(2)}, instantiate ${t.instantiate.toFixed(2)}, run ${t.run.toFixed(2)})`;
+  return `${status}${exit}  reply=${show(r.reply)}  gas=${gas}  time=${t.total.toFixed(2)}ms (queue ${t.queueWait.toFixed(2)}, code ${t.codeLookup.toFixed(2)}, compile ${t.compile.toFixed(2)}, instantiate ${t.instantiate.toFixed(2)}, run ${t.run.toFixed(2)})`;
 }
 
 /** One line per committed reply: status, reply, gas and batch height. */

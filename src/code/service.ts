@@ -44,6 +44,12 @@ export interface CompiledCode {
   key: string;
   module: WebAssembly.Module;
   metadata: CodeMetadata;
+  /**
+   * Time (ms) the lookup that built this entry spent deriving it (reading the artefact, or
+   * instrumenting the original) and compiling it; callers that waited for that lookup report it
+   * as their compile phase. Absent for providers that do not measure it.
+   */
+  compileMs?: number;
 }
 
 /** What the engine needs from the code layer. */
@@ -313,6 +319,7 @@ export class CodeService implements ModuleProvider {
     }
     this.counters.cacheMisses++;
     const p = (async () => {
+      const t0 = performance.now();
       const { artefact, module } = await this.derive(codeId, true, fresh);
       let compiledModule = module;
       if (!compiledModule) {
@@ -322,9 +329,10 @@ export class CodeService implements ModuleProvider {
         this.counters.compilations++;
         compiledModule = result.module;
       }
+      const compileMs = performance.now() - t0;
       // Code just uploaded is ready only once its original is durable: a failed write leaves nothing.
       if (fresh) await fresh.stored;
-      const compiled: CompiledCode = { codeId, key: `${codeId}:${this.runtimeVersion}:${this.optionsHash}`, module: compiledModule, metadata: artefact.metadata };
+      const compiled: CompiledCode = { codeId, key: `${codeId}:${this.runtimeVersion}:${this.optionsHash}`, module: compiledModule, metadata: artefact.metadata, compileMs };
       this.cache.set(codeId, compiled);
       return compiled;
     })().finally(() => this.compiling.delete(codeId));

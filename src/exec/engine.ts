@@ -180,8 +180,10 @@ export class Engine {
     });
     let compiled: CompiledCode;
     const lookupStart = performance.now();
+    let hit: CompiledCode | undefined;
     try {
-      compiled = this.codes.cachedCompiled?.(req.codeId) ?? (await this.lookup(req.codeId));
+      hit = this.codes.cachedCompiled?.(req.codeId);
+      compiled = hit ?? (await this.lookup(req.codeId));
     } catch (err) {
       if (err instanceof EngineClosed) throw err;
       const status: ExecutionStatus = err instanceof MissingOriginalCode ? 'MissingCode' : err instanceof InstrumentationFailed ? 'InvalidCode' : 'HostError';
@@ -193,7 +195,10 @@ export class Engine {
       this.log.error({ codeId: req.codeId }, 'the code provider returned no compiled module');
       return earlyFailure('HostError', t0);
     }
-    return this.enqueue(req, compiled, gasLimit, performance.now() - lookupStart, t0, permit);
+    const lookupMs = performance.now() - lookupStart;
+    // A lookup that waited for the derivation (its own or a concurrent one) spent up to that long compiling.
+    const compileMs = hit ? 0 : Math.min(compiled.compileMs ?? 0, lookupMs);
+    return this.enqueue(req, compiled, gasLimit, lookupMs - compileMs, compileMs, t0, permit);
   }
 
   /** The code's compiled module; settles with EngineClosed at once if the engine closes meanwhile. */
@@ -208,7 +213,7 @@ export class Engine {
     });
   }
 
-  private enqueue(req: ExecutionRequest, compiled: CompiledCode, gasLimit: bigint, lookupMs: number, t0: number, permit: Permit): Promise<ExecutionResult> {
+  private enqueue(req: ExecutionRequest, compiled: CompiledCode, gasLimit: bigint, lookupMs: number, compileMs: number, t0: number, permit: Permit): Promise<ExecutionResult> {
     return new Promise((resolve, reject) => {
       if (this.pool.closed) return reject(new EngineClosed());
       const settled = (): void => req.signal?.removeEventListener('abort', onAbort);
@@ -223,6 +228,7 @@ export class Engine {
         startedAt: 0,
         started: false,
         lookupMs,
+        compileMs,
         timer: null,
         graceTimer: null,
         stopping: null,

@@ -21,6 +21,8 @@ export interface Job {
   startedAt: number;
   started: boolean;
   lookupMs: number;
+  /** Part of the lookup spent deriving and compiling the code (see Timings.compile). */
+  compileMs: number;
   finish(result: ExecutionResult): void;
   fail(err: Error): void;
   timer: NodeJS.Timeout | null;
@@ -52,13 +54,14 @@ export const MESSAGES: Partial<Record<ExecutionStatus, string>> = {
 };
 
 function emptyTimings(): Timings {
-  return { queueWait: 0, codeLookup: 0, instantiate: 0, run: 0, total: 0 };
+  return { queueWait: 0, codeLookup: 0, compile: 0, instantiate: 0, run: 0, total: 0 };
 }
 
 /** The result of a job that ended without an outcome from its worker (stopped, cancelled, lost). */
 export function jobFailure(status: ExecutionStatus, job: Job): ExecutionResult {
   const timings = emptyTimings();
   timings.codeLookup = job.lookupMs;
+  timings.compile = job.compileMs;
   if (job.startedAt) {
     timings.queueWait = Math.max(0, job.startedAt - job.enqueuedAt);
     timings.run = performance.now() - job.startedAt;

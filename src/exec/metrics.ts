@@ -55,6 +55,7 @@ export class EngineMetrics {
   readonly phases: Record<keyof Timings, Histogram> = {
     queueWait: new Histogram(),
     codeLookup: new Histogram(),
+    compile: new Histogram(),
     instantiate: new Histogram(),
     run: new Histogram(),
     total: new Histogram(),

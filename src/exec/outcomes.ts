@@ -91,6 +91,7 @@ export class Outcomes {
     const timings: Timings = {
       queueWait: Math.max(0, startedAt - job.enqueuedAt),
       codeLookup: job.lookupMs,
+      compile: job.compileMs,
       instantiate: msg.instantiateMs,
       run: msg.runMs,
       total: 0,

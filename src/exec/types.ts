@@ -111,7 +111,10 @@ export interface LogLine {
 /** Per-phase durations in ms. */
 export interface Timings {
   queueWait: number;
+  /** Finding the compiled code (the cache, or waiting for the store), compile time excluded. */
   codeLookup: number;
+  /** Instrumenting and compiling the code, when this execution's lookup had to wait for it; else 0. */
+  compile: number;
   instantiate: number;
   run: number;
   total: number;

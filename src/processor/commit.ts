@@ -1,4 +1,4 @@
-import type { StateWrite } from '../exec/index.js';
+import { Histogram, type StateWrite } from '../exec/index.js';
 import type { BatchRecord, MessageRecord, ReplyRecord, WriteOp } from '../store/index.js';
 import { toHex } from '../util/index.js';
 import type { Background, Completion } from './background.js';
@@ -71,6 +71,8 @@ export class CommitPipeline {
   lastHeight = 0;
   /** Batches committed by this process. */
   batches = 0;
+  /** Time (ms) from starting a batch's commit to its being durable, per batch. */
+  readonly commitTimes = new Histogram();
 
   constructor(private readonly parts: CommitParts) {}
 
@@ -241,7 +243,9 @@ export class CommitPipeline {
   start(c: PreparedCommit): void {
     const { commits, cache, nonces, held, waiters } = this.parts;
     this.planned = c.next;
+    const t0 = performance.now();
     const done = commits.commit(c.ops).then(() => {
+      this.commitTimes.observe(performance.now() - t0);
       cache.committed(c.writes);
       nonces.advance(c.nonces);
       this.lastHeight = c.height;

@@ -198,7 +198,7 @@ export class Executor {
       // for a worker — in the engine's queue, behind other jobs in a worker's pipeline, and for
       // the outcome to come back through a busy event loop: those measure the load, not how
       // warm the message was, and they swamped the difference prefetch makes.
-      const applyMs = snapshotMs + r.timings.codeLookup + r.timings.instantiate + r.timings.run;
+      const applyMs = snapshotMs + r.timings.codeLookup + r.timings.compile + r.timings.instantiate + r.timings.run;
       metrics.applied({ messageId: m.id, actorId, applyMs, gasUsed: r.gasUsed, prefetched: warmth.prefetched });
       if (r.reads.length > 0) cache.setReadSet(actorId, r.reads);
       if (r.status === 'ok') for (const w of r.writes) local.set(toHex(w.key), w.value);

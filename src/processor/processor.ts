@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { RecentMap } from '../util/index.js';
 import type { CodeService } from '../code/index.js';
-import { MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult } from '../exec/index.js';
+import { MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult, type Histogram } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchStats } from '../prefetch/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type Store } from '../store/index.js';
 import { Acceptance } from './acceptance.js';
@@ -179,6 +179,11 @@ export class Processor {
   }
 
   /** Batches committed by this process (for stats and tests). */
+  /** Time (ms) from starting each batch's commit to its being durable: the processor's commit phase. */
+  get commitTimes(): Histogram {
+    return this.pipeline.commitTimes;
+  }
+
   get batches(): number {
     return this.pipeline.batches;
   }

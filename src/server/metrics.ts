@@ -43,10 +43,10 @@ function gauge(registry: Registry, name: string, help: string, read: () => numbe
  * own log-scale buckets (prom-client histograms cannot be loaded from counts), so they are written
  * here, with the bucket bounds of every doubling.
  */
-function phaseHistograms(metrics: EngineMetrics): string {
+function phaseHistograms(metrics: EngineMetrics, commit: Histogram): string {
   const name = 'tessera_execution_phase_seconds';
-  const lines = [`# HELP ${name} Time per execution phase (queue wait, code lookup, instantiate, run, total).`, `# TYPE ${name} histogram`];
-  for (const [phase, h] of Object.entries(metrics.phases)) {
+  const lines = [`# HELP ${name} Time per execution phase (queue wait, code lookup, compile, instantiate, run, total; commit: a batch's commit in the processor).`, `# TYPE ${name} histogram`];
+  for (const [phase, h] of [...Object.entries(metrics.phases), ['commit', commit] as const]) {
     let cumulative = 0;
     let next = 0;
     for (const { ms, i } of PHASE_BOUNDS) {
@@ -113,6 +113,6 @@ export class ServerMetrics {
 
   /** The exposition text. */
   async text(): Promise<string> {
-    return (await this.registry.metrics()) + phaseHistograms(this.tessera.engine.stats().metrics);
+    return (await this.registry.metrics()) + phaseHistograms(this.tessera.engine.stats().metrics, this.tessera.processor.commitTimes);
   }
 }

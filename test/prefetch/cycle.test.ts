@@ -14,7 +14,7 @@ function fakeHost(hold: Set<string>) {
     const id = req.context!.messageId!;
     ran.push(id);
     if (hold.has(id)) await new Promise<void>((r) => released.set(id, r));
-    return { status: 'ok', reply: null, gasUsed: 1n, writes: [], sends: [], reads: [`key-${id}`], logs: [], timings: { queueWait: 0, codeLookup: 0, instantiate: 0, run: 0, total: 0 } };
+    return { status: 'ok', reply: null, gasUsed: 1n, writes: [], sends: [], reads: [`key-${id}`], logs: [], timings: { queueWait: 0, codeLookup: 0, compile: 0, instantiate: 0, run: 0, total: 0 } };
   };
   const host = { store: {} as Store, execute, load: async () => null, codeOf: async () => 'code' };
   return { host, ran, release: (id: string) => released.get(id)!() };

@@ -263,6 +263,8 @@ describe('operations', () => {
     const m = await c.metrics();
     expect(m).toMatch(/^tessera_executions_total\{status="ok"\} [1-9]/m);
     expect(m).toMatch(/^tessera_execution_phase_seconds_bucket\{phase="run",le="\+Inf"\} [1-9]/m);
+    expect(m).toMatch(/^tessera_execution_phase_seconds_count\{phase="compile"\} [1-9]/m);
+    expect(m).toMatch(/^tessera_execution_phase_seconds_bucket\{phase="commit",le="\+Inf"\} [1-9]/m);
     expect(m).toMatch(/^tessera_batches_total [1-9]/m);
     expect(m).toMatch(/^tessera_engine_permits_in_use /m);
     expect(m).toMatch(/^nodejs_eventloop_lag_seconds /m);
