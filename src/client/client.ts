@@ -1,6 +1,6 @@
 import { fromBase64, toBase64 } from './base64.js';
 import { errorOf, TesseraConnectionError, TesseraHttpError } from './errors.js';
-import type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, Page, QueryResult, Reply, SendRequest, StateEntry, WorkflowInfo, WorkflowState } from './types.js';
+import type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, Page, QueryResult, Reply, SendRequest, ServerStats, StateEntry, WorkflowInfo, WorkflowState } from './types.js';
 
 /** Options of {@link TesseraClient}. */
 export interface TesseraClientOptions {
@@ -202,6 +202,12 @@ export class TesseraClient {
       if (err instanceof TesseraHttpError && err.status === 503) return false;
       throw err;
     }
+  }
+
+  /** The server's live figures (totals and gauges; rates are differences between two reads). */
+  async stats(): Promise<ServerStats> {
+    const r = (await (await this.call({ method: 'GET', path: '/v1/stats' })).json()) as Omit<ServerStats, 'gasUsed'> & { gasUsed: string };
+    return { ...r, gasUsed: BigInt(r.gasUsed) };
   }
 
   /** The Prometheus metrics text (needs a metrics or admin token). */

@@ -132,6 +132,7 @@ export class TesseraServer {
     setMaxListeners(0, abort.signal);
     const ctx: RouteContext = { tessera, polls: new ReplyPolls(tessera), closing: abort.signal };
     const metrics = new ServerMetrics(tessera);
+    app.addHook('onClose', async () => metrics.close());
     const jsonLimit = Math.ceil(tessera.maxPayloadBytes / 3) * 4 + JSON_OVERHEAD;
     const routes: RouteDef[] = [
       ...codeRoutes(ctx, options.maxCodeBytes ?? 32 * 1024 * 1024),
