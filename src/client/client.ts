@@ -1,6 +1,6 @@
 import { fromBase64, toBase64 } from './base64.js';
 import { errorOf, TesseraConnectionError, TesseraHttpError } from './errors.js';
-import type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, Page, QueryResult, Reply, SendRequest, ServerStats, StateEntry, WorkflowInfo, WorkflowState } from './types.js';
+import type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, MessageInfo, Page, QueryResult, Reply, SendRequest, ServerStats, StateEntry, WorkflowInfo, WorkflowState } from './types.js';
 
 /** Options of {@link TesseraClient}. */
 export interface TesseraClientOptions {
@@ -53,6 +53,12 @@ interface ReplyJson {
   gasUsed: string;
   batchHeight: number;
 }
+interface MessageJson extends Omit<MessageInfo, 'gasLimit' | 'payload' | 'reply'> {
+  gasLimit: string;
+  payload: string;
+  reply: ReplyJson | null;
+}
+const toMessage = (m: MessageJson): MessageInfo => ({ ...m, gasLimit: BigInt(m.gasLimit), payload: fromBase64(m.payload), reply: m.reply === null ? null : toReply(m.reply) });
 const toReply = (r: ReplyJson): Reply => ({ ...r, payload: r.payload === null ? null : fromBase64(r.payload), gasUsed: BigInt(r.gasUsed) });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -160,6 +166,17 @@ export class TesseraClient {
   async pollReply(messageId: string, waitMs = 0, signal?: AbortSignal): Promise<Reply | null> {
     const res = await this.call({ method: 'GET', path: `/v1/messages/${id(messageId)}/reply`, query: { wait: waitMs }, signal });
     return res.status === 200 ? toReply((await res.json()) as ReplyJson) : null;
+  }
+
+  /** A message as stored, with its reply once committed. */
+  async message(messageId: string): Promise<MessageInfo> {
+    return toMessage((await (await this.call({ method: 'GET', path: `/v1/messages/${id(messageId)}` })).json()) as MessageJson);
+  }
+
+  /** An actor's recent messages, newest first, with their replies. */
+  async recentMessages(actorId: string, q: { limit?: number } = {}): Promise<MessageInfo[]> {
+    const r = (await (await this.call({ method: 'GET', path: `/v1/actors/${id(actorId)}/messages`, query: q })).json()) as { messages: MessageJson[] };
+    return r.messages.map(toMessage);
   }
 
   /** Runs a read-only message at once on committed state. */

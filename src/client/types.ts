@@ -43,6 +43,20 @@ export interface Reply {
   batchHeight: number;
 }
 
+/** A message as stored, with its committed reply once there is one. */
+export interface MessageInfo {
+  messageId: string;
+  sender: string;
+  recipient: string;
+  nonce: number;
+  priority: number;
+  gasLimit: bigint;
+  payload: Uint8Array;
+  status: 'pending' | 'planned' | 'done';
+  attempts: number;
+  reply: Reply | null;
+}
+
 /** A query's outcome (nothing was kept). */
 export interface QueryResult {
   status: string;

@@ -14,6 +14,7 @@ import { ReplyPolls } from './replies.js';
 import type { JsonSchema, RouteContext, RouteDef } from './route.js';
 import { actorRoutes } from './routes/actors.js';
 import { codeRoutes } from './routes/codes.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { workflowRoutes } from './routes/workflows.js';
@@ -140,6 +141,7 @@ export class TesseraServer {
       ...messageRoutes(ctx),
       ...workflowRoutes(ctx, jsonLimit),
       ...opsRoutes(ctx, metrics),
+      ...dashboardRoutes(),
     ];
     let document: JsonSchema | null = null;
     routes.push({
