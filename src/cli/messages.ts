@@ -6,6 +6,7 @@ import type { ReplyRecord } from '../store/index.js';
 import { gasFlag, idArgument, payloadArgument, priorityFlag } from './flags.js';
 import { describeReply, describeResult } from './format.js';
 import { printJson } from './json.js';
+import { remote, tokenOption, urlOption } from './remote.js';
 import { inspect, storeOption, storeSpec, withTessera } from './store.js';
 
 /** Message ids grow along chains of sends (`<id>/<n>`), so they may be far longer than actor ids. */
@@ -25,6 +26,8 @@ export function registerMessages(program: Command): void {
     .option('--idempotency-key <key>', "a key this sender used before returns that message's id and sends nothing")
     .option('--no-wait', 'print the message id once the message is durable, without waiting for the reply')
     .addOption(storeOption())
+    .addOption(urlOption())
+    .addOption(tokenOption())
     .option('--json', 'print JSON')
     .action(
       async (
@@ -40,17 +43,23 @@ export function registerMessages(program: Command): void {
         const from = idArgument('--from', opts.from);
         const priority = priorityFlag(opts.priority);
         const idempotencyKey = opts.idempotencyKey === undefined ? undefined : idArgument('--idempotency-key', opts.idempotencyKey);
-        await withTessera(spec, async (t) => {
-          const messageId = await t.send({ to, payload, gasLimit, from, priority, idempotencyKey });
-          if (!opts.wait) {
-            if (opts.json) printJson({ messageId });
-            else console.log(messageId);
-            return;
-          }
-          const reply = await t.reply(messageId);
+        const request = { to, payload, gasLimit, from, priority, idempotencyKey };
+        const printId = (messageId: string) => (opts.json ? printJson({ messageId }) : console.log(messageId));
+        const printReply = (reply: { messageId: string; status: string; error: string | null; payload: Uint8Array | null; gasUsed: bigint; batchHeight: number }) => {
           if (opts.json) printJson(reply);
-          else console.log(`${describeReply(reply)}  message=${messageId}`);
+          else console.log(`${describeReply(reply)}  message=${reply.messageId}`);
           if (reply.status !== 'ok') process.exitCode = 1;
+        };
+        const client = remote(cmd);
+        if (client) {
+          // With tokens the server takes the sender from the token: only a --from given here is passed on.
+          const sent = { ...request, from: cmd.getOptionValueSource('from') === 'cli' ? from : undefined };
+          return opts.wait ? printReply(await client.sendAndReply(sent)) : printId(await client.send(sent));
+        }
+        await withTessera(spec, async (t) => {
+          const messageId = await t.send(request);
+          if (!opts.wait) return printId(messageId);
+          printReply(await t.reply(messageId));
         });
       },
     );
