@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram as PromHistogram, Registry } from 'prom-client';
+import type { HistogramSummary, ServerStats } from '../client/index.js';
 import { Histogram } from '../exec/index.js';
 import type { Tessera } from '../tessera.js';
 
@@ -64,42 +65,13 @@ function histogramText(name: string, help: string, series: readonly [label: stri
   return `${lines.join('\n')}\n`;
 }
 
-/** A histogram's count, sum and quantiles, as the stats route reports it. */
-export interface HistogramSummary {
-  count: number;
-  sum: number;
-  p50: number;
-  p99: number;
-}
-
 const summary = (h: Histogram): HistogramSummary => ({ count: h.count, sum: h.sum, p50: h.quantile(0.5), p99: h.quantile(0.99) });
 
 /**
- * The server's live figures as JSON (`GET /v1/stats`): totals that only grow (a reader takes the
- * difference between two reads for rates) and gauges as they are now.
+ * The server's live figures as JSON (`GET /v1/stats`): the client's `ServerStats` (one definition
+ * of the shape), with the gas total as a decimal string as every bigint in the API's JSON.
  */
-export interface Stats {
-  /** When these were read, ms since the epoch. */
-  time: number;
-  /** Messages whose outcomes batches committed, and batches committed, by this process. */
-  messages: number;
-  batches: number;
-  /** Gas charged to executions, decimal. */
-  gasUsed: string;
-  executions: Record<string, number>;
-  /** Messages per batch; batch and store commit times in ms. */
-  batchSize: HistogramSummary;
-  batchCommitMs: HistogramSummary;
-  storeCommitMs: HistogramSummary;
-  engine: { workers: number; busy: number; queued: number; permitsInUse: number };
-  /** Pending messages in the pool, counted up to `pendingCapped` at most. */
-  pending: number;
-  pendingCapped: number;
-  prefetchWarmedShare: number;
-  /** Event-loop delay over the last second, ms. */
-  eventLoopDelayMs: { p50: number; p99: number; max: number };
-  workflowsRunning: number;
-}
+export type Stats = Omit<ServerStats, 'gasUsed'> & { gasUsed: string };
 
 /** The server's Prometheus metrics: what the layers' `stats()` expose, the process's, and HTTP's own. */
 export class ServerMetrics {

@@ -10,6 +10,8 @@ import { eventually, guest, serve, type Served } from '../server/helpers.js';
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`dashboard browser test skipped: ${CHROMIUM} is absent (apt-get install chromium)`);
+/** Without the networking flags Chromium stalls on a closed network. */
+const launch = () => chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
 /** Screenshots go here (gitignored). */
 const OUT = join(import.meta.dirname, '..', '..', '.tmp', 'dashboard');
 
@@ -35,11 +37,7 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
         return i >= 3 ? Loop.break(i) : Loop.continue(i + 1);
       }),
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Without the networking flags Chromium stalls on a closed network.
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
@@ -141,7 +139,7 @@ describe.skipIf(!haveChromium)('the dashboard with a tokens file', () => {
   it('asks for a token once and keeps it for the session', async () => {
     const { hashToken, parseTokens } = await import('../../src/server/index.js');
     const s = await serve({ tokens: parseTokens(`read viewer ${hashToken('let-me-see')}\n`) });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    const browser = await launch();
     try {
       const page = await browser.newPage();
       await page.goto(`${s.url}/#/codes`);
