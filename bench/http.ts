@@ -2,9 +2,12 @@
  * HTTP overhead: `POST /v1/actors/{id}/messages?wait` (send and reply in one request) against
  * `Tessera.send` + `reply` in process, and a bare fastify route that does nothing (the framework's
  * floor), each with 64 concurrent closed-loop clients on loopback (one counter actor per client).
+ * The HTTP clients run in a process of their own (`_http-clients.mjs`), so the server's process
+ * does only the server's work, as it would with remote callers.
  * Rounds alternate the sides so that the shared machine's slow spells hit each alike; the ratios
  * are medians of the rounds' ratios. Goal: HTTP at least 50% of in-process throughput.
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,41 +51,38 @@ bare.post('/noop', async () => ({ ok: true }));
 await bare.listen({ host: '127.0.0.1', port: 0 });
 const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}/noop`;
 
+const clients = fork(new URL('./_http-clients.mjs', import.meta.url), { stdio: 'inherit' });
+/** A round of the load generator's process against `url`. */
+const remote = (kind: 'http' | 'bare', url: string) => (): Promise<{ perSec: number; lat: number[] }> =>
+  new Promise((resolve) => {
+    clients.once('message', (m: { count: number; seconds: number; lat: number[] }) => resolve({ perSec: m.count / m.seconds, lat: m.lat }));
+    clients.send({ url, kind, clients: CLIENTS, ms: ROUND_MS });
+  });
 const sides = {
-  inProcess: (c: number) => t.send({ to: `c${c}`, payload: new Uint8Array(), gasLimit: GAS }).then((id) => t.reply(id)).then(() => undefined),
-  http: async (c: number) => {
-    const res = await fetch(`${server.url}/v1/actors/c${c}/messages?wait=30000`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'tessera-gas-limit': GAS.toString(), accept: 'application/json' },
-      body: new Uint8Array(),
-    });
-    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-    await res.arrayBuffer();
-  },
-  bareFastify: async () => {
-    const res = await fetch(bareUrl, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array() });
-    await res.arrayBuffer();
-  },
+  inProcess: () => load((c: number) => t.send({ to: `c${c}`, payload: new Uint8Array(), gasLimit: GAS }).then((id) => t.reply(id)).then(() => undefined)),
+  http: remote('http', server.url),
+  bareFastify: remote('bare', bareUrl),
 };
 type Side = keyof typeof sides;
 
 // Unmeasured warm-up of each side.
-for (const side of Object.keys(sides) as Side[]) await load(sides[side]);
+for (const side of Object.keys(sides) as Side[]) await sides[side]();
 const results: Record<Side, { perSec: number; lat: number[] }[]> = { inProcess: [], http: [], bareFastify: [] };
 for (let round = 0; round < ROUNDS; round++) {
   const order = (round % 2 === 0 ? ['inProcess', 'http', 'bareFastify'] : ['bareFastify', 'http', 'inProcess']) as Side[];
-  for (const side of order) results[side].push(await load(sides[side]));
+  for (const side of order) results[side].push(await sides[side]());
 }
 const row = (side: Side) => {
   const lat = results[side].flatMap((r) => r.lat);
   return [side, median(results[side].map((r) => r.perSec)), percentile(lat, 50), percentile(lat, 99)];
 };
-console.log(`${CLIENTS} concurrent clients, ${ROUNDS} rounds of ${ROUND_MS / 1000} s each, alternating`);
+console.log(`${CLIENTS} concurrent clients (HTTP ones in a separate process), ${ROUNDS} rounds of ${ROUND_MS / 1000} s each, alternating`);
 table(['side', 'messages/s', 'p50 ms', 'p99 ms'], (['inProcess', 'http', 'bareFastify'] as Side[]).map(row));
 const roundRatios = (a: Side, b: Side) => median(results[a].map((r, i) => r.perSec / results[b][i]!.perSec));
 console.log(`HTTP ?wait / in-process throughput: ${roundRatios('http', 'inProcess').toFixed(2)}x (goal >= 0.50x)`);
 console.log(`HTTP ?wait / bare fastify route throughput: ${roundRatios('http', 'bareFastify').toFixed(2)}x`);
 
+clients.kill();
 await server.close();
 await bare.close();
 await t.close();

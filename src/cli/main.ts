@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { PayloadTooLarge } from '../api/index.js';
+import { TesseraHttpError } from '../client/index.js';
 import { StoreNotFound } from '../store/index.js';
 import { InvalidArgument } from '../util/index.js';
 import { registerActors } from './actors.js';
@@ -45,6 +46,8 @@ try {
     process.exitCode = e.exitCode === 0 ? 0 : USAGE;
   } else {
     console.error(`tessera: ${explain(e)}`);
-    process.exitCode = e instanceof InvalidArgument || e instanceof PayloadTooLarge || e instanceof StoreNotFound ? USAGE : 1;
+    // A server's 400 is a wrong argument too (checked there with the same validators).
+    const usage = e instanceof InvalidArgument || e instanceof PayloadTooLarge || e instanceof StoreNotFound || (e instanceof TesseraHttpError && e.status === 400);
+    process.exitCode = usage ? USAGE : 1;
   }
 }

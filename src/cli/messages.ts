@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { checkString } from '../api/index.js';
 import type { LogLine } from '../exec/index.js';
 import { InvalidMessage } from '../processor/index.js';
@@ -6,7 +7,8 @@ import type { TesseraCommand } from './command.js';
 import { gasFlag, idArgument, payloadArgument, priorityFlag } from './flags.js';
 import { describeReply, describeResult } from './format.js';
 import { printJson } from './json.js';
-import { inspect, withTessera } from './store.js';
+import { remote, tokenOption, urlOption } from './remote.js';
+import { inspect, storeOption, storeSpec, withTessera } from './store.js';
 
 /** Message ids grow along chains of sends (`<id>/<n>`), so they may be far longer than actor ids. */
 const MAX_MESSAGE_ID_BYTES = 64 * 1024;
@@ -24,26 +26,44 @@ export function registerMessages(program: TesseraCommand): void {
     .option('--priority <n>', 'higher goes first', '0')
     .option('--idempotency-key <key>', "a key this sender used before returns that message's id and sends nothing")
     .option('--no-wait', 'print the message id once the message is durable, without waiting for the reply')
-    .storeAction<{ gas: string; from: string; priority: string; idempotencyKey?: string; wait: boolean }>('print JSON', async (spec, opts, actorText, payloadText) => {
-      const to = idArgument('<actor>', actorText);
-      const payload = payloadArgument('<payload>', payloadText);
-      const gasLimit = gasFlag(opts.gas);
-      const from = idArgument('--from', opts.from);
-      const priority = priorityFlag(opts.priority);
-      const idempotencyKey = opts.idempotencyKey === undefined ? undefined : idArgument('--idempotency-key', opts.idempotencyKey);
-      await withTessera(spec, async (t) => {
-        const messageId = await t.send({ to, payload, gasLimit, from, priority, idempotencyKey });
-        if (!opts.wait) {
-          if (opts.json) printJson({ messageId });
-          else console.log(messageId);
-          return;
+    .addOption(storeOption())
+    .addOption(urlOption())
+    .addOption(tokenOption())
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        actorText: string,
+        payloadText: string,
+        opts: { gas: string; from: string; priority: string; idempotencyKey?: string; wait: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const spec = storeSpec(cmd);
+        const to = idArgument('<actor>', actorText);
+        const payload = payloadArgument('<payload>', payloadText);
+        const gasLimit = gasFlag(opts.gas);
+        const from = idArgument('--from', opts.from);
+        const priority = priorityFlag(opts.priority);
+        const idempotencyKey = opts.idempotencyKey === undefined ? undefined : idArgument('--idempotency-key', opts.idempotencyKey);
+        const request = { to, payload, gasLimit, from, priority, idempotencyKey };
+        const printId = (messageId: string) => (opts.json ? printJson({ messageId }) : console.log(messageId));
+        const printReply = (reply: { messageId: string; status: string; error: string | null; payload: Uint8Array | null; gasUsed: bigint; batchHeight: number }) => {
+          if (opts.json) printJson(reply);
+          else console.log(`${describeReply(reply)}  message=${reply.messageId}`);
+          if (reply.status !== 'ok') process.exitCode = 1;
+        };
+        const client = remote(cmd);
+        if (client) {
+          // With tokens the server takes the sender from the token: only a --from given here is passed on.
+          const sent = { ...request, from: cmd.getOptionValueSource('from') === 'cli' ? from : undefined };
+          return opts.wait ? printReply(await client.sendAndReply(sent)) : printId(await client.send(sent));
         }
-        const reply = await t.reply(messageId);
-        if (opts.json) printJson(reply);
-        else console.log(`${describeReply(reply)}  message=${messageId}`);
-        if (reply.status !== 'ok') process.exitCode = 1;
-      });
-    });
+        await withTessera(spec, async (t) => {
+          const messageId = await t.send(request);
+          if (!opts.wait) return printId(messageId);
+          printReply(await t.reply(messageId));
+        });
+      },
+    );
 
   program
     .command('reply')

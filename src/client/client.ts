@@ -1,6 +1,6 @@
 import { fromBase64, toBase64 } from './base64.js';
 import { errorOf, TesseraConnectionError, TesseraHttpError } from './errors.js';
-import type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, Page, QueryResult, Reply, SendRequest, StateEntry, WorkflowInfo, WorkflowState } from './types.js';
+import type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, MessageInfo, Page, QueryResult, Reply, SendRequest, ServerStats, StateEntry, WorkflowInfo, WorkflowState } from './types.js';
 
 /** Options of {@link TesseraClient}. */
 export interface TesseraClientOptions {
@@ -53,6 +53,12 @@ interface ReplyJson {
   gasUsed: string;
   batchHeight: number;
 }
+interface MessageJson extends Omit<MessageInfo, 'gasLimit' | 'payload' | 'reply'> {
+  gasLimit: string;
+  payload: string;
+  reply: ReplyJson | null;
+}
+const toMessage = (m: MessageJson): MessageInfo => ({ ...m, gasLimit: BigInt(m.gasLimit), payload: fromBase64(m.payload), reply: m.reply === null ? null : toReply(m.reply) });
 const toReply = (r: ReplyJson): Reply => ({ ...r, payload: r.payload === null ? null : fromBase64(r.payload), gasUsed: BigInt(r.gasUsed) });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -162,6 +168,17 @@ export class TesseraClient {
     return res.status === 200 ? toReply((await res.json()) as ReplyJson) : null;
   }
 
+  /** A message as stored, with its reply once committed. */
+  async message(messageId: string): Promise<MessageInfo> {
+    return toMessage((await (await this.call({ method: 'GET', path: `/v1/messages/${id(messageId)}` })).json()) as MessageJson);
+  }
+
+  /** An actor's recent messages, newest first, with their replies. */
+  async recentMessages(actorId: string, q: { limit?: number } = {}): Promise<MessageInfo[]> {
+    const r = (await (await this.call({ method: 'GET', path: `/v1/actors/${id(actorId)}/messages`, query: q })).json()) as { messages: MessageJson[] };
+    return r.messages.map(toMessage);
+  }
+
   /** Runs a read-only message at once on committed state. */
   async query(actorId: string, payload?: Uint8Array | string, options: { gasLimit?: bigint } = {}): Promise<QueryResult> {
     const headers: Record<string, string> = {};
@@ -202,6 +219,12 @@ export class TesseraClient {
       if (err instanceof TesseraHttpError && err.status === 503) return false;
       throw err;
     }
+  }
+
+  /** The server's live figures (totals and gauges; rates are differences between two reads). */
+  async stats(): Promise<ServerStats> {
+    const r = (await (await this.call({ method: 'GET', path: '/v1/stats' })).json()) as Omit<ServerStats, 'gasUsed'> & { gasUsed: string };
+    return { ...r, gasUsed: BigInt(r.gasUsed) };
   }
 
   /** The Prometheus metrics text (needs a metrics or admin token). */

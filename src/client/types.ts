@@ -43,6 +43,20 @@ export interface Reply {
   batchHeight: number;
 }
 
+/** A message as stored, with its committed reply once there is one. */
+export interface MessageInfo {
+  messageId: string;
+  sender: string;
+  recipient: string;
+  nonce: number;
+  priority: number;
+  gasLimit: bigint;
+  payload: Uint8Array;
+  status: 'pending' | 'planned' | 'done';
+  attempts: number;
+  reply: Reply | null;
+}
+
 /** A query's outcome (nothing was kept). */
 export interface QueryResult {
   status: string;
@@ -86,4 +100,36 @@ export interface SendRequest {
   from?: string;
   /** Generated when absent, so that a retry after a broken connection cannot send twice. */
   idempotencyKey?: string;
+}
+
+/** A histogram's count, sum and quantiles. */
+export interface HistogramSummary {
+  count: number;
+  sum: number;
+  p50: number;
+  p99: number;
+}
+
+/** The server's live figures (`GET /v1/stats`): totals that only grow, and gauges. */
+export interface ServerStats {
+  /** When read, ms since the epoch. */
+  time: number;
+  /** Messages executed in batches, and batches committed, by the server's process (totals). */
+  messages: number;
+  batches: number;
+  /** Gas charged to executions (a total). */
+  gasUsed: bigint;
+  executions: Record<string, number>;
+  /** Messages per batch; batch and store commit times in ms. */
+  batchSize: HistogramSummary;
+  batchCommitMs: HistogramSummary;
+  storeCommitMs: HistogramSummary;
+  engine: { workers: number; busy: number; queued: number; permitsInUse: number };
+  /** Pending messages in the pool, counted up to `pendingCapped`. */
+  pending: number;
+  pendingCapped: number;
+  prefetchWarmedShare: number;
+  /** Event-loop delay over the last second, ms. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  workflowsRunning: number;
 }

@@ -167,7 +167,7 @@ export class Engine {
     using permit = new Permit(req.account && this.governor ? this.governor.reserve(req.account, gasLimit) : NO_RESERVATION);
     const result = await this.admit(req, gasLimit, t0, permit);
     permit.settle(result.gasUsed);
-    this.metrics.record(result.status, result.timings);
+    this.metrics.record(result.status, result.timings, result.gasUsed);
     return result;
   }
 

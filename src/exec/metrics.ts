@@ -9,7 +9,8 @@ const BOUND_COUNT = 30 * PER_DOUBLING;
 /**
  * A fixed-bucket histogram of milliseconds, the buckets spaced evenly on a log scale from 1 µs, so
  * that the quantiles of microsecond phases are as sharp as those of slow ones; observing a value
- * computes its bucket instead of scanning for it.
+ * computes its bucket instead of scanning for it. Any positive quantity fits (batch sizes are
+ * kept in one too): only the unit of its bounds is named for milliseconds.
  */
 export class Histogram {
   static readonly BOUNDS: readonly number[] = Array.from({ length: BOUND_COUNT }, (_, i) => LOWEST_MS * 2 ** (i / PER_DOUBLING));
@@ -75,9 +76,12 @@ export class EngineMetrics {
   modulesSent = 0;
   /** Jobs moved off a worker stuck on a long execution before they started. */
   jobsMoved = 0;
+  /** Gas charged to every execution so far (a stopped one, Timeout or Cancelled, is charged nothing). */
+  gasUsed = 0n;
 
-  record(status: ExecutionStatus, timings: Timings): void {
+  record(status: ExecutionStatus, timings: Timings, gasUsed = 0n): void {
     this.executions.set(status, (this.executions.get(status) ?? 0) + 1);
+    this.gasUsed += gasUsed;
     // Turned away at the gate: no phase ran, and a storm of zeros would drown the quantiles.
     if (status === 'Busy') return;
     for (const k of Object.keys(this.phases) as (keyof Timings)[]) this.phases[k].observe(timings[k]);

@@ -71,7 +71,9 @@ export class CommitPipeline {
   lastHeight = 0;
   /** Batches committed by this process. */
   batches = 0;
-  /** Time (ms) from starting a batch's commit to its being durable, per batch. */
+  /** Messages whose outcomes each committed batch carried. */
+  readonly sizes = new Histogram();
+  /** Time from a batch's commit starting to its being durable, ms (group commit wait included). */
   readonly commitTimes = new Histogram();
 
   constructor(private readonly parts: CommitParts) {}
@@ -243,13 +245,14 @@ export class CommitPipeline {
   start(c: PreparedCommit): void {
     const { commits, cache, nonces, held, waiters } = this.parts;
     this.planned = c.next;
-    const t0 = performance.now();
+    const started = performance.now();
     const done = commits.commit(c.ops).then(() => {
-      this.commitTimes.observe(performance.now() - t0);
       cache.committed(c.writes);
       nonces.advance(c.nonces);
       this.lastHeight = c.height;
       this.batches++;
+      this.commitTimes.observe(performance.now() - started);
+      this.sizes.observe(c.replies.length);
       for (const r of c.replies) waiters.notify(r);
     });
     // Held before they are durable, as acceptances are; a failed commit lets them go (its batch is

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { RecentMap } from '../util/index.js';
 import type { CodeService } from '../code/index.js';
-import { MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult, type Histogram } from '../exec/index.js';
+import { Histogram, MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchStats } from '../prefetch/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type Store } from '../store/index.js';
 import { Acceptance } from './acceptance.js';
@@ -16,7 +16,7 @@ import type { SharedParts } from './parts.js';
 import { Pool } from './pool.js';
 import { ReplyWaiters } from './replies.js';
 import { StateCache } from './state-cache.js';
-import type { ProcessorOptions, Reply, SendRequest } from './types.js';
+import type { ProcessorOptions, ProcessorStats, Reply, SendRequest } from './types.js';
 
 /**
  * What sending a message costs its sender at least, which bounds what a planned message can send:
@@ -93,6 +93,7 @@ export class Processor {
   lastCycleError: unknown = null;
   private failedCycles = 0;
   private readonly log: Logger;
+  private readonly storeCommits = new Histogram();
 
   constructor(options: ProcessorOptions) {
     this.store = options.store;
@@ -111,7 +112,7 @@ export class Processor {
     // a batch's commit and the acceptances queued behind it pay for one sync.
     const shared: SharedParts = {
       store: this.store,
-      commits: new GroupCommit(this.store),
+      commits: new GroupCommit(this.store, { onCommit: (ms) => this.storeCommits.observe(ms) }),
       cache: this.cache,
       nonces: new Nonces(this.store),
       held: new HeldRecords(),
@@ -216,6 +217,11 @@ export class Processor {
       if (!sends) silent.add(actor);
     }
     return silent;
+  }
+
+  /** Batches, their sizes and commit times, and the store's commit latency (for metrics). */
+  stats(): ProcessorStats {
+    return { batches: this.pipeline.batches, batchSize: this.pipeline.sizes, batchCommitMs: this.pipeline.commitTimes, storeCommitMs: this.storeCommits };
   }
 
   /** Prefetch metrics: apply times prefetched vs not, warmed shares, stream counters, slowest messages. */

@@ -1,7 +1,7 @@
 /** The processor's public request and result types, and the shapes its parts hand each other. */
 import type { Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
-import { EXECUTION_STATUSES, type Engine, type ExecutionResult, type ExecutionStatus } from '../exec/index.js';
+import { EXECUTION_STATUSES, type Engine, type ExecutionResult, type ExecutionStatus, type Histogram } from '../exec/index.js';
 import type { PrefetchOptions } from '../prefetch/index.js';
 import type { Store } from '../store/index.js';
 import type { AccountBudgets } from './accounts.js';
@@ -54,6 +54,18 @@ export interface ProcessorOptions {
 }
 
 /** What `send` takes. */
+/** What `Processor.stats()` returns: counters and histograms of this process's batches and commits. */
+export interface ProcessorStats {
+  /** Batches committed by this process. */
+  batches: number;
+  /** Messages whose outcomes each batch committed (the histogram's unit is messages). */
+  batchSize: Histogram;
+  /** Time from a batch's commit starting to its being durable, ms. */
+  batchCommitMs: Histogram;
+  /** Store transactions of the group commit (acceptances, batches and creations share them), ms. */
+  storeCommitMs: Histogram;
+}
+
 export interface SendRequest {
   to: string;
   payload: Uint8Array;

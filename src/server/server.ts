@@ -14,6 +14,7 @@ import { ReplyPolls } from './replies.js';
 import type { JsonSchema, RouteContext, RouteDef } from './route.js';
 import { actorRoutes } from './routes/actors.js';
 import { codeRoutes } from './routes/codes.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { workflowRoutes } from './routes/workflows.js';
@@ -132,6 +133,7 @@ export class TesseraServer {
     setMaxListeners(0, abort.signal);
     const ctx: RouteContext = { tessera, polls: new ReplyPolls(tessera), closing: abort.signal };
     const metrics = new ServerMetrics(tessera);
+    app.addHook('onClose', async () => metrics.close());
     const jsonLimit = Math.ceil(tessera.maxPayloadBytes / 3) * 4 + JSON_OVERHEAD;
     const routes: RouteDef[] = [
       ...codeRoutes(ctx, options.maxCodeBytes ?? 32 * 1024 * 1024),
@@ -139,6 +141,7 @@ export class TesseraServer {
       ...messageRoutes(ctx),
       ...workflowRoutes(ctx, jsonLimit),
       ...opsRoutes(ctx, metrics),
+      ...dashboardRoutes(),
     ];
     let document: JsonSchema | null = null;
     routes.push({

@@ -14,6 +14,8 @@ export interface GroupCommitOptions {
   maxWriteSets?: number;
   /** Bytes per transaction at most (as `opBytes` counts them); default 4 MiB. A larger write set goes alone. */
   maxBytes?: number;
+  /** Called after each store transaction that succeeded, with its duration (ms): for metrics. */
+  onCommit?: (ms: number) => void;
 }
 
 /**
@@ -37,6 +39,7 @@ export class GroupCommit {
   private flushing = false;
   private readonly maxWriteSets: number;
   private readonly maxBytes: number;
+  private readonly onCommit: ((ms: number) => void) | undefined;
   /** Store commits so far (failed ones included) and the write sets they carried (stats). */
   commits = 0;
   writeSets = 0;
@@ -49,6 +52,7 @@ export class GroupCommit {
   ) {
     this.maxWriteSets = Math.max(1, options.maxWriteSets ?? 2000);
     this.maxBytes = Math.max(1, options.maxBytes ?? 4 * 1024 * 1024);
+    this.onCommit = options.onCommit;
   }
 
   /** Resolves once `ops` are durable. */
@@ -99,6 +103,7 @@ export class GroupCommit {
       const started = performance.now();
       await this.store.commit(group.length === 1 ? group[0]!.ops : group.flatMap((p) => p.ops));
       this.lastCommitMs = performance.now() - started;
+      this.onCommit?.(this.lastCommitMs);
     } catch (err) {
       if (group.length === 1) return group[0]!.reject(err);
       const half = group.length >>> 1;

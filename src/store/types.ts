@@ -284,6 +284,12 @@ export interface ProcessingArea {
    */
   pendingOrder(limit: number): Promise<{ id: string; seq: number }[]>;
   message(id: string): Promise<MessageRecord | null>;
+  /**
+   * Messages to `recipient`, newest first, at most `limit`, among those whose arrival number
+   * (`seq`) is within `window` of the latest: a read bounded by the arrival order, which needs no
+   * index by recipient.
+   */
+  recentMessages(recipient: string, limit: number, window: number): Promise<MessageRecord[]>;
   /** The message `sender` sent with this idempotency key, or null (keys are scoped per sender). */
   messageByIdempotencyKey(sender: string, key: string): Promise<MessageRecord | null>;
   /**

@@ -274,3 +274,23 @@ describe('operations', () => {
     expect(await missing.json()).toMatchObject({ code: 'NOT_FOUND', type: 'urn:tessera:error:NOT_FOUND', title: 'Not found', status: 404 });
   });
 });
+
+describe('messages as stored', () => {
+  it("a message by id with its reply; an actor's recent messages, newest first; 404s", async () => {
+    const actor = await c.createActor({ codeId: kv, id: 'recent-kv' });
+    const first = await c.sendAndReply({ to: actor, payload: 'put a 1', from: 'alice' });
+    const second = await c.send({ to: actor, payload: 'get a' });
+    const reply = await c.reply(second);
+    const m = await c.message(first.messageId);
+    expect(m).toMatchObject({ messageId: first.messageId, sender: 'alice', recipient: actor, status: 'done', attempts: 0 });
+    expect(text(m.payload)).toBe('put a 1');
+    expect(m.reply).toMatchObject({ status: 'ok', batchHeight: first.batchHeight, gasUsed: first.gasUsed });
+    const recent = await c.recentMessages(actor);
+    expect(recent.map((r) => r.messageId)).toEqual([second, first.messageId]);
+    expect(text(recent[0]!.reply!.payload)).toBe(text(reply.payload));
+    expect((await c.recentMessages(actor, { limit: 1 })).map((r) => r.messageId)).toEqual([second]);
+    expect(await failure(c.message('no-such-message'))).toMatchObject({ status: 404, code: 'UNKNOWN_MESSAGE' });
+    expect(await failure(c.recentMessages('no-such-actor'))).toMatchObject({ status: 404, code: 'UNKNOWN_ACTOR' });
+    expect(await failure(c.recentMessages(actor, { limit: 101 }))).toMatchObject({ status: 400 });
+  });
+});

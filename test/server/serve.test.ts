@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,26 +7,11 @@ import { hashToken } from '../../src/server/index.js';
 import { openStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { guest, text } from './helpers.js';
+import { startServe as start } from './serve-child.js';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-
-/** Starts `tessera serve` and resolves once it says where it listens and how it authenticates. */
-function start(args: string[]): Promise<{ child: ChildProcess; url: string; out: () => string }> {
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { env: { ...process.env, TESSERA_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      // The address line, and the line about tokens after it.
-      const m = / on (http:\/\/\S+)\n[^\n]+\n/.exec(out);
-      if (m) resolve({ child, url: m[1]!, out: () => out });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-  });
-}
 
 const exited = (child: ChildProcess): Promise<number | null> => new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 

@@ -291,6 +291,17 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(await store.processing.message('none')).toBeNull();
       });
 
+      it("recent messages: an actor's, newest first, among the latest `window` by arrival", async () => {
+        const { store } = await open();
+        await store.commit([enqueue(message('m1', 0)), enqueue(message('m2', 1, { recipient: 'b' })), enqueue(message('m3', 2)), enqueue(message('m4', 3, { recipient: 'b' }))]);
+        expect((await store.processing.recentMessages('a', 10, 100)).map((m) => m.id)).toEqual(['m3', 'm1']);
+        expect((await store.processing.recentMessages('a', 1, 100)).map((m) => m.id)).toEqual(['m3']);
+        // The latest two are m3 and m4: m1 is outside the window.
+        expect((await store.processing.recentMessages('a', 10, 2)).map((m) => m.id)).toEqual(['m3']);
+        expect(await store.processing.recentMessages('c', 10, 100)).toEqual([]);
+        expect((await store.processing.recentMessages('b', 10, 100))[0]).toMatchObject({ id: 'm4', recipient: 'b', sender: 's', nonce: 3 });
+      });
+
       it('nonces: the highest per sender, the lowest pending per sender, and one message per (sender, nonce)', async () => {
         const { store } = await open();
         expect(await store.processing.lastNonce('s')).toBe(-1);

@@ -1,8 +1,10 @@
 import { checkId, MAX_PRIORITY, MIN_PRIORITY, parseGasLimit, parseInteger } from '../../api/index.js';
 import type { Caller } from '../auth.js';
-import { queryJson } from '../codec.js';
-import { Busy, Forbidden } from '../errors.js';
-import { sendReplyOrAccepted } from '../replies.js';
+import { UnknownActor, type Reply } from '../../processor/index.js';
+import type { MessageRecord } from '../../store/index.js';
+import { base64, queryJson, replyJson } from '../codec.js';
+import { Busy, Forbidden, UnknownMessage } from '../errors.js';
+import { sendReply, sendReplyOrAccepted } from '../replies.js';
 import { bodyBytes, header, json, object, params, query, S, wantsJson, type JsonSchema, type RouteContext, type RouteDef } from '../route.js';
 
 /** Gas of a send or query without `Tessera-Gas-Limit`. */
@@ -21,6 +23,20 @@ const REPLY_HEADERS = { 'Tessera-Status': 'the status', 'Tessera-Gas-Used': 'gas
 /** A committed reply: raw bytes with Tessera-* headers, or JSON. */
 const REPLY_RESPONSE = { description: 'the reply', content: { 'application/octet-stream': REPLY_BYTES, ...json(REPLY) }, headers: REPLY_HEADERS };
 const ACCEPTED = object({ messageId: { type: 'string' } });
+const MESSAGE: JsonSchema = object({
+  messageId: { type: 'string' },
+  sender: { type: 'string' },
+  recipient: { type: 'string' },
+  nonce: { type: 'integer' },
+  priority: { type: 'integer' },
+  gasLimit: S.bigint,
+  payload: S.base64,
+  status: { enum: ['pending', 'planned', 'done'] },
+  attempts: { type: 'integer' },
+  reply: { oneOf: [REPLY, { type: 'null' }] },
+});
+/** An actor's recent messages are looked for among the store's latest arrivals (see `recentMessages`). */
+const RECENT_WINDOW = 100_000;
 const PAYLOAD = (limit: number) => ({ kind: 'bytes' as const, types: ['application/octet-stream'], limit, description: 'the payload (may be empty)' });
 
 /**
@@ -37,10 +53,55 @@ function senderOf(caller: Caller, from: string | undefined): string | undefined 
 
 const gasLimitOf = (text: string | undefined): bigint => (text === undefined ? DEFAULT_GAS_LIMIT : parseGasLimit('Tessera-Gas-Limit', text.trim()));
 
-/** Message routes: send and query (client), and the reply (read). */
+/** Message routes: send and query (client); the reply, a message, an actor's recent ones (read). */
 export function messageRoutes(ctx: RouteContext): RouteDef[] {
   const t = ctx.tessera;
+  const withReply = async (m: MessageRecord) => {
+    const r: Reply | null = m.status === 'done' ? await ctx.polls.wait(m.id, 0, ctx.closing) : null;
+    return {
+      messageId: m.id,
+      sender: m.sender,
+      recipient: m.recipient,
+      nonce: m.nonce,
+      priority: m.priority,
+      gasLimit: m.gasLimit.toString(),
+      payload: base64(m.payload),
+      status: m.status,
+      attempts: m.attempts,
+      reply: r === null ? null : replyJson(r),
+    };
+  };
   return [
+    {
+      method: 'GET',
+      path: '/v1/messages/{id}',
+      operationId: 'getMessage',
+      summary: 'A message as stored (sender, recipient, payload, status) with its committed reply, if any',
+      role: 'read',
+      params: { id: { type: 'string', minLength: 1, maxLength: 65_536 } },
+      responses: { 200: { description: 'the message', content: json(MESSAGE) }, 404: { description: 'no such message' } },
+      async handler(req) {
+        const m = await t.store.processing.message(params(req).id!);
+        if (!m) throw new UnknownMessage();
+        return withReply(m);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/actors/{id}/messages',
+      operationId: 'recentMessages',
+      summary: `An actor's recent messages, newest first, with their replies (among the store's latest ${RECENT_WINDOW} arrivals)`,
+      role: 'read',
+      params: { id: S.id },
+      query: { limit: { ...S.limit, maximum: 100, default: 20 } },
+      responses: { 200: { description: 'the messages', content: json(object({ messages: { type: 'array', items: MESSAGE } })) }, 404: { description: 'no such actor' } },
+      async handler(req) {
+        const id = checkId('id', params(req).id);
+        if (!(await t.store.processing.actor(id))) throw new UnknownActor(id);
+        const list = await t.store.processing.recentMessages(id, query<{ limit: number }>(req).limit, RECENT_WINDOW);
+        return { messages: await Promise.all(list.map(withReply)) };
+      },
+    },
     {
       method: 'POST',
       path: '/v1/actors/{id}/messages',

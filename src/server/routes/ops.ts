@@ -1,8 +1,27 @@
 import type { ServerMetrics } from '../metrics.js';
 import { problem, sendProblem } from '../problems.js';
-import { json, object, type RouteContext, type RouteDef } from '../route.js';
+import { json, object, S, type JsonSchema, type RouteContext, type RouteDef } from '../route.js';
 
-/** Metrics (metrics role), health and readiness (anyone). The API document is added by the server. */
+const NUMBER = { type: 'number' };
+const HISTOGRAM: JsonSchema = object({ count: { type: 'integer' }, sum: NUMBER, p50: NUMBER, p99: NUMBER });
+const STATS: JsonSchema = object({
+  time: { type: 'integer', description: 'when read, ms since the epoch' },
+  messages: { type: 'integer', description: 'messages executed in batches by this process (a total: rates are differences between reads)' },
+  batches: { type: 'integer', description: 'batches committed by this process' },
+  gasUsed: S.bigint,
+  executions: { type: 'object', additionalProperties: { type: 'integer' }, description: 'executions by outcome status' },
+  batchSize: { ...HISTOGRAM, description: 'messages per batch' },
+  batchCommitMs: { ...HISTOGRAM, description: "from a batch's commit starting to its being durable, ms" },
+  storeCommitMs: { ...HISTOGRAM, description: 'store transactions, ms' },
+  engine: object({ workers: { type: 'integer' }, busy: { type: 'integer' }, queued: { type: 'integer' }, permitsInUse: { type: 'integer' } }),
+  pending: { type: 'integer', description: 'messages waiting in the pool, counted up to pendingCapped' },
+  pendingCapped: { type: 'integer' },
+  prefetchWarmedShare: NUMBER,
+  eventLoopDelayMs: object({ p50: NUMBER, p99: NUMBER, max: NUMBER }),
+  workflowsRunning: { type: 'integer' },
+});
+
+/** Metrics (metrics role), the JSON stats (read), health and readiness (anyone). The API document is added by the server. */
 export function opsRoutes(ctx: RouteContext, metrics: ServerMetrics): RouteDef[] {
   const t = ctx.tessera;
   return [
@@ -15,6 +34,17 @@ export function opsRoutes(ctx: RouteContext, metrics: ServerMetrics): RouteDef[]
       responses: { 200: { description: 'the text exposition format', content: { 'text/plain': { type: 'string' } } } },
       async handler(_req, reply) {
         return reply.type(metrics.registry.contentType).send(await metrics.text());
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/stats',
+      operationId: 'stats',
+      summary: "This process's live figures as JSON (what the dashboard charts): totals that only grow, and gauges",
+      role: 'read',
+      responses: { 200: { description: 'the figures', content: json(STATS) } },
+      async handler() {
+        return metrics.stats();
       },
     },
     {

@@ -217,6 +217,13 @@ export class PostgresStore implements Store {
         const r = await one<MessageRow>('SELECT * FROM message WHERE id = $1', [id]);
         return r ? toMessage(r) : null;
       },
+      async recentMessages(recipient, limit, window) {
+        const rows = await query<MessageRow>(
+          'SELECT * FROM message WHERE seq > (SELECT coalesce(max(seq), 0) FROM message) - $2 AND recipient = $1 ORDER BY seq DESC LIMIT $3',
+          [recipient, window, limit],
+        );
+        return rows.map(toMessage);
+      },
       async messageByIdempotencyKey(sender, key) {
         const r = await one<MessageRow>('SELECT * FROM message WHERE sender = $1 AND idempotency_key = $2', [sender, key]);
         return r ? toMessage(r) : null;

@@ -111,6 +111,7 @@ export class SqliteStore implements Store {
       pending: db.prepare("SELECT * FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       pendingOrder: db.prepare("SELECT id, seq FROM message WHERE status = 'pending' ORDER BY priority DESC, seq LIMIT ?"),
       message: db.prepare('SELECT * FROM message WHERE id = ?'),
+      recentMessages: db.prepare('SELECT * FROM message WHERE seq > (SELECT coalesce(max(seq), 0) FROM message) - @window AND recipient = @recipient ORDER BY seq DESC LIMIT @limit'),
       byKey: db.prepare('SELECT * FROM message WHERE sender = ? AND idempotency_key = ?'),
       lowestPending: db.prepare(
         "SELECT sender, MIN(nonce) AS n FROM message WHERE status = 'pending' AND sender IN (SELECT value FROM json_each(?)) GROUP BY sender",
@@ -148,6 +149,9 @@ export class SqliteStore implements Store {
       async message(id) {
         const r = q.message.get(id) as MessageRow | undefined;
         return r ? toMessage(r) : null;
+      },
+      async recentMessages(recipient, limit, window) {
+        return (q.recentMessages.all({ recipient, limit, window }) as MessageRow[]).map((r) => toMessage(r)!);
       },
       async messageByIdempotencyKey(sender, key) {
         const r = q.byKey.get(sender, key) as MessageRow | undefined;
