@@ -8,6 +8,7 @@ import { registerActors } from './actors.js';
 import { registerCode } from './code.js';
 import { registerDemo } from './demo.js';
 import { registerMessages } from './messages.js';
+import { registerNew } from './new.js';
 import { registerRun } from './run.js';
 import { registerServe } from './serve.js';
 import { registerWorkflows } from './workflows.js';
@@ -36,6 +37,7 @@ registerServe(program);
 registerWorkflows(program);
 registerRun(program);
 registerDemo(program);
+registerNew(program, version);
 
 try {
   await program.parseAsync(process.argv);
