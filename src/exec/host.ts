@@ -185,6 +185,14 @@ export function hostImports(): HostBinding {
     if (p + byteLen > m.length) return '';
     return utf16.decode(m.subarray(p, p + byteLen));
   };
+  /** A state call's answer: -1 for none, else its length, with min(length, cap) bytes copied to `out` and paid per byte. */
+  const copyOut = (price: { perByte: bigint }, bytes: Uint8Array | null, out: number, cap: number): number => {
+    if (bytes === null) return -1;
+    const n = Math.min(bytes.length, cap >>> 0);
+    payBytes(price, n);
+    view(out, n).set(bytes.subarray(0, n));
+    return bytes.length;
+  };
   /** A `*_read` call: the bytes to `ptr`, priced per byte. */
   const readOut = (price: { base: bigint; perByte: bigint }, bytes: Uint8Array, ptr: number): void => {
     pay(price, bytes.length);
@@ -219,22 +227,12 @@ export function hostImports(): HostBinding {
     state_read: (kp, kl, out, cap) => {
       pay(P.state_read, kl >>> 0);
       if (kl >>> 0 > MAX_STATE_KEY_BYTES) throw new HostTrap('InvalidHostCall', 'state key too long');
-      const v = readState(view(kp, kl).slice());
-      if (v === null) return -1;
-      const n = Math.min(v.length, cap >>> 0);
-      payBytes(P.state_read, n);
-      view(out, n).set(v.subarray(0, n));
-      return v.length;
+      return copyOut(P.state_read, readState(view(kp, kl).slice()), out, cap);
     },
     state_next: (kp, kl, out, cap) => {
       pay(P.state_next, kl >>> 0);
       if (kl >>> 0 > MAX_STATE_KEY_BYTES) throw new HostTrap('InvalidHostCall', 'state key too long');
-      const key = nextState(view(kp, kl).slice());
-      if (key === null) return -1;
-      const n = Math.min(key.length, cap >>> 0);
-      payBytes(P.state_next, n);
-      view(out, n).set(key.subarray(0, n));
-      return key.length;
+      return copyOut(P.state_next, nextState(view(kp, kl).slice()), out, cap);
     },
     state_write: (kp, kl, vp, vl) => {
       pay(P.state_write, (kl >>> 0) + (vl >>> 0));

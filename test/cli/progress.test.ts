@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROGRESS_MIN_BYTES, UploadProgress, type ProgressStream } from '../../src/cli/progress.js';
 import { root, run } from '../docs/run.js';
 import { tempDir } from '../helpers/tmp.js';
-import { guest, tessera } from './helpers.js';
+import { wat } from '../helpers/wat.js';
+import { tessera } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -17,25 +18,9 @@ function stream(isTTY: boolean): ProgressStream & { text: string } {
   return s;
 }
 
-/** LEB128 of an unsigned number. */
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-/** The counter guest with a custom section that makes it `size` bytes larger: a valid, large guest. */
-function largeGuest(size: number): Uint8Array {
-  const name = [...new TextEncoder().encode('padding')];
-  const payload = size;
-  const body = [...leb(name.length), ...name];
-  const header = [0, ...leb(body.length + payload), ...body];
-  return new Uint8Array(Buffer.concat([readFileSync(guest('counter')), Buffer.from(header), Buffer.alloc(payload, 0x2a)]));
+/** A valid guest of about `size` bytes: a handler and a data segment that fills it out. */
+function largeGuest(size: number): Promise<Uint8Array> {
+  return wat(`(module (memory (export "memory") 1) (data "${'*'.repeat(size)}") (func (export "handle")))`);
 }
 
 describe('upload progress', () => {
@@ -75,7 +60,7 @@ describe('upload progress', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const file = join(t.dir, 'large.wasm');
-    writeFileSync(file, largeGuest(3 * 1024 * 1024));
+    writeFileSync(file, await largeGuest(3 * 1024 * 1024));
     const store = join(t.dir, 's.db');
     // Not a terminal: stderr says only that the store was created.
     const plain = await tessera(['upload', file, '--store', store]);
