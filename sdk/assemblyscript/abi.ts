@@ -37,6 +37,10 @@ export declare function send(toPtr: usize, toLen: i32, ptr: usize, len: i32, gas
 @external("tessera", "state_read")
 export declare function state_read(keyPtr: usize, keyLen: i32, outPtr: usize, outCap: i32): i32;
 
+/** The smallest key greater than `key` in byte order (committed state and this message's writes and deletes): its length, or -1 if none; copies min(length, cap) bytes to `out_ptr`; per byte of key and of key copied. */
+@external("tessera", "state_next")
+export declare function state_next(keyPtr: usize, keyLen: i32, outPtr: usize, outCap: i32): i32;
+
 /** Sets a key (at most 1 KiB) to a value (at most 1 MiB), kept only if the message succeeds; per byte of key and value. */
 @external("tessera", "state_write")
 export declare function state_write(keyPtr: usize, keyLen: i32, valPtr: usize, valLen: i32): void;

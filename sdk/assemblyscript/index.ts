@@ -138,6 +138,61 @@ export namespace state {
   export function deleteBytes(key: Uint8Array): void {
     abi.state_delete(key.dataStart, key.length);
   }
+  /**
+   * Every key that starts with `prefix` (all keys for ""), in byte order, as this message sees
+   * them (its own writes and deletes included): no index of one's own needed. Each key costs a
+   * `state_next` call (1,000 gas plus its bytes); a large state is better walked a page at a time
+   * with {@link keysAfter}.
+   */
+  export function keysBytes(prefix: Uint8Array, limit: i32 = i32.MAX_VALUE): Uint8Array[] {
+    const out = new Array<Uint8Array>();
+    if (limit <= 0) return out;
+    if (abi.state_read(prefix.dataStart, prefix.length, 0, 0) >= 0) out.push(prefix);
+    let cursor = prefix;
+    while (out.length < limit) {
+      const next = nextKey(cursor);
+      if (next === null || !startsWith(next, prefix)) break;
+      out.push(next);
+      cursor = next;
+    }
+    return out;
+  }
+  /** {@link keysBytes} with UTF-8 keys. */
+  export function keys(prefix: string = '', limit: i32 = i32.MAX_VALUE): string[] {
+    const raw = keysBytes(utf8(prefix), limit);
+    const out = new Array<string>(raw.length);
+    for (let i = 0; i < raw.length; i++) out[i] = text(raw[i]);
+    return out;
+  }
+  /** Up to `limit` keys after `after` that start with `prefix`: a page, `after` being the previous page's last key. */
+  export function keysAfter(prefix: string, after: string, limit: i32): string[] {
+    const p = utf8(prefix);
+    const out = new Array<string>();
+    let cursor = utf8(after);
+    while (out.length < limit) {
+      const next = nextKey(cursor);
+      if (next === null || !startsWith(next, p)) break;
+      out.push(text(next));
+      cursor = next;
+    }
+    return out;
+  }
+  /** The smallest key greater than `key`, or null. */
+  export function nextKey(key: Uint8Array): Uint8Array | null {
+    let buf = new Uint8Array(64);
+    const n = abi.state_next(key.dataStart, key.length, buf.dataStart, buf.length);
+    if (n < 0) return null;
+    if (n > buf.length) {
+      buf = new Uint8Array(n);
+      abi.state_next(key.dataStart, key.length, buf.dataStart, n);
+    }
+    return buf.subarray(0, n);
+  }
+  function startsWith(b: Uint8Array, prefix: Uint8Array): bool {
+    if (b.length < prefix.length) return false;
+    for (let i = 0; i < prefix.length; i++) if (b[i] != prefix[i]) return false;
+    return true;
+  }
   export function get(key: string): Uint8Array | null {
     return getBytes(utf8(key));
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { checkCodeId, checkId, checkString, copyBytes, DEFAULT_MAX_PAYLOAD_BYTES, MAX_PRIORITY, MIN_PRIORITY, parseGasLimit, parseInteger } from '../api/index.js';
 import { InvalidArgument } from '../util/index.js';
 
@@ -26,9 +26,39 @@ export function readArgumentFile(field: string, path: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new InvalidArgument(field, `expected a readable file, ${path} is not (${reason})`);
+    throw unreadable(field, path, err);
   }
+}
+
+/** A file that cannot be read, said in one line. */
+function unreadable(field: string, path: string, err: unknown): InvalidArgument {
+  return new InvalidArgument(field, `expected a readable file, ${path} is not (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+}
+
+/** A file's size, or 0 when it cannot be read (reading it then says why). */
+export function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** {@link readArgumentFile} in chunks, telling `progress` how far it got. */
+export async function readWithProgress(field: string, path: string, progress: { readonly active: boolean; reading(read: number): void }): Promise<Uint8Array> {
+  if (!progress.active) return readArgumentFile(field, path);
+  const chunks: Buffer[] = [];
+  let read = 0;
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+      chunks.push(chunk as Buffer);
+      read += (chunk as Buffer).length;
+      progress.reading(read);
+    }
+  } catch (err) {
+    throw unreadable(field, path, err);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
 }
 
 /** A payload: text, or `@file` for a file's bytes; at most the default payload limit (1 MiB). */

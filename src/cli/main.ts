@@ -10,6 +10,7 @@ import { TesseraCommand } from './command.js';
 import { registerCode } from './code.js';
 import { registerDemo } from './demo.js';
 import { registerMessages } from './messages.js';
+import { registerNew } from './new.js';
 import { registerRun } from './run.js';
 import { registerServe } from './serve.js';
 import { registerWorkflows } from './workflows.js';
@@ -38,6 +39,7 @@ registerServe(program);
 registerWorkflows(program);
 registerRun(program);
 registerDemo(program);
+registerNew(program, version);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 /**
- * src/client — a typed client of the Tessera HTTP API (`tessera/client`). Self-contained: it
+ * src/client — a typed client of the Tessera HTTP API (`tessera-actors/client`). Self-contained: it
  * imports nothing from the rest of Tessera, so it runs in browsers as well as Node 20.
  */
 export { TesseraClient } from './client.js';

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { gasLeft, hostPrices, setGasLeft, type HostFunctions } from '../wasm/index.js';
-import { toHex } from '../util/index.js';
+import { fromHex, toHex } from '../util/index.js';
 import {
   MAX_LOG_BYTES,
   MAX_PAYLOAD_BYTES,
@@ -64,6 +64,8 @@ export class ExecutionState {
     readonly args: string[],
     readonly snapshot: Map<string, Uint8Array | null>,
     readonly loadSync: (key: Uint8Array) => Uint8Array | null,
+    /** The smallest committed key after the given one, beyond the snapshot (see `StateView.next`). */
+    readonly nextSync: (key: Uint8Array) => Uint8Array | null = () => null,
   ) {}
 
   log(level: LogLine['level'], message: string): void {
@@ -132,6 +134,39 @@ export function hostImports(): HostBinding {
     st.snapshot.set(h, v);
     return v;
   };
+  /**
+   * The smallest key after `after` that this execution sees: its own writes (not deletes), the
+   * snapshot's present keys, and the committed keys the main thread knows, skipping those this
+   * execution deleted or the snapshot knows absent. Hex compares as the bytes do.
+   */
+  const nextState = (after: Uint8Array): Uint8Array | null => {
+    const from = toHex(after);
+    // The best candidate so far, as hex (compares as the bytes do) and its bytes when known.
+    const best: { h: string | null; key: Uint8Array | null } = { h: null, key: null };
+    const offer = (h: string, key: Uint8Array | null): void => {
+      if (h > from && (best.h === null || h < best.h)) {
+        best.h = h;
+        best.key = key;
+      }
+    };
+    for (const [h, w] of st.writes) if (w.value !== null) offer(h, w.key);
+    for (const [h, v] of st.snapshot) if (v !== null && !st.writes.has(h)) offer(h, null);
+    for (let cursor = after; ; ) {
+      const key = st.nextSync(cursor);
+      if (key === null) break;
+      const h = toHex(key);
+      // Past the best local candidate: nothing further on the main thread can win.
+      if (best.h !== null && h >= best.h) break;
+      if (st.writes.get(h)?.value === null || st.snapshot.get(h) === null) {
+        cursor = key;
+        continue;
+      }
+      offer(h, key);
+      break;
+    }
+    if (best.h === null) return null;
+    return best.key ?? fromHex(best.h);
+  };
   const randomBytes = (len: number): Uint8Array => {
     const call = st.randomCalls++;
     const out = new Uint8Array(len);
@@ -149,6 +184,14 @@ export function hostImports(): HostBinding {
     const byteLen = new DataView(m.buffer, p - 4, 4).getUint32(0, true);
     if (p + byteLen > m.length) return '';
     return utf16.decode(m.subarray(p, p + byteLen));
+  };
+  /** A state call's answer: -1 for none, else its length, with min(length, cap) bytes copied to `out` and paid per byte. */
+  const copyOut = (price: { perByte: bigint }, bytes: Uint8Array | null, out: number, cap: number): number => {
+    if (bytes === null) return -1;
+    const n = Math.min(bytes.length, cap >>> 0);
+    payBytes(price, n);
+    view(out, n).set(bytes.subarray(0, n));
+    return bytes.length;
   };
   /** A `*_read` call: the bytes to `ptr`, priced per byte. */
   const readOut = (price: { base: bigint; perByte: bigint }, bytes: Uint8Array, ptr: number): void => {
@@ -184,12 +227,12 @@ export function hostImports(): HostBinding {
     state_read: (kp, kl, out, cap) => {
       pay(P.state_read, kl >>> 0);
       if (kl >>> 0 > MAX_STATE_KEY_BYTES) throw new HostTrap('InvalidHostCall', 'state key too long');
-      const v = readState(view(kp, kl).slice());
-      if (v === null) return -1;
-      const n = Math.min(v.length, cap >>> 0);
-      payBytes(P.state_read, n);
-      view(out, n).set(v.subarray(0, n));
-      return v.length;
+      return copyOut(P.state_read, readState(view(kp, kl).slice()), out, cap);
+    },
+    state_next: (kp, kl, out, cap) => {
+      pay(P.state_next, kl >>> 0);
+      if (kl >>> 0 > MAX_STATE_KEY_BYTES) throw new HostTrap('InvalidHostCall', 'state key too long');
+      return copyOut(P.state_next, nextState(view(kp, kl).slice()), out, cap);
     },
     state_write: (kp, kl, vp, vl) => {
       pay(P.state_write, (kl >>> 0) + (vl >>> 0));

@@ -69,10 +69,13 @@ export interface StateReadRequest {
   /** The execution asking: with pipelining, the worker may be ahead of what the main thread has seen. */
   id: number;
   key: Uint8Array;
+  /** Asks for the smallest committed key greater than `key` (`tessera.state_next`), not its value. */
+  next?: true;
 }
 
 /** Main thread -> worker over the state port. */
 export interface StateReadReply {
+  /** The value; for a `next` request, the key found. */
   value: Uint8Array | null;
   error?: string;
 }

@@ -63,7 +63,7 @@ function checkContext(v: unknown): Partial<ExecutionContext> {
 function checkState(v: unknown): StateView {
   if (!isObject(v)) throw new InvalidArgument('state', 'an object');
   const out: StateView = {};
-  const { snapshot, complete, load } = v;
+  const { snapshot, complete, load, next } = v;
   if (snapshot !== undefined) {
     if (!(snapshot instanceof Map)) throw new InvalidArgument('state.snapshot', 'a Map of hex keys to Uint8Array or null');
     snapshot.forEach((value: unknown, key: unknown) => {
@@ -80,6 +80,10 @@ function checkState(v: unknown): StateView {
   if (load !== undefined) {
     if (typeof load !== 'function') throw new InvalidArgument('state.load', 'a function');
     out.load = load as StateView['load'];
+  }
+  if (next !== undefined) {
+    if (typeof next !== 'function') throw new InvalidArgument('state.next', 'a function');
+    out.next = next as StateView['next'];
   }
   return out;
 }

@@ -15,7 +15,8 @@ export async function serveStateRead(slot: Slot, req: StateReadRequest, metrics:
   metrics.stateLoads++;
   let reply: StateReadReply;
   try {
-    const value = job?.req.state?.load ? await job.req.state.load(req.key) : null;
+    const state = job?.req.state;
+    const value = req.next ? ((await state?.next?.(req.key)) ?? null) : state?.load ? await state.load(req.key) : null;
     if (value !== null && !isBytes(value)) throw new TypeError('a state loader returned neither bytes nor null');
     // A copy: shared memory or the caller's buffer must not cross as is.
     reply = { value: value && value.buffer instanceof SharedArrayBuffer ? ownCopy(value) : value };

@@ -57,6 +57,13 @@ export interface StateView {
    */
   complete?: boolean;
   load?(key: Uint8Array): Promise<Uint8Array | null>;
+  /**
+   * The smallest key of the committed state greater than `after` (unsigned byte order), or null
+   * (`tessera.state_next`). The execution's own writes and deletes, and the snapshot's values, are
+   * applied on the worker. Without it (and without `complete`), the guest sees only the keys of
+   * the snapshot and its own writes.
+   */
+  next?(after: Uint8Array): Promise<Uint8Array | null>;
 }
 
 /** What to run. */

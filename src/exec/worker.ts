@@ -49,9 +49,10 @@ function recycleMemory([min, max]: [number, number], memory: WebAssembly.Memory)
 
 let currentId = 0;
 
-function loadSync(key: Uint8Array): Uint8Array | null {
+/** Asks the main thread for a key's value, or (`next`) for the smallest committed key after it, and waits. */
+function loadSync(key: Uint8Array, next = false): Uint8Array | null {
   Atomics.store(flag, 0, 0);
-  statePort.postMessage({ id: currentId, key });
+  statePort.postMessage(next ? { id: currentId, key, next: true } : { id: currentId, key });
   // Wait until the flag is really set: the main thread stores the flag and then notifies, so a
   // notify meant for the previous read can arrive after this read has reset the flag and gone to
   // sleep — a wake-up without a reply. Waking alone proves nothing; the flag does.
@@ -61,6 +62,8 @@ function loadSync(key: Uint8Array): Uint8Array | null {
   if (!reply || reply.error !== undefined) throw new HostTrap('HostError', 'state read failed');
   return reply.value;
 }
+
+const nextSync = (key: Uint8Array): Uint8Array | null => loadSync(key, true);
 
 /** The context of an execution its caller gave none. */
 const NO_CONTEXT: ExecutionContext = { self: '', source: '', messageId: '', blockHeight: 0n, blockTime: 0n, seed: '' };
@@ -98,7 +101,7 @@ function execute(msg: ExecMessage): DoneMessage {
     : NO_CONTEXT;
   // Decoded (or cloned) for this job alone: the worker's own to fill with what it loads.
   const snapshot = (msg.snapshot as Map<string, Uint8Array | null> | undefined) ?? new Map<string, Uint8Array | null>();
-  const st = new ExecutionState(context, msg.input, msg.args ?? [], snapshot, msg.complete ? absent : loadSync);
+  const st = new ExecutionState(context, msg.input, msg.args ?? [], snapshot, msg.complete ? absent : loadSync, msg.complete ? absent : nextSync);
   const t0 = performance.now();
   let instantiateMs = 0;
   let status: ExecutionStatus = 'ok';

@@ -131,7 +131,7 @@ export class Executor {
       input: payload,
       gasLimit,
       context: { self: actorId, source: 'query', messageId: `query:${randomUUID()}`, blockHeight: 0n, blockTime: BigInt(this.parts.clock()), seed: 'query' },
-      state: { load: (key) => this.parts.cache.read(actorId, key) },
+      state: { load: (key) => this.parts.cache.read(actorId, key), next: (after) => this.parts.cache.next(actorId, after) },
     });
   }
 
@@ -179,7 +179,8 @@ export class Executor {
         input: m.payload,
         gasLimit: m.gasLimit,
         context: { self: actorId, source: m.sender, messageId: m.id, blockHeight, blockTime, seed: batch.seed },
-        state: { snapshot, complete, load: (key: Uint8Array) => read(key) },
+        // `local` is this message's predecessors' writes: the chain runs one message at a time.
+        state: { snapshot, complete, load: (key: Uint8Array) => read(key), next: (after: Uint8Array) => cache.next(actorId, after, [before, local]) },
         signal,
       };
       const ref = slow.get(m.id);

@@ -1,5 +1,6 @@
 import { RecentMap, toHex } from '../util/index.js';
 import type { Store } from '../store/index.js';
+import { nextKey } from './next-key.js';
 import type { ActorWrites, KeyWrites } from './types.js';
 
 /** How much of an actor's state the first execution in this process gets up front. */
@@ -70,6 +71,14 @@ export class StateCache {
     // Prefetch reads run beside commits: see the class comment.
     if (generation === this.generation) this.values.set(k, { v });
     return v;
+  }
+
+  /**
+   * The smallest committed key of an actor after `after`, under `overlays` (writes not yet
+   * durable, a later one winning): read from the store, which holds every durable commit.
+   */
+  next(actorId: string, after: Uint8Array, overlays: readonly (KeyWrites | undefined)[] = []): Promise<Uint8Array | null> {
+    return nextKey(this.store, actorId, after, overlays);
   }
 
   /** The first entries of an actor's committed state (hex key -> value), through the cache. */

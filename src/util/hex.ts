@@ -15,3 +15,8 @@ export function toHex(b: Uint8Array): string {
   for (let i = 0; i < b.length; i++) s += HEX[b[i]!]!;
   return s;
 }
+
+/** The bytes of lowercase hex (as {@link toHex} writes it). */
+export function fromHex(h: string): Uint8Array {
+  return new Uint8Array(Buffer.from(h, 'hex'));
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { WriteOp } from '../store/index.js';
 import type { ActorCallOptions, ActorReply, QueryResult } from './actors.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { InvalidWorkflowOptions, recordError, StepFailed, StepTimeout, type RecordedError } from './errors.js';
+import { ActorCallFailed, InvalidWorkflowOptions, recordError, StepFailed, StepTimeout, type RecordedError } from './errors.js';
 import { childLocation, type EventKind } from './history.js';
 import { CheckpointPolicy } from './loop-policy.js';
 import type { HistoryInfo, Run } from './run.js';
@@ -159,8 +159,10 @@ export class WorkflowContext {
   }
 
   /**
-   * Sends a message to an actor and waits for its committed reply. The idempotency key is derived
-   * from the workflow id and this location, so a replayed send is never delivered twice.
+   * Sends a message to an actor and waits for its committed reply, whatever its status: a failed
+   * message (UserPanic, OutOfGas, UnknownActor, ...) resolves too, so check `reply.status`, or use
+   * {@link WorkflowContext.call}, which throws on failure. The idempotency key is derived from the
+   * workflow id and this location, so a replayed send is never delivered twice.
    */
   send(actorId: string, payload: Uint8Array | string, options: ActorCallOptions = {}): Promise<ActorReply> {
     return this.effect('send', actorId, async (location) => {
@@ -177,6 +179,17 @@ export class WorkflowContext {
       this.live();
       return reply;
     });
+  }
+
+  /**
+   * {@link WorkflowContext.send}, then throws {@link ActorCallFailed} unless the reply's status is
+   * `ok`: the short way for a workflow that must not go on past a failed call. Recorded as the
+   * send it is (same kind and location), so a replay throws the same error again.
+   */
+  async call(actorId: string, payload: Uint8Array | string, options: ActorCallOptions = {}): Promise<ActorReply & { status: 'ok' }> {
+    const reply = await this.send(actorId, payload, options);
+    if (reply.status !== 'ok') throw new ActorCallFailed(actorId, reply);
+    return { ...reply, status: 'ok' };
   }
 
   /** A read-only call on an actor's committed state; its outcome is recorded. */

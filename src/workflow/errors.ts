@@ -1,3 +1,4 @@
+import type { Reply } from '../processor/index.js';
 import { Closed, TesseraError } from '../util/index.js';
 
 /**
@@ -30,6 +31,20 @@ export class StepFailed extends TesseraError {
 export class StepTimeout extends TesseraError {
   constructor(readonly step: string, readonly timeoutMs: number) {
     super('STEP_TIMEOUT', `step '${step}' timed out after ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * `ctx.call` got a committed reply whose status is not `ok` (the actor panicked, ran out of gas,
+ * does not exist, ...). The reply is recorded like any send's, so a replay throws the same.
+ */
+export class ActorCallFailed extends TesseraError {
+  constructor(
+    readonly actorId: string,
+    /** The committed reply: its status, error, payload and gas. */
+    readonly reply: Reply,
+  ) {
+    super('ACTOR_CALL_FAILED', `call to actor ${actorId} failed: ${reply.status}${reply.error ? ` (${reply.error})` : ''}`);
   }
 }
 

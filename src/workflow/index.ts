@@ -19,6 +19,7 @@ export {
   NonDeterminism,
   StepFailed,
   StepTimeout,
+  ActorCallFailed,
   WorkflowFailed,
   WorkflowCancelled,
   UnknownWorkflow,

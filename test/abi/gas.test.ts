@@ -31,6 +31,12 @@ const CALLS: Record<string, { call: string; bytes: number; setup?: string }> = {
     call: `(drop (call $tessera.state_read (i32.const 2056) (i32.const 3) (i32.const ${MEM}) (i32.const 5)))`,
     bytes: 8,
   },
+  // After "ke" (the first 2 bytes at 2056): "key", written first; 1 of its 3 bytes copied (cap 1).
+  'tessera.state_next': {
+    setup: `(call $tessera.state_write (i32.const 2056) (i32.const 3) (i32.const ${MEM}) (i32.const 9))`,
+    call: `(drop (call $tessera.state_next (i32.const 2056) (i32.const 2) (i32.const ${MEM}) (i32.const 1)))`,
+    bytes: 3,
+  },
   'tessera.state_write': { call: `(call $tessera.state_write (i32.const 2056) (i32.const 3) (i32.const ${MEM}) (i32.const 9))`, bytes: 12 },
   'tessera.state_delete': { call: '(call $tessera.state_delete (i32.const 2056) (i32.const 3))', bytes: 3 },
   'tessera.log': { call: `(call $tessera.log (i32.const 1) (i32.const ${MEM}) (i32.const 11))`, bytes: 11 },
@@ -71,7 +77,7 @@ const TWINS: Record<string, string> = {
  * ABI_VERSION (src/wasm/abi.ts) and update both together.
  */
 const GOLDEN = {
-  version: 'h2',
+  version: 'h3',
   gas: {
     'tessera.input_size': 200,
     'tessera.input_read': 210,
@@ -82,6 +88,7 @@ const GOLDEN = {
     'tessera.reply': 207,
     'tessera.send': 200_160,
     'tessera.state_read': 1_008,
+    'tessera.state_next': 1_003,
     'tessera.state_write': 2_012,
     'tessera.state_delete': 2_003,
     'tessera.log': 211,

@@ -84,6 +84,7 @@ describe('Engine.execute validates its request', () => {
       [{ codeId, state: { snapshot: new Map([['6b', () => 1]]) } }, 'state.snapshot'],
       [{ codeId, state: { complete: 1 } }, 'state.complete'],
       [{ codeId, state: { load: 'loader' } }, 'state.load'],
+      [{ codeId, state: { next: 'next' } }, 'state.next'],
     ];
     for (const [req, name] of cases) expect([req, await field(req)]).toEqual([req, name]);
     expect(engine.stats()).toMatchObject({ inflight: 0, queued: 0 });

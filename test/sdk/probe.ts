@@ -37,6 +37,21 @@ export function handle(): void {
         state.getI64('i').toString() + ',' + (state.has('gone') ? 'has' : 'hasnt') + ',' + stringOf(state.getBytes(bytesOf('raw'))!) + ',' +
         state.getString('missing', 'fallback'),
     );
+  } else if (cmd.startsWith('keys-put ')) {
+    const ks = cmd.substring(9).split(' ');
+    for (let i = 0; i < ks.length; i++) state.setString(ks[i], 'v');
+    replyString('put');
+  } else if (cmd.startsWith('keys-del ')) {
+    const ks = cmd.substring(9).split(' ');
+    for (let i = 0; i < ks.length; i++) state.remove(ks[i]);
+    replyString(state.keys(cmd.substring(9, 10)).join(','));
+  } else if (cmd == 'keys-mix') {
+    state.remove('user:b');
+    state.setString('user:d', 'v');
+    state.setString('user:aa', 'v');
+    replyString(state.keys('user:').join(',') + '|' + state.keysAfter('user:', 'user:a', 2).join(','));
+  } else if (cmd.startsWith('keys ')) {
+    replyString(state.keys(cmd.substring(5)).join(','));
   } else if (cmd == 'send') {
     send('peer', bytesOf('hi'), 100_000);
     replyString('sent');

@@ -68,6 +68,30 @@ describe('durable workflows', () => {
     expect(events[1]!.result).toMatchObject({ status: 'ok', payload: new TextEncoder().encode('1') });
   });
 
+  it('ctx.call returns an ok reply and throws ActorCallFailed on a failed one; both are recorded as sends', async () => {
+    const t = await tessera(dbPath());
+    const { codeId } = await t.upload(guest('ledger'));
+    await t.createActor({ codeId, id: 'bank', init: new TextEncoder().encode('alice=100,bob=0') });
+    const pay = t.workflow('pay', async (ctx, amount: number) => {
+      const r = await ctx.call('bank', `transfer alice bob ${amount}`);
+      return r.status;
+    });
+    expect(await (await t.startWorkflow(pay, 30, { id: 'ok' })).result()).toBe('ok');
+    const failing = await t.startWorkflow(pay, 1_000, { id: 'too-much' });
+    const err = await failing.result().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowFailed);
+    expect((err as WorkflowFailed).reason).toMatchObject({ code: 'ACTOR_CALL_FAILED' });
+    expect((err as WorkflowFailed).reason.message).toContain('UserPanic');
+    const events = await failing.history();
+    expect(events.map((e) => [e.location, e.kind, e.name])).toEqual([['0', 'send', 'bank']]);
+    expect(events[0]!.result).toMatchObject({ status: 'UserPanic' });
+    // The failed transfer changed nothing.
+    expect(dec((await t.query('bank', new TextEncoder().encode('balance bob'))).payload)).toBe('30');
+  });
+
   it('starting an id twice returns the existing workflow; names are checked', async () => {
     const t = await tessera(dbPath());
     let runs = 0;

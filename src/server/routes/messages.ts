@@ -4,7 +4,7 @@ import { UnknownActor, type Reply } from '../../processor/index.js';
 import type { MessageRecord } from '../../store/index.js';
 import { base64, queryJson, replyJson } from '../codec.js';
 import { Busy, Forbidden, UnknownMessage } from '../errors.js';
-import { sendReply, sendReplyOrAccepted } from '../replies.js';
+import { sendReplyOrAccepted } from '../replies.js';
 import { bodyBytes, header, json, object, params, query, S, wantsJson, type JsonSchema, type RouteContext, type RouteDef } from '../route.js';
 
 /** Gas of a send or query without `Tessera-Gas-Limit`. */
