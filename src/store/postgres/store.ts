@@ -189,6 +189,18 @@ export class PostgresStore implements Store {
         const r = await one<{ keys: string; bytes: string }>('SELECT count(*) AS keys, COALESCE(sum(length(key) + length(value)), 0) AS bytes FROM actor_state WHERE actor_id = $1', [actorId]);
         return { keys: Number(r?.keys ?? 0), bytes: Number(r?.bytes ?? 0) };
       },
+      async firstEntries(actorIds, limit) {
+        const out = new Map<string, [Uint8Array, Uint8Array][]>(actorIds.map((a) => [a, []]));
+        if (actorIds.length === 0) return out;
+        // One index range scan per actor (LATERAL ... LIMIT), all in one statement.
+        const rows = await query<{ a: string; key: Buffer; value: Buffer }>(
+          `SELECT i.a, s.key, s.value FROM unnest($1::text[]) AS i(a)
+             CROSS JOIN LATERAL (SELECT key, value FROM actor_state WHERE actor_id = i.a ORDER BY key LIMIT $2) s`,
+          [[...new Set(actorIds)], limit],
+        );
+        for (const r of rows) out.get(r.a)!.push([ownBytes(r.key), ownBytes(r.value)]);
+        return out;
+      },
     };
     this.processing = {
       async actors(q) {
@@ -217,6 +229,19 @@ export class PostgresStore implements Store {
         const r = await one<MessageRow>('SELECT * FROM message WHERE id = $1', [id]);
         return r ? toMessage(r) : null;
       },
+      async messages(ids) {
+        if (ids.length === 0) return [];
+        const rows = await query<MessageRow>('SELECT m.* FROM unnest($1::text[]) WITH ORDINALITY AS i(id, n) JOIN message m ON m.id = i.id ORDER BY i.n', [ids]);
+        return rows.map(toMessage);
+      },
+      async actorsById(ids) {
+        if (ids.length === 0) return [];
+        const rows = await query<{ actor_id: string; code_id: string; created_at: string }>(
+          'SELECT a.actor_id, a.code_id, a.created_at FROM unnest($1::text[]) WITH ORDINALITY AS i(id, n) JOIN actor a ON a.actor_id = i.id ORDER BY i.n',
+          [ids],
+        );
+        return rows.map((r) => ({ actorId: r.actor_id, codeId: r.code_id, createdAt: Number(r.created_at) }));
+      },
       async messageByIdempotencyKey(sender, key) {
         const r = await one<MessageRow>('SELECT * FROM message WHERE sender = $1 AND idempotency_key = $2', [sender, key]);
         return r ? toMessage(r) : null;
@@ -239,6 +264,11 @@ export class PostgresStore implements Store {
       async lastNonce(sender) {
         const r = await one<{ n: string | null }>('SELECT MAX(nonce) AS n FROM message WHERE sender = $1', [sender]);
         return r?.n == null ? -1 : Number(r.n);
+      },
+      async lastNonces(senders) {
+        if (senders.length === 0) return new Map();
+        const rows = await query<{ sender: string; n: string }>('SELECT sender, MAX(nonce) AS n FROM message WHERE sender = ANY($1::text[]) GROUP BY sender', [senders]);
+        return new Map(rows.map((r) => [r.sender, Number(r.n)]));
       },
       async reply(messageId) {
         const r = await one<ReplyRow>('SELECT * FROM reply WHERE message_id = $1', [messageId]);
