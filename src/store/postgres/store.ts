@@ -88,6 +88,7 @@ export class PostgresStore implements Store {
   /** Set by a commit whose outcome stayed unknown; every later commit is refused with it. */
   private broken: Error | null = null;
   private closing: Promise<void> | null = null;
+  private readonly sent = { reads: 0, commits: 0 };
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -96,7 +97,9 @@ export class PostgresStore implements Store {
     private readonly owner: string | null,
     private readonly resolveTimeoutMs: number,
   ) {
+    const sent = this.sent;
     const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
+      sent.reads++;
       try {
         return (await pool.query<R>(text, values)).rows;
       } catch (err) {
@@ -377,6 +380,14 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * Round trips this store has made for the areas' reads and statements (leases included) and
+   * for write sets (each try counted): what a caller's access pattern costs on a network.
+   */
+  roundTrips(): { reads: number; commits: number } {
+    return { ...this.sent };
+  }
+
   commit(ops: readonly WriteOp[]): Promise<void> {
     if (this.owner === null) return Promise.reject(new StoreReadOnly());
     if (this.closing) return Promise.reject(new StoreError('the store is closed'));
@@ -406,6 +417,7 @@ export class PostgresStore implements Store {
         throw new StoreError('cannot reach the database', err);
       }
       try {
+        this.sent.commits++;
         await client.query({ name: 'tessera-apply', text: APPLY, values: [owner, token, set.runs, set.blob] });
         client.release();
         return;
