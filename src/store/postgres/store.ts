@@ -27,6 +27,13 @@ export interface PostgresOptions {
    */
   readOnly?: boolean;
   /**
+   * Open as one node of a cluster: several processes open the store at once, and the processing
+   * lock is not taken. Until shard leases share processing out, such a node must not run a
+   * processor: code services and workflow runners (whose writes are content-addressed, or fenced
+   * by workflow leases) are what may share a store this way.
+   */
+  cluster?: boolean;
+  /**
    * How long a commit whose connection was lost keeps trying to learn whether it committed
    * before it gives up with `CommitOutcomeUnknown` (default 30,000 ms).
    */
@@ -365,11 +372,13 @@ export class PostgresStore implements Store {
         return new PostgresStore(pool, null, null, 0);
       }
       await migrate(pool, schema, migrations);
-      lock = await lockForProcessing(config, schema, name);
-      // Holding the processing lock, no other store commits: the token rows of stores that are
-      // gone (a crash leaves its row) can go.
       const owner = randomUUID();
-      await pool.query('DELETE FROM commit_token');
+      if (!options.cluster) {
+        lock = await lockForProcessing(config, schema, name);
+        // Holding the processing lock, no other store commits: the token rows of stores that are
+        // gone (a crash leaves its row) can go. In a cluster, each node removes its own at close.
+        await pool.query('DELETE FROM commit_token');
+      }
       await pool.query("INSERT INTO commit_token (owner, token) VALUES ($1, '')", [owner]);
       return new PostgresStore(pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
     } catch (err) {
