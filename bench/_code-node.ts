@@ -10,7 +10,7 @@ import { CodeService } from '../dist/code/index.js';
 import { PostgresStore } from '../dist/store/index.js';
 
 const [url, schema, mode] = process.argv.slice(2) as [string, string, 'lock' | 'free'];
-const bytes = new Uint8Array(readFileSync(new URL('../build/guests/c-syntax-actor.wasm', import.meta.url)));
+const bytes = new Uint8Array(readFileSync(new URL('../build/guests/c-sql-actor.wasm', import.meta.url)));
 const store = await PostgresStore.open(url, { schema, cluster: true });
 const codes = new CodeService({ store });
 const { codeId } = await codes.upload(bytes);

@@ -1,5 +1,5 @@
 /**
- * Two nodes instrumenting the same large module (a 9.9 MB C guest) at the same moment on one
+ * Two nodes instrumenting the same large module (a 1 MB C guest) at the same moment on one
  * Postgres store: each doing the work itself (the code service's own single flight is per
  * process; artefact writes are idempotent), against a cluster-wide single flight through a
  * per-code advisory lock (the second node waits, then reads the stored artefact). Time until both
@@ -9,30 +9,15 @@
  * creates a database of its own and drops it after.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import pg from 'pg';
-import { median, ratio, table } from './_util.js';
+import { benchDatabase, median, ratio, table } from './_util.js';
 
-const admin = process.env.TESSERA_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const dbName = `tessera_bench_code_${randomBytes(5).toString('hex')}`;
-const url = new URL(admin);
-url.pathname = `/${dbName}`;
-const adminQuery = async (sql: string): Promise<void> => {
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
 const node = new URL('./_code-node.ts', import.meta.url).pathname;
 
 /** Two nodes on a fresh schema, started together: wall time until both have the artefact, and total CPU. */
 async function round(mode: 'lock' | 'free', n: number): Promise<{ wallMs: number; cpuMs: number }> {
   const schema = `s_${mode}_${n}`;
-  const children = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', node, url.toString(), schema, mode], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const children = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', node, db.url, schema, mode], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const lines = children.map((c) => createInterface({ input: c.stdout })[Symbol.asyncIterator]());
   const next = async (i: number): Promise<string> => {
     const r = await lines[i]!.next();
@@ -48,16 +33,16 @@ async function round(mode: 'lock' | 'free', n: number): Promise<{ wallMs: number
   return { wallMs, cpuMs: out.reduce((s, o) => s + o.cpuMs, 0) };
 }
 
-const ROUNDS = 4;
+const ROUNDS = 3;
 const runs = { free: [] as { wallMs: number; cpuMs: number }[], lock: [] as { wallMs: number; cpuMs: number }[] };
-await adminQuery(`CREATE DATABASE ${dbName}`);
+const db = await benchDatabase('tessera_bench_code');
 try {
   for (let i = 0; i < ROUNDS; i++) for (const mode of i % 2 === 0 ? (['free', 'lock'] as const) : (['lock', 'free'] as const)) runs[mode].push(await round(mode, i));
 } finally {
-  await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await db.drop();
 }
 const m = (mode: 'free' | 'lock', k: 'wallMs' | 'cpuMs'): number => median(runs[mode].map((r) => r[k]));
-console.log(`two nodes instrumenting the same 9.9 MB guest at once on one Postgres store; medians of ${ROUNDS} rounds`);
+console.log(`two nodes instrumenting the same 1 MB guest at once on one Postgres store; medians of ${ROUNDS} rounds`);
 table(
   ['', 'both have it, ms', 'CPU in all, ms'],
   [

@@ -7,46 +7,30 @@
  * Postgres: `TESSERA_BENCH_POSTGRES_URL` (default the local server, database `test`); the bench
  * creates a database of its own and drops it after.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { PostgresStore } from '../dist/store/index.js';
-import { median, percentile, ratio, table } from './_util.js';
+import { benchDatabase, median, percentile, ratio, table } from './_util.js';
 import { ACTORS, MESSAGES, naive, tessera, type Runner } from './_processor-sides.js';
 
-const admin = process.env.TESSERA_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const dbName = `tessera_bench_${randomBytes(5).toString('hex')}`;
-const url = new URL(admin);
-url.pathname = `/${dbName}`;
-const adminQuery = async (sql: string): Promise<void> => {
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
-
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
-await adminQuery(`CREATE DATABASE ${dbName}`);
+const db = await benchDatabase('tessera_bench');
 const ROUNDS = 5;
 const kind = 'counter';
 type Side = 'pg' | 'sqlite' | 'naive';
 const runs: Record<Side, { perSec: number; lat: number[] }[]> = { pg: [], sqlite: [], naive: [] };
 try {
   const sides: Record<Side, Runner> = {
-    pg: await tessera(kind, await PostgresStore.open(url.toString(), { schema: 'bench_tessera' })),
+    pg: await tessera(kind, await PostgresStore.open(db.url, { schema: 'bench_tessera' })),
     sqlite: await tessera(kind, `sqlite:${join(dir, 'tessera.db')}`),
-    naive: await naive(kind, await PostgresStore.open(url.toString(), { schema: 'bench_naive' })),
+    naive: await naive(kind, await PostgresStore.open(db.url, { schema: 'bench_naive' })),
   };
   const orders: Side[][] = [['pg', 'sqlite', 'naive'], ['naive', 'sqlite', 'pg'], ['sqlite', 'pg', 'naive']];
   for (let round = 0; round < ROUNDS; round++) for (const side of orders[round % orders.length]!) runs[side].push(await sides[side].load());
   for (const side of Object.values(sides)) await side.close();
 } finally {
-  await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await db.drop();
   rmSync(dir, { recursive: true, force: true });
 }
 const names: Record<Side, string> = { pg: 'Tessera on Postgres', sqlite: 'Tessera on SQLite', naive: 'naive loop on Postgres' };

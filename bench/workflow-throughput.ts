@@ -7,35 +7,16 @@
  * Postgres: `TESSERA_BENCH_POSTGRES_URL` (default the local server, database `test`); the bench
  * creates a database of its own for both and drops it after.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DBOS } from '@dbos-inc/dbos-sdk';
-import pg from 'pg';
 import { Tessera } from '../dist/index.js';
-import { percentile, ratio, table } from './_util.js';
+import { benchDatabase, percentile, ratio, table } from './_util.js';
 
 const WORKFLOWS = 2000;
 const CONCURRENCY = 64;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
-const ADMIN = process.env.TESSERA_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const DB_NAME = `tessera_bench_wf_${randomBytes(5).toString('hex')}`;
-const POSTGRES = ((): string => {
-  const u = new URL(ADMIN);
-  u.pathname = `/${DB_NAME}`;
-  return u.toString();
-})();
-const adminQuery = async (sql: string): Promise<void> => {
-  const c = new pg.Client({ connectionString: ADMIN });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
-
 interface Result {
   perSec: number;
   stepP50: number;
@@ -95,11 +76,11 @@ async function tessera(store: string): Promise<Result> {
   }
 }
 
-async function dbos(): Promise<Result> {
+async function dbos(postgres: string): Promise<Result> {
   const steps: number[] = [];
   const registered = STEP.map((fn, k) => DBOS.registerStep(async (x: number) => fn(x), { name: STEP_NAMES[k] }));
   const wf = DBOS.registerWorkflow((x: number) => threeSteps(x, (k, v) => registered[k]!(v), steps), { name: 'three' });
-  DBOS.setConfig({ name: 'tessera-bench', systemDatabaseUrl: POSTGRES, logLevel: 'error', systemDatabasePoolSize: CONCURRENCY });
+  DBOS.setConfig({ name: 'tessera-bench', systemDatabaseUrl: postgres, logLevel: 'error', systemDatabasePoolSize: CONCURRENCY });
   await DBOS.launch();
   try {
     return await measure(async (i) => (await DBOS.startWorkflow(wf)(i)).getResult(), steps);
@@ -108,10 +89,10 @@ async function dbos(): Promise<Result> {
   }
 }
 
-await adminQuery(`CREATE DATABASE ${DB_NAME}`);
+const db = await benchDatabase('tessera_bench_wf');
 try {
-  const p = await tessera(POSTGRES);
-  const d = await dbos();
+  const p = await tessera(db.url);
+  const d = await dbos(db.url);
   const t = await tessera(`sqlite:${join(dir, 'wf.db')}`);
   table(
     ['', 'workflows/s', 'step p50 ms', 'step p99 ms', 'one at a time ms'],
@@ -124,6 +105,6 @@ try {
   console.log(`on Postgres, goal >= 3x DBOS throughput and lower step latency -> throughput ${ratio(p.perSec, d.perSec)}, step p50 latency ${ratio(d.stepP50, p.stepP50)} lower, one workflow at a time ${ratio(d.oneAtATimeMs, p.oneAtATimeMs)} faster`);
   console.log(`Tessera on SQLite against DBOS on Postgres -> throughput ${ratio(t.perSec, d.perSec)}, step p50 latency ${ratio(d.stepP50, t.stepP50)} lower`);
 } finally {
-  await adminQuery(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await db.drop();
   rmSync(dir, { recursive: true, force: true });
 }
