@@ -18,6 +18,7 @@ const node = new URL('./_code-node.ts', import.meta.url).pathname;
 async function round(mode: 'lock' | 'free', n: number): Promise<{ wallMs: number; cpuMs: number }> {
   const schema = `s_${mode}_${n}`;
   const children = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', node, db.url, schema, mode], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const exited = children.map((c) => new Promise((r) => c.once('exit', r)));
   const lines = children.map((c) => createInterface({ input: c.stdout })[Symbol.asyncIterator]());
   const next = async (i: number): Promise<string> => {
     const r = await lines[i]!.next();
@@ -26,14 +27,14 @@ async function round(mode: 'lock' | 'free', n: number): Promise<{ wallMs: number
   };
   for (let i = 0; i < 2; i++) if ((await next(i)) !== 'ready') throw new Error('node not ready');
   const t0 = performance.now();
-  for (const c of children) c.stdin.write('go\n');
+  for (const c of children) c.stdin.end('go\n');
   const out = (await Promise.all([0, 1].map(next))).map((l) => JSON.parse(l) as { ms: number; cpuMs: number });
   const wallMs = performance.now() - t0;
-  await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+  await Promise.all(exited);
   return { wallMs, cpuMs: out.reduce((s, o) => s + o.cpuMs, 0) };
 }
 
-const ROUNDS = 3;
+const ROUNDS = 2;
 const runs = { free: [] as { wallMs: number; cpuMs: number }[], lock: [] as { wallMs: number; cpuMs: number }[] };
 const db = await benchDatabase('tessera_bench_code');
 try {
