@@ -228,7 +228,6 @@ export class CodeService implements ModuleProvider {
    * code wait on whichever node holds the lock (a node paused mid-derivation holds it until its
    * session dies). Not worth it: no lock.
    */
-   */
   private derive(codeId: string, compile: boolean, original: FreshOriginal | null = null): Promise<Derived> {
     const running = this.deriving.get(codeId);
     if (running) return running;
