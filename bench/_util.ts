@@ -1,5 +1,7 @@
-/** Shared helpers for benchmarks: timing, percentiles, side-by-side tables. */
+/** Shared helpers for benchmarks: timing, percentiles, side-by-side tables, a database of their own. */
+import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import pg from 'pg';
 
 /** Runs `fn` until at least `minMs` elapsed and `minRuns` samples exist; returns ms per run. */
 export function sample(fn: () => unknown, { minMs = 300, minRuns = 5, maxRuns = 10_000 } = {}): number[] {
@@ -142,4 +144,26 @@ export const quick = process.env['QUICK'] === '1';
 /** Prints a figure for the CI gate, which reads these lines (`scripts/bench-gate.mjs`). */
 export function gateLine(name: string, value: number): void {
   console.log(`GATE ${JSON.stringify({ name, value })}`);
+}
+
+/**
+ * A Postgres database of the bench's own, created now on the server of
+ * `TESSERA_BENCH_POSTGRES_URL` (default the local server, database `test`): its URL, and `drop()`.
+ */
+export async function benchDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = process.env.TESSERA_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  const run = async (sql: string): Promise<void> => {
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }

@@ -225,6 +225,14 @@ export class CodeService implements ModuleProvider {
    * Single-flight derivation: a stored artefact, or the original instrumented (and, when asked,
    * compiled in the same worker trip) in a worker. `persisted` settles once the new artefact is
    * in the store; callers that only need the module do not wait for it.
+   *
+   * The single flight is per process. Nodes sharing a Postgres store may derive the same code at
+   * once; their writes are idempotent (content-addressed original, one artefact row per key), so
+   * that is only duplicated work. A cluster-wide single flight through a per-code advisory lock
+   * was measured (bench/code-nodes.ts: two nodes, a 1 MB guest) at 0.90x the wall time and 0.86x
+   * the CPU, within the loaded machine's noise, and it would make every node's first use of a
+   * code wait on whichever node holds the lock (a node paused mid-derivation holds it until its
+   * session dies). Not worth it: no lock.
    */
   private derive(codeId: string, compile: boolean, original: FreshOriginal | null = null): Promise<Derived> {
     const running = this.deriving.get(codeId);

@@ -59,6 +59,7 @@ function readThrough(store: Store, load: SpeculationHost['load']): Store {
       entries: (actorId, limit) => store.state.entries(actorId, limit),
       range: (actorId, query) => store.state.range(actorId, query),
       size: (actorId) => store.state.size(actorId),
+      firstEntries: (actorIds, limit) => store.state.firstEntries(actorIds, limit),
     },
     async commit(ops) {
       if (ops.length > 0) throw new SpeculativeWrite();

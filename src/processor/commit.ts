@@ -141,8 +141,16 @@ export class CommitPipeline {
     const retried: MessageRecord[] = [];
     const outgoing: MessageRecord[] = [];
     const nonces = new Map<string, number>();
-    const nonceOf = async (sender: string): Promise<number> => {
-      const n = (nonces.get(sender) ?? (await store.processing.lastNonce(sender))) + 1;
+    // The last nonces of every actor that sends something, in one read (not one per sender).
+    const senders = new Set<string>();
+    for (const m of plan) {
+      const r = results.get(m.id);
+      if (r !== undefined && r !== 'UnknownActor' && r.status === 'ok' && r.sends.length > 0) senders.add(m.recipient);
+    }
+    for (const c of completions) if (c.outcome !== 'UnknownActor' && c.outcome.status === 'ok' && c.outcome.sends.length > 0) senders.add(c.message.recipient);
+    const stored = senders.size > 0 ? await store.processing.lastNonces([...senders]) : new Map<string, number>();
+    const nonceOf = (sender: string): number => {
+      const n = (nonces.get(sender) ?? stored.get(sender) ?? -1) + 1;
       nonces.set(sender, n);
       return n;
     };
@@ -223,7 +231,7 @@ export class CommitPipeline {
           sliceStart = performance.now();
         }
         const s = r.sends[i]!;
-        const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: await nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null, requestHash: null };
+        const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null, requestHash: null };
         ops.push({ kind: 'message.enqueue', message });
         // Their arrival order (seq) comes from the store; until then, after everything in the
         // pool, in the order they were sent.

@@ -82,11 +82,20 @@ export class Executor {
     const results = new Map<string, Outcome>();
     const slow = new Map((batch.background ?? []).filter((b) => b.height === batch.height).map((b) => [b.id, b]));
     const groups = groupByActor(plan);
+    // What each chain would otherwise read on its own — its actor's code, and the first entries
+    // of an actor new to this process — is read for all of them at once: on a networked store a
+    // batch costs a fixed number of round trips, not a few per actor.
+    const { cache } = this.parts;
+    const actors = groups.map((g) => g[0]!.recipient);
+    const codes = await cache.codesOf(actors);
+    const firsts = await cache.firstEntriesOf(actors.filter((a) => codes.get(a) != null && cache.readSet(a) === undefined));
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < groups.length) {
         const group = groups[next++]!;
-        await this.chain(batch, group, prefetch, committing?.get(group[0]!.recipient), results, slow);
+        const actorId = group[0]!.recipient;
+        const preread = { codeId: codes.get(actorId) ?? null, first: firsts.get(actorId) ?? null };
+        await this.chain(batch, group, prefetch, committing?.get(actorId), results, slow, undefined, preread);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.parts.chains, groups.length) }, lane));
@@ -148,16 +157,19 @@ export class Executor {
     results: Map<string, Outcome>,
     slow: ReadonlyMap<string, BackgroundMessage>,
     signal?: AbortSignal,
+    /** The actor's code and first entries, read with the rest of its batch's (see `batch`). */
+    preread?: { codeId: string | null; first: KeyWrites | null },
   ): Promise<void> {
     const { engine, cache, metrics, background } = this.parts;
     const actorId = group[0]!.recipient;
-    const codeId = cache.knownCode(actorId) ?? (await cache.codeOf(actorId));
+    const codeId = preread ? preread.codeId : (cache.knownCode(actorId) ?? (await cache.codeOf(actorId)));
     // Writes of earlier successful messages of this actor in this batch.
     const local: KeyWrites = new Map();
     // An actor this process has not run yet: no read set to warm with, so take the first
     // entries of its state in one query (small actors: all of it) instead of a synchronous
     // worker-to-main read per key.
-    const first = codeId !== null && cache.readSet(actorId) === undefined ? await cache.firstEntries(actorId) : null;
+    const fresh = codeId !== null && cache.readSet(actorId) === undefined;
+    const first = fresh ? (preread?.first ?? (await cache.firstEntries(actorId))) : null;
     if (first && before) for (const [h, v] of before) first.set(h, v);
     const read = (key: Uint8Array, h = toHex(key)): Promise<Uint8Array | null> => (before?.has(h) ? Promise.resolve(before.get(h)!) : cache.read(actorId, key, h));
     const blockHeight = BigInt(batch.height);

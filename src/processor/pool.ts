@@ -58,7 +58,7 @@ export class Pool {
 
   /** The records of a stored plan (a batch planned before a restart), in its order. */
   async messages(ids: readonly string[]): Promise<MessageRecord[]> {
-    return (await Promise.all(ids.map((id) => this.store.processing.message(id)))).filter((m): m is MessageRecord => m !== null);
+    return this.store.processing.messages(ids);
   }
 
   /** A plan is fixed: its messages leave the pool, and their held records go. */
@@ -75,8 +75,10 @@ export class Pool {
       const seen = new Set(order.map((o) => o.id));
       for (const head of await this.store.processing.pendingHeads(limit)) if (!seen.has(head.id)) order.push(head);
     }
-    const out: (MessageRecord | null)[] = [];
-    const reads: Promise<void>[] = [];
+    // Records not held here (written by another process, or before a restart) come in one read.
+    const missing = order.filter(({ id }) => this.held.get(id) === undefined).map(({ id }) => id);
+    const read = missing.length > 0 ? new Map((await this.store.processing.messages(missing)).map((m) => [m.id, m])) : null;
+    const out: MessageRecord[] = [];
     for (const { id, seq } of order) {
       const m = this.held.get(id);
       if (m) {
@@ -84,10 +86,9 @@ export class Pool {
         out.push(m);
         continue;
       }
-      const at = out.push(null) - 1;
-      reads.push(this.store.processing.message(id).then((r) => void (out[at] = r && r.status === 'pending' ? r : null)));
+      const r = read?.get(id);
+      if (r && r.status === 'pending') out.push(r);
     }
-    await Promise.all(reads);
-    return out.filter((m): m is MessageRecord => m !== null);
+    return out;
   }
 }

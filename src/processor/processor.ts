@@ -198,8 +198,9 @@ export class Processor {
    */
   private async silentActors(actors: readonly string[]): Promise<ReadonlySet<string>> {
     const silent = new Set<string>();
+    const codes = await this.cache.codesOf(actors);
     for (const actor of actors) {
-      const codeId = this.cache.knownCode(actor) ?? (await this.cache.codeOf(actor));
+      const codeId = codes.get(actor) ?? null;
       if (codeId === null) {
         silent.add(actor);
         continue;
@@ -420,8 +421,11 @@ export class Processor {
     const redo = !last.committed;
     const running = (last.background ?? []).filter((b) => !redo || b.height < last.height).map((ref) => ({ ref, claimed: false }));
     const completes = redo ? (last.completes ?? []).map((ref) => ({ ref, claimed: true })) : [];
-    for (const { ref, claimed } of [...running, ...completes]) {
-      const m = await this.store.processing.message(ref.id);
+    const all = [...running, ...completes];
+    if (all.length === 0) return;
+    const records = new Map((await this.store.processing.messages(all.map(({ ref }) => ref.id))).map((m) => [m.id, m]));
+    for (const { ref, claimed } of all) {
+      const m = records.get(ref.id);
       if (m?.status === 'planned' && !this.background.has(ref.id)) this.executor.resume(ref, m, claimed);
     }
   }

@@ -56,6 +56,29 @@ export class StateCache {
     return actor.codeId;
   }
 
+  /**
+   * The codes of many actors (null: no such actor): those not cached are read in one query, so
+   * a batch's actors cost one round trip however many there are.
+   */
+  async codesOf(actorIds: readonly string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    const unknown: string[] = [];
+    for (const a of actorIds) {
+      const known = this.codes.get(a);
+      if (known !== undefined) out.set(a, known);
+      else if (!out.has(a)) {
+        out.set(a, null);
+        unknown.push(a);
+      }
+    }
+    if (unknown.length === 0) return out;
+    for (const actor of await this.store.processing.actorsById(unknown)) {
+      this.codes.set(actor.actorId, actor.codeId);
+      out.set(actor.actorId, actor.codeId);
+    }
+    return out;
+  }
+
   /** A committed state value if cached; `h` is the key in hex. */
   cached(actorId: string, h: string): { v: Uint8Array | null } | undefined {
     return this.values.get(this.key(actorId, h));
@@ -84,7 +107,20 @@ export class StateCache {
   /** The first entries of an actor's committed state (hex key -> value), through the cache. */
   async firstEntries(actorId: string): Promise<KeyWrites> {
     const generation = this.generation;
-    const entries = await this.store.state.entries(actorId, FIRST_ENTRIES);
+    return this.takeEntries(actorId, await this.store.state.entries(actorId, FIRST_ENTRIES), generation);
+  }
+
+  /** `firstEntries` of many actors, read in one query. */
+  async firstEntriesOf(actorIds: readonly string[]): Promise<Map<string, KeyWrites>> {
+    const out = new Map<string, KeyWrites>();
+    if (actorIds.length === 0) return out;
+    const generation = this.generation;
+    for (const [actorId, entries] of await this.store.state.firstEntries(actorIds, FIRST_ENTRIES)) out.set(actorId, this.takeEntries(actorId, entries, generation));
+    return out;
+  }
+
+  /** Entries read in `generation`, as hex key -> value, through the cache. */
+  private takeEntries(actorId: string, entries: readonly [Uint8Array, Uint8Array][], generation: number): KeyWrites {
     const out: KeyWrites = new Map();
     for (const [key, value] of entries) {
       const h = toHex(key);

@@ -52,6 +52,13 @@ export class OverlayStore implements Store {
         const all = await state.entries(actorId);
         return { keys: all.length, bytes: all.reduce((n, [k, v]) => n + k.byteLength + v.byteLength, 0) };
       },
+      async firstEntries(actorIds, limit) {
+        // Actors this overlay wrote merge their writes in; the others are one read of the base.
+        const untouched = actorIds.filter((a) => !writes.has(a));
+        const out = untouched.length > 0 ? await base.state.firstEntries(untouched, limit) : new Map<string, [Uint8Array, Uint8Array][]>();
+        for (const a of actorIds) if (writes.has(a)) out.set(a, await state.entries(a, limit));
+        return out;
+      },
     };
     this.state = state;
   }

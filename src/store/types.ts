@@ -266,6 +266,12 @@ export interface StateArea {
   range(actorId: string, query: { prefix?: Uint8Array; after?: Uint8Array; limit: number }): Promise<[Uint8Array, Uint8Array][]>;
   /** How many keys an actor has, and their bytes (keys plus values). */
   size(actorId: string): Promise<{ keys: number; bytes: number }>;
+  /**
+   * The first `limit` entries (key order) of each of these actors, in one read: what a batch's
+   * actors that run for the first time are given up front. Every actor asked for is in the map,
+   * an actor with no state with an empty list.
+   */
+  firstEntries(actorIds: readonly string[], limit: number): Promise<Map<string, [Uint8Array, Uint8Array][]>>;
 }
 
 /** Actors, the message pool, replies and batches. */
@@ -290,6 +296,13 @@ export interface ProcessingArea {
    * index by recipient.
    */
   recentMessages(recipient: string, limit: number, window: number): Promise<MessageRecord[]>;
+  /**
+   * The records of these messages, in the order asked (ids with no message left out), in one
+   * read: a batch's worth of records costs one round trip on a networked store, not one each.
+   */
+  messages(ids: readonly string[]): Promise<MessageRecord[]>;
+  /** These actors' records (ids with no actor left out), in one read. */
+  actorsById(ids: readonly string[]): Promise<ActorRecord[]>;
   /** The message `sender` sent with this idempotency key, or null (keys are scoped per sender). */
   messageByIdempotencyKey(sender: string, key: string): Promise<MessageRecord | null>;
   /**
@@ -306,6 +319,8 @@ export interface ProcessingArea {
   pendingHeads(limit: number): Promise<{ id: string; seq: number }[]>;
   /** Highest nonce accepted from a sender, or -1. */
   lastNonce(sender: string): Promise<number>;
+  /** `lastNonce` of each of these senders in one read (senders with no message left out). */
+  lastNonces(senders: readonly string[]): Promise<Map<string, number>>;
   reply(messageId: string): Promise<ReplyRecord | null>;
   /** The latest batch (committed or not), or null before the first. */
   lastBatch(): Promise<BatchRecord | null>;

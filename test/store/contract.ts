@@ -205,6 +205,26 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(await store.state.size('x')).toEqual({ keys: 6, bytes: 1 + 2 + 3 + 3 + 1 + 2 + 6 * 2 });
         expect(await store.state.size('nobody')).toEqual({ keys: 0, bytes: 0 });
       });
+
+      it("first entries of many actors in one read: each actor's first keys in byte order, every actor asked for present", async () => {
+        const { store } = await open();
+        await store.commit([
+          ...[bytes(0xff), bytes(0x00), enc('b'), enc('a')].map((key, i): WriteOp => ({ kind: 'state.put', actorId: 'x', key, value: enc(String(i)) })),
+          { kind: 'state.put', actorId: 'y', key: enc('k'), value: enc('y') },
+          { kind: 'state.put', actorId: 'z', key: enc('k'), value: enc('z') },
+        ]);
+        // An overlay's own writes merge in (a no-op where writes go straight to the store).
+        await store.commit([{ kind: 'state.put', actorId: 'y', key: enc('j'), value: enc('y2') }]);
+        const firsts = await store.state.firstEntries(['x', 'y', 'nobody', 'x'], 3);
+        expect([...firsts.keys()].sort()).toEqual(['nobody', 'x', 'y']);
+        expect(firsts.get('x')!.map(([k, v]) => [hex(k), dec(v)])).toEqual([['00', '1'], ['61', '3'], ['62', '2']]);
+        expect(firsts.get('y')!.map(([k, v]) => [dec(k), dec(v)])).toEqual([['j', 'y2'], ['k', 'y']]);
+        expect(firsts.get('nobody')).toEqual([]);
+        // The caller's own bytes.
+        firsts.get('x')![0]![1][0] = 0x39;
+        expect(dec((await store.state.firstEntries(['x'], 1)).get('x')![0]![1])).toBe('1');
+        expect(await store.state.firstEntries([], 5)).toEqual(new Map());
+      });
     });
 
     describe('codes', () => {
@@ -317,6 +337,27 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect((await store.processing.pendingHeads(1)).map((h) => h.id)).toEqual(['u1']);
         await store.commit([{ kind: 'message.status', id: 'm1', status: 'pending', attempts: 2 }]);
         expect((await store.processing.message('m1'))!.attempts).toBe(2);
+      });
+
+      it('batch reads: messages, actors and last nonces of many ids in one read each, in the order asked, unknown ids left out', async () => {
+        const { store } = await open();
+        await store.commit([
+          { kind: 'actor.create', actorId: 'a1', codeId: 'c1' },
+          { kind: 'actor.create', actorId: 'a2', codeId: 'c2' },
+          enqueue(message('m1', 0)),
+          enqueue(message('m2', 1, { priority: 3 })),
+          enqueue(message('t1', 4, { sender: 't' })),
+        ]);
+        await store.commit([{ kind: 'message.status', id: 'm1', status: 'planned' }]);
+        const got = await store.processing.messages(['t1', 'none', 'm1', 'm2']);
+        expect(got.map((m) => [m.id, m.status, m.nonce])).toEqual([['t1', 'pending', 4], ['m1', 'planned', 0], ['m2', 'pending', 1]]);
+        expect(got).toEqual(await Promise.all(['t1', 'm1', 'm2'].map(async (id) => (await store.processing.message(id))!)));
+        expect(dec(got[0]!.payload)).toBe('t1');
+        expect(await store.processing.messages([])).toEqual([]);
+        expect((await store.processing.actorsById(['a2', 'nobody', 'a1'])).map((a) => [a.actorId, a.codeId])).toEqual([['a2', 'c2'], ['a1', 'c1']]);
+        expect(await store.processing.actorsById([])).toEqual([]);
+        expect(await store.processing.lastNonces(['s', 't', 'u'])).toEqual(new Map([['s', 1], ['t', 4]]));
+        expect(await store.processing.lastNonces([])).toEqual(new Map());
       });
 
       it('idempotency keys are unique per sender and keep the request hash', async () => {

@@ -27,6 +27,13 @@ export interface PostgresOptions {
    */
   readOnly?: boolean;
   /**
+   * Open as one node of a cluster: several processes open the store at once, and the processing
+   * lock is not taken. Until shard leases share processing out, such a node must not run a
+   * processor: code services and workflow runners (whose writes are content-addressed, or fenced
+   * by workflow leases) are what may share a store this way.
+   */
+  cluster?: boolean;
+  /**
    * How long a commit whose connection was lost keeps trying to learn whether it committed
    * before it gives up with `CommitOutcomeUnknown` (default 30,000 ms).
    */
@@ -88,6 +95,7 @@ export class PostgresStore implements Store {
   /** Set by a commit whose outcome stayed unknown; every later commit is refused with it. */
   private broken: Error | null = null;
   private closing: Promise<void> | null = null;
+  private readonly sent = { reads: 0, commits: 0 };
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -96,7 +104,9 @@ export class PostgresStore implements Store {
     private readonly owner: string | null,
     private readonly resolveTimeoutMs: number,
   ) {
+    const sent = this.sent;
     const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
+      sent.reads++;
       try {
         return (await pool.query<R>(text, values)).rows;
       } catch (err) {
@@ -189,6 +199,18 @@ export class PostgresStore implements Store {
         const r = await one<{ keys: string; bytes: string }>('SELECT count(*) AS keys, COALESCE(sum(length(key) + length(value)), 0) AS bytes FROM actor_state WHERE actor_id = $1', [actorId]);
         return { keys: Number(r?.keys ?? 0), bytes: Number(r?.bytes ?? 0) };
       },
+      async firstEntries(actorIds, limit) {
+        const out = new Map<string, [Uint8Array, Uint8Array][]>(actorIds.map((a) => [a, []]));
+        if (actorIds.length === 0) return out;
+        // One index range scan per actor (LATERAL ... LIMIT), all in one statement.
+        const rows = await query<{ a: string; key: Buffer; value: Buffer }>(
+          `SELECT i.a, s.key, s.value FROM unnest($1::text[]) AS i(a)
+             CROSS JOIN LATERAL (SELECT key, value FROM actor_state WHERE actor_id = i.a ORDER BY key LIMIT $2) s`,
+          [[...new Set(actorIds)], limit],
+        );
+        for (const r of rows) out.get(r.a)!.push([ownBytes(r.key), ownBytes(r.value)]);
+        return out;
+      },
     };
     this.processing = {
       async actors(q) {
@@ -224,6 +246,19 @@ export class PostgresStore implements Store {
         );
         return rows.map(toMessage);
       },
+      async messages(ids) {
+        if (ids.length === 0) return [];
+        const rows = await query<MessageRow>('SELECT m.* FROM unnest($1::text[]) WITH ORDINALITY AS i(id, n) JOIN message m ON m.id = i.id ORDER BY i.n', [ids]);
+        return rows.map(toMessage);
+      },
+      async actorsById(ids) {
+        if (ids.length === 0) return [];
+        const rows = await query<{ actor_id: string; code_id: string; created_at: string }>(
+          'SELECT a.actor_id, a.code_id, a.created_at FROM unnest($1::text[]) WITH ORDINALITY AS i(id, n) JOIN actor a ON a.actor_id = i.id ORDER BY i.n',
+          [ids],
+        );
+        return rows.map((r) => ({ actorId: r.actor_id, codeId: r.code_id, createdAt: Number(r.created_at) }));
+      },
       async messageByIdempotencyKey(sender, key) {
         const r = await one<MessageRow>('SELECT * FROM message WHERE sender = $1 AND idempotency_key = $2', [sender, key]);
         return r ? toMessage(r) : null;
@@ -246,6 +281,11 @@ export class PostgresStore implements Store {
       async lastNonce(sender) {
         const r = await one<{ n: string | null }>('SELECT MAX(nonce) AS n FROM message WHERE sender = $1', [sender]);
         return r?.n == null ? -1 : Number(r.n);
+      },
+      async lastNonces(senders) {
+        if (senders.length === 0) return new Map();
+        const rows = await query<{ sender: string; n: string }>('SELECT sender, MAX(nonce) AS n FROM message WHERE sender = ANY($1::text[]) GROUP BY sender', [senders]);
+        return new Map(rows.map((r) => [r.sender, Number(r.n)]));
       },
       async reply(messageId) {
         const r = await one<ReplyRow>('SELECT * FROM reply WHERE message_id = $1', [messageId]);
@@ -339,11 +379,13 @@ export class PostgresStore implements Store {
         return new PostgresStore(pool, null, null, 0);
       }
       await migrate(pool, schema, migrations);
-      lock = await lockForProcessing(config, schema, name);
-      // Holding the processing lock, no other store commits: the token rows of stores that are
-      // gone (a crash leaves its row) can go.
       const owner = randomUUID();
-      await pool.query('DELETE FROM commit_token');
+      if (!options.cluster) {
+        lock = await lockForProcessing(config, schema, name);
+        // Holding the processing lock, no other store commits: the token rows of stores that are
+        // gone (a crash leaves its row) can go. In a cluster, each node removes its own at close.
+        await pool.query('DELETE FROM commit_token');
+      }
       await pool.query("INSERT INTO commit_token (owner, token) VALUES ($1, '')", [owner]);
       return new PostgresStore(pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
     } catch (err) {
@@ -352,6 +394,14 @@ export class PostgresStore implements Store {
       if (err instanceof StoreLocked || err instanceof StoreNotFound || err instanceof StoreError) throw err;
       throw new StoreError(`cannot open the Postgres store ${name}`, err);
     }
+  }
+
+  /**
+   * Round trips this store has made for the areas' reads and statements (leases included) and
+   * for write sets (each try counted): what a caller's access pattern costs on a network.
+   */
+  roundTrips(): { reads: number; commits: number } {
+    return { ...this.sent };
   }
 
   commit(ops: readonly WriteOp[]): Promise<void> {
@@ -383,6 +433,7 @@ export class PostgresStore implements Store {
         throw new StoreError('cannot reach the database', err);
       }
       try {
+        this.sent.commits++;
         await client.query({ name: 'tessera-apply', text: APPLY, values: [owner, token, set.runs, set.blob] });
         client.release();
         return;

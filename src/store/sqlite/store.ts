@@ -11,11 +11,13 @@ import { toBytes, toEvent, toMessage, toReply, toWorkflow, type EventRow, type M
 import { inlineWrites, readOnlyWrites, WriterThread, type AsyncWrites } from './writer.js';
 import { prepareWrites } from './writes.js';
 import type {
+  ActorRecord,
   BatchRecord,
   CodeArea,
   CodeArtefact,
   CodeFailure,
   CodeSummary,
+  MessageRecord,
   OriginalCode,
   ProcessingArea,
   ReplyRecord,
@@ -122,6 +124,7 @@ export class SqliteStore implements Store {
            ON m.sender = h.sender AND m.nonce = h.n ORDER BY m.priority DESC, m.seq LIMIT ?`,
       ),
       lastNonce: db.prepare('SELECT MAX(nonce) FROM message WHERE sender = ?').pluck(),
+      lastNonces: db.prepare('SELECT sender, MAX(nonce) AS n FROM message WHERE sender IN (SELECT value FROM json_each(?)) GROUP BY sender'),
       reply: db.prepare('SELECT * FROM reply WHERE message_id = ?'),
       lastBatch: db.prepare('SELECT * FROM batch ORDER BY height DESC LIMIT 1'),
       workflow: db.prepare('SELECT * FROM workflow WHERE id = ?'),
@@ -151,7 +154,24 @@ export class SqliteStore implements Store {
         return r ? toMessage(r) : null;
       },
       async recentMessages(recipient, limit, window) {
-        return (q.recentMessages.all({ recipient, limit, window }) as MessageRow[]).map((r) => toMessage(r)!);
+        return (q.recentMessages.all({ recipient, limit, window }) as MessageRow[]).map(toMessage);
+      },
+      // In-process reads: one prepared statement per id costs no round trip, so no bulk query.
+      async messages(ids) {
+        const out: MessageRecord[] = [];
+        for (const id of ids) {
+          const r = q.message.get(id) as MessageRow | undefined;
+          if (r) out.push(toMessage(r));
+        }
+        return out;
+      },
+      async actorsById(ids) {
+        const out: ActorRecord[] = [];
+        for (const id of ids) {
+          const r = q.actor.get(id) as { actor_id: string; code_id: string; created_at: number } | undefined;
+          if (r) out.push({ actorId: r.actor_id, codeId: r.code_id, createdAt: r.created_at });
+        }
+        return out;
       },
       async messageByIdempotencyKey(sender, key) {
         const r = q.byKey.get(sender, key) as MessageRow | undefined;
@@ -167,6 +187,10 @@ export class SqliteStore implements Store {
       async lastNonce(sender) {
         const n = q.lastNonce.get(sender) as number | null;
         return n ?? -1;
+      },
+      async lastNonces(senders) {
+        const rows = q.lastNonces.all(JSON.stringify(senders)) as { sender: string; n: number }[];
+        return new Map(rows.map((r) => [r.sender, r.n]));
       },
       async reply(messageId): Promise<ReplyRecord | null> {
         const r = q.reply.get(messageId) as ReplyRow | undefined;
@@ -239,6 +263,13 @@ export class SqliteStore implements Store {
       },
       async size(actorId) {
         return q.stateSize.get(actorId) as { keys: number; bytes: number };
+      },
+      async firstEntries(actorIds, limit) {
+        const out = new Map<string, [Uint8Array, Uint8Array][]>();
+        for (const a of actorIds) {
+          out.set(a, (q.stateEntries.all(a, limit) as { key: Buffer; value: Buffer }[]).map((r): [Uint8Array, Uint8Array] => [toBytes(r.key), toBytes(r.value)]));
+        }
+        return out;
       },
     };
     this.workflows = {
