@@ -20,8 +20,6 @@ import type { ExecutionStatus } from './types.js';
  * deadline.
  */
 export const STOP_WAIT_MS = 500;
-/** How long `close` waits for terminated workers to exit after its grace period. */
-const CLOSE_EXIT_WAIT_MS = 500;
 
 /** Options of {@link WorkerPool}, defaults applied. */
 export interface PoolOptions extends SlotLimits {
@@ -249,7 +247,7 @@ export class WorkerPool {
 
   /**
    * At close, after the grace period: terminates every worker (a running job ends `Cancelled`),
-   * and returns once all have exited, or after CLOSE_EXIT_WAIT_MS with the rest given up.
+   * and returns once all have exited, or after `stopWaitMs` (the wait a stopped worker gets at any time) with the rest given up.
    */
   async terminateAll(): Promise<void> {
     const all = [...this.slots, ...this.spares];
@@ -260,7 +258,7 @@ export class WorkerPool {
     }
     const exited = Promise.all(all.map((s) => s.exited));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_EXIT_WAIT_MS)))]);
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.stopWaitMs)))]);
     clearTimeout(timer);
     for (const slot of all) this.gone(slot, new Error('worker did not exit when the engine closed'), true);
   }

@@ -6,8 +6,9 @@ import { MAX_TABLE_ELEMENTS } from '../../src/wasm/index.js';
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /**
- * A guest whose instantiation stalls inside V8's C++ for about a second (a table of ten million
- * entries with an element segment): termination cannot interrupt it, so its worker exits only
+ * A guest whose instantiation stalls inside V8's C++ (a table of ten million entries with an
+ * element segment: about 170 ms on a quiet machine, a second or more on a loaded one, so the
+ * tests declare zombies and close within tens of milliseconds): termination cannot interrupt it, so its worker exits only
  * once the table is built. Default limits refuse such a guest at upload; these tests lift
  * `maxTableElements` to its ceiling to see what the engine does if a guest stalls anyway.
  */
@@ -54,15 +55,15 @@ describe('Engine deadlines', () => {
 
 
   it('a worker stuck in C++ past the deadline: Timeout at once, a fresh worker meanwhile, the permit kept until it exits', async () => {
-    const s = await testEngine({ workers: 1, spares: 0 }, TABLES_ALLOWED);
+    const s = await testEngine({ workers: 1, spares: 0, stopWaitMs: 20 }, TABLES_ALLOWED);
     const { codeId } = await s.codes.upload(await wat(STALLING_GUEST));
     await s.codes.compiled(codeId);
     await warm(s);
     const exitedBefore = s.engine.metrics.workersExited;
     const started = performance.now();
-    const r = await s.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 100 });
+    const r = await s.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 20 });
     expect(r.status).toBe('Timeout');
-    // Only a hang catcher: the result comes about STOP_WAIT_MS after the deadline.
+    // Only a hang catcher: the result comes about stopWaitMs after the deadline.
     expect(performance.now() - started).toBeLessThan(6000);
     // The caller did not wait for the worker, which is still building tables; its permit is
     // still taken, and a fresh worker has its slot.
@@ -77,18 +78,18 @@ describe('Engine deadlines', () => {
   });
 
   it('replaces at most one zombie per worker: beyond that a stuck worker keeps its slot until a zombie exits', async () => {
-    // Zombies declared after 100 ms, so that both guests are stuck at once within the table limit.
-    const z = await testEngine({ workers: 1, spares: 0, stopWaitMs: 100 }, TABLES_ALLOWED);
+    // Zombies declared after 20 ms, so that both guests are stuck at once within the table limit.
+    const z = await testEngine({ workers: 1, spares: 0, stopWaitMs: 20 }, TABLES_ALLOWED);
     // The first stalls longer, so both are stuck at once.
     const longer = (await z.codes.upload(await wat(stallingGuest(10_000_000)))).codeId;
     const shorter = (await z.codes.upload(await wat(stallingGuest(5_000_000)))).codeId;
     await Promise.all([z.codes.compiled(longer), z.codes.compiled(shorter)]);
     await warm(z);
     const started = z.engine.metrics.workersStarted;
-    expect((await z.engine.execute({ codeId: longer, gasLimit: BIG_GAS, deadlineMs: 100 })).status).toBe('Timeout');
+    expect((await z.engine.execute({ codeId: longer, gasLimit: BIG_GAS, deadlineMs: 20 })).status).toBe('Timeout');
     expect(z.engine.stats()).toMatchObject({ zombies: 1, workers: 1 });
     expect(z.engine.metrics.workersStarted).toBe(started + 1);
-    expect((await z.engine.execute({ codeId: shorter, gasLimit: BIG_GAS, deadlineMs: 100 })).status).toBe('Timeout');
+    expect((await z.engine.execute({ codeId: shorter, gasLimit: BIG_GAS, deadlineMs: 20 })).status).toBe('Timeout');
     // Two zombies for one worker: the second keeps its slot, out of service; no thread is started.
     expect(z.engine.stats()).toMatchObject({ zombies: 2, workers: 1, inflight: 2 });
     expect(z.engine.metrics.workersStarted).toBe(started + 1);
@@ -100,17 +101,17 @@ describe('Engine deadlines', () => {
   });
 
   it('close() returns within its grace period plus a small bound while a worker is stuck in C++', async () => {
-    const c = await testEngine({ workers: 1, spares: 0 }, TABLES_ALLOWED);
+    const c = await testEngine({ workers: 1, spares: 0, stopWaitMs: 20 }, TABLES_ALLOWED);
     const { codeId } = await c.codes.upload(await wat(STALLING_GUEST));
     await c.codes.compiled(codeId);
     // The worker is up, so the execution starts at once.
     await warm(c);
     const run = c.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 60_000 });
-    // Let the worker get into the tables (they take a second or more).
-    await new Promise((r) => setTimeout(r, 400));
+    // Let the worker get into the tables (they take 170 ms or more).
+    await new Promise((r) => setTimeout(r, 30));
     const started = performance.now();
-    await c.engine.close(100);
-    // Hang catcher: grace + the wait for exits is 600 ms.
+    await c.engine.close(20);
+    // Hang catcher: grace + the wait for exits is 40 ms.
     expect(performance.now() - started).toBeLessThan(6000);
     expect((await run).status).toBe('Cancelled');
     expect(c.engine.stats().zombies).toBe(1);
