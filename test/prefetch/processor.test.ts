@@ -115,7 +115,21 @@ describe('prefetch in the batch processor', () => {
   it('soft abort at handoff: a speculation in flight when the plan is fixed is discarded', async () => {
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
-    const t = await tessera({ processor: { batchIntervalMs: 200, prefetch: { canRun: () => true, beforeSpeculate: () => hold } } });
+    let started!: () => void;
+    const speculating = new Promise<void>((r) => (started = r));
+    // The message becomes durable (and so plannable) only once its speculation is in flight: on a
+    // loaded machine the batch could otherwise be planned before the lane ever picked it up.
+    const base = SqliteStore.open(dbPath());
+    cleanups.unshift(() => base.close());
+    const store = withCommitHook(base, async (ops) => {
+      if (ops.some((op) => op.kind === 'message.enqueue')) await speculating;
+    });
+    const beforeSpeculate = (): Promise<void> => {
+      started();
+      return hold;
+    };
+    const t = await Tessera.open({ store, engine: { workers: 2 }, processor: { batchIntervalMs: 200, prefetch: { canRun: () => true, beforeSpeculate } } });
+    open.push(t);
     const { codeId } = await t.upload(guest('counter'));
     await t.createActor({ codeId, id: 'c' });
     const id = await t.send({ to: 'c', payload: enc(''), gasLimit: GAS });
