@@ -39,11 +39,14 @@ interface AccountState {
  */
 export class Governor {
   private readonly accounts = new Map<string, AccountState>();
+  private lastSweep: number;
 
   constructor(
     private readonly budget: Budget,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.lastSweep = now();
+  }
 
   /** @throws BudgetExceeded before any work starts. */
   reserve(account: string, gas: bigint): Reservation {
@@ -76,8 +79,14 @@ export class Governor {
     return { gasUsed, gasReserved, running };
   }
 
+  /** Accounts currently tracked (idle accounts whose window has passed are forgotten). */
+  get trackedAccounts(): number {
+    return this.accounts.size;
+  }
+
   private state(account: string): AccountState {
     const now = this.now();
+    if (now - this.lastSweep >= this.budget.windowMs) this.sweep(now);
     let a = this.accounts.get(account);
     if (!a) {
       a = { windowStart: now, gasUsed: 0n, gasReserved: 0n, running: 0 };
@@ -88,5 +97,17 @@ export class Governor {
       a.gasUsed = 0n;
     }
     return a;
+  }
+
+  /**
+   * Forgets accounts with nothing running or reserved whose window has passed: they hold no
+   * information a fresh entry would not. At most one sweep per window keeps it amortised O(1), and
+   * a service that sees millions of senders does not keep one entry per sender forever.
+   */
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [id, a] of this.accounts) {
+      if (a.running === 0 && a.gasReserved === 0n && now - a.windowStart >= this.budget.windowMs) this.accounts.delete(id);
+    }
   }
 }
