@@ -5,7 +5,7 @@ import type { Reply, SendRequest } from '../processor/index.js';
 export interface ActorCalls {
   send(req: SendRequest): Promise<string>;
   reply(messageId: string): Promise<Reply>;
-  query(actorId: string, payload: Uint8Array, gasLimit?: bigint): Promise<ExecutionResult>;
+  query(actorId: string, payload: Uint8Array, gasLimit?: bigint, account?: string): Promise<ExecutionResult>;
 }
 
 /** The committed outcome of a workflow's message to an actor, as recorded. */

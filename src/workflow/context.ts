@@ -192,10 +192,13 @@ export class WorkflowContext {
     return { ...reply, status: 'ok' };
   }
 
-  /** A read-only call on an actor's committed state; its outcome is recorded. */
+  /**
+   * A read-only call on an actor's committed state; its outcome is recorded. Charged to the same
+   * account as the workflow's sends (`workflow:<id>`), not to the shared `external` one.
+   */
   query(actorId: string, payload: Uint8Array | string, options: { gasLimit?: bigint } = {}): Promise<QueryResult> {
     return this.effect('query', actorId, async () => {
-      const r = await this.run.deps.actors.query(actorId, toBytes(payload), options.gasLimit ?? DEFAULT_GAS);
+      const r = await this.run.deps.actors.query(actorId, toBytes(payload), options.gasLimit ?? DEFAULT_GAS, `workflow:${this.run.workflowId}`);
       const result: QueryResult = { status: r.status, error: r.error?.message ?? null, reply: r.reply, gasUsed: r.gasUsed };
       this.live();
       return result;

@@ -68,6 +68,16 @@ describe('durable workflows', () => {
     expect(events[1]!.result).toMatchObject({ status: 'ok', payload: new TextEncoder().encode('1') });
   });
 
+  it("charges ctx.query to the workflow's account, as its sends are, not to the shared `external` one", async () => {
+    // `external` may run nothing; the workflow's account has the default budget.
+    const t = await tessera(dbPath(), { processor: { batchIntervalMs: 2, accounts: { external: { gasPerWindow: 1n, windowMs: 60_000, maxConcurrent: 1 } } } });
+    const { codeId } = await t.upload(guest('counter'));
+    await t.createActor({ codeId, id: 'c1' });
+    await expect(t.query('c1', new Uint8Array())).rejects.toMatchObject({ code: 'BUDGET_EXCEEDED' });
+    t.workflow('peek', async (ctx: WorkflowContext) => (await ctx.query('c1', '')).status);
+    expect(await (await t.startWorkflow('peek', null)).result()).toBe('ok');
+  });
+
   it('ctx.call returns an ok reply and throws ActorCallFailed on a failed one; both are recorded as sends', async () => {
     const t = await tessera(dbPath());
     const { codeId } = await t.upload(guest('ledger'));
