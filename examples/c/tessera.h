@@ -24,7 +24,7 @@ TESSERA_IMPORT("reply") void tessera_reply(const void *ptr, int len);
 TESSERA_IMPORT("send") void tessera_send(const void *to_ptr, int to_len, const void *ptr, int len, unsigned long long gas);
 /** The value's length, or -1 if absent; copies min(length, cap) bytes to `out_ptr`; per byte of key and of value copied. */
 TESSERA_IMPORT("state_read") int tessera_state_read(const void *key_ptr, int key_len, void *out_ptr, int out_cap);
-/** The smallest key greater than `key` in byte order (committed state and this message's writes and deletes): its length, or -1 if none; copies min(length, cap) bytes to `out_ptr`; per byte of key and of key copied. */
+/** The smallest key greater than `key` in byte order (committed state and this message's writes and deletes): its length, or -1 if none; copies min(length, cap) bytes to `out_ptr`; per byte of key and of key copied, and the base price again for each committed key passed over because this message deleted it. */
 TESSERA_IMPORT("state_next") int tessera_state_next(const void *key_ptr, int key_len, void *out_ptr, int out_cap);
 /** Sets a key (at most 1 KiB) to a value (at most 1 MiB), kept only if the message succeeds; per byte of key and value. */
 TESSERA_IMPORT("state_write") void tessera_state_write(const void *key_ptr, int key_len, const void *val_ptr, int val_len);

@@ -37,7 +37,7 @@ export declare function send(toPtr: usize, toLen: i32, ptr: usize, len: i32, gas
 @external("tessera", "state_read")
 export declare function state_read(keyPtr: usize, keyLen: i32, outPtr: usize, outCap: i32): i32;
 
-/** The smallest key greater than `key` in byte order (committed state and this message's writes and deletes): its length, or -1 if none; copies min(length, cap) bytes to `out_ptr`; per byte of key and of key copied. */
+/** The smallest key greater than `key` in byte order (committed state and this message's writes and deletes): its length, or -1 if none; copies min(length, cap) bytes to `out_ptr`; per byte of key and of key copied, and the base price again for each committed key passed over because this message deleted it. */
 @external("tessera", "state_next")
 export declare function state_next(keyPtr: usize, keyLen: i32, outPtr: usize, outCap: i32): i32;
 

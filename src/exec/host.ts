@@ -18,6 +18,7 @@ import {
   MAX_WRITES,
   MIN_SEND_GAS,
 } from './costs.js';
+import { SortedKeys } from './sorted-keys.js';
 import { LOG_LEVELS, type ExecutionContext, type ExecutionStatus, type LogLine, type OutgoingMessage, type StateWrite } from './types.js';
 
 /** The table's prices, in BigInt. */
@@ -56,6 +57,8 @@ export class ExecutionState {
   randomCalls = 0;
   /** Hex keys the guest read (its read set: callers warm these next time). */
   readonly reads = new Set<string>();
+  /** The keys present in `writes` and `snapshot`, sorted; built on the first `state_next`. */
+  localKeys: SortedKeys | null = null;
   instance: WebAssembly.Instance | null = null;
 
   constructor(
@@ -73,6 +76,14 @@ export class ExecutionState {
     this.logBytes += message.length;
     this.logs.push({ level, message: this.logBytes > MAX_LOG_BYTES ? `${message.slice(0, 256)}… (log limit reached)` : message });
   }
+}
+
+/** The keys an execution sees present without asking the main thread: its writes, then its snapshot's. */
+function localKeysOf(st: ExecutionState): SortedKeys {
+  const keys: string[] = [];
+  for (const [h, w] of st.writes) if (w.value !== null) keys.push(h);
+  for (const [h, v] of st.snapshot) if (v !== null && !st.writes.has(h)) keys.push(h);
+  return new SortedKeys(keys);
 }
 
 /** The host's import object, built once per worker, and `bind` to point it at an execution. */
@@ -132,40 +143,37 @@ export function hostImports(): HostBinding {
     if (st.snapshot.has(h)) return st.snapshot.get(h)!;
     const v = st.loadSync(key);
     st.snapshot.set(h, v);
+    if (v !== null) st.localKeys?.add(h);
     return v;
   };
   /**
    * The smallest key after `after` that this execution sees: its own writes (not deletes), the
    * snapshot's present keys, and the committed keys the main thread knows, skipping those this
-   * execution deleted or the snapshot knows absent. Hex compares as the bytes do.
+   * execution deleted or the snapshot knows absent. Hex compares as the bytes do. Each committed
+   * key passed over because this execution deleted it costs the call's base price again: without
+   * it, a guest that deleted 10,000 keys could make every call walk them all, one main-thread
+   * round trip each, for the price of one call. The count is deterministic: it depends only on
+   * the committed view and this execution's own deletes.
    */
   const nextState = (after: Uint8Array): Uint8Array | null => {
     const from = toHex(after);
-    // The best candidate so far, as hex (compares as the bytes do) and its bytes when known.
-    const best: { h: string | null; key: Uint8Array | null } = { h: null, key: null };
-    const offer = (h: string, key: Uint8Array | null): void => {
-      if (h > from && (best.h === null || h < best.h)) {
-        best.h = h;
-        best.key = key;
-      }
-    };
-    for (const [h, w] of st.writes) if (w.value !== null) offer(h, w.key);
-    for (const [h, v] of st.snapshot) if (v !== null && !st.writes.has(h)) offer(h, null);
+    const local = (st.localKeys ??= localKeysOf(st)).after(from);
     for (let cursor = after; ; ) {
       const key = st.nextSync(cursor);
       if (key === null) break;
       const h = toHex(key);
-      // Past the best local candidate: nothing further on the main thread can win.
-      if (best.h !== null && h >= best.h) break;
-      if (st.writes.get(h)?.value === null || st.snapshot.get(h) === null) {
+      // At or past the local candidate: nothing further on the main thread can win.
+      if (local !== null && h >= local) break;
+      const w = st.writes.get(h);
+      if (w?.value === null || st.snapshot.get(h) === null) {
+        if (w?.value === null) charge(P.state_next.base);
         cursor = key;
         continue;
       }
-      offer(h, key);
-      break;
+      return key;
     }
-    if (best.h === null) return null;
-    return best.key ?? fromHex(best.h);
+    if (local === null) return null;
+    return st.writes.get(local)?.key ?? fromHex(local);
   };
   const randomBytes = (len: number): Uint8Array => {
     const call = st.randomCalls++;
@@ -243,6 +251,7 @@ export function hostImports(): HostBinding {
       if (!st.writes.has(h) && st.writes.size >= MAX_WRITES) throw new HostTrap('InvalidHostCall', 'too many state writes');
       st.writes.delete(h);
       st.writes.set(h, { key, value: view(vp, vl).slice() });
+      st.localKeys?.add(h);
     },
     state_delete: (kp, kl) => {
       pay(P.state_delete, kl >>> 0);
@@ -251,6 +260,7 @@ export function hostImports(): HostBinding {
       if (!st.writes.has(h) && st.writes.size >= MAX_WRITES) throw new HostTrap('InvalidHostCall', 'too many state writes');
       st.writes.delete(h);
       st.writes.set(h, { key, value: null });
+      st.localKeys?.delete(h);
     },
     log: (level, ptr, len) => {
       pay(P.log, len >>> 0);

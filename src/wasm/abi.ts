@@ -39,7 +39,7 @@ export interface AbiEntry {
 }
 
 /** Version of the prices and limits below; part of RUNTIME_VERSION. */
-export const ABI_VERSION = 'h3';
+export const ABI_VERSION = 'h4';
 
 /** The price of an ordinary host call, and of each byte it copies. */
 const CALL = 200;
@@ -106,7 +106,7 @@ export const ABI = {
       params: [['key_ptr', 'in'], ['key_len', 'len'], ['out_ptr', 'out'], ['out_cap', 'len']],
       results: ['i32'],
       price: { base: 1_000, perByte: 1 },
-      doc: "The smallest key greater than `key` in byte order (committed state and this message's writes and deletes): its length, or -1 if none; copies min(length, cap) bytes to `out_ptr`; per byte of key and of key copied.",
+      doc: "The smallest key greater than `key` in byte order (committed state and this message's writes and deletes): its length, or -1 if none; copies min(length, cap) bytes to `out_ptr`; per byte of key and of key copied, and the base price again for each committed key passed over because this message deleted it.",
     },
     state_write: {
       params: [['key_ptr', 'in'], ['key_len', 'len'], ['val_ptr', 'in'], ['val_len', 'len']],

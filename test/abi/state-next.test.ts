@@ -27,7 +27,20 @@ const GUEST = `(module
     (call $reply (i32.const 8192) (i32.const 6)))
   (func (export "handle") (call $next))
   (func (export "write") (call $state_write (i32.const 9001) (i32.const 1) (i32.const 9000) (i32.const 1)) (call $next))
-  (func (export "delete") (call $state_delete (i32.const 9000) (i32.const 1)) (call $next)))`;
+  (func (export "delete") (call $state_delete (i32.const 9000) (i32.const 1)) (call $next))
+  (func (export "sweep")
+    (local $i i32) (local $n i32)
+    (call $input_read (i32.const 0))
+    (local.set $n (i32.load8_u (i32.const 0)))
+    (local.set $i (i32.const 1))
+    (block $done (loop $l
+      (br_if $done (i32.gt_u (local.get $i) (local.get $n)))
+      (i32.store8 (i32.const 100) (local.get $i))
+      (call $state_delete (i32.const 100) (i32.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l)))
+    (i32.store (i32.const 8192) (call $state_next (i32.const 0) (i32.const 0) (i32.const 8196) (i32.const 2)))
+    (call $reply (i32.const 8192) (i32.const 6))))`;
 
 let rt: Awaited<ReturnType<typeof runtime>>;
 let codeId: string;
@@ -54,6 +67,26 @@ async function next(after: string, state: Parameters<typeof rt.engine.execute>[0
 }
 
 describe('tessera.state_next', () => {
+  it("charges the base price again for each committed key it passes over because the execution deleted it", async () => {
+    // Committed keys are the single bytes 1..200; `sweep` deletes bytes 1..n, then asks for the first key.
+    const bytes = Array.from({ length: 200 }, (_, i) => i + 1);
+    const state = {
+      next: async (after: Uint8Array): Promise<Uint8Array | null> => {
+        const b = bytes.find((x) => after.length === 0 || x > after[0]!);
+        return b === undefined ? null : new Uint8Array([b]);
+      },
+    };
+    const sweep = (n: number) => rt.engine.execute({ codeId, entry: 'sweep', input: new Uint8Array([n]), state });
+    const none = await sweep(0);
+    const many = await sweep(150);
+    expect([none.status, many.status]).toEqual(['ok', 'ok']);
+    expect([...many.reply!.subarray(0, 5)]).toEqual([1, 0, 0, 0, 151]);
+    // 150 deletes at 2,001 each, and 150 keys passed over at 1,000 each (the loop's own
+    // instructions are a few gas per iteration).
+    expect(many.gasUsed - none.gasUsed).toBeGreaterThanOrEqual(150n * 3_001n);
+    expect(many.gasUsed - none.gasUsed).toBeLessThan(150n * 3_100n);
+  });
+
   it('returns the smallest committed key after the given one in byte order, or -1, copying at most out_cap bytes', async () => {
     const state = { next: committed('b', 'abc', 'ac', 'a') };
     expect(await next('', state)).toEqual([1, 'a']);
