@@ -299,6 +299,19 @@ export class Tessera {
   }
 
   private async shutdown(graceMs: number): Promise<void> {
+    // The layers wait on threads that are unref'd when idle (code workers, the SQLite writer,
+    // terminated execution workers): with nothing else pending, the event loop could empty in the
+    // middle of an awaited close() and the process exit with Node's "unsettled top-level await"
+    // code 13 (seen from the CLI under load). A ref'd timer holds it open until close is done.
+    const keepAlive = setInterval(() => {}, 60_000);
+    try {
+      await this.closeLayers(graceMs);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async closeLayers(graceMs: number): Promise<void> {
     // Each layer is closed even when one before it fails; the first failure is reported.
     let failure: unknown = null;
     const step = async (stop: () => Promise<void>): Promise<void> => {

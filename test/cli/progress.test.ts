@@ -70,7 +70,7 @@ describe('upload progress', () => {
     // On a pseudo-terminal (util-linux `script`), stderr and stdout both reach it.
     const cli = join(root, 'dist', 'cli', 'main.js');
     const tty = await run('script', ['-qec', `"${process.execPath}" "${cli}" upload "${file}" --store "${store}"`, '/dev/null'], { cwd: t.dir });
-    expect(tty.code, tty.err).toBe(0);
+    expect(tty.code, tty.out + tty.err).toBe(0);
     expect(tty.out).toContain('3.0/3.0 MB 100%');
     expect(tty.out).toContain('\x1b[2K');
     expect(tty.out).toMatch(/[0-9a-f]{64}/);
