@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgument } from '../util/index.js';
@@ -15,7 +15,9 @@ export function registerNew(program: Command, packageVersion: string): void {
     .action((name: string, opts: { dir?: string }) => {
       if (!PROJECT_NAME.test(name)) throw new InvalidArgument('<name>', 'lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, at most 64');
       const dir = resolve(opts.dir ?? name);
-      if (existsSync(dir) && readdirSync(dir).length > 0) throw new InvalidArgument('--dir', `a directory that does not exist or is empty (${dir} is not)`);
+      if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
+        throw new InvalidArgument('--dir', `a directory that does not exist or is empty (${dir} is not)`);
+      }
       for (const [path, text] of actorProject(name, packageVersion)) {
         const file = join(dir, path);
         mkdirSync(dirname(file), { recursive: true });

@@ -65,6 +65,10 @@ describe('tessera new actor', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('invalid argument --dir');
     expect(readFileSync(join(cwd, 'taken', 'keep.txt'), 'utf8')).toBe('mine');
+    // A file where the directory should go is refused as such, not with a raw ENOTDIR.
+    const file = await tessera(['new', 'actor', 'x', '--dir', join('taken', 'keep.txt')], { cwd });
+    expect(file.code).toBe(2);
+    expect(file.err).toContain('invalid argument --dir');
     expect((await tessera(['new', 'actor'], { cwd })).code).toBe(2);
   });
 });
