@@ -41,6 +41,10 @@ registerRun(program);
 registerDemo(program);
 registerNew(program, version);
 
+// A verb awaits threads (engine, code pool, store writer) that unref themselves when idle; if every
+// handle in the loop were unref'd mid-await, Node would end the process with its "unsettled
+// top-level await" code 13 instead of the verb's own. This timer holds the loop until the verb ends.
+const keepAlive = setInterval(() => undefined, 60_000);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
@@ -52,4 +56,6 @@ try {
     const usage = e instanceof InvalidArgument || e instanceof PayloadTooLarge || e instanceof StoreNotFound || (e instanceof TesseraHttpError && e.status === 400);
     process.exitCode = usage ? USAGE : 1;
   }
+} finally {
+  clearInterval(keepAlive);
 }

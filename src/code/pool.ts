@@ -231,7 +231,14 @@ export class CodeWorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    // Idle workers are unref'd; waiting on their exit must still hold the process open, or an
+    // awaited close can end it mid-way (Node's unsettled-await exit code 13).
+    await Promise.all(
+      this.slots.map((s) => {
+        s.worker.ref();
+        return s.worker.terminate();
+      }),
+    );
     for (const s of this.slots) for (const p of s.pending.values()) p.reject(new CodeWorkerError(new Error('pool closed')));
   }
 }

@@ -142,6 +142,9 @@ export class WriterThread implements AsyncWrites {
   /** Finishes the writes already posted, closes the connection, ends the thread. */
   async close(): Promise<void> {
     if (!this.failure) await this.call('close', []);
+    // Idle, the thread is unref'd; waiting on its exit must still hold the process open, or an
+    // awaited close can end it mid-way (Node's unsettled-await exit code 13).
+    this.worker.ref();
     await this.worker.terminate();
   }
 }
