@@ -2,27 +2,21 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
+import { testDir } from '../helpers/tmp.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const script = join(root, 'scripts', 'gen-abi.mjs');
 const GENERATED = ['sdk/assemblyscript/abi.ts', 'examples/c/tessera.h', 'README.md'];
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-
 /** The generated files copied into a fresh tree. */
 function copyTree(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
+  const dir = testDir();
   for (const f of GENERATED) {
-    mkdirSync(dirname(join(t.dir, f)), { recursive: true });
-    cpSync(join(root, f), join(t.dir, f));
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    cpSync(join(root, f), join(dir, f));
   }
-  return t.dir;
+  return dir;
 }
 
 describe('the copies of the ABI generated from its table', () => {

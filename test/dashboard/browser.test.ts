@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesseraClient } from '../../src/client/index.js';
-import { Loop } from '../../src/workflow/index.js';
-import { eventually, guest, serve, type Served } from '../server/helpers.js';
+import { eventually, guest, registerTestWorkflows, serve, type Served } from '../server/helpers.js';
 
 /** Debian's Chromium (`.ci/install-toolchains` installs it). */
 const CHROMIUM = '/usr/bin/chromium';
@@ -26,17 +25,7 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     mkdirSync(OUT, { recursive: true });
     s = await serve();
     c = s.client();
-    s.tessera.workflow('sleepy', async (ctx) => {
-      await ctx.step('before', async () => 'ready');
-      await ctx.sleep(600_000);
-      return 'woke';
-    });
-    s.tessera.workflow('looper', async (ctx) =>
-      ctx.loop({ name: 'l', state: 0, checkpointEvery: 1 }, async (lc, i: number) => {
-        await lc.step('tick', async () => i);
-        return i >= 3 ? Loop.break(i) : Loop.continue(i + 1);
-      }),
-    );
+    registerTestWorkflows(s.tessera);
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (m) => {

@@ -1,20 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
+import { testDir } from '../helpers/tmp.js';
 import { root, run, tesseraBin, type Run } from './run.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-
 /** A fresh working directory: each example's default store (./tessera.db) lands there. */
-function workDir(): string {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t.dir;
-}
+const workDir = testDir;
 
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const example = (name: string): string => join(root, 'examples', 'node', name);

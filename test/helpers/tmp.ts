@@ -9,12 +9,17 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** A fresh temporary directory, removed when the running test finishes. */
+export function testDir(): string {
+  const t = tempDir();
+  onTestFinished(t.cleanup);
+  return t.dir;
+}
+
 /**
  * A path named `name` in a fresh temporary directory, removed when the running test finishes
  * (after what the test registered later, such as a store on that path, has closed).
  */
 export function tempPath(name: string): string {
-  const t = tempDir();
-  onTestFinished(t.cleanup);
-  return join(t.dir, name);
+  return join(testDir(), name);
 }

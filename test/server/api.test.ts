@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TesseraHttpError, type TesseraClient } from '../../src/client/index.js';
-import { Loop } from '../../src/workflow/index.js';
-import { eventually, guest, serve, text, type Served } from './helpers.js';
+import { eventually, guest, registerTestWorkflows, serve, text, type Served } from './helpers.js';
 
 /** The error a call fails with (the test fails if it succeeds). */
 async function failure(p: Promise<unknown>): Promise<TesseraHttpError> {
@@ -23,16 +22,7 @@ beforeAll(async () => {
   c = s.client();
   s.tessera.workflow('greet', async (ctx, input: { name: string; n: bigint }) => ctx.step('hello', async () => `hi ${input.name} ${typeof input.n} ${input.n}`));
   s.tessera.workflow('other', async () => 'other');
-  s.tessera.workflow('sleepy', async (ctx) => {
-    await ctx.sleep(600_000);
-    return 'woke';
-  });
-  s.tessera.workflow('looper', async (ctx) =>
-    ctx.loop({ name: 'l', state: 0, checkpointEvery: 1 }, async (lc, i: number) => {
-      await lc.step('tick', async () => i);
-      return i >= 2 ? Loop.break(i) : Loop.continue(i + 1);
-    }),
-  );
+  registerTestWorkflows(s.tessera);
   kv = (await c.upload(guest('kv'))).codeId;
 });
 afterAll(async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { TesseraClient } from '../../src/client/index.js';
 import { TesseraServer, type ServerOptions } from '../../src/server/index.js';
 import { Tessera, type TesseraOptions } from '../../src/tessera.js';
+import { Loop } from '../../src/workflow/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 export const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
@@ -40,6 +41,25 @@ export async function serve(options: ServerOptions = {}, tessera: TesseraOptions
       tmp.cleanup();
     },
   };
+}
+
+/**
+ * Registers the workflows the server and dashboard tests drive: `sleepy` (one step, then sleeps ten
+ * minutes, so it stays running until cancelled) and `looper` (four iterations, one checkpoint each,
+ * so earlier iterations are forgotten; returns 3).
+ */
+export function registerTestWorkflows(t: Tessera): void {
+  t.workflow('sleepy', async (ctx) => {
+    await ctx.step('before', async () => 'ready');
+    await ctx.sleep(600_000);
+    return 'woke';
+  });
+  t.workflow('looper', async (ctx) =>
+    ctx.loop({ name: 'l', state: 0, checkpointEvery: 1 }, async (lc, i: number) => {
+      await lc.step('tick', async () => i);
+      return i >= 3 ? Loop.break(i) : Loop.continue(i + 1);
+    }),
+  );
 }
 
 /** Polls `check` until it returns a value (not undefined), failing after `ms`. */
