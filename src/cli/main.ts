@@ -31,10 +31,11 @@ const MODULES: { verbs: string[]; load: () => Promise<Register> }[] = [
   { verbs: ['new'], load: async () => (await import('./new.js')).registerNew },
 ];
 
-/** The modules to load for these arguments: the verb's own, or all of them when there is no known verb. */
+/** The modules to load for these arguments: the verb's own, none for `--version`, or all of them when there is no known verb. */
 function modulesFor(argv: readonly string[]): typeof MODULES {
   // No global option takes a value, so the first word that is not an option is the verb.
   const verb = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (verb === undefined && argv.some((a) => a === '-V' || a === '--version')) return [];
   const own = MODULES.filter((m) => verb !== undefined && m.verbs.includes(verb));
   return own.length > 0 ? own : MODULES;
 }
