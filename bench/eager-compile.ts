@@ -1,9 +1,9 @@
 /**
- * Lazy vs eager wasm compilation for a freshly uploaded 1 MB guest (the SQLite actor): time from
- * upload to the end of the first execution, and the p99 of the first 100 executions. V8's wasm
- * flags are process-wide, so each side runs in a child process, plain (lazy, Node 20's default)
- * or with `--no-wasm-lazy-compilation` (eager: every function compiled when the module is); the
- * rounds alternate which side goes first and the ratios are medians over rounds.
+ * Lazy vs eager wasm compilation (the code service's `compile` option) for a freshly uploaded
+ * 1 MB guest (the SQLite actor): time from upload to the end of the first execution, and the p99
+ * of the first 100 executions. Each side runs in a child process of its own (compiled modules
+ * leave garbage the other side would pay for); the rounds alternate which side goes first and
+ * the ratios are medians over rounds.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,12 +15,13 @@ const GUEST = new URL('../build/guests/c-sql-actor.wasm', import.meta.url);
 const SQL = 'create table t(x, y); insert into t values (1, 2), (3, 4); select sum(x * y) from t';
 
 if (process.argv[2] === 'child') {
+  const compile = process.argv[3] === 'eager' ? 'eager' : 'lazy';
   const { CodeService } = await import('../dist/code/index.js');
   const { Engine } = await import('../dist/exec/index.js');
   const { SqliteStore } = await import('../dist/store/index.js');
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const store = SqliteStore.open(join(dir, 'eager.db'));
-  const codes = new CodeService({ store });
+  const codes = new CodeService({ store, compile });
   const engine = new Engine({ codes, workers: 2, spares: 0 });
   // The workers are up before the clock starts: this measures the code, not thread start.
   await engine.execute({ codeId: '0'.repeat(64) });
@@ -44,7 +45,7 @@ if (process.argv[2] === 'child') {
 } else {
   type Figures = { first: number; p99: number; p50: number };
   const side = (eager: boolean): Figures => {
-    const r = spawnSync(process.execPath, [...(eager ? ['--no-wasm-lazy-compilation'] : []), ...process.execArgv, new URL(import.meta.url).pathname, 'child'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, 'child', eager ? 'eager' : 'lazy'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
     return JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{"first"'))!) as Figures;
   };

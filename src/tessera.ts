@@ -22,11 +22,7 @@ import { textView } from './util/index.js';
 import type { GuestInfo } from './wasm/index.js';
 import { Workflows, workflowRef, type WorkflowFn, type WorkflowHandle, type WorkflowOptions, type WorkflowRef } from './workflow/index.js';
 
-/**
- * The store `Tessera.open` uses when given none and `TESSERA_STORE` is not set, and the `tessera`
- * command's default: `tessera.db` in the working directory.
- */
-export const DEFAULT_STORE = 'sqlite:./tessera.db';
+export { DEFAULT_STORE } from './defaults.js';
 
 /** How long `close()` waits for calls in flight by default. */
 const DEFAULT_CLOSE_GRACE_MS = 5000;

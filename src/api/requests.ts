@@ -141,6 +141,7 @@ const LAYER_OPTIONS: Record<string, Record<string, Check>> = {
     runtimeVersion: checkId,
     instrumentOptions: object,
     warmOnUpload: checkBoolean,
+    compile: (f, v) => checkOneOf(f, v, ['lazy', 'eager'] as const),
   },
   processor: {
     batchIntervalMs: ms(0),

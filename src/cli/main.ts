@@ -1,30 +1,50 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
-import { PayloadTooLarge } from '../api/index.js';
 import { TesseraHttpError } from '../client/index.js';
-import { StoreNotFound } from '../store/index.js';
-import { InvalidArgument } from '../util/index.js';
-import { registerActors } from './actors.js';
+import { TesseraError } from '../util/index.js';
 import { TesseraCommand } from './command.js';
-import { registerCode } from './code.js';
-import { registerDemo } from './demo.js';
-import { registerMessages } from './messages.js';
-import { registerNew } from './new.js';
-import { registerRun } from './run.js';
-import { registerServe } from './serve.js';
-import { registerWorkflows } from './workflows.js';
 
 /** Exit code of a wrong flag or argument (commander's usage errors included, and a store path that names no store). */
 const USAGE = 2;
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** Codes of the errors that are a wrong flag or argument (exit code {@link USAGE}). */
+const USAGE_CODES = new Set(['INVALID_ARGUMENT', 'PAYLOAD_TOO_LARGE', 'STORE_NOT_FOUND']);
+
+/**
+ * The verbs, each with the module that registers it, in the order `--help` lists them. A module
+ * is imported only when its verb is called (or when help or an unknown verb needs them all): a
+ * verb's dependencies (the facade, the store drivers, fastify) take hundreds of ms to load, and
+ * `tessera run` should not wait for `serve`'s.
+ */
+type Register = (program: TesseraCommand, version: string) => void;
+const MODULES: { verbs: string[]; load: () => Promise<Register> }[] = [
+  { verbs: ['upload'], load: async () => (await import('./code.js')).registerCode },
+  { verbs: ['create', 'actors', 'actor', 'state'], load: async () => (await import('./actors.js')).registerActors },
+  { verbs: ['send', 'reply', 'query'], load: async () => (await import('./messages.js')).registerMessages },
+  { verbs: ['serve'], load: async () => (await import('./serve.js')).registerServe },
+  { verbs: ['workflows', 'workflow'], load: async () => (await import('./workflows.js')).registerWorkflows },
+  { verbs: ['run'], load: async () => (await import('./run.js')).registerRun },
+  { verbs: ['demo'], load: async () => (await import('./demo.js')).registerDemo },
+  { verbs: ['new'], load: async () => (await import('./new.js')).registerNew },
+];
+
+/** The modules to load for these arguments: the verb's own, none for `--version`, or all of them when there is no known verb. */
+function modulesFor(argv: readonly string[]): typeof MODULES {
+  // No global option takes a value, so the first word that is not an option is the verb.
+  const verb = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (verb === undefined && argv.some((a) => a === '-V' || a === '--version')) return [];
+  const own = MODULES.filter((m) => verb !== undefined && m.verbs.includes(verb));
+  return own.length > 0 ? own : MODULES;
+}
+
 /** An error and its causes, one after another: "cannot open the store at x: SQLITE_CANTOPEN ...". */
 function explain(e: unknown): string {
   const parts: string[] = [];
   for (let c: unknown = e; c instanceof Error && parts.length < 4; c = c.cause) parts.push(c.message);
-  if (e instanceof StoreNotFound) parts.push('no such file (`tessera upload` creates a store; --store or TESSERA_STORE names another)');
+  if (e instanceof TesseraError && e.code === 'STORE_NOT_FOUND') parts.push('no such file (`tessera upload` creates a store; --store or TESSERA_STORE names another)');
   return parts.length ? parts.join(': ') : String(e);
 }
 
@@ -32,14 +52,7 @@ const program = new TesseraCommand();
 program.name('tessera').description('Durable, metered WebAssembly actors for Node.js').version(version);
 // Usage errors come back here (after commander has printed them) instead of exiting with 1.
 program.exitOverride();
-registerCode(program);
-registerActors(program);
-registerMessages(program);
-registerServe(program);
-registerWorkflows(program);
-registerRun(program);
-registerDemo(program);
-registerNew(program, version);
+for (const register of await Promise.all(modulesFor(process.argv).map((m) => m.load()))) register(program, version);
 
 // A verb awaits threads (engine, code pool, store writer) that unref themselves when idle; if every
 // handle in the loop were unref'd mid-await, Node would end the process with its "unsettled
@@ -53,7 +66,7 @@ try {
   } else {
     console.error(`tessera: ${explain(e)}`);
     // A server's 400 is a wrong argument too (checked there with the same validators).
-    const usage = e instanceof InvalidArgument || e instanceof PayloadTooLarge || e instanceof StoreNotFound || (e instanceof TesseraHttpError && e.status === 400);
+    const usage = (e instanceof TesseraError && USAGE_CODES.has(e.code)) || (e instanceof TesseraHttpError && e.status === 400);
     process.exitCode = usage ? USAGE : 1;
   }
 } finally {

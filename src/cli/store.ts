@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { checkStoreSpec } from '../api/index.js';
-import { openStore, StoreNotFound, type Store } from '../store/index.js';
-import { DEFAULT_STORE, Tessera } from '../tessera.js';
+import { DEFAULT_STORE } from '../defaults.js';
+import type { Store } from '../store/index.js';
+import type { Tessera } from '../tessera.js';
 
 /** `--store <spec>`: the flag, else `TESSERA_STORE`, else the library's default store. */
 export const storeOption = (): Option => new Option('--store <spec>', 'store: sqlite:<path> or a file path').env('TESSERA_STORE').default(DEFAULT_STORE);
@@ -22,6 +23,8 @@ function sqliteFile(spec: string): string | null {
 
 /** Runs `fn` on the store opened read-only (a missing store is `StoreNotFound`, never a new empty one). */
 export async function inspect<T>(spec: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  // Loaded here, not at import: a verb that never opens a store should not load its drivers.
+  const { openStore } = await import('../store/index.js');
   const store = await openStore(spec, { readOnly: true });
   try {
     return await fn(store);
@@ -35,6 +38,8 @@ export async function inspect<T>(spec: string, fn: (store: Store) => Promise<T>)
  * may make a new store: for the other verbs a missing one is a mistyped path, a `StoreNotFound`.
  */
 export async function withTessera<T>(spec: string, fn: (t: Tessera) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+  // Loaded here, not at import, so that registering the verbs loads none of Tessera.
+  const [{ StoreNotFound }, { Tessera }] = await Promise.all([import('../store/index.js'), import('../tessera.js')]);
   const file = sqliteFile(spec);
   const fresh = file !== null && !existsSync(file);
   if (fresh && !options.create) throw new StoreNotFound(file);

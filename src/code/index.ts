@@ -4,3 +4,4 @@ export type { CodeServiceOptions, CodeStats, CompiledCode, InstrumentedCode, Mod
 export { MissingOriginalCode, InstrumentationFailed, EngineCompileError, CodeTooLarge, CodeWorkerError } from './errors.js';
 export { CodeWorkerPool } from './pool.js';
 export type { PoolInstrumented } from './pool.js';
+export type { CompileMode } from './protocol.js';

@@ -13,7 +13,7 @@ import {
   type InstrumentOptions,
 } from '../wasm/index.js';
 import { CodeWorkerError, EngineCompileError } from './errors.js';
-import { ownCopy, transferList, type CodeReply, type CodeRequest, type CodeTask, type CodeTaskResult, type PartRelay, type WireError } from './protocol.js';
+import { ownCopy, transferList, type CodeReply, type CodeRequest, type CodeTask, type CodeTaskResult, type CodeWorkerData, type CompileMode, type PartRelay, type WireError } from './protocol.js';
 
 /** What instrumenting on the pool gives: the code, its metadata, and the module if compiled. */
 export type PoolInstrumented = Extract<CodeTaskResult, { op: 'instrument' }>;
@@ -112,12 +112,15 @@ export class CodeWorkerPool {
   private splits = 0;
   private readonly arenas = new Arenas();
 
-  constructor(size: number) {
+  constructor(
+    size: number,
+    private readonly compileMode: CompileMode = 'lazy',
+  ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerUrl(import.meta.url, './worker.js'));
+    const worker = new Worker(workerUrl(import.meta.url, './worker.js'), { workerData: { eagerCompile: this.compileMode === 'eager' } satisfies CodeWorkerData });
     worker.unref();
     const slot: Slot = { worker, busy: 0, pending: new Map() };
     worker.on('message', (reply: CodeReply) => {

@@ -1,6 +1,18 @@
 import type { CodeMetadata, GuestInfo, GuestMode, GuestOptions, InstrumentOptions, InstrumentedPart } from '../wasm/index.js';
 
 /**
+ * How code workers compile: `lazy` (V8's default: each function when first called) or `eager`
+ * (every function when the module is compiled). See CodeServiceOptions.compile.
+ */
+export type CompileMode = 'lazy' | 'eager';
+
+/** What a code worker is started with. */
+export interface CodeWorkerData {
+  /** Compile every function when a module is compiled (CodeServiceOptions.compile `eager`). */
+  eagerCompile: boolean;
+}
+
+/**
  * Work a code worker does. Bytes travel as transferred ArrayBuffers, or shared when several
  * workers read them.
  *

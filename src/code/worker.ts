@@ -2,7 +2,8 @@
  * Code worker: hashing and guest validation, instrumentation and compilation, off the main thread.
  */
 import { createHash } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
+import { parentPort, workerData } from 'node:worker_threads';
 import { TesseraError } from '../util/index.js';
 import { EngineCompileError } from './errors.js';
 import { assembleInstrumented, instrument, instrumentClaimed, planInstrument, validateGuest, type InstrumentPlan } from '../wasm/index.js';
@@ -14,6 +15,7 @@ import {
   type CodeRequest,
   type CodeTask,
   type CodeTaskResult,
+  type CodeWorkerData,
   type PartRelay,
   type SplitJob,
   type WireError,
@@ -88,7 +90,15 @@ function shareOutput(input: Uint8Array): boolean {
  * the first). The code passed our own validation and instrumenter, so V8 refusing it is V8's own
  * limit: an EngineCompileError, which the service records as depending on the engine version.
  */
+// A process started eager (`--no-wasm-lazy-compilation`) stays so: the flag is not switched back.
+const eagerCompile = (workerData as CodeWorkerData).eagerCompile && !process.execArgv.includes('--no-wasm-lazy-compilation');
+
 function compile(code: Uint8Array): WebAssembly.Module {
+  // V8's flags are the process's, not this thread's: eager compilation is switched on only for
+  // the length of this (synchronous) compile, which V8 reads the flag at the start of. A lazy
+  // service's compile in another thread at that moment may come out eager too: a difference in
+  // speed only, never in behaviour.
+  if (eagerCompile) setFlagsFromString('--no-wasm-lazy-compilation');
   try {
     return new WebAssembly.Module(code as Uint8Array<ArrayBuffer>);
   } catch (e) {
@@ -96,6 +106,8 @@ function compile(code: Uint8Array): WebAssembly.Module {
       throw new EngineCompileError(`${e.name}: ${e.message}`);
     }
     throw e;
+  } finally {
+    if (eagerCompile) setFlagsFromString('--wasm-lazy-compilation');
   }
 }
 

@@ -3,9 +3,9 @@
  * worker pool, dispatch and the outcome side together; it keeps `execute`, `close` and `stats`.
  */
 import { availableParallelism } from 'node:os';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { InstrumentationFailed, MissingOriginalCode, type CompiledCode, type ModuleProvider } from '../code/index.js';
-import { Closed } from '../util/index.js';
+import { Closed, defaultLogger } from '../util/index.js';
 import { DEFAULT_DEADLINE_MS, DEFAULT_GAS_LIMIT } from './costs.js';
 import { Dispatcher } from './dispatch.js';
 import type { Governor, Reservation } from './governor.js';
@@ -123,7 +123,7 @@ export class Engine {
     this.maxQueued = Math.max(0, options.maxQueued ?? 1024);
     this.defaultGas = options.defaultGasLimit ?? DEFAULT_GAS_LIMIT;
     this.governor = options.governor;
-    this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
+    this.log = options.logger ?? defaultLogger();
     // At most 32: a worker's job ring then always has room (ring.ts, INLINE_MAX).
     this.pipeline = Math.min(32, Math.max(1, options.pipeline ?? 16));
     // The parts reach one another through these callbacks from worker events and timers, once all

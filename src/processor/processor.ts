@@ -1,5 +1,5 @@
-import { pino, type Logger } from 'pino';
-import { RecentMap } from '../util/index.js';
+import type { Logger } from 'pino';
+import { defaultLogger, RecentMap } from '../util/index.js';
 import type { CodeService } from '../code/index.js';
 import { Histogram, MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchStats } from '../prefetch/index.js';
@@ -102,7 +102,7 @@ export class Processor {
     this.intervalMs = options.batchIntervalMs ?? 10;
     this.sliceGas = options.batchSliceGas ?? 100_000_000n;
     this.maxMessages = options.maxBatchMessages ?? 1000;
-    this.log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' });
+    this.log = options.logger ?? defaultLogger();
     this.clock = options.clock ?? Date.now;
     this.cache = new StateCache(this.store, options.stateCacheBytes ?? 64 * 1024 * 1024);
     this.waiters = new ReplyWaiters(this.store);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { GroupCommit, type Store, type WorkflowRecord } from '../store/index.js';
+import { defaultLogger } from '../util/index.js';
 import type { ActorCalls } from './actors.js';
 import { systemClock, type Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
@@ -125,7 +126,7 @@ export class Workflows {
       historyWarnEvents: options.historyWarnEvents ?? 10_000,
       historyMaxEvents: options.historyMaxEvents ?? 100_000,
       closeGraceMs: options.closeGraceMs ?? 5000,
-      logger: options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' }),
+      logger: options.logger ?? defaultLogger(),
       onStopped: (id) => this.notify(id),
     });
   }

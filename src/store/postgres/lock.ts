@@ -12,7 +12,7 @@
  *   `StoreLocked`, naming the holder recorded in `lock_holder`.
  */
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { StoreError, StoreLocked, type LockHolder } from '../errors.js';
 import type { Migration } from '../sqlite/index.js';
 
@@ -81,7 +81,9 @@ export interface ProcessingLock {
 
 /** Takes the processing lock on a connection of its own, or throws `StoreLocked` naming the holder. */
 export async function lockForProcessing(config: pg.ClientConfig, schema: string, name: string): Promise<ProcessingLock> {
-  const client = new pg.Client({ ...config, application_name: 'tessera-lock' });
+  // Loaded on use, as the store loads it (see PostgresStore.open).
+  const { default: driver } = await import('pg');
+  const client = new driver.Client({ ...config, application_name: 'tessera-lock' });
   let lost: Error | null = null;
   const lose = (cause?: unknown): void => {
     lost ??= new StoreError("the connection holding the store's processing lock was lost: commits are refused (open the store again)", cause);
