@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import type { TesseraClient } from '../client/index.js';
+import { remote, tokenOption, urlOption } from './remote.js';
 import { storeOption, storeSpec } from './store.js';
 
 /** The options every store verb's action gets: `--json` among its own. */
@@ -15,13 +17,26 @@ export class TesseraCommand extends Command {
    * options, and `action` gets the checked store spec, its options, then its arguments.
    */
   storeAction<O extends object>(json: string, action: (spec: string, opts: VerbOptions<O>, ...args: string[]) => Promise<void>): this {
-    return this.addOption(storeOption())
-      .option('--json', json)
-      .action(async (...params: unknown[]) => {
-        // Commander calls an action with the arguments, then the options, then the command.
-        const cmd = params.pop() as Command;
-        const opts = params.pop() as VerbOptions<O>;
-        await action(storeSpec(cmd), opts, ...(params as string[]));
-      });
+    return this.verb(false, json, (spec, _client, opts: VerbOptions<O>, ...args) => action(spec, opts, ...args));
+  }
+
+  /**
+   * {@link storeAction} for a verb that also works against a `tessera serve`: `--url` and
+   * `--token` join `--store`, and `action` gets the server's client (null without `--url`) after
+   * the store spec.
+   */
+  servedAction<O extends object>(json: string, action: (spec: string, client: TesseraClient | null, opts: VerbOptions<O>, ...args: string[]) => Promise<void>): this {
+    return this.verb(true, json, action);
+  }
+
+  private verb<O extends object>(served: boolean, json: string, action: (spec: string, client: TesseraClient | null, opts: VerbOptions<O>, ...args: string[]) => Promise<void>): this {
+    this.addOption(storeOption());
+    if (served) this.addOption(urlOption()).addOption(tokenOption());
+    return this.option('--json', json).action(async (...params: unknown[]) => {
+      // Commander calls an action with the arguments, then the options, then the command.
+      const cmd = params.pop() as Command;
+      const opts = params.pop() as VerbOptions<O>;
+      await action(storeSpec(cmd), served ? remote(cmd) : null, opts, ...(params as string[]));
+    });
   }
 }

@@ -8,12 +8,25 @@ export function show(bytes: Uint8Array | null | undefined): string {
   return /^[\P{C}\n\t]*$/u.test(text) && !text.includes('\uFFFD') ? JSON.stringify(text) : `0x${Buffer.from(bytes).toString('hex')}`;
 }
 
+/** What {@link describeResult} prints of an execution (a query's, through a server too). */
+export type Executed = Pick<ExecutionResult, 'gasUsed' | 'reply' | 'timings' | 'exitCode'> & { status: string; error?: { message: string } };
+
+/** What {@link describeReply} prints of a committed reply. */
+export interface ReplyFields {
+  messageId: string;
+  status: string;
+  error: string | null;
+  payload: Uint8Array | null;
+  gasUsed: bigint;
+  batchHeight: number;
+}
+
 /**
  * One line per execution: status, reply, gas and time, and a command's exit code. An execution
  * stopped from outside (Timeout, Cancelled) is charged nothing, and its worker is gone before
  * its counter could be read: its gas is unknown, not 0.
  */
-export function describeResult(r: ExecutionResult): string {
+export function describeResult(r: Executed): string {
   const status = r.status === 'ok' ? 'ok' : `${r.status}${r.error?.message ? ` (${r.error.message})` : ''}`;
   const t = r.timings;
   const stopped = r.status === 'Timeout' || r.status === 'Cancelled';
@@ -23,7 +36,7 @@ export function describeResult(r: ExecutionResult): string {
 }
 
 /** One line per committed reply: status, reply, gas and batch height. */
-export function describeReply(r: { status: string; error: string | null; payload: Uint8Array | null; gasUsed: bigint; batchHeight: number }): string {
+export function describeReply(r: Omit<ReplyFields, 'messageId'>): string {
   const status = r.status === 'ok' ? 'ok' : `${r.status}${r.error ? ` (${r.error})` : ''}`;
   return `${status}  reply=${show(r.payload)}  gas=${r.gasUsed}  batch=${r.batchHeight}`;
 }

@@ -54,6 +54,13 @@ program.name('tessera').description('Durable, metered WebAssembly actors for Nod
 program.exitOverride();
 for (const register of await Promise.all(modulesFor(process.argv).map((m) => m.load()))) register(program, version);
 
+// A reader that stops early (`tessera upload x.wasm | head -n 1`) closes the pipe: the rest of the
+// output has nowhere to go, and the verb still finishes (a store it writes is closed properly).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.stdout.destroy();
+});
+
 // A verb awaits threads (engine, code pool, store writer) that unref themselves when idle; if every
 // handle in the loop were unref'd mid-await, Node would end the process with its "unsettled
 // top-level await" code 13 instead of the verb's own. This timer holds the loop until the verb ends.

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { checkString } from '../api/index.js';
-import type { LogLine } from '../exec/index.js';
+import type { LogLine } from '../client/index.js';
 import { InvalidMessage } from '../processor/index.js';
-import type { ReplyRecord } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import type { TesseraCommand } from './command.js';
 import { gasFlag, idArgument, payloadArgument, priorityFlag } from './flags.js';
-import { describeReply, describeResult } from './format.js';
+import { describeReply, describeResult, type Executed, type ReplyFields } from './format.js';
 import { printJson } from './json.js';
 import { remote, tokenOption, urlOption } from './remote.js';
 import { inspect, storeOption, storeSpec, withTessera } from './store.js';
@@ -46,7 +46,7 @@ export function registerMessages(program: TesseraCommand): void {
         const idempotencyKey = opts.idempotencyKey === undefined ? undefined : idArgument('--idempotency-key', opts.idempotencyKey);
         const request = { to, payload, gasLimit, from, priority, idempotencyKey };
         const printId = (messageId: string) => (opts.json ? printJson({ messageId }) : console.log(messageId));
-        const printReply = (reply: { messageId: string; status: string; error: string | null; payload: Uint8Array | null; gasUsed: bigint; batchHeight: number }) => {
+        const printReply = (reply: ReplyFields) => {
           if (opts.json) printJson(reply);
           else console.log(`${describeReply(reply)}  message=${reply.messageId}`);
           if (reply.status !== 'ok') process.exitCode = 1;
@@ -69,17 +69,13 @@ export function registerMessages(program: TesseraCommand): void {
     .command('reply')
     .description("a message's committed reply, with its logs (read-only; exit 1 if it failed or is not replied yet)")
     .argument('<messageId>', 'the id send printed')
-    .storeAction<object>('print JSON', async (spec, opts, idText) => {
+    .servedAction<object>('print JSON', async (spec, client, opts, idText) => {
       const id = checkString('<messageId>', idText, MAX_MESSAGE_ID_BYTES);
-      await inspect(spec, async (store) => {
-        const r = await store.processing.reply(id);
-        if (r) return printReply(r, opts.json === true);
-        const m = await store.processing.message(id);
-        if (!m) throw new InvalidMessage(`unknown message ${id}`);
-        process.exitCode = 1;
-        if (opts.json) printJson({ messageId: id, status: m.status });
-        else console.log(`${m.status}: no reply yet (a process running this store handles it)`);
-      });
+      const found = client ? await client.message(id) : await inspect(spec, (store) => storedReply(store, id));
+      if (found.reply) return printReply(found.reply, opts.json === true);
+      process.exitCode = 1;
+      if (opts.json) printJson({ messageId: id, status: found.status });
+      else console.log(`${found.status}: no reply yet (a process running this store handles it)`);
     });
 
   program
@@ -88,26 +84,45 @@ export function registerMessages(program: TesseraCommand): void {
     .argument('<actor>', 'actor id')
     .argument('<payload>', "text, or @file for a file's bytes")
     .option('--gas <n>', 'gas limit', DEFAULT_GAS)
-    .storeAction<{ gas: string }>('print JSON', async (spec, opts, actorText, payloadText) => {
+    .servedAction<{ gas: string }>('print JSON', async (spec, client, opts, actorText, payloadText) => {
       const actor = idArgument('<actor>', actorText);
       const payload = payloadArgument('<payload>', payloadText);
       const gasLimit = gasFlag(opts.gas);
-      await withTessera(spec, async (t) => {
-        const r = await t.query(actor, payload, { gasLimit });
-        if (opts.json) printJson({ status: r.status, error: r.error?.message ?? null, payload: r.payload, gasUsed: r.gasUsed, logs: r.logs });
+      const print = (r: Executed & { logs: readonly LogLine[] }) => {
+        const error = r.error?.message ?? null;
+        if (opts.json) printJson({ status: r.status, error, payload: r.reply, gasUsed: r.gasUsed, logs: r.logs.map((l) => ({ level: l.level, message: l.message })) });
         else {
           console.log(describeResult(r));
           for (const l of r.logs) console.log(`  log ${l.level}: ${l.message}`);
         }
         if (r.status !== 'ok') process.exitCode = 1;
-      });
+      };
+      if (client) {
+        const r = await client.query(actor, payload, { gasLimit });
+        return print({ ...r, error: r.error === null ? undefined : { message: r.error } });
+      }
+      await withTessera(spec, async (t) => print(await t.query(actor, payload, { gasLimit })));
     });
 }
 
-function printReply(r: ReplyRecord, json: boolean): void {
-  const logs = JSON.parse(r.logs) as LogLine[];
+/** What a message has: its committed reply with its logs, or none yet and its status. */
+interface Replied {
+  status: string;
+  reply: (ReplyFields & { logs: readonly LogLine[] }) | null;
+}
+
+/** A message's reply as the store holds it (a message not there is unknown). */
+async function storedReply(store: Store, id: string): Promise<Replied> {
+  const r = await store.processing.reply(id);
+  if (r) return { status: 'done', reply: { ...r, logs: JSON.parse(r.logs) as LogLine[] } };
+  const m = await store.processing.message(id);
+  if (!m) throw new InvalidMessage(`unknown message ${id}`);
+  return { status: m.status, reply: null };
+}
+
+function printReply(r: ReplyFields & { logs: readonly LogLine[] }, json: boolean): void {
   if (r.status !== 'ok') process.exitCode = 1;
-  if (json) return printJson({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight, logs });
+  if (json) return printJson({ messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight, logs: r.logs });
   console.log(describeReply(r));
-  for (const l of logs) console.log(`  log ${l.level}: ${l.message}`);
+  for (const l of r.logs) console.log(`  log ${l.level}: ${l.message}`);
 }

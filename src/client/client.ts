@@ -1,6 +1,6 @@
 import { fromBase64, toBase64 } from './base64.js';
 import { errorOf, TesseraConnectionError, TesseraHttpError } from './errors.js';
-import type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, MessageInfo, Page, QueryResult, Reply, SendRequest, ServerStats, StateEntry, WorkflowInfo, WorkflowState } from './types.js';
+import type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, LogLine, MessageInfo, Page, QueryResult, Reply, SendRequest, ServerStats, StateEntry, Uploaded, WorkflowInfo, WorkflowState } from './types.js';
 
 /** Options of {@link TesseraClient}. */
 export interface TesseraClientOptions {
@@ -56,9 +56,14 @@ interface ReplyJson {
 interface MessageJson extends Omit<MessageInfo, 'gasLimit' | 'payload' | 'reply'> {
   gasLimit: string;
   payload: string;
-  reply: ReplyJson | null;
+  reply: (ReplyJson & { logs: LogLine[] }) | null;
 }
-const toMessage = (m: MessageJson): MessageInfo => ({ ...m, gasLimit: BigInt(m.gasLimit), payload: fromBase64(m.payload), reply: m.reply === null ? null : toReply(m.reply) });
+const toMessage = (m: MessageJson): MessageInfo => ({
+  ...m,
+  gasLimit: BigInt(m.gasLimit),
+  payload: fromBase64(m.payload),
+  reply: m.reply === null ? null : { ...toReply(m.reply), logs: m.reply.logs },
+});
 const toReply = (r: ReplyJson): Reply => ({ ...r, payload: r.payload === null ? null : fromBase64(r.payload), gasUsed: BigInt(r.gasUsed) });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -85,8 +90,8 @@ export class TesseraClient {
   }
 
   /** Uploads a guest; `created` is false when it was stored already. */
-  async upload(wasm: Uint8Array): Promise<CodeInfo & { created: boolean }> {
-    return (await this.call({ method: 'POST', path: '/v1/codes', body: wasm, type: 'application/wasm' })).json() as Promise<CodeInfo & { created: boolean }>;
+  async upload(wasm: Uint8Array): Promise<Uploaded> {
+    return (await this.call({ method: 'POST', path: '/v1/codes', body: wasm, type: 'application/wasm' })).json() as Promise<Uploaded>;
   }
 
   async code(codeId: string): Promise<CodeInfo> {
@@ -184,8 +189,8 @@ export class TesseraClient {
     const headers: Record<string, string> = {};
     if (options.gasLimit !== undefined) headers['Tessera-Gas-Limit'] = options.gasLimit.toString();
     const res = await this.call({ method: 'POST', path: `/v1/actors/${id(actorId)}/query`, body: bytesOf(payload), type: 'application/octet-stream', headers });
-    const r = (await res.json()) as { status: string; error: string | null; payload: string | null; gasUsed: string; logs: { level: string; message: string }[] };
-    return { status: r.status, error: r.error, reply: r.payload === null ? null : fromBase64(r.payload), gasUsed: BigInt(r.gasUsed), logs: r.logs };
+    const r = (await res.json()) as Omit<QueryResult, 'reply' | 'gasUsed'> & { payload: string | null; gasUsed: string };
+    return { status: r.status, error: r.error, reply: r.payload === null ? null : fromBase64(r.payload), gasUsed: BigInt(r.gasUsed), logs: r.logs, timings: r.timings };
   }
 
   async workflows(q: { status?: WorkflowState; limit?: number } = {}): Promise<{ counts: Record<WorkflowState, number>; workflows: WorkflowInfo[] }> {

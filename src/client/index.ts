@@ -5,4 +5,4 @@
 export { TesseraClient } from './client.js';
 export type { TesseraClientOptions } from './client.js';
 export { TesseraHttpError, TesseraConnectionError } from './errors.js';
-export type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, HistogramSummary, MessageInfo, Page, QueryResult, Reply, SendRequest, ServerStats, StateEntry, WorkflowInfo, WorkflowState } from './types.js';
+export type { ActorInfo, ActorSummary, CodeInfo, HistoryEvent, HistogramSummary, InstrumentedMetadata, LogLine, MessageInfo, Page, QueryResult, Reply, SendRequest, ServerStats, StateEntry, Uploaded, WorkflowInfo, WorkflowState } from './types.js';

@@ -11,6 +11,30 @@ export interface CodeInfo {
   instrumentation: { runtimeVersion: string; optionsHash: string; status: 'instrumented' | 'failed'; reason: string | null }[];
 }
 
+/** A guest's instrumented module under the server's runtime version (an upload's answer carries it). */
+export interface InstrumentedMetadata {
+  originalSize: number;
+  instrumentedSize: number;
+  functionCount: number;
+  instructionCount: number;
+  /** Its memory's limits in pages, or null without one. */
+  memory: { min: number; max: number | null } | null;
+  /** Exported functions among `handle`, `init`, `_start`, `_initialize`. */
+  entryPoints: string[];
+  imports: { module: string; name: string; kind: string }[];
+  exports: { name: string; kind: string }[];
+  /** Gas charged before each instantiation. */
+  instantiationGas: number;
+  runtimeVersion: string;
+  optionsHash: string;
+}
+
+/** An upload's answer: the code, whether this upload stored it (false: it was there), and its metadata. */
+export interface Uploaded extends CodeInfo {
+  created: boolean;
+  metadata: InstrumentedMetadata;
+}
+
 export interface ActorSummary {
   actorId: string;
   codeId: string;
@@ -54,7 +78,14 @@ export interface MessageInfo {
   payload: Uint8Array;
   status: 'pending' | 'planned' | 'done';
   attempts: number;
-  reply: Reply | null;
+  /** The committed reply, with what the guest logged. */
+  reply: (Reply & { logs: LogLine[] }) | null;
+}
+
+/** A line a guest logged. */
+export interface LogLine {
+  level: string;
+  message: string;
 }
 
 /** A query's outcome (nothing was kept). */
@@ -63,7 +94,9 @@ export interface QueryResult {
   error: string | null;
   reply: Uint8Array | null;
   gasUsed: bigint;
-  logs: { level: string; message: string }[];
+  logs: LogLine[];
+  /** Where the time went, ms per phase. */
+  timings: { queueWait: number; codeLookup: number; compile: number; instantiate: number; run: number; total: number };
 }
 
 export type WorkflowState = 'pending' | 'succeeded' | 'failed' | 'cancelled';
@@ -77,6 +110,8 @@ export interface WorkflowInfo {
   output: unknown;
   error: unknown;
   leaseOwner: string | null;
+  /** When the lease expires, on the runners' clock; null when it was never leased. */
+  leaseUntil: string | null;
   cancelRequested: boolean;
   createdAt: string;
   updatedAt: string;

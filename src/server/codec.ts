@@ -57,6 +57,7 @@ export const queryJson = (r: ExecutionResult) => ({
   payload: r.reply === null ? null : base64(r.reply),
   gasUsed: r.gasUsed.toString(),
   logs: r.logs.map((l) => ({ level: l.level, message: l.message })),
+  timings: r.timings,
 });
 
 export const actorJson = (a: ActorRecord) => ({ actorId: a.actorId, codeId: a.codeId, createdAt: new Date(a.createdAt).toISOString() });
@@ -80,6 +81,8 @@ export const workflowJson = (w: WorkflowRecord) => ({
   output: value(w.output),
   error: value(w.error),
   leaseOwner: w.leaseOwner,
+  // 0 in the store: never leased.
+  leaseUntil: w.leaseUntil === 0 ? null : new Date(w.leaseUntil).toISOString(),
   cancelRequested: w.cancelRequested,
   createdAt: new Date(w.createdAt).toISOString(),
   updatedAt: new Date(w.updatedAt).toISOString(),

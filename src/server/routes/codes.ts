@@ -15,6 +15,20 @@ const CODE: JsonSchema = object({
   },
 });
 
+/** An upload's answer: the code, whether this upload stored it, and its instrumented metadata. */
+const UPLOADED: JsonSchema = {
+  ...CODE,
+  properties: {
+    ...(CODE.properties as object),
+    created: { type: 'boolean' },
+    metadata: {
+      type: 'object',
+      description: 'the instrumented module under this runtime version: originalSize, instrumentedSize, functionCount, instructionCount, memory, entryPoints, imports, exports, ...',
+    },
+  },
+  required: [...(CODE.required as string[]), 'created', 'metadata'],
+};
+
 /** Code routes: upload (admin), list and get (read). */
 export function codeRoutes(ctx: RouteContext, maxCodeBytes: number): RouteDef[] {
   const t = ctx.tessera;
@@ -27,17 +41,18 @@ export function codeRoutes(ctx: RouteContext, maxCodeBytes: number): RouteDef[] 
       role: 'admin',
       body: { kind: 'bytes', types: ['application/wasm'], limit: maxCodeBytes, description: 'the wasm module' },
       responses: {
-        201: { description: 'stored', content: json({ ...CODE, properties: { ...(CODE.properties as object), created: { type: 'boolean' } } }) },
-        200: { description: 'already stored', content: json(CODE) },
+        201: { description: 'stored', content: json(UPLOADED) },
+        200: { description: 'already stored', content: json(UPLOADED) },
         413: { description: 'over maxCodeBytes' },
         415: { description: 'not application/wasm' },
         422: { description: 'not a valid guest (the detail names the import or export at fault) or malformed wasm' },
       },
       async handler(req, reply) {
         const { codeId, created } = await t.upload(bodyBytes(req));
-        const summary = await t.store.codes.summary(codeId);
+        // The upload has instrumented it already (warmOnUpload) or this does, once, for every later message.
+        const [summary, { metadata }] = await Promise.all([t.store.codes.summary(codeId), t.codes.instrumented(codeId)]);
         if (!summary) throw new UnknownCode();
-        return reply.code(created ? 201 : 200).send({ ...codeJson(summary), created });
+        return reply.code(created ? 201 : 200).send({ ...codeJson(summary), created, metadata });
       },
     },
     {

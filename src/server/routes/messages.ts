@@ -1,6 +1,7 @@
 import { checkId, MAX_PRIORITY, MIN_PRIORITY, parseGasLimit, parseInteger } from '../../api/index.js';
 import type { Caller } from '../auth.js';
-import { UnknownActor, type Reply } from '../../processor/index.js';
+import type { LogLine } from '../../exec/index.js';
+import { toReply, UnknownActor } from '../../processor/index.js';
 import type { MessageRecord } from '../../store/index.js';
 import { base64, queryJson, replyJson } from '../codec.js';
 import { Busy, Forbidden, UnknownMessage } from '../errors.js';
@@ -18,6 +19,11 @@ const REPLY: JsonSchema = object({
   gasUsed: S.bigint,
   batchHeight: { type: 'integer' },
 });
+const LOGS: JsonSchema = { type: 'array', description: 'what the guest logged', items: object({ level: { type: 'string' }, message: { type: 'string' } }) };
+const TIMINGS: JsonSchema = {
+  ...object(Object.fromEntries(['queueWait', 'codeLookup', 'compile', 'instantiate', 'run', 'total'].map((k) => [k, { type: 'number' }]))),
+  description: 'where the time went, ms per phase',
+};
 const REPLY_BYTES = { type: 'string', contentMediaType: 'application/octet-stream' };
 const REPLY_HEADERS = { 'Tessera-Status': 'the status', 'Tessera-Gas-Used': 'gas used (decimal)', 'Tessera-Batch': 'the batch height', 'Tessera-Error': 'the error, URI-encoded (failures only)' };
 /** A committed reply: raw bytes with Tessera-* headers, or JSON. */
@@ -33,7 +39,7 @@ const MESSAGE: JsonSchema = object({
   payload: S.base64,
   status: { enum: ['pending', 'planned', 'done'] },
   attempts: { type: 'integer' },
-  reply: { oneOf: [REPLY, { type: 'null' }] },
+  reply: { oneOf: [{ ...REPLY, properties: { ...(REPLY.properties as object), logs: LOGS }, required: [...(REPLY.required as string[]), 'logs'] }, { type: 'null' }] },
 });
 /** An actor's recent messages are looked for among the store's latest arrivals (see `recentMessages`). */
 const RECENT_WINDOW = 100_000;
@@ -57,7 +63,7 @@ const gasLimitOf = (text: string | undefined): bigint => (text === undefined ? D
 export function messageRoutes(ctx: RouteContext): RouteDef[] {
   const t = ctx.tessera;
   const withReply = async (m: MessageRecord) => {
-    const r: Reply | null = m.status === 'done' ? await ctx.polls.wait(m.id, 0, ctx.closing) : null;
+    const r = m.status === 'done' ? await t.store.processing.reply(m.id) : null;
     return {
       messageId: m.id,
       sender: m.sender,
@@ -68,7 +74,7 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
       payload: base64(m.payload),
       status: m.status,
       attempts: m.attempts,
-      reply: r === null ? null : replyJson(r),
+      reply: r === null ? null : { ...replyJson(toReply(r)), logs: JSON.parse(r.logs) as LogLine[] },
     };
   };
   return [
@@ -173,7 +179,7 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
           description: 'the outcome: raw reply bytes with Tessera-Status and Tessera-Gas-Used, or JSON',
           content: {
             'application/octet-stream': REPLY_BYTES,
-            ...json(object({ status: { type: 'string' }, error: { type: ['string', 'null'] }, payload: { type: ['string', 'null'], contentEncoding: 'base64' }, gasUsed: S.bigint, logs: { type: 'array' } })),
+            ...json(object({ status: { type: 'string' }, error: { type: ['string', 'null'] }, payload: { type: ['string', 'null'], contentEncoding: 'base64' }, gasUsed: S.bigint, logs: LOGS, timings: TIMINGS })),
           },
         },
         404: { description: 'no such actor' },

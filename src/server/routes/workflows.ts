@@ -15,6 +15,7 @@ const WORKFLOW: JsonSchema = object({
   output: { description: VALUE_DOC },
   error: { description: 'the recorded error of a failed workflow' },
   leaseOwner: { type: ['string', 'null'] },
+  leaseUntil: { type: ['string', 'null'], format: 'date-time', description: "the lease's expiry on the runners' clock (null: never leased)" },
   cancelRequested: { type: 'boolean' },
   createdAt: { type: 'string', format: 'date-time' },
   updatedAt: { type: 'string', format: 'date-time' },
