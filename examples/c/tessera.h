@@ -22,6 +22,8 @@ TESSERA_IMPORT("self_read") void tessera_self_read(void *ptr);
 TESSERA_IMPORT("reply") void tessera_reply(const void *ptr, int len);
 /** Sends a message to actor `to`, delivered after the batch commits, carrying `gas` (at least 100,000, paid now on top of the price); per byte of recipient id and payload (at most 1 MiB); 1,024 per execution; misuse traps with InvalidHostCall. */
 TESSERA_IMPORT("send") void tessera_send(const void *to_ptr, int to_len, const void *ptr, int len, unsigned long long gas);
+/** Schedules a message to this actor (a timer), delivered in the first batch whose time is at least this batch's time plus `delay_ms` (0 to 2^41) and once the batch that scheduled it has committed, carrying `gas` (at least 100,000, paid now on top of the price); per byte of payload (at most 1 MiB); 64 per execution, 1,024 waiting per actor (a commit drops the rest, with a warning in the logs); kept only if the message succeeds; misuse traps with InvalidHostCall. */
+TESSERA_IMPORT("schedule") void tessera_schedule(long long delay_ms, const void *ptr, int len, unsigned long long gas);
 /** The value's length, or -1 if absent; copies min(length, cap) bytes to `out_ptr`; per byte of key and of value copied. */
 TESSERA_IMPORT("state_read") int tessera_state_read(const void *key_ptr, int key_len, void *out_ptr, int out_cap);
 /** The smallest key greater than `key` in byte order (committed state and this message's writes and deletes): its length, or -1 if none; copies min(length, cap) bytes to `out_ptr`; per byte of key and of key copied, and the base price again for each committed key passed over because this message deleted it. */

@@ -33,6 +33,10 @@ export declare function reply(ptr: usize, len: i32): void;
 @external("tessera", "send")
 export declare function send(toPtr: usize, toLen: i32, ptr: usize, len: i32, gas: u64): void;
 
+/** Schedules a message to this actor (a timer), delivered in the first batch whose time is at least this batch's time plus `delay_ms` (0 to 2^41) and once the batch that scheduled it has committed, carrying `gas` (at least 100,000, paid now on top of the price); per byte of payload (at most 1 MiB); 64 per execution, 1,024 waiting per actor (a commit drops the rest, with a warning in the logs); kept only if the message succeeds; misuse traps with InvalidHostCall. */
+@external("tessera", "schedule")
+export declare function schedule(delayMs: i64, ptr: usize, len: i32, gas: u64): void;
+
 /** The value's length, or -1 if absent; copies min(length, cap) bytes to `out_ptr`; per byte of key and of value copied. */
 @external("tessera", "state_read")
 export declare function state_read(keyPtr: usize, keyLen: i32, outPtr: usize, outCap: i32): i32;

@@ -59,6 +59,15 @@ export function send(to: string, payload: Uint8Array, gas: u64): void {
   abi.send(t.dataStart, t.length, payload.dataStart, payload.length, gas);
 }
 
+/**
+ * Schedules a message to this actor (a timer): delivered in the first batch whose time is at least
+ * this batch's time plus `delayMs`, once this batch has committed; `gas` (at least 100,000) is
+ * paid now. Kept only if this message succeeds; 64 per message, 1,024 waiting per actor.
+ */
+export function scheduleSelf(delayMs: i64, payload: Uint8Array, gas: u64): void {
+  abi.schedule(delayMs, payload.dataStart, payload.length, gas);
+}
+
 /** Gas left for this message. */
 export function gasLeft(): u64 {
   return abi.gas_left();

@@ -12,10 +12,12 @@ import {
   MAX_LOG_BYTES,
   MAX_PAYLOAD_BYTES,
   MAX_REPLY_BYTES,
+  MAX_SCHEDULES,
   MAX_SENDS,
   MAX_STATE_KEY_BYTES,
   MAX_STATE_VALUE_BYTES,
   MAX_WRITES,
+  MAX_TIMER_DELAY_MS,
   MIN_SEND_GAS,
 } from './costs.js';
 import { SortedKeys } from './sorted-keys.js';
@@ -24,6 +26,7 @@ import { LOG_LEVELS, type ExecutionContext, type ExecutionStatus, type LogLine, 
 /** The table's prices, in BigInt. */
 const PRICE = hostPrices();
 const MIN_SEND = BigInt(MIN_SEND_GAS);
+const MAX_DELAY = BigInt(MAX_TIMER_DELAY_MS);
 
 /** A trap raised by a host function; the guest stops with this status. */
 export class HostTrap extends Error {
@@ -49,7 +52,9 @@ const utf16 = new TextDecoder('utf-16le');
 export class ExecutionState {
   reply: Uint8Array | null = null;
   readonly writes = new Map<string, StateWrite>();
+  /** Messages sent, timers (`delayMs` set) among them, in call order. */
   readonly sends: OutgoingMessage[] = [];
+  schedules = 0;
   readonly logs: LogLine[] = [];
   logBytes = 0;
   readonly stdout: Uint8Array[] = [];
@@ -231,6 +236,17 @@ export function hostImports(): HostBinding {
       // The gas attached to a message is paid by the sender, now.
       charge(gas);
       st.sends.push({ to: utf8.decode(view(toPtr, toLen)), payload: view(ptr, len).slice(), gasLimit: gas });
+    },
+    schedule: (delay, ptr, len, gas) => {
+      pay(P.schedule, len >>> 0);
+      if (st.schedules >= MAX_SCHEDULES) throw new HostTrap('InvalidHostCall', 'too many timers scheduled');
+      if (len >>> 0 > MAX_PAYLOAD_BYTES) throw new HostTrap('InvalidHostCall', 'timer payload too large');
+      if (delay < 0n || delay > MAX_DELAY) throw new HostTrap('InvalidHostCall', 'timer delay out of range');
+      if (gas < 0n) throw new HostTrap('InvalidHostCall', 'gas attached to a timer out of range');
+      if (gas < MIN_SEND) throw new HostTrap('InvalidHostCall', 'gas attached to a timer below the minimum');
+      charge(gas);
+      st.schedules++;
+      st.sends.push({ to: st.ctx.self, payload: view(ptr, len).slice(), gasLimit: gas, delayMs: Number(delay) });
     },
     state_read: (kp, kl, out, cap) => {
       pay(P.state_read, kl >>> 0);

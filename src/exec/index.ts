@@ -18,4 +18,4 @@ export type {
 } from './types.js';
 export * as hostCosts from './costs.js';
 /** What a sent message costs and carries at least, and how many one execution may send: the processor bounds a batch's output with these. */
-export { MESSAGE_BASE_GAS, MIN_SEND_GAS, MAX_SENDS, MAX_PAYLOAD_BYTES } from './costs.js';
+export { MESSAGE_BASE_GAS, MIN_SEND_GAS, MAX_SENDS, MAX_PAYLOAD_BYTES, MAX_SCHEDULES, MAX_PENDING_TIMERS, MAX_TIMER_DELAY_MS } from './costs.js';

@@ -37,7 +37,7 @@ function bound(d: DoneMessage): number {
   }
   if (d.sends) {
     n += 4;
-    for (const s of d.sends) n += 16 + s.to.length * 3 + s.payload.length;
+    for (const s of d.sends) n += 24 + s.to.length * 3 + s.payload.length;
   }
   if (d.logs) {
     n += 4;
@@ -102,6 +102,8 @@ export class OutcomeWriter extends ByteRingWriter {
         this.string(s.to);
         this.bytesOrNull(s.payload);
         this.i64(s.gasLimit);
+        // -1: a plain send; else a timer's delay (at most 2^41).
+        this.i64(s.delayMs === undefined ? -1n : BigInt(s.delayMs));
       }
     }
     if (d.logs) {
@@ -173,7 +175,9 @@ export class OutcomeReader extends ByteRingReader {
       d.sends = Array.from({ length: this.u32() }, () => {
         const to = this.string();
         const payload = this.bytesOrNull() ?? new Uint8Array(0);
-        return { to, payload, gasLimit: this.i64() };
+        const gasLimit = this.i64();
+        const delay = this.i64();
+        return delay < 0n ? { to, payload, gasLimit } : { to, payload, gasLimit, delayMs: Number(delay) };
       });
     }
     if (flags & F_LOGS) d.logs = Array.from({ length: this.u32() }, () => ({ level: LOG_LEVELS[this.u32()] ?? 'info', message: this.string() }));

@@ -105,6 +105,8 @@ export interface OutgoingMessage {
   to: string;
   payload: Uint8Array;
   gasLimit: bigint;
+  /** A timer (`tessera.schedule`): delivered this many ms after the batch's time, to the actor itself. */
+  delayMs?: number;
 }
 
 /** Log levels, in the order of the guest ABI's level numbers (0 = debug). */

@@ -53,6 +53,7 @@ function readThrough(store: Store, load: SpeculationHost['load']): Store {
   return {
     codes: store.codes,
     processing: store.processing,
+    actors: store.actors,
     workflows: store.workflows,
     state: {
       get: load,

@@ -1,11 +1,12 @@
-import { Histogram, type StateWrite } from '../exec/index.js';
-import type { BatchRecord, MessageRecord, ReplyRecord, WriteOp } from '../store/index.js';
+import { Histogram, MAX_PENDING_TIMERS, type StateWrite } from '../exec/index.js';
+import type { BatchRecord, MessageRecord, ReplyRecord, TimerRecord, WriteOp } from '../store/index.js';
 import { toHex } from '../util/index.js';
 import type { Background, Completion } from './background.js';
 import { classify } from './executor.js';
 import type { SharedParts } from './parts.js';
 import { isSlow, nextBatch } from './planner.js';
 import type { Pool } from './pool.js';
+import { OUTGOING_SEQ, type TimerQueue } from './timers.js';
 import { toReply } from './replies.js';
 import type { ActorWrites, KeyWrites, Outcome, Reply } from './types.js';
 
@@ -14,13 +15,16 @@ const HOLD_PER_COMMIT = 10_000;
 /** Main-thread time preparing a commit may take before it yields to the event loop. */
 const PREPARE_SLICE_MS = 5;
 
-/** Provisional arrival order of messages a batch sends, above any the store has given out. */
-const OUTGOING_SEQ = 2 ** 52;
-
 /** A batch planned and its plan's records. */
 export interface PlannedBatch {
   batch: BatchRecord;
   plan: MessageRecord[];
+}
+
+/** What `timerCheck` decides for a message's timers: how many of them the commit keeps. */
+interface TimerCheck {
+  kept: number;
+  dropped: number;
 }
 
 /** A batch's outcome ready to write, and what follows from it once it is durable. */
@@ -42,6 +46,7 @@ export interface PreparedCommit {
 export interface CommitParts extends SharedParts {
   pool: Pool;
   background: Background;
+  timers: TimerQueue;
   maxAttempts: number;
   /** Batch timestamps (ms). */
   clock: () => number;
@@ -54,6 +59,31 @@ export interface CommitParts extends SharedParts {
 /** State write ops of an actor. */
 const stateOps = (actorId: string, writes: readonly StateWrite[]): WriteOp[] =>
   writes.map((w) => (w.value === null ? { kind: 'state.delete', actorId, key: w.key } : { kind: 'state.put', actorId, key: w.key, value: w.value }));
+
+/** Actors whose successful messages (of a plan, or completed slow ones) schedule timers. */
+function schedulers(plan: readonly MessageRecord[], results: ReadonlyMap<string, Outcome>, completions: readonly Completion[]): Set<string> {
+  const out = new Set<string>();
+  const look = (actor: string, r: Outcome | undefined): void => {
+    if (r !== undefined && r !== 'UnknownActor' && r.status === 'ok' && r.sends.some((s) => s.delayMs !== undefined)) out.add(actor);
+  };
+  for (const m of plan) look(m.recipient, results.get(m.id));
+  for (const c of completions) look(c.message.recipient, c.outcome);
+  return out;
+}
+
+/**
+ * How many of a message's timers its actor can take (the cap counts those stored when the batch
+ * was prepared, and those earlier messages of the batch kept): deterministic, as both are fixed
+ * by the committed plans. `counts` is advanced by what is kept.
+ */
+function timerCheck(sends: readonly { delayMs?: number }[], actor: string, counts: Map<string, number>): TimerCheck | null {
+  const asked = sends.reduce((n, s) => n + (s.delayMs === undefined ? 0 : 1), 0);
+  if (asked === 0) return null;
+  const have = counts.get(actor) ?? 0;
+  const kept = Math.max(0, Math.min(asked, MAX_PENDING_TIMERS - have));
+  counts.set(actor, have + kept);
+  return { kept, dropped: asked - kept };
+}
 
 /**
  * The pipelined commit: prepares a batch's outcome as one transaction (sending messages back to
@@ -104,24 +134,36 @@ export class CommitPipeline {
     }
   }
 
-  /** Commits the plan of a batch that no commit carried (the first after a quiet pool). */
-  async commitPlan(batch: BatchRecord): Promise<void> {
-    await this.parts.store.commit([{ kind: 'batch.plan', batch }]);
-  }
-
   /**
    * Plans the batch after `prev` from the pool plus `retried` and `outgoing` (see
    * `Pool.planNext`), and the slow messages that finished meanwhile, whose outcomes it commits:
    * null when there is nothing to do. Actors with a slow message tracked get nothing.
    */
-  async planAfter(prev: BatchRecord | null, retried: readonly MessageRecord[], outgoing: readonly MessageRecord[]): Promise<PlannedBatch | null> {
-    const { pool, background, clock, sliceGas, maxBackground } = this.parts;
+  async planAfter(prev: BatchRecord | null, retried: readonly MessageRecord[], outgoing: readonly MessageRecord[], now = this.parts.clock()): Promise<PlannedBatch | null> {
+    const { pool, background, sliceGas, maxBackground } = this.parts;
     const plan = await pool.planNext(retried, outgoing, { busyActors: background.actors(), maxSlow: Math.max(0, maxBackground - background.size) });
     const completes = background.claimFinished();
     if (plan.length === 0 && completes.length === 0) return null;
     const slow = plan.filter((m) => isSlow(m.gasLimit, sliceGas));
     const running = background.unclaimed();
-    return { batch: nextBatch(prev, plan, clock(), slow, running, completes), plan };
+    return { batch: nextBatch(prev, plan, now, slow, running, completes), plan };
+  }
+
+  /**
+   * The batch after `prev` when no commit carries one (the pool was quiet), with the timers due
+   * by its timestamp released into the pool: committed together, before it runs. Null when there
+   * is nothing to run (timers released without a plan are committed all the same).
+   */
+  async planQuiet(prev: BatchRecord | null): Promise<PlannedBatch | null> {
+    const now = Math.max(this.parts.clock(), prev?.timestamp ?? 0);
+    const used = new Map<string, number>();
+    const released = await this.parts.timers.release(await this.parts.timers.due(now), [], used, OUTGOING_SEQ);
+    const planned = await this.planAfter(prev, [], released.messages, now);
+    if (planned || released.ops.length > 0) {
+      await this.parts.store.commit(planned ? [...released.ops, { kind: 'batch.plan', batch: planned.batch }] : released.ops);
+      this.parts.nonces.advance(used);
+    }
+    return planned;
   }
 
   /** Plans no further batch: commits prepared from now on carry no plan. */
@@ -134,7 +176,7 @@ export class CommitPipeline {
    * messages wait: one synced write per batch, and the next cycle starts without reading the pool.
    */
   async prepare(batch: BatchRecord, plan: readonly MessageRecord[], results: ReadonlyMap<string, Outcome>, completions: readonly Completion[] = []): Promise<PreparedCommit> {
-    const { store, background, maxAttempts } = this.parts;
+    const { store, background, maxAttempts, timers, clock } = this.parts;
     const ops: WriteOp[] = [];
     const replies: Reply[] = [];
     const writes: ActorWrites = new Map();
@@ -149,6 +191,9 @@ export class CommitPipeline {
     }
     for (const c of completions) if (c.outcome !== 'UnknownActor' && c.outcome.status === 'ok' && c.outcome.sends.length > 0) senders.add(c.message.recipient);
     const stored = senders.size > 0 ? await store.processing.lastNonces([...senders]) : new Map<string, number>();
+    // Timers this batch schedules: each actor's waiting ones are counted against its cap.
+    const timerCounts = await timers.counts(schedulers(plan, results, completions));
+    const fresh: TimerRecord[] = [];
     const nonceOf = (sender: string): number => {
       const n = (nonces.get(sender) ?? stored.get(sender) ?? -1) + 1;
       nonces.set(sender, n);
@@ -209,13 +254,15 @@ export class CommitPipeline {
         put({ messageId: m.id, status: r.status, error: `${r.error?.message ?? r.status} (gave up after ${attempts} attempts)`, payload: null, gasUsed: 0n, logs: '[]', batchHeight: batch.height });
         continue;
       }
+      const check = r.status === 'ok' ? timerCheck(r.sends, m.recipient, timerCounts) : null;
+      const logs = check?.dropped ? [...r.logs, { level: 'warn' as const, message: `${check.dropped} timer(s) dropped: the actor has ${MAX_PENDING_TIMERS} waiting` }] : r.logs;
       put({
         messageId: m.id,
         status: r.status,
         error: r.status === 'ok' ? null : (r.error?.message ?? r.status),
         payload: r.reply,
         gasUsed: r.gasUsed,
-        logs: JSON.stringify(r.logs),
+        logs: JSON.stringify(logs),
         batchHeight: batch.height,
       });
       if (r.status !== 'ok') continue;
@@ -231,6 +278,11 @@ export class CommitPipeline {
           sliceStart = performance.now();
         }
         const s = r.sends[i]!;
+        if (s.delayMs !== undefined) {
+          // Kept in schedule order up to the actor's cap; ids as a send's, so a redo makes the same.
+          if (check !== null && check.kept-- > 0) fresh.push({ id: `${m.id}/${i}`, sender: m.recipient, recipient: m.recipient, due: batch.timestamp + s.delayMs, gasLimit: s.gasLimit, payload: s.payload });
+          continue;
+        }
         const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null, requestHash: null };
         ops.push({ kind: 'message.enqueue', message });
         // Their arrival order (seq) comes from the store; until then, after everything in the
@@ -239,10 +291,22 @@ export class CommitPipeline {
       }
     }
     ops.push({ kind: 'batch.commit', height: batch.height });
-    const next = this.closed ? null : await this.planAfter(batch, retried, outgoing);
+    // Timers due by the next batch's timestamp go into its plan (those just scheduled without
+    // being stored); the others are stored. A closing processor plans nothing: it stores them all.
+    const now = Math.max(clock(), batch.timestamp);
+    const dueNow = (t: TimerRecord): boolean => !this.closed && t.due <= now;
+    for (const t of fresh) {
+      if (dueNow(t)) continue;
+      ops.push({ kind: 'timer.put', timer: t });
+      timers.stored(t.due);
+    }
+    const released = this.closed ? { ops: [], messages: [] } : await timers.release(await timers.due(now), fresh.filter(dueNow), nonces, OUTGOING_SEQ + outgoing.length);
+    for (const op of released.ops) ops.push(op);
+    const joining = [...outgoing, ...released.messages];
+    const next = this.closed ? null : await this.planAfter(batch, retried, joining, now);
     if (next) ops.push({ kind: 'batch.plan', batch: next.batch });
     const inNext = new Set(next?.plan.map((m) => m.id));
-    const pooled = [...retried, ...outgoing].filter((m) => !inNext.has(m.id));
+    const pooled = [...retried, ...joining].filter((m) => !inNext.has(m.id));
     return { height: batch.height, ops, replies, writes, nonces, pooled, next };
   }
 

@@ -16,6 +16,7 @@ import type { SharedParts } from './parts.js';
 import { Pool } from './pool.js';
 import { ReplyWaiters } from './replies.js';
 import { StateCache } from './state-cache.js';
+import { TimerQueue } from './timers.js';
 import type { ProcessorOptions, ProcessorStats, Reply, SendRequest } from './types.js';
 
 /**
@@ -66,6 +67,7 @@ export class Processor {
   private readonly intervalMs: number;
   private readonly sliceGas: bigint;
   private readonly background: Background;
+  private readonly timers: TimerQueue;
   /** Whether slow messages the store says are running have been resumed (at start, after a failed cycle). */
   private resumed = false;
   private readonly maxMessages: number;
@@ -128,6 +130,7 @@ export class Processor {
       sliceGas: this.sliceGas,
     }, (actors) => this.silentActors(actors));
     const maxRunning = backgroundLimit(this.engine);
+    this.timers = new TimerQueue(this.store, this.maxMessages);
     this.background = new Background(maxRunning, () => {
       if (!this.closed) this.wake();
     });
@@ -143,6 +146,7 @@ export class Processor {
       ...shared,
       pool: this.pool,
       background: this.background,
+      timers: this.timers,
       maxAttempts: options.maxAttempts ?? 3,
       clock: this.clock,
       sliceGas: this.sliceGas,
@@ -352,6 +356,7 @@ export class Processor {
       // Slow messages may have run on what is now void: the store says which to run again.
       this.background.clear();
       this.resumed = false;
+      this.timers.forget();
       this.lastCycleError = err;
       if (this.failedCycles++ % 100 === 0) {
         this.log.error({ err, failedCycles: this.failedCycles }, 'batch cycle failed; its planned batch is redone by the next cycle');
@@ -404,10 +409,7 @@ export class Processor {
     }
     if (last && !last.committed) return { batch: last, plan: await this.pool.messages(last.messageIds) };
     this.pendingHint = 0;
-    const planned = await this.pipeline.planAfter(last, [], []);
-    if (!planned) return null;
-    await this.pipeline.commitPlan(planned.batch);
-    return planned;
+    return this.pipeline.planQuiet(last);
   }
 
   /**

@@ -17,6 +17,10 @@ const AREA: { readonly [K in WriteOp['kind']]: OpArea } = {
   'reply.put': 'processing',
   'batch.plan': 'processing',
   'batch.commit': 'processing',
+  'timer.put': 'processing',
+  'timer.release': 'processing',
+  'actor.upgrade': 'processing',
+  'actor.delete': 'processing',
   'workflow.create': 'workflow',
   'workflow.fence': 'workflow',
   'workflow.event': 'workflow',
@@ -72,6 +76,8 @@ export function opBytes(op: WriteOp): number {
       return OP_OVERHEAD + (op.reply.payload?.byteLength ?? 0) + op.reply.logs.length + (op.reply.error?.length ?? 0);
     case 'batch.plan':
       return OP_OVERHEAD + op.batch.messageIds.length * 32;
+    case 'timer.put':
+      return OP_OVERHEAD + op.timer.payload.byteLength + op.timer.recipient.length + op.timer.sender.length;
     case 'workflow.create':
       return OP_OVERHEAD + op.input.length;
     case 'workflow.event':
@@ -83,6 +89,9 @@ export function opBytes(op: WriteOp): number {
     case 'actor.create':
     case 'message.status':
     case 'batch.commit':
+    case 'timer.release':
+    case 'actor.upgrade':
+    case 'actor.delete':
     case 'workflow.fence':
     case 'workflow.forget':
     case 'workflow.cancel':

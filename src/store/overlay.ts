@@ -1,7 +1,7 @@
 import { toHex } from '../util/index.js';
 import { StoreError } from './errors.js';
 import { isCodeOp, isStateOp } from './ops.js';
-import type { CodeArea, ProcessingArea, StateArea, Store, WorkflowArea, WriteOp } from './types.js';
+import type { ActorArea, CodeArea, ProcessingArea, StateArea, Store, WorkflowArea, WriteOp } from './types.js';
 
 /**
  * A store whose state writes stay in memory and are dropped with it, over a read-only base.
@@ -12,6 +12,7 @@ export class OverlayStore implements Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
   readonly processing: ProcessingArea;
+  readonly actors: ActorArea;
   readonly workflows: WorkflowArea;
   /** actorId -> hex key -> value (null: deleted in the overlay). */
   private readonly writes = new Map<string, Map<string, { key: Uint8Array; value: Uint8Array | null }>>();
@@ -19,6 +20,7 @@ export class OverlayStore implements Store {
   constructor(private readonly base: Store) {
     this.codes = base.codes;
     this.processing = base.processing;
+    this.actors = base.actors;
     this.workflows = base.workflows;
     const writes = this.writes;
     const state: StateArea = {

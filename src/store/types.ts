@@ -84,6 +84,30 @@ export interface ActorRecord {
   createdAt: number;
 }
 
+/**
+ * A durable timer: a message held out of the pool until `due` (ms since the epoch, a batch
+ * timestamp plus a delay), then released into it with the plan of the first batch whose timestamp
+ * is at or after `due`. Its id is the id the message takes.
+ */
+export interface TimerRecord {
+  id: string;
+  sender: string;
+  recipient: string;
+  due: number;
+  gasLimit: bigint;
+  payload: Uint8Array;
+}
+
+/** One change of an actor's code: the upgrade committed by the batch at `height`. */
+export interface ActorCodeChange {
+  actorId: string;
+  height: number;
+  fromCodeId: string;
+  codeId: string;
+  /** When it committed (ms since the epoch, the store's clock). */
+  at: number;
+}
+
 /** A message in the pool, as stored. */
 export interface MessageRecord {
   id: string;
@@ -216,7 +240,15 @@ export type ProcessingOp =
   | { kind: 'reply.put'; reply: ReplyRecord }
   /** A batch's plan; its messages leave the pool (status `planned`). */
   | { kind: 'batch.plan'; batch: BatchRecord }
-  | { kind: 'batch.commit'; height: number };
+  | { kind: 'batch.commit'; height: number }
+  /** Stores a timer; fails with `UniqueViolation` on a taken id. */
+  | { kind: 'timer.put'; timer: TimerRecord }
+  /** Removes a timer (its message is enqueued by a `message.enqueue` of the same write set); absent, nothing. */
+  | { kind: 'timer.release'; id: string }
+  /** Moves an actor to another code, and records the change (with the code it had) at `height`. */
+  | { kind: 'actor.upgrade'; actorId: string; codeId: string; height: number }
+  /** Removes an actor with its state, its pending timers and its code history; absent, nothing. */
+  | { kind: 'actor.delete'; actorId: string };
 
 /** Writes of workflow runs, their histories and workflow data. */
 export type WorkflowOp =
@@ -326,6 +358,16 @@ export interface ProcessingArea {
   lastBatch(): Promise<BatchRecord | null>;
 }
 
+/** Actors' timers and code histories. */
+export interface ActorArea {
+  /** Timers in due order (then id): those due at or before `dueBy` if given, at most `limit`. */
+  timers(query: { dueBy?: number; limit: number }): Promise<TimerRecord[]>;
+  /** How many timers of `recipient` wait. */
+  timerCount(recipient: string): Promise<number>;
+  /** An actor's code changes, oldest first. */
+  history(actorId: string): Promise<ActorCodeChange[]>;
+}
+
 /**
  * Workflow runs, their histories and workflow data. Leases are coordination rather than data, so
  * `claim`, `renew` and `release` are atomic statements of their own rather than write-set ops.
@@ -353,6 +395,7 @@ export interface Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
   readonly processing: ProcessingArea;
+  readonly actors: ActorArea;
   readonly workflows: WorkflowArea;
   /**
    * Applies every op atomically (code ops may commit apart, first), in call order; resolves once

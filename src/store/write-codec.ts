@@ -22,6 +22,8 @@ const enum Tag {
   Commit,
   StatePut,
   StateDelete,
+  TimerPut,
+  TimerRelease,
 }
 
 /** A write set as posted: the binary ops, and the others in order. */
@@ -149,7 +151,24 @@ function encodeOp(e: Encoder, rest: WriteOp[], op: WriteOp): void {
       e.str(op.actorId);
       e.bytes(op.key);
       break;
+    case 'timer.put': {
+      const t = op.timer;
+      e.u8(Tag.TimerPut);
+      e.str(t.id);
+      e.str(t.sender);
+      e.str(t.recipient);
+      e.f64(t.due);
+      e.str(t.gasLimit.toString());
+      e.bytes(t.payload);
+      break;
+    }
+    case 'timer.release':
+      e.u8(Tag.TimerRelease);
+      e.str(op.id);
+      break;
     // Rare, or carrying large blobs (transferred apart: sqlite/writer.ts), or both.
+    case 'actor.upgrade':
+    case 'actor.delete':
     case 'code.original':
     case 'code.artefact':
     case 'code.failure':
@@ -368,6 +387,12 @@ export function decodeWriteSet(set: EncodedWriteSet): WriteOp[] {
         break;
       case Tag.StateDelete:
         ops.push({ kind: 'state.delete', actorId: d.str(), key: d.bytes() });
+        break;
+      case Tag.TimerPut:
+        ops.push({ kind: 'timer.put', timer: { id: d.str(), sender: d.str(), recipient: d.str(), due: d.f64(), gasLimit: BigInt(d.str()), payload: d.bytes() } });
+        break;
+      case Tag.TimerRelease:
+        ops.push({ kind: 'timer.release', id: d.str() });
         break;
       default:
         throw new TypeError(`write set: unknown tag ${tag as number}`);

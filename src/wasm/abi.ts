@@ -39,7 +39,7 @@ export interface AbiEntry {
 }
 
 /** Version of the prices and limits below; part of RUNTIME_VERSION. */
-export const ABI_VERSION = 'h4';
+export const ABI_VERSION = 'h5';
 
 /** The price of an ordinary host call, and of each byte it copies. */
 const CALL = 200;
@@ -64,6 +64,15 @@ export const MESSAGE_BYTE_GAS = 10;
 export const MIN_SEND_GAS = 100_000;
 /** Messages one execution may send. */
 export const MAX_SENDS = 1024;
+/** Timers one execution may schedule (`tessera.schedule`). */
+export const MAX_SCHEDULES = 64;
+/**
+ * Timers an actor may have waiting; a commit keeps the first ones up to it, in schedule order,
+ * and drops the rest with a warning in the reply's logs.
+ */
+export const MAX_PENDING_TIMERS = 1024;
+/** The longest delay a timer may have: 2^41 ms, about 69 years (its due time stays an exact number). */
+export const MAX_TIMER_DELAY_MS = 2 ** 41;
 /** Largest payload of a sent message (and of any message, at every entry point). */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 /** Largest reply. */
@@ -95,6 +104,12 @@ export const ABI = {
       results: [],
       price: { base: MESSAGE_BASE_GAS, perByte: MESSAGE_BYTE_GAS },
       doc: 'Sends a message to actor `to`, delivered after the batch commits, carrying `gas` (at least 100,000, paid now on top of the price); per byte of recipient id and payload (at most 1 MiB); 1,024 per execution; misuse traps with InvalidHostCall.',
+    },
+    schedule: {
+      params: [['delay_ms', 'i64'], ['ptr', 'in'], ['len', 'len'], ['gas', 'u64']],
+      results: [],
+      price: { base: MESSAGE_BASE_GAS, perByte: MESSAGE_BYTE_GAS },
+      doc: "Schedules a message to this actor (a timer), delivered in the first batch whose time is at least this batch's time plus `delay_ms` (0 to 2^41) and once the batch that scheduled it has committed, carrying `gas` (at least 100,000, paid now on top of the price); per byte of payload (at most 1 MiB); 64 per execution, 1,024 waiting per actor (a commit drops the rest, with a warning in the logs); kept only if the message succeeds; misuse traps with InvalidHostCall.",
     },
     state_read: {
       params: [['key_ptr', 'in'], ['key_len', 'len'], ['out_ptr', 'out'], ['out_cap', 'len']],

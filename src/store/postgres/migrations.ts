@@ -133,6 +133,32 @@ BEGIN
 END
 $fn$;`;
 
+/**
+ * What migration 2 adds to `tessera_apply`: the ops of actor timers, upgrades and deletion.
+ * Migration 2 replaces the function with migration 1's text plus these branches (before its
+ * `END CASE`), so the branches both have in common are written once, and migration 1 stays as
+ * it ran.
+ */
+const ACTOR_OPS = `
+    WHEN 'timer.put' THEN
+      INSERT INTO timer (id, sender, recipient, due, gas_limit, payload)
+      SELECT r.id, r.s, r.t, r.due, r.gas::numeric, substring(p_blob FROM r.o + 1 FOR r.n)
+      FROM jsonb_to_recordset(run->'r') AS r(id text, s text, t text, due int8, gas text, o int, n int);
+    WHEN 'timer.release' THEN
+      DELETE FROM timer t USING jsonb_to_recordset(run->'r') AS r(id text) WHERE t.id = r.id;
+    WHEN 'actor.upgrade' THEN
+      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(a text, c text, h int8, at int8, i int4) ORDER BY r.i LOOP
+        INSERT INTO actor_codes (actor_id, height, from_code_id, code_id, at)
+        SELECT actor_id, f.h, code_id, f.c, f.at FROM actor WHERE actor_id = f.a;
+        UPDATE actor SET code_id = f.c WHERE actor_id = f.a;
+      END LOOP;
+    WHEN 'actor.delete' THEN
+      DELETE FROM actor a USING jsonb_to_recordset(run->'r') AS r(a text) WHERE a.actor_id = r.a;
+      DELETE FROM actor_state s USING jsonb_to_recordset(run->'r') AS r(a text) WHERE s.actor_id = r.a;
+      DELETE FROM timer t USING jsonb_to_recordset(run->'r') AS r(a text) WHERE t.recipient = r.a;
+      DELETE FROM actor_codes c USING jsonb_to_recordset(run->'r') AS r(a text) WHERE c.actor_id = r.a;
+    END CASE;`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -252,5 +278,32 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         since int8 NOT NULL
       );
       ${APPLY_FUNCTION}`,
+  },
+  {
+    // Actor timers, upgrades and deletion (DESIGN "Actor timers, upgrades and deletion"), as
+    // SQLite's migration 9: timers by due time, and each actor's code changes.
+    version: 2,
+    name: 'actor-timers-codes',
+    sql: `
+      CREATE TABLE timer (
+        id text COLLATE "C" PRIMARY KEY,
+        sender text COLLATE "C" NOT NULL,
+        recipient text COLLATE "C" NOT NULL,
+        due int8 NOT NULL,
+        gas_limit numeric(20,0) NOT NULL,
+        payload bytea NOT NULL
+      );
+      CREATE INDEX timer_due ON timer (due, id);
+      CREATE INDEX timer_recipient ON timer (recipient);
+      CREATE TABLE actor_codes (
+        seq int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        actor_id text COLLATE "C" NOT NULL,
+        height int8 NOT NULL,
+        from_code_id text NOT NULL,
+        code_id text NOT NULL,
+        at int8 NOT NULL
+      );
+      CREATE INDEX actor_codes_actor ON actor_codes (actor_id, seq);
+      ${APPLY_FUNCTION.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION').replace('\n    END CASE;', ACTOR_OPS)}`,
   },
 ];

@@ -3,10 +3,11 @@ import type pg from 'pg';
 import { InvalidArgument } from '../../util/index.js';
 import { CommitOutcomeUnknown, StoreError, StoreNotFound, StoreReadOnly, StoreLocked } from '../errors.js';
 import type { Migration } from '../sqlite/index.js';
-import type { CodeArea, CodeSummary, ProcessingArea, StateArea, Store, WorkflowArea, WorkflowRecord, WriteOp } from '../types.js';
+import type { ActorArea, CodeArea, CodeSummary, ProcessingArea, StateArea, Store, WorkflowArea, WorkflowRecord, WriteOp } from '../types.js';
 import { outcomeUnknown, retryable, typedError } from './errors.js';
 import { lockForProcessing, migrate, schemaVersion, type ProcessingLock } from './lock.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { postgresActorArea } from './actor-area.js';
 import { ownBytes, toBatch, toEvent, toMessage, toReply, toWorkflow, type BatchRow, type EventRow, type MessageRow, type ReplyRow, type WorkflowRow } from './rows.js';
 import { encodeWriteSet, type EncodedWriteSet } from './write-set.js';
 
@@ -89,6 +90,7 @@ export class PostgresStore implements Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
   readonly processing: ProcessingArea;
+  readonly actors: ActorArea;
   readonly workflows: WorkflowArea;
   /** The end of the chain of commits in flight. */
   private tail: Promise<void> = Promise.resolve();
@@ -296,6 +298,7 @@ export class PostgresStore implements Store {
         return r ? toBatch(r) : null;
       },
     };
+    this.actors = postgresActorArea(query);
     this.workflows = {
       async get(id) {
         const r = await one<WorkflowRow>('SELECT * FROM workflow WHERE id = $1', [id]);
@@ -399,10 +402,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  /**
-   * Round trips this store has made for the areas' reads and statements (leases included) and
-   * for write sets (each try counted): what a caller's access pattern costs on a network.
-   */
+  /** Round trips made for reads and statements (leases included) and write sets (each try counted): what an access pattern costs on a network. */
   roundTrips(): { reads: number; commits: number } {
     return { ...this.sent };
   }

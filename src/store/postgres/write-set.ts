@@ -81,6 +81,10 @@ function foldKey(op: WriteOp): string | null {
     case 'code.original':
     case 'state.delete':
     case 'actor.create':
+    case 'timer.put':
+    case 'timer.release':
+    case 'actor.upgrade':
+    case 'actor.delete':
     case 'message.enqueue':
     case 'batch.plan':
     case 'batch.commit':
@@ -152,6 +156,16 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
       return { h: op.batch.height, ts: op.batch.timestamp, seed: op.batch.seed, ids: op.batch.messageIds, bg: backgroundText(op.batch) };
     case 'batch.commit':
       return { h: op.height };
+    case 'timer.put': {
+      const t = op.timer;
+      return { id: t.id, s: t.sender, t: t.recipient, due: t.due, gas: t.gasLimit.toString(), ...blob.add(t.payload) };
+    }
+    case 'timer.release':
+      return { id: op.id };
+    case 'actor.upgrade':
+      return { a: op.actorId, c: op.codeId, h: op.height, at: now };
+    case 'actor.delete':
+      return { a: op.actorId };
     case 'workflow.create':
       return { id: op.id, name: op.name, input: op.input, now: op.now };
     case 'workflow.fence':
@@ -191,7 +205,7 @@ export function encodeWriteSet(ops: readonly WriteOp[], now = Date.now()): Encod
   }
   const blob = new Blob();
   // Rows that take arrival numbers carry their index: the statement inserts them in that order.
-  const ordered = (k: Kind): boolean => k === 'message.enqueue' || k === 'workflow.event';
+  const ordered = (k: Kind): boolean => k === 'message.enqueue' || k === 'workflow.event' || k === 'actor.upgrade';
   const encoded = runs.map((run) => ({ k: run.k, r: [...run.ops.values()].map((op, i) => (ordered(run.k) ? { ...row(op, blob, now), i } : row(op, blob, now))) }));
   return { runs: JSON.stringify(encoded), blob: blob.build() };
 }

@@ -189,4 +189,31 @@ ${codeTablesSql('CREATE TABLE ', false)}`,
     sql: `
       ALTER TABLE batch ADD COLUMN background TEXT;`,
   },
+  {
+    // Actor timers, upgrades and deletion (DESIGN "Actor timers, upgrades and deletion"): a timer
+    // is its message held out of the pool until it is due, found by due time; an actor's code
+    // changes are kept as a history (the code it had, the code it took, the batch that did it).
+    version: 9,
+    name: 'actor-timers-codes',
+    sql: `
+      CREATE TABLE timer (
+        id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        due INTEGER NOT NULL,
+        gas_limit TEXT NOT NULL,
+        payload BLOB NOT NULL
+      );
+      CREATE INDEX timer_due ON timer (due, id);
+      CREATE INDEX timer_recipient ON timer (recipient);
+      CREATE TABLE actor_codes (
+        seq INTEGER PRIMARY KEY,
+        actor_id TEXT NOT NULL,
+        height INTEGER NOT NULL,
+        from_code_id TEXT NOT NULL,
+        code_id TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX actor_codes_actor ON actor_codes (actor_id, seq);`,
+  },
 ];

@@ -10,7 +10,9 @@ import { parseBackground } from '../background.js';
 import { toBytes, toEvent, toMessage, toReply, toWorkflow, type EventRow, type MessageRow, type ReplyRow, type WorkflowRow } from './rows.js';
 import { inlineWrites, readOnlyWrites, WriterThread, type AsyncWrites } from './writer.js';
 import { prepareWrites } from './writes.js';
+import { sqliteActorArea } from './actor-area.js';
 import type {
+  ActorArea,
   ActorRecord,
   BatchRecord,
   CodeArea,
@@ -79,6 +81,7 @@ export class SqliteStore implements Store {
   readonly codes: CodeArea;
   readonly state: StateArea;
   readonly processing: ProcessingArea;
+  readonly actors: ActorArea;
   readonly workflows: WorkflowArea;
 
   private constructor(
@@ -272,6 +275,7 @@ export class SqliteStore implements Store {
         return out;
       },
     };
+    this.actors = sqliteActorArea(db);
     this.workflows = {
       async get(id) {
         const r = q.workflow.get(id) as WorkflowRow | undefined;

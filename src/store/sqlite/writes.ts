@@ -38,6 +38,14 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     putReply: db.prepare('INSERT OR REPLACE INTO reply (message_id, status, error, payload, gas_used, logs, batch_height) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     putBatch: db.prepare('INSERT INTO batch (height, timestamp, seed, message_ids, committed, background) VALUES (?, ?, ?, ?, 0, ?)'),
     commitBatch: db.prepare('UPDATE batch SET committed = 1 WHERE height = ?'),
+    putTimer: db.prepare('INSERT INTO timer (id, sender, recipient, due, gas_limit, payload) VALUES (?, ?, ?, ?, ?, ?)'),
+    releaseTimer: db.prepare('DELETE FROM timer WHERE id = ?'),
+    recordUpgrade: db.prepare('INSERT INTO actor_codes (actor_id, height, from_code_id, code_id, at) SELECT actor_id, ?, code_id, ?, ? FROM actor WHERE actor_id = ?'),
+    setCode: db.prepare('UPDATE actor SET code_id = ? WHERE actor_id = ?'),
+    deleteActor: db.prepare('DELETE FROM actor WHERE actor_id = ?'),
+    deleteState: db.prepare('DELETE FROM actor_state WHERE actor_id = ?'),
+    deleteTimers: db.prepare('DELETE FROM timer WHERE recipient = ?'),
+    deleteCodes: db.prepare('DELETE FROM actor_codes WHERE actor_id = ?'),
     createWorkflow: db.prepare(
       "INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",
     ),
@@ -121,6 +129,24 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           break;
         case 'batch.commit':
           q.commitBatch.run(op.height);
+          break;
+        case 'timer.put': {
+          const t = op.timer;
+          q.putTimer.run(t.id, t.sender, t.recipient, t.due, t.gasLimit.toString(), t.payload);
+          break;
+        }
+        case 'timer.release':
+          q.releaseTimer.run(op.id);
+          break;
+        case 'actor.upgrade':
+          q.recordUpgrade.run(op.height, op.codeId, Date.now(), op.actorId);
+          q.setCode.run(op.codeId, op.actorId);
+          break;
+        case 'actor.delete':
+          q.deleteActor.run(op.actorId);
+          q.deleteState.run(op.actorId);
+          q.deleteTimers.run(op.actorId);
+          q.deleteCodes.run(op.actorId);
           break;
         case 'workflow.create':
           q.createWorkflow.run(op.id, op.name, op.input, op.now, op.now);

@@ -1,0 +1,36 @@
+import type { ActorArea, TimerRecord } from '../types.js';
+import { ownBytes } from './rows.js';
+
+/** How the store runs a read (counted, its errors typed: store.ts). */
+export type Query = <R extends Record<string, unknown>>(text: string, values?: unknown[]) => Promise<R[]>;
+
+interface TimerRow {
+  id: string;
+  sender: string;
+  recipient: string;
+  due: string;
+  gas_limit: string;
+  payload: Buffer;
+}
+
+const toTimer = (r: TimerRow): TimerRecord => ({ id: r.id, sender: r.sender, recipient: r.recipient, due: Number(r.due), gasLimit: BigInt(r.gas_limit), payload: ownBytes(r.payload) });
+
+/** The Postgres store's reads of actors' timers and code histories (tables of migration 2). */
+export function postgresActorArea(query: Query): ActorArea {
+  return {
+    async timers(q) {
+      return (await query<TimerRow & Record<string, unknown>>('SELECT * FROM timer WHERE ($1::int8 IS NULL OR due <= $1) ORDER BY due, id LIMIT $2', [q.dueBy ?? null, q.limit])).map(toTimer);
+    },
+    async timerCount(recipient) {
+      const rows = await query<{ n: string }>('SELECT COUNT(*) AS n FROM timer WHERE recipient = $1', [recipient]);
+      return Number(rows[0]?.n ?? 0);
+    },
+    async history(actorId) {
+      const rows = await query<{ height: string; from_code_id: string; code_id: string; at: string }>(
+        'SELECT height, from_code_id, code_id, at FROM actor_codes WHERE actor_id = $1 ORDER BY seq',
+        [actorId],
+      );
+      return rows.map((r) => ({ actorId, height: Number(r.height), fromCodeId: r.from_code_id, codeId: r.code_id, at: Number(r.at) }));
+    },
+  };
+}
