@@ -269,6 +269,16 @@ export class Tessera {
     });
   }
 
+  /**
+   * Sends a signal to a workflow: stored durably and taken, in arrival order and exactly once, by
+   * its next `ctx.waitForSignal(name)`; a parked workflow is woken by the commit.
+   *
+   * @throws InvalidArgument, UnknownWorkflow
+   */
+  signal(workflowId: string, name: string, payload?: unknown): Promise<void> {
+    return this.gate.run(async () => this.workflows.signal(checkId('workflowId', workflowId), checkId('name', name), payload));
+  }
+
   /** A handle on an existing workflow by id. */
   workflowHandle<O = unknown>(id: string): WorkflowHandle<O> {
     this.gate.enter();

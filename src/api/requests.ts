@@ -15,6 +15,7 @@ import {
   checkOptionalId,
   checkPriority,
   checkStoreSpec,
+  checkString,
   copyBytes,
 } from './validate.js';
 
@@ -115,6 +116,12 @@ const bytes: Check = (f, v) => checkInteger(f, v, 0, Number.MAX_SAFE_INTEGER);
 const ms = (min: number): Check => (f, v) => checkNumber(f, v, min, MAX_TIMER_MS);
 const object: Check = (f, v) => checkObject(f, v);
 const fn: Check = (f, v) => checkFunction(f, v);
+/** A code version: any string of at most 256 bytes ('' is the version of a runner without one). */
+const version: Check = (f, v) => checkString(f, v, 256);
+const versions: Check = (f, v) => {
+  if (!Array.isArray(v)) throw new InvalidArgument(f, 'expected an array of version strings');
+  v.forEach((x: unknown, i) => version(`${f}[${i}]`, x));
+};
 
 /**
  * The options of each layer that the facade passes on: the ones whose wrong type or range would
@@ -164,6 +171,8 @@ const LAYER_OPTIONS: Record<string, Record<string, Check>> = {
     historyMaxEvents: count(1),
     closeGraceMs: ms(0),
     logger: object,
+    version,
+    compatibleVersions: versions,
   },
 };
 

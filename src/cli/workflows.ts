@@ -86,6 +86,7 @@ const record = (w: WorkflowInfo): WorkflowRecord => ({
   leaseUntil: w.leaseUntil === null ? 0 : Date.parse(w.leaseUntil),
   createdAt: Date.parse(w.createdAt),
   updatedAt: Date.parse(w.updatedAt),
+  wakeAt: w.wakeAt === null ? null : Date.parse(w.wakeAt),
 });
 
 const event = (workflowId: string, e: HistoryEvent): WorkflowEventRecord => ({ ...e, workflowId, result: text(e.result), error: text(e.error) });

@@ -115,6 +115,14 @@ export interface WorkflowInfo {
   cancelRequested: boolean;
   createdAt: string;
   updatedAt: string;
+  /** The workflow that started this one as its child; null when none did. */
+  parentId: string | null;
+  /** The code version of the runner that started it ('' for a runner without one). */
+  version: string;
+  /** Waiting for a signal, a child or a timeout, holding no lease. */
+  parked: boolean;
+  /** When a parked workflow's wait times out; null when it has no timeout. */
+  wakeAt: string | null;
 }
 
 export interface HistoryEvent {

@@ -86,6 +86,10 @@ export const workflowJson = (w: WorkflowRecord) => ({
   cancelRequested: w.cancelRequested,
   createdAt: new Date(w.createdAt).toISOString(),
   updatedAt: new Date(w.updatedAt).toISOString(),
+  parentId: w.parentId,
+  version: w.version,
+  parked: w.parked,
+  wakeAt: w.wakeAt === null ? null : new Date(w.wakeAt).toISOString(),
 });
 
 export const eventJson = (e: WorkflowEventRecord) => ({

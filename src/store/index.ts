@@ -26,6 +26,7 @@ export type {
   WorkflowRecord,
   WorkflowEventRecord,
   WorkflowClaim,
+  WorkflowSignal,
 } from './types.js';
 export { SqliteStore, MIGRATIONS } from './sqlite/index.js';
 export type { SqliteOptions, Migration } from './sqlite/index.js';

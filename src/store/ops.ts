@@ -27,6 +27,9 @@ const AREA: { readonly [K in WriteOp['kind']]: OpArea } = {
   'workflow.forget': 'workflow',
   'workflow.finish': 'workflow',
   'workflow.cancel': 'workflow',
+  'workflow.signal': 'workflow',
+  'workflow.consume': 'workflow',
+  'workflow.park': 'workflow',
   'workflow.data.put': 'workflow',
   'workflow.data.add': 'workflow',
 };
@@ -86,6 +89,8 @@ export function opBytes(op: WriteOp): number {
       return OP_OVERHEAD + (op.output?.length ?? 0) + (op.error?.length ?? 0);
     case 'workflow.data.put':
       return OP_OVERHEAD + op.value.length;
+    case 'workflow.signal':
+      return OP_OVERHEAD + op.payload.length + op.name.length;
     case 'actor.create':
     case 'message.status':
     case 'batch.commit':
@@ -96,6 +101,8 @@ export function opBytes(op: WriteOp): number {
     case 'workflow.forget':
     case 'workflow.cancel':
     case 'workflow.data.add':
+    case 'workflow.consume':
+    case 'workflow.park':
       return OP_OVERHEAD;
     default:
       return assertNever(op, 'write op');

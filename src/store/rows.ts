@@ -40,6 +40,10 @@ export type WorkflowRow<Int, Bool> = Pick<WorkflowRecord, 'id' | 'name' | 'input
   cancel_requested: Bool;
   created_at: Int;
   updated_at: Int;
+  parent_id: string | null;
+  version: string;
+  parked: Bool;
+  wake_at: Int | null;
 };
 
 /** A row of `workflow_event`. */
@@ -92,6 +96,10 @@ export function rowDecoders<Int, Bool>(c: Columns<Int, Bool>): RowDecoders<Int, 
       cancelRequested: c.bool(r.cancel_requested),
       createdAt: c.int(r.created_at),
       updatedAt: c.int(r.updated_at),
+      parentId: r.parent_id,
+      version: r.version,
+      parked: c.bool(r.parked),
+      wakeAt: r.wake_at === null ? null : c.int(r.wake_at),
     }),
     toEvent: (r) => ({
       workflowId: r.workflow_id,

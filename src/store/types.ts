@@ -186,6 +186,25 @@ export interface WorkflowRecord {
   cancelRequested: boolean;
   createdAt: number;
   updatedAt: number;
+  /** The workflow that started this one as a child (`ctx.child`), or null. */
+  parentId: string | null;
+  /** The code version of the runner that started it ('' for a runner without one). */
+  version: string;
+  /**
+   * Parked: waiting for a signal or a child, holding no lease; a runner claims it again once a
+   * signal, a child's end or a cancel wakes it, or once `wakeAt` has passed.
+   */
+  parked: boolean;
+  /** When a parked workflow's wait times out (ms, the runners' clock), or null. */
+  wakeAt: number | null;
+}
+
+/** A signal sent to a workflow and not consumed yet (see {@link WorkflowArea.nextSignal}). */
+export interface WorkflowSignal {
+  /** Arrival order, over the whole store. */
+  seq: number;
+  /** JSON text (workflow codec). */
+  payload: string;
 }
 
 /** One recorded effect of a workflow, at its location. */
@@ -213,6 +232,8 @@ export interface WorkflowClaim {
   /** Only this workflow. */
   id?: string;
   limit: number;
+  /** Only workflows started by runners of these versions (absent: any version). */
+  versions?: readonly string[];
 }
 
 /** Writes of code rows: content-addressed (originals) or derived from them (artefacts, failures). */
@@ -252,8 +273,11 @@ export type ProcessingOp =
 
 /** Writes of workflow runs, their histories and workflow data. */
 export type WorkflowOp =
-  /** Creates a pending run; an existing run with this id is left as it is. */
-  | { kind: 'workflow.create'; id: string; name: string; input: string; now: number }
+  /**
+   * Creates a pending run; an existing run with this id is left as it is. A child (`parentId`) of
+   * a workflow whose cancellation was requested starts with its own cancellation requested.
+   */
+  | { kind: 'workflow.create'; id: string; name: string; input: string; now: number; parentId?: string; version?: string }
   /** Aborts the whole write set with `LeaseLost` unless `owner` holds the workflow's lease. */
   | { kind: 'workflow.fence'; id: string; owner: string }
   /** Records (or replaces) the event at its location. */
@@ -261,7 +285,18 @@ export type WorkflowOp =
   /** Marks events with `from <= location < to` forgotten, locations compared as bytes (see {@link Store}). */
   | { kind: 'workflow.forget'; workflowId: string; from: string; to: string }
   | { kind: 'workflow.finish'; id: string; status: 'succeeded' | 'failed' | 'cancelled'; output: string | null; error: string | null; now: number }
+  /** Requests cancellation of a pending run and of its pending descendants, and wakes the parked ones. */
   | { kind: 'workflow.cancel'; id: string; now: number }
+  /** Stores a signal for a workflow (arrival order: `seq`) and wakes the workflow if it is parked. */
+  | { kind: 'workflow.signal'; workflowId: string; name: string; payload: string; now: number }
+  /** Marks signal `seq` consumed by the wait at `location`. */
+  | { kind: 'workflow.consume'; workflowId: string; seq: number; location: string }
+  /**
+   * Parks a run: gives its lease back and leaves it unclaimable until woken (a signal, a child's
+   * end, a cancel) or until `wakeAt`. It is not parked (only released) when what it waits for is
+   * already there: an unconsumed signal named `signal`, or child `child` ended.
+   */
+  | { kind: 'workflow.park'; id: string; wakeAt: number | null; signal: string | null; child: string | null; now: number }
   | { kind: 'workflow.data.put'; key: string; value: string }
   /** Adds `delta` to a numeric value (absent counts as 0): commutative, so safe across concurrent workflows. */
   | { kind: 'workflow.data.add'; key: string; delta: number };
@@ -384,6 +419,8 @@ export interface WorkflowArea {
   release(owner: string, ids: readonly string[]): Promise<void>;
   /** A workflow data value (JSON text), or null. */
   data(key: string): Promise<string | null>;
+  /** The first unconsumed signal named `name` sent to a workflow (arrival order), or null. */
+  nextSignal(workflowId: string, name: string): Promise<WorkflowSignal | null>;
   /** Workflows, most recently updated first; of one status if given. */
   list(query: { status?: WorkflowRecord['status']; limit: number }): Promise<WorkflowRecord[]>;
   /** How many workflows are in each status. */

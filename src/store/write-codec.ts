@@ -180,6 +180,9 @@ function encodeOp(e: Encoder, rest: WriteOp[], op: WriteOp): void {
     case 'workflow.cancel':
     case 'workflow.data.put':
     case 'workflow.data.add':
+    case 'workflow.signal':
+    case 'workflow.consume':
+    case 'workflow.park':
       e.u8(Tag.Rest);
       rest.push(op);
       break;

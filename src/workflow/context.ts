@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { WriteOp } from '../store/index.js';
 import type { ActorCallOptions, ActorReply, QueryResult } from './actors.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { ActorCallFailed, InvalidWorkflowOptions, recordError, StepFailed, StepTimeout, type RecordedError } from './errors.js';
+import { ActorCallFailed, InvalidWorkflowOptions, NonDeterminism, recordError, StepFailed, StepTimeout, type RecordedError } from './errors.js';
 import { childLocation, type EventKind } from './history.js';
 import { CheckpointPolicy } from './loop-policy.js';
+import type { WorkflowRef } from './ref.js';
 import type { HistoryInfo, Run } from './run.js';
+import { callerLine } from './stack.js';
+import { child, waitForSignal, type ChildOptions, type SignalWaitOptions } from './waits.js';
 
 /** Passed to a step body. */
 export interface StepInfo {
@@ -209,9 +212,13 @@ export class WorkflowContext {
   async sleep(ms: number): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) throw new InvalidWorkflowOptions('sleep needs a finite duration >= 0');
     const clock = this.run.deps.clock;
+    const location = childLocation(this.path, this.used);
     const wakeAt = await this.effect('sleep', '', () => clock.now() + ms, { durable: true });
     const left = wakeAt - clock.now();
-    if (left > 0) await clock.sleep(left, this.run.abortSignal);
+    if (left > 0) {
+      this.run.fresh(location, 'sleep', '');
+      await clock.sleep(left, this.run.abortSignal);
+    }
     this.live();
   }
 
@@ -232,13 +239,13 @@ export class WorkflowContext {
    */
   async all<T extends readonly unknown[]>(branches: { [K in keyof T]: (ctx: WorkflowContext) => Promise<T[K]> }): Promise<T> {
     const location = this.next();
-    this.run.history.parallel(location);
+    this.replay(() => this.run.history.parallel(location));
     const contexts = branches.map((_, i) => new WorkflowContext(this.run, childLocation(location, i)));
     const settled = await Promise.allSettled(branches.map((b, i) => b(contexts[i]!)));
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
     contexts.forEach((c) => c.finish());
-    this.run.history.finishBranch(location, branches.length);
+    this.replay(() => this.run.history.finishBranch(location, branches.length));
     return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
   }
 
@@ -252,7 +259,7 @@ export class WorkflowContext {
     body: (ctx: WorkflowContext, state: S, iteration: number) => Promise<LoopResult<S, R>> | LoopResult<S, R>,
   ): Promise<R> {
     const location = this.next();
-    const recorded = this.run.history.loop(location, options.name);
+    const recorded = this.replay(() => this.run.history.loop(location, options.name));
     let iteration = 0;
     let state = options.state;
     if (recorded) {
@@ -283,7 +290,7 @@ export class WorkflowContext {
         if (!outcome.continue) {
           if (inFlight) await inFlight;
           await checkpoint({ iteration, state: null, done: true, result: outcome.result });
-          this.run.history.finishBranch(location, iteration);
+          this.replay(() => this.run.history.finishBranch(location, iteration));
           return outcome.result;
         }
         state = outcome.state;
@@ -299,6 +306,59 @@ export class WorkflowContext {
     }
   }
 
+  /**
+   * Waits for the next signal named `name` sent to this workflow (`Tessera.signal`) and returns
+   * its payload. Signals are taken in arrival order, each by one wait; one sent before the wait
+   * is kept until a wait takes it. While nothing has arrived the workflow is parked: it holds no
+   * lease, worker or slot, and the signal's commit wakes it. With `timeoutMs` (counted from the
+   * first time this wait is reached, across restarts) it throws `SignalTimeout` when nothing came
+   * in time; the timeout is recorded, so a replay throws it again.
+   */
+  async waitForSignal<T = unknown>(name: string, options: SignalWaitOptions = {}): Promise<T> {
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) throw new InvalidWorkflowOptions('timeoutMs must be a finite duration >= 0');
+    const location = this.next();
+    const recorded = this.replay(() => this.run.history.leaf(location, 'signal', name));
+    return (await waitForSignal(this.run, location, name, recorded, timeoutMs)) as T;
+  }
+
+  /**
+   * Starts a child workflow (registered by `name` on some runner of the store) exactly once and
+   * waits for its result; throws `ChildWorkflowFailed` with its reason if it fails or is
+   * cancelled. Its id is `options.id`, or `<this id>/<location>`. Cancelling this workflow
+   * cancels its children. While the child runs, this workflow is parked (see waitForSignal).
+   */
+  async child<I, O>(workflow: WorkflowRef<I, O> | string, input: NoInfer<I>, options: ChildOptions = {}): Promise<O> {
+    const name = typeof workflow === 'string' ? workflow : workflow.name;
+    const location = this.next();
+    const recorded = this.replay(() => this.run.history.leaf(location, 'child', name));
+    return (await child(this.run, location, name, input, recorded, options)) as O;
+  }
+
+  /**
+   * Versioning: true when this execution reaches here for the first time (a marker is recorded),
+   * false when it replays a history recorded before the patch existed, which then follows the
+   * old code path. `if (ctx.patched('x')) { new } else { old }`; once no run needs the old path,
+   * replace the call with {@link deprecatePatch}, and remove that once no run has the marker.
+   */
+  patched(patchId: string): boolean {
+    const location = childLocation(this.path, this.used);
+    const found = this.replay(() => this.run.history.patch(location, patchId));
+    if (found === 'other') return false;
+    this.used++;
+    if (found === 'none') {
+      this.run.fresh(location, 'patch', patchId);
+      this.run.note({ location, kind: 'patch', name: patchId, result: null, error: null });
+    }
+    return true;
+  }
+
+  /** Where `ctx.patched(patchId)` was, once its old branch is deleted: skips the marker of runs that recorded it. */
+  deprecatePatch(patchId: string): void {
+    const location = childLocation(this.path, this.used);
+    if (this.replay(() => this.run.history.patch(location, patchId)) === 'marker') this.used++;
+  }
+
   /** Size of the live history (what replay would load). */
   historyInfo(): HistoryInfo {
     return this.run.info();
@@ -306,7 +366,22 @@ export class WorkflowContext {
 
   /** @internal Checks the branch left nothing recorded unvisited. */
   finish(): void {
-    this.run.history.finishBranch(this.path, this.used);
+    this.replay(() => this.run.history.finishBranch(this.path, this.used));
+  }
+
+  /**
+   * A look-up in the history. A `NonDeterminism` gets the workflow code's line from the stack
+   * (this runs in the code's own call, before any await) and is kept as the run's divergence.
+   */
+  private replay<T>(look: () => T): T {
+    try {
+      return look();
+    } catch (err) {
+      if (!(err instanceof NonDeterminism)) throw err;
+      const e = err.withLine(callerLine(new Error().stack));
+      this.run.divergence ??= e;
+      throw e;
+    }
   }
 
   private next(): string {
@@ -334,8 +409,9 @@ export class WorkflowContext {
    */
   private async effect<T>(kind: EventKind, name: string, run: (location: string) => Promise<T> | T, options: { durable?: boolean; ops?: readonly WriteOp[] } = {}): Promise<T> {
     const location = this.next();
-    const recorded = this.run.history.leaf(location, kind, name);
+    const recorded = this.replay(() => this.run.history.leaf(location, kind, name));
     if (recorded) return replayed<T>(recorded.result, recorded.error, name, location);
+    this.run.fresh(location, kind, name);
     this.live();
     let value: T;
     try {

@@ -1,16 +1,68 @@
 import type { Reply } from '../processor/index.js';
 import { Closed, TesseraError } from '../util/index.js';
 
+/** An effect as replay sees it: its kind (`step`, `send`, `signal`, ...) and its name. */
+export interface EffectRef {
+  kind: string;
+  name: string;
+}
+
+/** What a {@link NonDeterminism} knows beyond its location. */
+export interface NonDeterminismDetail {
+  /** The event recorded at the location, or null when the history has none there. */
+  recorded: EffectRef | null;
+  /** What the code did there instead, or null when it did nothing (its branch ended). */
+  attempted: EffectRef | null;
+  /** Where in the workflow function the new effect was called (`file:line:column`), when the stack shows it. */
+  line: string | null;
+}
+
+const describe = (e: EffectRef | null, none: string): string => {
+  if (e === null) return none;
+  if (e.kind === 'nested') return 'nested events (a loop or ctx.all)';
+  if (e.kind === 'all') return 'parallel branches (ctx.all)';
+  if (e.kind === 'loop') return `loop '${e.name}'`;
+  return e.name === '' ? `${e.kind}` : `${e.kind} '${e.name}'`;
+};
+
 /**
  * The workflow's code and its recorded history disagree at `location`: the code did something
  * else there than the recorded run did, or left recorded events unvisited in a finished branch.
+ * The message names both, and the line of the workflow function the new effect came from, with
+ * what to do about it.
  */
 export class NonDeterminism extends TesseraError {
+  /** The recorded event at the location (null: none). */
+  readonly recorded: EffectRef | null;
+  /** What the code did there (null: it ended its branch). */
+  readonly attempted: EffectRef | null;
+  /** `file:line:column` of the workflow code's call, when known. */
+  readonly line: string | null;
+
   constructor(
     readonly location: string,
-    detail: string,
+    detail: Partial<NonDeterminismDetail>,
   ) {
-    super('NON_DETERMINISM', `non-determinism at location ${location || '(root)'}: ${detail}`);
+    const recorded = detail.recorded ?? null;
+    const attempted = detail.attempted ?? null;
+    const line = detail.line ?? null;
+    const what =
+      attempted === null
+        ? `the history has ${describe(recorded, 'nothing')} there, but the code ended its branch before reaching it`
+        : `the history has ${describe(recorded, 'nothing')} there, but the code does ${describe(attempted, 'nothing')}${line ? ` (at ${line})` : ''}`;
+    super(
+      'NON_DETERMINISM',
+      `non-determinism at location ${location || '(root)'}: ${what}. Runs recorded by the old code cannot continue on this code: ` +
+        `undo the change, or guard it with ctx.patched('<id>') so that those runs keep the old path`,
+    );
+    this.recorded = recorded;
+    this.attempted = attempted;
+    this.line = line;
+  }
+
+  /** The same error with the workflow code's line filled in. */
+  withLine(line: string | null): NonDeterminism {
+    return line === null || this.line !== null ? this : new NonDeterminism(this.location, { recorded: this.recorded, attempted: this.attempted, line });
   }
 }
 
@@ -113,6 +165,53 @@ export class UnencodableValue extends TesseraError {
 export class InvalidWorkflowOptions extends TesseraError {
   constructor(detail: string) {
     super('INVALID_WORKFLOW_OPTIONS', `invalid workflow options: ${detail}`);
+  }
+}
+
+/** `ctx.waitForSignal` with a `timeoutMs` saw no signal in time (recorded: a replay throws it again). */
+export class SignalTimeout extends TesseraError {
+  constructor(
+    readonly signalName: string,
+    readonly location: string,
+  ) {
+    super('SIGNAL_TIMEOUT', `no signal '${signalName}' arrived in time at location ${location}`);
+  }
+}
+
+/** A child workflow (`ctx.child`) failed or was cancelled; `reason` is its recorded error. */
+export class ChildWorkflowFailed extends TesseraError {
+  constructor(
+    readonly childId: string,
+    readonly reason: RecordedError,
+  ) {
+    super('CHILD_WORKFLOW_FAILED', `child workflow ${childId} failed: ${reason.message}`);
+  }
+}
+
+/**
+ * The run waits (for a signal or a child) and has parked: its lease is given back and it holds
+ * nothing here until something wakes it. Internal: it stops the run quietly, like a lost lease.
+ */
+export class Parked extends TesseraError {
+  constructor(
+    readonly workflowId: string,
+    /** When its wait times out (the runners' clock), or null. */
+    readonly wakeAt: number | null,
+  ) {
+    super('WORKFLOW_PARKED', `workflow ${workflowId} is waiting`);
+  }
+}
+
+/**
+ * A replay check reached the end of what is recorded: the run would go on live from here (or is
+ * waiting here). Internal to the check: it ends the replay of a history without a divergence.
+ */
+export class ReplayEnd extends TesseraError {
+  constructor(
+    readonly location: string,
+    readonly effect: EffectRef,
+  ) {
+    super('REPLAY_END', `the recorded history ends before location ${location}`);
   }
 }
 

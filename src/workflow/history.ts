@@ -1,7 +1,13 @@
 import { NonDeterminism } from './errors.js';
 
-/** Kinds of recorded effects. `loop` records a loop's checkpoint; `all` records nothing itself. */
-export type EventKind = 'step' | 'transaction' | 'send' | 'query' | 'sleep' | 'now' | 'random' | 'loop';
+/**
+ * Kinds of recorded effects. `loop` records a loop's checkpoint; `all` records nothing itself;
+ * `patch` is the marker `ctx.patched` leaves; `signal` and `child` are waits (waits.ts).
+ */
+export type EventKind = 'step' | 'transaction' | 'send' | 'query' | 'sleep' | 'now' | 'random' | 'loop' | 'signal' | 'child' | 'patch';
+
+/** What the history holds at a location where `ctx.patched` asks (see {@link History.patch}). */
+export type PatchLookup = 'marker' | 'other' | 'none';
 
 /** What replay needs of a recorded event. */
 export interface ReplayEvent {
@@ -66,9 +72,29 @@ export class History {
       return e;
     }
     if (this.highestChild.has(location)) {
-      throw new NonDeterminism(location, `the code does ${kind} '${name}' where the history has a loop or parallel branches`);
+      throw new NonDeterminism(location, { recorded: { kind: 'nested', name: '' }, attempted: { kind, name } });
     }
     return undefined;
+  }
+
+  /**
+   * For `ctx.patched(id)` at `location`: `marker` when the history has this patch's marker there,
+   * `other` when it has another effect there (a run recorded before the patch), `none` when it
+   * has nothing there (the code runs there for the first time). A marker of another patch there
+   * is a `NonDeterminism`.
+   */
+  patch(location: string, id: string): PatchLookup {
+    const e = this.byLocation.get(location);
+    if (e?.kind === 'patch') {
+      this.check(e, 'patch', id);
+      return 'marker';
+    }
+    return e !== undefined || this.highestChild.has(location) ? 'other' : 'none';
+  }
+
+  /** Whether anything is recorded at or under `location`. */
+  has(location: string): boolean {
+    return this.byLocation.has(location) || this.highestChild.has(location);
   }
 
   /** The last checkpoint of the loop at `location`, if one was recorded. */
@@ -81,23 +107,24 @@ export class History {
   /** Checks that `ctx.all` may open parallel branches at `location`. */
   parallel(location: string): void {
     const e = this.byLocation.get(location);
-    if (e) throw new NonDeterminism(location, `the code runs parallel branches where the history has ${e.kind} '${e.name}'`);
+    if (e) throw new NonDeterminism(location, { recorded: { kind: e.kind, name: e.name }, attempted: { kind: 'all', name: '' } });
   }
 
   /** Called when the branch at `path` finishes after `used` effects: nothing recorded may be left. */
   finishBranch(path: string, used: number): void {
     const highest = this.highestChild.get(path);
     if (highest !== undefined && highest >= used) {
-      const location = childLocation(path, highest);
+      // The first event the code left unvisited, where the person reading the error should look.
+      const first = childLocation(path, used);
+      const location = this.has(first) ? first : childLocation(path, highest);
       const e = this.byLocation.get(location);
-      const what = e ? `${e.kind} '${e.name}'` : 'nested events';
-      throw new NonDeterminism(location, `the code finished its branch after ${used} effects but the history has ${what} there`);
+      throw new NonDeterminism(location, { recorded: e ? { kind: e.kind, name: e.name } : { kind: 'nested', name: '' }, attempted: null });
     }
   }
 
   private check(e: ReplayEvent, kind: string, name: string): void {
     if (e.kind !== kind || e.name !== name) {
-      throw new NonDeterminism(e.location, `the code does ${kind} '${name}' where the history has ${e.kind} '${e.name}'`);
+      throw new NonDeterminism(e.location, { recorded: { kind: e.kind, name: e.name }, attempted: { kind, name } });
     }
   }
 }

@@ -8,8 +8,9 @@ export { WorkflowContext, Loop } from './context.js';
 export type { StepInfo, StepOptions, WorkflowTransaction, LoopOptions, LoopResult } from './context.js';
 export type { ActorCalls, ActorReply, QueryResult, ActorCallOptions } from './actors.js';
 export type { HistoryInfo } from './run.js';
+export type { SignalWaitOptions, ChildOptions } from './waits.js';
 export { History, childLocation } from './history.js';
-export type { ReplayEvent, EventKind } from './history.js';
+export type { ReplayEvent, EventKind, PatchLookup } from './history.js';
 export { CheckpointPolicy } from './loop-policy.js';
 export type { CheckpointPolicyOptions } from './loop-policy.js';
 export { systemClock, ManualClock } from './clock.js';
@@ -17,6 +18,8 @@ export type { Clock } from './clock.js';
 export { encodeValue, decodeValue } from './codec.js';
 export {
   NonDeterminism,
+  SignalTimeout,
+  ChildWorkflowFailed,
   StepFailed,
   StepTimeout,
   ActorCallFailed,
@@ -30,4 +33,4 @@ export {
   UnencodableValue,
   InvalidWorkflowOptions,
 } from './errors.js';
-export type { RecordedError } from './errors.js';
+export type { RecordedError, EffectRef, NonDeterminismDetail } from './errors.js';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { GroupCommit, Store, WorkflowEventRecord, WriteOp } from '../store/index.js';
 import type { ActorCalls } from './actors.js';
 import type { Clock } from './clock.js';
-import { HistoryLimitExceeded } from './errors.js';
+import { HistoryLimitExceeded, Parked, ReplayEnd, type NonDeterminism } from './errors.js';
 import { History } from './history.js';
 import { PendingData } from './pending-data.js';
 
@@ -26,6 +26,24 @@ export interface RunDeps {
   historyWarnEvents: number;
   historyMaxEvents: number;
   logger: Logger;
+  /** The runner's code version, recorded on the children a run starts. */
+  version: string;
+  /** A run started a child workflow: the runner may claim it at once. */
+  started(childId: string): void;
+  /**
+   * A replay check (check.ts): the run only reads its history. Whatever would run live or write
+   * (an effect not recorded, a commit, a wait) ends the replay with `ReplayEnd` instead.
+   */
+  check?: boolean;
+}
+
+/** A wait that found nothing to take: what the run parks on. */
+export interface ParkRequest {
+  /** A record to commit with the park (a wait's deadline), if any. */
+  event?: Omit<WorkflowEventRecord, 'workflowId' | 'forgotten'>;
+  wakeAt: number | null;
+  signal: string | null;
+  child: string | null;
 }
 
 interface BranchStats {
@@ -71,6 +89,10 @@ export class Run {
   private liveBytes = 0;
   private forgotten = 0;
   private warned = false;
+  /** Signal takes of this run, one after another (see {@link exclusive}). */
+  private takes: Promise<unknown> = Promise.resolve();
+  /** The first divergence met: a replay check reports it whatever the function throws after it. */
+  divergence: NonDeterminism | null = null;
 
   /** The replayer over the events loaded for this run. */
   readonly history: History;
@@ -110,8 +132,47 @@ export class Run {
     return this.loopDepth === 0 || durable ? this.flush() : Promise.resolve();
   }
 
+  /**
+   * Buffers a record without committing: it goes out with the next commit (a patch marker, which
+   * a crash may lose, since the code reaching it again records it again).
+   */
+  note(event: Omit<WorkflowEventRecord, 'workflowId' | 'forgotten'>): void {
+    const e: WorkflowEventRecord = { ...event, workflowId: this.workflowId, forgotten: false };
+    this.count(e, false);
+    this.pending.push(e);
+  }
+
+  /** In a replay check, ends the replay: the effect at `location` would run live. */
+  fresh(location: string, kind: string, name: string): void {
+    if (this.deps.check) throw new ReplayEnd(location, { kind, name });
+  }
+
+  /** Runs `fn` once every earlier `fn` of this run has settled: two waits never take one signal. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.takes.then(fn);
+    this.takes = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Parks the run: commits what is buffered with the park (the lease goes back in the same write
+   * set), then stops the run with `Parked`. A signal, a child's end or a cancel wakes it, on
+   * whichever runner claims it then.
+   */
+  async park(wait: ParkRequest): Promise<never> {
+    if (wait.event) this.note(wait.event);
+    await this.flush([{ kind: 'workflow.park', id: this.workflowId, wakeAt: wait.wakeAt, signal: wait.signal, child: wait.child, now: this.deps.clock.now() }]);
+    const reason = new Parked(this.workflowId, wait.wakeAt);
+    this.abort.abort(reason);
+    throw reason;
+  }
+
   /** Commits everything buffered (after any commit in flight); resolves when durable. */
   flush(final: WriteOp[] = []): Promise<void> {
+    if (this.deps.check) {
+      const next = this.pending[0];
+      return Promise.reject(new ReplayEnd(next?.location ?? '', { kind: next?.kind ?? 'commit', name: next?.name ?? '' }));
+    }
     const ops = this.takeOps(final);
     const generation = this.data.take();
     this.tail = this.tail.then(() => this.deps.queue.commit(ops)).then(() => this.data.landed(generation));

@@ -4,7 +4,7 @@ import type { ActorCalls } from './actors.js';
 import type { Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { WorkflowContext } from './context.js';
-import { recordError, RunnerClosed, WorkflowCancelled } from './errors.js';
+import { Parked, recordError, RunnerClosed, WorkflowCancelled } from './errors.js';
 import { Run } from './run.js';
 
 /** A workflow body. Its effects go through `ctx`; everything else must be deterministic. */
@@ -21,6 +21,10 @@ export interface RunnerSettings {
   historyMaxEvents: number;
   closeGraceMs: number;
   logger: Logger;
+  /** The code version recorded on the workflows this runner starts. */
+  version: string;
+  /** The versions whose runs this runner claims: its own and those it declares compatible. */
+  versions: readonly string[];
   /** Called when a workflow stops running here (finished, or stopped), so waiters look again. */
   onStopped(id: string): void;
 }
@@ -78,8 +82,28 @@ export class Runner {
   /** Claims one workflow (if runnable and of a registered name) and runs it. */
   async claimAndRun(id: string): Promise<void> {
     const now = this.settings.clock.now();
-    const [record] = await this.claim({ owner: this.settings.owner, now, leaseUntil: now + this.settings.leaseMs, names: [...this.registry.keys()], id, limit: 1 });
+    const [record] = await this.claim({ ...this.claimRequest(now, 1), id });
     if (record && !this.running.has(id)) this.execute(record);
+  }
+
+  private claimRequest(now: number, limit: number): WorkflowClaim {
+    const { owner, leaseMs, versions } = this.settings;
+    return { owner, now, leaseUntil: now + leaseMs, names: [...this.registry.keys()], limit, versions };
+  }
+
+  /** Claims a workflow that may have become runnable here (a child started, a wait timed out). */
+  private wake(id: string): void {
+    if (this.closed || this.running.has(id)) return;
+    this.claimAndRun(id).catch((err: unknown) => this.settings.logger.error({ err, workflowId: id }, 'workflow claim failed'));
+  }
+
+  /** One timer for a parked run's timeout: the store makes it claimable then; this claims it. */
+  private wakeAt(id: string, at: number): void {
+    const { clock } = this.settings;
+    clock.sleep(Math.max(0, at - clock.now()), this.stop.signal, true).then(
+      () => this.wake(id),
+      () => undefined,
+    );
   }
 
   /**
@@ -161,8 +185,7 @@ export class Runner {
   private async pump(): Promise<void> {
     const room = this.settings.maxConcurrent - this.running.size;
     if (room <= 0 || this.closed || this.registry.size === 0) return;
-    const now = this.settings.clock.now();
-    const claimed = await this.claim({ owner: this.settings.owner, now, leaseUntil: now + this.settings.leaseMs, names: [...this.registry.keys()], limit: room });
+    const claimed = await this.claim(this.claimRequest(this.settings.clock.now(), room));
     for (const record of claimed) if (!this.running.has(record.id)) this.execute(record);
   }
 
@@ -174,10 +197,11 @@ export class Runner {
     // Registered before the first await, so a cancel, a heartbeat or close finds it at once.
     this.running.set(record.id, { abort, done });
     if (record.cancelRequested) abort.abort(new WorkflowCancelled(record.id));
-    const { clock, owner, historyWarnEvents, historyMaxEvents, logger } = this.settings;
+    const { clock, owner, historyWarnEvents, historyMaxEvents, logger, version } = this.settings;
     const work = async (): Promise<void> => {
       const loaded = await this.store.workflows.events(record.id);
-      const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, logger };
+      const started = (childId: string): void => this.wake(childId);
+      const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, logger, version, started };
       await this.runToEnd(record, fn, new Run(record.id, loaded, deps, abort));
     };
     work()
@@ -205,12 +229,17 @@ export class Runner {
       await finish('succeeded', encodeValue(output), null);
     } catch (err) {
       const reason: unknown = stopped.aborted ? stopped.reason : err;
+      if (reason instanceof Parked) {
+        if (reason.wakeAt !== null) this.wakeAt(id, reason.wakeAt);
+        return;
+      }
       if (reason instanceof LeaseLost || reason instanceof RunnerClosed || err instanceof LeaseLost) {
         logger.info({ workflowId: id, reason: recordError(reason).message }, 'workflow stopped; it continues where its lease goes');
         return;
       }
       try {
-        if (reason instanceof WorkflowCancelled) await finish('cancelled', null, null);
+        // The cancel again, in the same write set: it reaches children started since the first.
+        if (reason instanceof WorkflowCancelled) await run.flush([{ kind: 'workflow.cancel', id, now: clock.now() }, { kind: 'workflow.finish', id, status: 'cancelled', output: null, error: null, now: clock.now() }]);
         else await finish('failed', null, JSON.stringify(recordError(err)));
       } catch (commitErr) {
         logger.warn({ err: commitErr, workflowId: id }, 'could not record the end of a workflow');

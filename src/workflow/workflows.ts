@@ -30,6 +30,14 @@ export interface WorkflowOptions {
    */
   closeGraceMs?: number;
   logger?: Logger;
+  /**
+   * The code version of this runner, recorded on each workflow it starts (default ''). A runner
+   * claims only runs of its own version and of `compatibleVersions`, so a rolling deploy never
+   * replays a run on code it was not started with unless that code says it can.
+   */
+  version?: string;
+  /** Versions whose runs this runner's code can replay too (default none). */
+  compatibleVersions?: readonly string[];
 }
 
 /** Where a workflow stands. */
@@ -43,6 +51,12 @@ export interface WorkflowStatus {
   leaseOwner: string | null;
   createdAt: number;
   updatedAt: number;
+  /** The workflow that started this one with `ctx.child`, or null. */
+  parentId: string | null;
+  /** The code version of the runner that started it. */
+  version: string;
+  /** Waiting for a signal or a child, with no lease (see `ctx.waitForSignal`). */
+  parked: boolean;
 }
 
 /** One event of a workflow's history, decoded. */
@@ -80,9 +94,14 @@ export class WorkflowHandle<O = unknown> {
     return this.runtime.history(this.id, options.includeForgotten ?? false);
   }
 
-  /** Requests cancellation: the workflow stops at its next effect and ends `cancelled`. */
+  /** Requests cancellation: the workflow stops at its next effect and ends `cancelled`; so do its children. */
   cancel(): Promise<void> {
     return this.runtime.cancel(this.id);
+  }
+
+  /** Sends the workflow a signal (see `Workflows.signal`). */
+  signal(name: string, payload?: unknown): Promise<void> {
+    return this.runtime.signal(this.id, name, payload);
   }
 }
 
@@ -104,6 +123,7 @@ export class Workflows {
   private readonly clock: Clock;
   private readonly owner: string;
   private readonly pollMs: number;
+  private readonly version: string;
   /** Aborted on close: ends the polls of `result()` waiters. */
   private readonly stop = new AbortController();
   private closed = false;
@@ -117,6 +137,7 @@ export class Workflows {
     this.clock = options.clock ?? systemClock;
     this.owner = options.runnerId ?? `runner-${randomUUID()}`;
     this.pollMs = options.pollMs ?? 1000;
+    this.version = options.version ?? '';
     this.runner = new Runner(store, actors, this.queue, {
       clock: this.clock,
       owner: this.owner,
@@ -126,6 +147,8 @@ export class Workflows {
       historyWarnEvents: options.historyWarnEvents ?? 10_000,
       historyMaxEvents: options.historyMaxEvents ?? 100_000,
       closeGraceMs: options.closeGraceMs ?? 5000,
+      version: options.version ?? '',
+      versions: [...new Set([options.version ?? '', ...(options.compatibleVersions ?? [])])],
       logger: options.logger ?? defaultLogger(),
       onStopped: (id) => this.notify(id),
     });
@@ -150,7 +173,7 @@ export class Workflows {
     if (!this.runner.registered(name)) throw new UnregisteredWorkflow(name);
     this.open();
     const id = options.id ?? randomUUID();
-    await this.queue.commit([{ kind: 'workflow.create', id, name, input: encodeValue(input), now: this.clock.now() }]);
+    await this.queue.commit([{ kind: 'workflow.create', id, name, input: encodeValue(input), now: this.clock.now(), version: this.version }]);
     const record = await this.store.workflows.get(id);
     if (!record) throw new UnknownWorkflow(id);
     if (record.name !== name) throw new WorkflowIdConflict(id, record.name);
@@ -190,7 +213,26 @@ export class Workflows {
       leaseOwner: r.leaseOwner,
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,
+      parentId: r.parentId,
+      version: r.version,
+      parked: r.parked,
     };
+  }
+
+  /**
+   * Sends workflow `id` a signal: stored durably (any process may send it), taken by the
+   * workflow's next `ctx.waitForSignal(name)` in arrival order, exactly once. A parked workflow
+   * is woken by the commit; this process claims it at once when it runs that workflow's name.
+   * A signal to a workflow that has ended is stored and never taken.
+   *
+   * @throws UnknownWorkflow
+   */
+  async signal(id: string, name: string, payload?: unknown): Promise<void> {
+    this.open();
+    const record = await this.store.workflows.get(id);
+    if (!record) throw new UnknownWorkflow(id);
+    await this.queue.commit([{ kind: 'workflow.signal', workflowId: id, name, payload: encodeValue(payload), now: this.clock.now() }]);
+    if (record.status === 'pending' && this.runner.registered(record.name) && !this.runner.isRunning(id)) await this.runner.claimAndRun(id);
   }
 
   /** @internal */

@@ -475,6 +475,10 @@ export function storeContract(name: string, target: ContractTarget): void {
           cancelRequested: false,
           createdAt: 10,
           updatedAt: 10,
+          parentId: null,
+          version: '',
+          parked: false,
+          wakeAt: null,
         });
         await store.commit([{ kind: 'workflow.create', id: 'v', name: 'n', input: 'null', now: 11 }, { kind: 'workflow.cancel', id: 'w', now: 12 }]);
         expect((await store.workflows.get('w'))!.cancelRequested).toBe(true);
@@ -546,6 +550,68 @@ export function storeContract(name: string, target: ContractTarget): void {
         // Only the one asked for, when an id is given.
         await store.commit([{ kind: 'workflow.create', id: 'w2', name: 'n', input: 'null', now: 2 }]);
         expect((await store.workflows.claim({ ...claim, owner: 'C', now: 500, leaseUntil: 600, id: 'w2' })).map((w) => w.id)).toEqual(['w2']);
+      });
+
+      it('signals: kept in arrival order per name until consumed; a signal wakes its parked workflow', async () => {
+        const { store } = await open();
+        const claim = { owner: 'A', names: ['n'], limit: 10, now: 100, leaseUntil: 200 };
+        const signal = (name: string, payload: string): WriteOp => ({ kind: 'workflow.signal', workflowId: 'w', name, payload, now: 5 });
+        await store.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 1 }, signal('go', '1'), signal('stop', '2')]);
+        await store.commit([signal('go', '3')]);
+        const first = (await store.workflows.nextSignal('w', 'go'))!;
+        expect(first.payload).toBe('1');
+        expect(await store.workflows.nextSignal('w', 'other')).toBeNull();
+        expect(await store.workflows.nextSignal('v', 'go')).toBeNull();
+        expect((await store.workflows.claim(claim)).map((w) => w.id)).toEqual(['w']);
+        await store.commit([{ kind: 'workflow.fence', id: 'w', owner: 'A' }, { kind: 'workflow.consume', workflowId: 'w', seq: first.seq, location: '0' }]);
+        const second = (await store.workflows.nextSignal('w', 'go'))!;
+        expect(second.payload).toBe('3');
+        expect(second.seq).toBeGreaterThan(first.seq);
+        await store.commit([{ kind: 'workflow.consume', workflowId: 'w', seq: second.seq, location: '1' }]);
+        // Parked on a name with no signal left: no lease, not claimable until woken or timed out.
+        await store.commit([{ kind: 'workflow.park', id: 'w', wakeAt: 1000, signal: 'go', child: null, now: 110 }]);
+        expect(await store.workflows.get('w')).toMatchObject({ parked: true, wakeAt: 1000, leaseOwner: null, leaseUntil: 0 });
+        expect(await store.workflows.claim({ ...claim, now: 120 })).toEqual([]);
+        expect((await store.workflows.claim({ ...claim, now: 1000, id: 'w' })).map((w) => [w.id, w.parked, w.wakeAt])).toEqual([['w', false, null]]);
+        await store.workflows.release('A', ['w']);
+        await store.commit([{ kind: 'workflow.park', id: 'w', wakeAt: null, signal: 'go', child: null, now: 130 }]);
+        expect(await store.workflows.claim({ ...claim, now: 5000 })).toEqual([]);
+        await store.commit([signal('go', '4')]);
+        expect((await store.workflows.get('w'))!.parked).toBe(false);
+        expect((await store.workflows.claim({ ...claim, now: 140 })).map((w) => w.id)).toEqual(['w']);
+        // Parking with the awaited signal already there releases the lease but does not park.
+        await store.commit([{ kind: 'workflow.park', id: 'w', wakeAt: null, signal: 'go', child: null, now: 150 }]);
+        expect(await store.workflows.get('w')).toMatchObject({ parked: false, leaseOwner: null });
+        // So does a stop signal for another name, through a wake of its own.
+        expect((await store.workflows.nextSignal('w', 'stop'))!.payload).toBe('2');
+      });
+
+      it('children: linked to their parent, a finished child wakes it, a cancel reaches the whole tree', async () => {
+        const { store } = await open();
+        const claim = { owner: 'A', names: ['p', 'c'], limit: 10, now: 100, leaseUntil: 200 };
+        await store.commit([{ kind: 'workflow.create', id: 'p', name: 'p', input: 'null', now: 1, version: 'v1' }]);
+        await store.commit([{ kind: 'workflow.create', id: 'p/0', name: 'c', input: '2', now: 2, parentId: 'p', version: 'v1' }]);
+        await store.commit([{ kind: 'workflow.create', id: 'p/0/0', name: 'c', input: '3', now: 3, parentId: 'p/0', version: 'v1' }]);
+        expect(await store.workflows.get('p/0')).toMatchObject({ parentId: 'p', version: 'v1', cancelRequested: false });
+        await store.commit([{ kind: 'workflow.park', id: 'p', wakeAt: null, signal: null, child: 'p/0', now: 4 }]);
+        expect((await store.workflows.get('p'))!.parked).toBe(true);
+        await store.commit([{ kind: 'workflow.finish', id: 'p/0/0', status: 'succeeded', output: '1', error: null, now: 5 }]);
+        expect((await store.workflows.get('p/0'))!.parked).toBe(false);
+        expect((await store.workflows.get('p'))!.parked).toBe(true);
+        // Versions: a runner claims only runs of the versions it names.
+        expect(await store.workflows.claim({ ...claim, versions: ['v2', ''] })).toEqual([]);
+        expect((await store.workflows.claim({ ...claim, versions: ['v2', 'v1'] })).map((w) => w.id)).toEqual(['p/0']);
+        await store.workflows.release('A', ['p/0']);
+        await store.commit([{ kind: 'workflow.cancel', id: 'p', now: 6 }]);
+        expect(await store.workflows.get('p')).toMatchObject({ cancelRequested: true, parked: false });
+        expect((await store.workflows.get('p/0'))!.cancelRequested).toBe(true);
+        expect((await store.workflows.get('p/0/0'))!.cancelRequested).toBe(false);
+        // A child started after its parent's cancel starts cancelled.
+        await store.commit([{ kind: 'workflow.create', id: 'p/1', name: 'c', input: 'null', now: 7, parentId: 'p' }]);
+        expect((await store.workflows.get('p/1'))!.cancelRequested).toBe(true);
+        // Parking a run whose cancel was requested leaves it claimable, so that it ends.
+        await store.commit([{ kind: 'workflow.park', id: 'p', wakeAt: null, signal: 'x', child: null, now: 8 }]);
+        expect((await store.workflows.get('p'))!.parked).toBe(false);
       });
     });
   });

@@ -19,6 +19,10 @@ const WORKFLOW: JsonSchema = object({
   cancelRequested: { type: 'boolean' },
   createdAt: { type: 'string', format: 'date-time' },
   updatedAt: { type: 'string', format: 'date-time' },
+  parentId: { type: ['string', 'null'], description: 'the workflow that started this one as its child (null: none)' },
+  version: { type: 'string', description: "the code version of the runner that started it ('' for none)" },
+  parked: { type: 'boolean', description: 'waiting for a signal, a child or a timeout, holding no lease' },
+  wakeAt: { type: ['string', 'null'], format: 'date-time', description: "when a parked workflow's wait times out (null: no timeout)" },
 });
 const EVENT = object({ location: { type: 'string' }, kind: { type: 'string' }, name: { type: 'string' }, result: { description: VALUE_DOC }, error: {}, forgotten: { type: 'boolean' } });
 const ID = object({ workflowId: { type: 'string' } });

@@ -15,7 +15,7 @@ interface TimerRow {
 
 const toTimer = (r: TimerRow): TimerRecord => ({ id: r.id, sender: r.sender, recipient: r.recipient, due: Number(r.due), gasLimit: BigInt(r.gas_limit), payload: ownBytes(r.payload) });
 
-/** The Postgres store's reads of actors' timers and code histories (tables of migration 2). */
+/** The Postgres store's reads of actors' timers and code histories (tables of migration 3). */
 export function postgresActorArea(query: Query): ActorArea {
   return {
     async timers(q) {

@@ -312,14 +312,16 @@ export class PostgresStore implements Store {
         writable();
         // SKIP LOCKED: runners claiming at once take different workflows rather than queue.
         const rows = await query<WorkflowRow>(
-          `UPDATE workflow SET lease_owner = $1, lease_until = $2, updated_at = $3
+          `UPDATE workflow SET lease_owner = $1, lease_until = $2, updated_at = $3, parked = false, wake_at = NULL
            WHERE id IN (SELECT id FROM workflow
                         WHERE status = 'pending' AND (lease_owner IS NULL OR lease_until < $3 OR lease_owner = $1)
+                          AND (NOT parked OR wake_at <= $3)
                           AND name = ANY($4::text[]) AND ($5::text IS NULL OR id = $5)
+                          AND ($7::text[] IS NULL OR version = ANY($7::text[]))
                         ORDER BY lease_until, created_at LIMIT $6
                         FOR UPDATE SKIP LOCKED)
            RETURNING *`,
-          [req.owner, req.leaseUntil, req.now, req.names, req.id ?? null, req.limit],
+          [req.owner, req.leaseUntil, req.now, req.names, req.id ?? null, req.limit, req.versions ?? null],
         );
         return rows.map(toWorkflow);
       },
@@ -338,6 +340,13 @@ export class PostgresStore implements Store {
       },
       async data(key) {
         return (await one<{ value: string }>('SELECT value FROM workflow_data WHERE key = $1', [key]))?.value ?? null;
+      },
+      async nextSignal(workflowId, name) {
+        const r = await one<{ seq: string; payload: string }>(
+          'SELECT seq, payload FROM workflow_signal WHERE workflow_id = $1 AND name = $2 AND consumed_at IS NULL ORDER BY seq LIMIT 1',
+          [workflowId, name],
+        );
+        return r ? { seq: Number(r.seq), payload: r.payload } : null;
       },
       async list(q) {
         const rows = await query<WorkflowRow>('SELECT * FROM workflow WHERE ($1::text IS NULL OR status = $1) ORDER BY updated_at DESC, id LIMIT $2', [q.status ?? null, q.limit]);

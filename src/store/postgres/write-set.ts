@@ -70,6 +70,7 @@ function foldKey(op: WriteOp): string | null {
     case 'message.status':
     case 'workflow.finish':
     case 'workflow.cancel':
+    case 'workflow.park':
       return op.id;
     case 'reply.put':
       return op.reply.messageId;
@@ -91,6 +92,8 @@ function foldKey(op: WriteOp): string | null {
     case 'workflow.create':
     case 'workflow.fence':
     case 'workflow.forget':
+    case 'workflow.signal':
+    case 'workflow.consume':
       return null;
     default:
       return assertNever(op, 'write op');
@@ -167,7 +170,7 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
     case 'actor.delete':
       return { a: op.actorId };
     case 'workflow.create':
-      return { id: op.id, name: op.name, input: op.input, now: op.now };
+      return { id: op.id, name: op.name, input: op.input, now: op.now, parent: op.parentId ?? null, v: op.version ?? '' };
     case 'workflow.fence':
       return { id: op.id, owner: op.owner };
     case 'workflow.event': {
@@ -184,6 +187,12 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
       return { key: op.key, v: op.value };
     case 'workflow.data.add':
       return { key: op.key, d: op.delta };
+    case 'workflow.signal':
+      return { w: op.workflowId, name: op.name, p: op.payload, now: op.now };
+    case 'workflow.consume':
+      return { w: op.workflowId, seq: op.seq, l: op.location };
+    case 'workflow.park':
+      return { id: op.id, wake: op.wakeAt, sig: op.signal, child: op.child, now: op.now };
     default:
       return assertNever(op, 'write op');
   }
@@ -205,7 +214,7 @@ export function encodeWriteSet(ops: readonly WriteOp[], now = Date.now()): Encod
   }
   const blob = new Blob();
   // Rows that take arrival numbers carry their index: the statement inserts them in that order.
-  const ordered = (k: Kind): boolean => k === 'message.enqueue' || k === 'workflow.event' || k === 'actor.upgrade';
+  const ordered = (k: Kind): boolean => k === 'message.enqueue' || k === 'workflow.event' || k === 'actor.upgrade' || k === 'workflow.signal';
   const encoded = runs.map((run) => ({ k: run.k, r: [...run.ops.values()].map((op, i) => (ordered(run.k) ? { ...row(op, blob, now), i } : row(op, blob, now))) }));
   return { runs: JSON.stringify(encoded), blob: blob.build() };
 }

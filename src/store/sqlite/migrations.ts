@@ -216,4 +216,25 @@ ${codeTablesSql('CREATE TABLE ', false)}`,
       );
       CREATE INDEX actor_codes_actor ON actor_codes (actor_id, seq);`,
   },
+  {
+    // Workflow signals, children, parking and versions (see src/workflow/waits.ts). A parked run
+    // holds no lease and is not claimable until woken (parked = 0) or its wait times out (wake_at).
+    version: 10,
+    name: 'workflow-signals-children-versions',
+    sql: `
+      ALTER TABLE workflow ADD COLUMN parent_id TEXT;
+      ALTER TABLE workflow ADD COLUMN version TEXT NOT NULL DEFAULT '';
+      ALTER TABLE workflow ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE workflow ADD COLUMN wake_at INTEGER;
+      CREATE INDEX workflow_parent ON workflow (parent_id) WHERE parent_id IS NOT NULL;
+      CREATE TABLE workflow_signal (
+        seq INTEGER PRIMARY KEY,
+        workflow_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        consumed_at TEXT
+      );
+      CREATE INDEX workflow_signal_open ON workflow_signal (workflow_id, name, seq) WHERE consumed_at IS NULL;`,
+  },
 ];

@@ -134,6 +134,7 @@ export class SqliteStore implements Store {
       liveEvents: db.prepare('SELECT * FROM workflow_event WHERE workflow_id = ? AND forgotten = 0 ORDER BY seq'),
       allEvents: db.prepare('SELECT * FROM workflow_event WHERE workflow_id = ? ORDER BY seq'),
       data: db.prepare('SELECT value FROM workflow_data WHERE key = ?').pluck(),
+      nextSignal: db.prepare('SELECT seq, payload FROM workflow_signal WHERE workflow_id = ? AND name = ? AND consumed_at IS NULL ORDER BY seq LIMIT 1'),
       listWorkflows: db.prepare('SELECT * FROM workflow WHERE (@status IS NULL OR status = @status) ORDER BY updated_at DESC, id LIMIT @limit'),
       workflowCounts: db.prepare('SELECT status, COUNT(*) AS n FROM workflow GROUP BY status'),
     };
@@ -289,6 +290,9 @@ export class SqliteStore implements Store {
       release: (owner, ids) => writes.release(owner, ids),
       async data(key) {
         return (q.data.get(key) as string | undefined) ?? null;
+      },
+      async nextSignal(workflowId, name) {
+        return (q.nextSignal.get(workflowId, name) as { seq: number; payload: string } | undefined) ?? null;
       },
       async list(query) {
         return (q.listWorkflows.all({ status: query.status ?? null, limit: query.limit }) as WorkflowRow[]).map(toWorkflow);

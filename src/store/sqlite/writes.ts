@@ -47,7 +47,8 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     deleteTimers: db.prepare('DELETE FROM timer WHERE recipient = ?'),
     deleteCodes: db.prepare('DELETE FROM actor_codes WHERE actor_id = ?'),
     createWorkflow: db.prepare(
-      "INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+      `INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at, parent_id, version, cancel_requested)
+       VALUES (@id, @name, @input, 'pending', @now, @now, @parent, @version, COALESCE((SELECT cancel_requested FROM workflow WHERE id = @parent), 0))`,
     ),
     leaseOwner: db.prepare('SELECT lease_owner FROM workflow WHERE id = ?').pluck(),
     putEvent: db.prepare(
@@ -61,12 +62,29 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     finishWorkflow: db.prepare(
       'UPDATE workflow SET status = ?, output = ?, error = ?, lease_owner = NULL, lease_until = 0, updated_at = ? WHERE id = ?',
     ),
-    cancelWorkflow: db.prepare("UPDATE workflow SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'pending'"),
+    wakeParent: db.prepare('UPDATE workflow SET parked = 0 WHERE parked = 1 AND id = (SELECT parent_id FROM workflow WHERE id = ?)'),
+    // A cancel reaches the whole tree of children, and wakes those parked so they end.
+    cancelWorkflow: db.prepare(
+      `WITH RECURSIVE tree(id) AS (SELECT @id UNION SELECT w.id FROM workflow w JOIN tree ON w.parent_id = tree.id)
+       UPDATE workflow SET cancel_requested = 1, parked = 0, updated_at = @now WHERE id IN (SELECT id FROM tree) AND status = 'pending'`,
+    ),
+    putSignal: db.prepare('INSERT INTO workflow_signal (workflow_id, name, payload, sent_at) VALUES (?, ?, ?, ?)'),
+    wake: db.prepare('UPDATE workflow SET parked = 0 WHERE id = ? AND parked = 1'),
+    consume: db.prepare('UPDATE workflow_signal SET consumed_at = ? WHERE seq = ? AND workflow_id = ? AND consumed_at IS NULL'),
+    park: db.prepare(
+      `UPDATE workflow SET lease_owner = NULL, lease_until = 0, updated_at = @now, wake_at = @wakeAt,
+         parked = CASE WHEN cancel_requested = 1
+           OR (@signal IS NOT NULL AND EXISTS (SELECT 1 FROM workflow_signal WHERE workflow_id = @id AND name = @signal AND consumed_at IS NULL))
+           OR (@child IS NOT NULL AND EXISTS (SELECT 1 FROM workflow WHERE id = @child AND status <> 'pending')) THEN 0 ELSE 1 END
+       WHERE id = @id AND status = 'pending'`,
+    ),
     claim: db.prepare(
-      `UPDATE workflow SET lease_owner = @owner, lease_until = @until, updated_at = @now
+      `UPDATE workflow SET lease_owner = @owner, lease_until = @until, updated_at = @now, parked = 0, wake_at = NULL
        WHERE id IN (SELECT id FROM workflow
                     WHERE status = 'pending' AND (lease_owner IS NULL OR lease_until < @now OR lease_owner = @owner)
+                      AND (parked = 0 OR wake_at <= @now)
                       AND name IN (SELECT value FROM json_each(@names)) AND (@id IS NULL OR id = @id)
+                      AND (@versions IS NULL OR version IN (SELECT value FROM json_each(@versions)))
                     ORDER BY lease_until, created_at LIMIT @limit)
        RETURNING *`,
     ),
@@ -149,7 +167,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           q.deleteCodes.run(op.actorId);
           break;
         case 'workflow.create':
-          q.createWorkflow.run(op.id, op.name, op.input, op.now, op.now);
+          q.createWorkflow.run({ id: op.id, name: op.name, input: op.input, now: op.now, parent: op.parentId ?? null, version: op.version ?? '' });
           break;
         case 'workflow.fence':
           if (q.leaseOwner.get(op.id) !== op.owner) throw new LeaseLost(op.id);
@@ -164,9 +182,20 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           break;
         case 'workflow.finish':
           q.finishWorkflow.run(op.status, op.output, op.error, op.now, op.id);
+          q.wakeParent.run(op.id);
           break;
         case 'workflow.cancel':
-          q.cancelWorkflow.run(op.now, op.id);
+          q.cancelWorkflow.run({ id: op.id, now: op.now });
+          break;
+        case 'workflow.signal':
+          q.putSignal.run(op.workflowId, op.name, op.payload, op.now);
+          q.wake.run(op.workflowId);
+          break;
+        case 'workflow.consume':
+          q.consume.run(op.location, op.seq, op.workflowId);
+          break;
+        case 'workflow.park':
+          q.park.run({ id: op.id, now: op.now, wakeAt: op.wakeAt, signal: op.signal, child: op.child });
           break;
         case 'workflow.data.put':
           q.putData.run(op.key, op.value);
@@ -220,6 +249,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
         names: JSON.stringify(req.names),
         id: req.id ?? null,
         limit: req.limit,
+        versions: req.versions === undefined ? null : JSON.stringify(req.versions),
       }) as WorkflowRow[];
       return rows.map(toWorkflow);
     }),
