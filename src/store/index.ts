@@ -22,6 +22,7 @@ export type {
   WorkflowArea,
   WorkflowRecord,
   WorkflowEventRecord,
+  WorkflowNote,
   WorkflowClaim,
 } from './types.js';
 export { SqliteStore, MIGRATIONS } from './sqlite/index.js';

@@ -25,6 +25,8 @@ const AREA: { readonly [K in WriteOp['kind']]: OpArea } = {
   'workflow.cancel': 'workflow',
   'workflow.data.put': 'workflow',
   'workflow.data.add': 'workflow',
+  'workflow.prune': 'workflow',
+  'workflow.purge': 'workflow',
 };
 
 /** The op's group, or undefined for a value that is not a write op (an untyped caller's mistake). */
@@ -87,7 +89,10 @@ export function opBytes(op: WriteOp): number {
     case 'workflow.forget':
     case 'workflow.cancel':
     case 'workflow.data.add':
+    case 'workflow.prune':
       return OP_OVERHEAD;
+    case 'workflow.purge':
+      return OP_OVERHEAD + op.names.reduce((n, name) => n + name.length, 0);
     default:
       return assertNever(op, 'write op');
   }

@@ -179,6 +179,21 @@ export interface WorkflowEventRecord {
   forgotten: boolean;
 }
 
+/**
+ * Something the runtime noted about a run that is not an effect of its history (never replayed):
+ * forgotten history it deleted (`pruned`), a repair that continued it in another run.
+ */
+export interface WorkflowNote {
+  workflowId: string;
+  /** Unique per run: a later note with the same key replaces the earlier one. */
+  key: string;
+  kind: string;
+  /** JSON text. */
+  detail: string;
+  /** When it was written (ms since epoch, on the runners' clock). */
+  at: number;
+}
+
 /** A request to claim runnable workflows (see {@link WorkflowArea.claim}). */
 export interface WorkflowClaim {
   owner: string;
@@ -231,6 +246,14 @@ export type WorkflowOp =
   | { kind: 'workflow.finish'; id: string; status: 'succeeded' | 'failed' | 'cancelled'; output: string | null; error: string | null; now: number }
   | { kind: 'workflow.cancel'; id: string; now: number }
   | { kind: 'workflow.data.put'; key: string; value: string }
+  /**
+   * Deletes the forgotten events of the iterations before `before` of the loop at `loop` (what
+   * they hold included) and adds how many went, plus `unwritten` (records of those iterations
+   * the caller dropped before writing them), to the run's `pruned:<loop>` note.
+   */
+  | { kind: 'workflow.prune'; workflowId: string; loop: string; before: number; unwritten: number; now: number }
+  /** Deletes at most `limit` finished runs of these names last updated before `finishedBefore`, with their events and notes. */
+  | { kind: 'workflow.purge'; names: readonly string[]; finishedBefore: number; limit: number }
   /** Adds `delta` to a numeric value (absent counts as 0): commutative, so safe across concurrent workflows. */
   | { kind: 'workflow.data.add'; key: string; delta: number };
 
@@ -342,6 +365,8 @@ export interface WorkflowArea {
   release(owner: string, ids: readonly string[]): Promise<void>;
   /** A workflow data value (JSON text), or null. */
   data(key: string): Promise<string | null>;
+  /** A run's notes, oldest first. */
+  notes(id: string): Promise<WorkflowNote[]>;
   /** Workflows, most recently updated first; of one status if given. */
   list(query: { status?: WorkflowRecord['status']; limit: number }): Promise<WorkflowRecord[]>;
   /** How many workflows are in each status. */

@@ -161,6 +161,8 @@ function encodeOp(e: Encoder, rest: WriteOp[], op: WriteOp): void {
     case 'workflow.cancel':
     case 'workflow.data.put':
     case 'workflow.data.add':
+    case 'workflow.prune':
+    case 'workflow.purge':
       e.u8(Tag.Rest);
       rest.push(op);
       break;

@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { WorkflowContext } from './context.js';
 import { recordError, RunnerClosed, WorkflowCancelled } from './errors.js';
+import { purgeOp, type RetainForgotten } from './retention.js';
 import { Run } from './run.js';
 
 /** A workflow body. Its effects go through `ctx`; everything else must be deterministic. */
@@ -19,6 +20,9 @@ export interface RunnerSettings {
   maxConcurrent: number;
   historyWarnEvents: number;
   historyMaxEvents: number;
+  retainForgotten?: RetainForgotten;
+  /** Finished runs of the registered names are deleted this long after they end (absent: kept). */
+  retainFinishedMs?: number;
   closeGraceMs: number;
   logger: Logger;
   /** Called when a workflow stops running here (finished, or stopped), so waiters look again. */
@@ -116,10 +120,13 @@ export class Runner {
     return p;
   }
 
-  /** Heartbeats and takeover, on the workflow clock, until close. */
+  /** Heartbeats, takeover and deleting finished runs past their retention, on the workflow clock, until close. */
   private async tend(): Promise<void> {
-    const { clock, leaseMs, pollMs, logger } = this.settings;
+    const { clock, leaseMs, pollMs, retainFinishedMs, logger } = this.settings;
     const beatEvery = Math.max(1, Math.floor(leaseMs / 3));
+    // Deleting finished runs needs no more precision than a tenth of their retention (at most a minute).
+    const purgeEvery = Math.min(60_000, Math.max(pollMs, (retainFinishedMs ?? 0) / 10));
+    let lastPurge = -Infinity;
     let lastBeat = clock.now();
     let first = true;
     while (!this.closed) {
@@ -138,6 +145,10 @@ export class Runner {
           await this.heartbeat();
         }
         await this.pump();
+        if (retainFinishedMs !== undefined && clock.now() - lastPurge >= purgeEvery) {
+          lastPurge = clock.now();
+          await this.queue.commit([purgeOp([...this.registry.keys()], lastPurge, retainFinishedMs)]);
+        }
       } catch (err) {
         logger.error({ err }, 'workflow runner housekeeping failed');
       }
@@ -174,10 +185,10 @@ export class Runner {
     // Registered before the first await, so a cancel, a heartbeat or close finds it at once.
     this.running.set(record.id, { abort, done });
     if (record.cancelRequested) abort.abort(new WorkflowCancelled(record.id));
-    const { clock, owner, historyWarnEvents, historyMaxEvents, logger } = this.settings;
+    const { clock, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger } = this.settings;
     const work = async (): Promise<void> => {
       const loaded = await this.store.workflows.events(record.id);
-      const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, logger };
+      const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger };
       await this.runToEnd(record, fn, new Run(record.id, loaded, deps, abort));
     };
     work()

@@ -4,7 +4,8 @@ import { GroupCommit, type Store, type WorkflowRecord } from '../store/index.js'
 import type { ActorCalls } from './actors.js';
 import { systemClock, type Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { RunnerClosed, UnknownWorkflow, UnregisteredWorkflow, WorkflowCancelled, WorkflowFailed, WorkflowIdConflict, type RecordedError } from './errors.js';
+import { InvalidWorkflowOptions, RunnerClosed, UnknownWorkflow, UnregisteredWorkflow, WorkflowCancelled, WorkflowFailed, WorkflowIdConflict, type RecordedError } from './errors.js';
+import { checkRetainForgotten, noteDetail, type RetainForgotten } from './retention.js';
 import { Runner, type WorkflowFn } from './runner.js';
 
 /** Options of {@link Workflows}. */
@@ -23,6 +24,10 @@ export interface WorkflowOptions {
   historyWarnEvents?: number;
   /** Fail a workflow whose live history passes this many events (default 100 000). */
   historyMaxEvents?: number;
+  /** Loops' default retention of forgotten history (default: kept; a loop's own option wins). */
+  retainForgotten?: RetainForgotten;
+  /** Delete finished runs of the workflows registered here this long after they end (default: kept). */
+  retainFinishedMs?: number;
   /**
    * On close, how long to wait for running workflows to reach their next effect before giving
    * their leases back anyway (default 5000). Late records are then refused by the lease fence.
@@ -44,7 +49,12 @@ export interface WorkflowStatus {
   updatedAt: number;
 }
 
-/** One event of a workflow's history, decoded. */
+/**
+ * One event of a workflow's history, decoded. `history()` lists the run's notes after its events,
+ * as entries of their own kinds that never replay: `pruned` (location: the loop; result:
+ * `{ loop, before, events }`, the forgotten events deleted by retention, of iterations below
+ * `before`), and the repairs that continued the run elsewhere.
+ */
 export interface HistoryEvent {
   location: string;
   kind: string;
@@ -116,6 +126,8 @@ export class Workflows {
     this.clock = options.clock ?? systemClock;
     this.owner = options.runnerId ?? `runner-${randomUUID()}`;
     this.pollMs = options.pollMs ?? 1000;
+    checkRetainForgotten(options.retainForgotten, 'retainForgotten');
+    if (options.retainFinishedMs !== undefined && !(options.retainFinishedMs >= 0)) throw new InvalidWorkflowOptions('retainFinishedMs must be >= 0');
     this.runner = new Runner(store, actors, this.queue, {
       clock: this.clock,
       owner: this.owner,
@@ -124,6 +136,8 @@ export class Workflows {
       maxConcurrent: options.maxConcurrent ?? 256,
       historyWarnEvents: options.historyWarnEvents ?? 10_000,
       historyMaxEvents: options.historyMaxEvents ?? 100_000,
+      retainForgotten: options.retainForgotten,
+      retainFinishedMs: options.retainFinishedMs,
       closeGraceMs: options.closeGraceMs ?? 5000,
       logger: options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'warn' }),
       onStopped: (id) => this.notify(id),
@@ -192,11 +206,11 @@ export class Workflows {
     };
   }
 
-  /** @internal */
+  /** @internal Events, then the run's notes (what retention deleted, repairs) as entries of their own kinds. */
   async history(id: string, includeForgotten: boolean): Promise<HistoryEvent[]> {
     this.open();
     if (!(await this.store.workflows.get(id))) throw new UnknownWorkflow(id);
-    return (await this.store.workflows.events(id, includeForgotten)).map((e) => ({
+    const events: HistoryEvent[] = (await this.store.workflows.events(id, includeForgotten)).map((e) => ({
       location: e.location,
       kind: e.kind,
       name: e.name,
@@ -204,6 +218,12 @@ export class Workflows {
       error: e.error === null ? null : decodeValue<RecordedError>(e.error),
       forgotten: e.forgotten,
     }));
+    for (const n of await this.store.workflows.notes(id)) {
+      const detail = noteDetail(n);
+      const location = typeof detail === 'object' && detail !== null && 'loop' in detail ? String(detail.loop) : '';
+      events.push({ location, kind: n.kind, name: n.key, result: detail, error: null, forgotten: true });
+    }
+    return events;
   }
 
   /** @internal */

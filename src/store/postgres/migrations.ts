@@ -12,6 +12,7 @@
  * - times and heights are `int8`, read back as numbers (they stay below 2^53).
  */
 import type { Migration } from '../sqlite/index.js';
+import { RETENTION_CASES } from './workflow-ops.js';
 
 /**
  * The write-set function (migration 1): one call applies a whole write set, so a commit is one
@@ -19,16 +20,18 @@ import type { Migration } from '../sqlite/index.js';
  * the measurement). The write set arrives as runs of consecutive ops of one kind (`runs`, JSON),
  * each run applied by one set-based statement, in order, so that a later run sees what an earlier
  * one wrote; every byte field is a slice of one `bytea` parameter (`blob`), sent in binary.
+ * Later migrations replace the function with more kinds (`moreCases`: `WHEN` branches).
  * The first statement stamps the caller's commit token: its row lock is held until the
  * transaction ends, which is how a caller that lost its connection learns the outcome (store.ts).
  */
-const APPLY_FUNCTION = `
-CREATE FUNCTION tessera_apply(p_owner text, p_token text, p_runs jsonb, p_blob bytea) RETURNS void
+const applyFunction = (create: string, moreCases: string): string => `
+${create} tessera_apply(p_owner text, p_token text, p_runs jsonb, p_blob bytea) RETURNS void
 LANGUAGE plpgsql AS $fn$
 DECLARE
   run jsonb;
   f record;
   holder text;
+  changed int8;
 BEGIN
   UPDATE commit_token SET token = p_token, at = now() WHERE owner = p_owner;
   IF NOT FOUND THEN
@@ -127,7 +130,7 @@ BEGIN
     WHEN 'workflow.data.add' THEN
       INSERT INTO workflow_data (key, value)
       SELECT r.key, r.d::text FROM jsonb_to_recordset(run->'r') AS r(key text, d float8)
-      ON CONFLICT (key) DO UPDATE SET value = (workflow_data.value::float8 + excluded.value::float8)::text;
+      ON CONFLICT (key) DO UPDATE SET value = (workflow_data.value::float8 + excluded.value::float8)::text;${moreCases}
     END CASE;
   END LOOP;
 END
@@ -251,6 +254,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         host text NOT NULL,
         since int8 NOT NULL
       );
-      ${APPLY_FUNCTION}`,
+      ${applyFunction('CREATE FUNCTION', '')}`,
+  },
+  {
+    // Workflow notes (retention's pruned counts, repairs) and the ops that write them.
+    version: 2,
+    name: 'workflow-notes',
+    sql: `
+      CREATE TABLE workflow_note (
+        workflow_id text COLLATE "C" NOT NULL,
+        key text COLLATE "C" NOT NULL,
+        kind text NOT NULL,
+        detail text NOT NULL,
+        at int8 NOT NULL,
+        PRIMARY KEY (workflow_id, key)
+      );
+      ${applyFunction('CREATE OR REPLACE FUNCTION', RETENTION_CASES)}`,
   },
 ];

@@ -8,6 +8,7 @@ import { outcomeUnknown, retryable, typedError } from './errors.js';
 import { lockForProcessing, migrate, schemaVersion, type ProcessingLock } from './lock.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { ownBytes, toBatch, toEvent, toMessage, toReply, toWorkflow, type BatchRow, type EventRow, type MessageRow, type ReplyRow, type WorkflowRow } from './rows.js';
+import { claimWorkflows, workflowOpReads } from './workflow-ops.js';
 import { encodeWriteSet, type EncodedWriteSet } from './write-set.js';
 
 /** Options of {@link PostgresStore.open}. */
@@ -297,6 +298,7 @@ export class PostgresStore implements Store {
       },
     };
     this.workflows = {
+      ...workflowOpReads(query),
       async get(id) {
         const r = await one<WorkflowRow>('SELECT * FROM workflow WHERE id = $1', [id]);
         return r ? toWorkflow(r) : null;
@@ -307,18 +309,7 @@ export class PostgresStore implements Store {
       },
       async claim(req) {
         writable();
-        // SKIP LOCKED: runners claiming at once take different workflows rather than queue.
-        const rows = await query<WorkflowRow>(
-          `UPDATE workflow SET lease_owner = $1, lease_until = $2, updated_at = $3
-           WHERE id IN (SELECT id FROM workflow
-                        WHERE status = 'pending' AND (lease_owner IS NULL OR lease_until < $3 OR lease_owner = $1)
-                          AND name = ANY($4::text[]) AND ($5::text IS NULL OR id = $5)
-                        ORDER BY lease_until, created_at LIMIT $6
-                        FOR UPDATE SKIP LOCKED)
-           RETURNING *`,
-          [req.owner, req.leaseUntil, req.now, req.names, req.id ?? null, req.limit],
-        );
-        return rows.map(toWorkflow);
+        return claimWorkflows(query, req);
       },
       async renew(owner, ids, leaseUntil) {
         writable();

@@ -87,6 +87,8 @@ function foldKey(op: WriteOp): string | null {
     case 'workflow.create':
     case 'workflow.fence':
     case 'workflow.forget':
+    case 'workflow.prune':
+    case 'workflow.purge':
       return null;
     default:
       return assertNever(op, 'write op');
@@ -170,6 +172,10 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
       return { key: op.key, v: op.value };
     case 'workflow.data.add':
       return { key: op.key, d: op.delta };
+    case 'workflow.prune':
+      return { w: op.workflowId, l: op.loop, b: op.before, u: op.unwritten, now: op.now };
+    case 'workflow.purge':
+      return { names: op.names, b: op.finishedBefore, lim: op.limit };
     default:
       return assertNever(op, 'write op');
   }

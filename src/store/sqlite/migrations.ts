@@ -189,4 +189,19 @@ ${codeTablesSql('CREATE TABLE ', false)}`,
     sql: `
       ALTER TABLE batch ADD COLUMN background TEXT;`,
   },
+  {
+    // Notes about a run that are not history (never replayed): what retention deleted from its
+    // forgotten history, repairs. One row per (run, key); a later note replaces the earlier one.
+    version: 9,
+    name: 'workflow-notes',
+    sql: `
+      CREATE TABLE workflow_note (
+        workflow_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (workflow_id, key)
+      );`,
+  },
 ];

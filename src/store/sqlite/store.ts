@@ -24,6 +24,7 @@ import type {
   StateArea,
   Store,
   WorkflowArea,
+  WorkflowNote,
   WorkflowRecord,
   WriteOp,
 } from '../types.js';
@@ -131,6 +132,7 @@ export class SqliteStore implements Store {
       liveEvents: db.prepare('SELECT * FROM workflow_event WHERE workflow_id = ? AND forgotten = 0 ORDER BY seq'),
       allEvents: db.prepare('SELECT * FROM workflow_event WHERE workflow_id = ? ORDER BY seq'),
       data: db.prepare('SELECT value FROM workflow_data WHERE key = ?').pluck(),
+      notes: db.prepare('SELECT workflow_id AS workflowId, key, kind, detail, at FROM workflow_note WHERE workflow_id = ? ORDER BY at, key'),
       listWorkflows: db.prepare('SELECT * FROM workflow WHERE (@status IS NULL OR status = @status) ORDER BY updated_at DESC, id LIMIT @limit'),
       workflowCounts: db.prepare('SELECT status, COUNT(*) AS n FROM workflow GROUP BY status'),
     };
@@ -285,6 +287,9 @@ export class SqliteStore implements Store {
       release: (owner, ids) => writes.release(owner, ids),
       async data(key) {
         return (q.data.get(key) as string | undefined) ?? null;
+      },
+      async notes(id) {
+        return q.notes.all(id) as WorkflowNote[];
       },
       async list(query) {
         return (q.listWorkflows.all({ status: query.status ?? null, limit: query.limit }) as WorkflowRow[]).map(toWorkflow);

@@ -6,6 +6,7 @@ import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
 import { typedError } from './errors.js';
 import { backgroundText } from '../background.js';
 import { toWorkflow, type WorkflowRow } from './rows.js';
+import { prepareWorkflowOps } from './workflow-ops.js';
 
 /**
  * Every write the SQLite store makes, as synchronous calls on one connection: the write-set
@@ -74,6 +75,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
       'INSERT INTO workflow_data (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = CAST(value AS REAL) + excluded.value',
     ),
   };
+  const workflowOps = prepareWorkflowOps(db);
   const applyOne = db.transaction((ops: readonly WriteOp[]) => {
     for (const op of ops) {
       switch (op.kind) {
@@ -147,6 +149,12 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           break;
         case 'workflow.data.add':
           q.addData.run(op.key, op.delta);
+          break;
+        case 'workflow.prune':
+          workflowOps.prune(op);
+          break;
+        case 'workflow.purge':
+          workflowOps.purge(op);
           break;
         default:
           assertNever(op, 'write op');
