@@ -24,6 +24,7 @@ export type {
   WorkflowEventRecord,
   WorkflowNote,
   WorkflowClaim,
+  WorkflowLimit,
 } from './types.js';
 export { SqliteStore, MIGRATIONS } from './sqlite/index.js';
 export type { SqliteOptions, Migration } from './sqlite/index.js';

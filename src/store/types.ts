@@ -194,6 +194,16 @@ export interface WorkflowNote {
   at: number;
 }
 
+/**
+ * Limits on the runs of one workflow name, enforced by the claim: at most `concurrency` runs
+ * leased at once (by any runner; unexpired leases count), and new leases at `perSecond` on
+ * average, in bursts of at most `max(1, perSecond)` (a token bucket kept per name in the store).
+ */
+export interface WorkflowLimit {
+  concurrency?: number;
+  perSecond?: number;
+}
+
 /** A request to claim runnable workflows (see {@link WorkflowArea.claim}). */
 export interface WorkflowClaim {
   owner: string;
@@ -201,6 +211,8 @@ export interface WorkflowClaim {
   leaseUntil: number;
   /** Only workflows of these names (those the runner has registered). */
   names: readonly string[];
+  /** Limits of some of those names; the claims of one limited name are serialized across runners. */
+  limits?: Readonly<Record<string, WorkflowLimit>>;
   /** Only this workflow. */
   id?: string;
   limit: number;

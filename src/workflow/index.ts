@@ -8,6 +8,8 @@ export { WorkflowContext, Loop } from './context.js';
 export type { StepInfo, StepOptions, WorkflowTransaction, LoopOptions, LoopResult } from './context.js';
 export type { ActorCalls, ActorReply, QueryResult, ActorCallOptions } from './actors.js';
 export type { HistoryInfo } from './run.js';
+export type { RetainForgotten } from './retention.js';
+export type { WorkflowRegistration } from './limits.js';
 export { History, childLocation } from './history.js';
 export type { ReplayEvent, EventKind } from './history.js';
 export { CheckpointPolicy } from './loop-policy.js';

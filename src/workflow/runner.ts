@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { LeaseLost, type GroupCommit, type Store, type WorkflowClaim, type WorkflowRecord } from '../store/index.js';
+import { LeaseLost, type GroupCommit, type Store, type WorkflowClaim, type WorkflowLimit, type WorkflowRecord } from '../store/index.js';
 import type { ActorCalls } from './actors.js';
 import type { Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
@@ -37,6 +37,8 @@ export interface RunnerSettings {
  */
 export class Runner {
   private readonly registry = new Map<string, WorkflowFn<never, unknown>>();
+  /** Limits of the registered names that have some. */
+  private readonly limits: Record<string, WorkflowLimit> = {};
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Claims in flight, which close waits for; what they claim after close is given back. */
   private readonly claiming = new Set<Promise<WorkflowRecord[]>>();
@@ -57,9 +59,11 @@ export class Runner {
     return this.running.size;
   }
 
-  /** Registers a workflow function and starts housekeeping, or claims at once if it runs. */
-  register(name: string, fn: WorkflowFn<never, unknown>): void {
+  /** Registers a workflow function (with its limits) and starts housekeeping, or claims at once if it runs. */
+  register(name: string, fn: WorkflowFn<never, unknown>, limit?: WorkflowLimit): void {
     this.registry.set(name, fn);
+    if (limit) this.limits[name] = limit;
+    else delete this.limits[name];
     if (!this.housekeeping && !this.closed) this.housekeeping = this.tend();
     else void this.pump().catch((err: unknown) => this.settings.logger.error({ err }, 'workflow claim failed'));
   }
@@ -82,7 +86,7 @@ export class Runner {
   /** Claims one workflow (if runnable and of a registered name) and runs it. */
   async claimAndRun(id: string): Promise<void> {
     const now = this.settings.clock.now();
-    const [record] = await this.claim({ owner: this.settings.owner, now, leaseUntil: now + this.settings.leaseMs, names: [...this.registry.keys()], id, limit: 1 });
+    const [record] = await this.claim({ ...this.claimOf(now), id, limit: 1 });
     if (record && !this.running.has(id)) this.execute(record);
   }
 
@@ -105,6 +109,11 @@ export class Runner {
     await this.housekeeping?.catch(() => undefined);
     await Promise.allSettled([...this.claiming]);
     await this.store.workflows.release(this.settings.owner, [...ids, ...this.claimedAfterClose]);
+  }
+
+  /** What every claim of this runner asks for. */
+  private claimOf(now: number): Omit<WorkflowClaim, 'limit'> {
+    return { owner: this.settings.owner, now, leaseUntil: now + this.settings.leaseMs, names: [...this.registry.keys()], limits: this.limits };
   }
 
   /** A claim that close waits for; what it claims once the runner is closed is not run. */
@@ -173,7 +182,7 @@ export class Runner {
     const room = this.settings.maxConcurrent - this.running.size;
     if (room <= 0 || this.closed || this.registry.size === 0) return;
     const now = this.settings.clock.now();
-    const claimed = await this.claim({ owner: this.settings.owner, now, leaseUntil: now + this.settings.leaseMs, names: [...this.registry.keys()], limit: room });
+    const claimed = await this.claim({ ...this.claimOf(now), limit: room });
     for (const record of claimed) if (!this.running.has(record.id)) this.execute(record);
   }
 

@@ -5,6 +5,7 @@ import type { ActorCalls } from './actors.js';
 import { systemClock, type Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { InvalidWorkflowOptions, RunnerClosed, UnknownWorkflow, UnregisteredWorkflow, WorkflowCancelled, WorkflowFailed, WorkflowIdConflict, type RecordedError } from './errors.js';
+import { workflowLimit, type WorkflowRegistration } from './limits.js';
 import { checkRetainForgotten, noteDetail, type RetainForgotten } from './retention.js';
 import { Runner, type WorkflowFn } from './runner.js';
 
@@ -151,11 +152,11 @@ export class Workflows {
 
   /**
    * Registers a workflow by name and starts the runner if it was idle: pending workflows of that
-   * name (left by a crash, or started elsewhere) are picked up.
+   * name (left by a crash, or started elsewhere) are picked up, within the limits `options` sets.
    */
-  register<I, O>(name: string, fn: WorkflowFn<I, O>): void {
+  register<I, O>(name: string, fn: WorkflowFn<I, O>, options?: WorkflowRegistration): void {
     this.open();
-    this.runner.register(name, fn as WorkflowFn<never, unknown>);
+    this.runner.register(name, fn as WorkflowFn<never, unknown>, workflowLimit(options));
   }
 
   /** Starts a workflow, or returns the existing one with that id. */

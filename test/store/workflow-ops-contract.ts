@@ -60,5 +60,31 @@ export function workflowOpsContract(name: string, target: ContractTarget): void 
       expect((await store.workflows.list({ limit: 10 })).map((w) => w.id).sort()).toEqual(['new', 'other', 'running']);
       expect(await store.workflows.events('new', true)).toHaveLength(1);
     });
+  
+    it('claims of a limited name: at most `concurrency` unexpired leases across owners, new leases at `perSecond`', async () => {
+      const { store } = await open();
+      await store.commit(['a', 'b', 'c', 'd', 'e'].map((id, k) => create(id, 'n', k)));
+      await store.commit([create('free', 'm', 9)]);
+      const claim = (owner: string, now: number, limits: Record<string, { concurrency?: number; perSecond?: number }>) =>
+        store.workflows.claim({ owner, now, leaseUntil: now + 1000, names: ['n', 'm'], limits, limit: 10 }).then((rs) => rs.map((r) => r.id).sort());
+      const two = { n: { concurrency: 2 } };
+      // The unlimited name is claimed as ever; the limited one up to its concurrency.
+      expect(await claim('A', 100, two)).toEqual(['a', 'b', 'free']);
+      expect(await claim('B', 100, two)).toEqual([]);
+      // A's own leases count and are leased again, nothing more.
+      expect(await claim('A', 200, two)).toEqual(['a', 'b', 'free']);
+      const finish = (id: string): WriteOp => ({ kind: 'workflow.finish', id, status: 'succeeded', output: null, error: null, now: 300 });
+      await store.commit([finish('a'), finish('free')]);
+      expect(await claim('B', 300, two)).toEqual(['c']);
+      // Expired leases do not count: once A's lease on b ends (1200), B may hold two.
+      expect(await claim('B', 1100, two)).toEqual(['c']);
+      expect(await claim('B', 1201, two)).toEqual(['c', 'd']);
+      // One a second, in bursts of one.
+      const rate = { n: { perSecond: 1 } };
+      expect(await claim('C', 5000, rate)).toHaveLength(1);
+      expect(await claim('D', 5500, rate)).toEqual([]);
+      expect(await claim('E', 6000, rate)).toHaveLength(1);
+      expect(await claim('F', 6100, rate)).toEqual([]);
+    });
   });
 }

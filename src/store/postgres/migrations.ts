@@ -12,7 +12,7 @@
  * - times and heights are `int8`, read back as numbers (they stay below 2^53).
  */
 import type { Migration } from '../sqlite/index.js';
-import { RETENTION_CASES } from './workflow-ops.js';
+import { CLAIM_LIMITED, RETENTION_CASES } from './workflow-ops.js';
 
 /**
  * The write-set function (migration 1): one call applies a whole write set, so a commit is one
@@ -270,5 +270,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (workflow_id, key)
       );
       ${applyFunction('CREATE OR REPLACE FUNCTION', RETENTION_CASES)}`,
+  },
+  {
+    version: 3,
+    name: 'workflow-limits',
+    sql: CLAIM_LIMITED,
   },
 ];

@@ -33,6 +33,56 @@ export const RETENTION_CASES = `
         DELETE FROM workflow_note n USING gone g WHERE n.workflow_id = g.id;
       END LOOP;`;
 
+/**
+ * Workflow names' token buckets, and the claim of one limited name (see `WorkflowLimit`): the
+ * name's bucket row, locked first, orders the claims of that name across runners, so each one
+ * counts the leases the one before it took. Runs this owner holds already are leased again (they
+ * count as running already), then free or expired ones, as the concurrency (less every unexpired
+ * lease of the name) and the bucket allow.
+ */
+export const CLAIM_LIMITED = `
+      CREATE TABLE workflow_rate (
+        name text COLLATE "C" PRIMARY KEY,
+        tokens float8 NOT NULL,
+        at int8 NOT NULL
+      );
+      CREATE FUNCTION tessera_claim_limited(p_owner text, p_until int8, p_now int8, p_name text, p_concurrency int8, p_rate float8, p_id text, p_room int8)
+      RETURNS SETOF workflow LANGUAGE plpgsql AS $fn$
+      DECLARE
+        bucket record;
+        allowed int8;
+        running int8;
+        taken int8;
+        v_tokens float8;
+      BEGIN
+        INSERT INTO workflow_rate (name, tokens, at) VALUES (p_name, greatest(1, coalesce(p_rate, 1)), p_now) ON CONFLICT (name) DO NOTHING;
+        SELECT * INTO bucket FROM workflow_rate WHERE name = p_name FOR UPDATE;
+        SELECT count(*) INTO running FROM workflow WHERE status = 'pending' AND name = p_name AND lease_owner IS NOT NULL AND lease_until >= p_now;
+        RETURN QUERY UPDATE workflow SET lease_until = p_until, updated_at = p_now
+          WHERE id IN (SELECT id FROM workflow WHERE status = 'pending' AND name = p_name AND lease_owner = p_owner AND lease_until >= p_now
+                         AND (p_id IS NULL OR id = p_id) LIMIT p_room)
+          RETURNING *;
+        GET DIAGNOSTICS taken = ROW_COUNT;
+        allowed := least(p_room - taken, coalesce(p_concurrency - running, p_room));
+        IF p_rate IS NOT NULL THEN
+          v_tokens := least(greatest(1, p_rate), bucket.tokens + greatest(0, p_now - bucket.at) * p_rate / 1000);
+          allowed := least(allowed, floor(v_tokens)::int8);
+        END IF;
+        taken := 0;
+        IF allowed > 0 THEN
+          RETURN QUERY UPDATE workflow SET lease_owner = p_owner, lease_until = p_until, updated_at = p_now
+            WHERE id IN (SELECT id FROM workflow WHERE status = 'pending' AND name = p_name AND (lease_owner IS NULL OR lease_until < p_now)
+                           AND (p_id IS NULL OR id = p_id) ORDER BY lease_until, created_at LIMIT allowed FOR UPDATE SKIP LOCKED)
+            RETURNING *;
+          GET DIAGNOSTICS taken = ROW_COUNT;
+        END IF;
+        -- A claim whose clock reading is older than the bucket's refills nothing and leaves its time.
+        IF p_rate IS NOT NULL THEN
+          UPDATE workflow_rate SET tokens = v_tokens - taken, at = greatest(at, p_now) WHERE name = p_name;
+        END IF;
+      END
+      $fn$;`;
+
 /** Runs a read on the store's pool (store.ts gives its own, which counts and types errors). */
 export type PgQuery = <R extends Record<string, unknown>>(text: string, values?: unknown[]) => Promise<R[]>;
 
@@ -49,10 +99,33 @@ export function workflowOpReads(query: PgQuery): { notes(id: string): Promise<Wo
   };
 }
 
-/** Leases runnable workflows (see `WorkflowArea.claim`). */
+/** Leases runnable workflows (see `WorkflowArea.claim`): unlimited names in one statement, then each limited name. */
 export async function claimWorkflows(query: PgQuery, req: WorkflowClaim): Promise<WorkflowRecord[]> {
+  const limited = req.names.filter((n) => req.limits?.[n] !== undefined);
+  const free = limited.length === 0 ? req.names : req.names.filter((n) => req.limits?.[n] === undefined);
+  const rows = free.length > 0 ? await claimFree(query, { ...req, names: free }) : [];
+  for (const name of limited) {
+    if (rows.length >= req.limit) break;
+    const { concurrency, perSecond } = req.limits![name]!;
+    rows.push(
+      ...(await query<WorkflowRow>('SELECT * FROM tessera_claim_limited($1, $2, $3, $4, $5, $6, $7, $8)', [
+        req.owner,
+        req.leaseUntil,
+        req.now,
+        name,
+        concurrency ?? null,
+        perSecond ?? null,
+        req.id ?? null,
+        req.limit - rows.length,
+      ])),
+    );
+  }
+  return rows.map(toWorkflow);
+}
+
+async function claimFree(query: PgQuery, req: WorkflowClaim): Promise<WorkflowRow[]> {
   // SKIP LOCKED: runners claiming at once take different workflows rather than queue.
-  const rows = await query<WorkflowRow>(
+  return query<WorkflowRow>(
     `UPDATE workflow SET lease_owner = $1, lease_until = $2, updated_at = $3
      WHERE id IN (SELECT id FROM workflow
                   WHERE status = 'pending' AND (lease_owner IS NULL OR lease_until < $3 OR lease_owner = $1)
@@ -62,5 +135,4 @@ export async function claimWorkflows(query: PgQuery, req: WorkflowClaim): Promis
      RETURNING *`,
     [req.owner, req.leaseUntil, req.now, req.names, req.id ?? null, req.limit],
   );
-  return rows.map(toWorkflow);
 }

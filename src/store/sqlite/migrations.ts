@@ -204,4 +204,15 @@ ${codeTablesSql('CREATE TABLE ', false)}`,
         PRIMARY KEY (workflow_id, key)
       );`,
   },
+  {
+    // Token buckets of workflow names with a start rate (claims of a limited name: limits.ts).
+    version: 10,
+    name: 'workflow-rates',
+    sql: `
+      CREATE TABLE workflow_rate (
+        name TEXT PRIMARY KEY,
+        tokens REAL NOT NULL,
+        at INTEGER NOT NULL
+      );`,
+  },
 ];
