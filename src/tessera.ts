@@ -20,7 +20,7 @@ import { Processor, UnknownActor, type ProcessorOptions, type Reply, type SendRe
 import { defaultStoreSpec, openStore, type SqliteOptions, type Store } from './store/index.js';
 import { textView } from './util/index.js';
 import type { GuestInfo } from './wasm/index.js';
-import { Workflows, workflowRef, type WorkflowFn, type WorkflowHandle, type WorkflowOptions, type WorkflowRef } from './workflow/index.js';
+import { Workflows, workflowRef, type WorkflowFn, type WorkflowHandle, type WorkflowOptions, type WorkflowRef, type WorkflowRegistration } from './workflow/index.js';
 
 export { DEFAULT_STORE } from './defaults.js';
 
@@ -243,14 +243,17 @@ export class Tessera {
    * Registers a durable workflow. Pending workflows of this name — left by a crash, or started by
    * another process on the same store — are picked up by this process's runner.
    *
+   * `options` limits its runs (`concurrency`, `perSecond`), enforced in the store when a runner
+   * claims one, so the limits hold across every process running this workflow.
+   *
    * @returns a typed reference for {@link Tessera.startWorkflow}: `startWorkflow(ref, input)`
    *   checks the input against `fn`'s and types `handle.result()` with `fn`'s output.
    */
-  workflow<I, O>(name: string, fn: WorkflowFn<I, O>): WorkflowRef<I, O> {
+  workflow<I, O>(name: string, fn: WorkflowFn<I, O>, options?: WorkflowRegistration): WorkflowRef<I, O> {
     this.gate.enter();
     checkId('name', name);
     checkFunction('fn', fn);
-    this.workflows.register(name, fn);
+    this.workflows.register(name, fn, options);
     return workflowRef<I, O>(name);
   }
 

@@ -169,6 +169,8 @@ const LAYER_OPTIONS: Record<string, Record<string, Check>> = {
     maxConcurrent: count(1),
     historyWarnEvents: count(1),
     historyMaxEvents: count(1),
+    retainForgotten: object,
+    retainFinishedMs: bytes,
     closeGraceMs: ms(0),
     logger: object,
     version,

@@ -25,8 +25,10 @@ export type {
   WorkflowArea,
   WorkflowRecord,
   WorkflowEventRecord,
+  WorkflowNote,
   WorkflowClaim,
   WorkflowSignal,
+  WorkflowLimit,
 } from './types.js';
 export { SqliteStore, MIGRATIONS } from './sqlite/index.js';
 export type { SqliteOptions, Migration } from './sqlite/index.js';

@@ -32,6 +32,8 @@ const AREA: { readonly [K in WriteOp['kind']]: OpArea } = {
   'workflow.park': 'workflow',
   'workflow.data.put': 'workflow',
   'workflow.data.add': 'workflow',
+  'workflow.prune': 'workflow',
+  'workflow.purge': 'workflow',
 };
 
 /** The op's group, or undefined for a value that is not a write op (an untyped caller's mistake). */
@@ -103,7 +105,10 @@ export function opBytes(op: WriteOp): number {
     case 'workflow.data.add':
     case 'workflow.consume':
     case 'workflow.park':
+    case 'workflow.prune':
       return OP_OVERHEAD;
+    case 'workflow.purge':
+      return OP_OVERHEAD + op.names.reduce((n, name) => n + name.length, 0);
     default:
       return assertNever(op, 'write op');
   }

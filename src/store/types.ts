@@ -222,6 +222,31 @@ export interface WorkflowEventRecord {
   forgotten: boolean;
 }
 
+/**
+ * Something the runtime noted about a run that is not an effect of its history (never replayed):
+ * forgotten history it deleted (`pruned`), a repair that continued it in another run.
+ */
+export interface WorkflowNote {
+  workflowId: string;
+  /** Unique per run: a later note with the same key replaces the earlier one. */
+  key: string;
+  kind: string;
+  /** JSON text. */
+  detail: string;
+  /** When it was written (ms since epoch, on the runners' clock). */
+  at: number;
+}
+
+/**
+ * Limits on the runs of one workflow name, enforced by the claim: at most `concurrency` runs
+ * leased at once (by any runner; unexpired leases count), and new leases at `perSecond` on
+ * average, in bursts of at most `max(1, perSecond)` (a token bucket kept per name in the store).
+ */
+export interface WorkflowLimit {
+  concurrency?: number;
+  perSecond?: number;
+}
+
 /** A request to claim runnable workflows (see {@link WorkflowArea.claim}). */
 export interface WorkflowClaim {
   owner: string;
@@ -229,6 +254,8 @@ export interface WorkflowClaim {
   leaseUntil: number;
   /** Only workflows of these names (those the runner has registered). */
   names: readonly string[];
+  /** Limits of some of those names; the claims of one limited name are serialized across runners. */
+  limits?: Readonly<Record<string, WorkflowLimit>>;
   /** Only this workflow. */
   id?: string;
   limit: number;
@@ -298,6 +325,14 @@ export type WorkflowOp =
    */
   | { kind: 'workflow.park'; id: string; wakeAt: number | null; signal: string | null; child: string | null; now: number }
   | { kind: 'workflow.data.put'; key: string; value: string }
+  /**
+   * Deletes the forgotten events of the iterations before `before` of the loop at `loop` (what
+   * they hold included) and adds how many went, plus `unwritten` (records of those iterations
+   * the caller dropped before writing them), to the run's `pruned:<loop>` note.
+   */
+  | { kind: 'workflow.prune'; workflowId: string; loop: string; before: number; unwritten: number; now: number }
+  /** Deletes at most `limit` finished runs of these names last updated before `finishedBefore`, with their events and notes. */
+  | { kind: 'workflow.purge'; names: readonly string[]; finishedBefore: number; limit: number }
   /** Adds `delta` to a numeric value (absent counts as 0): commutative, so safe across concurrent workflows. */
   | { kind: 'workflow.data.add'; key: string; delta: number };
 
@@ -421,6 +456,8 @@ export interface WorkflowArea {
   data(key: string): Promise<string | null>;
   /** The first unconsumed signal named `name` sent to a workflow (arrival order), or null. */
   nextSignal(workflowId: string, name: string): Promise<WorkflowSignal | null>;
+  /** A run's notes, oldest first. */
+  notes(id: string): Promise<WorkflowNote[]>;
   /** Workflows, most recently updated first; of one status if given. */
   list(query: { status?: WorkflowRecord['status']; limit: number }): Promise<WorkflowRecord[]>;
   /** How many workflows are in each status. */

@@ -183,6 +183,8 @@ function encodeOp(e: Encoder, rest: WriteOp[], op: WriteOp): void {
     case 'workflow.signal':
     case 'workflow.consume':
     case 'workflow.park':
+    case 'workflow.prune':
+    case 'workflow.purge':
       e.u8(Tag.Rest);
       rest.push(op);
       break;

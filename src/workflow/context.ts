@@ -6,6 +6,7 @@ import { ActorCallFailed, InvalidWorkflowOptions, NonDeterminism, recordError, S
 import { childLocation, type EventKind } from './history.js';
 import { CheckpointPolicy } from './loop-policy.js';
 import type { WorkflowRef } from './ref.js';
+import { checkRetainForgotten, LoopRetention, type RetainForgotten } from './retention.js';
 import type { HistoryInfo, Run } from './run.js';
 import { callerLine } from './stack.js';
 import { child, waitForSignal, type ChildOptions, type SignalWaitOptions } from './waits.js';
@@ -67,6 +68,11 @@ export interface LoopOptions<S> {
   checkpointMs?: number;
   /** Iterations before the last checkpoint kept in live history (default 0). */
   keepIterations?: number;
+  /**
+   * How much forgotten history to keep; older iterations' records are deleted at checkpoints
+   * (default: the runner's `retainForgotten`, else all kept).
+   */
+  retainForgotten?: RetainForgotten;
 }
 
 /** The loop record stored at a checkpoint. */
@@ -271,10 +277,13 @@ export class WorkflowContext {
     const clock = this.run.deps.clock;
     const keep = options.keepIterations ?? 0;
     if (!Number.isInteger(keep) || keep < 0) throw new InvalidWorkflowOptions('keepIterations must be an integer >= 0');
+    const retain = options.retainForgotten ?? this.run.deps.retainForgotten;
+    checkRetainForgotten(retain, 'retainForgotten');
+    const retention = retain ? new LoopRetention(retain) : null;
     const policy = new CheckpointPolicy({ every: options.checkpointEvery, ms: options.checkpointMs }, clock.now());
     let inFlight: Promise<void> | null = null;
     const checkpoint = (cp: LoopCheckpoint): Promise<void> => {
-      const p = this.run.checkpoint({ location, name: options.name, result: encodeValue(cp), error: null }, cp.iteration - keep);
+      const p = this.run.checkpoint({ location, name: options.name, result: encodeValue(cp), error: null }, cp.iteration - keep, retention);
       p.catch(() => undefined);
       return p;
     };

@@ -9,6 +9,8 @@ export type { StepInfo, StepOptions, WorkflowTransaction, LoopOptions, LoopResul
 export type { ActorCalls, ActorReply, QueryResult, ActorCallOptions } from './actors.js';
 export type { HistoryInfo } from './run.js';
 export type { SignalWaitOptions, ChildOptions } from './waits.js';
+export type { RetainForgotten } from './retention.js';
+export type { WorkflowRegistration } from './limits.js';
 export { History, childLocation } from './history.js';
 export type { ReplayEvent, EventKind, PatchLookup } from './history.js';
 export { CheckpointPolicy } from './loop-policy.js';

@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import { HistoryLimitExceeded, Parked, ReplayEnd, type NonDeterminism } from './errors.js';
 import { History } from './history.js';
 import { PendingData } from './pending-data.js';
+import { pruneOp, type LoopRetention, type RetainForgotten } from './retention.js';
 
 /** Live history of a run, as `ctx.historyInfo()` reports it. */
 export interface HistoryInfo {
@@ -25,6 +26,8 @@ export interface RunDeps {
   owner: string;
   historyWarnEvents: number;
   historyMaxEvents: number;
+  /** Loops' default retention of forgotten history (absent: kept). */
+  retainForgotten?: RetainForgotten;
   logger: Logger;
   /** The runner's code version, recorded on the children a run starts. */
   version: string;
@@ -189,16 +192,27 @@ export class Run {
   }
 
   /**
-   * Starts a loop checkpoint: the buffered records, the loop's record, and forgetting of the
-   * iterations before `forgetBefore`. Returns the commit, which the loop may leave in flight.
+   * Starts a loop checkpoint: the buffered records, the loop's record, forgetting of the
+   * iterations before `forgetBefore`, and deleting what `retention` no longer keeps. Returns the commit, which the loop may leave in flight.
    */
-  checkpoint(loop: Omit<WorkflowEventRecord, 'workflowId' | 'forgotten' | 'kind'>, forgetBefore: number): Promise<void> {
+  checkpoint(loop: Omit<WorkflowEventRecord, 'workflowId' | 'forgotten' | 'kind'>, forgetBefore: number, retention: LoopRetention | null = null): Promise<void> {
     const record: WorkflowEventRecord = { ...loop, kind: 'loop', workflowId: this.workflowId, forgotten: false };
     if (!this.countedLoops.has(loop.location)) {
       this.countedLoops.add(loop.location);
       this.count(record, false);
     }
     const forget = this.forget(loop.location, forgetBefore);
+    const now = this.deps.clock.now();
+    const pruneBefore = retention?.pruneBefore(forgetBefore, now) ?? null;
+    if (pruneBefore !== null) {
+      // Records of pruned iterations that were never written need not be: they would go in the same transaction.
+      const kept = this.pending.filter((e) => {
+        const i = iterationUnder(loop.location, e.location);
+        return i < 0 || i >= pruneBefore;
+      });
+      forget.push(pruneOp(this.workflowId, loop.location, pruneBefore, this.pending.length - kept.length, now));
+      this.pending = kept;
+    }
     this.pending.push(record);
     return this.flush(forget);
   }

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { LeaseLost, type GroupCommit, type Store, type WorkflowClaim, type WorkflowRecord } from '../store/index.js';
+import { LeaseLost, type GroupCommit, type Store, type WorkflowClaim, type WorkflowLimit, type WorkflowRecord } from '../store/index.js';
 import type { ActorCalls } from './actors.js';
 import type { Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { WorkflowContext } from './context.js';
 import { Parked, recordError, RunnerClosed, WorkflowCancelled } from './errors.js';
+import { purgeOp, type RetainForgotten } from './retention.js';
 import { Run } from './run.js';
 
 /** A workflow body. Its effects go through `ctx`; everything else must be deterministic. */
@@ -19,6 +20,9 @@ export interface RunnerSettings {
   maxConcurrent: number;
   historyWarnEvents: number;
   historyMaxEvents: number;
+  retainForgotten?: RetainForgotten;
+  /** Finished runs of the registered names are deleted this long after they end (absent: kept). */
+  retainFinishedMs?: number;
   closeGraceMs: number;
   logger: Logger;
   /** The code version recorded on the workflows this runner starts. */
@@ -37,6 +41,8 @@ export interface RunnerSettings {
  */
 export class Runner {
   private readonly registry = new Map<string, WorkflowFn<never, unknown>>();
+  /** Limits of the registered names that have some. */
+  private readonly limits: Record<string, WorkflowLimit> = {};
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Claims in flight, which close waits for; what they claim after close is given back. */
   private readonly claiming = new Set<Promise<WorkflowRecord[]>>();
@@ -57,9 +63,11 @@ export class Runner {
     return this.running.size;
   }
 
-  /** Registers a workflow function and starts housekeeping, or claims at once if it runs. */
-  register(name: string, fn: WorkflowFn<never, unknown>): void {
+  /** Registers a workflow function (with its limits) and starts housekeeping, or claims at once if it runs. */
+  register(name: string, fn: WorkflowFn<never, unknown>, limit?: WorkflowLimit): void {
     this.registry.set(name, fn);
+    if (limit) this.limits[name] = limit;
+    else delete this.limits[name];
     if (!this.housekeeping && !this.closed) this.housekeeping = this.tend();
     else void this.pump().catch((err: unknown) => this.settings.logger.error({ err }, 'workflow claim failed'));
   }
@@ -88,7 +96,7 @@ export class Runner {
 
   private claimRequest(now: number, limit: number): WorkflowClaim {
     const { owner, leaseMs, versions } = this.settings;
-    return { owner, now, leaseUntil: now + leaseMs, names: [...this.registry.keys()], limit, versions };
+    return { owner, now, leaseUntil: now + leaseMs, names: [...this.registry.keys()], limit, versions, limits: this.limits };
   }
 
   /** Claims a workflow that may have become runnable here (a child started, a wait timed out). */
@@ -127,6 +135,7 @@ export class Runner {
     await this.store.workflows.release(this.settings.owner, [...ids, ...this.claimedAfterClose]);
   }
 
+  /** What every claim of this runner asks for. */
   /** A claim that close waits for; what it claims once the runner is closed is not run. */
   private claim(req: WorkflowClaim): Promise<WorkflowRecord[]> {
     const p = this.store.workflows.claim(req).then((records) => {
@@ -140,10 +149,13 @@ export class Runner {
     return p;
   }
 
-  /** Heartbeats and takeover, on the workflow clock, until close. */
+  /** Heartbeats, takeover and deleting finished runs past their retention, on the workflow clock, until close. */
   private async tend(): Promise<void> {
-    const { clock, leaseMs, pollMs, logger } = this.settings;
+    const { clock, leaseMs, pollMs, retainFinishedMs, logger } = this.settings;
     const beatEvery = Math.max(1, Math.floor(leaseMs / 3));
+    // Deleting finished runs needs no more precision than a tenth of their retention (at most a minute).
+    const purgeEvery = Math.min(60_000, Math.max(pollMs, (retainFinishedMs ?? 0) / 10));
+    let lastPurge = -Infinity;
     let lastBeat = clock.now();
     let first = true;
     while (!this.closed) {
@@ -162,6 +174,10 @@ export class Runner {
           await this.heartbeat();
         }
         await this.pump();
+        if (retainFinishedMs !== undefined && clock.now() - lastPurge >= purgeEvery) {
+          lastPurge = clock.now();
+          await this.queue.commit([purgeOp([...this.registry.keys()], lastPurge, retainFinishedMs)]);
+        }
       } catch (err) {
         logger.error({ err }, 'workflow runner housekeeping failed');
       }
@@ -197,11 +213,11 @@ export class Runner {
     // Registered before the first await, so a cancel, a heartbeat or close finds it at once.
     this.running.set(record.id, { abort, done });
     if (record.cancelRequested) abort.abort(new WorkflowCancelled(record.id));
-    const { clock, owner, historyWarnEvents, historyMaxEvents, logger, version } = this.settings;
+    const { clock, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger, version } = this.settings;
     const work = async (): Promise<void> => {
       const loaded = await this.store.workflows.events(record.id);
       const started = (childId: string): void => this.wake(childId);
-      const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, logger, version, started };
+      const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger, version, started };
       await this.runToEnd(record, fn, new Run(record.id, loaded, deps, abort));
     };
     work()

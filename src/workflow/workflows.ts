@@ -5,7 +5,9 @@ import { defaultLogger } from '../util/index.js';
 import type { ActorCalls } from './actors.js';
 import { systemClock, type Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { RunnerClosed, UnknownWorkflow, UnregisteredWorkflow, WorkflowCancelled, WorkflowFailed, WorkflowIdConflict, type RecordedError } from './errors.js';
+import { InvalidWorkflowOptions, RunnerClosed, UnknownWorkflow, UnregisteredWorkflow, WorkflowCancelled, WorkflowFailed, WorkflowIdConflict, type RecordedError } from './errors.js';
+import { workflowLimit, type WorkflowRegistration } from './limits.js';
+import { checkRetainForgotten, noteDetail, type RetainForgotten } from './retention.js';
 import { Runner, type WorkflowFn } from './runner.js';
 
 /** Options of {@link Workflows}. */
@@ -24,6 +26,10 @@ export interface WorkflowOptions {
   historyWarnEvents?: number;
   /** Fail a workflow whose live history passes this many events (default 100 000). */
   historyMaxEvents?: number;
+  /** Loops' default retention of forgotten history (default: kept; a loop's own option wins). */
+  retainForgotten?: RetainForgotten;
+  /** Delete finished runs of the workflows registered here this long after they end (default: kept). */
+  retainFinishedMs?: number;
   /**
    * On close, how long to wait for running workflows to reach their next effect before giving
    * their leases back anyway (default 5000). Late records are then refused by the lease fence.
@@ -59,7 +65,12 @@ export interface WorkflowStatus {
   parked: boolean;
 }
 
-/** One event of a workflow's history, decoded. */
+/**
+ * One event of a workflow's history, decoded. `history()` lists the run's notes after its events,
+ * as entries of their own kinds that never replay: `pruned` (location: the loop; result:
+ * `{ loop, before, events }`, the forgotten events deleted by retention, of iterations below
+ * `before`), and the repairs that continued the run elsewhere.
+ */
 export interface HistoryEvent {
   location: string;
   kind: string;
@@ -138,6 +149,8 @@ export class Workflows {
     this.owner = options.runnerId ?? `runner-${randomUUID()}`;
     this.pollMs = options.pollMs ?? 1000;
     this.version = options.version ?? '';
+    checkRetainForgotten(options.retainForgotten, 'retainForgotten');
+    if (options.retainFinishedMs !== undefined && !(options.retainFinishedMs >= 0)) throw new InvalidWorkflowOptions('retainFinishedMs must be >= 0');
     this.runner = new Runner(store, actors, this.queue, {
       clock: this.clock,
       owner: this.owner,
@@ -146,6 +159,8 @@ export class Workflows {
       maxConcurrent: options.maxConcurrent ?? 256,
       historyWarnEvents: options.historyWarnEvents ?? 10_000,
       historyMaxEvents: options.historyMaxEvents ?? 100_000,
+      retainForgotten: options.retainForgotten,
+      retainFinishedMs: options.retainFinishedMs,
       closeGraceMs: options.closeGraceMs ?? 5000,
       version: options.version ?? '',
       versions: [...new Set([options.version ?? '', ...(options.compatibleVersions ?? [])])],
@@ -161,11 +176,11 @@ export class Workflows {
 
   /**
    * Registers a workflow by name and starts the runner if it was idle: pending workflows of that
-   * name (left by a crash, or started elsewhere) are picked up.
+   * name (left by a crash, or started elsewhere) are picked up, within the limits `options` sets.
    */
-  register<I, O>(name: string, fn: WorkflowFn<I, O>): void {
+  register<I, O>(name: string, fn: WorkflowFn<I, O>, options?: WorkflowRegistration): void {
     this.open();
-    this.runner.register(name, fn as WorkflowFn<never, unknown>);
+    this.runner.register(name, fn as WorkflowFn<never, unknown>, workflowLimit(options));
   }
 
   /** Starts a workflow, or returns the existing one with that id. */
@@ -235,11 +250,11 @@ export class Workflows {
     if (record.status === 'pending' && this.runner.registered(record.name) && !this.runner.isRunning(id)) await this.runner.claimAndRun(id);
   }
 
-  /** @internal */
+  /** @internal Events, then the run's notes (what retention deleted, repairs) as entries of their own kinds. */
   async history(id: string, includeForgotten: boolean): Promise<HistoryEvent[]> {
     this.open();
     if (!(await this.store.workflows.get(id))) throw new UnknownWorkflow(id);
-    return (await this.store.workflows.events(id, includeForgotten)).map((e) => ({
+    const events: HistoryEvent[] = (await this.store.workflows.events(id, includeForgotten)).map((e) => ({
       location: e.location,
       kind: e.kind,
       name: e.name,
@@ -247,6 +262,12 @@ export class Workflows {
       error: e.error === null ? null : decodeValue<RecordedError>(e.error),
       forgotten: e.forgotten,
     }));
+    for (const n of await this.store.workflows.notes(id)) {
+      const detail = noteDetail(n);
+      const location = typeof detail === 'object' && detail !== null && 'loop' in detail ? String(detail.loop) : '';
+      events.push({ location, kind: n.kind, name: n.key, result: detail, error: null, forgotten: true });
+    }
+    return events;
   }
 
   /** @internal */

@@ -1,10 +1,11 @@
 import { PostgresStore, type Store } from '../../src/store/index.js';
 import { freshSchema, usePostgresDatabase, withClient } from '../helpers/postgres.js';
-import { storeContract } from './contract.js';
+import { workflowOpsContract } from './workflow-ops-contract.js';
+import { storeContract, type ContractTarget } from './contract.js';
 
 const db = usePostgresDatabase();
 
-storeContract('Postgres', {
+const postgres: ContractTarget = {
   async open() {
     const schema = freshSchema();
     let store: Store = await PostgresStore.open(db.url(), { schema });
@@ -22,4 +23,7 @@ storeContract('Postgres', {
     };
   },
   writes: 'all',
-});
+};
+
+storeContract('Postgres', postgres);
+workflowOpsContract('Postgres', postgres);

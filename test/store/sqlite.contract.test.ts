@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { OverlayStore, SqliteStore, type Store } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { workflowOpsContract } from './workflow-ops-contract.js';
 import { storeContract, type StoreUnderTest } from './contract.js';
 
 /** A SQLite store in a fresh directory, with writes on the given side. */
@@ -26,6 +27,8 @@ function sqlite(writer: 'inline' | 'thread'): () => Promise<StoreUnderTest> {
 
 storeContract('SQLite, writer thread', { open: sqlite('thread'), writes: 'all' });
 storeContract('SQLite, inline writes', { open: sqlite('inline'), writes: 'all' });
+workflowOpsContract('SQLite, writer thread', { open: sqlite('thread'), writes: 'all' });
+workflowOpsContract('SQLite, inline writes', { open: sqlite('inline'), writes: 'all' });
 storeContract('SQLite in memory', {
   async open() {
     const store = SqliteStore.open(':memory:');

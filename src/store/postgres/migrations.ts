@@ -12,6 +12,7 @@
  * - times and heights are `int8`, read back as numbers (they stay below 2^53).
  */
 import type { Migration } from '../sqlite/index.js';
+import { CLAIM_LIMITED, RETENTION_CASES } from './workflow-ops.js';
 
 /** The statements `tessera_apply` runs for a run of ops of one kind, by kind (see {@link applyFunction}). */
 type ApplyCases = Readonly<Record<string, string>>;
@@ -166,6 +167,7 @@ const APPLY_CASES_2: ApplyCases = {
  * the measurement). The write set arrives as runs of consecutive ops of one kind (`runs`, JSON),
  * each run applied by one set-based statement, in order, so that a later run sees what an earlier
  * one wrote; every byte field is a slice of one `bytea` parameter (`blob`), sent in binary.
+ * Later migrations replace the function with more kinds (`moreCases`: `WHEN` branches).
  * The first statement stamps the caller's commit token: its row lock is held until the
  * transaction ends, which is how a caller that lost its connection learns the outcome (store.ts).
  *
@@ -183,6 +185,7 @@ DECLARE
   run jsonb;
   f record;
   holder text;
+  changed int8;
 BEGIN
   UPDATE commit_token SET token = p_token, at = now() WHERE owner = p_owner;
   IF NOT FOUND THEN
@@ -218,6 +221,9 @@ const APPLY_CASES_3: ApplyCases = {
       DELETE FROM timer t USING jsonb_to_recordset(run->'r') AS r(a text) WHERE t.recipient = r.a;
       DELETE FROM actor_codes c USING jsonb_to_recordset(run->'r') AS r(a text) WHERE c.actor_id = r.a;`,
 };
+
+/** The cases of migration 4: retention of workflow history. */
+const APPLY_CASES_4: ApplyCases = { ...APPLY_CASES_3, ...RETENTION_CASES };
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -390,5 +396,25 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX actor_codes_actor ON actor_codes (actor_id, seq);
       ${applyFunction('CREATE OR REPLACE', APPLY_CASES_3)}`,
+  },
+  {
+    // Workflow notes (retention's pruned counts, repairs) and the ops that write them.
+    version: 4,
+    name: 'workflow-notes',
+    sql: `
+      CREATE TABLE workflow_note (
+        workflow_id text COLLATE "C" NOT NULL,
+        key text COLLATE "C" NOT NULL,
+        kind text NOT NULL,
+        detail text NOT NULL,
+        at int8 NOT NULL,
+        PRIMARY KEY (workflow_id, key)
+      );
+      ${applyFunction('CREATE OR REPLACE', APPLY_CASES_4)}`,
+  },
+  {
+    version: 5,
+    name: 'workflow-limits',
+    sql: CLAIM_LIMITED,
   },
 ];

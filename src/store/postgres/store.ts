@@ -9,6 +9,7 @@ import { lockForProcessing, migrate, schemaVersion, type ProcessingLock } from '
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { postgresActorArea } from './actor-area.js';
 import { ownBytes, toBatch, toEvent, toMessage, toReply, toWorkflow, type BatchRow, type EventRow, type MessageRow, type ReplyRow, type WorkflowRow } from './rows.js';
+import { claimWorkflows, workflowOpReads } from './workflow-ops.js';
 import { encodeWriteSet, type EncodedWriteSet } from './write-set.js';
 
 /** Options of {@link PostgresStore.open}. */
@@ -300,6 +301,7 @@ export class PostgresStore implements Store {
     };
     this.actors = postgresActorArea(query);
     this.workflows = {
+      ...workflowOpReads(query),
       async get(id) {
         const r = await one<WorkflowRow>('SELECT * FROM workflow WHERE id = $1', [id]);
         return r ? toWorkflow(r) : null;
@@ -310,20 +312,7 @@ export class PostgresStore implements Store {
       },
       async claim(req) {
         writable();
-        // SKIP LOCKED: runners claiming at once take different workflows rather than queue.
-        const rows = await query<WorkflowRow>(
-          `UPDATE workflow SET lease_owner = $1, lease_until = $2, updated_at = $3, parked = false, wake_at = NULL
-           WHERE id IN (SELECT id FROM workflow
-                        WHERE status = 'pending' AND (lease_owner IS NULL OR lease_until < $3 OR lease_owner = $1)
-                          AND (NOT parked OR wake_at <= $3)
-                          AND name = ANY($4::text[]) AND ($5::text IS NULL OR id = $5)
-                          AND ($7::text[] IS NULL OR version = ANY($7::text[]))
-                        ORDER BY lease_until, created_at LIMIT $6
-                        FOR UPDATE SKIP LOCKED)
-           RETURNING *`,
-          [req.owner, req.leaseUntil, req.now, req.names, req.id ?? null, req.limit, req.versions ?? null],
-        );
-        return rows.map(toWorkflow);
+        return claimWorkflows(query, req);
       },
       async renew(owner, ids, leaseUntil) {
         writable();

@@ -94,6 +94,8 @@ function foldKey(op: WriteOp): string | null {
     case 'workflow.forget':
     case 'workflow.signal':
     case 'workflow.consume':
+    case 'workflow.prune':
+    case 'workflow.purge':
       return null;
     default:
       return assertNever(op, 'write op');
@@ -193,6 +195,10 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
       return { w: op.workflowId, seq: op.seq, l: op.location };
     case 'workflow.park':
       return { id: op.id, wake: op.wakeAt, sig: op.signal, child: op.child, now: op.now };
+    case 'workflow.prune':
+      return { w: op.workflowId, l: op.loop, b: op.before, u: op.unwritten, now: op.now };
+    case 'workflow.purge':
+      return { names: op.names, b: op.finishedBefore, lim: op.limit };
     default:
       return assertNever(op, 'write op');
   }

@@ -237,4 +237,30 @@ ${codeTablesSql('CREATE TABLE ', false)}`,
       );
       CREATE INDEX workflow_signal_open ON workflow_signal (workflow_id, name, seq) WHERE consumed_at IS NULL;`,
   },
+  {
+    // Notes about a run that are not history (never replayed): what retention deleted from its
+    // forgotten history, repairs. One row per (run, key); a later note replaces the earlier one.
+    version: 11,
+    name: 'workflow-notes',
+    sql: `
+      CREATE TABLE workflow_note (
+        workflow_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (workflow_id, key)
+      );`,
+  },
+  {
+    // Token buckets of workflow names with a start rate (claims of a limited name: limits.ts).
+    version: 12,
+    name: 'workflow-rates',
+    sql: `
+      CREATE TABLE workflow_rate (
+        name TEXT PRIMARY KEY,
+        tokens REAL NOT NULL,
+        at INTEGER NOT NULL
+      );`,
+  },
 ];

@@ -26,6 +26,7 @@ import type {
   StateArea,
   Store,
   WorkflowArea,
+  WorkflowNote,
   WorkflowRecord,
   WriteOp,
 } from '../types.js';
@@ -135,6 +136,7 @@ export class SqliteStore implements Store {
       allEvents: db.prepare('SELECT * FROM workflow_event WHERE workflow_id = ? ORDER BY seq'),
       data: db.prepare('SELECT value FROM workflow_data WHERE key = ?').pluck(),
       nextSignal: db.prepare('SELECT seq, payload FROM workflow_signal WHERE workflow_id = ? AND name = ? AND consumed_at IS NULL ORDER BY seq LIMIT 1'),
+      notes: db.prepare('SELECT workflow_id AS workflowId, key, kind, detail, at FROM workflow_note WHERE workflow_id = ? ORDER BY at, key'),
       listWorkflows: db.prepare('SELECT * FROM workflow WHERE (@status IS NULL OR status = @status) ORDER BY updated_at DESC, id LIMIT @limit'),
       workflowCounts: db.prepare('SELECT status, COUNT(*) AS n FROM workflow GROUP BY status'),
     };
@@ -293,6 +295,9 @@ export class SqliteStore implements Store {
       },
       async nextSignal(workflowId, name) {
         return (q.nextSignal.get(workflowId, name) as { seq: number; payload: string } | undefined) ?? null;
+      },
+      async notes(id) {
+        return q.notes.all(id) as WorkflowNote[];
       },
       async list(query) {
         return (q.listWorkflows.all({ status: query.status ?? null, limit: query.limit }) as WorkflowRow[]).map(toWorkflow);

@@ -6,6 +6,8 @@ import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
 import { typedError } from './errors.js';
 import { backgroundText } from '../background.js';
 import { toWorkflow, type WorkflowRow } from './rows.js';
+import { prepareLimitedClaim } from './limits.js';
+import { prepareWorkflowOps } from './workflow-ops.js';
 
 /**
  * Every write the SQLite store makes, as synchronous calls on one connection: the write-set
@@ -100,6 +102,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
       'INSERT INTO workflow_data (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = CAST(value AS REAL) + excluded.value',
     ),
   };
+  const workflowOps = prepareWorkflowOps(db);
   const applyOne = db.transaction((ops: readonly WriteOp[]) => {
     for (const op of ops) {
       switch (op.kind) {
@@ -203,6 +206,12 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
         case 'workflow.data.add':
           q.addData.run(op.key, op.delta);
           break;
+        case 'workflow.prune':
+          workflowOps.prune(op);
+          break;
+        case 'workflow.purge':
+          workflowOps.purge(op);
+          break;
         default:
           assertNever(op, 'write op');
       }
@@ -227,6 +236,30 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     applyOne(ops.filter(isCodeOp));
     applyOne(ops.filter((op) => !isCodeOp(op)));
   };
+  const limitedClaim = prepareLimitedClaim(db);
+  /** Unlimited names in one statement, then each limited name on its own, in one transaction. */
+  const claimAll = db.transaction((req: WorkflowClaim): WorkflowRow[] => {
+    const limited = req.names.filter((n) => req.limits?.[n] !== undefined);
+    const free = limited.length === 0 ? req.names : req.names.filter((n) => req.limits?.[n] === undefined);
+    const rows: WorkflowRow[] = [];
+    if (free.length > 0) {
+      const args = {
+        owner: req.owner,
+        until: req.leaseUntil,
+        now: req.now,
+        names: JSON.stringify(free),
+        id: req.id ?? null,
+        limit: req.limit,
+        versions: req.versions === undefined ? null : JSON.stringify(req.versions),
+      };
+      rows.push(...(q.claim.all(args) as WorkflowRow[]));
+    }
+    for (const name of limited) {
+      if (rows.length >= req.limit) break;
+      rows.push(...limitedClaim(req, name, req.limits![name]!, req.limit - rows.length));
+    }
+    return rows;
+  });
   const gcOne = db.transaction((keep: string) => q.gcArtefacts.run(keep).changes + q.gcFailures.run(keep).changes);
   /** `fn`, its errors typed. */
   const typed =
@@ -241,18 +274,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
   return {
     apply: typed('commit failed', applySplit),
     gc: typed('gc failed', gcOne),
-    claim: typed('claim failed', (req: WorkflowClaim): WorkflowRecord[] => {
-      const rows = q.claim.all({
-        owner: req.owner,
-        until: req.leaseUntil,
-        now: req.now,
-        names: JSON.stringify(req.names),
-        id: req.id ?? null,
-        limit: req.limit,
-        versions: req.versions === undefined ? null : JSON.stringify(req.versions),
-      }) as WorkflowRow[];
-      return rows.map(toWorkflow);
-    }),
+    claim: typed('claim failed', (req: WorkflowClaim): WorkflowRecord[] => claimAll(req).map(toWorkflow)),
     renew: typed('renew failed', (owner: string, ids: readonly string[], leaseUntil: number) => {
       if (ids.length === 0) return [];
       const rows = q.renew.all({ owner, until: leaseUntil, ids: JSON.stringify(ids) }) as { id: string; cancel_requested: number }[];
