@@ -6,3 +6,4 @@ export type { RecentMapOptions } from './recent-map.js';
 export { fromHex, toHex } from './hex.js';
 export { assertNever } from './assert-never.js';
 export { textView } from './text-view.js';
+export { shardOf, fnv1a32 } from './shard.js';

@@ -133,6 +133,116 @@ BEGIN
 END
 $fn$;`;
 
+/** The text of one `WHEN '<kind>'` branch of the write-set function, up to the next branch. */
+function branch(fn: string, kind: string): string {
+  const start = fn.indexOf(`    WHEN '${kind}' THEN\n`);
+  const end = fn.indexOf('    WHEN ', start + 1);
+  if (start < 0 || end < 0) throw new Error(`no branch ${kind} in the write-set function`);
+  return fn.slice(start, end);
+}
+
+/**
+ * The write-set function of migration 2, derived from migration 1's so that what does not change
+ * is not written twice: messages carry their shard and wake its owner (`NOTIFY tessera_shard`
+ * with the shard number, sent when the transaction commits, once per shard however many
+ * messages), batches are keyed by (shard, height) and their commit wakes reply waiters
+ * (`tessera_batch`), and a `shard.fence` run aborts the whole transaction (SQLSTATE TS003,
+ * `ShardLeaseLost`) unless its node still holds the shard's lease at that epoch. The fence takes
+ * the lease row `FOR SHARE`: a claim that bumps the epoch waits for this transaction, and a
+ * claim that committed first makes the fence fail, so a node that lost its lease commits nothing.
+ */
+const CLUSTER_APPLY_FUNCTION = (() => {
+  let fn = APPLY_FUNCTION.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION');
+  const replacements: [string, string][] = [
+    [
+      branch(fn, 'message.enqueue'),
+      `    WHEN 'message.enqueue' THEN
+      INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key, request_hash, shard)
+      SELECT r.id, r.s, r.t, r.nonce, r.p, r.gas::numeric, substring(p_blob FROM r.o + 1 FOR r.n), r.e, 'pending', 0, r.ik, r.rh, r.sh
+      FROM jsonb_to_recordset(run->'r') AS r(id text, s text, t text, nonce int8, p int4, gas text, o int, n int, e text, ik text, rh text, i int4, sh int4)
+      ORDER BY r.i;
+      PERFORM pg_notify('tessera_shard', d.sh::text) FROM (SELECT DISTINCT r.sh FROM jsonb_to_recordset(run->'r') AS r(sh int4)) d;
+`,
+    ],
+    [
+      branch(fn, 'batch.plan'),
+      `    WHEN 'batch.plan' THEN
+      INSERT INTO batch (shard, height, batch_time, seed, message_ids, committed, background)
+      SELECT r.sh, r.h, r.ts, r.seed, r.ids, false, r.bg
+      FROM jsonb_to_recordset(run->'r') AS r(sh int4, h int8, ts int8, seed text, ids jsonb, bg text);
+      UPDATE message m SET status = 'planned'
+      FROM (SELECT jsonb_array_elements_text(r.ids) AS id FROM jsonb_to_recordset(run->'r') AS r(ids jsonb)) AS p
+      WHERE m.id = p.id;
+`,
+    ],
+    [
+      branch(fn, 'batch.commit'),
+      `    WHEN 'batch.commit' THEN
+      UPDATE batch b SET committed = true FROM jsonb_to_recordset(run->'r') AS r(sh int4, h int8) WHERE b.shard = r.sh AND b.height = r.h;
+      PERFORM pg_notify('tessera_batch', d.sh::text) FROM (SELECT DISTINCT r.sh FROM jsonb_to_recordset(run->'r') AS r(sh int4)) d;
+    WHEN 'shard.fence' THEN
+      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(sh int4, node text, epoch int8) LOOP
+        PERFORM 1 FROM shard_lease WHERE shard = f.sh AND owner = f.node AND epoch = f.epoch FOR SHARE;
+        IF NOT FOUND THEN
+          RAISE EXCEPTION USING ERRCODE = 'TS003', MESSAGE = f.sh::text;
+        END IF;
+      END LOOP;
+`,
+    ],
+  ];
+  for (const [from, to] of replacements) fn = fn.replace(from, to);
+  return fn;
+})();
+
+/**
+ * Migration 2: shards and leases (DESIGN.md "Cluster on Postgres"). The shard count lives in
+ * `store_meta`: a store that already holds actors or messages gets 64 here (and its messages
+ * their shards); a new one gets what the first open asks for (store.ts). Nonces become unique per
+ * (shard, sender), as ordering is per sender and shard; batches are keyed by (shard, height).
+ */
+const CLUSTER_MIGRATION = `
+  CREATE TABLE store_meta (
+    key text COLLATE "C" PRIMARY KEY,
+    value text NOT NULL
+  );
+  CREATE FUNCTION tessera_fnv1a32(p text) RETURNS int8 LANGUAGE plpgsql IMMUTABLE STRICT AS $fn$
+  DECLARE
+    h int8 := 2166136261;
+    b bytea := convert_to(p, 'UTF8');
+  BEGIN
+    FOR i IN 0 .. length(b) - 1 LOOP
+      h := ((h # get_byte(b, i)) * 16777619) % 4294967296;
+    END LOOP;
+    RETURN h;
+  END
+  $fn$;
+  INSERT INTO store_meta (key, value) SELECT 'shards', '64' WHERE EXISTS (SELECT 1 FROM message) OR EXISTS (SELECT 1 FROM actor);
+  ALTER TABLE message ADD COLUMN shard int4 NOT NULL DEFAULT 0;
+  UPDATE message SET shard = tessera_fnv1a32(recipient) % 64 WHERE EXISTS (SELECT 1 FROM store_meta);
+  ALTER TABLE message DROP CONSTRAINT message_sender_nonce_key;
+  ALTER TABLE message ADD CONSTRAINT message_shard_sender_nonce_key UNIQUE (shard, sender, nonce);
+  CREATE INDEX message_sender_nonce ON message (sender, nonce);
+  CREATE INDEX message_pending_shard ON message (shard, priority DESC, seq) INCLUDE (id) WHERE status = 'pending';
+  CREATE INDEX message_pending_shard_sender ON message (shard, sender, nonce) WHERE status = 'pending';
+  ALTER TABLE batch ADD COLUMN shard int4 NOT NULL DEFAULT 0;
+  ALTER TABLE batch DROP CONSTRAINT batch_pkey;
+  ALTER TABLE batch ADD PRIMARY KEY (shard, height);
+  -- Nodes of a cluster and their heartbeats (database time), and who holds each shard (leases.ts).
+  CREATE TABLE node (
+    id text COLLATE "C" PRIMARY KEY,
+    host text NOT NULL,
+    pid int4 NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE TABLE shard_lease (
+    shard int4 PRIMARY KEY,
+    owner text COLLATE "C",
+    epoch int8 NOT NULL DEFAULT 0,
+    lease_until timestamptz NOT NULL DEFAULT '-infinity'
+  );
+  ${CLUSTER_APPLY_FUNCTION}`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -252,5 +362,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         since int8 NOT NULL
       );
       ${APPLY_FUNCTION}`,
+  },
+  {
+    version: 2,
+    name: 'cluster',
+    sql: CLUSTER_MIGRATION,
   },
 ];

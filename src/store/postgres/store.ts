@@ -3,12 +3,13 @@ import pg from 'pg';
 import { InvalidArgument } from '../../util/index.js';
 import { CommitOutcomeUnknown, StoreError, StoreNotFound, StoreReadOnly, StoreLocked } from '../errors.js';
 import type { Migration } from '../sqlite/index.js';
-import type { CodeArea, CodeSummary, ProcessingArea, StateArea, Store, WorkflowArea, WorkflowRecord, WriteOp } from '../types.js';
+import type { CodeArea, CodeSummary, ProcessingArea, StateArea, Store, WorkflowArea, WriteOp } from '../types.js';
 import { outcomeUnknown, retryable, typedError } from './errors.js';
 import { lockForProcessing, migrate, schemaVersion, type ProcessingLock } from './lock.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
-import { ownBytes, toBatch, toEvent, toMessage, toReply, toWorkflow, type BatchRow, type EventRow, type MessageRow, type ReplyRow, type WorkflowRow } from './rows.js';
-import { encodeWriteSet, type EncodedWriteSet } from './write-set.js';
+import { ownBytes, toBatch, toMessage, toReply, type BatchRow, type MessageRow, type ReplyRow } from './rows.js';
+import { encodeWriteSet, type EncodedWriteSet, type ShardContext } from './write-set.js';
+import { workflowArea } from './workflow-area.js';
 
 /** Options of {@link PostgresStore.open}. */
 export interface PostgresOptions {
@@ -34,6 +35,11 @@ export interface PostgresOptions {
    */
   cluster?: boolean;
   /**
+   * The number of shards of a store created by this open (default 64); a store keeps the count it
+   * was created with, whatever later opens ask for (`PostgresStore.shards` says which it has).
+   */
+  shards?: number;
+  /**
    * How long a commit whose connection was lost keeps trying to learn whether it committed
    * before it gives up with `CommitOutcomeUnknown` (default 30,000 ms).
    */
@@ -45,6 +51,18 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const ATTEMPTS = 5;
 /** Pause between tries to reach the database while resolving a commit's outcome. */
 const RESOLVE_PAUSE_MS = 200;
+
+/** Shards of a new store unless its first open says otherwise (DESIGN.md: 64 on Postgres). */
+const DEFAULT_SHARDS = 64;
+const MAX_SHARDS = 4096;
+
+/** The store's shard count, from `store_meta`. */
+async function readShards(pool: pg.Pool): Promise<number> {
+  const r = await pool.query<{ value: string }>("SELECT value FROM store_meta WHERE key = 'shards'");
+  const n = Number(r.rows[0]?.value);
+  if (!Number.isInteger(n) || n < 1) throw new StoreError('the store has no valid shard count in store_meta');
+  return n;
+}
 
 const APPLY = 'SELECT tessera_apply($1, $2, $3::jsonb, $4)';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -96,23 +114,20 @@ export class PostgresStore implements Store {
   private broken: Error | null = null;
   private closing: Promise<void> | null = null;
   private readonly sent = { reads: 0, commits: 0 };
+  /** Every write set of the store's own (not a shard view's): no batch chain but shard 0's, no fence. */
+  private readonly unsharded: ShardContext;
 
   private constructor(
+    /** How many shards the store has (fixed when it was created). */
+    readonly shards: number,
     private readonly pool: pg.Pool,
     private readonly lock: ProcessingLock | null,
     /** This store's row in `commit_token`; null when read-only. */
     private readonly owner: string | null,
     private readonly resolveTimeoutMs: number,
   ) {
-    const sent = this.sent;
-    const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
-      sent.reads++;
-      try {
-        return (await pool.query<R>(text, values)).rows;
-      } catch (err) {
-        throw typedError(err, 'read failed');
-      }
-    };
+    this.unsharded = { shards, shard: 0 };
+    const query = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => this.sql<R>(text, values);
     const one = async <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R | null> => (await query<R>(text, values))[0] ?? null;
     const writable = (): void => {
       if (owner === null) throw new StoreReadOnly();
@@ -296,56 +311,7 @@ export class PostgresStore implements Store {
         return r ? toBatch(r) : null;
       },
     };
-    this.workflows = {
-      async get(id) {
-        const r = await one<WorkflowRow>('SELECT * FROM workflow WHERE id = $1', [id]);
-        return r ? toWorkflow(r) : null;
-      },
-      async events(id, includeForgotten = false) {
-        const rows = await query<EventRow>(`SELECT * FROM workflow_event WHERE workflow_id = $1${includeForgotten ? '' : ' AND NOT forgotten'} ORDER BY seq`, [id]);
-        return rows.map(toEvent);
-      },
-      async claim(req) {
-        writable();
-        // SKIP LOCKED: runners claiming at once take different workflows rather than queue.
-        const rows = await query<WorkflowRow>(
-          `UPDATE workflow SET lease_owner = $1, lease_until = $2, updated_at = $3
-           WHERE id IN (SELECT id FROM workflow
-                        WHERE status = 'pending' AND (lease_owner IS NULL OR lease_until < $3 OR lease_owner = $1)
-                          AND name = ANY($4::text[]) AND ($5::text IS NULL OR id = $5)
-                        ORDER BY lease_until, created_at LIMIT $6
-                        FOR UPDATE SKIP LOCKED)
-           RETURNING *`,
-          [req.owner, req.leaseUntil, req.now, req.names, req.id ?? null, req.limit],
-        );
-        return rows.map(toWorkflow);
-      },
-      async renew(owner, ids, leaseUntil) {
-        writable();
-        if (ids.length === 0) return [];
-        const rows = await query<{ id: string; cancel_requested: boolean }>(
-          "UPDATE workflow SET lease_until = $2 WHERE lease_owner = $1 AND status = 'pending' AND id = ANY($3::text[]) RETURNING id, cancel_requested",
-          [owner, leaseUntil, ids],
-        );
-        return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested }));
-      },
-      async release(owner, ids) {
-        writable();
-        if (ids.length > 0) await query('UPDATE workflow SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = $1 AND id = ANY($2::text[])', [owner, ids]);
-      },
-      async data(key) {
-        return (await one<{ value: string }>('SELECT value FROM workflow_data WHERE key = $1', [key]))?.value ?? null;
-      },
-      async list(q) {
-        const rows = await query<WorkflowRow>('SELECT * FROM workflow WHERE ($1::text IS NULL OR status = $1) ORDER BY updated_at DESC, id LIMIT $2', [q.status ?? null, q.limit]);
-        return rows.map(toWorkflow);
-      },
-      async counts() {
-        const out = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
-        for (const r of await query<{ status: WorkflowRecord['status']; n: string }>('SELECT status, COUNT(*) AS n FROM workflow GROUP BY status')) out[r.status] = Number(r.n);
-        return out;
-      },
-    };
+    this.workflows = workflowArea(query, one, writable);
   }
 
   /**
@@ -376,9 +342,15 @@ export class PostgresStore implements Store {
         if (version === null) throw new StoreNotFound(name);
         const known = Math.max(...migrations.map((m) => m.version));
         if (version < known) throw new StoreError(`the store ${name} is from an older version: open it for writing once, to migrate it`);
-        return new PostgresStore(pool, null, null, 0);
+        return new PostgresStore(await readShards(pool), pool, null, null, 0);
       }
       await migrate(pool, schema, migrations);
+      const shards = options.shards ?? DEFAULT_SHARDS;
+      if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new InvalidArgument('shards', `a whole number from 1 to ${MAX_SHARDS}`);
+      // The first open fixes the count; a shard's lease row exists from then on.
+      await pool.query("INSERT INTO store_meta (key, value) VALUES ('shards', $1) ON CONFLICT (key) DO NOTHING", [String(shards)]);
+      const fixed = await readShards(pool);
+      await pool.query('INSERT INTO shard_lease (shard) SELECT generate_series(0, $1::int4 - 1) ON CONFLICT (shard) DO NOTHING', [fixed]);
       const owner = randomUUID();
       if (!options.cluster) {
         lock = await lockForProcessing(config, schema, name);
@@ -387,11 +359,11 @@ export class PostgresStore implements Store {
         await pool.query('DELETE FROM commit_token');
       }
       await pool.query("INSERT INTO commit_token (owner, token) VALUES ($1, '')", [owner]);
-      return new PostgresStore(pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
+      return new PostgresStore(fixed, pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
     } catch (err) {
       await lock?.release();
       await pool.end().catch(() => undefined);
-      if (err instanceof StoreLocked || err instanceof StoreNotFound || err instanceof StoreError) throw err;
+      if (err instanceof StoreLocked || err instanceof StoreNotFound || err instanceof StoreError || err instanceof InvalidArgument) throw err;
       throw new StoreError(`cannot open the Postgres store ${name}`, err);
     }
   }
@@ -404,14 +376,36 @@ export class PostgresStore implements Store {
     return { ...this.sent };
   }
 
+  /**
+   * Runs one statement on the store's pool (counted as a read; errors typed): what the cluster's
+   * leases and shard views (leases.ts, shard-view.ts) read and write beside write sets.
+   */
+  async sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    this.sent.reads++;
+    try {
+      return (await this.pool.query<R>(text, values)).rows;
+    } catch (err) {
+      throw typedError(err, 'read failed');
+    }
+  }
+
   commit(ops: readonly WriteOp[]): Promise<void> {
+    return this.commitIn(ops, this.unsharded);
+  }
+
+  /**
+   * Commits a write set of one shard: its batch ops extend that shard's chain and, with
+   * `ctx.fence`, it applies only while that node holds the shard's lease at that epoch (else
+   * `ShardLeaseLost`, nothing applied). What the cluster's shard views (shard-view.ts) commit through.
+   */
+  commitIn(ops: readonly WriteOp[], ctx: ShardContext): Promise<void> {
     if (this.owner === null) return Promise.reject(new StoreReadOnly());
     if (this.closing) return Promise.reject(new StoreError('the store is closed'));
     if (ops.length === 0) return Promise.resolve();
     let encoded: EncodedWriteSet;
     try {
       // At the call, so the caller's bytes are copied before it gets them back.
-      encoded = encodeWriteSet(ops);
+      encoded = encodeWriteSet(ops, Date.now(), ctx);
     } catch (err) {
       return Promise.reject(new StoreError('commit failed', err));
     }
