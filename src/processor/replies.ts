@@ -62,6 +62,29 @@ export class ReplyWaiters {
     return promise;
   }
 
+  /**
+   * Reads the replies of waited-for messages from the store and hands over those committed: in a
+   * cluster another node commits them, and says so by a notification, not through `notify`.
+   * Messages accepted here that nobody waits for are read too (at most `maxAwaiting` of them, the
+   * oldest first), so that their accounts' reservations are settled.
+   */
+  async recheck(maxAwaiting = 0): Promise<void> {
+    const ids = new Set(this.waiters.keys());
+    for (const id of this.awaiting.keys()) {
+      if (ids.size >= this.waiters.size + maxAwaiting) break;
+      ids.add(id);
+    }
+    for (const id of ids) {
+      const r = await this.store.processing.reply(id);
+      if (r) this.notify(toReply(r));
+    }
+  }
+
+  /** Whether any message accepted here, or waited for, has no reply yet. */
+  get waiting(): boolean {
+    return this.waiters.size > 0 || this.awaiting.size > 0;
+  }
+
   /** Hands a committed reply to whoever waits for it, and settles the message's reservation. */
   notify(r: Reply): void {
     const reservation = this.awaiting.get(r.messageId);

@@ -6,3 +6,5 @@ export { ShardView } from './shard-view.js';
 export type { ShardLeaseRef } from './shard-view.js';
 export { ShardLeases, clusterStatus } from './leases.js';
 export type { ClusterStatus, ClusterNodeRow, ShardRow, HeldShard } from './leases.js';
+export { ShardListener } from './notify.js';
+export type { ShardChannel } from './notify.js';

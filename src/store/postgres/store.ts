@@ -28,10 +28,8 @@ export interface PostgresOptions {
    */
   readOnly?: boolean;
   /**
-   * Open as one node of a cluster: several processes open the store at once, and the processing
-   * lock is not taken. Until shard leases share processing out, such a node must not run a
-   * processor: code services and workflow runners (whose writes are content-addressed, or fenced
-   * by workflow leases) are what may share a store this way.
+   * Open as one node of a cluster: several processes open the store at once, no processing lock.
+   * Such a node processes only through shard leases and views (src/cluster), never a `Processor` on the whole store.
    */
   cluster?: boolean;
   /**
@@ -93,8 +91,9 @@ function displayName(url: string, schema: string): string {
  * A failure with any other SQLSTATE rolled back; serialization failures and deadlocks are tried
  * again, the rest reject typed (`UniqueViolation`, `LeaseLost`, `StoreError`).
  *
- * One node at a time processes a store: open takes a session-level advisory lock for the store's
- * lifetime (lock.ts), and a second open gets `StoreLocked`, as on SQLite.
+ * Outside a cluster, one node at a time processes a store: open takes a session-level advisory
+ * lock for the store's lifetime (lock.ts), and a second open gets `StoreLocked`, as on SQLite.
+ * Cluster nodes share the store by shard leases (leases.ts) and write through shard views.
  */
 interface CodeSummaryRow {
   code_id: string;
@@ -120,6 +119,8 @@ export class PostgresStore implements Store {
   private constructor(
     /** How many shards the store has (fixed when it was created). */
     readonly shards: number,
+    /** How a connection of the store's own is made (for `listen`). */
+    private readonly config: pg.ClientConfig,
     private readonly pool: pg.Pool,
     private readonly lock: ProcessingLock | null,
     /** This store's row in `commit_token`; null when read-only. */
@@ -342,7 +343,7 @@ export class PostgresStore implements Store {
         if (version === null) throw new StoreNotFound(name);
         const known = Math.max(...migrations.map((m) => m.version));
         if (version < known) throw new StoreError(`the store ${name} is from an older version: open it for writing once, to migrate it`);
-        return new PostgresStore(await readShards(pool), pool, null, null, 0);
+        return new PostgresStore(await readShards(pool), config, pool, null, null, 0);
       }
       await migrate(pool, schema, migrations);
       const shards = options.shards ?? DEFAULT_SHARDS;
@@ -359,7 +360,7 @@ export class PostgresStore implements Store {
         await pool.query('DELETE FROM commit_token');
       }
       await pool.query("INSERT INTO commit_token (owner, token) VALUES ($1, '')", [owner]);
-      return new PostgresStore(fixed, pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
+      return new PostgresStore(fixed, config, pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
     } catch (err) {
       await lock?.release();
       await pool.end().catch(() => undefined);
@@ -374,6 +375,11 @@ export class PostgresStore implements Store {
    */
   roundTrips(): { reads: number; commits: number } {
     return { ...this.sent };
+  }
+
+  /** A connection of its own to the store's database and schema, outside the pool (notifications: notify.ts). */
+  client(): pg.Client {
+    return new pg.Client({ ...this.config, application_name: 'tessera-listen' });
   }
 
   /**
