@@ -78,6 +78,8 @@ export class ClusterNode implements ActorRuntime {
   private guard: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
+  /** Shards being paused to be given back or dropped: a lease round does not wait for them (renewals must go on). */
+  private readonly moves = new Set<Promise<void>>();
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -111,7 +113,7 @@ export class ClusterNode implements ActorRuntime {
           sharedAccounts: this.accounts,
           logger: this.log.child({ shard: view.shard }),
           onCycleError: (err) => {
-            if (err instanceof ShardLeaseLost) void this.drop(view.shard, 'its batch commit was refused: another node holds the lease');
+            if (err instanceof ShardLeaseLost) this.move(this.drop(view.shard, 'its batch commit was refused: another node holds the lease'));
           },
         }),
     );
@@ -248,14 +250,14 @@ export class ClusterNode implements ActorRuntime {
       const h = this.held.get(shard);
       if (!h) continue;
       if (kept.has(shard)) h.trustedUntil = sentAt + this.leaseMs * (1 - MARGIN_SHARE);
-      else await this.drop(shard, 'renewal refused: the lease expired or was taken over');
+      else this.move(this.drop(shard, 'renewal refused: the lease expired or was taken over'));
     }
     const holding = this.heldShards().filter((s) => !this.leaving.has(s));
     if (holding.length > fair) {
       // The highest shards go, each once its batch in progress has committed.
       const extra = holding.slice(fair);
       this.log.info({ live, fair, releasing: extra }, 'rebalancing: giving back shards over the fair share');
-      await Promise.all(extra.map((s) => this.giveBack(s)));
+      for (const s of extra) this.move(this.giveBack(s));
     } else if (holding.length < fair) {
       sentAt = performance.now();
       const claimed = await this.leases.claim(fair - holding.length);
@@ -268,6 +270,12 @@ export class ClusterNode implements ActorRuntime {
       }
       if (claimed.length > 0) this.log.info({ live, fair, acquired: claimed }, 'shards acquired');
     }
+  }
+
+  /** Tracks a shard's pause in the background (close waits for it); a failure is logged. */
+  private move(p: Promise<void>): void {
+    const tracked = p.catch((err: unknown) => this.log.warn({ err }, 'giving a shard up failed')).finally(() => this.moves.delete(tracked));
+    this.moves.add(tracked);
   }
 
   /** Stops a shard whose lease may be gone: no commit is attempted under it any more. */
@@ -305,7 +313,7 @@ export class ClusterNode implements ActorRuntime {
   private checkClock(): void {
     const now = performance.now();
     for (const [shard, h] of this.held) {
-      if (now > h.trustedUntil) void this.drop(shard, 'the lease may have expired by this node’s clock');
+      if (now > h.trustedUntil) this.move(this.drop(shard, 'the lease may have expired by this node’s clock'));
     }
   }
 
@@ -318,6 +326,7 @@ export class ClusterNode implements ActorRuntime {
       for (const t of [this.keeper, this.guard, this.poller]) if (t) clearInterval(t);
       await this.ticking;
       await Promise.all(this.processors.map((p) => p.close(options)));
+      await Promise.all(this.moves);
       const shards = this.heldShards();
       for (const v of this.views) v.lease = null;
       this.held.clear();

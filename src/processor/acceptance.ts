@@ -8,8 +8,13 @@ import type { SharedParts } from './parts.js';
 import { requestHash } from './request-hash.js';
 import type { SendRequest } from './types.js';
 
-/** Tries of a message whose nonce or key another process took meanwhile. */
-const TAKEN_ATTEMPTS = 8;
+/**
+ * Tries of a message whose nonce or key another process took meanwhile. Nodes of a cluster that
+ * accept for one sender at once race for its next nonce: each try reads the store's latest again,
+ * after a pause that grows and is random, so that the racers fall apart.
+ */
+const TAKEN_ATTEMPTS = 32;
+const TAKEN_PAUSE_MS = 2;
 
 /** What acceptance needs of the rest of the processor. */
 export interface AcceptanceParts extends SharedParts {
@@ -137,6 +142,7 @@ export class Acceptance {
         const taken = await this.earlier(req, hash);
         if (taken) return taken;
         nonces.forget(sender);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * TAKEN_PAUSE_MS * attempt));
         continue;
       }
       waiters.expect(message.id, reservation);
