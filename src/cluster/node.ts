@@ -130,10 +130,15 @@ export class ClusterNode implements ActorRuntime {
    */
   static async open(store: PostgresStore, codes: CodeService, engine: Engine, processorOptions: ShardProcessorOptions = {}, options: ClusterOptions = {}): Promise<ClusterNode> {
     const node = new ClusterNode(store, codes, engine, processorOptions, options);
-    await node.leases.register(hostname(), process.pid);
-    await node.listener.start();
-    node.log.info({ shards: store.shards, leaseMs: node.leaseMs }, 'cluster node joined');
-    await node.tick();
+    try {
+      await node.leases.register(hostname(), process.pid);
+      await node.listener.start();
+      node.log.info({ shards: store.shards, leaseMs: node.leaseMs }, 'cluster node joined');
+      await node.tick();
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
     node.keeper = setInterval(() => node.scheduleTick(), Math.max(1, Math.floor(node.leaseMs / 3)));
     node.guard = setInterval(() => node.checkClock(), Math.max(5, Math.floor(node.leaseMs / 20)));
     node.poller = setInterval(() => node.poll(), node.pollMs);
@@ -243,7 +248,9 @@ export class ClusterNode implements ActorRuntime {
   private async tick(): Promise<void> {
     const live = await this.leases.heartbeat();
     const fair = Math.ceil(this.store.shards / live);
-    const mine = this.heldShards().filter((s) => !this.leaving.has(s));
+    // Shards being given back are renewed until they go (their last batch may take a while);
+    // dropped ones (no lease in their view) are not.
+    const mine = this.heldShards().filter((s) => this.views[s]!.lease !== null);
     let sentAt = performance.now();
     const kept = new Set(await this.leases.renew(mine));
     for (const shard of mine) {
@@ -337,6 +344,7 @@ export class ClusterNode implements ActorRuntime {
         this.log.info({ released: shards }, 'cluster node left');
       } finally {
         await this.listener.close();
+        await this.leases.close();
       }
     })();
     return this.closing;

@@ -1,3 +1,5 @@
+import pg from 'pg';
+import { typedError } from './errors.js';
 import type { PostgresStore } from './store.js';
 
 /** A node of a cluster, as its heartbeat row says. */
@@ -61,15 +63,32 @@ const millis = (v: Date | string | number): number => (v instanceof Date ? v.get
  * commits are refused from the claim on.
  */
 export class ShardLeases {
+  /**
+   * A connection of the leases' own: renewals must not queue behind the store pool's batch
+   * commits and reads (a busy pool would let leases run out).
+   */
+  private readonly pool: pg.Pool;
+
   constructor(
-    private readonly store: PostgresStore,
+    store: PostgresStore,
     readonly node: string,
     readonly leaseMs: number,
-  ) {}
+  ) {
+    this.pool = new pg.Pool({ ...store.connection(), application_name: 'tessera-leases', max: 1 });
+    this.pool.on('error', () => undefined);
+  }
+
+  private async sql<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(text, values)).rows;
+    } catch (err) {
+      throw typedError(err, 'lease statement failed');
+    }
+  }
 
   /** Adds (or refreshes) this node's row. */
   async register(host: string, pid: number): Promise<void> {
-    await this.store.sql(
+    await this.sql(
       `INSERT INTO node (id, host, pid) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = now(), heartbeat_at = now()`,
       [this.node, host, pid],
@@ -81,7 +100,7 @@ export class ShardLeases {
    * heartbeat within the lease time): what fair shares are computed from.
    */
   async heartbeat(): Promise<number> {
-    const rows = await this.store.sql<{ live: string }>(
+    const rows = await this.sql<{ live: string }>(
       `WITH beat AS (UPDATE node SET heartbeat_at = now() WHERE id = $1 RETURNING id),
             gone AS (DELETE FROM node WHERE heartbeat_at < now() - make_interval(secs => $3::float8 / 1000) AND id <> $1)
        SELECT (SELECT count(*) FROM node WHERE id <> $1 AND heartbeat_at > now() - make_interval(secs => $2::float8 / 1000)) + (SELECT count(*) FROM beat) AS live`,
@@ -97,7 +116,7 @@ export class ShardLeases {
    */
   async claim(max: number): Promise<HeldShard[]> {
     if (max <= 0) return [];
-    const rows = await this.store.sql<{ shard: number; epoch: string }>(
+    const rows = await this.sql<{ shard: number; epoch: string }>(
       `UPDATE shard_lease l SET owner = $1, epoch = l.epoch + 1, lease_until = now() + make_interval(secs => $2::float8 / 1000)
        WHERE l.shard IN (SELECT shard FROM shard_lease WHERE owner IS NULL OR lease_until < now()
                          ORDER BY shard LIMIT $3 FOR UPDATE SKIP LOCKED)
@@ -110,7 +129,7 @@ export class ShardLeases {
   /** Extends this node's leases on `shards`; returns the shards it still holds. */
   async renew(shards: readonly number[]): Promise<number[]> {
     if (shards.length === 0) return [];
-    const rows = await this.store.sql<{ shard: number }>(
+    const rows = await this.sql<{ shard: number }>(
       `UPDATE shard_lease SET lease_until = now() + make_interval(secs => $2::float8 / 1000)
        WHERE owner = $1 AND shard = ANY($3::int4[]) AND lease_until >= now() RETURNING shard`,
       [this.node, this.leaseMs, shards],
@@ -121,12 +140,17 @@ export class ShardLeases {
   /** Gives leases back at once (rebalancing, close), so another node need not wait for expiry. */
   async release(shards: readonly number[]): Promise<void> {
     if (shards.length === 0) return;
-    await this.store.sql("UPDATE shard_lease SET owner = NULL, lease_until = '-infinity' WHERE owner = $1 AND shard = ANY($2::int4[])", [this.node, shards]);
+    await this.sql("UPDATE shard_lease SET owner = NULL, lease_until = '-infinity' WHERE owner = $1 AND shard = ANY($2::int4[])", [this.node, shards]);
   }
 
   /** Removes this node's row (a node that closes is no longer counted in fair shares). */
   async leave(): Promise<void> {
-    await this.store.sql('DELETE FROM node WHERE id = $1', [this.node]);
+    await this.sql('DELETE FROM node WHERE id = $1', [this.node]);
+  }
+
+  /** Closes the leases' connection. */
+  async close(): Promise<void> {
+    await this.pool.end();
   }
 }
 

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { PostgresStore } from './store.js';
 
 /** Channels the write-set function notifies on (migration 2): a shard's pool and a shard's batch commit. */
@@ -26,7 +26,7 @@ export class ShardListener {
 
   /** Connects and listens; rejects if the first connection fails. */
   async start(): Promise<void> {
-    const client = this.store.client();
+    const client = new pg.Client({ ...this.store.connection(), application_name: 'tessera-listen' });
     client.on('notification', (n) => {
       const shard = Number(n.payload);
       if ((n.channel === 'tessera_shard' || n.channel === 'tessera_batch') && Number.isInteger(shard)) this.onNotify(n.channel, shard);

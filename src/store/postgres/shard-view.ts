@@ -1,6 +1,6 @@
 import { ShardLeaseLost } from '../errors.js';
 import type { ProcessingArea, Store, WriteOp } from '../types.js';
-import { toBatch, toMessage, type BatchRow, type MessageRow } from './rows.js';
+import { toBatch, toMessage, toReply, type BatchRow, type MessageRow, type ReplyRow } from './rows.js';
 import type { PostgresStore } from './store.js';
 
 /** The lease a node writes a shard's batches under. */
@@ -65,6 +65,10 @@ export class ShardView implements Store {
       async lastNonce(sender) {
         const r = (await sql<{ n: string | null }>('SELECT MAX(nonce) AS n FROM message WHERE shard = $1 AND sender = $2', [shard, sender]))[0];
         return r?.n == null ? -1 : Number(r.n);
+      },
+      async replies(ids) {
+        if (ids.length === 0) return [];
+        return (await sql<ReplyRow>('SELECT r.* FROM unnest($1::text[]) AS i(id) JOIN reply r ON r.message_id = i.id', [ids])).map(toReply);
       },
       async lastBatch() {
         const r = (await sql<BatchRow>('SELECT * FROM batch WHERE shard = $1 ORDER BY height DESC LIMIT 1', [shard]))[0];

@@ -377,9 +377,9 @@ export class PostgresStore implements Store {
     return { ...this.sent };
   }
 
-  /** A connection of its own to the store's database and schema, outside the pool (notifications: notify.ts). */
-  client(): pg.Client {
-    return new pg.Client({ ...this.config, application_name: 'tessera-listen' });
+  /** How to connect to the store's database and schema, for connections outside its pool (notify.ts, leases.ts). */
+  connection(): pg.ClientConfig {
+    return { ...this.config };
   }
 
   /**
