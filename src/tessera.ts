@@ -16,9 +16,10 @@ import {
 } from './api/index.js';
 import { CodeService, type CodeServiceOptions } from './code/index.js';
 import { Engine, type EngineOptions, type ExecutionResult } from './exec/index.js';
-import { Processor, UnknownActor, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
-import { defaultStoreSpec, openStore, type SqliteOptions, type Store } from './store/index.js';
-import { textView } from './util/index.js';
+import { ClusterNode, type ClusterOptions } from './cluster/index.js';
+import { Processor, UnknownActor, type ActorRuntime, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
+import { defaultStoreSpec, openStore, PostgresStore, type SqliteOptions, type Store } from './store/index.js';
+import { InvalidArgument, textView } from './util/index.js';
 import type { GuestInfo } from './wasm/index.js';
 import { Workflows, workflowRef, type WorkflowFn, type WorkflowHandle, type WorkflowOptions, type WorkflowRef, type WorkflowRegistration } from './workflow/index.js';
 
@@ -53,6 +54,12 @@ export interface TesseraOptions {
   maxPayloadBytes?: number;
   /** How long `close()` waits for calls in flight unless told otherwise; default 5,000 ms. */
   closeGraceMs?: number;
+  /**
+   * Run as one node of a cluster on a Postgres store (`true`, or options): the store is opened
+   * with `cluster: true`, and actors are processed by shard, each shard by the node that leases
+   * it (README, "Running a cluster"). Off by default: one process processes the whole store.
+   */
+  cluster?: boolean | ClusterOptions;
 }
 
 /** Options of {@link Tessera.query}. */
@@ -129,7 +136,8 @@ export class Tessera {
     readonly store: Store,
     readonly codes: CodeService,
     readonly engine: Engine,
-    readonly processor: Processor,
+    /** The actor runtime: a `Processor`, or on a cluster node a `ClusterNode` routing each call to its shard's. */
+    readonly processor: ActorRuntime,
     /** The durable workflow runtime (see README, "Durable workflows"). */
     readonly workflows: Workflows,
     private readonly ownsStore: boolean,
@@ -142,14 +150,31 @@ export class Tessera {
   static async open(options: TesseraOptions = {}): Promise<Tessera> {
     checkOpenOptions(options);
     const spec = options.store ?? defaultStoreSpec();
+    const cluster = options.cluster === true ? {} : options.cluster === false ? undefined : options.cluster;
+    if (cluster && (typeof spec === 'string' ? !/^postgres(ql)?:/.test(spec) : !(spec instanceof PostgresStore))) {
+      throw new InvalidArgument('cluster', 'a cluster needs a Postgres store (postgres://…)');
+    }
     let store: Store;
-    if (typeof spec === 'string') store = await openStore(spec, { sync: options.sync, writer: options.writer });
+    if (typeof spec === 'string') store = await openStore(spec, { sync: options.sync, writer: options.writer, cluster: cluster !== undefined });
     else store = spec;
     const ownsStore = typeof spec === 'string';
     const codes = new CodeService({ store, ...options.codes });
     const engine = new Engine({ codes, ...options.engine });
-    const processor = new Processor({ store, codes, engine, ...options.processor });
-    processor.start();
+    let processor: ActorRuntime;
+    if (cluster && store instanceof PostgresStore) {
+      try {
+        processor = await ClusterNode.open(store, codes, engine, options.processor, cluster);
+      } catch (err) {
+        await engine.close();
+        await codes.close();
+        if (ownsStore) await store.close();
+        throw err;
+      }
+    } else {
+      const single = new Processor({ store, codes, engine, ...options.processor });
+      single.start();
+      processor = single;
+    }
     const workflows = new Workflows(store, processor, options.workflows);
     return new Tessera(store, codes, engine, processor, workflows, ownsStore, options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
   }

@@ -178,12 +178,25 @@ const LAYER_OPTIONS: Record<string, Record<string, Check>> = {
   },
 };
 
+/** Checks of `Tessera.open`'s `cluster` options, when given as an object. */
+const CLUSTER_OPTIONS: Record<string, Check> = {
+  nodeId: checkId,
+  leaseMs: ms(100),
+  pollMs: ms(10),
+  logger: object,
+};
+
 /** Checks `Tessera.open`'s options, and those of each layer it passes on (see LAYER_OPTIONS). */
 export function checkOpenOptions(options: unknown): void {
   if (options === undefined) return;
   const o = checkObject('options', options);
-  checkKnownKeys('options', o, ['store', 'sync', 'writer', 'maxPayloadBytes', 'closeGraceMs', ...Object.keys(LAYER_OPTIONS)]);
-  const { store, sync, writer, maxPayloadBytes, closeGraceMs } = o;
+  checkKnownKeys('options', o, ['store', 'sync', 'writer', 'maxPayloadBytes', 'closeGraceMs', 'cluster', ...Object.keys(LAYER_OPTIONS)]);
+  const { store, sync, writer, maxPayloadBytes, closeGraceMs, cluster } = o;
+  if (cluster !== undefined && typeof cluster !== 'boolean') {
+    const c = checkObject('cluster', cluster);
+    checkKnownKeys('cluster', c, Object.keys(CLUSTER_OPTIONS));
+    for (const [key, check] of Object.entries(CLUSTER_OPTIONS)) if (c[key] !== undefined) check(`cluster.${key}`, c[key]);
+  }
   if (store !== undefined && typeof store !== 'object') checkStoreSpec('store', store);
   if (store !== undefined && typeof store === 'object') checkStore(store);
   if (sync !== undefined) checkOneOf('sync', sync, ['full', 'normal']);

@@ -27,6 +27,17 @@ export class Histogram {
     this.sum += ms;
   }
 
+  /** A histogram of every observation of these (a cluster node sums its shards'). */
+  static merged(list: readonly Histogram[]): Histogram {
+    const h = new Histogram();
+    for (const x of list) {
+      for (let i = 0; i < x.counts.length; i++) h.counts[i]! += x.counts[i]!;
+      h.count += x.count;
+      h.sum += x.sum;
+    }
+    return h;
+  }
+
   /**
    * The `q` quantile (0..1), interpolated linearly inside the bucket that holds it (the last,
    * open bucket reports its lower bound). 0 when empty.

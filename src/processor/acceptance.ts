@@ -1,12 +1,20 @@
 import type { Reservation } from '../exec/index.js';
 import type { PrefetchCycle } from '../prefetch/index.js';
-import type { MessageRecord } from '../store/index.js';
+import { UniqueViolation, type MessageRecord } from '../store/index.js';
 import { timeOrderedId } from '../util/index.js';
 import type { Accounts } from './accounts.js';
 import { IdempotencyConflict, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import type { SharedParts } from './parts.js';
 import { requestHash } from './request-hash.js';
 import type { SendRequest } from './types.js';
+
+/**
+ * Tries of a message whose nonce or key another process took meanwhile. Nodes of a cluster that
+ * accept for one sender at once race for its next nonce: each try reads the store's latest again,
+ * after a pause that grows and is random, so that the racers fall apart.
+ */
+const TAKEN_ATTEMPTS = 32;
+const TAKEN_PAUSE_MS = 2;
 
 /** What acceptance needs of the rest of the processor. */
 export interface AcceptanceParts extends SharedParts {
@@ -74,62 +82,74 @@ export class Acceptance {
     }
   }
 
+  /** The message an idempotency key already names (the same request), if any. */
+  private async earlier(req: SendRequest, hash: string | null): Promise<{ id: string; enqueued: false } | null> {
+    if (req.idempotencyKey === undefined) return null;
+    const sender = req.from ?? 'external';
+    const existing = await this.parts.store.processing.messageByIdempotencyKey(sender, req.idempotencyKey);
+    if (!existing) return null;
+    // Keys stored before hashes were kept are checked against the stored request itself.
+    if ((existing.requestHash ?? requestHash(existing)) !== hash) throw new IdempotencyConflict(sender, req.idempotencyKey);
+    return { id: existing.id, enqueued: false };
+  }
+
   /**
    * Enqueues a message and hands its account's reservation to the reply waiters (settled when its
    * reply commits); an idempotency key that names an earlier message returns that one's id.
    */
   private async enqueue(req: SendRequest, hash: string | null, reservation: Reservation): Promise<{ id: string; enqueued: boolean }> {
-    const { store, commits, cache, nonces, held, waiters, prefetchCycle, onAccepted } = this.parts;
-    if (req.idempotencyKey !== undefined) {
-      const sender = req.from ?? 'external';
-      const existing = await store.processing.messageByIdempotencyKey(sender, req.idempotencyKey);
-      if (existing) {
-        // Keys stored before hashes were kept are checked against the stored request itself.
-        if ((existing.requestHash ?? requestHash(existing)) !== hash) throw new IdempotencyConflict(sender, req.idempotencyKey);
-        return { id: existing.id, enqueued: false };
-      }
-    }
+    const { commits, cache, nonces, held, waiters, prefetchCycle, onAccepted } = this.parts;
+    const earlier = await this.earlier(req, hash);
+    if (earlier) return earlier;
     // Known actors and senders take no `await` (each would queue behind every other acceptance).
     if ((cache.knownCode(req.to) ?? (await cache.codeOf(req.to))) === null) throw new UnknownActor(req.to);
     const sender = req.from ?? 'external';
-    const next = nonces.next(sender);
-    const nonce = typeof next === 'number' ? next : await next;
-    // Time-ordered, so that the store's indexes of messages and replies grow at one end.
-    const id = timeOrderedId();
-    const message: MessageRecord = {
-      id,
-      sender,
-      recipient: req.to,
-      nonce,
-      priority: req.priority ?? 0,
-      gasLimit: req.gasLimit,
-      payload: req.payload,
-      entry: 'handle',
-      idempotencyKey: req.idempotencyKey ?? null,
-      requestHash: hash,
-      // The store gives it its arrival number; planning reads that with the pool's order.
-      seq: 0,
-      status: 'pending',
-      attempts: 0,
-    };
-    // Speculation starts before the message is durable: its only effects are warm caches, and
-    // the synced write is lead time it would otherwise lose. A cycle that fixed its plan meanwhile
-    // hands the message to the next one.
-    const early = prefetchCycle();
-    early?.accepted([message]);
-    // Held from now on: the pool's listing names it only once it is durable, and planning it
-    // lets it go (a hold that began later could miss the plan and stay).
-    held.hold(message);
-    try {
-      await commits.commit([{ kind: 'message.enqueue', message }]);
-    } catch (err) {
-      held.release(id);
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      const next = nonces.next(sender);
+      const nonce = typeof next === 'number' ? next : await next;
+      // Time-ordered, so that the store's indexes of messages and replies grow at one end.
+      const message: MessageRecord = {
+        id: timeOrderedId(),
+        sender,
+        recipient: req.to,
+        nonce,
+        priority: req.priority ?? 0,
+        gasLimit: req.gasLimit,
+        payload: req.payload,
+        entry: 'handle',
+        idempotencyKey: req.idempotencyKey ?? null,
+        requestHash: hash,
+        // The store gives it its arrival number; planning reads that with the pool's order.
+        seq: 0,
+        status: 'pending',
+        attempts: 0,
+      };
+      // Speculation starts before the message is durable: its only effects are warm caches, and
+      // the synced write is lead time it would otherwise lose. A cycle that fixed its plan meanwhile
+      // hands the message to the next one.
+      const early = prefetchCycle();
+      early?.accepted([message]);
+      // Held from now on: the pool's listing names it only once it is durable, and planning it
+      // lets it go (a hold that began later could miss the plan and stay).
+      held.hold(message);
+      try {
+        await commits.commit([{ kind: 'message.enqueue', message }]);
+      } catch (err) {
+        held.release(message.id);
+        if (!(err instanceof UniqueViolation) || attempt >= TAKEN_ATTEMPTS) throw err;
+        // Several processes accept for one store (a cluster's nodes): another may have taken this
+        // sender's nonce (read the next from the store and try again), or its idempotency key.
+        const taken = await this.earlier(req, hash);
+        if (taken) return taken;
+        nonces.forget(sender);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * TAKEN_PAUSE_MS * attempt));
+        continue;
+      }
+      waiters.expect(message.id, reservation);
+      const now = prefetchCycle();
+      if (now !== early) now?.accepted([message]);
+      onAccepted();
+      return { id: message.id, enqueued: true };
     }
-    waiters.expect(id, reservation);
-    const now = prefetchCycle();
-    if (now !== early) now?.accepted([message]);
-    onAccepted();
-    return { id, enqueued: true };
   }
 }

@@ -1,6 +1,6 @@
 /** src/processor — the message pool, batch planner and batch processor. */
 export { Processor } from './processor.js';
-export type { ProcessorOptions, ProcessorStats, SendRequest, Reply, ReplyStatus } from './types.js';
+export type { ProcessorOptions, ProcessorStats, SendRequest, Reply, ReplyStatus, ActorRuntime, ClusterNodeStats } from './types.js';
 export { REPLY_STATUSES, isReplyStatus } from './types.js';
 export { toReply } from './replies.js';
 export { planBatch, groupByActor } from './planner.js';

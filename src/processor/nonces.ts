@@ -25,6 +25,14 @@ export class Nonces {
     });
   }
 
+  /**
+   * Forgets what this process knows of a sender's nonces: another process took the nonce it gave
+   * out (a cluster's nodes accept for one sender at once), so the next is read from the store.
+   */
+  forget(sender: string): void {
+    this.last.delete(sender);
+  }
+
   /** Raises senders' last nonces to those a durable commit used. */
   advance(used: ReadonlyMap<string, number>): void {
     for (const [sender, n] of used) this.last.set(sender, Math.max(n, this.last.get(sender) ?? -1));

@@ -17,7 +17,7 @@ import { Pool } from './pool.js';
 import { ReplyWaiters } from './replies.js';
 import { StateCache } from './state-cache.js';
 import { TimerQueue } from './timers.js';
-import type { ProcessorOptions, ProcessorStats, Reply, SendRequest } from './types.js';
+import type { ActorRuntime, ProcessorOptions, ProcessorStats, Reply, SendRequest } from './types.js';
 
 /**
  * What sending a message costs its sender at least, which bounds what a planned message can send:
@@ -60,11 +60,15 @@ const MAX_BACKGROUND = 64;
  * executor (`executor.ts`), the commit pipeline (`commit.ts`), the state cache
  * (`state-cache.ts`) and reply waiters (`replies.ts`).
  */
-export class Processor {
+export class Processor implements ActorRuntime {
   private readonly store: Store;
   private readonly codes: CodeService;
   private readonly engine: Engine;
   private readonly intervalMs: number;
+  private readonly idleIntervalMs: number;
+  private readonly onCycleError: ((err: unknown) => void) | undefined;
+  /** Whether batch cycles run: from `start` to `pause` (or close). */
+  private active = false;
   private readonly sliceGas: bigint;
   private readonly background: Background;
   private readonly timers: TimerQueue;
@@ -102,13 +106,15 @@ export class Processor {
     this.codes = options.codes;
     this.engine = options.engine;
     this.intervalMs = options.batchIntervalMs ?? 10;
+    this.idleIntervalMs = options.idleIntervalMs ?? this.intervalMs;
+    this.onCycleError = options.onCycleError;
     this.sliceGas = options.batchSliceGas ?? 100_000_000n;
     this.maxMessages = options.maxBatchMessages ?? 1000;
     this.log = options.logger ?? defaultLogger();
     this.clock = options.clock ?? Date.now;
     this.cache = new StateCache(this.store, options.stateCacheBytes ?? 64 * 1024 * 1024);
     this.waiters = new ReplyWaiters(this.store);
-    this.accounts = new Accounts(options.accounts, options.clock);
+    this.accounts = options.sharedAccounts ?? new Accounts(options.accounts, options.clock);
     // Acceptances, batch commits and actor creations share synced transactions (an id is returned
     // only once it is durable): what arrives while one commit syncs goes in the next, together, so
     // a batch's commit and the acceptances queued behind it pay for one sync.
@@ -168,7 +174,7 @@ export class Processor {
       metrics: this.prefetcher.metrics,
       clock: this.clock,
       background: this.background,
-      chains: chainLimit(this.engine, maxRunning),
+      chains: Math.min(options.maxChains ?? Number.POSITIVE_INFINITY, chainLimit(this.engine, maxRunning)),
     });
     this.calls = new Calls({
       store: this.store,
@@ -234,9 +240,57 @@ export class Processor {
     return this.prefetcher.stats();
   }
 
-  /** Starts processing: first redoes a batch that was planned but not committed. */
+  /**
+   * Starts processing: first redoes a batch that was planned but not committed. After `pause`,
+   * starts again from what the store holds (a cluster node that takes a shard back).
+   */
   start(): void {
+    if (this.active) return;
+    this.active = true;
     this.schedule(0);
+  }
+
+  /**
+   * Stops batch cycles at a batch boundary, calls staying open: the batch in progress finishes
+   * and its commit settles (a failure is logged: the batch is redone by whoever processes next),
+   * slow messages stop (the last batch's record names them), and what is cached of the state is
+   * dropped, since another process may change it before `start` runs this processor again. What
+   * a cluster node does to a shard it gives up or whose lease may have expired.
+   */
+  async pause(): Promise<void> {
+    this.active = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.nextCycle) this.prefetcher.kill(this.nextCycle);
+    this.nextCycle = null;
+    await this.running;
+    this.background.clear();
+    await this.pipeline.settle().catch((err: unknown) => this.log.warn({ err }, 'the last batch before a pause failed to commit; it is redone by the next owner'));
+    this.pipeline.takePlanned();
+    this.resumed = false;
+    this.cache.clear();
+  }
+
+  /** Runs a batch cycle now if none is running (new messages, or a slow poll's turn). */
+  wake(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (!this.running) this.schedule(0);
+  }
+
+  /**
+   * Reads waited-for replies from the store (see `ReplyWaiters.recheck`): in a cluster another
+   * node may commit them. `maxAwaiting`: how many messages accepted here and not waited for are read too.
+   */
+  recheckReplies(maxAwaiting = 0): Promise<void> {
+    return this.waiters.recheck(maxAwaiting);
+  }
+
+  /** Whether messages accepted here, or waited for, have no reply yet. */
+  get awaitingReplies(): boolean {
+    return this.waiters.waiting;
   }
 
   /**
@@ -313,20 +367,12 @@ export class Processor {
   // ---- the batch cycle -----------------------------------------------------------------------
 
   private schedule(ms: number): void {
-    if (this.closed || this.timer) return;
+    if (this.closed || !this.active || this.timer) return;
     this.openPrefetch();
     this.timer = setTimeout(() => {
       this.timer = null;
       this.running = this.cycle().finally(() => (this.running = null));
     }, ms);
-  }
-
-  private wake(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (!this.running) this.schedule(0);
   }
 
   /**
@@ -358,13 +404,14 @@ export class Processor {
       this.resumed = false;
       this.timers.forget();
       this.lastCycleError = err;
+      this.onCycleError?.(err);
       if (this.failedCycles++ % 100 === 0) {
         this.log.error({ err, failedCycles: this.failedCycles }, 'batch cycle failed; its planned batch is redone by the next cycle');
       }
     } finally {
       // Hard kill on every exit path, errors included.
       if (prefetch) this.prefetcher.kill(prefetch);
-      if (!this.closed) this.schedule(more ? 0 : this.intervalMs);
+      if (!this.closed) this.schedule(more ? 0 : this.idleIntervalMs);
     }
   }
 

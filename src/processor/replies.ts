@@ -30,6 +30,9 @@ export class ReplyWaiters {
    * `reply()` waits on them without a read.
    */
   private readonly awaiting = new Map<string, Reservation | null>();
+  /** The recheck running, and the round asked for meanwhile (its `maxAwaiting`), if any. */
+  private rechecking: Promise<void> | null = null;
+  private recheckAgain: number | null = null;
   /** Set by `close`: every later wait fails with it at once. */
   private closedWith: { err: unknown } | null = null;
 
@@ -60,6 +63,53 @@ export class ReplyWaiters {
       (err: unknown) => this.drop(messageId, waiter, err),
     );
     return promise;
+  }
+
+  /**
+   * Reads the replies of waited-for messages from the store and hands over those committed: in a
+   * cluster another node commits them, and says so by a notification, not through `notify`.
+   * Messages accepted here that nobody waits for are read too (at most `maxAwaiting` of them, the
+   * oldest first), so that their accounts' reservations are settled.
+   */
+  recheck(maxAwaiting = 0): Promise<void> {
+    // One recheck at a time: a call while one runs asks for one more round after it (reads must
+    // not pile up faster than they finish, starving the store's commits of connections).
+    if (this.rechecking) {
+      this.recheckAgain = Math.max(this.recheckAgain ?? 0, maxAwaiting);
+      return this.rechecking;
+    }
+    this.rechecking = (async () => {
+      let round: number | null = maxAwaiting;
+      while (round !== null) {
+        this.recheckAgain = null;
+        await this.recheckOnce(round);
+        round = this.recheckAgain;
+      }
+    })().finally(() => (this.rechecking = null));
+    return this.rechecking;
+  }
+
+  private async recheckOnce(maxAwaiting: number): Promise<void> {
+    const ids = new Set(this.waiters.keys());
+    for (const id of this.awaiting.keys()) {
+      if (ids.size >= this.waiters.size + maxAwaiting) break;
+      ids.add(id);
+    }
+    if (ids.size === 0) return;
+    const { processing } = this.store;
+    if (processing.replies) {
+      for (const r of await processing.replies([...ids])) this.notify(toReply(r));
+      return;
+    }
+    for (const id of ids) {
+      const r = await processing.reply(id);
+      if (r) this.notify(toReply(r));
+    }
+  }
+
+  /** Whether any message accepted here, or waited for, has no reply yet. */
+  get waiting(): boolean {
+    return this.waiters.size > 0 || this.awaiting.size > 0;
   }
 
   /** Hands a committed reply to whoever waits for it, and settles the message's reservation. */

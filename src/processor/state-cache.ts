@@ -169,6 +169,18 @@ export class StateCache {
   }
 
   /**
+   * Drops everything cached: the state may have changed under it (a cluster node takes back a
+   * shard another node processed meanwhile).
+   */
+  clear(): void {
+    this.codes.clear();
+    this.readSets.clear();
+    this.incarnations.clear();
+    this.generation++;
+    this.values = this.emptyValues();
+  }
+
+  /**
    * The cache's key of an actor's state key (hex). Hex has no NUL and no `#`, so the last NUL
    * ends the actor id or the key, and a `#` after it marks an incarnation: no two keys collide.
    */

@@ -2,9 +2,9 @@
 import type { Logger } from 'pino';
 import type { CodeService } from '../code/index.js';
 import { EXECUTION_STATUSES, type Engine, type ExecutionResult, type ExecutionStatus, type Histogram } from '../exec/index.js';
-import type { PrefetchOptions } from '../prefetch/index.js';
+import type { PrefetchOptions, PrefetchStats } from '../prefetch/index.js';
 import type { Store } from '../store/index.js';
-import type { AccountBudgets } from './accounts.js';
+import type { AccountBudgets, Accounts } from './accounts.js';
 
 /** Options of {@link Processor}. */
 export interface ProcessorOptions {
@@ -51,9 +51,59 @@ export interface ProcessorOptions {
   accounts?: AccountBudgets;
   /** pino logger; default: level from `TESSERA_LOG_LEVEL`, else `warn`. */
   logger?: Logger;
+  /**
+   * How long the processor waits after a cycle that found nothing to do (default
+   * `batchIntervalMs`). A cluster node's shard processors are woken by notifications
+   * (`Processor.wake`), so this is their slow poll.
+   */
+  idleIntervalMs?: number;
+  /** Budgets shared with other processors (a cluster node's shards charge one set); default: a set of its own from `accounts`. */
+  sharedAccounts?: Accounts;
+  /**
+   * Actor chains a batch runs at once at most (default: what the engine admits). Processors that
+   * share an engine (a cluster node's shards) each take a part, so that together they do not
+   * overfill its queue (an overfull queue answers `Busy`, and those messages go round again).
+   */
+  maxChains?: number;
+  /** Called with the error a batch cycle ended with (its batch is redone by a later cycle). */
+  onCycleError?: (err: unknown) => void;
 }
 
-/** What `send` takes. */
+/**
+ * What the facade, workflows and the HTTP server need of the actor runtime: a `Processor` on one
+ * store, or a cluster node that routes each call to its shard's processor.
+ */
+export interface ActorRuntime {
+  /** Per-account budgets, charged at `send` and `query`. */
+  readonly accounts: Accounts;
+  /** Batches committed by this process. */
+  readonly batches: number;
+  /** Time (ms) from starting each batch's commit to its being durable. */
+  readonly commitTimes: Histogram;
+  createActor(req: { codeId: string; id?: string; init?: Uint8Array }): Promise<string>;
+  send(req: SendRequest): Promise<string>;
+  reply(messageId: string): Promise<Reply>;
+  query(actorId: string, payload: Uint8Array, gasLimit?: bigint, account?: string): Promise<ExecutionResult>;
+  close(options?: { graceMs?: number }): Promise<void>;
+  stats(): ProcessorStats;
+  prefetchStats(): PrefetchStats;
+}
+
+/** What a cluster node adds to `stats()`: its id, its shards and what happened to its leases. */
+export interface ClusterNodeStats {
+  nodeId: string;
+  /** Shards it holds now, in order. */
+  shards: number[];
+  /** Shards in the store. */
+  shardCount: number;
+  /** Leases taken, given back (rebalancing, close) and lost (expired or taken over) since it started. */
+  acquired: number;
+  released: number;
+  lost: number;
+  /** Batch write sets the database refused because their shard's lease was lost. */
+  refusedCommits: number;
+}
+
 /** What `Processor.stats()` returns: counters and histograms of this process's batches and commits. */
 export interface ProcessorStats {
   /** Batches committed by this process. */
@@ -64,8 +114,11 @@ export interface ProcessorStats {
   batchCommitMs: Histogram;
   /** Store transactions of the group commit (acceptances, batches and creations share them), ms. */
   storeCommitMs: Histogram;
+  /** On a cluster node: the node, its shards and its lease events. */
+  cluster?: ClusterNodeStats;
 }
 
+/** What `send` takes. */
 export interface SendRequest {
   to: string;
   payload: Uint8Array;

@@ -12,8 +12,23 @@ export class StoreError extends TesseraError {
 
 /** A write set fenced on a workflow lease was refused: another runner holds the lease now. */
 export class LeaseLost extends TesseraError {
-  constructor(readonly workflowId: string) {
-    super('LEASE_LOST', `the lease on workflow ${workflowId} is held by another runner`);
+  constructor(
+    readonly workflowId: string,
+    code = 'LEASE_LOST',
+    message = `the lease on workflow ${workflowId} is held by another runner`,
+  ) {
+    super(code, message);
+  }
+}
+
+/**
+ * A write set of a shard was refused: the node no longer holds the shard's lease at the epoch it
+ * wrote under (another node took the shard over). Nothing of it was applied. `workflowId` names
+ * the shard as `shard:<n>`, so code that handles every `LeaseLost` can still say which lease.
+ */
+export class ShardLeaseLost extends LeaseLost {
+  constructor(readonly shard: number) {
+    super(`shard:${shard}`, 'SHARD_LEASE_LOST', `the lease on shard ${shard} is held by another node`);
   }
 }
 

@@ -5,7 +5,7 @@ import type { Store } from './types.js';
 
 /**
  * Options of {@link openStore}: each backend reads its own (`sync` and `writer` are SQLite's,
- * `schema`, `poolSize` and `resolveTimeoutMs` Postgres's); `readOnly` and `migrations` apply to both.
+ * `schema`, `poolSize`, `resolveTimeoutMs`, `cluster` and `shards` Postgres's); `readOnly` and `migrations` apply to both.
  */
 export type StoreOptions = SqliteOptions & PostgresOptions;
 
@@ -27,8 +27,8 @@ export function defaultStoreSpec(): string {
  */
 export async function openStore(spec: string, options: StoreOptions = {}): Promise<Store> {
   if (spec.startsWith('postgres:') || spec.startsWith('postgresql:')) {
-    const { schema, poolSize, migrations, readOnly, resolveTimeoutMs } = options;
-    return PostgresStore.open(spec, { schema, poolSize, migrations, readOnly, resolveTimeoutMs });
+    const { schema, poolSize, migrations, readOnly, resolveTimeoutMs, cluster, shards } = options;
+    return PostgresStore.open(spec, { schema, poolSize, migrations, readOnly, resolveTimeoutMs, cluster, shards });
   }
   const fromEnv = process.env.TESSERA_SQLITE_WRITER;
   if (fromEnv !== undefined && fromEnv !== 'inline' && fromEnv !== 'thread') {

@@ -424,6 +424,11 @@ export interface ProcessingArea {
   /** `lastNonce` of each of these senders in one read (senders with no message left out). */
   lastNonces(senders: readonly string[]): Promise<Map<string, number>>;
   reply(messageId: string): Promise<ReplyRecord | null>;
+  /**
+   * The replies of these messages that have one, in one read (optional: a store that has it saves
+   * a cluster node's reply waiters a round trip per message).
+   */
+  replies?(messageIds: readonly string[]): Promise<ReplyRecord[]>;
   /** The latest batch (committed or not), or null before the first. */
   lastBatch(): Promise<BatchRecord | null>;
 }

@@ -7,3 +7,4 @@ export { fromHex, toHex } from './hex.js';
 export { assertNever } from './assert-never.js';
 export { textView } from './text-view.js';
 export { defaultLogger } from './logger.js';
+export { shardOf, fnv1a32 } from './shard.js';

@@ -65,6 +65,13 @@ export class RecentMap<K, V> {
     return this.old.delete(key) || v !== undefined;
   }
 
+  /** Removes every entry. */
+  clear(): void {
+    this.young.clear();
+    this.old.clear();
+    this.youngSize = 0;
+  }
+
   /** Entries held (both generations). */
   get size(): number {
     return this.young.size + this.old.size;

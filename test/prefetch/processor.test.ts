@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
+import type { Processor } from '../../src/processor/index.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { withCommitHook } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -181,7 +182,7 @@ describe('prefetch in the batch processor', () => {
     const id = await t.send({ to: 'c', payload: enc(''), gasLimit: GAS });
     expect(dec((await t.reply(id)).payload)).toBe('1');
     expect(failures).toBe(1);
-    expect((t.processor.lastCycleError as Error).message).toBe('disk full');
+    expect(((t.processor as Processor).lastCycleError as Error).message).toBe('disk full');
     expect(logged.filter((l) => l.includes('batch cycle failed') && l.includes('disk full'))).toHaveLength(1);
     // At most the running cycle's stream and the next one's (in its idle phase) are alive.
     const s = t.processor.prefetchStats();

@@ -15,11 +15,21 @@ interface TimerRow {
 
 const toTimer = (r: TimerRow): TimerRecord => ({ id: r.id, sender: r.sender, recipient: r.recipient, due: Number(r.due), gasLimit: BigInt(r.gas_limit), payload: ownBytes(r.payload) });
 
-/** The Postgres store's reads of actors' timers and code histories (tables of migration 3). */
-export function postgresActorArea(query: Query): ActorArea {
+/**
+ * The Postgres store's reads of actors' timers and code histories (tables of migration 3). With
+ * `shard`, timers are those of recipients in that shard only: a cluster node's processor for a
+ * shard releases its own actors' timers (`tessera_fnv1a32` is the shard function of migration 6).
+ */
+export function postgresActorArea(query: Query, shard?: { index: number; count: number }): ActorArea {
   return {
     async timers(q) {
-      return (await query<TimerRow & Record<string, unknown>>('SELECT * FROM timer WHERE ($1::int8 IS NULL OR due <= $1) ORDER BY due, id LIMIT $2', [q.dueBy ?? null, q.limit])).map(toTimer);
+      const rows = shard
+        ? await query<TimerRow & Record<string, unknown>>(
+            'SELECT * FROM timer WHERE ($1::int8 IS NULL OR due <= $1) AND tessera_fnv1a32(recipient) % $3 = $4 ORDER BY due, id LIMIT $2',
+            [q.dueBy ?? null, q.limit, shard.count, shard.index],
+          )
+        : await query<TimerRow & Record<string, unknown>>('SELECT * FROM timer WHERE ($1::int8 IS NULL OR due <= $1) ORDER BY due, id LIMIT $2', [q.dueBy ?? null, q.limit]);
+      return rows.map(toTimer);
     },
     async timerCount(recipient) {
       const rows = await query<{ n: string }>('SELECT COUNT(*) AS n FROM timer WHERE recipient = $1', [recipient]);

@@ -3,10 +3,12 @@
  * unknown.
  */
 import { TesseraError } from '../../util/index.js';
-import { LeaseLost, StoreError, UniqueViolation } from '../errors.js';
+import { LeaseLost, ShardLeaseLost, StoreError, UniqueViolation } from '../errors.js';
 
 /** SQLSTATEs `tessera_apply` raises (class TS is not used by Postgres). */
 export const FENCE_FAILED = 'TS001';
+/** A `shard.fence` run failed: the message is the shard number. */
+export const SHARD_FENCE_FAILED = 'TS003';
 
 /** The fields of a node-postgres `DatabaseError` that we read. */
 interface PgError {
@@ -55,5 +57,6 @@ export function typedError(err: unknown, what: string): TesseraError {
     return new UniqueViolation(constraint, err);
   }
   if (state === FENCE_FAILED && typeof e.message === 'string') return new LeaseLost(e.message);
+  if (state === SHARD_FENCE_FAILED) return new ShardLeaseLost(Number(e.message));
   return new StoreError(what, err);
 }

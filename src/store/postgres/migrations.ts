@@ -12,218 +12,57 @@
  * - times and heights are `int8`, read back as numbers (they stay below 2^53).
  */
 import type { Migration } from '../sqlite/index.js';
-import { CLAIM_LIMITED, RETENTION_CASES } from './workflow-ops.js';
-
-/** The statements `tessera_apply` runs for a run of ops of one kind, by kind (see {@link applyFunction}). */
-type ApplyCases = Readonly<Record<string, string>>;
-
-/** The cases of migration 1. */
-const APPLY_CASES_1: ApplyCases = {
-  'code.original': `
-      INSERT INTO code_original (code_id, bytes, info, uploaded_at)
-      SELECT r.id, substring(p_blob FROM r.o + 1 FOR r.n), r.info, r.at
-      FROM jsonb_to_recordset(run->'r') AS r(id text, o int, n int, info text, at int8)
-      ON CONFLICT (code_id) DO NOTHING;`,
-  'code.artefact': `
-      INSERT INTO code_artefact (runtime_version, options_hash, code_id, code, metadata)
-      SELECT r.rv, r.oh, r.id, substring(p_blob FROM r.o + 1 FOR r.n), r.meta
-      FROM jsonb_to_recordset(run->'r') AS r(rv text, oh text, id text, o int, n int, meta text)
-      ON CONFLICT (runtime_version, options_hash, code_id) DO UPDATE SET code = excluded.code, metadata = excluded.metadata;`,
-  'code.failure': `
-      INSERT INTO code_failure (runtime_version, options_hash, code_id, reason, engine)
-      SELECT r.rv, r.oh, r.id, r.reason, r.engine
-      FROM jsonb_to_recordset(run->'r') AS r(rv text, oh text, id text, reason text, engine text)
-      ON CONFLICT (runtime_version, options_hash, code_id) DO UPDATE SET reason = excluded.reason, engine = excluded.engine;`,
-  'state.put': `
-      INSERT INTO actor_state (actor_id, key, value)
-      SELECT r.a, substring(p_blob FROM r.ko + 1 FOR r.kn), substring(p_blob FROM r.vo + 1 FOR r.vn)
-      FROM jsonb_to_recordset(run->'r') AS r(a text, ko int, kn int, vo int, vn int)
-      ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value;`,
-  'state.delete': `
-      DELETE FROM actor_state s
-      USING jsonb_to_recordset(run->'r') AS r(a text, ko int, kn int)
-      WHERE s.actor_id = r.a AND s.key = substring(p_blob FROM r.ko + 1 FOR r.kn);`,
-  'actor.create': `
-      INSERT INTO actor (actor_id, code_id, created_at)
-      SELECT r.a, r.c, r.at FROM jsonb_to_recordset(run->'r') AS r(a text, c text, at int8);`,
-  'message.enqueue': `
-      INSERT INTO message (id, sender, recipient, nonce, priority, gas_limit, payload, entry, status, attempts, idempotency_key, request_hash)
-      SELECT r.id, r.s, r.t, r.nonce, r.p, r.gas::numeric, substring(p_blob FROM r.o + 1 FOR r.n), r.e, 'pending', 0, r.ik, r.rh
-      FROM jsonb_to_recordset(run->'r') AS r(id text, s text, t text, nonce int8, p int4, gas text, o int, n int, e text, ik text, rh text, i int4)
-      ORDER BY r.i;`,
-  'message.status': `
-      UPDATE message m SET status = r.st, attempts = COALESCE(r.n, m.attempts)
-      FROM jsonb_to_recordset(run->'r') AS r(id text, st text, n int4)
-      WHERE m.id = r.id;`,
-  'reply.put': `
-      INSERT INTO reply (message_id, status, error, payload, gas_used, logs, batch_height)
-      SELECT r.id, r.st, r.err, CASE WHEN r.n < 0 THEN NULL ELSE substring(p_blob FROM r.o + 1 FOR r.n) END, r.gas::numeric, r.logs, r.h
-      FROM jsonb_to_recordset(run->'r') AS r(id text, st text, err text, o int, n int, gas text, logs text, h int8)
-      ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, error = excluded.error, payload = excluded.payload,
-        gas_used = excluded.gas_used, logs = excluded.logs, batch_height = excluded.batch_height;
-      UPDATE message m SET status = 'done'
-      FROM jsonb_to_recordset(run->'r') AS r(id text) WHERE m.id = r.id;`,
-  'batch.plan': `
-      INSERT INTO batch (height, batch_time, seed, message_ids, committed, background)
-      SELECT r.h, r.ts, r.seed, r.ids, false, r.bg
-      FROM jsonb_to_recordset(run->'r') AS r(h int8, ts int8, seed text, ids jsonb, bg text);
-      UPDATE message m SET status = 'planned'
-      FROM (SELECT jsonb_array_elements_text(r.ids) AS id FROM jsonb_to_recordset(run->'r') AS r(ids jsonb)) AS p
-      WHERE m.id = p.id;`,
-  'batch.commit': `
-      UPDATE batch b SET committed = true FROM jsonb_to_recordset(run->'r') AS r(h int8) WHERE b.height = r.h;`,
-  'workflow.create': `
-      INSERT INTO workflow (id, name, input, status, created_at, updated_at)
-      SELECT r.id, r.name, r.input, 'pending', r.now, r.now
-      FROM jsonb_to_recordset(run->'r') AS r(id text, name text, input text, now int8)
-      ON CONFLICT (id) DO NOTHING;`,
-  'workflow.fence': `
-      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(id text, owner text) LOOP
-        SELECT lease_owner INTO holder FROM workflow WHERE id = f.id;
-        IF holder IS DISTINCT FROM f.owner THEN
-          RAISE EXCEPTION USING ERRCODE = 'TS001', MESSAGE = f.id;
-        END IF;
-      END LOOP;`,
-  'workflow.event': `
-      INSERT INTO workflow_event (workflow_id, location, kind, name, result, error, forgotten)
-      SELECT r.w, r.l, r.kind, r.name, r.res, r.err, r.fg
-      FROM jsonb_to_recordset(run->'r') AS r(w text, l text, kind text, name text, res text, err text, fg boolean, i int4)
-      ORDER BY r.i
-      ON CONFLICT (workflow_id, location) DO UPDATE SET seq = nextval('workflow_event_seq'),
-        kind = excluded.kind, name = excluded.name, result = excluded.result, error = excluded.error, forgotten = excluded.forgotten;`,
-  'workflow.forget': `
-      UPDATE workflow_event e SET forgotten = true
-      FROM jsonb_to_recordset(run->'r') AS r(w text, lo text, hi text)
-      WHERE e.workflow_id = r.w AND e.location >= r.lo COLLATE "C" AND e.location < r.hi COLLATE "C" AND NOT e.forgotten;`,
-  'workflow.finish': `
-      UPDATE workflow w SET status = r.st, output = r.out, error = r.err, lease_owner = NULL, lease_until = 0, updated_at = r.now
-      FROM jsonb_to_recordset(run->'r') AS r(id text, st text, out text, err text, now int8)
-      WHERE w.id = r.id;`,
-  'workflow.cancel': `
-      UPDATE workflow w SET cancel_requested = true, updated_at = r.now
-      FROM jsonb_to_recordset(run->'r') AS r(id text, now int8)
-      WHERE w.id = r.id AND w.status = 'pending';`,
-  'workflow.data.put': `
-      INSERT INTO workflow_data (key, value)
-      SELECT r.key, r.v FROM jsonb_to_recordset(run->'r') AS r(key text, v text)
-      ON CONFLICT (key) DO UPDATE SET value = excluded.value;`,
-  'workflow.data.add': `
-      INSERT INTO workflow_data (key, value)
-      SELECT r.key, r.d::text FROM jsonb_to_recordset(run->'r') AS r(key text, d float8)
-      ON CONFLICT (key) DO UPDATE SET value = (workflow_data.value::float8 + excluded.value::float8)::text;`,
-};
-
-/** Migration 2's cases: children, cancels that reach them, signals, parking. */
-const APPLY_CASES_2: ApplyCases = {
-  ...APPLY_CASES_1,
-  'workflow.create': `
-      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(id text, name text, input text, now int8, parent text, v text) LOOP
-        -- A child waits for a cancel of its parent in flight, then starts cancelled if it was.
-        PERFORM 1 FROM workflow WHERE id = f.parent FOR SHARE;
-        INSERT INTO workflow (id, name, input, status, created_at, updated_at, parent_id, version, cancel_requested)
-        VALUES (f.id, f.name, f.input, 'pending', f.now, f.now, f.parent, f.v,
-                COALESCE((SELECT cancel_requested FROM workflow WHERE id = f.parent), false))
-        ON CONFLICT (id) DO NOTHING;
-      END LOOP;`,
-  'workflow.finish': `
-      UPDATE workflow w SET status = r.st, output = r.out, error = r.err, lease_owner = NULL, lease_until = 0, updated_at = r.now
-      FROM jsonb_to_recordset(run->'r') AS r(id text, st text, out text, err text, now int8)
-      WHERE w.id = r.id;
-      UPDATE workflow p SET parked = false
-      FROM jsonb_to_recordset(run->'r') AS r(id text), workflow c
-      WHERE c.id = r.id AND p.id = c.parent_id;`,
-  'workflow.cancel': `
-      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(id text, now int8) LOOP
-        UPDATE workflow SET cancel_requested = true, parked = false, updated_at = f.now WHERE id = f.id AND status = 'pending';
-        -- A statement of its own, so it sees children created by a write set the update above waited for.
-        WITH RECURSIVE tree(id) AS (SELECT id FROM workflow WHERE parent_id = f.id UNION SELECT w.id FROM workflow w JOIN tree ON w.parent_id = tree.id)
-        UPDATE workflow w SET cancel_requested = true, parked = false, updated_at = f.now FROM tree WHERE w.id = tree.id AND w.status = 'pending';
-      END LOOP;`,
-  'workflow.signal': `
-      INSERT INTO workflow_signal (workflow_id, name, payload, sent_at)
-      SELECT r.w, r.name, r.p, r.now FROM jsonb_to_recordset(run->'r') AS r(w text, name text, p text, now int8, i int4)
-      ORDER BY r.i;
-      UPDATE workflow w SET parked = false
-      FROM (SELECT DISTINCT r.w FROM jsonb_to_recordset(run->'r') AS r(w text)) AS s
-      WHERE w.id = s.w;`,
-  'workflow.consume': `
-      UPDATE workflow_signal s SET consumed_at = r.l
-      FROM jsonb_to_recordset(run->'r') AS r(w text, seq int8, l text)
-      WHERE s.seq = r.seq AND s.workflow_id = r.w AND s.consumed_at IS NULL;`,
-  'workflow.park': `
-      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(id text, wake int8, sig text, child text, now int8) LOOP
-        PERFORM 1 FROM workflow WHERE id = f.id FOR UPDATE;
-        UPDATE workflow SET lease_owner = NULL, lease_until = 0, updated_at = f.now, wake_at = f.wake,
-          parked = NOT (cancel_requested
-            OR (f.sig IS NOT NULL AND EXISTS (SELECT 1 FROM workflow_signal WHERE workflow_id = f.id AND name = f.sig AND consumed_at IS NULL))
-            OR (f.child IS NOT NULL AND EXISTS (SELECT 1 FROM workflow WHERE id = f.child AND status <> 'pending')))
-        WHERE id = f.id AND status = 'pending';
-      END LOOP;`,
-};
+import { APPLY_CASES_1, APPLY_CASES_2, APPLY_CASES_3, APPLY_CASES_4, APPLY_CASES_6, applyFunction } from './apply.js';
+import { CLAIM_LIMITED } from './workflow-ops.js';
 
 /**
- * The write-set function (migration 1): one call applies a whole write set, so a commit is one
- * statement in one round trip (see write-set.ts for the encoding and bench/postgres-commit.ts for
- * the measurement). The write set arrives as runs of consecutive ops of one kind (`runs`, JSON),
- * each run applied by one set-based statement, in order, so that a later run sees what an earlier
- * one wrote; every byte field is a slice of one `bytea` parameter (`blob`), sent in binary.
- * Later migrations replace the function with more kinds (`moreCases`: `WHEN` branches).
- * The first statement stamps the caller's commit token: its row lock is held until the
- * transaction ends, which is how a caller that lost its connection learns the outcome (store.ts).
- *
- * Created (or replaced) with these cases: a migration that adds op kinds, or changes what one
- * does, replaces the function with the cases of the migration before and its own.
+ * Migration 6: shards and leases (DESIGN.md "Cluster on Postgres"). The shard count lives in
+ * `store_meta`: a store that already holds actors or messages gets 64 here (and its messages
+ * their shards); a new one gets what the first open asks for (store.ts). Nonces become unique per
+ * (shard, sender), as ordering is per sender and shard; batches are keyed by (shard, height).
  */
-function applyFunction(create: 'CREATE' | 'CREATE OR REPLACE', cases: ApplyCases): string {
-  const when = Object.entries(cases)
-    .map(([kind, sql]) => `    WHEN '${kind}' THEN${sql}`)
-    .join('\n');
-  return `
-${create} FUNCTION tessera_apply(p_owner text, p_token text, p_runs jsonb, p_blob bytea) RETURNS void
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  run jsonb;
-  f record;
-  holder text;
-  changed int8;
-BEGIN
-  UPDATE commit_token SET token = p_token, at = now() WHERE owner = p_owner;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'no commit token row for this store' USING ERRCODE = 'TS002';
-  END IF;
-  FOR run IN SELECT value FROM jsonb_array_elements(p_runs) LOOP
-    CASE run->>'k'
-${when}
-    END CASE;
-  END LOOP;
-END
-$fn$;`;
-}
-
-/** The cases of migration 3: actor timers, upgrades and deletion. */
-const APPLY_CASES_3: ApplyCases = {
-  ...APPLY_CASES_2,
-  'timer.put': `
-      INSERT INTO timer (id, sender, recipient, due, gas_limit, payload)
-      SELECT r.id, r.s, r.t, r.due, r.gas::numeric, substring(p_blob FROM r.o + 1 FOR r.n)
-      FROM jsonb_to_recordset(run->'r') AS r(id text, s text, t text, due int8, gas text, o int, n int);`,
-  'timer.release': `
-      DELETE FROM timer t USING jsonb_to_recordset(run->'r') AS r(id text) WHERE t.id = r.id;`,
-  'actor.upgrade': `
-      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(a text, c text, h int8, at int8, i int4) ORDER BY r.i LOOP
-        INSERT INTO actor_codes (actor_id, height, from_code_id, code_id, at)
-        SELECT actor_id, f.h, code_id, f.c, f.at FROM actor WHERE actor_id = f.a;
-        UPDATE actor SET code_id = f.c WHERE actor_id = f.a;
-      END LOOP;`,
-  'actor.delete': `
-      DELETE FROM actor a USING jsonb_to_recordset(run->'r') AS r(a text) WHERE a.actor_id = r.a;
-      DELETE FROM actor_state s USING jsonb_to_recordset(run->'r') AS r(a text) WHERE s.actor_id = r.a;
-      DELETE FROM timer t USING jsonb_to_recordset(run->'r') AS r(a text) WHERE t.recipient = r.a;
-      DELETE FROM actor_codes c USING jsonb_to_recordset(run->'r') AS r(a text) WHERE c.actor_id = r.a;`,
-};
-
-/** The cases of migration 4: retention of workflow history. */
-const APPLY_CASES_4: ApplyCases = { ...APPLY_CASES_3, ...RETENTION_CASES };
+const CLUSTER_MIGRATION = `
+  CREATE TABLE store_meta (
+    key text COLLATE "C" PRIMARY KEY,
+    value text NOT NULL
+  );
+  CREATE FUNCTION tessera_fnv1a32(p text) RETURNS int8 LANGUAGE plpgsql IMMUTABLE STRICT AS $fn$
+  DECLARE
+    h int8 := 2166136261;
+    b bytea := convert_to(p, 'UTF8');
+  BEGIN
+    FOR i IN 0 .. length(b) - 1 LOOP
+      h := ((h # get_byte(b, i)) * 16777619) % 4294967296;
+    END LOOP;
+    RETURN h;
+  END
+  $fn$;
+  INSERT INTO store_meta (key, value) SELECT 'shards', '64' WHERE EXISTS (SELECT 1 FROM message) OR EXISTS (SELECT 1 FROM actor);
+  ALTER TABLE message ADD COLUMN shard int4 NOT NULL DEFAULT 0;
+  UPDATE message SET shard = tessera_fnv1a32(recipient) % 64 WHERE EXISTS (SELECT 1 FROM store_meta);
+  ALTER TABLE message DROP CONSTRAINT message_sender_nonce_key;
+  ALTER TABLE message ADD CONSTRAINT message_shard_sender_nonce_key UNIQUE (shard, sender, nonce);
+  CREATE INDEX message_sender_nonce ON message (sender, nonce);
+  CREATE INDEX message_pending_shard ON message (shard, priority DESC, seq) INCLUDE (id) WHERE status = 'pending';
+  CREATE INDEX message_pending_shard_sender ON message (shard, sender, nonce) WHERE status = 'pending';
+  ALTER TABLE batch ADD COLUMN shard int4 NOT NULL DEFAULT 0;
+  ALTER TABLE batch DROP CONSTRAINT batch_pkey;
+  ALTER TABLE batch ADD PRIMARY KEY (shard, height);
+  -- Nodes of a cluster and their heartbeats (database time), and who holds each shard (leases.ts).
+  CREATE TABLE node (
+    id text COLLATE "C" PRIMARY KEY,
+    host text NOT NULL,
+    pid int4 NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE TABLE shard_lease (
+    shard int4 PRIMARY KEY,
+    owner text COLLATE "C",
+    epoch int8 NOT NULL DEFAULT 0,
+    lease_until timestamptz NOT NULL DEFAULT '-infinity'
+  );
+  ${applyFunction('CREATE OR REPLACE', APPLY_CASES_6)}`;
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -416,5 +255,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: 'workflow-limits',
     sql: CLAIM_LIMITED,
+  },
+  {
+    version: 6,
+    name: 'cluster',
+    sql: CLUSTER_MIGRATION,
   },
 ];

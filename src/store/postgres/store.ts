@@ -3,14 +3,15 @@ import type pg from 'pg';
 import { InvalidArgument } from '../../util/index.js';
 import { CommitOutcomeUnknown, StoreError, StoreNotFound, StoreReadOnly, StoreLocked } from '../errors.js';
 import type { Migration } from '../sqlite/index.js';
-import type { ActorArea, CodeArea, CodeSummary, ProcessingArea, StateArea, Store, WorkflowArea, WorkflowRecord, WriteOp } from '../types.js';
+import type { ActorArea, CodeArea, ProcessingArea, StateArea, Store, WorkflowArea, WriteOp } from '../types.js';
 import { outcomeUnknown, retryable, typedError } from './errors.js';
 import { lockForProcessing, migrate, schemaVersion, type ProcessingLock } from './lock.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { postgresActorArea } from './actor-area.js';
-import { ownBytes, toBatch, toEvent, toMessage, toReply, toWorkflow, type BatchRow, type EventRow, type MessageRow, type ReplyRow, type WorkflowRow } from './rows.js';
-import { claimWorkflows, workflowOpReads } from './workflow-ops.js';
-import { encodeWriteSet, type EncodedWriteSet } from './write-set.js';
+import { postgresCodeArea } from './code-area.js';
+import { ownBytes, toBatch, toMessage, toReply, type BatchRow, type MessageRow, type ReplyRow } from './rows.js';
+import { encodeWriteSet, type EncodedWriteSet, type ShardContext } from './write-set.js';
+import { workflowArea } from './workflow-area.js';
 
 /** Options of {@link PostgresStore.open}. */
 export interface PostgresOptions {
@@ -29,12 +30,15 @@ export interface PostgresOptions {
    */
   readOnly?: boolean;
   /**
-   * Open as one node of a cluster: several processes open the store at once, and the processing
-   * lock is not taken. Until shard leases share processing out, such a node must not run a
-   * processor: code services and workflow runners (whose writes are content-addressed, or fenced
-   * by workflow leases) are what may share a store this way.
+   * Open as one node of a cluster: several processes open the store at once, no processing lock.
+   * Such a node processes only through shard leases and views (src/cluster), never a `Processor` on the whole store.
    */
   cluster?: boolean;
+  /**
+   * The number of shards of a store created by this open (default 64); a store keeps the count it
+   * was created with, whatever later opens ask for (`PostgresStore.shards` says which it has).
+   */
+  shards?: number;
   /**
    * How long a commit whose connection was lost keeps trying to learn whether it committed
    * before it gives up with `CommitOutcomeUnknown` (default 30,000 ms).
@@ -47,6 +51,18 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const ATTEMPTS = 5;
 /** Pause between tries to reach the database while resolving a commit's outcome. */
 const RESOLVE_PAUSE_MS = 200;
+
+/** Shards of a new store unless its first open says otherwise (DESIGN.md: 64 on Postgres). */
+const DEFAULT_SHARDS = 64;
+const MAX_SHARDS = 4096;
+
+/** The store's shard count, from `store_meta`. */
+async function readShards(pool: pg.Pool): Promise<number> {
+  const r = await pool.query<{ value: string }>("SELECT value FROM store_meta WHERE key = 'shards'");
+  const n = Number(r.rows[0]?.value);
+  if (!Number.isInteger(n) || n < 1) throw new StoreError('the store has no valid shard count in store_meta');
+  return n;
+}
 
 const APPLY = 'SELECT tessera_apply($1, $2, $3::jsonb, $4)';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,15 +93,10 @@ function displayName(url: string, schema: string): string {
  * A failure with any other SQLSTATE rolled back; serialization failures and deadlocks are tried
  * again, the rest reject typed (`UniqueViolation`, `LeaseLost`, `StoreError`).
  *
- * One node at a time processes a store: open takes a session-level advisory lock for the store's
- * lifetime (lock.ts), and a second open gets `StoreLocked`, as on SQLite.
+ * Outside a cluster, one node at a time processes a store: open takes a session-level advisory
+ * lock for the store's lifetime (lock.ts), and a second open gets `StoreLocked`, as on SQLite.
+ * Cluster nodes share the store by shard leases (leases.ts) and write through shard views.
  */
-interface CodeSummaryRow {
-  code_id: string;
-  info: string;
-  size: string | number;
-  uploaded_at: string;
-}
 
 export class PostgresStore implements Store {
   readonly codes: CodeArea;
@@ -99,87 +110,28 @@ export class PostgresStore implements Store {
   private broken: Error | null = null;
   private closing: Promise<void> | null = null;
   private readonly sent = { reads: 0, commits: 0 };
+  /** Every write set of the store's own (not a shard view's): no batch chain but shard 0's, no fence. */
+  private readonly unsharded: ShardContext;
 
   private constructor(
+    /** How many shards the store has (fixed when it was created). */
+    readonly shards: number,
+    /** How a connection of the store's own is made (for `listen`). */
+    private readonly config: pg.ClientConfig,
     private readonly pool: pg.Pool,
     private readonly lock: ProcessingLock | null,
     /** This store's row in `commit_token`; null when read-only. */
     private readonly owner: string | null,
     private readonly resolveTimeoutMs: number,
   ) {
-    const sent = this.sent;
-    const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
-      sent.reads++;
-      try {
-        return (await pool.query<R>(text, values)).rows;
-      } catch (err) {
-        throw typedError(err, 'read failed');
-      }
-    };
+    this.unsharded = { shards, shard: 0 };
+    const query = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => this.sql<R>(text, values);
     const one = async <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R | null> => (await query<R>(text, values))[0] ?? null;
     const writable = (): void => {
       if (owner === null) throw new StoreReadOnly();
     };
 
-    this.codes = {
-      async original(codeId) {
-        const r = await one<{ bytes: Buffer; info: string; uploaded_at: string }>('SELECT bytes, info, uploaded_at FROM code_original WHERE code_id = $1', [codeId]);
-        return r ? { codeId, bytes: ownBytes(r.bytes), info: r.info, uploadedAt: Number(r.uploaded_at) } : null;
-      },
-      async hasOriginal(codeId) {
-        return (await one('SELECT 1 FROM code_original WHERE code_id = $1', [codeId])) !== null;
-      },
-      async artefact(runtimeVersion, optionsHash, codeId) {
-        const r = await one<{ code: Buffer; metadata: string }>(
-          'SELECT code, metadata FROM code_artefact WHERE runtime_version = $1 AND options_hash = $2 AND code_id = $3',
-          [runtimeVersion, optionsHash, codeId],
-        );
-        return r ? { codeId, runtimeVersion, optionsHash, code: ownBytes(r.code), metadata: r.metadata } : null;
-      },
-      async failure(runtimeVersion, optionsHash, codeId) {
-        const r = await one<{ reason: string; engine: string | null }>(
-          'SELECT reason, engine FROM code_failure WHERE runtime_version = $1 AND options_hash = $2 AND code_id = $3',
-          [runtimeVersion, optionsHash, codeId],
-        );
-        if (!r) return null;
-        return r.engine === null ? { codeId, runtimeVersion, optionsHash, reason: r.reason } : { codeId, runtimeVersion, optionsHash, reason: r.reason, engine: r.engine };
-      },
-      async gc(keep) {
-        writable();
-        const r = await one<{ n: string }>(
-          `WITH a AS (DELETE FROM code_artefact WHERE runtime_version <> $1 RETURNING 1),
-                f AS (DELETE FROM code_failure WHERE runtime_version <> $1 RETURNING 1)
-           SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM f) AS n`,
-          [keep],
-        );
-        return Number(r?.n ?? 0);
-      },
-      async summary(codeId) {
-        const r = await one<CodeSummaryRow>('SELECT code_id, info, length(bytes) AS size, uploaded_at FROM code_original WHERE code_id = $1', [codeId]);
-        return r ? toSummary(r) : null;
-      },
-      async list(q) {
-        const rows = await query<CodeSummaryRow>(
-          'SELECT code_id, info, length(bytes) AS size, uploaded_at FROM code_original WHERE ($1::text IS NULL OR code_id > $1) ORDER BY code_id LIMIT $2',
-          [q.after ?? null, q.limit],
-        );
-        return Promise.all(rows.map(toSummary));
-      },
-    };
-    const toSummary = async (r: CodeSummaryRow): Promise<CodeSummary> => {
-      const derived = await query<{ runtime_version: string; options_hash: string; status: 'instrumented' | 'failed'; reason: string | null }>(
-        `SELECT runtime_version, options_hash, 'instrumented' AS status, NULL AS reason FROM code_artefact WHERE code_id = $1
-         UNION ALL SELECT runtime_version, options_hash, 'failed', reason FROM code_failure WHERE code_id = $1 ORDER BY 1, 2`,
-        [r.code_id],
-      );
-      return {
-        codeId: r.code_id,
-        info: r.info,
-        size: Number(r.size),
-        uploadedAt: Number(r.uploaded_at),
-        derived: derived.map((d) => ({ runtimeVersion: d.runtime_version, optionsHash: d.options_hash, status: d.status, reason: d.reason })),
-      };
-    };
+    this.codes = postgresCodeArea(query, one, writable);
     this.state = {
       async get(actorId, key) {
         const r = await one<{ value: Buffer }>('SELECT value FROM actor_state WHERE actor_id = $1 AND key = $2', [actorId, Buffer.from(key.buffer, key.byteOffset, key.byteLength)]);
@@ -300,53 +252,7 @@ export class PostgresStore implements Store {
       },
     };
     this.actors = postgresActorArea(query);
-    this.workflows = {
-      ...workflowOpReads(query),
-      async get(id) {
-        const r = await one<WorkflowRow>('SELECT * FROM workflow WHERE id = $1', [id]);
-        return r ? toWorkflow(r) : null;
-      },
-      async events(id, includeForgotten = false) {
-        const rows = await query<EventRow>(`SELECT * FROM workflow_event WHERE workflow_id = $1${includeForgotten ? '' : ' AND NOT forgotten'} ORDER BY seq`, [id]);
-        return rows.map(toEvent);
-      },
-      async claim(req) {
-        writable();
-        return claimWorkflows(query, req);
-      },
-      async renew(owner, ids, leaseUntil) {
-        writable();
-        if (ids.length === 0) return [];
-        const rows = await query<{ id: string; cancel_requested: boolean }>(
-          "UPDATE workflow SET lease_until = $2 WHERE lease_owner = $1 AND status = 'pending' AND id = ANY($3::text[]) RETURNING id, cancel_requested",
-          [owner, leaseUntil, ids],
-        );
-        return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested }));
-      },
-      async release(owner, ids) {
-        writable();
-        if (ids.length > 0) await query('UPDATE workflow SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = $1 AND id = ANY($2::text[])', [owner, ids]);
-      },
-      async data(key) {
-        return (await one<{ value: string }>('SELECT value FROM workflow_data WHERE key = $1', [key]))?.value ?? null;
-      },
-      async nextSignal(workflowId, name) {
-        const r = await one<{ seq: string; payload: string }>(
-          'SELECT seq, payload FROM workflow_signal WHERE workflow_id = $1 AND name = $2 AND consumed_at IS NULL ORDER BY seq LIMIT 1',
-          [workflowId, name],
-        );
-        return r ? { seq: Number(r.seq), payload: r.payload } : null;
-      },
-      async list(q) {
-        const rows = await query<WorkflowRow>('SELECT * FROM workflow WHERE ($1::text IS NULL OR status = $1) ORDER BY updated_at DESC, id LIMIT $2', [q.status ?? null, q.limit]);
-        return rows.map(toWorkflow);
-      },
-      async counts() {
-        const out = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
-        for (const r of await query<{ status: WorkflowRecord['status']; n: string }>('SELECT status, COUNT(*) AS n FROM workflow GROUP BY status')) out[r.status] = Number(r.n);
-        return out;
-      },
-    };
+    this.workflows = workflowArea(query, one, writable);
   }
 
   /**
@@ -380,9 +286,15 @@ export class PostgresStore implements Store {
         if (version === null) throw new StoreNotFound(name);
         const known = Math.max(...migrations.map((m) => m.version));
         if (version < known) throw new StoreError(`the store ${name} is from an older version: open it for writing once, to migrate it`);
-        return new PostgresStore(pool, null, null, 0);
+        return new PostgresStore(await readShards(pool), config, pool, null, null, 0);
       }
       await migrate(pool, schema, migrations);
+      const shards = options.shards ?? DEFAULT_SHARDS;
+      if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new InvalidArgument('shards', `a whole number from 1 to ${MAX_SHARDS}`);
+      // The first open fixes the count; a shard's lease row exists from then on.
+      await pool.query("INSERT INTO store_meta (key, value) VALUES ('shards', $1) ON CONFLICT (key) DO NOTHING", [String(shards)]);
+      const fixed = await readShards(pool);
+      await pool.query('INSERT INTO shard_lease (shard) SELECT generate_series(0, $1::int4 - 1) ON CONFLICT (shard) DO NOTHING', [fixed]);
       const owner = randomUUID();
       if (!options.cluster) {
         lock = await lockForProcessing(config, schema, name);
@@ -391,11 +303,11 @@ export class PostgresStore implements Store {
         await pool.query('DELETE FROM commit_token');
       }
       await pool.query("INSERT INTO commit_token (owner, token) VALUES ($1, '')", [owner]);
-      return new PostgresStore(pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
+      return new PostgresStore(fixed, config, pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
     } catch (err) {
       await lock?.release();
       await pool.end().catch(() => undefined);
-      if (err instanceof StoreLocked || err instanceof StoreNotFound || err instanceof StoreError) throw err;
+      if (err instanceof StoreLocked || err instanceof StoreNotFound || err instanceof StoreError || err instanceof InvalidArgument) throw err;
       throw new StoreError(`cannot open the Postgres store ${name}`, err);
     }
   }
@@ -405,14 +317,41 @@ export class PostgresStore implements Store {
     return { ...this.sent };
   }
 
+  /** How to connect to the store's database and schema, for connections outside its pool (notify.ts, leases.ts). */
+  connection(): pg.ClientConfig {
+    return { ...this.config };
+  }
+
+  /**
+   * Runs one statement on the store's pool (counted as a read; errors typed): what the cluster's
+   * leases and shard views (leases.ts, shard-view.ts) read and write beside write sets.
+   */
+  async sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    this.sent.reads++;
+    try {
+      return (await this.pool.query<R>(text, values)).rows;
+    } catch (err) {
+      throw typedError(err, 'read failed');
+    }
+  }
+
   commit(ops: readonly WriteOp[]): Promise<void> {
+    return this.commitIn(ops, this.unsharded);
+  }
+
+  /**
+   * Commits a write set of one shard: its batch ops extend that shard's chain and, with
+   * `ctx.fence`, it applies only while that node holds the shard's lease at that epoch (else
+   * `ShardLeaseLost`, nothing applied). What the cluster's shard views (shard-view.ts) commit through.
+   */
+  commitIn(ops: readonly WriteOp[], ctx: ShardContext): Promise<void> {
     if (this.owner === null) return Promise.reject(new StoreReadOnly());
     if (this.closing) return Promise.reject(new StoreError('the store is closed'));
     if (ops.length === 0) return Promise.resolve();
     let encoded: EncodedWriteSet;
     try {
       // At the call, so the caller's bytes are copied before it gets them back.
-      encoded = encodeWriteSet(ops);
+      encoded = encodeWriteSet(ops, Date.now(), ctx);
     } catch (err) {
       return Promise.reject(new StoreError('commit failed', err));
     }

@@ -20,7 +20,7 @@
  * duplicates must fail (an actor, a message, a batch created twice) are left for the database's
  * unique keys to refuse.
  */
-import { assertNever } from '../../util/index.js';
+import { assertNever, shardOf } from '../../util/index.js';
 import { backgroundText } from '../background.js';
 import type { WriteOp } from '../types.js';
 
@@ -33,6 +33,19 @@ export interface EncodedWriteSet {
 }
 
 type Kind = WriteOp['kind'];
+
+/**
+ * Where a write set lands in a sharded store: how many shards it has (a message goes to its
+ * recipient's), the shard whose batch chain its batch ops extend, and, for a write set of a shard
+ * processed in a cluster, the lease it must still hold (a `shard.fence` run, first).
+ */
+export interface ShardContext {
+  shards: number;
+  shard: number;
+  fence?: { node: string; epoch: number };
+}
+
+const UNSHARDED: ShardContext = { shards: 1, shard: 0 };
 type Row = Record<string, string | number | boolean | null | readonly string[]>;
 
 /** Builds the blob as byte fields are added; each addition returns its offset and length. */
@@ -112,7 +125,7 @@ function fold(earlier: WriteOp, later: WriteOp): WriteOp {
 }
 
 /** The row of one op, its bytes added to `blob`. */
-function row(op: WriteOp, blob: Blob, now: number): Row {
+function row(op: WriteOp, blob: Blob, now: number, ctx: ShardContext): Row {
   switch (op.kind) {
     case 'code.original':
       return { id: op.codeId, ...blob.add(op.bytes), info: op.info, at: now };
@@ -148,6 +161,7 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
         e: m.entry,
         ik: m.idempotencyKey,
         rh: m.requestHash ?? null,
+        sh: shardOf(m.recipient, ctx.shards),
       };
     }
     case 'message.status':
@@ -158,9 +172,9 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
       return { id: r.messageId, st: r.status, err: r.error, ...p, gas: r.gasUsed.toString(), logs: r.logs, h: r.batchHeight };
     }
     case 'batch.plan':
-      return { h: op.batch.height, ts: op.batch.timestamp, seed: op.batch.seed, ids: op.batch.messageIds, bg: backgroundText(op.batch) };
+      return { sh: ctx.shard, h: op.batch.height, ts: op.batch.timestamp, seed: op.batch.seed, ids: op.batch.messageIds, bg: backgroundText(op.batch) };
     case 'batch.commit':
-      return { h: op.height };
+      return { sh: ctx.shard, h: op.height };
     case 'timer.put': {
       const t = op.timer;
       return { id: t.id, s: t.sender, t: t.recipient, due: t.due, gas: t.gasLimit.toString(), ...blob.add(t.payload) };
@@ -205,7 +219,7 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
 }
 
 /** Encodes a write set; throws (a `TypeError`) on a value that is not a write op. */
-export function encodeWriteSet(ops: readonly WriteOp[], now = Date.now()): EncodedWriteSet {
+export function encodeWriteSet(ops: readonly WriteOp[], now = Date.now(), ctx: ShardContext = UNSHARDED): EncodedWriteSet {
   // Runs of one kind, each op folded under its key (a Map keeps the order of last occurrence,
   // which is the order a replaced workflow event must take).
   const runs: { k: Kind; ops: Map<string | number, WriteOp> }[] = [];
@@ -221,6 +235,10 @@ export function encodeWriteSet(ops: readonly WriteOp[], now = Date.now()): Encod
   const blob = new Blob();
   // Rows that take arrival numbers carry their index: the statement inserts them in that order.
   const ordered = (k: Kind): boolean => k === 'message.enqueue' || k === 'workflow.event' || k === 'actor.upgrade' || k === 'workflow.signal';
-  const encoded = runs.map((run) => ({ k: run.k, r: [...run.ops.values()].map((op, i) => (ordered(run.k) ? { ...row(op, blob, now), i } : row(op, blob, now))) }));
+  const encoded: { k: Kind | 'shard.fence'; r: Row[] }[] = runs.map((run) => ({
+    k: run.k,
+    r: [...run.ops.values()].map((op, i) => (ordered(run.k) ? { ...row(op, blob, now, ctx), i } : row(op, blob, now, ctx))),
+  }));
+  if (ctx.fence) encoded.unshift({ k: 'shard.fence', r: [{ sh: ctx.shard, node: ctx.fence.node, epoch: ctx.fence.epoch }] });
   return { runs: JSON.stringify(encoded), blob: blob.build() };
 }

@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { clusterStatus, fnv1a32, PostgresStore, shardOf, Tessera, type ClusterNodeStats } from '../../src/index.js';
+import { freshSchema, usePostgresDatabase, withClient } from '../helpers/postgres.js';
+import { dec, enc, guest } from '../helpers/tessera.js';
+
+// Cluster nodes in this process, each a Tessera on one Postgres schema: routing, leases,
+// rebalancing. The kill tests run nodes in child processes (cluster-kill.test.ts).
+const db = usePostgresDatabase();
+const GAS = 100_000_000n;
+const SHARDS = 8;
+const LEASE_MS = 3000;
+
+interface Node {
+  t: Tessera;
+  store: PostgresStore;
+}
+const nodes: Node[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) {
+    await n.t.close();
+    await n.store.close();
+  }
+});
+
+async function startNode(schema: string, nodeId: string): Promise<Node> {
+  const store = await PostgresStore.open(db.url(), { schema, cluster: true, shards: SHARDS, poolSize: 4 });
+  const t = await Tessera.open({ store, cluster: { nodeId, leaseMs: LEASE_MS, pollMs: 200 }, engine: { workers: 1 }, codes: { workers: 1 } });
+  const n = { t, store };
+  nodes.push(n);
+  return n;
+}
+
+const clusterOf = (n: Node): ClusterNodeStats => n.t.processor.stats().cluster!;
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}: ${JSON.stringify(nodes.map(clusterOf))}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Actor ids spread over every shard: `c<i>` for i below n. */
+const counters = (n: number): string[] => Array.from({ length: n }, (_, i) => `c${i}`);
+
+describe('cluster on Postgres', () => {
+  it('the SQL shard function agrees with shardOf', async () => {
+    const schema = freshSchema();
+    await (await PostgresStore.open(db.url(), { schema, cluster: true, shards: SHARDS })).close();
+    const ids = ['', 'a', 'bank', 'counter-17', 'émoji 🎉', 'x'.repeat(300)];
+    const sql = await withClient(db.url(), async (c) => (await c.query<{ h: string }>(`SELECT ${schema}.tessera_fnv1a32(i) AS h FROM unnest($1::text[]) WITH ORDINALITY AS u(i, n) ORDER BY n`, [ids])).rows);
+    expect(sql.map((r) => Number(r.h))).toEqual(ids.map(fnv1a32));
+    expect(fnv1a32('a')).toBe(0xe40c292c);
+  });
+
+  it('one node holds every shard; two more join and the shards spread to within one of the fair share, no message lost or doubled; a reply waits across nodes; close gives leases back at once', async () => {
+    const schema = freshSchema();
+    const a = await startNode(schema, 'node-a');
+    expect(clusterOf(a).shards).toHaveLength(SHARDS);
+    const { codeId } = await a.t.upload(guest('counter'));
+    const actors = counters(16);
+    expect(new Set(actors.map((id) => shardOf(id, SHARDS))).size).toBe(SHARDS);
+    for (const id of actors) await a.t.createActor({ codeId, id });
+
+    // Sends go on through every node while two nodes join and the shards move.
+    let stop = false;
+    const sent: Promise<string>[] = [];
+    const via = [a];
+    const sender = (async () => {
+      for (let i = 0; !stop; i++) {
+        sent.push(via[i % via.length]!.t.send({ to: actors[i % actors.length]!, payload: enc(''), gasLimit: GAS }));
+        if (i % 8 === 7) await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    let b: Node, c: Node;
+    try {
+      via.push((b = await startNode(schema, 'node-b')));
+      via.push((c = await startNode(schema, 'node-c')));
+      const fair = Math.ceil(SHARDS / 3);
+      await until('the shards spread', () => nodes.every((n) => Math.abs(clusterOf(n).shards.length - fair) <= 1) && nodes.reduce((s, n) => s + clusterOf(n).shards.length, 0) === SHARDS);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      stop = true;
+      await sender;
+    }
+    const ids = await Promise.all(sent);
+    // Each reply through a node that may not hold the actor's shard: routed, and woken by a notification.
+    const replies = await Promise.all(ids.map((id, i) => nodes[(i + 1) % nodes.length]!.t.reply(id)));
+    expect(replies.every((r) => r.status === 'ok')).toBe(true);
+    const perActor = new Map<string, number>();
+    for (const [i] of ids.entries()) perActor.set(actors[i % actors.length]!, (perActor.get(actors[i % actors.length]!) ?? 0) + 1);
+    for (const [actor, n] of perActor) {
+      // The counter counts every message applied: equal to the ok replies means none lost, none twice.
+      expect(dec((await b.t.query(actor, enc(''))).reply)).toBe(String(n + 1));
+    }
+    expect(nodes.reduce((s, n) => s + clusterOf(n).acquired, 0)).toBeGreaterThan(SHARDS);
+    expect(clusterOf(a).released).toBeGreaterThan(0);
+
+    // Closing a node gives its shards back at once: the others take them within a lease round.
+    const held = clusterOf(c).shards;
+    await c.t.close();
+    await c.store.close();
+    nodes.splice(nodes.indexOf(c), 1);
+    const started = Date.now();
+    await until('the shards of the closed node are taken', () => nodes.reduce((s, n) => s + clusterOf(n).shards.length, 0) === SHARDS);
+    expect(Date.now() - started).toBeLessThan(LEASE_MS * 3);
+    expect(held.length).toBeGreaterThan(0);
+    const status = await clusterStatus(a.store, LEASE_MS);
+    expect(status.nodes.map((n) => n.id).sort()).toEqual(['node-a', 'node-b']);
+    expect(status.shardRows.every((s) => s.held && (s.owner === 'node-a' || s.owner === 'node-b'))).toBe(true);
+    expect(status.shardRows.every((s) => s.pending === 0)).toBe(true);
+  });
+
+  it('a node whose shard was taken over lets it go and commits nothing for it; once that lease runs out the shard is taken again and the message processed', async () => {
+    const schema = freshSchema();
+    const a = await startNode(schema, 'node-a');
+    const { codeId } = await a.t.upload(guest('counter'));
+    await a.t.createActor({ codeId, id: 'solo' });
+    const shard = shardOf('solo', SHARDS);
+    // Another node takes the shard over behind node A's back (as after a pause past the lease).
+    await withClient(db.url(), (c) => c.query(`UPDATE ${schema}.shard_lease SET owner = 'usurper', epoch = epoch + 1 WHERE shard = $1`, [shard]));
+    const id = await a.t.send({ to: 'solo', payload: enc(''), gasLimit: GAS });
+    // Its batch commit is refused by the fence, or its renewal first: either way it lets the shard go.
+    await until('node A gives the shard up', () => !clusterOf(a).shards.includes(shard));
+    expect(clusterOf(a).lost).toBeGreaterThan(0);
+    const stored = await a.store.processing.reply(id);
+    expect(stored).toBeNull();
+    // The usurper's lease runs out unrenewed: node A (or anyone) takes the shard back and processes.
+    await withClient(db.url(), (c) => c.query(`UPDATE ${schema}.shard_lease SET lease_until = now() - interval '1 second' WHERE shard = $1`, [shard]));
+    const r = await a.t.reply(id);
+    expect(r.status).toBe('ok');
+    expect(dec(r.payload)).toBe('1');
+  });
+});
