@@ -232,7 +232,8 @@ describe('Engine limits', () => {
   it('workers that cannot start open the circuit breaker instead of restarting in a loop', async () => {
     // A 1 MiB heap cannot even boot a worker.
     const b = await testEngine({ workers: 1, spares: 1, workerMemoryMb: 1, logger: silent });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Boot failures take as long as thread starts do: wait for the breaker (a bound for a hang only).
+    for (const end = Date.now() + 30_000; !b.engine.stats().breakerOpen && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
     const stats = b.engine.stats();
     expect(stats.breakerOpen).toBe(true);
     expect(stats.bootFailures).toBeGreaterThanOrEqual(3);
