@@ -85,14 +85,14 @@ function shareOutput(input: Uint8Array): boolean {
   return input.byteLength >= SHARE_BYTES;
 }
 
+// A process started eager (`--no-wasm-lazy-compilation`) stays so: the flag is not switched back.
+const eagerCompile = (workerData as CodeWorkerData).eagerCompile && !process.execArgv.includes('--no-wasm-lazy-compilation');
+
 /**
  * Compiles code in an ArrayBuffer or a SharedArrayBuffer (V8 takes both; the DOM types say only
  * the first). The code passed our own validation and instrumenter, so V8 refusing it is V8's own
  * limit: an EngineCompileError, which the service records as depending on the engine version.
  */
-// A process started eager (`--no-wasm-lazy-compilation`) stays so: the flag is not switched back.
-const eagerCompile = (workerData as CodeWorkerData).eagerCompile && !process.execArgv.includes('--no-wasm-lazy-compilation');
-
 function compile(code: Uint8Array): WebAssembly.Module {
   // V8's flags are the process's, not this thread's: eager compilation is switched on only for
   // the length of this (synchronous) compile, which V8 reads the flag at the start of. A lazy

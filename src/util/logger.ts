@@ -19,9 +19,12 @@ export function defaultLogger(): Logger {
     }
     return real;
   };
-  return new Proxy({} as Logger, {
-    get: (_t, key) => Reflect.get(target(), key),
-    set: (_t, key, value) => Reflect.set(target(), key, value),
+  // A child logger is an object whose prototype is this proxy: what is read or written through
+  // the child must land on the child (its receiver), not on the root.
+  const proxy: Logger = new Proxy({} as Logger, {
+    get: (_t, key, receiver) => Reflect.get(target(), key, receiver === proxy ? target() : receiver),
+    set: (_t, key, value, receiver) => Reflect.set(target(), key, value, receiver === proxy ? target() : receiver),
     has: (_t, key) => Reflect.has(target(), key),
   });
+  return proxy;
 }

@@ -271,6 +271,8 @@ export class FunctionRewriter {
   private eKind: Uint8Array = new Uint8Array(1024);
   /** Cost of a metered block, or the argument of a replacement. */
   private eArg: Float64Array = new Float64Array(1024);
+  /** For a `Charge`: the label of the function's trap block where the charge sits. */
+  private eLabel: Int32Array = new Int32Array(1024);
   private nEdits = 0;
   // What the last prefixed (0xFC/0xFD) instruction does, set by prefixFC/prefixFD.
   private xCost = 0;
@@ -345,7 +347,6 @@ export class FunctionRewriter {
     w.byte(0x6b);
     w.byte(0x24);
     w.u32(sp);
-    w.byte(0x0b);
     this.epilogueTail = w.result().slice();
   }
 
@@ -392,9 +393,9 @@ export class FunctionRewriter {
     const ph = this.prologueHead;
     const pt = this.prologueTail;
     const et = this.epilogueTail;
-    // 3 more for the whole words putRun writes.
+    // 3 more for the whole words putRun writes; 6 for the trap block; a charge's label is at most 5.
     out.reserve(
-      23 + (localsEnd - localsStart) + 2 * (ph.length + 8) + pt.length + et.length + this.tReload + (finalEnd - codeStart) + this.nEdits * (this.tTail + 8),
+      29 + (localsEnd - localsStart) + 2 * (ph.length + 8) + pt.length + et.length + this.tReload + (finalEnd - codeStart) + this.nEdits * (this.tTail + 13),
     );
     const buf = out.buf;
     const sizeAt = out.len;
@@ -410,17 +411,25 @@ export class FunctionRewriter {
     len = put(buf, len, pt, 0, pt.length);
     len = put(buf, len, this.tpl, this.tTail, this.tReload);
     // The original body runs inside a block typed like the function, so that `return` can become
-    // a branch to the single epilogue.
+    // a branch to the single epilogue; around it, an empty block whose end traps, which every
+    // charge leaves by `br_if` when the counter went negative (2 bytes a charge fewer than an
+    // `if unreachable end` of its own).
+    buf[len++] = 0x02;
+    buf[len++] = 0x40;
     buf[len++] = 0x02;
     const bt = type.results.length === 0 ? -0x40 : type.results.length === 1 ? -type.results[0]! : env.resultBlockType(m.funcTypes[funcIndex]!);
     if (bt < 0) buf[len++] = -bt;
     else len = putSleb(buf, len, bt);
     len = this.emitBody(buf, len, codeStart, finalEnd);
     buf[len++] = 0x0b;
-    // Epilogue: sp -= cost.
+    // Epilogue: sp -= cost, then `return` out of the trap block, whose end is the trap.
     len = put(buf, len, ph, 0, ph.length);
     len = putSleb(buf, len, frameCost);
     len = put(buf, len, et, 0, et.length);
+    buf[len++] = 0x0f;
+    buf[len++] = 0x0b;
+    buf[len++] = 0x00;
+    buf[len++] = 0x0b;
     // The size, padded: it is known only now.
     putPadded(buf, sizeAt, len - sizeAt - 5);
     out.len = len;
@@ -466,6 +475,7 @@ export class FunctionRewriter {
     stack[0] = 0;
     this.openFrame(0, Special.Block, -0x40, 0, 0);
     this.edit(0, Edit.Charge, start, start, 0);
+    this.eLabel[0] = 1;
     let n = 1;
     // The edit of the top frame's metered block, and the cost not yet added to it.
     let meter = 0;
@@ -758,7 +768,8 @@ export class FunctionRewriter {
             this.eArg[meter]! += acc;
             acc = 0;
             meter = n;
-            this.edit(n++, Edit.Charge, p, p, 0);
+            this.edit(n, Edit.Charge, p, p, 0);
+            this.eLabel[n++] = depth + 1;
           }
           this.openFrame(depth++, SPECIAL[op]!, bt, sp, meter);
           base = sp;
@@ -780,7 +791,8 @@ export class FunctionRewriter {
           this.eArg[meter]! += acc;
           acc = 0;
           meter = n;
-          this.edit(n++, Edit.Charge, p, p, 0);
+          this.edit(n, Edit.Charge, p, p, 0);
+          this.eLabel[n++] = depth;
           this.fMeter[f] = meter;
           this.fKind[f] = Special.Else;
           sp = base;
@@ -819,7 +831,8 @@ export class FunctionRewriter {
             this.eArg[meter]! += acc;
             acc = 0;
             meter = n;
-            this.edit(n++, Edit.Charge, p, p, 0);
+            this.edit(n, Edit.Charge, p, p, 0);
+            this.eLabel[n++] = depth;
             this.fMeter[parent] = meter;
           } else if (this.fMeter[parent] !== meter) {
             this.eArg[meter]! += acc;
@@ -873,7 +886,8 @@ export class FunctionRewriter {
           this.eArg[meter]! += acc;
           acc = 0;
           meter = n;
-          this.edit(n++, Edit.Charge, p, p, 0);
+          this.edit(n, Edit.Charge, p, p, 0);
+          this.eLabel[n++] = depth;
           this.fMeter[top] = meter;
           if (op === 0x0d) {
             if (sp > base) height = stack[--sp]!;
@@ -922,6 +936,7 @@ export class FunctionRewriter {
       this.eEnd = grow(this.eEnd, new Int32Array(n));
       this.eKind = grow(this.eKind, new Uint8Array(n));
       this.eArg = grow(this.eArg, new Float64Array(n));
+      this.eLabel = grow(this.eLabel, new Int32Array(n));
     }
     this.ePos[i] = pos;
     this.eEnd[i] = end;
@@ -1042,6 +1057,7 @@ export class FunctionRewriter {
     const eKind = this.eKind;
     const eArg = this.eArg;
     const tpl = this.tpl;
+    const eLabel = this.eLabel;
     const tplView = this.tplView;
     const tHead = this.tHead;
     const tTail = this.tTail;
@@ -1059,6 +1075,7 @@ export class FunctionRewriter {
           len = putRun(buf, view, len, tpl, tplView, 0, tHead);
           len = putSleb(buf, len, arg);
           len = putRun(buf, view, len, tpl, tplView, tHead, tTail);
+          len = putU32(buf, len, eLabel[i]!);
           break;
         case Edit.Branch:
           buf[len++] = 0x0c;
@@ -1082,8 +1099,8 @@ export class FunctionRewriter {
    * Builds the fixed bytes of charges and reloads for a function whose gas local is `local`.
    *
    * Charge: `local.get g; i64.const cost; i64.sub; local.tee g; global.set G; local.get g;
-   * i64.const 0; i64.lt_s; if; unreachable; end` — a negative counter is the out-of-gas sentinel,
-   * and the trap is bare: a call on the cold path makes V8 spill registers around every metered
+   * i64.const 0; i64.lt_s; br_if <trap block>` (the label is emitted per charge, from its depth) —
+   * a negative counter is the out-of-gas sentinel, and the trap is bare: a call on the cold path makes V8 spill registers around every metered
    * block (measured on SHA-256: 1.7x with a call, 1.3x without). The counter lives in a local (a
    * register) and is stored to the global at every charge, so the host and callees always see the
    * exact value; after a call the local is reloaded (`global.get G; local.set g`). Measured on
@@ -1107,10 +1124,7 @@ export class FunctionRewriter {
     t[i++] = 0x42;
     t[i++] = 0x00;
     t[i++] = 0x53;
-    t[i++] = 0x04;
-    t[i++] = 0x40;
-    t[i++] = 0x00;
-    t[i++] = 0x0b;
+    t[i++] = 0x0d;
     this.tTail = i;
     t[i++] = 0x23;
     i = putU32(t, i, g);

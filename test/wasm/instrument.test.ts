@@ -153,9 +153,9 @@ describe('instrument', () => {
 });
 
 const GOLDEN: Record<string, string> = {
-  'br_table/br_table.0.wasm': 'e6e7e84a3b79b63f',
-  'fac/fac.0.wasm': 'd65c877963ef0fbf',
-  'memory_grow/memory_grow.0.wasm': '4702a1dbb6bac8ae',
-  'simd_lane/simd_lane.0.wasm': '6a6169761f171f14',
-  'start/start.3.wasm': '5b107e177b7c5316',
+  'br_table/br_table.0.wasm': '31a6e870cbc9c91d',
+  'fac/fac.0.wasm': '76fbe6496ec9151e',
+  'memory_grow/memory_grow.0.wasm': '5e2aec33bdf5ee2c',
+  'simd_lane/simd_lane.0.wasm': 'c0c51e86be523746',
+  'start/start.3.wasm': '15534560ccc74632',
 };
