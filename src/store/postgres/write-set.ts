@@ -178,7 +178,7 @@ function row(op: WriteOp, blob: Blob, now: number): Row {
     case 'workflow.consume':
       return { w: op.workflowId, seq: op.seq, l: op.location };
     case 'workflow.park':
-      return { id: op.id, wake: op.wakeAt, sig: op.signal, child: op.child, now: op.now };
+      return { id: op.id, wake: op.wakeAt, sig: op.signals, child: op.children, now: op.now };
     default:
       return assertNever(op, 'write op');
   }
