@@ -9,6 +9,8 @@ export type { StepInfo, StepOptions, WorkflowTransaction, LoopOptions, LoopResul
 export type { ActorCalls, ActorReply, QueryResult, ActorCallOptions } from './actors.js';
 export type { HistoryInfo } from './run.js';
 export type { SignalWaitOptions, ChildOptions } from './waits.js';
+export { checkReplays } from './check.js';
+export type { ReplayCheckOptions, ReplayCheckReport, Divergence } from './check.js';
 export { History, childLocation } from './history.js';
 export type { ReplayEvent, EventKind, PatchLookup } from './history.js';
 export { CheckpointPolicy } from './loop-policy.js';
