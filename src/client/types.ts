@@ -78,6 +78,12 @@ export interface WorkflowInfo {
   error: unknown;
   leaseOwner: string | null;
   cancelRequested: boolean;
+  /** The workflow that started this one with `ctx.child`, or null. */
+  parentId: string | null;
+  /** The code version of the runner that started it. */
+  version: string;
+  /** Waiting for a signal or a child, holding no lease. */
+  parked: boolean;
   createdAt: string;
   updatedAt: string;
 }

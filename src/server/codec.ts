@@ -81,6 +81,9 @@ export const workflowJson = (w: WorkflowRecord) => ({
   error: value(w.error),
   leaseOwner: w.leaseOwner,
   cancelRequested: w.cancelRequested,
+  parentId: w.parentId,
+  version: w.version,
+  parked: w.parked,
   createdAt: new Date(w.createdAt).toISOString(),
   updatedAt: new Date(w.updatedAt).toISOString(),
 });
