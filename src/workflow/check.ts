@@ -62,6 +62,9 @@ const NO_ACTORS: ActorCalls = {
   query: () => Promise.reject(new ReplayOnly()),
 };
 
+/** One logger for every replay: a replay logs nothing. */
+const SILENT = pino({ level: 'silent' });
+
 const STATUSES: readonly WorkflowRecord['status'][] = ['pending', 'succeeded', 'failed', 'cancelled'];
 
 const effectText = (e: EffectRef): string => (e.name === '' ? e.kind : `${e.kind} '${e.name}'`);
@@ -116,7 +119,7 @@ export async function replayOne(store: Store, queue: GroupCommit, record: Workfl
     owner: 'replay-check',
     historyWarnEvents: Number.MAX_SAFE_INTEGER,
     historyMaxEvents: Number.MAX_SAFE_INTEGER,
-    logger: pino({ level: 'silent' }),
+    logger: SILENT,
     version: record.version,
     started: () => undefined,
     check: true,
