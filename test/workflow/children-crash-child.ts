@@ -6,6 +6,7 @@
  */
 import { Tessera } from '../../src/tessera.js';
 import type { WorkflowContext } from '../../src/workflow/index.js';
+import { startAndWait } from './crash-runs.js';
 
 const [dbPath, run, perRun] = process.argv.slice(2);
 const t = await Tessera.open({
@@ -27,10 +28,4 @@ t.workflow('parent', async (ctx: WorkflowContext) => {
   return sum + a + b;
 });
 
-for (let k = 0; k < Number(perRun); k++) await t.startWorkflow('parent', null, { id: `p${run}-${k}` });
-console.log('ready');
-const ids: string[] = [];
-for (let r = 0; r <= Number(run); r++) for (let k = 0; k < Number(perRun); k++) ids.push(`p${r}-${k}`);
-const results = await Promise.all(ids.map((id) => t.workflowHandle<number>(id).result()));
-console.log(`done ${JSON.stringify(results)}`);
-await t.close();
+await startAndWait(t, 'parent', 'p', Number(run), Number(perRun));

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChildWorkflowFailed, WorkflowCancelled, WorkflowFailed, type WorkflowContext } from '../../src/workflow/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { dbPath, tessera, until } from './fixture.js';
+import { runChild as runCrashChild } from './crash-runs.js';
 
 const script = new URL('./children-crash-child.ts', import.meta.url).pathname;
 const tmp = tempDir();
@@ -16,24 +16,7 @@ const KILLS = 20;
 const CHILDREN = 6;
 
 /** Runs the child process; kills it `killAfterMs` after it is ready, or waits for its results. */
-function runChild(db: string, run: number, killAfterMs: number | null): Promise<number[] | null> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', script, db, String(run), String(PER_RUN)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (killAfterMs !== null && out.includes('ready\n') && !p.killed) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-    });
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('exit', (code, signal) => {
-      const done = /done (.*)\n/.exec(out);
-      if (done) resolve(JSON.parse(done[1]!) as number[]);
-      else if (signal === 'SIGKILL') resolve(null);
-      else reject(new Error(`child failed (${code}): ${stderr}`));
-    });
-  });
-}
+const runChild = (db: string, run: number, killAfterMs: number | null): Promise<number[] | null> => runCrashChild(script, [db, String(run), String(PER_RUN)], killAfterMs);
 
 describe('child workflows', () => {
   it('a child returns its result to the parent; the link shows both ways', async () => {
