@@ -2,6 +2,7 @@ import { checkId, checkOneOf } from '../api/index.js';
 import type { HistoryEvent, WorkflowInfo } from '../client/index.js';
 import type { WorkflowEventRecord, WorkflowRecord } from '../store/index.js';
 import { decodeValue, UnknownWorkflow } from '../workflow/index.js';
+import { registerCheck } from './check.js';
 import type { TesseraCommand } from './command.js';
 import { limitFlag } from './flags.js';
 import { printJson } from './json.js';
@@ -16,7 +17,7 @@ const brief = (text: string | null, max = 80): string => {
 
 /** `tessera workflows` and `tessera workflow <id>`: what the workflows of a store are doing. */
 export function registerWorkflows(program: TesseraCommand): void {
-  program
+  const workflows = program
     .command('workflows')
     .description('list the workflows of a store, most recently updated first, with counts per status (read-only)')
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
@@ -33,6 +34,7 @@ export function registerWorkflows(program: TesseraCommand): void {
         console.log(`${w.id}  ${w.name}  ${w.status}  updated ${when(w.updatedAt)}${w.leaseOwner ? `  leased by ${w.leaseOwner}` : ''}`);
       }
     });
+  registerCheck(workflows);
 
   program
     .command('workflow')

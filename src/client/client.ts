@@ -215,6 +215,15 @@ export class TesseraClient {
     await this.call({ method: 'POST', path: `/v1/workflows/${id(workflowId)}/cancel` });
   }
 
+  /**
+   * Sends a workflow a signal. Not retried: the store keeps every signal it is sent, so a retry
+   * after a lost answer could deliver it twice.
+   */
+  async signalWorkflow(workflowId: string, name: string, payload?: unknown): Promise<void> {
+    const body = `{"payload":${workflowJson(payload ?? null)}}`;
+    await this.call({ method: 'POST', path: `/v1/workflows/${id(workflowId)}/signals/${id(name)}`, body, type: 'application/json' }, undefined, false);
+  }
+
   /** Whether the server is ready (not closing, workers up). */
   async ready(): Promise<boolean> {
     try {

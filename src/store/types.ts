@@ -320,10 +320,10 @@ export type WorkflowOp =
   | { kind: 'workflow.consume'; workflowId: string; seq: number; location: string }
   /**
    * Parks a run: gives its lease back and leaves it unclaimable until woken (a signal, a child's
-   * end, a cancel) or until `wakeAt`. It is not parked (only released) when what it waits for is
-   * already there: an unconsumed signal named `signal`, or child `child` ended.
+   * end, a cancel) or until `wakeAt`. It is not parked (only released) when something it waits
+   * for is already there: an unconsumed signal of one of `signals`, or one of `children` ended.
    */
-  | { kind: 'workflow.park'; id: string; wakeAt: number | null; signal: string | null; child: string | null; now: number }
+  | { kind: 'workflow.park'; id: string; wakeAt: number | null; signals: readonly string[]; children: readonly string[]; now: number }
   | { kind: 'workflow.data.put'; key: string; value: string }
   /**
    * Deletes the forgotten events of the iterations before `before` of the loop at `loop` (what

@@ -223,7 +223,13 @@ export class WorkflowContext {
     const left = wakeAt - clock.now();
     if (left > 0) {
       this.run.fresh(location, 'sleep', '');
-      await clock.sleep(left, this.run.abortSignal);
+      // A sleeping branch keeps the run here: a timer in memory, as before waits could park.
+      this.run.enter();
+      try {
+        await clock.sleep(left, this.run.abortSignal);
+      } finally {
+        this.run.leave();
+      }
     }
     this.live();
   }
@@ -422,17 +428,22 @@ export class WorkflowContext {
     if (recorded) return replayed<T>(recorded.result, recorded.error, name, location);
     this.run.fresh(location, kind, name);
     this.live();
-    let value: T;
+    this.run.enter();
     try {
-      value = await run(location);
-    } catch (err) {
-      if (!(err instanceof FailedEffect)) throw err;
-      const reason = recordError(err.cause);
-      await this.run.record({ location, kind, name, result: null, error: JSON.stringify(reason) });
-      throw new StepFailed(name, location, reason, { cause: err.cause });
+      let value: T;
+      try {
+        value = await run(location);
+      } catch (err) {
+        if (!(err instanceof FailedEffect)) throw err;
+        const reason = recordError(err.cause);
+        await this.run.record({ location, kind, name, result: null, error: JSON.stringify(reason) });
+        throw new StepFailed(name, location, reason, { cause: err.cause });
+      }
+      await this.run.record({ location, kind, name, result: encodeValue(value), error: null }, options.ops, options.durable);
+      return value;
+    } finally {
+      this.run.leave();
     }
-    await this.run.record({ location, kind, name, result: encodeValue(value), error: null }, options.ops, options.durable);
-    return value;
   }
 
   private async attempt<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, attempt: number, timeoutMs: number | undefined): Promise<T> {

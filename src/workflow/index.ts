@@ -11,6 +11,8 @@ export type { HistoryInfo } from './run.js';
 export type { SignalWaitOptions, ChildOptions } from './waits.js';
 export type { RetainForgotten } from './retention.js';
 export type { WorkflowRegistration } from './limits.js';
+export { checkReplays } from './check.js';
+export type { ReplayCheckOptions, ReplayCheckReport, Divergence } from './check.js';
 export { History, childLocation } from './history.js';
 export type { ReplayEvent, EventKind, PatchLookup } from './history.js';
 export { CheckpointPolicy } from './loop-policy.js';

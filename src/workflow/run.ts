@@ -44,8 +44,11 @@ export interface RunDeps {
 export interface ParkRequest {
   /** A record to commit with the park (a wait's deadline), if any. */
   event?: Omit<WorkflowEventRecord, 'workflowId' | 'forgotten'>;
+  /** When the wait times out, or null. */
   wakeAt: number | null;
+  /** The signal name it waits for, or null. */
   signal: string | null;
+  /** The child it waits for, or null. */
   child: string | null;
 }
 
@@ -94,6 +97,11 @@ export class Run {
   private warned = false;
   /** Signal takes of this run, one after another (see {@link exclusive}). */
   private takes: Promise<unknown> = Promise.resolve();
+  /** Effects and waits of any branch in progress: the run parks only once there are none. */
+  private busy = 0;
+  /** Waits that found nothing, and how to stop them once the run parks (or fails to). */
+  private idle: { wait: ParkRequest; reject: (err: unknown) => void }[] = [];
+  private parkScheduled = false;
   /** The first divergence met: a replay check reports it whatever the function throws after it. */
   divergence: NonDeterminism | null = null;
 
@@ -157,17 +165,58 @@ export class Run {
     return p;
   }
 
+  /** An effect or a wait of some branch starts: the run does not park while it runs. */
+  enter(): void {
+    this.busy++;
+  }
+
+  /** It ended: if every other branch waits, the run parks. */
+  leave(): void {
+    this.busy--;
+    this.considerParking();
+  }
+
   /**
-   * Parks the run: commits what is buffered with the park (the lease goes back in the same write
-   * set), then stops the run with `Parked`. A signal, a child's end or a cancel wakes it, on
-   * whichever runner claims it then.
+   * A wait (entered) found nothing to take. Once no branch is busy — after a turn of the event
+   * loop, so that branches between two effects reach their next one — the run parks: what is
+   * buffered commits with the park (the lease goes back in the same write set), then the run stops
+   * with `Parked` and every idle wait rejects with it. A signal, a child's end or a cancel wakes
+   * the run, on whichever runner claims it then, and its replay comes back to these waits.
    */
-  async park(wait: ParkRequest): Promise<never> {
-    if (wait.event) this.note(wait.event);
-    await this.flush([{ kind: 'workflow.park', id: this.workflowId, wakeAt: wait.wakeAt, signal: wait.signal, child: wait.child, now: this.deps.clock.now() }]);
-    const reason = new Parked(this.workflowId, wait.wakeAt);
+  park(wait: ParkRequest): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      this.idle.push({ wait, reject });
+      this.leave();
+    });
+  }
+
+  private considerParking(): void {
+    if (this.busy > 0 || this.idle.length === 0 || this.parkScheduled) return;
+    this.parkScheduled = true;
+    setImmediate(() => {
+      this.parkScheduled = false;
+      if (this.busy > 0 || this.idle.length === 0) return;
+      const idle = this.idle;
+      this.idle = [];
+      this.parkNow(idle.map((i) => i.wait)).then(
+        (reason) => idle.forEach((i) => i.reject(reason)),
+        (err: unknown) => idle.forEach((i) => i.reject(err)),
+      );
+    });
+  }
+
+  /** Parks for these waits; resolves with what stops the run (Parked, or an abort that came first). */
+  private async parkNow(waits: ParkRequest[]): Promise<unknown> {
+    if (this.abort.signal.aborted) return this.abort.signal.reason;
+    const deadlines = waits.flatMap((w) => (w.wakeAt === null ? [] : [w.wakeAt]));
+    const wakeAt = deadlines.length === 0 ? null : Math.min(...deadlines);
+    for (const w of waits) if (w.event) this.note(w.event);
+    const signals = [...new Set(waits.flatMap((w) => (w.signal === null ? [] : [w.signal])))];
+    const children = waits.flatMap((w) => (w.child === null ? [] : [w.child]));
+    await this.flush([{ kind: 'workflow.park', id: this.workflowId, wakeAt, signals, children, now: this.deps.clock.now() }]);
+    const reason = new Parked(this.workflowId, wakeAt);
     this.abort.abort(reason);
-    throw reason;
+    return reason;
   }
 
   /** Commits everything buffered (after any commit in flight); resolves when durable. */

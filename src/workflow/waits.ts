@@ -45,29 +45,42 @@ export async function waitForSignal(run: Run, location: string, name: string, re
     deadline = s.deadline;
   }
   run.fresh(location, 'signal', name);
-  return run.exclusive(async () => {
-    if (run.abortSignal.aborted) throw run.abortSignal.reason;
-    const signal = await run.deps.store.workflows.nextSignal(run.workflowId, name);
-    const event = (state: SignalState): { location: string; kind: 'signal'; name: string; result: string; error: null } => ({
-      location,
-      kind: 'signal',
-      name,
-      result: encodeValue(state),
-      error: null,
-    });
-    if (signal) {
-      const payload = decodeValue(signal.payload);
-      const consume: WriteOp = { kind: 'workflow.consume', workflowId: run.workflowId, seq: signal.seq, location };
-      await run.record(event({ state: 'received', seq: signal.seq, payload }), [consume], true);
-      return payload;
-    }
-    if (deadline !== null && clock.now() >= deadline) {
-      await run.record(event({ state: 'timedOut' }), [], true);
-      throw new SignalTimeout(name, location);
-    }
-    const waiting = deadline !== null && !recorded ? event({ state: 'waiting', deadline }) : undefined;
-    return run.park({ event: waiting, wakeAt: deadline, signal: name, child: null });
+  const event = (state: SignalState): { location: string; kind: 'signal'; name: string; result: string; error: null } => ({
+    location,
+    kind: 'signal',
+    name,
+    result: encodeValue(state),
+    error: null,
   });
+  run.enter();
+  let taken: SignalState | null;
+  try {
+    // One take at a time in a run, so two waits never take one signal; a wait that finds nothing
+    // leaves the section before it parks, so the next wait looks too.
+    taken = await run.exclusive(async () => {
+      if (run.abortSignal.aborted) throw run.abortSignal.reason;
+      const signal = await run.deps.store.workflows.nextSignal(run.workflowId, name);
+      if (signal) {
+        const received: SignalState = { state: 'received', seq: signal.seq, payload: decodeValue(signal.payload) };
+        const consume: WriteOp = { kind: 'workflow.consume', workflowId: run.workflowId, seq: signal.seq, location };
+        await run.record(event(received), [consume], true);
+        return received;
+      }
+      if (deadline !== null && clock.now() >= deadline) {
+        const timedOut: SignalState = { state: 'timedOut' };
+        await run.record(event(timedOut), [], true);
+        return timedOut;
+      }
+      return null;
+    });
+  } catch (err) {
+    run.leave();
+    throw err;
+  }
+  if (taken === null) return run.park({ event: deadline !== null && !recorded ? event({ state: 'waiting', deadline }) : undefined, wakeAt: deadline, signal: name, child: null });
+  run.leave();
+  if (taken.state === 'received') return taken.payload;
+  throw new SignalTimeout(name, location);
 }
 
 /** The child workflow at `location`, given what is recorded there (if anything). */
@@ -78,24 +91,39 @@ export async function child(run: Run, location: string, name: string, input: unk
     if (recorded.error !== null) throw new ChildWorkflowFailed(s.childId, JSON.parse(recorded.error) as RecordedError);
     if (s.state === 'done') return s.output;
     childId = s.childId;
-  } else {
-    run.fresh(location, 'child', name);
-    if (run.abortSignal.aborted) throw run.abortSignal.reason;
-    const create: WriteOp = { kind: 'workflow.create', id: childId, name, input: encodeValue(input), now: run.deps.clock.now(), parentId: run.workflowId, version: run.deps.version };
-    await run.record({ location, kind: 'child', name, result: encodeValue({ state: 'started', childId }), error: null }, [create], true);
-    run.deps.started(childId);
   }
   run.fresh(location, 'child', name);
+  run.enter();
+  let ended: { output: unknown } | null;
+  try {
+    if (run.abortSignal.aborted) throw run.abortSignal.reason;
+    if (!recorded) {
+      const create: WriteOp = { kind: 'workflow.create', id: childId, name, input: encodeValue(input), now: run.deps.clock.now(), parentId: run.workflowId, version: run.deps.version };
+      await run.record({ location, kind: 'child', name, result: encodeValue({ state: 'started', childId }), error: null }, [create], true);
+      run.deps.started(childId);
+    }
+    ended = await childEnd(run, location, name, childId);
+  } catch (err) {
+    run.leave();
+    throw err;
+  }
+  if (ended === null) return run.park({ wakeAt: null, signal: null, child: childId });
+  run.leave();
+  return ended.output;
+}
+
+/** Records the child's end if it has ended (its output, or throws its failure); null while it runs. */
+async function childEnd(run: Run, location: string, name: string, childId: string): Promise<{ output: unknown } | null> {
   const c = await run.deps.store.workflows.get(childId);
   if (!c) throw new UnknownWorkflow(childId);
   if (c.name !== name) throw new WorkflowIdConflict(childId, c.name);
-  if (c.status === 'pending') return run.park({ wakeAt: null, signal: null, child: childId });
+  if (c.status === 'pending') return null;
   const done = (error: string | null, output: unknown): Promise<void> =>
     run.record({ location, kind: 'child', name, result: encodeValue({ state: 'done', childId, output }), error }, [], true);
   if (c.status === 'succeeded') {
     const output = decodeValue(c.output);
     await done(null, output);
-    return output;
+    return { output };
   }
   const reason: RecordedError =
     c.status === 'failed' ? decodeValue<RecordedError>(c.error) : { name: 'WorkflowCancelled', code: 'WORKFLOW_CANCELLED', message: `workflow ${childId} was cancelled` };

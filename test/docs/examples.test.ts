@@ -36,6 +36,15 @@ describe('the README runs: every snippet is a file under examples/node/, run her
     }
   });
 
+  it('the approval snippet takes a child result and a signal along the patched branch, and a second run returns the recorded result', async () => {
+    const cwd = workDir();
+    for (let i = 0; i < 2; i++) {
+      const out = ok(await runTs('approval.ts', cwd));
+      expect(out).toContain("approve-42: { approved: true, sent: 'texted about order-42' }");
+      expect(out).toMatch(/0 child kyc\n {2}1 signal decision\n {2}2 patch notify-v2\n {2}3 step notify\n/);
+    }
+  });
+
   it('the library snippet executes a guest on the engine alone', async () => {
     const cwd = workDir();
     for (let i = 0; i < 2; i++) expect(ok(await runTs('library.ts', cwd))).toMatch(/^status ok, reply 1, gas \d+, writes 1$/m);

@@ -570,18 +570,18 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(second.seq).toBeGreaterThan(first.seq);
         await store.commit([{ kind: 'workflow.consume', workflowId: 'w', seq: second.seq, location: '1' }]);
         // Parked on a name with no signal left: no lease, not claimable until woken or timed out.
-        await store.commit([{ kind: 'workflow.park', id: 'w', wakeAt: 1000, signal: 'go', child: null, now: 110 }]);
+        await store.commit([{ kind: 'workflow.park', id: 'w', wakeAt: 1000, signals: ['go'], children: [], now: 110 }]);
         expect(await store.workflows.get('w')).toMatchObject({ parked: true, wakeAt: 1000, leaseOwner: null, leaseUntil: 0 });
         expect(await store.workflows.claim({ ...claim, now: 120 })).toEqual([]);
         expect((await store.workflows.claim({ ...claim, now: 1000, id: 'w' })).map((w) => [w.id, w.parked, w.wakeAt])).toEqual([['w', false, null]]);
         await store.workflows.release('A', ['w']);
-        await store.commit([{ kind: 'workflow.park', id: 'w', wakeAt: null, signal: 'go', child: null, now: 130 }]);
+        await store.commit([{ kind: 'workflow.park', id: 'w', wakeAt: null, signals: ['go'], children: [], now: 130 }]);
         expect(await store.workflows.claim({ ...claim, now: 5000 })).toEqual([]);
         await store.commit([signal('go', '4')]);
         expect((await store.workflows.get('w'))!.parked).toBe(false);
         expect((await store.workflows.claim({ ...claim, now: 140 })).map((w) => w.id)).toEqual(['w']);
         // Parking with the awaited signal already there releases the lease but does not park.
-        await store.commit([{ kind: 'workflow.park', id: 'w', wakeAt: null, signal: 'go', child: null, now: 150 }]);
+        await store.commit([{ kind: 'workflow.park', id: 'w', wakeAt: null, signals: ['go'], children: [], now: 150 }]);
         expect(await store.workflows.get('w')).toMatchObject({ parked: false, leaseOwner: null });
         // So does a stop signal for another name, through a wake of its own.
         expect((await store.workflows.nextSignal('w', 'stop'))!.payload).toBe('2');
@@ -594,7 +594,7 @@ export function storeContract(name: string, target: ContractTarget): void {
         await store.commit([{ kind: 'workflow.create', id: 'p/0', name: 'c', input: '2', now: 2, parentId: 'p', version: 'v1' }]);
         await store.commit([{ kind: 'workflow.create', id: 'p/0/0', name: 'c', input: '3', now: 3, parentId: 'p/0', version: 'v1' }]);
         expect(await store.workflows.get('p/0')).toMatchObject({ parentId: 'p', version: 'v1', cancelRequested: false });
-        await store.commit([{ kind: 'workflow.park', id: 'p', wakeAt: null, signal: null, child: 'p/0', now: 4 }]);
+        await store.commit([{ kind: 'workflow.park', id: 'p', wakeAt: null, signals: [], children: ['p/0'], now: 4 }]);
         expect((await store.workflows.get('p'))!.parked).toBe(true);
         await store.commit([{ kind: 'workflow.finish', id: 'p/0/0', status: 'succeeded', output: '1', error: null, now: 5 }]);
         expect((await store.workflows.get('p/0'))!.parked).toBe(false);
@@ -611,7 +611,7 @@ export function storeContract(name: string, target: ContractTarget): void {
         await store.commit([{ kind: 'workflow.create', id: 'p/1', name: 'c', input: 'null', now: 7, parentId: 'p' }]);
         expect((await store.workflows.get('p/1'))!.cancelRequested).toBe(true);
         // Parking a run whose cancel was requested leaves it claimable, so that it ends.
-        await store.commit([{ kind: 'workflow.park', id: 'p', wakeAt: null, signal: 'x', child: null, now: 8 }]);
+        await store.commit([{ kind: 'workflow.park', id: 'p', wakeAt: null, signals: ['x'], children: [], now: 8 }]);
         expect((await store.workflows.get('p'))!.parked).toBe(false);
       });
     });

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Tessera } from '../../src/tessera.js';
 import { Loop, type WorkflowContext } from '../../src/workflow/index.js';
+import { startAndWait } from './crash-runs.js';
 
 const [dbPath, run, perRun, iterations] = process.argv.slice(2);
 const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
@@ -36,10 +37,4 @@ t.workflow('job', async (ctx: WorkflowContext) => {
   return total;
 });
 
-for (let k = 0; k < Number(perRun); k++) await t.startWorkflow('job', null, { id: `w${run}-${k}` });
-console.log('ready');
-const ids: string[] = [];
-for (let r = 0; r <= Number(run); r++) for (let k = 0; k < Number(perRun); k++) ids.push(`w${r}-${k}`);
-const results = await Promise.all(ids.map((id) => t.workflowHandle<number>(id).result()));
-console.log(`done ${JSON.stringify(results)}`);
-await t.close();
+await startAndWait(t, 'job', 'w', Number(run), Number(perRun));

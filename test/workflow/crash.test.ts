@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
+import { runChild as runCrashChild } from './crash-runs.js';
 
 const child = new URL('./crash-child.ts', import.meta.url).pathname;
 const tmp = tempDir();
@@ -12,25 +12,8 @@ const PER_RUN = 2;
 const ITERATIONS = 300;
 const KILLS = 20;
 
-/** Runs the child; kills it `killAfterMs` after it is ready, or waits for its results. */
-function runChild(db: string, run: number, killAfterMs: number | null): Promise<number[] | null> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, db, String(run), String(PER_RUN), String(ITERATIONS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (killAfterMs !== null && out.includes('ready\n') && !p.killed) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-    });
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('exit', (code, signal) => {
-      const done = /done (.*)\n/.exec(out);
-      if (done) resolve(JSON.parse(done[1]!) as number[]);
-      else if (signal === 'SIGKILL') resolve(null);
-      else reject(new Error(`child failed (${code}): ${stderr}`));
-    });
-  });
-}
+/** Runs the child process; kills it `killAfterMs` after it is ready, or waits for its results. */
+const runChild = (db: string, run: number, killAfterMs: number | null): Promise<number[] | null> => runCrashChild(child, [db, String(run), String(PER_RUN), String(ITERATIONS)], killAfterMs);
 
 describe('workflow crash safety', () => {
   it('after 20 SIGKILLs at random points, every workflow completes with the right output; no transaction or actor message applied twice', async () => {

@@ -2,7 +2,6 @@ import { checkId, checkKnownKeys, checkObject, checkOneOf, checkOptionalId } fro
 import type { WorkflowRecord } from '../../store/index.js';
 import { decodeValue, UnknownWorkflow } from '../../workflow/index.js';
 import { eventJson, workflowJson } from '../codec.js';
-import { NotImplemented } from '../errors.js';
 import { json, object, params, query, S, type JsonSchema, type RouteContext, type RouteDef } from '../route.js';
 
 const STATUSES: readonly WorkflowRecord['status'][] = ['pending', 'succeeded', 'failed', 'cancelled'];
@@ -27,7 +26,7 @@ const WORKFLOW: JsonSchema = object({
 const EVENT = object({ location: { type: 'string' }, kind: { type: 'string' }, name: { type: 'string' }, result: { description: VALUE_DOC }, error: {}, forgotten: { type: 'boolean' } });
 const ID = object({ workflowId: { type: 'string' } });
 
-/** Workflow routes: list and get (read), start and cancel (admin); signals are not served yet (501). */
+/** Workflow routes: list and get (read), start and cancel (admin), signals (client). */
 export function workflowRoutes(ctx: RouteContext, jsonLimit: number): RouteDef[] {
   const t = ctx.tessera;
   return [
@@ -111,12 +110,17 @@ export function workflowRoutes(ctx: RouteContext, jsonLimit: number): RouteDef[]
       method: 'POST',
       path: '/v1/workflows/{id}/signals/{name}',
       operationId: 'signalWorkflow',
-      summary: 'Send a signal to a workflow (not served yet: workflow signals come in a later version)',
+      summary: "Send a signal to a workflow: stored durably, taken by its next ctx.waitForSignal(name) in arrival order; a parked workflow is woken",
       role: 'client',
       params: { id: S.id, name: S.id },
-      responses: { 501: { description: 'not available in this version' } },
-      async handler() {
-        throw new NotImplemented('workflow signals');
+      body: { kind: 'json', limit: jsonLimit, schema: object({ payload: { description: VALUE_DOC } }, ['payload']) },
+      responses: { 202: { description: 'stored', content: json(ID) }, 404: { description: 'no such workflow' } },
+      async handler(req, reply) {
+        const body = req.body === undefined ? {} : checkObject('body', req.body);
+        checkKnownKeys('body', body, ['payload']);
+        const { id, name } = params(req);
+        await t.signal(checkId('id', id), checkId('name', name), decodeValue(JSON.stringify(body.payload ?? null)));
+        return reply.code(202).send({ workflowId: id });
       },
     },
   ];

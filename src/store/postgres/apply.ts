@@ -142,12 +142,12 @@ export const APPLY_CASES_2: ApplyCases = {
       FROM jsonb_to_recordset(run->'r') AS r(w text, seq int8, l text)
       WHERE s.seq = r.seq AND s.workflow_id = r.w AND s.consumed_at IS NULL;`,
   'workflow.park': `
-      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(id text, wake int8, sig text, child text, now int8) LOOP
+      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(id text, wake int8, sig jsonb, child jsonb, now int8) LOOP
         PERFORM 1 FROM workflow WHERE id = f.id FOR UPDATE;
         UPDATE workflow SET lease_owner = NULL, lease_until = 0, updated_at = f.now, wake_at = f.wake,
           parked = NOT (cancel_requested
-            OR (f.sig IS NOT NULL AND EXISTS (SELECT 1 FROM workflow_signal WHERE workflow_id = f.id AND name = f.sig AND consumed_at IS NULL))
-            OR (f.child IS NOT NULL AND EXISTS (SELECT 1 FROM workflow WHERE id = f.child AND status <> 'pending')))
+            OR EXISTS (SELECT 1 FROM workflow_signal WHERE workflow_id = f.id AND consumed_at IS NULL AND name IN (SELECT jsonb_array_elements_text(f.sig)))
+            OR EXISTS (SELECT 1 FROM workflow WHERE id IN (SELECT jsonb_array_elements_text(f.child)) AND status <> 'pending'))
         WHERE id = f.id AND status = 'pending';
       END LOOP;`,
 };

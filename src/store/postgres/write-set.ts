@@ -208,7 +208,7 @@ function row(op: WriteOp, blob: Blob, now: number, ctx: ShardContext): Row {
     case 'workflow.consume':
       return { w: op.workflowId, seq: op.seq, l: op.location };
     case 'workflow.park':
-      return { id: op.id, wake: op.wakeAt, sig: op.signal, child: op.child, now: op.now };
+      return { id: op.id, wake: op.wakeAt, sig: op.signals, child: op.children, now: op.now };
     case 'workflow.prune':
       return { w: op.workflowId, l: op.loop, b: op.before, u: op.unwritten, now: op.now };
     case 'workflow.purge':

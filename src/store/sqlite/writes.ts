@@ -76,8 +76,8 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     park: db.prepare(
       `UPDATE workflow SET lease_owner = NULL, lease_until = 0, updated_at = @now, wake_at = @wakeAt,
          parked = CASE WHEN cancel_requested = 1
-           OR (@signal IS NOT NULL AND EXISTS (SELECT 1 FROM workflow_signal WHERE workflow_id = @id AND name = @signal AND consumed_at IS NULL))
-           OR (@child IS NOT NULL AND EXISTS (SELECT 1 FROM workflow WHERE id = @child AND status <> 'pending')) THEN 0 ELSE 1 END
+           OR EXISTS (SELECT 1 FROM workflow_signal WHERE workflow_id = @id AND consumed_at IS NULL AND name IN (SELECT value FROM json_each(@signals)))
+           OR EXISTS (SELECT 1 FROM workflow WHERE id IN (SELECT value FROM json_each(@children)) AND status <> 'pending') THEN 0 ELSE 1 END
        WHERE id = @id AND status = 'pending'`,
     ),
     claim: db.prepare(
@@ -198,7 +198,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           q.consume.run(op.location, op.seq, op.workflowId);
           break;
         case 'workflow.park':
-          q.park.run({ id: op.id, now: op.now, wakeAt: op.wakeAt, signal: op.signal, child: op.child });
+          q.park.run({ id: op.id, now: op.now, wakeAt: op.wakeAt, signals: JSON.stringify(op.signals), children: JSON.stringify(op.children) });
           break;
         case 'workflow.data.put':
           q.putData.run(op.key, op.value);
