@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { checkStoreSpec, checkString, parseGasLimit, parseInteger } from '../api/index.js';
-import { Governor } from '../exec/index.js';
+import type { Budget } from '../exec/index.js';
+import { DEFAULT_BUDGET } from '../processor/index.js';
 import { InsecureBind, InvalidTokensFile, isLoopback, loadTokens, TesseraServer, type TokenEntry } from '../server/index.js';
 import { Tessera } from '../tessera.js';
 import { InvalidArgument } from '../util/index.js';
@@ -26,14 +27,18 @@ function tokensFrom(path: string): TokenEntry[] {
   }
 }
 
-/** Per-account budgets (accounts are token names) when either flag is given. */
-function governorFrom(flags: ServeFlags): Governor | undefined {
+/**
+ * Every account's budget (accounts are token names) when either flag is given; the other keeps
+ * its default. It is the processor's, charged when a message is accepted and while a query runs
+ * (an engine governor would only see executions that name an account, which batches do not).
+ */
+function budgetFrom(flags: ServeFlags): Budget | undefined {
   if (flags.accountGas === undefined && flags.accountConcurrency === undefined) return undefined;
-  return new Governor({
-    gasPerWindow: flags.accountGas === undefined ? 2n ** 63n - 1n : parseGasLimit('--account-gas', flags.accountGas),
+  return {
+    gasPerWindow: flags.accountGas === undefined ? DEFAULT_BUDGET.gasPerWindow : parseGasLimit('--account-gas', flags.accountGas),
     windowMs: 60_000,
-    maxConcurrent: flags.accountConcurrency === undefined ? 2 ** 31 - 1 : parseInteger('--account-concurrency', flags.accountConcurrency, 1, 2 ** 31 - 1),
-  });
+    maxConcurrent: flags.accountConcurrency === undefined ? DEFAULT_BUDGET.maxConcurrent : parseInteger('--account-concurrency', flags.accountConcurrency, 1, 2 ** 31 - 1),
+  };
 }
 
 /**
@@ -59,8 +64,8 @@ export function registerServe(program: Command): void {
       const graceMs = parseInteger('--grace-ms', flags.graceMs, 0, MAX_TIMER_MS);
       const tokens = flags.tokens === undefined ? undefined : tokensFrom(flags.tokens);
       if (tokens === undefined && !isLoopback(host)) throw new InvalidArgument('--host', new InsecureBind(host).message);
-      const governor = governorFrom(flags);
-      const tessera = await Tessera.open({ store, ...(governor ? { engine: { governor } } : {}) });
+      const budget = budgetFrom(flags);
+      const tessera = await Tessera.open({ store, ...(budget ? { processor: { accounts: { default: budget } } } : {}) });
       let server: TesseraServer;
       try {
         server = await TesseraServer.start(tessera, { host, port, tokens, graceMs });
