@@ -201,7 +201,7 @@ describe('messages, replies, queries, state', () => {
     const q = await c.query('q1', 'get x');
     expect(q).toMatchObject({ status: 'ok', error: null, logs: [] });
     expect(q.timings.total).toBeGreaterThanOrEqual(q.timings.run);
-    expect(text(q.reply)).toBe('hello');
+    expect(text(q.payload)).toBe('hello');
     await c.query('q1', 'put x changed');
     expect(text(await c.stateValue('q1', 'k:x'))).toBe('hello');
     const raw = await fetch(`${s.url}/v1/actors/q1/query`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'get x' });
