@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import { checkStoreSpec, checkString, parseGasLimit, parseInteger } from '../api/index.js';
+import { checkString, parseGasLimit, parseInteger } from '../api/index.js';
 import type { Budget } from '../exec/index.js';
 import { DEFAULT_BUDGET } from '../processor/index.js';
 import { InsecureBind, InvalidTokensFile, isLoopback, loadTokens, TesseraServer, type TokenEntry } from '../server/index.js';
 import { Tessera } from '../tessera.js';
 import { InvalidArgument } from '../util/index.js';
+import { storeOption, storeSpec } from './store.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface ServeFlags {
-  store: string;
   host: string;
   port: string;
   tokens?: string;
@@ -50,15 +50,16 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the HTTP API (see README, "HTTP API")')
-    .option('--store <spec>', 'store', 'sqlite:.tessera/tessera.db')
+    .addOption(storeOption())
     .option('--host <address>', 'address to listen on (without --tokens: loopback only)', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', '8080')
     .option('--tokens <file>', 'tokens file: `role name sha256hex(token)` per line')
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long requests in flight may take to finish', '10000')
     .option('--account-gas <n>', 'gas each account (token name) may use per minute')
     .option('--account-concurrency <n>', 'executions each account may have at once')
-    .action(async (flags: ServeFlags) => {
-      const store = checkStoreSpec('--store', flags.store);
+    .action(async (flags: ServeFlags, cmd: Command) => {
+      // The store every verb defaults to (--store, else TESSERA_STORE, else ./tessera.db), made if missing.
+      const store = storeSpec(cmd);
       const host = checkString('--host', flags.host, 256);
       const port = parseInteger('--port', flags.port, 0, 65_535);
       const graceMs = parseInteger('--grace-ms', flags.graceMs, 0, MAX_TIMER_MS);

@@ -78,6 +78,22 @@ describe('tessera serve', () => {
     }
   });
 
+  it("without --store, every verb's store: TESSERA_STORE (made if missing), then served", async () => {
+    const db = join(tmp.dir, 'from-env.db');
+    const { child, url, out } = await start([], { TESSERA_STORE: db });
+    expect(out()).toContain(`serving ${db} on `);
+    const { codeId } = await new TesseraClient({ url }).upload(guest('counter'));
+    const exit = exited(child);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    const store = await openStore(`sqlite:${db}`, { readOnly: true });
+    try {
+      expect(await store.codes.summary(codeId)).not.toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a non-loopback host without tokens, and a bad tokens file, with exit code 2', () => {
     const open = spawnSync(process.execPath, [cli, 'serve', '--host', '0.0.0.0', '--port', '0', '--store', `sqlite:${join(tmp.dir, 'x.db')}`], { encoding: 'utf8' });
     expect(open.status).toBe(2);
