@@ -1,18 +1,12 @@
+import type { InstrumentedMetadata } from '../client/index.js';
 import type { TesseraCommand } from './command.js';
 import { fileSize, readWithProgress } from './flags.js';
 import { UploadProgress } from './progress.js';
 import { printJson } from './json.js';
 import { withTessera } from './store.js';
 
-/** What `upload` prints of the instrumented module. */
-interface Metadata {
-  originalSize: number;
-  instrumentedSize: number;
-  functionCount: number;
-  instructionCount: number;
-  memory: { min: number; max: number | null } | null;
-  entryPoints: string[];
-}
+/** What `upload` prints of the instrumented module (the store's metadata and the server's answer both have it). */
+type Metadata = Pick<InstrumentedMetadata, 'originalSize' | 'instrumentedSize' | 'functionCount' | 'instructionCount' | 'memory' | 'entryPoints'>;
 
 /** `tessera upload <file>`: stores a guest (validated, instrumented) and prints its code id. */
 export function registerCode(program: TesseraCommand): void {

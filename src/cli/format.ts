@@ -1,3 +1,4 @@
+import type { Reply } from '../client/index.js';
 import type { ExecutionResult } from '../exec/index.js';
 
 /** Renders bytes as text when they are printable UTF-8, else as hex. */
@@ -11,15 +12,8 @@ export function show(bytes: Uint8Array | null | undefined): string {
 /** What {@link describeResult} prints of an execution (a query's, through a server too). */
 export type Executed = Pick<ExecutionResult, 'gasUsed' | 'reply' | 'timings' | 'exitCode'> & { status: string; error?: { message: string } };
 
-/** What {@link describeReply} prints of a committed reply. */
-export interface ReplyFields {
-  messageId: string;
-  status: string;
-  error: string | null;
-  payload: Uint8Array | null;
-  gasUsed: bigint;
-  batchHeight: number;
-}
+/** What {@link describeReply} prints of a committed reply: the client's reply, which the store's and the processor's fit. */
+export type ReplyFields = Reply;
 
 /**
  * One line per execution: status, reply, gas and time, and a command's exit code. An execution

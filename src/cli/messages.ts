@@ -99,7 +99,7 @@ export function registerMessages(program: TesseraCommand): void {
       };
       if (client) {
         const r = await client.query(actor, payload, { gasLimit });
-        return print({ ...r, error: r.error === null ? undefined : { message: r.error } });
+        return print({ ...r, reply: r.payload, error: r.error === null ? undefined : { message: r.error } });
       }
       await withTessera(spec, async (t) => print(await t.query(actor, payload, { gasLimit })));
     });

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
-import { checkStoreSpec, checkString, parseGasLimit, parseInteger } from '../api/index.js';
-import { Governor } from '../exec/index.js';
+import { checkString, parseGasLimit, parseInteger } from '../api/index.js';
+import type { Budget } from '../exec/index.js';
+import { DEFAULT_BUDGET } from '../processor/index.js';
 import { InsecureBind, InvalidTokensFile, isLoopback, loadTokens, TesseraServer, type TokenEntry } from '../server/index.js';
 import { Tessera } from '../tessera.js';
 import { InvalidArgument } from '../util/index.js';
+import { storeOption, storeSpec } from './store.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface ServeFlags {
-  store: string;
   host: string;
   port: string;
   tokens?: string;
@@ -26,14 +27,18 @@ function tokensFrom(path: string): TokenEntry[] {
   }
 }
 
-/** Per-account budgets (accounts are token names) when either flag is given. */
-function governorFrom(flags: ServeFlags): Governor | undefined {
+/**
+ * Every account's budget (accounts are token names) when either flag is given; the other keeps
+ * its default. It is the processor's, charged when a message is accepted and while a query runs
+ * (an engine governor would only see executions that name an account, which batches do not).
+ */
+function budgetFrom(flags: ServeFlags): Budget | undefined {
   if (flags.accountGas === undefined && flags.accountConcurrency === undefined) return undefined;
-  return new Governor({
-    gasPerWindow: flags.accountGas === undefined ? 2n ** 63n - 1n : parseGasLimit('--account-gas', flags.accountGas),
+  return {
+    gasPerWindow: flags.accountGas === undefined ? DEFAULT_BUDGET.gasPerWindow : parseGasLimit('--account-gas', flags.accountGas),
     windowMs: 60_000,
-    maxConcurrent: flags.accountConcurrency === undefined ? 2 ** 31 - 1 : parseInteger('--account-concurrency', flags.accountConcurrency, 1, 2 ** 31 - 1),
-  });
+    maxConcurrent: flags.accountConcurrency === undefined ? DEFAULT_BUDGET.maxConcurrent : parseInteger('--account-concurrency', flags.accountConcurrency, 1, 2 ** 31 - 1),
+  };
 }
 
 /**
@@ -45,22 +50,23 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the HTTP API (see README, "HTTP API")')
-    .option('--store <spec>', 'store', 'sqlite:.tessera/tessera.db')
+    .addOption(storeOption())
     .option('--host <address>', 'address to listen on (without --tokens: loopback only)', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', '8080')
     .option('--tokens <file>', 'tokens file: `role name sha256hex(token)` per line')
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long requests in flight may take to finish', '10000')
     .option('--account-gas <n>', 'gas each account (token name) may use per minute')
     .option('--account-concurrency <n>', 'executions each account may have at once')
-    .action(async (flags: ServeFlags) => {
-      const store = checkStoreSpec('--store', flags.store);
+    .action(async (flags: ServeFlags, cmd: Command) => {
+      // The store every verb defaults to (--store, else TESSERA_STORE, else ./tessera.db), made if missing.
+      const store = storeSpec(cmd);
       const host = checkString('--host', flags.host, 256);
       const port = parseInteger('--port', flags.port, 0, 65_535);
       const graceMs = parseInteger('--grace-ms', flags.graceMs, 0, MAX_TIMER_MS);
       const tokens = flags.tokens === undefined ? undefined : tokensFrom(flags.tokens);
       if (tokens === undefined && !isLoopback(host)) throw new InvalidArgument('--host', new InsecureBind(host).message);
-      const governor = governorFrom(flags);
-      const tessera = await Tessera.open({ store, ...(governor ? { engine: { governor } } : {}) });
+      const budget = budgetFrom(flags);
+      const tessera = await Tessera.open({ store, ...(budget ? { processor: { accounts: { default: budget } } } : {}) });
       let server: TesseraServer;
       try {
         server = await TesseraServer.start(tessera, { host, port, tokens, graceMs });

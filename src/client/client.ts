@@ -189,8 +189,9 @@ export class TesseraClient {
     const headers: Record<string, string> = {};
     if (options.gasLimit !== undefined) headers['Tessera-Gas-Limit'] = options.gasLimit.toString();
     const res = await this.call({ method: 'POST', path: `/v1/actors/${id(actorId)}/query`, body: bytesOf(payload), type: 'application/octet-stream', headers });
-    const r = (await res.json()) as Omit<QueryResult, 'reply' | 'gasUsed'> & { payload: string | null; gasUsed: string };
-    return { status: r.status, error: r.error, reply: r.payload === null ? null : fromBase64(r.payload), gasUsed: BigInt(r.gasUsed), logs: r.logs, timings: r.timings };
+    const r = (await res.json()) as Omit<QueryResult, 'payload' | 'reply' | 'gasUsed'> & { payload: string | null; gasUsed: string };
+    const replied = r.payload === null ? null : fromBase64(r.payload);
+    return { status: r.status, error: r.error, payload: replied, reply: replied, gasUsed: BigInt(r.gasUsed), logs: r.logs, timings: r.timings };
   }
 
   async workflows(q: { status?: WorkflowState; limit?: number } = {}): Promise<{ counts: Record<WorkflowState, number>; workflows: WorkflowInfo[] }> {

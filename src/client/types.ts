@@ -92,6 +92,9 @@ export interface LogLine {
 export interface QueryResult {
   status: string;
   error: string | null;
+  /** The bytes the guest replied, or null (a message's {@link Reply} uses the same name). */
+  payload: Uint8Array | null;
+  /** @deprecated The same bytes as `payload`; kept for one version. */
   reply: Uint8Array | null;
   gasUsed: bigint;
   logs: LogLine[];

@@ -10,6 +10,9 @@ import { Tessera } from '../../src/index.js';
 import { guest, json, tessera, type Run } from './helpers.js';
 
 const tmp = tempDir();
+// Every command is a process of its own, a few seconds each on a loaded machine, and a test runs up
+// to twenty of them: the bound only catches a hang.
+const SLOW = 600_000;
 let server: { child: ChildProcess; url: string };
 let db: string;
 let codeId: string;
@@ -31,7 +34,7 @@ beforeAll(async () => {
     await t.close();
   }
   server = await startServe(['--store', `sqlite:${db}`]);
-});
+}, SLOW);
 afterAll(async () => {
   if (server) {
     const exit = new Promise((resolve) => server.child.once('exit', resolve));
@@ -44,7 +47,7 @@ afterAll(async () => {
 const viaUrl = (args: string[], env: Record<string, string> = {}) => tessera([...args, '--url', server.url], { env });
 const viaStore = (args: string[]) => tessera([...args, '--store', db]);
 
-describe('CLI verbs with --url, through a running tessera serve', () => {
+describe('CLI verbs with --url, through a running tessera serve', { timeout: SLOW }, () => {
   it('create and send (with and without waiting) work against the server', async () => {
     expect((await viaUrl(['create', codeId, '--id', 'remote-kv'])).out.trim()).toBe('remote-kv');
     expect(json<{ actorId: string }>(await viaUrl(['create', codeId, '--id', 'remote-kv2', '--json']))).toEqual({ actorId: 'remote-kv2' });
@@ -168,7 +171,7 @@ describe('CLI verbs with --url, through a running tessera serve', () => {
   });
 });
 
-describe('--token and TESSERA_TOKEN against a server with a tokens file', () => {
+describe('--token and TESSERA_TOKEN against a server with a tokens file', { timeout: SLOW }, () => {
   it('a missing token is refused; --token or TESSERA_TOKEN is used', async () => {
     const file = join(tmp.dir, 'tokens.txt');
     writeFileSync(file, `admin ops ${hashToken('s3cret')}\n`);

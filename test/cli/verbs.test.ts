@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 // Every command is a process of its own: a few seconds each on a loaded machine.
 const SLOW = 600_000;
+const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
 const bytes = (text: string): { base64: string; text: string } => ({ base64: Buffer.from(text).toString('base64'), text });
 
@@ -192,6 +194,53 @@ describe('the everyday verbs on an embedded store', () => {
       expect((await tessera(['actors', '--store', join(tmp.dir, 'tessera.db')], { env: { TESSERA_STORE: join(tmp.dir, 'absent.db') } })).code).toBe(0);
       const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
       expect(await tessera(['--version'])).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    },
+    SLOW,
+  );
+});
+
+describe('output and durability at the edges of a verb', () => {
+  const db = join(tmp.dir, 'edges.db');
+  const store = ['--store', `sqlite:${db}`];
+
+  it(
+    'a reader that closes the pipe early (`| head -n 1`) ends the output quietly: exit 0, no EPIPE',
+    async () => {
+      // The reading end is closed before the verb writes anything, so every write meets EPIPE.
+      const run = (args: string[]) =>
+        new Promise<{ code: number | null; err: string }>((resolve) => {
+          const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TESSERA_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+          child.stdout.destroy();
+          let err = '';
+          child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+          child.once('close', (code) => resolve({ code, err }));
+        });
+      expect(await run(['upload', guest('kv'), ...store])).toEqual({ code: 0, err: `tessera: created the store ${db}\n` });
+      expect(await run(['upload', guest('kv'), ...store, '--json'])).toEqual({ code: 0, err: '' });
+      // And the store the verb wrote is whole: the next verb reads it.
+      expect(json<{ created: boolean }>(await tessera(['upload', guest('kv'), ...store, '--json'])).created).toBe(false);
+    },
+    SLOW,
+  );
+
+  it(
+    'send --no-wait returns only once the message is durable: a process that opens the store after it finds the message',
+    async () => {
+      const codeId = json<{ codeId: string }>(await tessera(['upload', guest('kv'), ...store, '--json'])).codeId;
+      await tessera(['create', codeId, '--id', 'edge', ...store]);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const sent = await tessera(['send', 'edge', `put k${i} v${i}`, '--no-wait', ...store]);
+        expect([sent.code, sent.err]).toEqual([0, '']);
+        ids.push(sent.out.trim());
+        // Read-only, by another process: the message is there (pending, planned or replied), not unknown.
+        const found = await tessera(['reply', ids[i]!, ...store, '--json']);
+        expect(found.err).toBe('');
+        expect(['pending', 'planned', 'ok']).toContain(json<{ status: string }>(found).status);
+      }
+      // A waited send after them is answered once they have committed (same sender, in order).
+      expect(json(await tessera(['send', 'edge', 'get k2', ...store, '--json']))).toMatchObject({ status: 'ok', payload: bytes('v2') });
+      for (const id of ids) expect(json(await tessera(['reply', id, ...store, '--json']))).toMatchObject({ messageId: id, status: 'ok' });
     },
     SLOW,
   );

@@ -40,6 +40,10 @@ describe('codes', () => {
     expect(first.codeId).toMatch(/^[0-9a-f]{64}$/);
     expect(first.info.entryPoints).toContain('handle');
     expect(first.size).toBe(guest('counter').length);
+    // The instrumented module's metadata (what `tessera upload` prints).
+    expect(first.metadata).toMatchObject({ originalSize: guest('counter').length, entryPoints: expect.arrayContaining(['handle']) });
+    expect(first.metadata.instrumentedSize).toBeGreaterThan(first.metadata.originalSize);
+    expect(first.metadata.functionCount).toBeGreaterThan(0);
     expect((await c.upload(guest('counter'))).created).toBe(false);
     const got = await c.code(first.codeId);
     expect(got).toMatchObject({ codeId: first.codeId, size: first.size });
@@ -189,8 +193,9 @@ describe('messages, replies, queries, state', () => {
     await c.createActor({ codeId: kv, id: 'q1' });
     await c.sendAndReply({ to: 'q1', payload: 'put x hello' });
     const q = await c.query('q1', 'get x');
-    expect(q).toMatchObject({ status: 'ok', error: null });
-    expect(text(q.reply)).toBe('hello');
+    expect(q).toMatchObject({ status: 'ok', error: null, logs: [] });
+    expect(q.timings.total).toBeGreaterThanOrEqual(q.timings.run);
+    expect(text(q.payload)).toBe('hello');
     await c.query('q1', 'put x changed');
     expect(text(await c.stateValue('q1', 'k:x'))).toBe('hello');
     const raw = await fetch(`${s.url}/v1/actors/q1/query`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'get x' });
@@ -283,7 +288,7 @@ describe('messages as stored', () => {
     const m = await c.message(first.messageId);
     expect(m).toMatchObject({ messageId: first.messageId, sender: 'alice', recipient: actor, status: 'done', attempts: 0 });
     expect(text(m.payload)).toBe('put a 1');
-    expect(m.reply).toMatchObject({ status: 'ok', batchHeight: first.batchHeight, gasUsed: first.gasUsed });
+    expect(m.reply).toMatchObject({ status: 'ok', batchHeight: first.batchHeight, gasUsed: first.gasUsed, logs: [] });
     const recent = await c.recentMessages(actor);
     expect(recent.map((r) => r.messageId)).toEqual([second, first.messageId]);
     expect(text(recent[0]!.reply!.payload)).toBe(text(reply.payload));

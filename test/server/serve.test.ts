@@ -52,6 +52,48 @@ describe('tessera serve', () => {
     expect(await exit).toBe(0);
   });
 
+  it("--account-gas: each token's sends and queries are held to its budget (429 BUDGET_EXCEEDED), other accounts are not", async () => {
+    const tokens = join(tmp.dir, 'budget-tokens');
+    writeFileSync(tokens, `admin ops ${hashToken('ops-secret')}\nclient alice ${hashToken('alice-secret')}\nclient bob ${hashToken('bob-secret')}\n`);
+    const { child, url } = await start(['--store', `sqlite:${join(tmp.dir, 'budget.db')}`, '--tokens', tokens, '--account-gas', '50000000']);
+    try {
+      const admin = new TesseraClient({ url, token: 'ops-secret' });
+      const alice = new TesseraClient({ url, token: 'alice-secret', retries: 0 });
+      const { codeId } = await admin.upload(guest('counter'));
+      await admin.createActor({ codeId, id: 'metered' });
+      const refused = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err);
+      // Over the window's budget in one message or query: refused before anything is stored or run.
+      expect(await refused(alice.send({ to: 'metered', gasLimit: 60_000_000n }))).toMatchObject({ status: 429, code: 'BUDGET_EXCEEDED' });
+      expect(await refused(alice.query('metered', '', { gasLimit: 60_000_000n }))).toMatchObject({ status: 429, code: 'BUDGET_EXCEEDED' });
+      // Within it, served; a replied message is charged the gas it used (a few thousand), not its
+      // limit, so another fits.
+      expect((await alice.sendAndReply({ to: 'metered', gasLimit: 30_000_000n })).status).toBe('ok');
+      expect((await alice.sendAndReply({ to: 'metered', gasLimit: 49_000_000n })).status).toBe('ok');
+      // Another token is another account.
+      expect((await new TesseraClient({ url, token: 'bob-secret' }).sendAndReply({ to: 'metered', gasLimit: 30_000_000n })).status).toBe('ok');
+    } finally {
+      const exit = exited(child);
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+    }
+  });
+
+  it("without --store, every verb's store: TESSERA_STORE (made if missing), then served", async () => {
+    const db = join(tmp.dir, 'from-env.db');
+    const { child, url, out } = await start([], { TESSERA_STORE: db });
+    expect(out()).toContain(`serving ${db} on `);
+    const { codeId } = await new TesseraClient({ url }).upload(guest('counter'));
+    const exit = exited(child);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    const store = await openStore(`sqlite:${db}`, { readOnly: true });
+    try {
+      expect(await store.codes.summary(codeId)).not.toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a non-loopback host without tokens, and a bad tokens file, with exit code 2', () => {
     const open = spawnSync(process.execPath, [cli, 'serve', '--host', '0.0.0.0', '--port', '0', '--store', `sqlite:${join(tmp.dir, 'x.db')}`], { encoding: 'utf8' });
     expect(open.status).toBe(2);

@@ -184,10 +184,12 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
         },
         404: { description: 'no such actor' },
         413: { description: 'payload over maxPayloadBytes' },
+        429: { description: "the account is over its budget" },
         503: { description: 'the engine is at capacity' },
       },
-      async handler(req, reply) {
-        const r = await t.query(params(req).id!, bodyBytes(req), { gasLimit: gasLimitOf(header(req, 'Tessera-Gas-Limit')) });
+      async handler(req, reply, caller) {
+        // Charged to the token's account, as its sends are.
+        const r = await t.query(params(req).id!, bodyBytes(req), { gasLimit: gasLimitOf(header(req, 'Tessera-Gas-Limit')), account: caller.name });
         if (r.status === 'Busy') throw new Busy();
         if (wantsJson(req)) return queryJson(r);
         reply.header('Tessera-Status', r.status).header('Tessera-Gas-Used', r.gasUsed.toString());
