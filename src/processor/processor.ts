@@ -68,6 +68,10 @@ export class Processor implements ActorRuntime {
   private readonly onCycleError: ((err: unknown) => void) | undefined;
   /** Whether batch cycles run: from `start` to `pause` (or close). */
   private active = false;
+  /** Whether they should: `start` asked last, not `pause` (a pause in progress starts again when done). */
+  private wanted = false;
+  /** The pause in progress: no cycle may start until it is done, or two would run at once. */
+  private pausing: Promise<void> | null = null;
   private readonly sliceGas: bigint;
   private readonly background: Background;
   /** Whether slow messages the store says are running have been resumed (at start, after a failed cycle). */
@@ -241,7 +245,8 @@ export class Processor implements ActorRuntime {
    * starts again from what the store holds (a cluster node that takes a shard back).
    */
   start(): void {
-    if (this.active) return;
+    this.wanted = true;
+    if (this.active || this.pausing) return;
     this.active = true;
     this.schedule(0);
   }
@@ -253,7 +258,16 @@ export class Processor implements ActorRuntime {
    * dropped, since another process may change it before `start` runs this processor again. What
    * a cluster node does to a shard it gives up or whose lease may have expired.
    */
-  async pause(): Promise<void> {
+  pause(): Promise<void> {
+    this.wanted = false;
+    this.pausing ??= this.pauseCycles().finally(() => {
+      this.pausing = null;
+      if (this.wanted) this.start();
+    });
+    return this.pausing;
+  }
+
+  private async pauseCycles(): Promise<void> {
     this.active = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
