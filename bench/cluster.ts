@@ -37,7 +37,7 @@ interface Node {
 
 function startNode(url: string, id: string): Promise<Node> {
   const child = spawn(process.execPath, [cli, 'serve', '--store', url, '--port', '0', '--cluster', '--node-id', id, '--lease-ms', String(LEASE_MS)], {
-    env: { ...process.env, TESSERA_LOG_LEVEL: 'silent' },
+    env: { ...process.env, TESSERA_LOG_LEVEL: process.env.TESSERA_LOG_LEVEL ?? 'error' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -100,13 +100,20 @@ async function throughput(url: string, count: number): Promise<{ seconds: number
     const cpu0 = nodes.reduce((s, n) => s + cpuSeconds(n.child.pid!), 0);
     const started = performance.now();
     let next = 0;
+    let failed = 0;
     await Promise.all(
       Array.from({ length: 32 }, async () => {
-        for (let i = next++; i < MESSAGES; i = next++) await nodes[i % nodes.length]!.client.send({ to: ids[i % ids.length]!, payload: '', gasLimit: 10_000_000n });
+        for (let i = next++; i < MESSAGES; i = next++) {
+          await nodes[i % nodes.length]!.client.send({ to: ids[i % ids.length]!, payload: '', gasLimit: 10_000_000n }).catch((err: unknown) => {
+            failed++;
+            if (failed === 1) console.error('a send failed:', err);
+          });
+        }
       }),
     );
     await until(url, async (c) => Number((await c.query("SELECT count(*) AS n FROM tessera.message WHERE status <> 'done'")).rows[0].n) === 0, 120_000);
     const seconds = (performance.now() - started) / 1000;
+    if (failed > 0) console.error(`${failed} of ${MESSAGES} sends failed through ${count} node(s)`);
     return { seconds, cpu: nodes.reduce((s, n) => s + cpuSeconds(n.child.pid!), 0) - cpu0 };
   } finally {
     await stopAll(nodes);
