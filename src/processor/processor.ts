@@ -269,12 +269,7 @@ export class Processor implements ActorRuntime {
 
   private async pauseCycles(): Promise<void> {
     this.active = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.nextCycle) this.prefetcher.kill(this.nextCycle);
-    this.nextCycle = null;
-    await this.running;
-    this.background.clear();
+    await this.haltCycles();
     await this.pipeline.settle().catch((err: unknown) => this.log.warn({ err }, 'the last batch before a pause failed to commit; it is redone by the next owner'));
     this.pipeline.takePlanned();
     this.resumed = false;
@@ -357,17 +352,24 @@ export class Processor implements ActorRuntime {
   }
 
   /** Stops after the batch in progress (which commits). */
-  private async stop(): Promise<void> {
-    this.closed = true;
-    this.acceptance.close();
-    this.pipeline.close();
+  /**
+   * Cancels the next cycle and its prefetch, waits for the cycle running, and stops slow messages
+   * (the last batch's record names them, so whoever processes next resumes them).
+   */
+  private async haltCycles(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.nextCycle) this.prefetcher.kill(this.nextCycle);
     this.nextCycle = null;
     await this.running;
-    // Slow messages stop; the last batch's record names them, so a restart resumes them.
     this.background.clear();
+  }
+
+  private async stop(): Promise<void> {
+    this.closed = true;
+    this.acceptance.close();
+    this.pipeline.close();
+    await this.haltCycles();
     // The last batch's commit may still be in flight.
     await this.pipeline.settle().catch((err: unknown) => this.log.error({ err }, 'the last batch failed to commit; it is redone on restart'));
     // Speculations still in flight read state through the store: let them finish first.
