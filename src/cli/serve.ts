@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkString, parseGasLimit, parseInteger } from '../api/index.js';
+import { checkId, checkString, parseGasLimit, parseInteger } from '../api/index.js';
 import type { Budget } from '../exec/index.js';
 import { DEFAULT_BUDGET } from '../processor/index.js';
 import { InsecureBind, InvalidTokensFile, isLoopback, loadTokens, TesseraServer, type TokenEntry } from '../server/index.js';
@@ -16,6 +16,9 @@ interface ServeFlags {
   graceMs: string;
   accountGas?: string;
   accountConcurrency?: string;
+  cluster?: boolean;
+  nodeId?: string;
+  leaseMs: string;
 }
 
 function tokensFrom(path: string): TokenEntry[] {
@@ -57,6 +60,9 @@ export function registerServe(program: Command): void {
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long requests in flight may take to finish', '10000')
     .option('--account-gas <n>', 'gas each account (token name) may use per minute')
     .option('--account-concurrency <n>', 'executions each account may have at once')
+    .option('--cluster', 'run as one node of a cluster on a Postgres store (README, "Running a cluster")')
+    .option('--node-id <id>', 'with --cluster: this node’s id (default: a random one)')
+    .option('--lease-ms <ms>', 'with --cluster: shard lease time', '10000')
     .action(async (flags: ServeFlags, cmd: Command) => {
       // The store every verb defaults to (--store, else TESSERA_STORE, else ./tessera.db), made if missing.
       const store = storeSpec(cmd);
@@ -66,7 +72,10 @@ export function registerServe(program: Command): void {
       const tokens = flags.tokens === undefined ? undefined : tokensFrom(flags.tokens);
       if (tokens === undefined && !isLoopback(host)) throw new InvalidArgument('--host', new InsecureBind(host).message);
       const budget = budgetFrom(flags);
-      const tessera = await Tessera.open({ store, ...(budget ? { processor: { accounts: { default: budget } } } : {}) });
+      const leaseMs = parseInteger('--lease-ms', flags.leaseMs, 100, MAX_TIMER_MS);
+      const nodeId = flags.nodeId === undefined ? undefined : checkId('--node-id', flags.nodeId);
+      const cluster = flags.cluster ? { leaseMs, ...(nodeId === undefined ? {} : { nodeId }) } : undefined;
+      const tessera = await Tessera.open({ store, ...(budget ? { processor: { accounts: { default: budget } } } : {}), ...(cluster ? { cluster } : {}) });
       let server: TesseraServer;
       try {
         server = await TesseraServer.start(tessera, { host, port, tokens, graceMs });

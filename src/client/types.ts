@@ -178,4 +178,6 @@ export interface ServerStats {
   /** Event-loop delay over the last second, ms. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   workflowsRunning: number;
+  /** On a cluster node: its id, the shards it holds, its lease events and the batch commits fences refused. */
+  cluster?: { nodeId: string; shards: number[]; shardCount: number; acquired: number; released: number; lost: number; refusedCommits: number };
 }

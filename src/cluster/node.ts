@@ -80,6 +80,8 @@ export class ClusterNode implements ActorRuntime {
   private ticking: Promise<void> | null = null;
   /** Shards being paused to be given back or dropped: a lease round does not wait for them (renewals must go on). */
   private readonly moves = new Set<Promise<void>>();
+  /** The pause of each shard being given up: a shard taken again meanwhile starts only once it is done. */
+  private readonly pausing = new Map<number, Promise<void>>();
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -256,7 +258,7 @@ export class ClusterNode implements ActorRuntime {
     for (const shard of mine) {
       const h = this.held.get(shard);
       if (!h) continue;
-      if (kept.has(shard)) h.trustedUntil = sentAt + this.leaseMs * (1 - MARGIN_SHARE);
+      if (kept.has(shard)) h.trustedUntil = sentAt + this.trustedMs();
       else this.move(this.drop(shard, 'renewal refused: the lease expired or was taken over'));
     }
     const holding = this.heldShards().filter((s) => !this.leaving.has(s));
@@ -270,12 +272,37 @@ export class ClusterNode implements ActorRuntime {
       const claimed = await this.leases.claim(fair - holding.length);
       for (const { shard, epoch } of claimed) {
         if (this.closing) break;
-        this.held.set(shard, { epoch, trustedUntil: sentAt + this.leaseMs * (1 - MARGIN_SHARE) });
-        this.views[shard]!.lease = { node: this.nodeId, epoch };
+        const entry: Held = { epoch, trustedUntil: sentAt + this.trustedMs() };
+        this.held.set(shard, entry);
         this.counts.acquired++;
-        this.processors[shard]!.start();
+        // Its write sets carry the new epoch only from its new start: a batch of the pause still
+        // in progress (taken again right after it was given up) must not commit under it.
+        const begin = (): void => {
+          if (this.held.get(shard) !== entry || this.closing) return;
+          this.views[shard]!.lease = { node: this.nodeId, epoch };
+          this.processors[shard]!.start();
+        };
+        const pausing = this.pausing.get(shard);
+        if (pausing) void pausing.then(begin);
+        else begin();
       }
       if (claimed.length > 0) this.log.info({ live, fair, acquired: claimed }, 'shards acquired');
+    }
+  }
+
+  /** How long after sending a claim or renewal this node trusts the lease it got. */
+  private trustedMs(): number {
+    return this.leaseMs * (1 - MARGIN_SHARE);
+  }
+
+  /** Pauses a shard's processor; a claim of the shard meanwhile waits for it (see `tick`). */
+  private async pauseShard(shard: number): Promise<void> {
+    const p = this.processors[shard]!.pause();
+    this.pausing.set(shard, p);
+    try {
+      await p;
+    } finally {
+      if (this.pausing.get(shard) === p) this.pausing.delete(shard);
     }
   }
 
@@ -287,31 +314,34 @@ export class ClusterNode implements ActorRuntime {
 
   /** Stops a shard whose lease may be gone: no commit is attempted under it any more. */
   private async drop(shard: number, why: string): Promise<void> {
-    if (!this.held.has(shard) || this.leaving.has(shard)) return;
+    const entry = this.held.get(shard);
+    if (!entry || this.leaving.has(shard)) return;
     this.views[shard]!.lease = null;
     this.leaving.add(shard);
     this.counts.lost++;
     this.log.warn({ shard, why }, 'shard lease lost');
     try {
-      await this.processors[shard]!.pause();
+      await this.pauseShard(shard);
     } finally {
-      this.held.delete(shard);
+      // Unless taken again meanwhile (a new entry).
+      if (this.held.get(shard) === entry) this.held.delete(shard);
       this.leaving.delete(shard);
     }
   }
 
   /** Gives a shard back at a batch boundary: its batch in progress commits, then the lease goes. */
   private async giveBack(shard: number): Promise<void> {
-    if (!this.held.has(shard) || this.leaving.has(shard)) return;
+    const entry = this.held.get(shard);
+    if (!entry || this.leaving.has(shard)) return;
     this.leaving.add(shard);
     try {
-      await this.processors[shard]!.pause();
+      await this.pauseShard(shard);
       this.views[shard]!.lease = null;
       await this.leases.release([shard]);
       this.counts.released++;
       this.log.info({ shard }, 'shard released');
     } finally {
-      this.held.delete(shard);
+      if (this.held.get(shard) === entry) this.held.delete(shard);
       this.leaving.delete(shard);
     }
   }

@@ -69,6 +69,10 @@ export class Processor implements ActorRuntime {
   private readonly onCycleError: ((err: unknown) => void) | undefined;
   /** Whether batch cycles run: from `start` to `pause` (or close). */
   private active = false;
+  /** Whether they should: `start` asked last, not `pause` (a pause in progress starts again when done). */
+  private wanted = false;
+  /** The pause in progress: no cycle may start until it is done, or two would run at once. */
+  private pausing: Promise<void> | null = null;
   private readonly sliceGas: bigint;
   private readonly background: Background;
   private readonly timers: TimerQueue;
@@ -245,7 +249,8 @@ export class Processor implements ActorRuntime {
    * starts again from what the store holds (a cluster node that takes a shard back).
    */
   start(): void {
-    if (this.active) return;
+    this.wanted = true;
+    if (this.active || this.pausing) return;
     this.active = true;
     this.schedule(0);
   }
@@ -257,14 +262,18 @@ export class Processor implements ActorRuntime {
    * dropped, since another process may change it before `start` runs this processor again. What
    * a cluster node does to a shard it gives up or whose lease may have expired.
    */
-  async pause(): Promise<void> {
+  pause(): Promise<void> {
+    this.wanted = false;
+    this.pausing ??= this.pauseCycles().finally(() => {
+      this.pausing = null;
+      if (this.wanted) this.start();
+    });
+    return this.pausing;
+  }
+
+  private async pauseCycles(): Promise<void> {
     this.active = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.nextCycle) this.prefetcher.kill(this.nextCycle);
-    this.nextCycle = null;
-    await this.running;
-    this.background.clear();
+    await this.haltCycles();
     await this.pipeline.settle().catch((err: unknown) => this.log.warn({ err }, 'the last batch before a pause failed to commit; it is redone by the next owner'));
     this.pipeline.takePlanned();
     this.resumed = false;
@@ -347,17 +356,24 @@ export class Processor implements ActorRuntime {
   }
 
   /** Stops after the batch in progress (which commits). */
-  private async stop(): Promise<void> {
-    this.closed = true;
-    this.acceptance.close();
-    this.pipeline.close();
+  /**
+   * Cancels the next cycle and its prefetch, waits for the cycle running, and stops slow messages
+   * (the last batch's record names them, so whoever processes next resumes them).
+   */
+  private async haltCycles(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.nextCycle) this.prefetcher.kill(this.nextCycle);
     this.nextCycle = null;
     await this.running;
-    // Slow messages stop; the last batch's record names them, so a restart resumes them.
     this.background.clear();
+  }
+
+  private async stop(): Promise<void> {
+    this.closed = true;
+    this.acceptance.close();
+    this.pipeline.close();
+    await this.haltCycles();
     // The last batch's commit may still be in flight.
     await this.pipeline.settle().catch((err: unknown) => this.log.error({ err }, 'the last batch failed to commit; it is redone on restart'));
     // Speculations still in flight read state through the store: let them finish first.

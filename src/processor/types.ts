@@ -100,7 +100,7 @@ export interface ClusterNodeStats {
   acquired: number;
   released: number;
   lost: number;
-  /** Batch write sets the database refused because their shard's lease was lost. */
+  /** Batch write sets refused because their shard's lease was lost (by the database's fence, or by the node once it let the lease go). */
   refusedCommits: number;
 }
 

@@ -165,6 +165,7 @@ export class ServerMetrics {
       prefetchWarmedShare: t.processor.prefetchStats().warmedShare,
       eventLoopDelayMs: this.loopLast,
       workflowsRunning: t.workflows.stats().running,
+      ...(p.cluster ? { cluster: p.cluster } : {}),
     };
   }
 

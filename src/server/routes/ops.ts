@@ -19,7 +19,19 @@ const STATS: JsonSchema = object({
   prefetchWarmedShare: NUMBER,
   eventLoopDelayMs: object({ p50: NUMBER, p99: NUMBER, max: NUMBER }),
   workflowsRunning: { type: 'integer' },
-});
+  cluster: {
+    ...object({
+      nodeId: { type: 'string' },
+      shards: { type: 'array', items: { type: 'integer' } },
+      shardCount: { type: 'integer' },
+      acquired: { type: 'integer' },
+      released: { type: 'integer' },
+      lost: { type: 'integer' },
+      refusedCommits: { type: 'integer' },
+    }),
+    description: 'on a cluster node: its id, the shards it holds, and its lease events (acquired, released, lost; batch commits refused by a fence)',
+  },
+}, ['cluster']);
 
 /** Metrics (metrics role), the JSON stats (read), health and readiness (anyone). The API document is added by the server. */
 export function opsRoutes(ctx: RouteContext, metrics: ServerMetrics): RouteDef[] {

@@ -29,7 +29,7 @@ export class ShardView implements Store {
   readonly processing: ProcessingArea;
   /** The lease this node holds on the shard, or null; set by the node's lease keeper. */
   lease: ShardLeaseRef | null = null;
-  /** Batch write sets the database refused because the lease was lost meanwhile. */
+  /** Batch write sets refused because the lease was lost: by the database's fence, or here once the node let the lease go. */
   refused = 0;
 
   constructor(
@@ -84,7 +84,10 @@ export class ShardView implements Store {
     const batchOps = ops.some((op) => op.kind === 'batch.plan' || op.kind === 'batch.commit');
     if (!batchOps) return this.base.commitIn(ops, { shards: this.base.shards, shard: this.shard });
     const lease = this.lease;
-    if (lease === null) return Promise.reject(new ShardLeaseLost(this.shard));
+    if (lease === null) {
+      this.refused++;
+      return Promise.reject(new ShardLeaseLost(this.shard));
+    }
     return this.base.commitIn(ops, { shards: this.base.shards, shard: this.shard, fence: lease }).catch((err: unknown) => {
       if (err instanceof ShardLeaseLost) this.refused++;
       throw err;
