@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { RecentMap } from '../util/index.js';
-import type { CodeService } from '../code/index.js';
+import { InstrumentationFailed, MissingOriginalCode, type CodeService } from '../code/index.js';
 import { Histogram, MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchStats } from '../prefetch/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type Store } from '../store/index.js';
@@ -16,6 +16,8 @@ import type { SharedParts } from './parts.js';
 import { Pool } from './pool.js';
 import { ReplyWaiters } from './replies.js';
 import { StateCache } from './state-cache.js';
+import { InvalidMessage } from './errors.js';
+import { DELETE_ENTRY, upgradeEntry } from './system.js';
 import { TimerQueue } from './timers.js';
 import type { ProcessorOptions, ProcessorStats, Reply, SendRequest } from './types.js';
 
@@ -24,6 +26,8 @@ import type { ProcessorOptions, ProcessorStats, Reply, SendRequest } from './typ
  * the guest ABI's base price of a send plus the least gas a sent message may carry.
  */
 const LEAST_SEND_COST = BigInt(MESSAGE_BASE_GAS + MIN_SEND_GAS);
+/** Default gas of an upgrade or a deletion (its `migrate` or `final`). */
+const SYSTEM_GAS = 100_000_000n;
 /** Slow messages tracked at once (running or waiting for a turn); a plan starts no more beyond. */
 const MAX_BACKGROUND = 64;
 
@@ -169,6 +173,7 @@ export class Processor {
       clock: this.clock,
       background: this.background,
       chains: chainLimit(this.engine, maxRunning),
+      entryPoints: (codeId) => this.entryPoints(codeId),
     });
     this.calls = new Calls({
       store: this.store,
@@ -224,6 +229,17 @@ export class Processor {
     return silent;
   }
 
+  /** A code's entry points; a missing or invalid code is a deterministic status, not a throw. */
+  private async entryPoints(codeId: string): Promise<string[] | { status: 'MissingCode' | 'InvalidCode'; message: string }> {
+    try {
+      return (await this.codes.instrumented(codeId)).metadata.entryPoints;
+    } catch (err) {
+      if (err instanceof MissingOriginalCode) return { status: 'MissingCode', message: `no code ${codeId}` };
+      if (err instanceof InstrumentationFailed) return { status: 'InvalidCode', message: err.message };
+      throw err;
+    }
+  }
+
   /** Batches, their sizes and commit times, and the store's commit latency (for metrics). */
   stats(): ProcessorStats {
     return { batches: this.pipeline.batches, batchSize: this.pipeline.sizes, batchCommitMs: this.pipeline.commitTimes, storeCommitMs: this.storeCommits };
@@ -256,6 +272,39 @@ export class Processor {
    */
   send(req: SendRequest): Promise<string> {
     return this.calls.send(req);
+  }
+
+  /**
+   * Queues an actor's upgrade to `codeId` as a message in its order (and its sender's); resolves
+   * with the message's id once durable. At its turn the new code must export `handle`; its
+   * `migrate`, if any, runs with `migrate` as payload on the actor's state; if that succeeds, the
+   * new code and what `migrate` wrote commit together, else nothing changes and the reply says why.
+   * Its gas limit (default 10^8) is at most `batchSliceGas`: an upgrade never runs in the background.
+   *
+   * @throws MissingOriginalCode, InvalidMessage (gas over the slice), UnknownActor, BudgetExceeded, ProcessorClosed
+   */
+  async upgradeActor(actorId: string, req: { codeId: string; migrate?: Uint8Array; gasLimit?: bigint; from?: string }): Promise<string> {
+    const gasLimit = this.systemGas(req.gasLimit);
+    if (!(await this.store.codes.hasOriginal(req.codeId))) throw new MissingOriginalCode(req.codeId);
+    return this.calls.send({ to: actorId, payload: req.migrate ?? new Uint8Array(0), gasLimit, from: req.from, entry: upgradeEntry(req.codeId) });
+  }
+
+  /**
+   * Queues an actor's deletion as a message in its order; resolves with its id once durable. At
+   * its turn the actor's `final`, if exported, runs; then its state and pending timers are deleted
+   * in the same commit; later messages get `UnknownActor`.
+   *
+   * @throws InvalidMessage (gas over the slice), UnknownActor, BudgetExceeded, ProcessorClosed
+   */
+  deleteActor(actorId: string, req: { gasLimit?: bigint; from?: string } = {}): Promise<string> {
+    return this.calls.send({ to: actorId, payload: new Uint8Array(0), gasLimit: this.systemGas(req.gasLimit), from: req.from, entry: DELETE_ENTRY });
+  }
+
+  /** A system message's gas: default 10^8, never over the slice (so it never runs in the background). */
+  private systemGas(gasLimit: bigint | undefined): bigint {
+    const gas = gasLimit ?? (this.sliceGas < SYSTEM_GAS ? this.sliceGas : SYSTEM_GAS);
+    if (gas > this.sliceGas) throw new InvalidMessage(`an upgrade or a deletion may carry at most batchSliceGas (${this.sliceGas}) gas`);
+    return gas;
   }
 
   /**
@@ -379,7 +428,7 @@ export class Processor {
     // it overlaps this batch's execution and commit (on idle engine capacity only).
     prefetch?.plan(plan);
     this.openPrefetch(batch.height + 1);
-    const results = await this.executor.batch(batch, plan, prefetch, this.pipeline.committing);
+    const results = await this.executor.batch(batch, plan, prefetch, this.pipeline.committing, this.pipeline.changing);
     prefetch?.batchDone();
     // Slow messages of earlier batches that this one commits: done when it was planned, except
     // when it is redone (they run again, and it waits for them).
