@@ -1,6 +1,6 @@
 // greeter (version 2): remembers every name, in a new state layout: "v2:names" holds them as a
-// comma-separated list, "v2:greeting" the greeting word. Payload (text): "add <name>" (appends),
-// "greet" (replies "<greeting> <names>").
+// comma-separated list, "v2:greeting" the greeting word. Payload (text): "add <name>" (appends;
+// replies "added", where version 1 replies "ok"), "greet" (replies "<greeting> <names>").
 //
 // `migrate` runs once, when an actor moves to this code from version 1 (the upgrade's payload is
 // the greeting word): it moves version 1's "name" into the list and removes the old key. It
@@ -13,7 +13,7 @@ export function handle(): void {
   if (cmd.startsWith('add ')) {
     const names = state.getString('v2:names');
     state.setString('v2:names', names.length == 0 ? cmd.substring(4) : names + ',' + cmd.substring(4));
-    replyString('ok');
+    replyString('added');
   } else if (cmd == 'greet') {
     replyString(state.getString('v2:greeting', 'hello') + ' ' + state.getString('v2:names'));
   } else {

@@ -87,6 +87,7 @@ describe('actor upgrades', () => {
     const second = await t.send({ to: 'g', payload: enc('add cid'), gasLimit: GAS });
     const replies = await Promise.all([first, upgrade, second].map((id) => t.reply(id)));
     expect(replies.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(replies.map((r) => dec(r.payload))).toEqual(['ok', 'migrated', 'added']);
     expect(dec((await call(t, 'g', 'greet')).payload)).toBe('hey bob,cid');
   }, 60_000);
 
