@@ -6,6 +6,7 @@ import { TesseraHttpError } from '../client/index.js';
 import { StoreNotFound } from '../store/index.js';
 import { InvalidArgument } from '../util/index.js';
 import { registerActors } from './actors.js';
+import { registerLifecycle } from './lifecycle.js';
 import { TesseraCommand } from './command.js';
 import { registerCode } from './code.js';
 import { registerDemo } from './demo.js';
@@ -34,6 +35,7 @@ program.name('tessera').description('Durable, metered WebAssembly actors for Nod
 program.exitOverride();
 registerCode(program);
 registerActors(program);
+registerLifecycle(program);
 registerMessages(program);
 registerServe(program);
 registerWorkflows(program);
