@@ -49,17 +49,22 @@ export function checkDelete(options: unknown): DeleteArgs {
   return { gasLimit: gasLimit === undefined ? undefined : checkGasLimit('gasLimit', gasLimit), from: checkOptionalId('from', from) };
 }
 
-/** Checks a listing's page: `prefix` and `after` strings, `limit` from 1 to {@link MAX_PAGE} (default 100). */
-export function checkPage(options: unknown): PageArgs {
+/** A page's fields, its `prefix` and `after` read by `key`, `limit` from 1 to {@link MAX_PAGE} (default 100). */
+function page<K>(options: unknown, key: (field: string, value: unknown) => K): { prefix?: K; after?: K; limit: number } {
   if (options === undefined) return { limit: DEFAULT_PAGE };
   const o = checkObject('options', options);
   checkKnownKeys('options', o, ['prefix', 'after', 'limit']);
   const { prefix, after, limit } = o;
   return {
-    prefix: prefix === undefined ? undefined : checkString('prefix', prefix, MAX_CURSOR_BYTES),
-    after: after === undefined ? undefined : checkString('after', after, MAX_CURSOR_BYTES),
+    prefix: prefix === undefined ? undefined : key('prefix', prefix),
+    after: after === undefined ? undefined : key('after', after),
     limit: limit === undefined ? DEFAULT_PAGE : checkInteger('limit', limit, 1, MAX_PAGE),
   };
+}
+
+/** Checks a listing's page: `prefix` and `after` strings, `limit` from 1 to {@link MAX_PAGE} (default 100). */
+export function checkPage(options: unknown): PageArgs {
+  return page(options, (field, value) => checkString(field, value, MAX_CURSOR_BYTES));
 }
 
 /** A checked page of an actor's state: key bytes for the prefix and the cursor. */
@@ -77,13 +82,5 @@ function keyBytes(field: string, value: unknown): Uint8Array {
 
 /** Checks a page of `state`: `prefix` and `after` as bytes or UTF-8 text, `limit` as {@link checkPage}'s. */
 export function checkStatePage(options: unknown): StatePageArgs {
-  if (options === undefined) return { limit: DEFAULT_PAGE };
-  const o = checkObject('options', options);
-  checkKnownKeys('options', o, ['prefix', 'after', 'limit']);
-  const { prefix, after, limit } = o;
-  return {
-    prefix: prefix === undefined ? undefined : keyBytes('prefix', prefix),
-    after: after === undefined ? undefined : keyBytes('after', after),
-    limit: limit === undefined ? DEFAULT_PAGE : checkInteger('limit', limit, 1, MAX_PAGE),
-  };
+  return page(options, keyBytes);
 }

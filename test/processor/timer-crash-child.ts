@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Tessera } from '../../src/tessera.js';
+import { drained } from '../helpers/crash.js';
 
 const [dbPath, mode, seedText] = process.argv.slice(2);
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -13,13 +14,7 @@ const { codeId } = await t.upload(new Uint8Array(readFileSync(new URL('../../bui
 if (!(await t.store.processing.actor('r'))) await t.createActor({ codeId, id: 'r' });
 console.log('ready');
 if (mode === 'drain') {
-  for (;;) {
-    const timers = await t.store.actors.timers({ limit: 1 });
-    const pending = await t.store.processing.pending(1);
-    const last = await t.store.processing.lastBatch();
-    if (timers.length === 0 && pending.length === 0 && (!last || last.committed)) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await drained(t);
   console.log('drained');
   await t.close();
 } else {

@@ -1,37 +1,15 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
+import { expectEveryAckDone, runCrashChild } from '../helpers/crash.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const child = new URL('./timer-crash-child.ts', import.meta.url).pathname;
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-/** Runs the child, SIGKILLed `killAfterMs` after it is ready (null: until it exits); returns the ids it acknowledged. */
-function runChild(db: string, mode: 'load' | 'drain', killAfterMs: number | null, seed: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, db, mode, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acks: string[] = [];
-    let buffered = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        if (line === 'ready' && killAfterMs !== null) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-        if (line.startsWith('ack ')) acks.push(line.slice(4));
-      }
-    });
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL' || code === 0) resolve(acks);
-      else reject(new Error(`child failed (${code}): ${stderr}`));
-    });
-  });
-}
+const runChild = (db: string, mode: 'load' | 'drain', killAfterMs: number | null, seed: number): Promise<string[]> => runCrashChild(child, [db, mode, String(seed)], killAfterMs);
 
 describe('timers across crashes', () => {
   it('after 20 SIGKILLs at random moments, every timer scheduled by a committed message fires exactly once', async () => {
@@ -46,10 +24,7 @@ describe('timers across crashes', () => {
     const sql = new Database(db, { readonly: true });
     const ids = (q: string): string[] => sql.prepare(q).pluck().all() as string[];
     const count = (q: string): number => sql.prepare(q).pluck().get() as number;
-    const known = new Set(ids('SELECT id FROM message'));
-    expect(acked.filter((id) => !known.has(id))).toEqual([]);
-    expect(count("SELECT COUNT(*) FROM message WHERE status <> 'done'")).toBe(0);
-    expect(count('SELECT COUNT(*) FROM reply')).toBe(count('SELECT COUNT(*) FROM message'));
+    expectEveryAckDone(sql, acked);
     expect(count('SELECT COUNT(*) FROM timer')).toBe(0);
     // One tick per schedule message that committed ok: its timer's id is the message's id + "/0".
     const scheduled = ids("SELECT m.id FROM message m JOIN reply r ON r.message_id = m.id WHERE m.sender <> 'r' AND r.status = 'ok'");

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Tessera } from '../../src/tessera.js';
+import { drained } from '../helpers/crash.js';
 
 const [dbPath, mode, run] = process.argv.slice(2);
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -20,12 +21,7 @@ const upgradeIfOld = async (): Promise<void> => {
 };
 if (mode === 'drain') {
   await upgradeIfOld();
-  for (;;) {
-    const pending = await t.store.processing.pending(1);
-    const last = await t.store.processing.lastBatch();
-    if (pending.length === 0 && (!last || last.committed)) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await drained(t);
   console.log('drained');
   await t.close();
 } else {

@@ -1,37 +1,15 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
+import { expectEveryAckDone, runCrashChild } from '../helpers/crash.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const child = new URL('./upgrade-crash-child.ts', import.meta.url).pathname;
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-/** Runs the child, SIGKILLed `killAfterMs` after it is ready (null: until it exits); returns the ids it acknowledged. */
-function runChild(db: string, mode: 'load' | 'drain', killAfterMs: number | null, seed: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, db, mode, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acks: string[] = [];
-    let buffered = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        if (line === 'ready' && killAfterMs !== null) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-        if (line.startsWith('ack ')) acks.push(line.slice(4));
-      }
-    });
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL' || code === 0) resolve(acks);
-      else reject(new Error(`child failed (${code}): ${stderr}`));
-    });
-  });
-}
+const runChild = (db: string, mode: 'load' | 'drain', killAfterMs: number | null, seed: number): Promise<string[]> => runCrashChild(child, [db, mode, String(seed)], killAfterMs);
 
 describe('upgrades across crashes', () => {
   it('after 20 SIGKILLs at random moments, the upgrade applies exactly once and every message exactly once, in order', async () => {
@@ -45,10 +23,7 @@ describe('upgrades across crashes', () => {
 
     const sql = new Database(db, { readonly: true });
     const count = (q: string): number => sql.prepare(q).pluck().get() as number;
-    const known = new Set(sql.prepare('SELECT id FROM message').pluck().all() as string[]);
-    expect(acked.filter((id) => !known.has(id))).toEqual([]);
-    expect(count("SELECT COUNT(*) FROM message WHERE status <> 'done'")).toBe(0);
-    expect(count('SELECT COUNT(*) FROM reply')).toBe(count('SELECT COUNT(*) FROM message'));
+    expectEveryAckDone(sql, acked);
     // One upgrade committed, recorded once; any other queued meanwhile found the new layout and changed nothing.
     expect(count("SELECT COUNT(*) FROM actor_codes WHERE actor_id = 'g'")).toBe(1);
     expect(count("SELECT COUNT(*) FROM message m JOIN reply r ON r.message_id = m.id WHERE m.entry LIKE 'tessera:upgrade:%' AND r.status = 'ok'")).toBe(1);
