@@ -1,11 +1,10 @@
 /**
  * Crash tests' shared parts: running a child process that prints `ready` and then `ack <id>` lines
- * until it is SIGKILLed, and, inside such a child, waiting until everything accepted committed.
+ * until it is SIGKILLed, and checking the store it leaves (the child's own part: crash-child.ts).
  */
 import { spawn } from 'node:child_process';
 import type Database from 'better-sqlite3';
 import { expect } from 'vitest';
-import type { Tessera } from '../../src/tessera.js';
 
 /**
  * Runs `child` (TypeScript, through tsx) with `args`, SIGKILLed `killAfterMs` after it prints
@@ -32,15 +31,6 @@ export function runCrashChild(child: string, args: string[], killAfterMs: number
       else reject(new Error(`child failed (${code}): ${stderr}`));
     });
   });
-}
-
-/** Waits until no message is pending, no timer waits and the last batch committed. */
-export async function drained(t: Tessera): Promise<void> {
-  for (;;) {
-    const [timers, pending, last] = await Promise.all([t.store.actors.timers({ limit: 1 }), t.store.processing.pending(1), t.store.processing.lastBatch()]);
-    if (timers.length === 0 && pending.length === 0 && (!last || last.committed)) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Checks a SQLite store after a crash test: every acknowledged message is in the pool, done, with exactly one reply. */

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Tessera } from '../../src/tessera.js';
-import { drained } from '../helpers/crash.js';
+import { drained } from '../helpers/crash-child.js';
 
 const [dbPath, mode, run] = process.argv.slice(2);
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
