@@ -13,4 +13,4 @@ export * from './workflow/index.js';
 export * from './cluster/index.js';
 export { PayloadTooLarge, TesseraClosed, MAX_ID_BYTES, MAX_GAS_LIMIT, MIN_PRIORITY, MAX_PRIORITY, DEFAULT_MAX_PAYLOAD_BYTES } from './api/index.js';
 export { Tessera, DEFAULT_STORE } from './tessera.js';
-export type { TesseraOptions, ActorInfo, StateEntry, QueryOptions, QueryReply, CloseOptions } from './tessera.js';
+export type { TesseraOptions, ActorInfo, StateEntry, QueryOptions, QueryReply, CloseOptions, Page, StatePage } from './tessera.js';

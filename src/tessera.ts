@@ -3,6 +3,10 @@ import {
   checkBytes,
   checkCloseOptions,
   checkCreateActor,
+  checkDelete,
+  checkPage,
+  checkStatePage,
+  checkUpgrade,
   checkFunction,
   checkId,
   checkOpenOptions,
@@ -18,7 +22,7 @@ import { CodeService, type CodeServiceOptions } from './code/index.js';
 import { Engine, type EngineOptions, type ExecutionResult } from './exec/index.js';
 import { ClusterNode, type ClusterOptions } from './cluster/index.js';
 import { Processor, UnknownActor, type ActorRuntime, type ProcessorOptions, type Reply, type SendRequest } from './processor/index.js';
-import { defaultStoreSpec, openStore, PostgresStore, type SqliteOptions, type Store } from './store/index.js';
+import { defaultStoreSpec, openStore, PostgresStore, type ActorCodeChange, type ActorRecord, type SqliteOptions, type Store } from './store/index.js';
 import { InvalidArgument, textView } from './util/index.js';
 import type { GuestInfo } from './wasm/index.js';
 import { Workflows, workflowRef, type WorkflowFn, type WorkflowHandle, type WorkflowOptions, type WorkflowRef, type WorkflowRegistration } from './workflow/index.js';
@@ -103,6 +107,20 @@ export interface ActorInfo {
   codeId: string;
   /** Every key, in byte order. */
   state: StateEntry[];
+  /** The actor's code changes (upgrades), oldest first. */
+  codes: ActorCodeChange[];
+}
+
+/** One page of a listing: its rows, and the cursor of the next page (`after`), null after the last. */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** One page of an actor's state, with the key to pass as `after` for the next page (null after the last). */
+export interface StatePage {
+  entries: StateEntry[];
+  next: Uint8Array | null;
 }
 
 /**
@@ -260,7 +278,71 @@ export class Tessera {
       const a = await this.store.processing.actor(id);
       if (!a) throw new UnknownActor(id);
       const state = (await this.store.state.entries(id)).map(([key, value]) => ({ key, value, keyText: textView(key), valueText: textView(value) }));
-      return { actorId: id, codeId: a.codeId, state };
+      return { actorId: id, codeId: a.codeId, state, codes: await this.store.actors.history(id) };
+    });
+  }
+
+  /**
+   * Upgrades an actor to another code, in its order: messages accepted before run on the old code,
+   * those after on the new one. At its turn the new code must export `handle`; its `migrate`, if
+   * exported, runs on the actor's state with `migrate` as payload (gas `gasLimit`, default 10^8,
+   * at most the processor's `batchSliceGas`). Resolves with the committed reply: `ok` when the
+   * code and the migration's writes committed together; otherwise nothing changed and the
+   * status and error say why (`InvalidCode` for code without `handle`, the migration's failure).
+   *
+   * @throws InvalidArgument, PayloadTooLarge, UnknownActor, MissingOriginalCode, BudgetExceeded
+   */
+  upgradeActor(actorId: string, req: { codeId: string; migrate?: Uint8Array; gasLimit?: bigint; from?: string }): Promise<Reply> {
+    return this.gate.run(async () => {
+      const id = checkId('actorId', actorId);
+      const args = checkUpgrade(req, this.maxPayloadBytes);
+      return this.processor.reply(await this.processor.upgradeActor(id, args));
+    });
+  }
+
+  /**
+   * Deletes an actor, in its order: its `final`, if exported, runs first; then its state and
+   * pending timers are deleted in one commit, whatever `final` did (the reply says how it went);
+   * later messages to it get `UnknownActor`. Idempotent: resolves with null when there is no such
+   * actor (never created, or already deleted).
+   *
+   * @throws InvalidArgument, BudgetExceeded
+   */
+  deleteActor(actorId: string, options?: { gasLimit?: bigint; from?: string }): Promise<Reply | null> {
+    return this.gate.run(async () => {
+      const id = checkId('actorId', actorId);
+      const args = checkDelete(options);
+      let messageId: string;
+      try {
+        messageId = await this.processor.deleteActor(id, args);
+      } catch (err) {
+        if (err instanceof UnknownActor) return null;
+        throw err;
+      }
+      const reply = await this.processor.reply(messageId);
+      // Another deletion got there first.
+      return reply.status === 'UnknownActor' ? null : reply;
+    });
+  }
+
+  /** Actors in id order (bytes of the UTF-8): a page of those whose id starts with `prefix`, after `after`. */
+  actors(options?: { prefix?: string; after?: string; limit?: number }): Promise<Page<ActorRecord>> {
+    return this.gate.run(async () => {
+      const page = checkPage(options);
+      const items = await this.store.processing.actors(page);
+      return { items, next: items.length === page.limit ? items.at(-1)!.actorId : null };
+    });
+  }
+
+  /** A page of an actor's committed state in key order: keys that start with `prefix`, after `after` (bytes, or UTF-8 text). */
+  state(actorId: string, options?: { prefix?: Uint8Array | string; after?: Uint8Array | string; limit?: number }): Promise<StatePage> {
+    return this.gate.run(async () => {
+      const id = checkId('actorId', actorId);
+      const page = checkStatePage(options);
+      if (!(await this.store.processing.actor(id))) throw new UnknownActor(id);
+      const rows = await this.store.state.range(id, page);
+      const entries = rows.map(([key, value]) => ({ key, value, keyText: textView(key), valueText: textView(value) }));
+      return { entries, next: rows.length === page.limit ? rows.at(-1)![0].slice() : null };
     });
   }
 

@@ -3,6 +3,7 @@
 //   "schedule <ms> <n>"   schedules <n> one-off timers, each <ms> ms away (tests and limits); replies "ok"
 //   "stop"                 later ticks do nothing; replies "stopped"
 //   "count"                replies how many ticks ran
+//   "touch"                what a tick does, sent from outside: counts and logs (bench/timers.ts compares the two)
 // A tick is the message the actor sends itself ("tick"); it counts, logs its batch time, and
 // re-arms while reminders remain. A timer's gas is paid by the message that schedules it, so a
 // chain of ticks runs on the gas of the message that armed it: each tick hands on what it has
@@ -55,9 +56,14 @@ export function handle(): void {
   } else if (op == 'stop') {
     state.setString('stopped', '1');
     replyString('stopped');
+  } else if (op == 'touch') {
+    const touches = state.getU64('touches') + 1;
+    state.setU64('touches', touches);
+    log.info('touch ' + touches.toString() + ' at ' + blockTime().toString());
+    replyString(touches.toString());
   } else if (op == 'count') {
     replyString(state.getU64('ticks').toString());
   } else {
-    panic('usage: every <ms> <times> | schedule <ms> <n> | stop | count');
+    panic('usage: every <ms> <times> | schedule <ms> <n> | stop | touch | count');
   }
 }

@@ -29,3 +29,5 @@ export { PayloadTooLarge, TesseraClosed } from './errors.js';
 export { CallGate } from './gate.js';
 export { checkCreateActor, checkSend, checkQueryOptions, checkStartOptions, checkCloseOptions, checkOpenOptions, checkAccountBudgets } from './requests.js';
 export type { CreateActorArgs, SendArgs } from './requests.js';
+export { checkUpgrade, checkDelete, checkPage, checkStatePage, MAX_PAGE } from './actors.js';
+export type { UpgradeArgs, DeleteArgs, PageArgs, StatePageArgs } from './actors.js';

@@ -12,7 +12,6 @@ const when = (ms: number): string => new Date(ms).toISOString();
 const enc = new TextEncoder();
 /** The API's largest page. */
 const PAGE = 1000;
-const startsWith = (key: Uint8Array, prefix: Uint8Array): boolean => key.length >= prefix.length && prefix.every((b, i) => key[i] === b);
 
 /** `tessera create`, `actors`, `actor <id>` and `state <actor>`: actors and their committed state. */
 export function registerActors(program: TesseraCommand): void {
@@ -134,7 +133,16 @@ export function registerActors(program: TesseraCommand): void {
       }
       await inspect(spec, async (store) => {
         if (!(await store.processing.actor(id))) throw new UnknownActor(id);
-        print((await store.state.entries(id)).filter(([key]) => startsWith(key, prefix)).slice(0, limit));
+        // Page by page from the store, never the whole state at once.
+        const entries: [Uint8Array, Uint8Array][] = [];
+        for (let after: Uint8Array | undefined; entries.length < limit; ) {
+          const asked = Math.min(PAGE, limit - entries.length);
+          const page = await store.state.range(id, { prefix, after, limit: asked });
+          entries.push(...page);
+          if (page.length < asked) break;
+          after = page[page.length - 1]![0];
+        }
+        print(entries);
       });
     });
 }

@@ -27,7 +27,7 @@ export function registerDemo(program: Command): void {
       try {
         console.log(`Tessera demo — store ${store}\n`);
         const ids = new Map<string, string>();
-        const guests = ['counter', 'kv', 'ledger', 'sha256', 'ping-pong'].map((n) => [n, new Uint8Array(readFileSync(`${GUESTS}${n}.wasm`))] as const);
+        const guests = ['counter', 'kv', 'ledger', 'sha256', 'ping-pong', 'reminder', 'greeter', 'greeter-v2'].map((n) => [n, new Uint8Array(readFileSync(`${GUESTS}${n}.wasm`))] as const);
         for (const [name, bytes] of [...guests, ...extras]) {
           try {
             const { codeId, created } = await t.upload(bytes);
@@ -100,6 +100,24 @@ export function registerDemo(program: Command): void {
           const name = e.forgotten ? `${(e.name || '-').padEnd(13)} (forgotten at a checkpoint)` : e.name || '-';
           console.log(`    ${e.location.padEnd(6)} ${e.kind.padEnd(5)} ${name}`);
         }
+
+        console.log('\nA timer that re-arms itself (3 ticks, 20 ms apart), and an upgrade that migrates its state:');
+        await actor('reminder', 'demo-reminder');
+        const count = async (): Promise<number> => Number(new TextDecoder().decode((await t.query('demo-reminder', enc('count'))).payload ?? new Uint8Array()));
+        const before = await count();
+        console.log(`  ${'demo-reminder "every 20 3"'.padEnd(38)} ${describeReply(await t.reply(await t.send({ to: 'demo-reminder', payload: enc('every 20 3'), gasLimit: 1_000_000_000n })))}`);
+        while ((await count()) < before + 3) await new Promise((r) => setTimeout(r, 10));
+        const ticks = (await t.store.processing.recentMessages('demo-reminder', 3, 1000)).reverse();
+        const heights = await Promise.all(ticks.map(async (m) => (await t.store.processing.reply(m.id))?.batchHeight));
+        console.log(`  ticks ${before + 1}..${before + 3} ran in batches ${heights.join(', ')} (the actor sent them to itself)`);
+        await actor('greeter', 'demo-greeter');
+        await t.reply(await t.send({ to: 'demo-greeter', payload: enc('add ada'), gasLimit: 100_000_000n }));
+        // On a second run the actor is on version 2 already: its migrate refuses, and nothing changes.
+        const up = await t.upgradeActor('demo-greeter', { codeId: ids.get('greeter-v2')!, migrate: enc('hello') });
+        console.log(`  ${'upgrade demo-greeter to greeter-v2'.padEnd(38)} ${describeReply(up)}`);
+        const greet = await t.reply(await t.send({ to: 'demo-greeter', payload: enc('greet'), gasLimit: 100_000_000n }));
+        console.log(`  ${'demo-greeter "greet"'.padEnd(38)} ${describeReply(greet)}`);
+        for (const c of (await t.actor('demo-greeter')).codes) console.log(`    code ${c.fromCodeId.slice(0, 12)}… -> ${c.codeId.slice(0, 12)}… at batch ${c.height}`);
 
         console.log('\nHostile guests end in typed errors; the process lives on:');
         const run = (label: string, r: ExecutionResult): void => console.log(`  ${label.padEnd(38)} ${describeResult(r)}`);

@@ -26,6 +26,7 @@ const MODULES: { verbs: string[]; load: () => Promise<Register> }[] = [
   { verbs: ['send', 'reply', 'query'], load: async () => (await import('./messages.js')).registerMessages },
   { verbs: ['serve'], load: async () => (await import('./serve.js')).registerServe },
   { verbs: ['workflows', 'workflow'], load: async () => (await import('./workflows.js')).registerWorkflows },
+  { verbs: ['upgrade', 'delete'], load: async () => (await import('./lifecycle.js')).registerLifecycle },
   { verbs: ['cluster'], load: async () => (await import('./cluster.js')).registerCluster },
   { verbs: ['run'], load: async () => (await import('./run.js')).registerRun },
   { verbs: ['demo'], load: async () => (await import('./demo.js')).registerDemo },

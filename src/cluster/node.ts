@@ -207,6 +207,20 @@ export class ClusterNode implements ActorRuntime {
     return id;
   }
 
+  async upgradeActor(actorId: string, req: { codeId: string; migrate?: Uint8Array; gasLimit?: bigint; from?: string }): Promise<string> {
+    const shard = shardOf(actorId, this.store.shards);
+    const id = await this.processors[shard]!.upgradeActor(actorId, req);
+    this.sent.set(id, shard);
+    return id;
+  }
+
+  async deleteActor(actorId: string, req?: { gasLimit?: bigint; from?: string }): Promise<string> {
+    const shard = shardOf(actorId, this.store.shards);
+    const id = await this.processors[shard]!.deleteActor(actorId, req);
+    this.sent.set(id, shard);
+    return id;
+  }
+
   async reply(messageId: string): Promise<Reply> {
     let shard = this.sent.get(messageId);
     if (shard === undefined) {

@@ -89,6 +89,8 @@ export class Speculator {
   /** Runs `m` speculatively; `abortSignal` stops the execution (queued or running) when it aborts. */
   async run(m: SpeculativeMessage, abortSignal?: AbortSignal): Promise<Speculation> {
     await this.options.beforeRun?.(m.id);
+    // Only ordinary messages: the processor's own (an actor's upgrade or deletion) run other code.
+    if (m.entry !== 'handle') return { outcome: 'invalid', reads: [], gasUsed: 0n, writes: [] };
     const codeId = await this.host.codeOf(m.recipient);
     if (codeId === null) return { outcome: 'invalid', reads: [], gasUsed: 0n, writes: [] };
     const actorId = m.recipient;

@@ -16,6 +16,12 @@ import type { SendRequest } from './types.js';
 const TAKEN_ATTEMPTS = 32;
 const TAKEN_PAUSE_MS = 2;
 
+/** A send as acceptance takes it: the processor's own system messages (system.ts) name an entry. */
+export interface AcceptRequest extends SendRequest {
+  /** Default `handle`. */
+  entry?: string;
+}
+
 /** What acceptance needs of the rest of the processor. */
 export interface AcceptanceParts extends SharedParts {
   /** The prefetch cycle that takes newly accepted messages now, if any. */
@@ -47,13 +53,13 @@ export class Acceptance {
    * @throws BudgetExceeded when its account is over budget (a send that joins an acceptance of the
    * same idempotent request in flight is not charged again)
    */
-  send(req: SendRequest): Promise<string> {
+  send(req: AcceptRequest): Promise<string> {
     if (this.closed) return Promise.reject(new ProcessorClosed());
     if (req.gasLimit <= 0n) return Promise.reject(new InvalidMessage('gasLimit must be positive'));
     const key = req.idempotencyKey;
     if (key !== undefined) {
       const sender = req.from ?? 'external';
-      const hash = requestHash({ recipient: req.to, payload: req.payload, gasLimit: req.gasLimit, priority: req.priority ?? 0, entry: 'handle' });
+      const hash = requestHash({ recipient: req.to, payload: req.payload, gasLimit: req.gasLimit, priority: req.priority ?? 0, entry: req.entry ?? 'handle' });
       const scoped = JSON.stringify([sender, key]);
       const inFlight = this.sending.get(scoped);
       if (inFlight) return inFlight.hash === hash ? inFlight.id : Promise.reject(new IdempotencyConflict(sender, key));
@@ -69,7 +75,7 @@ export class Acceptance {
     this.closed = true;
   }
 
-  private async accept(req: SendRequest, hash: string | null): Promise<string> {
+  private async accept(req: AcceptRequest, hash: string | null): Promise<string> {
     const reservation = this.parts.accounts.reserve(req.account ?? req.from ?? 'external', req.gasLimit);
     try {
       const { id, enqueued } = await this.enqueue(req, hash, reservation);
@@ -97,7 +103,7 @@ export class Acceptance {
    * Enqueues a message and hands its account's reservation to the reply waiters (settled when its
    * reply commits); an idempotency key that names an earlier message returns that one's id.
    */
-  private async enqueue(req: SendRequest, hash: string | null, reservation: Reservation): Promise<{ id: string; enqueued: boolean }> {
+  private async enqueue(req: AcceptRequest, hash: string | null, reservation: Reservation): Promise<{ id: string; enqueued: boolean }> {
     const { commits, cache, nonces, held, waiters, prefetchCycle, onAccepted } = this.parts;
     const earlier = await this.earlier(req, hash);
     if (earlier) return earlier;
@@ -116,7 +122,7 @@ export class Acceptance {
         priority: req.priority ?? 0,
         gasLimit: req.gasLimit,
         payload: req.payload,
-        entry: 'handle',
+        entry: req.entry ?? 'handle',
         idempotencyKey: req.idempotencyKey ?? null,
         requestHash: hash,
         // The store gives it its arrival number; planning reads that with the pool's order.

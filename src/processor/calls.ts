@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionResult, StateWrite } from '../exec/index.js';
 import { UniqueViolation, type Store } from '../store/index.js';
-import type { Acceptance } from './acceptance.js';
+import type { Acceptance, AcceptRequest } from './acceptance.js';
 import type { Accounts } from './accounts.js';
 import { ActorExists, ProcessorClosed, UnknownActor } from './errors.js';
 import type { ReplyWaiters } from './replies.js';
-import type { Reply, SendRequest } from './types.js';
+import type { Reply } from './types.js';
 
 /** How long `close()` waits for calls in flight by default. */
 export const DEFAULT_CLOSE_GRACE_MS = 5000;
@@ -79,7 +79,7 @@ export class Calls {
   }
 
   /** @see Processor.send */
-  send(req: SendRequest): Promise<string> {
+  send(req: AcceptRequest): Promise<string> {
     return this.run(() => this.parts.acceptance.send(req));
   }
 

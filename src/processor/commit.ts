@@ -6,6 +6,7 @@ import { classify } from './executor.js';
 import type { SharedParts } from './parts.js';
 import { isSlow, nextBatch } from './planner.js';
 import type { Pool } from './pool.js';
+import { systemAction } from './system.js';
 import { OUTGOING_SEQ, type TimerQueue } from './timers.js';
 import { toReply } from './replies.js';
 import type { ActorWrites, KeyWrites, Outcome, Reply } from './types.js';
@@ -38,6 +39,8 @@ export interface PreparedCommit {
   nonces: Map<string, number>;
   /** Messages this commit puts (back) in the pool: retried and sent ones. */
   pooled: MessageRecord[];
+  /** Actors this commit upgrades (their new code) or deletes (null). */
+  codes: Map<string, string | null>;
   /** The next batch, planned in this commit. */
   next: PlannedBatch | null;
 }
@@ -94,7 +97,7 @@ function timerCheck(sends: readonly { delayMs?: number }[], actor: string, count
  * update the same caches.
  */
 export class CommitPipeline {
-  private inFlight: { done: Promise<void>; writes: ActorWrites } | null = null;
+  private inFlight: { done: Promise<void>; writes: ActorWrites; codes: Map<string, string | null> } | null = null;
   private planned: PlannedBatch | null = null;
   private closed = false;
   /** Height of the last batch this process committed (0: none yet). */
@@ -111,6 +114,11 @@ export class CommitPipeline {
   /** The state the commit in flight writes, if one is: the next batch executes on it. */
   get committing(): ActorWrites | undefined {
     return this.inFlight?.writes;
+  }
+
+  /** The upgrades and deletions the commit in flight makes, if one is: the next batch executes after them. */
+  get changing(): ReadonlyMap<string, string | null> | undefined {
+    return this.inFlight?.codes;
   }
 
   /** Takes the batch planned in the last commit started, if any. */
@@ -180,6 +188,7 @@ export class CommitPipeline {
     const ops: WriteOp[] = [];
     const replies: Reply[] = [];
     const writes: ActorWrites = new Map();
+    const codes = new Map<string, string | null>();
     const retried: MessageRecord[] = [];
     const outgoing: MessageRecord[] = [];
     const nonces = new Map<string, number>();
@@ -265,12 +274,23 @@ export class CommitPipeline {
         logs: JSON.stringify(logs),
         batchHeight: batch.height,
       });
+      const action = systemAction(m.entry);
+      if (action?.kind === 'delete') {
+        // Whatever `final` did: its writes go with the state, its sends go out if it succeeded.
+        ops.push({ kind: 'actor.delete', actorId: m.recipient });
+        codes.set(m.recipient, null);
+        writes.delete(m.recipient);
+      }
       if (r.status !== 'ok') continue;
-      if (r.writes.length > 0) {
+      if (r.writes.length > 0 && action?.kind !== 'delete') {
         let actorWrites = writes.get(m.recipient);
         if (!actorWrites) writes.set(m.recipient, (actorWrites = new Map()));
         for (const op of stateOps(m.recipient, r.writes)) ops.push(op);
         for (const w of r.writes) actorWrites.set(toHex(w.key), w.value);
+      }
+      if (action?.kind === 'upgrade') {
+        ops.push({ kind: 'actor.upgrade', actorId: m.recipient, codeId: action.codeId, height: batch.height });
+        codes.set(m.recipient, action.codeId);
       }
       for (let i = 0; i < r.sends.length; i++) {
         if ((i & 255) === 255 && performance.now() - sliceStart > PREPARE_SLICE_MS) {
@@ -295,19 +315,21 @@ export class CommitPipeline {
     // being stored); the others are stored. A closing processor plans nothing: it stores them all.
     const now = Math.max(clock(), batch.timestamp);
     const dueNow = (t: TimerRecord): boolean => !this.closed && t.due <= now;
-    for (const t of fresh) {
+    // A deleted actor's timers go with it, those it scheduled in this batch too.
+    const live = fresh.filter((t) => codes.get(t.recipient) !== null);
+    for (const t of live) {
       if (dueNow(t)) continue;
       ops.push({ kind: 'timer.put', timer: t });
       timers.stored(t.due);
     }
-    const released = this.closed ? { ops: [], messages: [] } : await timers.release(await timers.due(now), fresh.filter(dueNow), nonces, OUTGOING_SEQ + outgoing.length);
+    const released = this.closed ? { ops: [], messages: [] } : await timers.release((await timers.due(now)).filter((t) => codes.get(t.recipient) !== null), live.filter(dueNow), nonces, OUTGOING_SEQ + outgoing.length);
     for (const op of released.ops) ops.push(op);
     const joining = [...outgoing, ...released.messages];
     const next = this.closed ? null : await this.planAfter(batch, retried, joining, now);
     if (next) ops.push({ kind: 'batch.plan', batch: next.batch });
     const inNext = new Set(next?.plan.map((m) => m.id));
     const pooled = [...retried, ...joining].filter((m) => !inNext.has(m.id));
-    return { height: batch.height, ops, replies, writes, nonces, pooled, next };
+    return { height: batch.height, ops, replies, writes, nonces, pooled, next, codes };
   }
 
   /**
@@ -320,6 +342,8 @@ export class CommitPipeline {
     const started = performance.now();
     const done = commits.commit(c.ops).then(() => {
       cache.committed(c.writes);
+      // Upgraded and deleted actors are read again: their code, and a deleted one's state, changed.
+      for (const actor of c.codes.keys()) cache.forgetActor(actor);
       nonces.advance(c.nonces);
       this.lastHeight = c.height;
       this.batches++;
@@ -337,7 +361,7 @@ export class CommitPipeline {
     done.catch(() => {
       for (const m of holding) held.release(m.id);
     });
-    this.inFlight = { done, writes: c.writes };
+    this.inFlight = { done, writes: c.writes, codes: c.codes };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DETERMINISTIC_STATUSES, type Engine, type ExecutionResult, type StateWrite } from '../exec/index.js';
+import { DETERMINISTIC_STATUSES, type Engine, type ExecutionRequest, type ExecutionResult, type StateWrite } from '../exec/index.js';
 import type { PrefetchCycle, PrefetchMetrics, Warmth } from '../prefetch/index.js';
 import type { BackgroundMessage, BatchRecord, MessageRecord } from '../store/index.js';
 import { toHex } from '../util/index.js';
@@ -7,6 +7,7 @@ import type { Background } from './background.js';
 import { InitFailed } from './errors.js';
 import { groupByActor } from './planner.js';
 import { FIRST_ENTRIES, type StateCache } from './state-cache.js';
+import { noRun, systemAction, type SystemAction } from './system.js';
 import type { ActorWrites, KeyWrites, Outcome } from './types.js';
 
 const COLD: Warmth = { prefetched: false, byBuilder: false, reads: [] };
@@ -62,7 +63,15 @@ export interface ExecutorParts {
   background: Background;
   /** Actor chains run at once (see {@link chainLimit}). */
   chains: number;
+  /**
+   * A code's entry points, or the deterministic status of a code that cannot run (missing,
+   * invalid); other failures throw (the batch is redone).
+   */
+  entryPoints: (codeId: string) => Promise<string[] | { status: 'MissingCode' | 'InvalidCode'; message: string }>;
 }
+
+/** Actors whose code a commit in flight changes: the new code, or null for a deleted actor. */
+export type CodeChanges = ReadonlyMap<string, string | null>;
 
 /**
  * Runs guest code for the processor on the engine: a batch's plan as one chain per actor (each
@@ -78,7 +87,13 @@ export class Executor {
    * committed here. The plan's slow messages (its `background` of its own height) end their
    * chains and start in the background, with no result here.
    */
-  async batch(batch: BatchRecord, plan: readonly MessageRecord[], prefetch: PrefetchCycle | null, committing: ActorWrites | undefined): Promise<Map<string, Outcome>> {
+  async batch(
+    batch: BatchRecord,
+    plan: readonly MessageRecord[],
+    prefetch: PrefetchCycle | null,
+    committing: ActorWrites | undefined,
+    changing: CodeChanges = new Map(),
+  ): Promise<Map<string, Outcome>> {
     const results = new Map<string, Outcome>();
     const slow = new Map((batch.background ?? []).filter((b) => b.height === batch.height).map((b) => [b.id, b]));
     const groups = groupByActor(plan);
@@ -88,6 +103,8 @@ export class Executor {
     const { cache } = this.parts;
     const actors = groups.map((g) => g[0]!.recipient);
     const codes = await cache.codesOf(actors);
+    // Upgrades and deletions the commit in flight makes count as made (the cache learns them once it is durable).
+    for (const [actor, code] of changing) if (codes.has(actor)) codes.set(actor, code);
     const firsts = await cache.firstEntriesOf(actors.filter((a) => codes.get(a) != null && cache.readSet(a) === undefined));
     let next = 0;
     const lane = async (): Promise<void> => {
@@ -162,7 +179,8 @@ export class Executor {
   ): Promise<void> {
     const { engine, cache, metrics, background } = this.parts;
     const actorId = group[0]!.recipient;
-    const codeId = preread ? preread.codeId : (cache.knownCode(actorId) ?? (await cache.codeOf(actorId)));
+    // An upgrade or a deletion in the chain changes it for the messages after it.
+    let codeId = preread ? preread.codeId : (cache.knownCode(actorId) ?? (await cache.codeOf(actorId)));
     // Writes of earlier successful messages of this actor in this batch.
     const local: KeyWrites = new Map();
     // An actor this process has not run yet: no read set to warm with, so take the first
@@ -185,6 +203,7 @@ export class Executor {
       // The whole state came up front (a small actor's first run): nothing to load later.
       const complete = first !== null && first.size < FIRST_ENTRIES;
       const snapshotMs = performance.now() - t0;
+      const action = systemAction(m.entry);
       const request = {
         codeId,
         entry: m.entry,
@@ -195,6 +214,14 @@ export class Executor {
         state: { snapshot, complete, load: (key: Uint8Array) => read(key), next: (after: Uint8Array) => cache.next(actorId, after, [before, local]) },
         signal,
       };
+      if (action) {
+        const r = await this.system(action, codeId, request);
+        results.set(m.id, r);
+        if (action.kind === 'delete') codeId = null;
+        else if (r.status === 'ok') codeId = action.codeId;
+        if (r.status === 'ok') for (const w of r.writes) local.set(toHex(w.key), w.value);
+        continue;
+      }
       const ref = slow.get(m.id);
       if (ref) {
         background.start(ref, m, async (stop) => {
@@ -216,6 +243,23 @@ export class Executor {
       if (r.reads.length > 0) cache.setReadSet(actorId, r.reads);
       if (r.status === 'ok') for (const w of r.writes) local.set(toHex(w.key), w.value);
     }
+  }
+
+  /**
+   * A system message at its turn (system.ts). An upgrade checks the new code (it must export
+   * `handle`) and runs its `migrate`, if it has one, on the actor's state with the message's
+   * payload and gas; `ok` means the actor moves to the new code with what `migrate` wrote. A
+   * deletion runs the current code's `final`, if it has one; the actor is deleted whatever
+   * `final` did (a guest cannot make itself undeletable), and its reply says how `final` went.
+   */
+  private async system(action: SystemAction, current: string, request: ExecutionRequest): Promise<ExecutionResult> {
+    const target = action.kind === 'upgrade' ? action.codeId : current;
+    const entries = await this.parts.entryPoints(target);
+    if (!Array.isArray(entries)) return action.kind === 'upgrade' ? noRun(entries.status, entries.message) : noRun('ok');
+    if (action.kind === 'upgrade' && !entries.includes('handle')) return noRun('InvalidCode', 'the new code exports no handle');
+    const entry = action.kind === 'upgrade' ? 'migrate' : 'final';
+    if (!entries.includes(entry)) return noRun('ok');
+    return this.parts.engine.execute({ ...request, codeId: target, entry });
   }
 
   /**

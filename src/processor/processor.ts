@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { defaultLogger, RecentMap } from '../util/index.js';
-import type { CodeService } from '../code/index.js';
+import { defaultLogger } from '../util/index.js';
+import { CodeFacts } from './code-facts.js';
+import { MissingOriginalCode, type CodeService } from '../code/index.js';
 import { Histogram, MAX_SENDS, MESSAGE_BASE_GAS, MIN_SEND_GAS, type Engine, type ExecutionResult } from '../exec/index.js';
 import { engineIdle, Prefetcher, type PrefetchCycle, type PrefetchStats } from '../prefetch/index.js';
 import { GroupCommit, type BatchRecord, type MessageRecord, type Store } from '../store/index.js';
@@ -16,6 +17,7 @@ import type { SharedParts } from './parts.js';
 import { Pool } from './pool.js';
 import { ReplyWaiters } from './replies.js';
 import { StateCache } from './state-cache.js';
+import { DELETE_ENTRY, systemGas, upgradeEntry } from './system.js';
 import { TimerQueue } from './timers.js';
 import type { ActorRuntime, ProcessorOptions, ProcessorStats, Reply, SendRequest } from './types.js';
 
@@ -81,8 +83,7 @@ export class Processor implements ActorRuntime {
   private readonly maxMessages: number;
   private readonly clock: () => number;
   private readonly cache: StateCache;
-  /** Whether a code imports `tessera.send`, by code id (fixed for a code, so never stale). */
-  private readonly codeSends = new RecentMap<string, boolean>({ max: 10_000 });
+  private readonly facts: CodeFacts;
   private readonly waiters: ReplyWaiters;
   private readonly acceptance: Acceptance;
   private readonly pool: Pool;
@@ -117,6 +118,7 @@ export class Processor implements ActorRuntime {
     this.log = options.logger ?? defaultLogger();
     this.clock = options.clock ?? Date.now;
     this.cache = new StateCache(this.store, options.stateCacheBytes ?? 64 * 1024 * 1024);
+    this.facts = new CodeFacts(this.codes, this.cache);
     this.waiters = new ReplyWaiters(this.store);
     this.accounts = options.sharedAccounts ?? new Accounts(options.accounts, options.clock);
     // Acceptances, batch commits and actor creations share synced transactions (an id is returned
@@ -138,7 +140,7 @@ export class Processor implements ActorRuntime {
       messageBaseGas: LEAST_SEND_COST,
       maxSendsPerMessage: MAX_SENDS,
       sliceGas: this.sliceGas,
-    }, (actors) => this.silentActors(actors));
+    }, (actors) => this.facts.silentActors(actors));
     const maxRunning = backgroundLimit(this.engine);
     this.timers = new TimerQueue(this.store, this.maxMessages);
     this.background = new Background(maxRunning, () => {
@@ -179,6 +181,7 @@ export class Processor implements ActorRuntime {
       clock: this.clock,
       background: this.background,
       chains: Math.min(options.maxChains ?? Number.POSITIVE_INFINITY, chainLimit(this.engine, maxRunning)),
+      entryPoints: (codeId) => this.facts.entryPoints(codeId),
     });
     this.calls = new Calls({
       store: this.store,
@@ -201,37 +204,6 @@ export class Processor implements ActorRuntime {
 
   get batches(): number {
     return this.pipeline.batches;
-  }
-
-  /**
-   * Of these actors, those whose code imports no `tessera.send`: their messages cannot produce
-   * any, so planning does not count them against `maxBatchProduced` (a counter's increments would
-   * otherwise be bounded as if each could send 1,024 messages). Unknown actors and codes that fail
-   * to load count as silent or not as the safe side has it: an unknown actor produces nothing, a
-   * code whose metadata cannot be read is assumed to send.
-   */
-  private async silentActors(actors: readonly string[]): Promise<ReadonlySet<string>> {
-    const silent = new Set<string>();
-    const codes = await this.cache.codesOf(actors);
-    for (const actor of actors) {
-      const codeId = codes.get(actor) ?? null;
-      if (codeId === null) {
-        silent.add(actor);
-        continue;
-      }
-      let sends = this.codeSends.get(codeId);
-      if (sends === undefined) {
-        try {
-          const { metadata } = await this.codes.instrumented(codeId);
-          sends = metadata.imports.some((i) => i.module === 'tessera' && i.name === 'send');
-        } catch {
-          sends = true;
-        }
-        this.codeSends.set(codeId, sends);
-      }
-      if (!sends) silent.add(actor);
-    }
-    return silent;
   }
 
   /** Batches, their sizes and commit times, and the store's commit latency (for metrics). */
@@ -319,6 +291,32 @@ export class Processor implements ActorRuntime {
    */
   send(req: SendRequest): Promise<string> {
     return this.calls.send(req);
+  }
+
+  /**
+   * Queues an actor's upgrade to `codeId` as a message in its order (and its sender's); resolves
+   * with the message's id once durable. At its turn the new code must export `handle`; its
+   * `migrate`, if any, runs with `migrate` as payload on the actor's state; if that succeeds, the
+   * new code and what `migrate` wrote commit together, else nothing changes and the reply says why.
+   * Its gas limit (default 10^8) is at most `batchSliceGas`: an upgrade never runs in the background.
+   *
+   * @throws MissingOriginalCode, InvalidMessage (gas over the slice), UnknownActor, BudgetExceeded, ProcessorClosed
+   */
+  async upgradeActor(actorId: string, req: { codeId: string; migrate?: Uint8Array; gasLimit?: bigint; from?: string }): Promise<string> {
+    const gasLimit = systemGas(this.sliceGas, req.gasLimit);
+    if (!(await this.store.codes.hasOriginal(req.codeId))) throw new MissingOriginalCode(req.codeId);
+    return this.calls.send({ to: actorId, payload: req.migrate ?? new Uint8Array(0), gasLimit, from: req.from, entry: upgradeEntry(req.codeId) });
+  }
+
+  /**
+   * Queues an actor's deletion as a message in its order; resolves with its id once durable. At
+   * its turn the actor's `final`, if exported, runs; then its state and pending timers are deleted
+   * in the same commit; later messages get `UnknownActor`.
+   *
+   * @throws InvalidMessage (gas over the slice), UnknownActor, BudgetExceeded, ProcessorClosed
+   */
+  deleteActor(actorId: string, req: { gasLimit?: bigint; from?: string } = {}): Promise<string> {
+    return this.calls.send({ to: actorId, payload: new Uint8Array(0), gasLimit: systemGas(this.sliceGas, req.gasLimit), from: req.from, entry: DELETE_ENTRY });
   }
 
   /**
@@ -442,7 +440,7 @@ export class Processor implements ActorRuntime {
     // it overlaps this batch's execution and commit (on idle engine capacity only).
     prefetch?.plan(plan);
     this.openPrefetch(batch.height + 1);
-    const results = await this.executor.batch(batch, plan, prefetch, this.pipeline.committing);
+    const results = await this.executor.batch(batch, plan, prefetch, this.pipeline.committing, this.pipeline.changing);
     prefetch?.batchDone();
     // Slow messages of earlier batches that this one commits: done when it was planned, except
     // when it is redone (they run again, and it waits for them).

@@ -82,6 +82,10 @@ export interface ActorRuntime {
   readonly commitTimes: Histogram;
   createActor(req: { codeId: string; id?: string; init?: Uint8Array }): Promise<string>;
   send(req: SendRequest): Promise<string>;
+  /** Sends an actor its upgrade to `codeId` (the migration runs as a message, in its order); resolves with the message id. */
+  upgradeActor(actorId: string, req: { codeId: string; migrate?: Uint8Array; gasLimit?: bigint; from?: string }): Promise<string>;
+  /** Sends an actor its deletion (its `final` runs first); resolves with the message id. */
+  deleteActor(actorId: string, req?: { gasLimit?: bigint; from?: string }): Promise<string>;
   reply(messageId: string): Promise<Reply>;
   query(actorId: string, payload: Uint8Array, gasLimit?: bigint, account?: string): Promise<ExecutionResult>;
   close(options?: { graceMs?: number }): Promise<void>;

@@ -16,7 +16,7 @@ export interface GuestOptions extends Pick<InstrumentOptions, 'maxMemoryPages' |
 /** What guest validation learned. */
 export interface GuestInfo {
   mode: GuestMode;
-  /** Exported entry points: `handle`, `init`, `_start`, `_initialize` where present. */
+  /** Exported entry points: `handle`, `init`, `migrate`, `final`, `_start`, `_initialize` where present. */
   entryPoints: string[];
   imports: { module: string; name: string }[];
   usesWasi: boolean;
@@ -85,6 +85,9 @@ export function validateGuest(bytes: Uint8Array, options: GuestOptions = {}): Gu
     needFunc('handle', true);
     entryPoints.push('handle');
     if (needFunc('init', false)) entryPoints.push('init');
+    // Run by an upgrade to this code (on the actor's state) and by a deletion (before it).
+    if (needFunc('migrate', false)) entryPoints.push('migrate');
+    if (needFunc('final', false)) entryPoints.push('final');
   } else {
     needFunc('_start', true);
     entryPoints.push('_start');

@@ -26,7 +26,7 @@ import { FunctionRewriter, putPadded, type RewriteEnv } from './rewrite.js';
 import { RUNTIME_VERSION } from './version.js';
 
 const RESERVED = new Set([GAS_EXPORT, STACK_EXPORT, START_EXPORT]);
-const ENTRY_POINTS = new Set(['handle', 'init', '_start', '_initialize']);
+const ENTRY_POINTS = new Set(['handle', 'init', 'migrate', 'final', '_start', '_initialize']);
 const INJECTED_COUNT = 3;
 
 /**

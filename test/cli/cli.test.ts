@@ -90,11 +90,17 @@ describe('the tessera command', () => {
     expect(first.out).toMatch(/workflow [0-9a-f-]+: \{"fee":1,"payment":"ok","counterAfterEachTick":\["4","5","6"\]\}/);
     expect(first.out).toMatch(/\n\s+2\/0\/0\s+send\s+demo-counter\s+\(forgotten at a checkpoint\)\n/);
     expect(first.out).toMatch(/wasi-path-open\s+rejected at upload/);
+    // A timer that re-arms itself, and an upgrade with a migration (refused on the second run: already migrated).
+    expect(first.out).toMatch(/\n {2}ticks 1\.\.3 ran in batches \d+, \d+, \d+ \(the actor sent them to itself\)\n/);
+    expect(first.out).toMatch(/upgrade demo-greeter to greeter-v2\s+ok {2}reply="migrated"/);
+    expect(first.out).toMatch(/demo-greeter "greet"\s+ok {2}reply="hello ada"/);
     // Guests given on the command line are uploaded with the examples and run once.
     const second = tessera('demo', '--store', store, guest('hostile-panic'));
     // State is durable: the counter goes on from where the first run left it.
     // Three counter messages and three workflow ticks in the first run.
     expect(second.out).toMatch(/demo-counter ""\s+ok {2}reply="7"/);
+    expect(second.out).toMatch(/\n {2}ticks 4\.\.6 ran in batches/);
+    expect(second.out).toMatch(/upgrade demo-greeter to greeter-v2\s+UserPanic \(already migrated\)/);
     expect(second.out).toMatch(/\nYour guests, run once each \(entry handle, empty payload\):\n {2}\S+hostile-panic\.wasm\s+UserPanic /);
 
     // The demo's workflows, listed and shown from the same store.

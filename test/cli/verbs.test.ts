@@ -197,6 +197,28 @@ describe('the everyday verbs on an embedded store', () => {
     },
     SLOW,
   );
+  it(
+    'upgrade moves an actor to new code with its migration, delete ends it (and finds nothing the second time)',
+    async () => {
+      const store = ['--store', `sqlite:${join(tmp.dir, 'lifecycle.db')}`];
+      const v1 = (await tessera(['upload', guest('greeter'), ...store])).out.split('\n')[0]!;
+      const v2 = (await tessera(['upload', guest('greeter-v2'), ...store])).out.split('\n')[0]!;
+      expect((await tessera(['create', v1, '--id', 'g', ...store])).code).toBe(0);
+      expect((await tessera(['send', 'g', 'add ann', ...store])).code).toBe(0);
+      const failed = await tessera(['upgrade', 'g', v2, '--migrate', 'fail', ...store]);
+      expect(failed.code).toBe(1);
+      expect(failed.out).toContain('migration refused');
+      const up = json<{ status: string }>(await tessera(['upgrade', 'g', v2, '--migrate', 'hi', '--json', ...store]));
+      expect(up.status).toBe('ok');
+      expect((await tessera(['query', 'g', 'greet', ...store])).out).toContain('hi ann');
+      const bad = await tessera(['upgrade', 'g', 'not-a-code', ...store]);
+      expect(bad.code).not.toBe(0);
+      expect((await tessera(['delete', 'g', ...store])).code).toBe(0);
+      expect(await tessera(['delete', 'g', ...store])).toEqual({ code: 0, out: 'no actor g: nothing to delete\n', err: '' });
+      expect((await tessera(['actors', ...store])).out).toBe('');
+    },
+    SLOW,
+  );
 });
 
 describe('output and durability at the edges of a verb', () => {

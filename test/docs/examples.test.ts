@@ -45,6 +45,20 @@ describe('the README runs: every snippet is a file under examples/node/, run her
     }
   });
 
+  it('the lifecycle snippet ticks a timer, upgrades with a migration, lists and deletes; a second run goes on', async () => {
+    const cwd = workDir();
+    const first = ok(await runTs('lifecycle.ts', cwd));
+    expect(first).toContain('alarm ticked: 3');
+    expect(first).toContain('upgrade: ok (migrated)');
+    expect(first).toContain('greet: hi ada,bob');
+    expect(first).toContain('state: v2:greeting=hi v2:names=ada,bob');
+    expect(first).toMatch(/^actors: alarm hello$/m);
+    expect(first).toContain('deleted hello: ok');
+    const second = ok(await runTs('lifecycle.ts', cwd));
+    expect(second).toContain('alarm ticked: 6');
+    expect(second).toContain('greet: hi ada,bob');
+  });
+
   it('the library snippet executes a guest on the engine alone', async () => {
     const cwd = workDir();
     for (let i = 0; i < 2; i++) expect(ok(await runTs('library.ts', cwd))).toMatch(/^status ok, reply 1, gas \d+, writes 1$/m);

@@ -1,37 +1,17 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
+import { expectEveryAckDone, runCrashChild } from '../helpers/crash.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const child = new URL('./crash-child.ts', import.meta.url).pathname;
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-/** Runs the child until `kill` says so; returns the acknowledged message ids it printed. */
-function runChild(db: string, mode: 'load' | 'drain', killAfterMs: number | null): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, db, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acks: string[] = [];
-    let buffered = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        if (line === 'ready' && killAfterMs !== null) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-        if (line.startsWith('ack ')) acks.push(line.split(' ')[2]!);
-      }
-    });
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL' || code === 0) resolve(acks);
-      else reject(new Error(`child failed (${code}): ${stderr}`));
-    });
-  });
-}
+/** Runs the child until `kill` says so; returns the acknowledged message ids it printed (`ack <actor> <id>`). */
+const runChild = async (db: string, mode: 'load' | 'drain', killAfterMs: number | null): Promise<string[]> =>
+  (await runCrashChild(child, [db, mode], killAfterMs)).map((ack) => ack.split(' ')[1]!);
 
 describe('crash safety', () => {
   it('after 20 SIGKILLs at random moments, every acknowledged message is applied exactly once', async () => {
@@ -45,11 +25,7 @@ describe('crash safety', () => {
 
     const sql = new Database(db, { readonly: true });
     const count = (q: string): number => sql.prepare(q).pluck().get() as number;
-    // Every acknowledged message is in the pool, done, with exactly one reply.
-    const known = new Set(sql.prepare('SELECT id FROM message').pluck().all() as string[]);
-    expect(acked.filter((id) => !known.has(id))).toEqual([]);
-    expect(count("SELECT COUNT(*) FROM message WHERE status <> 'done'")).toBe(0);
-    expect(count('SELECT COUNT(*) FROM reply')).toBe(count('SELECT COUNT(*) FROM message'));
+    expectEveryAckDone(sql, acked);
     const counterMessages = count("SELECT COUNT(*) FROM message WHERE recipient = 'counter'");
     sql.close();
 

@@ -5,7 +5,7 @@
  * keys and locations ordered as bytes, arrival numbers that only grow, typed errors.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseLost, StoreError, StoreReadOnly, UniqueViolation, type NewMessage, type Store, type WriteOp } from '../../src/store/index.js';
+import { LeaseLost, StoreError, StoreReadOnly, UniqueViolation, type NewMessage, type Store, type TimerRecord, type WriteOp } from '../../src/store/index.js';
 
 /** A fresh, empty store of the backend under test. */
 export interface StoreUnderTest {
@@ -454,6 +454,53 @@ export function storeContract(name: string, target: ContractTarget): void {
         const second = { height: 2, timestamp: 1_700_000_000_001, seed: 'cd', messageIds: [], committed: false, completes: [slow] };
         await store.commit([{ kind: 'batch.commit', height: 1 }, { kind: 'batch.plan', batch: second }]);
         expect(await store.processing.lastBatch()).toEqual(second);
+      });
+    });
+
+    describe('actor timers, upgrades and deletion', () => {
+      const timer = (id: string, due: number, recipient = 'a'): TimerRecord => ({ id, sender: recipient, recipient, due, gasLimit: 2n ** 64n - 1n, payload: enc(id) });
+
+      it('keeps timers by due time, releases one with its message in one write set, and refuses a taken id', async () => {
+        const { store } = await open();
+        await store.commit([{ kind: 'timer.put', timer: timer('t3', 300) }, { kind: 'timer.put', timer: timer('t1', 100) }, { kind: 'timer.put', timer: timer('t2', 100, 'b') }]);
+        expect((await store.actors.timers({ limit: 10 })).map((t) => t.id)).toEqual(['t1', 't2', 't3']);
+        expect((await store.actors.timers({ dueBy: 100, limit: 10 })).map((t) => t.id)).toEqual(['t1', 't2']);
+        expect((await store.actors.timers({ limit: 1 }))[0]).toEqual(timer('t1', 100));
+        expect([await store.actors.timerCount('a'), await store.actors.timerCount('b'), await store.actors.timerCount('c')]).toEqual([2, 1, 0]);
+        await expect(store.commit([{ kind: 'timer.put', timer: timer('t1', 5) }])).rejects.toBeInstanceOf(UniqueViolation);
+        await store.commit([{ kind: 'timer.release', id: 't1' }, enqueue(message('t1', 0, { sender: 'a' }))]);
+        expect((await store.actors.timers({ limit: 10 })).map((t) => t.id)).toEqual(['t2', 't3']);
+        expect((await store.processing.message('t1'))?.status).toBe('pending');
+        // Releasing what is not there is nothing.
+        await store.commit([{ kind: 'timer.release', id: 'gone' }]);
+      });
+
+      it('upgrades an actor, recording the code it had, and deletes one with its state, timers and history', async () => {
+        const { store } = await open();
+        const [c1, c2, c3] = ['1', '2', '3'].map((d) => d.repeat(64));
+        await store.commit([{ kind: 'actor.create', actorId: 'a', codeId: c1! }, { kind: 'actor.create', actorId: 'b', codeId: c1! }]);
+        await store.commit([
+          { kind: 'actor.upgrade', actorId: 'a', codeId: c2!, height: 7 },
+          { kind: 'actor.upgrade', actorId: 'a', codeId: c3!, height: 7 },
+          { kind: 'state.put', actorId: 'a', key: enc('k'), value: enc('v') },
+          { kind: 'state.put', actorId: 'b', key: enc('k'), value: enc('v') },
+          { kind: 'timer.put', timer: timer('ta', 1) },
+          { kind: 'timer.put', timer: timer('tb', 1, 'b') },
+        ]);
+        expect((await store.processing.actor('a'))?.codeId).toBe(c3);
+        expect((await store.actors.history('a')).map(({ height, fromCodeId, codeId }) => [height, fromCodeId, codeId])).toEqual([
+          [7, c1, c2],
+          [7, c2, c3],
+        ]);
+        await store.commit([{ kind: 'actor.delete', actorId: 'a' }, { kind: 'actor.delete', actorId: 'nobody' }]);
+        expect(await store.processing.actor('a')).toBeNull();
+        expect(await store.state.entries('a')).toEqual([]);
+        expect(await store.actors.history('a')).toEqual([]);
+        expect((await store.actors.timers({ limit: 10 })).map((t) => t.id)).toEqual(['tb']);
+        expect(await store.state.entries('b')).toHaveLength(1);
+        // The id is free again.
+        await store.commit([{ kind: 'actor.create', actorId: 'a', codeId: c1! }]);
+        expect((await store.processing.actor('a'))?.codeId).toBe(c1);
       });
     });
 

@@ -25,10 +25,14 @@ describe('write-set codec', () => {
       { kind: 'batch.commit', height: 9 },
       { kind: 'state.put', actorId: 'a', key: enc('k'), value: new Uint8Array(100_000).fill(5) },
       { kind: 'state.delete', actorId: 'a', key: new Uint8Array([0, 255]) },
+      { kind: 'timer.put', timer: { id: 'm2/0', sender: 'a', recipient: 'a', due: 1_700_000_060_123, gasLimit: 2n ** 64n - 1n, payload: enc('tick ✓') } },
+      { kind: 'timer.release', id: 'm2/0' },
+      { kind: 'actor.upgrade', actorId: 'a', codeId: 'd'.repeat(64), height: 10 },
+      { kind: 'actor.delete', actorId: 'a' },
       { kind: 'workflow.data.put', key: 'x', value: '1' },
     ];
     const set = encodeWriteSet(ops);
-    expect(set.rest.map((op) => op.kind)).toEqual(['code.original', 'workflow.data.put']);
+    expect(set.rest.map((op) => op.kind)).toEqual(['code.original', 'actor.upgrade', 'actor.delete', 'workflow.data.put']);
     const back = decodeWriteSet(set);
     // Byte fields come back as views (Buffers): compare their bytes.
     const plain = (x: unknown): unknown =>

@@ -1,0 +1,43 @@
+/**
+ * Crash tests' shared parts: running a child process that prints `ready` and then `ack <id>` lines
+ * until it is SIGKILLed, and checking the store it leaves (the child's own part: crash-child.ts).
+ */
+import { spawn } from 'node:child_process';
+import type Database from 'better-sqlite3';
+import { expect } from 'vitest';
+
+/**
+ * Runs `child` (TypeScript, through tsx) with `args`, SIGKILLed `killAfterMs` after it prints
+ * `ready` (null: until it exits by itself); resolves with what followed `ack ` on its lines.
+ */
+export function runCrashChild(child: string, args: string[], killAfterMs: number | null): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const acks: string[] = [];
+    let buffered = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        if (line === 'ready' && killAfterMs !== null) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
+        if (line.startsWith('ack ')) acks.push(line.slice(4));
+      }
+    });
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL' || code === 0) resolve(acks);
+      else reject(new Error(`child failed (${code}): ${stderr}`));
+    });
+  });
+}
+
+/** Checks a SQLite store after a crash test: every acknowledged message is in the pool, done, with exactly one reply. */
+export function expectEveryAckDone(sql: Database.Database, acked: readonly string[]): void {
+  const count = (q: string): number => sql.prepare(q).pluck().get() as number;
+  const known = new Set(sql.prepare('SELECT id FROM message').pluck().all() as string[]);
+  expect(acked.filter((id) => !known.has(id))).toEqual([]);
+  expect(count("SELECT COUNT(*) FROM message WHERE status <> 'done'")).toBe(0);
+  expect(count('SELECT COUNT(*) FROM reply')).toBe(count('SELECT COUNT(*) FROM message'));
+}
