@@ -8,6 +8,7 @@ import {
   checkStatePage,
   checkUpgrade,
   checkFunction,
+  checkObject,
   checkId,
   checkOpenOptions,
   checkQueryOptions,
@@ -25,7 +26,7 @@ import { Processor, UnknownActor, type ActorRuntime, type ProcessorOptions, type
 import { defaultStoreSpec, openStore, PostgresStore, type ActorCodeChange, type ActorRecord, type SqliteOptions, type Store } from './store/index.js';
 import { InvalidArgument, textView } from './util/index.js';
 import type { GuestInfo } from './wasm/index.js';
-import { Workflows, workflowRef, type WorkflowFn, type WorkflowHandle, type WorkflowOptions, type WorkflowRef, type WorkflowRegistration } from './workflow/index.js';
+import { Workflows, workflowRef, type WorkflowFn, type WorkflowHandle, type WorkflowOptions, type WorkflowRef, type WorkflowRegistration, type ScheduleSpec, type Repair } from './workflow/index.js';
 
 export { DEFAULT_STORE } from './defaults.js';
 
@@ -387,6 +388,32 @@ export class Tessera {
    */
   signal(workflowId: string, name: string, payload?: unknown): Promise<void> {
     return this.gate.run(async () => this.workflows.signal(checkId('workflowId', workflowId), checkId('name', name), payload));
+  }
+
+  /**
+   * Starts a registered workflow on a schedule (`{ cron, timezone }` or `{ everyMs }`), durable
+   * across restarts and processes: each tick starts the run `<schedule>@<tick, ISO 8601>` once,
+   * however many processes have the schedule; ticks missed while none ran follow `catchUp`
+   * (`'one'` by default: one run for the latest; `'all'`; `'none'`).
+   */
+  schedule<I>(workflow: string | WorkflowRef<I, unknown>, spec: ScheduleSpec, input: NoInfer<I>): Promise<void> {
+    return this.gate.run(async () => {
+      const name = typeof workflow === 'object' && workflow !== null ? checkId('workflow.name', workflow.name) : checkId('workflow', workflow);
+      checkObject('spec', spec);
+      if (spec.name !== undefined) checkId('spec.name', spec.name);
+      await this.workflows.schedule(name, spec, input);
+    });
+  }
+
+  /**
+   * Continues a finished workflow run in a new run that keeps the history before a location and
+   * runs the rest again (`{ restart: { from } }`), or retries a failed run from its first failure
+   * (`{ retry: true }`); both runs' histories name the other. Returns the new run's handle.
+   *
+   * @throws UnknownWorkflow, RepairRefused (still running; a retry of a run that did not fail; a malformed location)
+   */
+  repairWorkflow<O = unknown>(id: string, how: Repair): Promise<WorkflowHandle<O>> {
+    return this.gate.run(async () => this.workflows.repair<O>(checkId('id', id), how));
   }
 
   /** A handle on an existing workflow by id. */

@@ -29,6 +29,7 @@ export type {
   WorkflowClaim,
   WorkflowSignal,
   WorkflowLimit,
+  ScheduleRecord,
 } from './types.js';
 export { SqliteStore, MIGRATIONS } from './sqlite/index.js';
 export type { SqliteOptions, Migration } from './sqlite/index.js';

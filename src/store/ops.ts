@@ -34,6 +34,9 @@ const AREA: { readonly [K in WriteOp['kind']]: OpArea } = {
   'workflow.data.add': 'workflow',
   'workflow.prune': 'workflow',
   'workflow.purge': 'workflow',
+  'workflow.schedule': 'workflow',
+  'workflow.tick': 'workflow',
+  'workflow.note': 'workflow',
 };
 
 /** The op's group, or undefined for a value that is not a write op (an untyped caller's mistake). */
@@ -109,6 +112,12 @@ export function opBytes(op: WriteOp): number {
       return OP_OVERHEAD;
     case 'workflow.purge':
       return OP_OVERHEAD + op.names.reduce((n, name) => n + name.length, 0);
+    case 'workflow.schedule':
+      return OP_OVERHEAD + op.spec.length + op.input.length;
+    case 'workflow.note':
+      return OP_OVERHEAD + op.note.detail.length;
+    case 'workflow.tick':
+      return OP_OVERHEAD + op.input.length + op.ids.reduce((n, id) => n + OP_OVERHEAD + id.length, 0);
     default:
       return assertNever(op, 'write op');
   }

@@ -247,6 +247,18 @@ export interface WorkflowLimit {
   perSecond?: number;
 }
 
+/** A schedule, as stored: the workflow it starts, when, with what input. */
+export interface ScheduleRecord {
+  name: string;
+  workflow: string;
+  /** JSON text of the schedule's spec (its cron or period, time zone and catch-up policy). */
+  spec: string;
+  /** JSON text (workflow codec). */
+  input: string;
+  /** The next tick not yet handled (ms since epoch). */
+  nextTick: number;
+}
+
 /** A request to claim runnable workflows (see {@link WorkflowArea.claim}). */
 export interface WorkflowClaim {
   owner: string;
@@ -331,6 +343,19 @@ export type WorkflowOp =
    * the caller dropped before writing them), to the run's `pruned:<loop>` note.
    */
   | { kind: 'workflow.prune'; workflowId: string; loop: string; before: number; unwritten: number; now: number }
+  /** Writes a note (replacing the run's note with the same key). */
+  | { kind: 'workflow.note'; note: WorkflowNote }
+  /**
+   * Creates a schedule, or updates its workflow, spec and input; its next tick stays as it was
+   * unless the spec changed.
+   */
+  | { kind: 'workflow.schedule'; name: string; workflow: string; spec: string; input: string; nextTick: number }
+  /**
+   * Handles a schedule's ticks, only if its next tick is still `from`: moves it to `to` and creates
+   * pending runs of its workflow with these ids (as `workflow.create`). Otherwise (another runner
+   * handled them) does nothing.
+   */
+  | { kind: 'workflow.tick'; name: string; from: number; to: number; workflow: string; input: string; ids: readonly string[]; now: number }
   /** Deletes at most `limit` finished runs of these names last updated before `finishedBefore`, with their events and notes. */
   | { kind: 'workflow.purge'; names: readonly string[]; finishedBefore: number; limit: number }
   /** Adds `delta` to a numeric value (absent counts as 0): commutative, so safe across concurrent workflows. */
@@ -463,6 +488,8 @@ export interface WorkflowArea {
   nextSignal(workflowId: string, name: string): Promise<WorkflowSignal | null>;
   /** A run's notes, oldest first. */
   notes(id: string): Promise<WorkflowNote[]>;
+  /** A schedule by name, or null. */
+  schedule(name: string): Promise<ScheduleRecord | null>;
   /** Workflows, most recently updated first; of one status if given. */
   list(query: { status?: WorkflowRecord['status']; limit: number }): Promise<WorkflowRecord[]>;
   /** How many workflows are in each status. */

@@ -185,6 +185,9 @@ function encodeOp(e: Encoder, rest: WriteOp[], op: WriteOp): void {
     case 'workflow.park':
     case 'workflow.prune':
     case 'workflow.purge':
+    case 'workflow.schedule':
+    case 'workflow.tick':
+    case 'workflow.note':
       e.u8(Tag.Rest);
       rest.push(op);
       break;

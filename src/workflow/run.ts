@@ -242,7 +242,8 @@ export class Run {
 
   /**
    * Starts a loop checkpoint: the buffered records, the loop's record, forgetting of the
-   * iterations before `forgetBefore`, and deleting what `retention` no longer keeps. Returns the commit, which the loop may leave in flight.
+   * iterations before `forgetBefore`, and deleting what `retention` no longer keeps. Returns the
+   * commit, which the loop may leave in flight.
    */
   checkpoint(loop: Omit<WorkflowEventRecord, 'workflowId' | 'forgotten' | 'kind'>, forgetBefore: number, retention: LoopRetention | null = null): Promise<void> {
     const record: WorkflowEventRecord = { ...loop, kind: 'loop', workflowId: this.workflowId, forgotten: false };
@@ -254,7 +255,7 @@ export class Run {
     const now = this.deps.clock.now();
     const pruneBefore = retention?.pruneBefore(forgetBefore, now) ?? null;
     if (pruneBefore !== null) {
-      // Records of pruned iterations that were never written need not be: they would go in the same transaction.
+      // Records of pruned iterations not written yet need not be: they would go in this transaction.
       const kept = this.pending.filter((e) => {
         const i = iterationUnder(loop.location, e.location);
         return i < 0 || i >= pruneBefore;

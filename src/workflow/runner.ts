@@ -69,7 +69,12 @@ export class Runner {
     if (limit) this.limits[name] = limit;
     else delete this.limits[name];
     if (!this.housekeeping && !this.closed) this.housekeeping = this.tend();
-    else void this.pump().catch((err: unknown) => this.settings.logger.error({ err }, 'workflow claim failed'));
+    else this.wake();
+  }
+
+  /** Claims runnable workflows now rather than at the next poll (a registration, or runs just created here). */
+  wake(): void {
+    if (!this.closed) void this.pump().catch((err: unknown) => this.settings.logger.error({ err }, 'workflow claim failed'));
   }
 
   registered(name: string): boolean {
@@ -100,7 +105,7 @@ export class Runner {
   }
 
   /** Claims a workflow that may have become runnable here (a child started, a wait timed out). */
-  private wake(id: string): void {
+  private wakeRun(id: string): void {
     if (this.closed || this.running.has(id)) return;
     this.claimAndRun(id).catch((err: unknown) => this.settings.logger.error({ err, workflowId: id }, 'workflow claim failed'));
   }
@@ -109,7 +114,7 @@ export class Runner {
   private wakeAt(id: string, at: number): void {
     const { clock } = this.settings;
     clock.sleep(Math.max(0, at - clock.now()), this.stop.signal, true).then(
-      () => this.wake(id),
+      () => this.wakeRun(id),
       () => undefined,
     );
   }
@@ -216,7 +221,7 @@ export class Runner {
     const { clock, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger, version } = this.settings;
     const work = async (): Promise<void> => {
       const loaded = await this.store.workflows.events(record.id);
-      const started = (childId: string): void => this.wake(childId);
+      const started = (childId: string): void => this.wakeRun(childId);
       const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger, version, started };
       await this.runToEnd(record, fn, new Run(record.id, loaded, deps, abort));
     };

@@ -8,7 +8,9 @@ import { decodeValue, encodeValue } from './codec.js';
 import { InvalidWorkflowOptions, RunnerClosed, UnknownWorkflow, UnregisteredWorkflow, WorkflowCancelled, WorkflowFailed, WorkflowIdConflict, type RecordedError } from './errors.js';
 import { workflowLimit, type WorkflowRegistration } from './limits.js';
 import { checkRetainForgotten, noteDetail, type RetainForgotten } from './retention.js';
+import { repairRun, type Repair } from './repair.js';
 import { Runner, type WorkflowFn } from './runner.js';
+import { Schedules, type ScheduleSpec } from './schedules.js';
 
 /** Options of {@link Workflows}. */
 export interface WorkflowOptions {
@@ -69,7 +71,8 @@ export interface WorkflowStatus {
  * One event of a workflow's history, decoded. `history()` lists the run's notes after its events,
  * as entries of their own kinds that never replay: `pruned` (location: the loop; result:
  * `{ loop, before, events }`, the forgotten events deleted by retention, of iterations below
- * `before`), and the repairs that continued the run elsewhere.
+ * `before`), `restarted` and `retried` (result: `{ run, from }`, the run that continues this one,
+ * from that location), and on such a run `restart-of` or `retry-of` naming the original.
  */
 export interface HistoryEvent {
   location: string;
@@ -129,6 +132,7 @@ interface Waiter {
  */
 export class Workflows {
   private readonly runner: Runner;
+  private readonly schedules: Schedules;
   private readonly queue: GroupCommit;
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly clock: Clock;
@@ -150,6 +154,7 @@ export class Workflows {
     this.pollMs = options.pollMs ?? 1000;
     this.version = options.version ?? '';
     checkRetainForgotten(options.retainForgotten, 'retainForgotten');
+    const logger = options.logger ?? defaultLogger();
     if (options.retainFinishedMs !== undefined && !(options.retainFinishedMs >= 0)) throw new InvalidWorkflowOptions('retainFinishedMs must be >= 0');
     this.runner = new Runner(store, actors, this.queue, {
       clock: this.clock,
@@ -164,9 +169,10 @@ export class Workflows {
       closeGraceMs: options.closeGraceMs ?? 5000,
       version: options.version ?? '',
       versions: [...new Set([options.version ?? '', ...(options.compatibleVersions ?? [])])],
-      logger: options.logger ?? defaultLogger(),
+      logger,
       onStopped: (id) => this.notify(id),
     });
+    this.schedules = new Schedules(store, this.queue, this.clock, this.pollMs, logger, () => this.runner.wake());
   }
 
   /** This runner's lease owner name. */
@@ -194,6 +200,32 @@ export class Workflows {
     if (record.name !== name) throw new WorkflowIdConflict(id, record.name);
     if (record.status === 'pending' && !this.runner.isRunning(id)) await this.runner.claimAndRun(id);
     return new WorkflowHandle<O>(this, id);
+  }
+
+  /**
+   * Starts `workflow` on a schedule, durably: each tick starts the run `<name>@<tick, ISO 8601>`
+   * with `input`, once however many runners have the schedule; ticks missed while no runner had
+   * it follow `spec.catchUp`. Registering it again (at every start of the process) keeps its next
+   * tick, unless the spec changed.
+   */
+  async schedule(workflow: string, spec: ScheduleSpec, input: unknown): Promise<void> {
+    if (!this.runner.registered(workflow)) throw new UnregisteredWorkflow(workflow);
+    this.open();
+    await this.schedules.add(workflow, spec, input);
+  }
+
+  /**
+   * Continues a finished run in a new one (see {@link repairRun}): `{ restart: { from } }` keeps
+   * the history before `from` and runs the rest again; `{ retry: true }` retries a failed run
+   * from its first failure. Both runs' histories name the other. The new run starts here if this
+   * runner has the workflow, else on a runner that has it.
+   */
+  async repair<O = unknown>(id: string, how: Repair): Promise<WorkflowHandle<O>> {
+    this.open();
+    const newId = await repairRun(this.store, (ops) => this.queue.commit(ops), this.clock, id, how);
+    const record = await this.store.workflows.get(newId);
+    if (record && this.runner.registered(record.name)) await this.runner.claimAndRun(newId);
+    return new WorkflowHandle<O>(this, newId);
   }
 
   /** A handle on an existing workflow. */
@@ -264,7 +296,8 @@ export class Workflows {
     }));
     for (const n of await this.store.workflows.notes(id)) {
       const detail = noteDetail(n);
-      const location = typeof detail === 'object' && detail !== null && 'loop' in detail ? String(detail.loop) : '';
+      const at = typeof detail === 'object' && detail !== null ? (detail as { loop?: unknown; from?: unknown }) : {};
+      const location = typeof at.loop === 'string' ? at.loop : typeof at.from === 'string' ? at.from : '';
       events.push({ location, kind: n.kind, name: n.key, result: detail, error: null, forgotten: true });
     }
     return events;
@@ -303,6 +336,7 @@ export class Workflows {
     const waiting = [...this.waiters.values()].flat();
     this.waiters.clear();
     for (const w of waiting) w.reject(new RunnerClosed());
+    await this.schedules.close();
     await this.runner.close();
   }
 

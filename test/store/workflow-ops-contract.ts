@@ -86,5 +86,33 @@ export function workflowOpsContract(name: string, target: ContractTarget): void 
       expect(await claim('E', 6000, rate)).toHaveLength(1);
       expect(await claim('F', 6100, rate)).toEqual([]);
     });
+  
+    it('schedules: kept next tick unless the spec changes; a tick creates its runs only if the next tick is still the one read', async () => {
+      const { store } = await open();
+      const put = (spec: string, nextTick: number): WriteOp => ({ kind: 'workflow.schedule', name: 's', workflow: 'n', spec, input: '1', nextTick });
+      expect(await store.workflows.schedule('s')).toBeNull();
+      await store.commit([put('A', 100)]);
+      await store.commit([put('A', 500)]);
+      expect(await store.workflows.schedule('s')).toEqual({ name: 's', workflow: 'n', spec: 'A', input: '1', nextTick: 100 });
+      const tick = (from: number, to: number, ids: string[]): WriteOp => ({ kind: 'workflow.tick', name: 's', from, to, workflow: 'n', input: '1', ids, now: 7 });
+      // Two runners handle the same ticks: the second finds next_tick moved and creates nothing.
+      await Promise.all([store.commit([tick(100, 300, ['s@100', 's@200'])]), store.commit([tick(100, 300, ['s@100', 's@200', 'late'])])]);
+      expect((await store.workflows.list({ limit: 10 })).map((w) => w.id).sort()).toEqual(['s@100', 's@200']);
+      expect(await store.workflows.get('s@100')).toMatchObject({ name: 'n', input: '1', status: 'pending', createdAt: 7 });
+      expect((await store.workflows.schedule('s'))!.nextTick).toBe(300);
+      await store.commit([put('B', 900)]);
+      expect((await store.workflows.schedule('s'))!.nextTick).toBe(900);
+    });
+  
+    it('notes: written, replaced by key, read oldest first', async () => {
+      const { store } = await open();
+      const note = (key: string, detail: string, at: number): WriteOp => ({ kind: 'workflow.note', note: { workflowId: 'w', key, kind: 'k', detail, at } });
+      await store.commit([create('w'), note('b', '{"n":1}', 5), note('a', '{"n":2}', 9)]);
+      await store.commit([note('b', '{"n":3}', 10)]);
+      expect((await store.workflows.notes('w')).map((n) => [n.key, n.detail, n.at])).toEqual([
+        ['a', '{"n":2}', 9],
+        ['b', '{"n":3}', 10],
+      ]);
+    });
   });
 }

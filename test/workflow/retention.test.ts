@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Store, WriteOp } from '../../src/store/index.js';
-import { Loop, ManualClock, Workflows } from '../../src/workflow/index.js';
-import { dbPath, tessera } from './fixture.js';
+import { Loop, ManualClock, Workflows, type WorkflowContext } from '../../src/workflow/index.js';
+import { close, dbPath, tessera } from './fixture.js';
 
 /** The store, with every write set it commits kept for the test to look at. */
 function recording(store: Store): { store: Store; writeSets: WriteOp[][] } {
@@ -62,6 +62,35 @@ describe('workflow retention', () => {
     } finally {
       await w.close();
     }
+  });
+
+  it('after a restart, the first prune also deletes what runs before it forgot', async () => {
+    const db = dbPath();
+    const body =
+      (retainForgotten: { iterations: number } | undefined, hang: () => void) =>
+      async (ctx: WorkflowContext): Promise<number> =>
+        ctx.loop({ name: 'l', state: 0, checkpointEvery: 10, retainForgotten }, async (c, s, i) => {
+          await c.step('s', () => i);
+          if (i === 30 && retainForgotten === undefined) {
+            hang();
+            await new Promise(() => undefined);
+          }
+          return i === 39 ? Loop.break(s + i) : Loop.continue(s + i);
+        });
+    const t1 = await tessera(db, { workflows: { closeGraceMs: 50 } });
+    let hung!: () => void;
+    const reached = new Promise<void>((r) => (hung = r));
+    t1.workflow('l', body(undefined, () => hung()));
+    await t1.startWorkflow('l', null, { id: 'l' });
+    await reached;
+    await close(t1);
+    const t2 = await tessera(db);
+    // Iterations 0..29 were forgotten at the checkpoints after 10, 20 and 30, and kept.
+    expect((await t2.store.workflows.events('l', true)).filter((e) => e.kind === 'step' && e.forgotten)).toHaveLength(30);
+    t2.workflow('l', body({ iterations: 5 }, () => undefined));
+    expect(await t2.workflowHandle('l').result()).toBe((39 * 40) / 2);
+    const steps = (await t2.store.workflows.events('l', true)).filter((e) => e.kind === 'step');
+    expect(steps.map((e) => Number(e.location.split('/')[1]))).toEqual([35, 36, 37, 38, 39]);
   });
 
   it('by age: forgotten iterations go once they have been forgotten for ageMs', async () => {

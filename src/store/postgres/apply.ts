@@ -3,7 +3,7 @@
  * changes what one does, replaces the function with the cases of the migration before and its own
  * (see {@link applyFunction}), so what does not change is written once.
  */
-import { RETENTION_CASES } from './workflow-ops.js';
+import { RETENTION_CASES, SCHEDULE_CASES } from './workflow-ops.js';
 
 /** The statements `tessera_apply` runs for a run of ops of one kind, by kind (see {@link applyFunction}). */
 export type ApplyCases = Readonly<Record<string, string>>;
@@ -251,3 +251,6 @@ export const APPLY_CASES_6: ApplyCases = {
         END IF;
       END LOOP;`,
 };
+
+/** The cases of migration 7: workflow schedules, their ticks, and run notes (repairs). */
+export const APPLY_CASES_7: ApplyCases = { ...APPLY_CASES_6, ...SCHEDULE_CASES };

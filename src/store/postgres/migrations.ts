@@ -12,8 +12,8 @@
  * - times and heights are `int8`, read back as numbers (they stay below 2^53).
  */
 import type { Migration } from '../sqlite/index.js';
-import { APPLY_CASES_1, APPLY_CASES_2, APPLY_CASES_3, APPLY_CASES_4, APPLY_CASES_6, applyFunction } from './apply.js';
-import { CLAIM_LIMITED } from './workflow-ops.js';
+import { APPLY_CASES_1, APPLY_CASES_2, APPLY_CASES_3, APPLY_CASES_4, APPLY_CASES_6, APPLY_CASES_7, applyFunction } from './apply.js';
+import { CLAIM_LIMITED, SCHEDULE_TABLE } from './workflow-ops.js';
 
 /**
  * Migration 6: shards and leases (DESIGN.md "Cluster on Postgres"). The shard count lives in
@@ -260,5 +260,11 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'cluster',
     sql: CLUSTER_MIGRATION,
+  },
+  {
+    version: 7,
+    name: 'workflow-schedules',
+    sql: `${SCHEDULE_TABLE}
+      ${applyFunction('CREATE OR REPLACE', APPLY_CASES_7)}`,
   },
 ];

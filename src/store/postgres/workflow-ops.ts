@@ -2,7 +2,7 @@
  * The Postgres side of the workflow ops of retention, limits, schedules and repair: their `WHEN`
  * branches of `tessera_apply` (migrations.ts adds them) and their reads.
  */
-import type { WorkflowClaim, WorkflowNote, WorkflowRecord } from '../types.js';
+import type { WorkflowArea, WorkflowClaim, WorkflowRecord } from '../types.js';
 import { toWorkflow, type WorkflowRow } from './rows.js';
 
 /** `workflow.prune` and `workflow.purge`, by kind; `changed` is declared by the function. */
@@ -33,6 +33,40 @@ export const RETENTION_CASES: Readonly<Record<string, string>> = {
         DELETE FROM workflow_note n USING gone g WHERE n.workflow_id = g.id;
       END LOOP;`,
 };
+
+/** `workflow.schedule`, `workflow.tick` and `workflow.note`, by kind. */
+export const SCHEDULE_CASES: Readonly<Record<string, string>> = {
+  'workflow.note': `
+      INSERT INTO workflow_note (workflow_id, key, kind, detail, at)
+      SELECT r.w, r.key, r.kind, r.detail, r.at FROM jsonb_to_recordset(run->'r') AS r(w text, key text, kind text, detail text, at int8)
+      ON CONFLICT (workflow_id, key) DO UPDATE SET kind = excluded.kind, detail = excluded.detail, at = excluded.at;`,
+  'workflow.schedule': `
+      -- SET sees the row as it was: the spec compared is the old one.
+      INSERT INTO workflow_schedule (name, workflow, spec, input, next_tick)
+      SELECT r.s, r.wf, r.spec, r.input, r.t FROM jsonb_to_recordset(run->'r') AS r(s text, wf text, spec text, input text, t int8)
+      ON CONFLICT (name) DO UPDATE SET workflow = excluded.workflow, input = excluded.input, spec = excluded.spec,
+        next_tick = CASE WHEN workflow_schedule.spec = excluded.spec THEN workflow_schedule.next_tick ELSE excluded.next_tick END;`,
+  'workflow.tick': `
+      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(s text, fr int8, t int8, wf text, input text, ids text[], now int8) LOOP
+        -- A runner that raced for the same ticks waits here for the row, then finds next_tick moved.
+        UPDATE workflow_schedule SET next_tick = f.t WHERE name = f.s AND next_tick = f.fr;
+        IF FOUND THEN
+          INSERT INTO workflow (id, name, input, status, created_at, updated_at)
+          SELECT i, f.wf, f.input, 'pending', f.now, f.now FROM unnest(f.ids) AS i
+          ON CONFLICT (id) DO NOTHING;
+        END IF;
+      END LOOP;`,
+};
+
+/** The schedules table. */
+export const SCHEDULE_TABLE = `
+      CREATE TABLE workflow_schedule (
+        name text COLLATE "C" PRIMARY KEY,
+        workflow text COLLATE "C" NOT NULL,
+        spec text NOT NULL,
+        input text NOT NULL,
+        next_tick int8 NOT NULL
+      );`;
 
 /**
  * Workflow names' token buckets, and the claim of one limited name (see `WorkflowLimit`): the
@@ -89,8 +123,13 @@ export const CLAIM_LIMITED = `
 export type PgQuery = <R extends Record<string, unknown>>(text: string, values?: unknown[]) => Promise<R[]>;
 
 /** The workflow reads that came with these ops. */
-export function workflowOpReads(query: PgQuery): { notes(id: string): Promise<WorkflowNote[]> } {
+export function workflowOpReads(query: PgQuery): Pick<WorkflowArea, 'notes' | 'schedule'> {
   return {
+    async schedule(name) {
+      const rows = await query<{ name: string; workflow: string; spec: string; input: string; next_tick: string }>('SELECT * FROM workflow_schedule WHERE name = $1', [name]);
+      const r = rows[0];
+      return r ? { name: r.name, workflow: r.workflow, spec: r.spec, input: r.input, nextTick: Number(r.next_tick) } : null;
+    },
     async notes(id) {
       const rows = await query<{ workflow_id: string; key: string; kind: string; detail: string; at: string }>(
         'SELECT * FROM workflow_note WHERE workflow_id = $1 ORDER BY at, key',

@@ -92,6 +92,10 @@ function foldKey(op: WriteOp): string | null {
     case 'workflow.data.put':
     case 'workflow.data.add':
       return op.key;
+    case 'workflow.schedule':
+      return op.name;
+    case 'workflow.note':
+      return JSON.stringify([op.note.workflowId, op.note.key]);
     case 'code.original':
     case 'state.delete':
     case 'actor.create':
@@ -109,6 +113,7 @@ function foldKey(op: WriteOp): string | null {
     case 'workflow.consume':
     case 'workflow.prune':
     case 'workflow.purge':
+    case 'workflow.tick':
       return null;
     default:
       return assertNever(op, 'write op');
@@ -213,6 +218,14 @@ function row(op: WriteOp, blob: Blob, now: number, ctx: ShardContext): Row {
       return { w: op.workflowId, l: op.loop, b: op.before, u: op.unwritten, now: op.now };
     case 'workflow.purge':
       return { names: op.names, b: op.finishedBefore, lim: op.limit };
+    case 'workflow.schedule':
+      return { s: op.name, wf: op.workflow, spec: op.spec, input: op.input, t: op.nextTick };
+    case 'workflow.note': {
+      const n = op.note;
+      return { w: n.workflowId, key: n.key, kind: n.kind, detail: n.detail, at: n.at };
+    }
+    case 'workflow.tick':
+      return { s: op.name, fr: op.from, t: op.to, wf: op.workflow, input: op.input, ids: op.ids, now: op.now };
     default:
       return assertNever(op, 'write op');
   }

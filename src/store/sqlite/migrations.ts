@@ -263,4 +263,18 @@ ${codeTablesSql('CREATE TABLE ', false)}`,
         at INTEGER NOT NULL
       );`,
   },
+  {
+    // Schedules: each runner that has one registered handles its due ticks with a compare-and-set
+    // on next_tick, so a tick starts its run once however many runners race for it.
+    version: 13,
+    name: 'workflow-schedules',
+    sql: `
+      CREATE TABLE workflow_schedule (
+        name TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        input TEXT NOT NULL,
+        next_tick INTEGER NOT NULL
+      );`,
+  },
 ];

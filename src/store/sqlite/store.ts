@@ -23,6 +23,7 @@ import type {
   OriginalCode,
   ProcessingArea,
   ReplyRecord,
+  ScheduleRecord,
   StateArea,
   Store,
   WorkflowArea,
@@ -137,6 +138,7 @@ export class SqliteStore implements Store {
       data: db.prepare('SELECT value FROM workflow_data WHERE key = ?').pluck(),
       nextSignal: db.prepare('SELECT seq, payload FROM workflow_signal WHERE workflow_id = ? AND name = ? AND consumed_at IS NULL ORDER BY seq LIMIT 1'),
       notes: db.prepare('SELECT workflow_id AS workflowId, key, kind, detail, at FROM workflow_note WHERE workflow_id = ? ORDER BY at, key'),
+      schedule: db.prepare('SELECT name, workflow, spec, input, next_tick AS nextTick FROM workflow_schedule WHERE name = ?'),
       listWorkflows: db.prepare('SELECT * FROM workflow WHERE (@status IS NULL OR status = @status) ORDER BY updated_at DESC, id LIMIT @limit'),
       workflowCounts: db.prepare('SELECT status, COUNT(*) AS n FROM workflow GROUP BY status'),
     };
@@ -298,6 +300,9 @@ export class SqliteStore implements Store {
       },
       async notes(id) {
         return q.notes.all(id) as WorkflowNote[];
+      },
+      async schedule(name) {
+        return (q.schedule.get(name) as ScheduleRecord | undefined) ?? null;
       },
       async list(query) {
         return (q.listWorkflows.all({ status: query.status ?? null, limit: query.limit }) as WorkflowRow[]).map(toWorkflow);

@@ -1,10 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { WorkflowOp } from '../types.js';
 
-/** The workflow ops of retention and repair (see types.ts), as SQLite statements on one connection. */
+/** The workflow ops of retention, schedules and repair (see types.ts), as SQLite statements on one connection. */
 export interface WorkflowOpWrites {
   prune(op: Extract<WorkflowOp, { kind: 'workflow.prune' }>): void;
   purge(op: Extract<WorkflowOp, { kind: 'workflow.purge' }>): void;
+  schedule(op: Extract<WorkflowOp, { kind: 'workflow.schedule' }>): void;
+  tick(op: Extract<WorkflowOp, { kind: 'workflow.tick' }>): void;
+  note(op: Extract<WorkflowOp, { kind: 'workflow.note' }>): void;
 }
 
 export function prepareWorkflowOps(db: Database.Database): WorkflowOpWrites {
@@ -27,6 +30,15 @@ export function prepareWorkflowOps(db: Database.Database): WorkflowOpWrites {
     purgeEvents: db.prepare('DELETE FROM workflow_event WHERE workflow_id = ?'),
     purgeNotes: db.prepare('DELETE FROM workflow_note WHERE workflow_id = ?'),
     purgeRun: db.prepare('DELETE FROM workflow WHERE id = ?'),
+    // SET sees the row as it was: the spec compared is the old one.
+    schedule: db.prepare(
+      `INSERT INTO workflow_schedule (name, workflow, spec, input, next_tick) VALUES (@name, @workflow, @spec, @input, @nextTick)
+       ON CONFLICT (name) DO UPDATE SET workflow = excluded.workflow, input = excluded.input, spec = excluded.spec,
+         next_tick = CASE WHEN spec = excluded.spec THEN next_tick ELSE excluded.next_tick END`,
+    ),
+    tick: db.prepare('UPDATE workflow_schedule SET next_tick = @to WHERE name = @name AND next_tick = @from'),
+    note: db.prepare('INSERT OR REPLACE INTO workflow_note (workflow_id, key, kind, detail, at) VALUES (@workflowId, @key, @kind, @detail, @at)'),
+    createRun: db.prepare("INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)"),
   };
   return {
     prune(op) {
@@ -41,6 +53,17 @@ export function prepareWorkflowOps(db: Database.Database): WorkflowOpWrites {
         q.purgeNotes.run(id);
         q.purgeRun.run(id);
       }
+    },
+    schedule(op) {
+      q.schedule.run({ name: op.name, workflow: op.workflow, spec: op.spec, input: op.input, nextTick: op.nextTick });
+    },
+    tick(op) {
+      if (q.tick.run({ name: op.name, from: op.from, to: op.to }).changes === 0) return;
+      for (const id of op.ids) q.createRun.run(id, op.workflow, op.input, op.now, op.now);
+    },
+    note(op) {
+      const { workflowId, key, kind, detail, at } = op.note;
+      q.note.run({ workflowId, key, kind, detail, at });
     },
   };
 }

@@ -212,6 +212,15 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
         case 'workflow.purge':
           workflowOps.purge(op);
           break;
+        case 'workflow.schedule':
+          workflowOps.schedule(op);
+          break;
+        case 'workflow.tick':
+          workflowOps.tick(op);
+          break;
+        case 'workflow.note':
+          workflowOps.note(op);
+          break;
         default:
           assertNever(op, 'write op');
       }
