@@ -147,7 +147,7 @@ export class Acceptance {
         // sender's nonce (read the next from the store and try again), or its idempotency key.
         const taken = await this.earlier(req, hash);
         if (taken) return taken;
-        nonces.forget(sender);
+        nonces.resync(sender);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * TAKEN_PAUSE_MS * attempt));
         continue;
       }

@@ -7,16 +7,19 @@ import type { Store } from '../store/index.js';
  */
 export class Nonces {
   private readonly last = new Map<string, number>();
+  /** Senders whose next nonce must be read from the store again (`resync`). */
+  private readonly behind = new Set<string>();
 
   constructor(private readonly store: Store) {}
 
   /** The sender's next nonce: without an `await` once the sender is known here. */
   next(sender: string): number | Promise<number> {
     const last = this.last.get(sender);
-    if (last !== undefined) {
+    if (last !== undefined && !this.behind.has(sender)) {
       this.last.set(sender, last + 1);
       return last + 1;
     }
+    this.behind.delete(sender);
     return this.store.processing.lastNonce(sender).then((stored) => {
       // Another acceptance for this sender may have moved it meanwhile.
       const next = Math.max(stored, this.last.get(sender) ?? -1) + 1;
@@ -26,11 +29,14 @@ export class Nonces {
   }
 
   /**
-   * Forgets what this process knows of a sender's nonces: another process took the nonce it gave
-   * out (a cluster's nodes accept for one sender at once), so the next is read from the store.
+   * Another process took a nonce this one gave out (a cluster's nodes accept for one sender at
+   * once): the next is read from the store, and goes past both what it holds and what this process
+   * gave out. Forgetting the latter would hand out again the nonces of acceptances still in flight
+   * here, and a group commit of them fails as a whole: its members would keep taking each other's
+   * nonces.
    */
-  forget(sender: string): void {
-    this.last.delete(sender);
+  resync(sender: string): void {
+    this.behind.add(sender);
   }
 
   /** Raises senders' last nonces to those a durable commit used. */

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TesseraClient } from '../../src/client/index.js';
-import { clusterStatus, PostgresStore } from '../../src/index.js';
+import { clusterStatus, PostgresStore, shardOf } from '../../src/index.js';
 import { usePostgresDatabase, withClient } from '../helpers/postgres.js';
 import { dec, guest } from '../helpers/tessera.js';
 import { startServe } from '../server/serve-child.js';
@@ -11,6 +11,8 @@ import { startServe } from '../server/serve-child.js';
 const db = usePostgresDatabase();
 const SHARDS = 12;
 const GAS = 50_000_000n;
+/** Seconds of gas for the spinning guest (about 2·10⁹ gas a second here). */
+const SPIN_GAS = 10_000_000_000n;
 const BANKS = ['bank0', 'bank1', 'bank2', 'bank3'];
 const ACCOUNTS = ['alice', 'bob', 'carol', 'dave'];
 const COUNTERS = Array.from({ length: 12 }, (_, i) => `c${i}`);
@@ -30,6 +32,14 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, done: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}
 
 async function startNode(id: string, leaseMs: number, schemaUrl: string): Promise<Node> {
   const { child, url } = await startServe(['--store', schemaUrl, '--cluster', '--node-id', id, '--lease-ms', String(leaseMs)]);
@@ -155,10 +165,19 @@ describe('cluster nodes in child processes', () => {
     const leaseMs = 1500;
     const [a, b] = await Promise.all(['pa', 'pb'].map((id) => startNode(id, leaseMs, url)));
     await setup(a!);
-    const load = clients(() => [b!], 2);
-    await sleep(1500);
-    a!.child.kill('SIGSTOP');
     const store = await PostgresStore.open(url, { readOnly: true });
+    // A batch of node A's is running when it stops (a guest that burns seconds of gas, on a shard
+    // A holds), so that on SIGCONT it has a commit to make, and that commit must be refused.
+    const held = (await clusterStatus(store, leaseMs)).shardRows.filter((s) => s.owner === 'pa' && s.held).map((s) => s.shard);
+    expect(held.length).toBeGreaterThan(0);
+    const spinner = Array.from({ length: 1000 }, (_, i) => `spin${i}`).find((id) => held.includes(shardOf(id, SHARDS)))!;
+    const loop = await a!.client.upload(guest('hostile-infinite-loop'));
+    await a!.client.createActor({ codeId: loop.codeId, id: spinner });
+    const load = clients(() => [b!], 2);
+    await a!.client.send({ to: spinner, payload: '', gasLimit: SPIN_GAS, from: 'spinner' });
+    await sleep(500);
+    await until('node A runs the spinning guest', async () => (await a!.client.stats()).engine.busy > 0);
+    a!.child.kill('SIGSTOP');
     try {
       const deadline = Date.now() + 30_000;
       while ((await clusterStatus(store, leaseMs)).shardRows.some((s) => !(s.owner === 'pb' && s.held))) {
@@ -171,11 +190,10 @@ describe('cluster nodes in child processes', () => {
     } finally {
       a!.child.kill('SIGCONT');
     }
-    await sleep(3000);
+    // Its spinning batch ends (out of gas) and tries to commit under the lease it lost.
+    await until('node A’s batch commit is refused', async () => (await a!.client.stats()).cluster!.refusedCommits > 0, 60_000);
     const ids = await load.stop();
-    const stats = await a!.client.stats();
-    expect(stats.cluster!.lost).toBeGreaterThan(0);
-    expect(stats.cluster!.refusedCommits).toBeGreaterThan(0);
+    expect((await a!.client.stats()).cluster!.lost).toBeGreaterThan(0);
     await checkOutcome(ids, b!);
     await store.close();
   }, 200_000);

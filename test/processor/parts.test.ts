@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ProcessorClosed } from '../../src/processor/index.js';
+import { Nonces } from '../../src/processor/nonces.js';
 import { ReplyWaiters } from '../../src/processor/replies.js';
 import { StateCache } from '../../src/processor/state-cache.js';
 import type { WriteOp } from '../../src/store/index.js';
@@ -125,5 +126,30 @@ describe('actor creation', () => {
     expect([actorReads, stateReads]).toEqual([[], []]);
     expect((await t.reply(id)).status).toBe('ok');
     expect(dec((await t.query('bank', enc('balance bob'))).reply)).toBe('3');
+  });
+});
+
+describe('nonces', () => {
+  const enqueue = (nonce: number): WriteOp => ({
+    kind: 'message.enqueue',
+    message: { id: `m-${nonce}`, sender: 'external', recipient: 'a', nonce, priority: 0, gasLimit: 1n, payload: enc(''), entry: 'handle', idempotencyKey: null },
+  });
+
+  it('after another process took a nonce, the next goes past both the store and the nonces still in flight here', async () => {
+    const store = tempStore('nonces.db');
+    const nonces = new Nonces(store);
+    // Three acceptances in flight here: 0, 1 and 2.
+    expect(await nonces.next('external')).toBe(0);
+    expect([nonces.next('external'), nonces.next('external')]).toEqual([1, 2]);
+    // Another process committed 0 first; this one's 0 is refused and asks again.
+    await store.commit([enqueue(0)]);
+    nonces.resync('external');
+    // Not 1: that one is in flight here (a group commit of 1 and its retry would fail together).
+    expect(await nonces.next('external')).toBe(3);
+    expect(nonces.next('external')).toBe(4);
+    // The store ahead of this process: the next goes past it.
+    await store.commit([enqueue(9)]);
+    nonces.resync('external');
+    expect(await nonces.next('external')).toBe(10);
   });
 });
