@@ -355,7 +355,7 @@ export type WorkflowOp =
    * pending runs of its workflow with these ids (as `workflow.create`). Otherwise (another runner
    * handled them) does nothing.
    */
-  | { kind: 'workflow.tick'; name: string; from: number; to: number; workflow: string; input: string; ids: readonly string[]; now: number }
+  | { kind: 'workflow.tick'; name: string; from: number; to: number; workflow: string; input: string; ids: readonly string[]; now: number; version: string }
   /** Deletes at most `limit` finished runs of these names last updated before `finishedBefore`, with their events and notes. */
   | { kind: 'workflow.purge'; names: readonly string[]; finishedBefore: number; limit: number }
   /** Adds `delta` to a numeric value (absent counts as 0): commutative, so safe across concurrent workflows. */

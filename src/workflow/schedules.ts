@@ -82,6 +82,8 @@ export class Schedules {
     private readonly logger: Logger,
     /** Called when runs were created, so the runner claims them at once. */
     private readonly started: () => void,
+    /** The code version recorded on the runs it starts, as on those `start` starts. */
+    private readonly version: string,
   ) {}
 
   /** Registers (or updates) a schedule; its ticks are handled from now on, missed ones by its policy. */
@@ -142,7 +144,7 @@ export class Schedules {
       }
       const runs = count === 1 || e.catchUp !== 'none' ? kept : [];
       const ids = runs.map((tick) => tickRunId(e.name, tick));
-      await this.queue.commit([{ kind: 'workflow.tick', name: e.name, from: row.nextTick, to: t, workflow: e.workflow, input: e.input, ids, now }]);
+      await this.queue.commit([{ kind: 'workflow.tick', name: e.name, from: row.nextTick, to: t, workflow: e.workflow, input: e.input, ids, now, version: this.version }]);
       created ||= ids.length > 0;
     }
     if (created) this.started();

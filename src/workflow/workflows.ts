@@ -172,7 +172,7 @@ export class Workflows {
       logger,
       onStopped: (id) => this.notify(id),
     });
-    this.schedules = new Schedules(store, this.queue, this.clock, this.pollMs, logger, () => this.runner.wake());
+    this.schedules = new Schedules(store, this.queue, this.clock, this.pollMs, logger, () => this.runner.wake(), this.version);
   }
 
   /** This runner's lease owner name. */

@@ -94,11 +94,11 @@ export function workflowOpsContract(name: string, target: ContractTarget): void 
       await store.commit([put('A', 100)]);
       await store.commit([put('A', 500)]);
       expect(await store.workflows.schedule('s')).toEqual({ name: 's', workflow: 'n', spec: 'A', input: '1', nextTick: 100 });
-      const tick = (from: number, to: number, ids: string[]): WriteOp => ({ kind: 'workflow.tick', name: 's', from, to, workflow: 'n', input: '1', ids, now: 7 });
+      const tick = (from: number, to: number, ids: string[]): WriteOp => ({ kind: 'workflow.tick', name: 's', from, to, workflow: 'n', input: '1', ids, now: 7, version: 'v2' });
       // Two runners handle the same ticks: the second finds next_tick moved and creates nothing.
       await Promise.all([store.commit([tick(100, 300, ['s@100', 's@200'])]), store.commit([tick(100, 300, ['s@100', 's@200', 'late'])])]);
       expect((await store.workflows.list({ limit: 10 })).map((w) => w.id).sort()).toEqual(['s@100', 's@200']);
-      expect(await store.workflows.get('s@100')).toMatchObject({ name: 'n', input: '1', status: 'pending', createdAt: 7 });
+      expect(await store.workflows.get('s@100')).toMatchObject({ name: 'n', input: '1', status: 'pending', createdAt: 7, version: 'v2' });
       expect((await store.workflows.schedule('s'))!.nextTick).toBe(300);
       await store.commit([put('B', 900)]);
       expect((await store.workflows.schedule('s'))!.nextTick).toBe(900);

@@ -14,14 +14,14 @@ async function advance(clock: ManualClock, ms: number, step = 250): Promise<void
 }
 
 describe('workflow schedules', () => {
-  it('each tick starts its run exactly once with two runners racing', async () => {
+  it('each tick starts its run exactly once with two runners racing; runs carry the runners\' version, so versioned runners claim them', async () => {
     const t = await tessera(dbPath());
     const clock = new ManualClock(T0);
     const ran: string[] = [];
     const job = async (ctx: WorkflowContext, input: string): Promise<void> => {
       await ctx.step('work', () => void ran.push(`${ctx.workflowId}:${input}`));
     };
-    const runners = ['A', 'B'].map((runnerId) => new Workflows(t.store, t.processor, { clock, runnerId, pollMs: 100 }));
+    const runners = ['A', 'B'].map((runnerId) => new Workflows(t.store, t.processor, { clock, runnerId, pollMs: 100, version: 'v2' }));
     try {
       for (const w of runners) w.register('job', job);
       await Promise.all(runners.map((w) => w.schedule('job', { everyMs: 1000 }, 'x')));
@@ -31,6 +31,7 @@ describe('workflow schedules', () => {
       const ticks = [1, 2, 3, 4, 5].map((k) => `${tickRunId('job', T0 + k * 1000)}:x`);
       expect(ran.sort()).toEqual(ticks);
       expect(ticks[0]).toBe('job@1970-01-01T00:16:41.000Z:x');
+      expect((await t.store.workflows.get(tickRunId('job', T0 + 1000)))!.version).toBe('v2');
     } finally {
       for (const w of runners) await w.close();
     }

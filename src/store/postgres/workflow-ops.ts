@@ -47,12 +47,12 @@ export const SCHEDULE_CASES: Readonly<Record<string, string>> = {
       ON CONFLICT (name) DO UPDATE SET workflow = excluded.workflow, input = excluded.input, spec = excluded.spec,
         next_tick = CASE WHEN workflow_schedule.spec = excluded.spec THEN workflow_schedule.next_tick ELSE excluded.next_tick END;`,
   'workflow.tick': `
-      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(s text, fr int8, t int8, wf text, input text, ids text[], now int8) LOOP
+      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(s text, fr int8, t int8, wf text, input text, ids text[], now int8, v text) LOOP
         -- A runner that raced for the same ticks waits here for the row, then finds next_tick moved.
         UPDATE workflow_schedule SET next_tick = f.t WHERE name = f.s AND next_tick = f.fr;
         IF FOUND THEN
-          INSERT INTO workflow (id, name, input, status, created_at, updated_at)
-          SELECT i, f.wf, f.input, 'pending', f.now, f.now FROM unnest(f.ids) AS i
+          INSERT INTO workflow (id, name, input, status, created_at, updated_at, version)
+          SELECT i, f.wf, f.input, 'pending', f.now, f.now, f.v FROM unnest(f.ids) AS i
           ON CONFLICT (id) DO NOTHING;
         END IF;
       END LOOP;`,

@@ -225,7 +225,7 @@ function row(op: WriteOp, blob: Blob, now: number, ctx: ShardContext): Row {
       return { w: n.workflowId, key: n.key, kind: n.kind, detail: n.detail, at: n.at };
     }
     case 'workflow.tick':
-      return { s: op.name, fr: op.from, t: op.to, wf: op.workflow, input: op.input, ids: op.ids, now: op.now };
+      return { s: op.name, fr: op.from, t: op.to, wf: op.workflow, input: op.input, ids: op.ids, now: op.now, v: op.version };
     default:
       return assertNever(op, 'write op');
   }

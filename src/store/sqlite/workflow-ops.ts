@@ -38,7 +38,7 @@ export function prepareWorkflowOps(db: Database.Database): WorkflowOpWrites {
     ),
     tick: db.prepare('UPDATE workflow_schedule SET next_tick = @to WHERE name = @name AND next_tick = @from'),
     note: db.prepare('INSERT OR REPLACE INTO workflow_note (workflow_id, key, kind, detail, at) VALUES (@workflowId, @key, @kind, @detail, @at)'),
-    createRun: db.prepare("INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)"),
+    createRun: db.prepare("INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at, version) VALUES (?, ?, ?, 'pending', ?, ?, ?)"),
   };
   return {
     prune(op) {
@@ -59,7 +59,7 @@ export function prepareWorkflowOps(db: Database.Database): WorkflowOpWrites {
     },
     tick(op) {
       if (q.tick.run({ name: op.name, from: op.from, to: op.to }).changes === 0) return;
-      for (const id of op.ids) q.createRun.run(id, op.workflow, op.input, op.now, op.now);
+      for (const id of op.ids) q.createRun.run(id, op.workflow, op.input, op.now, op.now, op.version);
     },
     note(op) {
       const { workflowId, key, kind, detail, at } = op.note;
