@@ -336,8 +336,9 @@ export class Workflows {
     const waiting = [...this.waiters.values()].flat();
     this.waiters.clear();
     for (const w of waiting) w.reject(new RunnerClosed());
-    await this.schedules.close();
-    await this.runner.close();
+    // The runner's close starts first, in this tick: a running workflow stops at its next effect,
+    // not after whatever the schedules' close waits for.
+    await Promise.all([this.runner.close(), this.schedules.close()]);
   }
 
   private open(): void {
