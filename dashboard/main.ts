@@ -170,7 +170,7 @@ async function message(gen: number, id: string): Promise<void> {
       [
         ['id', h('span', { class: 'mono' }, m.messageId)],
         ['to', link(`/actors/${encodeURIComponent(m.recipient)}`, m.recipient)],
-        ['from', `${m.sender} (nonce ${m.nonce})`],
+        ['from', m.nonce === null ? `${m.sender} (waiting until ${new Date(m.notBefore ?? 0).toISOString()})` : `${m.sender} (nonce ${m.nonce})`],
         ['priority', m.priority],
         ['gas limit', String(m.gasLimit)],
         ['payload', h('span', { class: 'mono' }, bytesView(m.payload))],

@@ -35,6 +35,8 @@ export interface CreateActorArgs {
 export type SendArgs = SendRequest;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The latest time a Date can hold, in ms since the epoch. */
+const MAX_TIME_MS = 8.64e15;
 const MAX_COUNT = 2 ** 31 - 1;
 
 /** Checks `createActor`'s request; `init` is copied and held to `maxPayloadBytes`. */
@@ -52,8 +54,9 @@ export function checkCreateActor(req: unknown, maxPayloadBytes: number): CreateA
 /** Checks `send`'s request; the payload is copied and held to `maxPayloadBytes`. */
 export function checkSend(req: unknown, maxPayloadBytes: number): SendArgs {
   const r = checkObject('req', req);
-  checkKnownKeys('req', r, ['to', 'payload', 'gasLimit', 'priority', 'from', 'account', 'idempotencyKey']);
-  const { to, payload, gasLimit, priority, from, account, idempotencyKey } = r;
+  checkKnownKeys('req', r, ['to', 'payload', 'gasLimit', 'priority', 'from', 'account', 'idempotencyKey', 'notBefore']);
+  const { to, payload, gasLimit, priority, from, account, idempotencyKey, notBefore } = r;
+  if (notBefore !== undefined && priority !== undefined && priority !== 0) throw new InvalidArgument('priority', 'absent (or 0) with notBefore: a delayed send runs at priority 0');
   return {
     to: checkId('to', to),
     payload: copyBytes('payload', payload, maxPayloadBytes),
@@ -62,6 +65,7 @@ export function checkSend(req: unknown, maxPayloadBytes: number): SendArgs {
     from: checkOptionalId('from', from),
     account: checkOptionalId('account', account),
     idempotencyKey: checkOptionalId('idempotencyKey', idempotencyKey),
+    notBefore: notBefore === undefined ? undefined : checkInteger('notBefore', notBefore, 0, MAX_TIME_MS),
   };
 }
 

@@ -252,6 +252,7 @@ export class TesseraClient {
     if (req.gasLimit !== undefined) headers['Tessera-Gas-Limit'] = req.gasLimit.toString();
     if (req.priority !== undefined) headers['Tessera-Priority'] = String(req.priority);
     if (req.from !== undefined) headers['Tessera-From'] = req.from;
+    if (req.notBefore !== undefined) headers['Tessera-Not-Before'] = String(typeof req.notBefore === 'number' ? req.notBefore : req.notBefore.getTime());
     return this.call({ method: 'POST', path: `/v1/actors/${id(req.to)}/messages`, query: { wait: waitMs }, body: bytesOf(req.payload), type: 'application/octet-stream', headers, accept: 'application/json', signal });
   }
 

@@ -72,11 +72,15 @@ export interface MessageInfo {
   messageId: string;
   sender: string;
   recipient: string;
-  nonce: number;
+  /** Null while a delayed send waits (it takes its nonce when released). */
+  nonce: number | null;
   priority: number;
   gasLimit: bigint;
   payload: Uint8Array;
-  status: 'pending' | 'planned' | 'done';
+  /** `waiting`: a delayed send before its `notBefore`. */
+  status: 'waiting' | 'pending' | 'planned' | 'done';
+  /** A waiting delayed send: when it joins the pool (ms since the epoch); null otherwise. */
+  notBefore: number | null;
   attempts: number;
   /** The committed reply, with what the guest logged. */
   reply: (Reply & { logs: LogLine[] }) | null;
@@ -146,6 +150,8 @@ export interface SendRequest {
   from?: string;
   /** Generated when absent, so that a retry after a broken connection cannot send twice. */
   idempotencyKey?: string;
+  /** Not delivered before this time (a Date, or ms since the epoch): the message waits durably until a batch reaches it. Not with `priority`. */
+  notBefore?: Date | number;
 }
 
 /** A histogram's count, sum and quantiles. */

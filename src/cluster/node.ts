@@ -224,7 +224,8 @@ export class ClusterNode implements ActorRuntime {
   async reply(messageId: string): Promise<Reply> {
     let shard = this.sent.get(messageId);
     if (shard === undefined) {
-      const m = await this.store.processing.message(messageId);
+      // A delayed send still waiting is a timer (looked for first: its release makes it a message).
+      const m = (await this.store.actors.timer(messageId)) ?? (await this.store.processing.message(messageId));
       // Unknown: the first shard's processor says so as any processor would.
       shard = m ? shardOf(m.recipient, this.store.shards) : 0;
     }

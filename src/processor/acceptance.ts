@@ -1,10 +1,11 @@
 import type { Reservation } from '../exec/index.js';
 import type { PrefetchCycle } from '../prefetch/index.js';
-import { UniqueViolation, type MessageRecord } from '../store/index.js';
+import { UniqueViolation, type MessageRecord, type TimerRecord } from '../store/index.js';
 import { timeOrderedId } from '../util/index.js';
 import type { Accounts } from './accounts.js';
 import { IdempotencyConflict, InvalidMessage, ProcessorClosed, UnknownActor } from './errors.js';
 import type { SharedParts } from './parts.js';
+import type { TimerQueue } from './timers.js';
 import { requestHash } from './request-hash.js';
 import type { SendRequest } from './types.js';
 
@@ -30,6 +31,10 @@ export interface AcceptanceParts extends SharedParts {
   onAccepted: () => void;
   /** Budgets charged at acceptance. */
   accounts: Accounts;
+  /** Where a send with `notBefore` waits. */
+  timers: TimerQueue;
+  /** The batch clock: `notBefore` is compared with it. */
+  clock: () => number;
 }
 
 /**
@@ -56,6 +61,7 @@ export class Acceptance {
   send(req: AcceptRequest): Promise<string> {
     if (this.closed) return Promise.reject(new ProcessorClosed());
     if (req.gasLimit <= 0n) return Promise.reject(new InvalidMessage('gasLimit must be positive'));
+    if (req.notBefore !== undefined && (req.priority ?? 0) !== 0) return Promise.reject(new InvalidMessage('a send with notBefore takes no priority'));
     const key = req.idempotencyKey;
     if (key !== undefined) {
       const sender = req.from ?? 'external';
@@ -88,10 +94,37 @@ export class Acceptance {
     }
   }
 
-  /** The message an idempotency key already names (the same request), if any. */
+  /**
+   * Stores a send that waits until `due` as a timer (timers.ts releases it into the pool, with its
+   * nonce, in the first batch whose timestamp reaches it); its reply is awaited from now on.
+   */
+  private async delay(req: AcceptRequest, sender: string, due: number, hash: string | null, reservation: Reservation): Promise<{ id: string; enqueued: boolean }> {
+    const { commits, timers, waiters } = this.parts;
+    const timer: TimerRecord = { id: timeOrderedId(), sender, recipient: req.to, due, gasLimit: req.gasLimit, payload: req.payload, idempotencyKey: req.idempotencyKey ?? null, requestHash: hash };
+    try {
+      await commits.commit([{ kind: 'timer.put', timer }]);
+    } catch (err) {
+      // Another process stored the same keyed request meanwhile.
+      const taken = err instanceof UniqueViolation ? await this.earlier(req, hash) : null;
+      if (taken) return taken;
+      throw err;
+    }
+    timers.stored(due);
+    waiters.expect(timer.id, reservation);
+    return { id: timer.id, enqueued: true };
+  }
+
+  /** The message (or waiting delayed send) an idempotency key already names (the same request), if any. */
   private async earlier(req: SendRequest, hash: string | null): Promise<{ id: string; enqueued: false } | null> {
     if (req.idempotencyKey === undefined) return null;
     const sender = req.from ?? 'external';
+    // The timer first: its release moves the key to a message in one commit, so a key missed
+    // here is found among the messages below.
+    const waiting = await this.parts.store.actors.timerByIdempotencyKey(sender, req.idempotencyKey);
+    if (waiting) {
+      if (waiting.requestHash !== hash) throw new IdempotencyConflict(sender, req.idempotencyKey);
+      return { id: waiting.id, enqueued: false };
+    }
     const existing = await this.parts.store.processing.messageByIdempotencyKey(sender, req.idempotencyKey);
     if (!existing) return null;
     // Keys stored before hashes were kept are checked against the stored request itself.
@@ -110,6 +143,7 @@ export class Acceptance {
     // Known actors and senders take no `await` (each would queue behind every other acceptance).
     if ((cache.knownCode(req.to) ?? (await cache.codeOf(req.to))) === null) throw new UnknownActor(req.to);
     const sender = req.from ?? 'external';
+    if (req.notBefore !== undefined && req.notBefore > this.parts.clock()) return this.delay(req, sender, req.notBefore, hash, reservation);
     for (let attempt = 1; ; attempt++) {
       const next = nonces.next(sender);
       const nonce = typeof next === 'number' ? next : await next;

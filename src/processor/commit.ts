@@ -300,7 +300,7 @@ export class CommitPipeline {
         const s = r.sends[i]!;
         if (s.delayMs !== undefined) {
           // Kept in schedule order up to the actor's cap; ids as a send's, so a redo makes the same.
-          if (check !== null && check.kept-- > 0) fresh.push({ id: `${m.id}/${i}`, sender: m.recipient, recipient: m.recipient, due: batch.timestamp + s.delayMs, gasLimit: s.gasLimit, payload: s.payload });
+          if (check !== null && check.kept-- > 0) fresh.push({ id: `${m.id}/${i}`, sender: m.recipient, recipient: m.recipient, due: batch.timestamp + s.delayMs, gasLimit: s.gasLimit, payload: s.payload, idempotencyKey: null, requestHash: null });
           continue;
         }
         const message = { id: `${m.id}/${i}`, sender: m.recipient, recipient: s.to, nonce: nonceOf(m.recipient), priority: 0, gasLimit: s.gasLimit, payload: s.payload, entry: 'handle', idempotencyKey: null, requestHash: null };

@@ -39,7 +39,12 @@ export class Nonces {
     this.behind.add(sender);
   }
 
-  /** Raises senders' last nonces to those a durable commit used. */
+  /** The highest nonce this process gave out or saw committed for a sender, if it knows one. */
+  peek(sender: string): number | undefined {
+    return this.last.get(sender);
+  }
+
+  /** Raises senders' last nonces to those a durable commit used (or a commit in preparation takes). */
   advance(used: ReadonlyMap<string, number>): void {
     for (const [sender, n] of used) this.last.set(sender, Math.max(n, this.last.get(sender) ?? -1));
   }

@@ -142,7 +142,7 @@ export class Processor implements ActorRuntime {
       sliceGas: this.sliceGas,
     }, (actors) => this.facts.silentActors(actors));
     const maxRunning = backgroundLimit(this.engine);
-    this.timers = new TimerQueue(this.store, this.maxMessages);
+    this.timers = new TimerQueue(this.store, this.maxMessages, shared.nonces);
     this.background = new Background(maxRunning, () => {
       if (!this.closed) this.wake();
     });
@@ -153,6 +153,8 @@ export class Processor implements ActorRuntime {
         if (++this.pendingHint >= this.maxMessages) this.wake();
       },
       accounts: this.accounts,
+      timers: this.timers,
+      clock: this.clock,
     });
     this.pipeline = new CommitPipeline({
       ...shared,

@@ -137,6 +137,14 @@ export interface SendRequest {
    * enqueues nothing; for a different request it is an `IdempotencyConflict`.
    */
   idempotencyKey?: string;
+  /**
+   * Not delivered before this time (ms since the epoch, compared with batch timestamps, as actors'
+   * timers are): the message waits durably as a timer and joins the pool with the first batch
+   * whose timestamp reaches it, taking its sender's next nonce then (a sender's later sends do not
+   * wait for it). A time not after now sends at once. Its reply is awaited as any other; it
+   * counts against its account's messages in flight until then. Not with `priority`.
+   */
+  notBefore?: number;
 }
 
 /**

@@ -25,7 +25,8 @@ export class ReplyPolls {
     const t = this.tessera;
     const stored = await t.store.processing.reply(messageId);
     if (stored) return toReply(stored);
-    if (!(await t.store.processing.message(messageId))) throw new UnknownMessage();
+    // A delayed send still waiting is a timer (looked for first: its release makes it a message).
+    if (!(await t.store.actors.timer(messageId)) && !(await t.store.processing.message(messageId))) throw new UnknownMessage();
     return this.waitAccepted(messageId, ms, signal);
   }
 

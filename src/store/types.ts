@@ -96,6 +96,10 @@ export interface TimerRecord {
   due: number;
   gasLimit: bigint;
   payload: Uint8Array;
+  /** An external send's idempotency key (`send({ notBefore, idempotencyKey })`), which its message takes; null for actors' timers. Unique per sender among timers. */
+  idempotencyKey: string | null;
+  /** The keyed request's hash, as on messages; null without a key. */
+  requestHash: string | null;
 }
 
 /** One change of an actor's code: the upgrade committed by the batch at `height`. */
@@ -464,6 +468,10 @@ export interface ActorArea {
   timers(query: { dueBy?: number; limit: number }): Promise<TimerRecord[]>;
   /** How many timers of `recipient` wait. */
   timerCount(recipient: string): Promise<number>;
+  /** A waiting timer, by id (the id its message will take). */
+  timer(id: string): Promise<TimerRecord | null>;
+  /** The waiting timer a sender's idempotency key names, if any (a delayed external send). */
+  timerByIdempotencyKey(sender: string, key: string): Promise<TimerRecord | null>;
   /** An actor's code changes, oldest first. */
   history(actorId: string): Promise<ActorCodeChange[]>;
 }

@@ -160,6 +160,8 @@ function encodeOp(e: Encoder, rest: WriteOp[], op: WriteOp): void {
       e.f64(t.due);
       e.str(t.gasLimit.toString());
       e.bytes(t.payload);
+      e.strOrNull(t.idempotencyKey);
+      e.strOrNull(t.requestHash);
       break;
     }
     case 'timer.release':
@@ -397,7 +399,7 @@ export function decodeWriteSet(set: EncodedWriteSet): WriteOp[] {
         ops.push({ kind: 'state.delete', actorId: d.str(), key: d.bytes() });
         break;
       case Tag.TimerPut:
-        ops.push({ kind: 'timer.put', timer: { id: d.str(), sender: d.str(), recipient: d.str(), due: d.f64(), gasLimit: BigInt(d.str()), payload: d.bytes() } });
+        ops.push({ kind: 'timer.put', timer: { id: d.str(), sender: d.str(), recipient: d.str(), due: d.f64(), gasLimit: BigInt(d.str()), payload: d.bytes(), idempotencyKey: d.strOrNull(), requestHash: d.strOrNull() } });
         break;
       case Tag.TimerRelease:
         ops.push({ kind: 'timer.release', id: d.str() });

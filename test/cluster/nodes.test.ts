@@ -11,8 +11,8 @@ import { startServe } from '../server/serve-child.js';
 const db = usePostgresDatabase();
 const SHARDS = 12;
 const GAS = 50_000_000n;
-/** Seconds of gas for the spinning guest (about 2·10⁹ gas a second here). */
-const SPIN_GAS = 10_000_000_000n;
+/** Gas of a spinning guest's message: under the processor's batch slice (10⁸), some 50 ms here. */
+const SPIN_GAS = 90_000_000n;
 const BANKS = ['bank0', 'bank1', 'bank2', 'bank3'];
 const ACCOUNTS = ['alice', 'bob', 'carol', 'dave'];
 const COUNTERS = Array.from({ length: 12 }, (_, i) => `c${i}`);
@@ -166,16 +166,19 @@ describe('cluster nodes in child processes', () => {
     const [a, b] = await Promise.all(['pa', 'pb'].map((id) => startNode(id, leaseMs, url)));
     await setup(a!);
     const store = await PostgresStore.open(url, { readOnly: true });
-    // A batch of node A's is running when it stops (a guest that burns seconds of gas, on a shard
-    // A holds), so that on SIGCONT it has a commit to make, and that commit must be refused.
-    const held = (await clusterStatus(store, leaseMs)).shardRows.filter((s) => s.owner === 'pa' && s.held).map((s) => s.shard);
-    expect(held.length).toBeGreaterThan(0);
-    const spinner = Array.from({ length: 1000 }, (_, i) => `spin${i}`).find((id) => held.includes(shardOf(id, SHARDS)))!;
+    // Node A has batches running when it stops: many messages of a guest that burns all its gas
+    // (each under the batch slice, so that it runs inside a batch, not in the background), to
+    // actors of shards A holds. On SIGCONT the batch in progress ends and tries to commit under
+    // the lease it lost, and that commit must be refused.
+    const heldBy = async (node: string): Promise<number[]> => (await clusterStatus(store, leaseMs)).shardRows.filter((s) => s.owner === node && s.held).map((s) => s.shard);
+    // Settled: each holds its fair share, so the spinners' shards stay with A until it stops.
+    await until('each node holds half the shards', async () => (await heldBy('pa')).length === SHARDS / 2 && (await heldBy('pb')).length === SHARDS / 2);
+    const held = await heldBy('pa');
+    const spinners = Array.from({ length: 1000 }, (_, i) => `spin${i}`).filter((id) => held.includes(shardOf(id, SHARDS))).slice(0, 2);
     const loop = await a!.client.upload(guest('hostile-infinite-loop'));
-    await a!.client.createActor({ codeId: loop.codeId, id: spinner });
+    for (const id of spinners) await a!.client.createActor({ codeId: loop.codeId, id });
     const load = clients(() => [b!], 2);
-    await a!.client.send({ to: spinner, payload: '', gasLimit: SPIN_GAS, from: 'spinner' });
-    await sleep(500);
+    await Promise.all(spinners.flatMap((to) => Array.from({ length: 30 }, () => a!.client.send({ to, payload: '', gasLimit: SPIN_GAS, from: 'spinner' }))));
     await until('node A runs the spinning guest', async () => (await a!.client.stats()).engine.busy > 0);
     a!.child.kill('SIGSTOP');
     try {

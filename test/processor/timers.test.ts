@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_PENDING_TIMERS } from '../../src/exec/index.js';
+import { IdempotencyConflict } from '../../src/processor/index.js';
 import { Tessera } from '../../src/tessera.js';
+import { InvalidArgument } from '../../src/util/index.js';
 import { dec, enc, guest } from '../helpers/tessera.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -89,9 +91,13 @@ describe('actor timers (tessera.schedule)', () => {
       clock.advance(3);
       await new Promise((r) => setTimeout(r, 3));
     }
-    await until(async () => (await t.store.actors.timers({ limit: 1 })).length === 0 && (await t.store.processing.pending(1)).length === 0);
-    const counts = await Promise.all(ids.map((id) => count(t, id)));
-    expect(counts).toEqual(ids.map((_, i) => 3 + (i % 4)));
+    const want = ids.map((_, i) => 3 + (i % 4));
+    // Until the counts are in, and nothing waits (a tick being run is neither pending nor a timer).
+    const counts = async (): Promise<number[]> => Promise.all(ids.map((id) => count(t, id)));
+    await until(async () => JSON.stringify(await counts()) === JSON.stringify(want) && (await t.store.actors.timers({ limit: 1 })).length === 0 && (await t.store.processing.pending(1)).length === 0);
+    // And no tick more comes.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await counts()).toEqual(want);
   }, 120_000);
 
   it('waiting timers hold no JS timer each: a thousand pending add no Timeout handles', async () => {
@@ -137,5 +143,81 @@ describe('actor timers (tessera.schedule)', () => {
     expect(failed.status).toBe('OutOfGas');
     expect(await t.store.actors.timerCount('f')).toBe(2);
     expect(ok.gasUsed).toBeGreaterThan(2n * 200_000n);
+  }, 60_000);
+});
+
+describe('delayed sends (send({ notBefore }))', () => {
+  const counterOf = async (t: Tessera, id: string): Promise<number> => Number(dec((await t.query(id, enc(''))).reply)) - 1;
+
+  async function counters(t: Tessera, ids: string[]): Promise<void> {
+    const { codeId } = await t.upload(guest('counter'));
+    for (const id of ids) await t.createActor({ codeId, id });
+  }
+
+  it('waits as a timer until a batch reaches notBefore, then runs once; the sender’s later sends do not wait for it', async () => {
+    const clock = manualClock();
+    const t = await tessera(clock.now);
+    await counters(t, ['c', 'd']);
+    const later = await t.send({ to: 'c', payload: enc(''), gasLimit: GAS, notBefore: clock.now() + 500 });
+    const stored = await t.store.actors.timers({ limit: 10 });
+    expect(stored).toMatchObject([{ id: later, sender: 'external', recipient: 'c', due: clock.now() + 500 }]);
+    // A later send of the same sender runs now: the delayed one takes its nonce only when released.
+    expect((await call(t, 'd', '')).status).toBe('ok');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await counterOf(t, 'c')).toBe(0);
+    clock.advance(499);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await counterOf(t, 'c')).toBe(0);
+    clock.advance(1);
+    const reply = await t.reply(later);
+    expect(reply.status).toBe('ok');
+    expect(await counterOf(t, 'c')).toBe(1);
+    expect(await t.store.actors.timers({ limit: 10 })).toEqual([]);
+    const m = (await t.store.processing.message(later))!;
+    expect(m.sender).toBe('external');
+    expect(m.nonce).toBeGreaterThan((await t.store.processing.recentMessages('d', 10, 100))[0]!.nonce);
+  }, 60_000);
+
+  it('a time not after now sends at once; priority with notBefore and a bad notBefore are typed errors', async () => {
+    const clock = manualClock();
+    const t = await tessera(clock.now);
+    await counters(t, ['c']);
+    const now = await t.send({ to: 'c', payload: enc(''), gasLimit: GAS, notBefore: clock.now() });
+    expect((await t.reply(now)).status).toBe('ok');
+    expect(await t.store.actors.timers({ limit: 10 })).toEqual([]);
+    await expect(t.send({ to: 'c', payload: enc(''), gasLimit: GAS, notBefore: clock.now() + 10, priority: 3 })).rejects.toBeInstanceOf(InvalidArgument);
+    for (const notBefore of [-1, 1.5, Number.NaN, '2026-01-01' as unknown as number]) {
+      await expect(t.send({ to: 'c', payload: enc(''), gasLimit: GAS, notBefore })).rejects.toBeInstanceOf(InvalidArgument);
+    }
+    await expect(t.send({ to: 'nobody', payload: enc(''), gasLimit: GAS, notBefore: clock.now() + 10 })).rejects.toThrow(/nobody/);
+  }, 60_000);
+
+  it('an idempotency key names the delayed send while it waits and after it ran; another request under it is a conflict; it survives a restart', async () => {
+    const clock = manualClock();
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    const store = `sqlite:${join(dir.dir, 't.db')}`;
+    const t1 = await Tessera.open({ store, engine: { workers: 1 }, processor: { batchIntervalMs: 2, clock: clock.now } });
+    await counters(t1, ['c']);
+    const req = { to: 'c', payload: enc('x'), gasLimit: GAS, from: 'alice', idempotencyKey: 'k1', notBefore: clock.now() + 1000 };
+    const id = await t1.send(req);
+    expect(await t1.send(req)).toBe(id);
+    // The same key without notBefore is the same request (notBefore is not part of it).
+    expect(await t1.send({ ...req, notBefore: undefined })).toBe(id);
+    await expect(t1.send({ ...req, payload: enc('y') })).rejects.toBeInstanceOf(IdempotencyConflict);
+    await t1.close();
+
+    const t2 = await Tessera.open({ store, engine: { workers: 1 }, processor: { batchIntervalMs: 2, clock: clock.now } });
+    open.push(t2);
+    expect(await t2.send(req)).toBe(id);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await counterOf(t2, 'c')).toBe(0);
+    clock.advance(1000);
+    expect((await t2.reply(id)).status).toBe('ok');
+    expect(await counterOf(t2, 'c')).toBe(1);
+    // Released, the key names its message.
+    expect(await t2.send(req)).toBe(id);
+    expect((await t2.store.processing.message(id))!.idempotencyKey).toBe('k1');
+    expect(await counterOf(t2, 'c')).toBe(1);
   }, 60_000);
 });

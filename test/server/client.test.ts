@@ -65,6 +65,35 @@ describe('TesseraClient retries', () => {
   });
 });
 
+describe('delayed sends over HTTP', () => {
+  it('Tessera-Not-Before: the message waits (shown as waiting, without a nonce), then runs once; a lost answer retried makes one', async () => {
+    await s.client().createActor({ codeId: kv, id: 'later' });
+    const lossy = losingFetch(1);
+    const c = new TesseraClient({ url: s.url, fetch: lossy.fetch, retryDelayMs: 1 });
+    const notBefore = new Date(Date.now() + 60_000);
+    const id = await c.send({ to: 'later', payload: 'put n 1', notBefore });
+    expect(lossy.calls.map((r) => r.headers.get('tessera-not-before'))).toEqual([String(notBefore.getTime()), String(notBefore.getTime())]);
+    expect(await s.client().message(id)).toMatchObject({ messageId: id, status: 'waiting', nonce: null, notBefore: notBefore.getTime(), reply: null });
+    expect((await s.tessera.store.actors.timers({ limit: 100 })).filter((w) => w.recipient === 'later').map((w) => w.id)).toEqual([id]);
+    // One due soon: its reply comes through the same calls as any other's.
+    const soon = await s.client().send({ to: 'later', payload: 'put n 2', notBefore: Date.now() + 200 });
+    expect((await s.client().reply(soon)).status).toBe('ok');
+    const m = await s.client().message(soon);
+    expect(m.status).toBe('done');
+    expect(m.nonce).toEqual(expect.any(Number));
+  });
+
+  it('a bad Tessera-Not-Before, or one with a priority, is a 400 naming the field', async () => {
+    for (const [value, priority] of [['soon', undefined], ['-5', undefined], [String(Date.now() + 1000), '2']] as const) {
+      const headers: Record<string, string> = { 'Tessera-Not-Before': value };
+      if (priority !== undefined) headers['Tessera-Priority'] = priority;
+      const res = await fetch(`${s.url}/v1/actors/later/messages`, { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: 'x' });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(await res.json())).toMatch(/Tessera-Not-Before|priority/);
+    }
+  });
+});
+
 describe('closing the server', () => {
   it('answers a long poll in flight at once (202), then refuses connections', async () => {
     const own = await serve();

@@ -458,7 +458,7 @@ export function storeContract(name: string, target: ContractTarget): void {
     });
 
     describe('actor timers, upgrades and deletion', () => {
-      const timer = (id: string, due: number, recipient = 'a'): TimerRecord => ({ id, sender: recipient, recipient, due, gasLimit: 2n ** 64n - 1n, payload: enc(id) });
+      const timer = (id: string, due: number, recipient = 'a'): TimerRecord => ({ id, sender: recipient, recipient, due, gasLimit: 2n ** 64n - 1n, payload: enc(id), idempotencyKey: null, requestHash: null });
 
       it('keeps timers by due time, releases one with its message in one write set, and refuses a taken id', async () => {
         const { store } = await open();
@@ -473,6 +473,22 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect((await store.processing.message('t1'))?.status).toBe('pending');
         // Releasing what is not there is nothing.
         await store.commit([{ kind: 'timer.release', id: 'gone' }]);
+      });
+
+      it('keeps a delayed external send\'s idempotency key: found by sender and key, unique per sender', async () => {
+        const { store } = await open();
+        const keyed = (id: string, sender: string, key: string): TimerRecord => ({ ...timer(id, 100, 'a'), sender, idempotencyKey: key, requestHash: 'ab'.repeat(32) });
+        await store.commit([{ kind: 'timer.put', timer: keyed('k1', 'alice', 'key-1') }, { kind: 'timer.put', timer: keyed('k2', 'bob', 'key-1') }]);
+        expect(await store.actors.timerByIdempotencyKey('alice', 'key-1')).toEqual(keyed('k1', 'alice', 'key-1'));
+        expect((await store.actors.timerByIdempotencyKey('bob', 'key-1'))?.id).toBe('k2');
+        expect(await store.actors.timerByIdempotencyKey('alice', 'key-2')).toBeNull();
+        expect(await store.actors.timer('k2')).toEqual(keyed('k2', 'bob', 'key-1'));
+        expect(await store.actors.timer('nope')).toBeNull();
+        await expect(store.commit([{ kind: 'timer.put', timer: keyed('k3', 'alice', 'key-1') }])).rejects.toBeInstanceOf(UniqueViolation);
+        // Unkeyed timers of one sender never clash.
+        await store.commit([{ kind: 'timer.put', timer: timer('u1', 5) }, { kind: 'timer.put', timer: timer('u2', 5) }]);
+        await store.commit([{ kind: 'timer.release', id: 'k1' }]);
+        expect(await store.actors.timerByIdempotencyKey('alice', 'key-1')).toBeNull();
       });
 
       it('upgrades an actor, recording the code it had, and deletes one with its state, timers and history', async () => {

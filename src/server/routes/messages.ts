@@ -2,7 +2,7 @@ import { checkId, MAX_PRIORITY, MIN_PRIORITY, parseGasLimit, parseInteger } from
 import type { Caller } from '../auth.js';
 import type { LogLine } from '../../exec/index.js';
 import { toReply, UnknownActor } from '../../processor/index.js';
-import type { MessageRecord } from '../../store/index.js';
+import type { MessageRecord, TimerRecord } from '../../store/index.js';
 import { base64, queryJson, replyJson } from '../codec.js';
 import { Busy, Forbidden, UnknownMessage } from '../errors.js';
 import { sendReplyOrAccepted } from '../replies.js';
@@ -33,11 +33,12 @@ const MESSAGE: JsonSchema = object({
   messageId: { type: 'string' },
   sender: { type: 'string' },
   recipient: { type: 'string' },
-  nonce: { type: 'integer' },
+  nonce: { type: ['integer', 'null'], description: 'null while a delayed send waits (it takes its nonce when released)' },
   priority: { type: 'integer' },
   gasLimit: S.bigint,
   payload: S.base64,
-  status: { enum: ['pending', 'planned', 'done'] },
+  status: { enum: ['waiting', 'pending', 'planned', 'done'], description: '`waiting`: a delayed send before its `notBefore`' },
+  notBefore: { type: ['integer', 'null'], description: 'a waiting delayed send: when it joins the pool (ms since the epoch)' },
   attempts: { type: 'integer' },
   reply: { oneOf: [{ ...REPLY, properties: { ...(REPLY.properties as object), logs: LOGS }, required: [...(REPLY.required as string[]), 'logs'] }, { type: 'null' }] },
 });
@@ -57,6 +58,9 @@ function senderOf(caller: Caller, from: string | undefined): string | undefined 
   return checkId('Tessera-From', from);
 }
 
+/** The latest time a Date can hold, in ms since the epoch. */
+const MAX_TIME_MS = 8.64e15;
+
 const gasLimitOf = (text: string | undefined): bigint => (text === undefined ? DEFAULT_GAS_LIMIT : parseGasLimit('Tessera-Gas-Limit', text.trim()));
 
 /** Message routes: send and query (client); the reply, a message, an actor's recent ones (read). */
@@ -73,10 +77,24 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
       gasLimit: m.gasLimit.toString(),
       payload: base64(m.payload),
       status: m.status,
+      notBefore: null,
       attempts: m.attempts,
       reply: r === null ? null : { ...replyJson(toReply(r)), logs: JSON.parse(r.logs) as LogLine[] },
     };
   };
+  const waiting = (w: TimerRecord) => ({
+    messageId: w.id,
+    sender: w.sender,
+    recipient: w.recipient,
+    nonce: null,
+    priority: 0,
+    gasLimit: w.gasLimit.toString(),
+    payload: base64(w.payload),
+    status: 'waiting',
+    notBefore: w.due,
+    attempts: 0,
+    reply: null,
+  });
   return [
     {
       method: 'GET',
@@ -87,7 +105,11 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
       params: { id: { type: 'string', minLength: 1, maxLength: 65_536 } },
       responses: { 200: { description: 'the message', content: json(MESSAGE) }, 404: { description: 'no such message' } },
       async handler(req) {
-        const m = await t.store.processing.message(params(req).id!);
+        const id = params(req).id!;
+        // A delayed send still waiting is a timer (looked for first: its release makes it a message).
+        const w = await t.store.actors.timer(id);
+        if (w) return waiting(w);
+        const m = await t.store.processing.message(id);
         if (!m) throw new UnknownMessage();
         return withReply(m);
       },
@@ -121,6 +143,7 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
         'Idempotency-Key': { description: 'a key the sender already used for the same request returns the first message id', schema: { type: 'string' } },
         'Tessera-From': { description: "the sender: with tokens, the token's name (only admin may give another)", schema: { type: 'string' } },
         'Tessera-Priority': { description: 'an integer from -2^31 to 2^31-1; higher runs first', schema: { type: 'integer' } },
+        'Tessera-Not-Before': { description: 'not delivered before this time, ms since the epoch (a delayed send: it waits durably, then joins the pool)', schema: { type: 'integer' } },
       },
       body: PAYLOAD(t.maxPayloadBytes),
       responses: {
@@ -141,6 +164,7 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
           priority: header(req, 'Tessera-Priority') === undefined ? undefined : parseInteger('Tessera-Priority', header(req, 'Tessera-Priority')!.trim(), MIN_PRIORITY, MAX_PRIORITY),
           from: senderOf(caller, header(req, 'Tessera-From')),
           idempotencyKey: header(req, 'Idempotency-Key'),
+          notBefore: header(req, 'Tessera-Not-Before') === undefined ? undefined : parseInteger('Tessera-Not-Before', header(req, 'Tessera-Not-Before')!.trim(), 0, MAX_TIME_MS),
         });
         reply.header('Location', `/v1/messages/${encodeURIComponent(messageId)}/reply`);
         const { wait } = query<{ wait: number }>(req);

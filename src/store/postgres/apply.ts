@@ -254,3 +254,12 @@ export const APPLY_CASES_6: ApplyCases = {
 
 /** The cases of migration 7: workflow schedules, their ticks, and run notes (repairs). */
 export const APPLY_CASES_7: ApplyCases = { ...APPLY_CASES_6, ...SCHEDULE_CASES };
+
+/** Migration 8: timers keep an external delayed send's idempotency key and request hash. */
+export const APPLY_CASES_8: ApplyCases = {
+  ...APPLY_CASES_7,
+  'timer.put': `
+      INSERT INTO timer (id, sender, recipient, due, gas_limit, payload, idempotency_key, request_hash)
+      SELECT r.id, r.s, r.t, r.due, r.gas::numeric, substring(p_blob FROM r.o + 1 FOR r.n), r.ik, r.rh
+      FROM jsonb_to_recordset(run->'r') AS r(id text, s text, t text, due int8, gas text, o int, n int, ik text, rh text);`,
+};

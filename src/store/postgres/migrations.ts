@@ -12,7 +12,7 @@
  * - times and heights are `int8`, read back as numbers (they stay below 2^53).
  */
 import type { Migration } from '../sqlite/index.js';
-import { APPLY_CASES_1, APPLY_CASES_2, APPLY_CASES_3, APPLY_CASES_4, APPLY_CASES_6, APPLY_CASES_7, applyFunction } from './apply.js';
+import { APPLY_CASES_1, APPLY_CASES_2, APPLY_CASES_3, APPLY_CASES_4, APPLY_CASES_6, APPLY_CASES_7, APPLY_CASES_8, applyFunction } from './apply.js';
 import { CLAIM_LIMITED, SCHEDULE_TABLE } from './workflow-ops.js';
 
 /**
@@ -266,5 +266,13 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     name: 'workflow-schedules',
     sql: `${SCHEDULE_TABLE}
       ${applyFunction('CREATE OR REPLACE', APPLY_CASES_7)}`,
+  },
+  {
+    version: 8,
+    name: 'timer-idempotency',
+    sql: `
+      ALTER TABLE timer ADD COLUMN idempotency_key text COLLATE "C", ADD COLUMN request_hash text;
+      CREATE UNIQUE INDEX timer_idempotency ON timer (sender, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      ${applyFunction('CREATE OR REPLACE', APPLY_CASES_8)}`,
   },
 ];

@@ -182,7 +182,7 @@ function row(op: WriteOp, blob: Blob, now: number, ctx: ShardContext): Row {
       return { sh: ctx.shard, h: op.height };
     case 'timer.put': {
       const t = op.timer;
-      return { id: t.id, s: t.sender, t: t.recipient, due: t.due, gas: t.gasLimit.toString(), ...blob.add(t.payload) };
+      return { id: t.id, s: t.sender, t: t.recipient, due: t.due, gas: t.gasLimit.toString(), ik: t.idempotencyKey, rh: t.requestHash, ...blob.add(t.payload) };
     }
     case 'timer.release':
       return { id: op.id };

@@ -9,6 +9,8 @@ interface TimerRow {
   due: number;
   gas_limit: string;
   payload: Buffer;
+  idempotency_key: string | null;
+  request_hash: string | null;
 }
 
 interface CodeChangeRow {
@@ -19,14 +21,25 @@ interface CodeChangeRow {
   at: number;
 }
 
-const toTimer = (r: TimerRow): TimerRecord => ({ id: r.id, sender: r.sender, recipient: r.recipient, due: r.due, gasLimit: BigInt(r.gas_limit), payload: toBytes(r.payload) });
+const toTimer = (r: TimerRow): TimerRecord => ({
+  id: r.id,
+  sender: r.sender,
+  recipient: r.recipient,
+  due: r.due,
+  gasLimit: BigInt(r.gas_limit),
+  payload: toBytes(r.payload),
+  idempotencyKey: r.idempotency_key,
+  requestHash: r.request_hash,
+});
 
-/** The SQLite store's reads of actors' timers and code histories (tables of migration 9). */
+/** The SQLite store's reads of actors' timers and code histories (tables of migration 9; timers' keys of 14). */
 export function sqliteActorArea(db: Database.Database): ActorArea {
   const q = {
     // The (due, id) index gives the order and, with `dueBy`, the end of the range.
     timers: db.prepare('SELECT * FROM timer WHERE (@dueBy IS NULL OR due <= @dueBy) ORDER BY due, id LIMIT @limit'),
     timerCount: db.prepare('SELECT COUNT(*) FROM timer WHERE recipient = ?').pluck(),
+    timer: db.prepare('SELECT * FROM timer WHERE id = ?'),
+    timerByKey: db.prepare('SELECT * FROM timer WHERE sender = ? AND idempotency_key = ?'),
     history: db.prepare('SELECT actor_id, height, from_code_id, code_id, at FROM actor_codes WHERE actor_id = ? ORDER BY seq'),
   };
   return {
@@ -35,6 +48,14 @@ export function sqliteActorArea(db: Database.Database): ActorArea {
     },
     async timerCount(recipient) {
       return q.timerCount.get(recipient) as number;
+    },
+    async timer(id) {
+      const row = q.timer.get(id) as TimerRow | undefined;
+      return row ? toTimer(row) : null;
+    },
+    async timerByIdempotencyKey(sender, key) {
+      const row = q.timerByKey.get(sender, key) as TimerRow | undefined;
+      return row ? toTimer(row) : null;
     },
     async history(actorId) {
       return (q.history.all(actorId) as CodeChangeRow[]).map(

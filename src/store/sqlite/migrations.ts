@@ -277,4 +277,12 @@ ${codeTablesSql('CREATE TABLE ', false)}`,
         next_tick INTEGER NOT NULL
       );`,
   },
+  {
+    version: 14,
+    name: 'timer-idempotency',
+    sql: `
+      ALTER TABLE timer ADD COLUMN idempotency_key TEXT;
+      ALTER TABLE timer ADD COLUMN request_hash TEXT;
+      CREATE UNIQUE INDEX timer_idempotency ON timer (sender, idempotency_key) WHERE idempotency_key IS NOT NULL;`,
+  },
 ];

@@ -40,7 +40,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     putReply: db.prepare('INSERT OR REPLACE INTO reply (message_id, status, error, payload, gas_used, logs, batch_height) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     putBatch: db.prepare('INSERT INTO batch (height, timestamp, seed, message_ids, committed, background) VALUES (?, ?, ?, ?, 0, ?)'),
     commitBatch: db.prepare('UPDATE batch SET committed = 1 WHERE height = ?'),
-    putTimer: db.prepare('INSERT INTO timer (id, sender, recipient, due, gas_limit, payload) VALUES (?, ?, ?, ?, ?, ?)'),
+    putTimer: db.prepare('INSERT INTO timer (id, sender, recipient, due, gas_limit, payload, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     releaseTimer: db.prepare('DELETE FROM timer WHERE id = ?'),
     recordUpgrade: db.prepare('INSERT INTO actor_codes (actor_id, height, from_code_id, code_id, at) SELECT actor_id, ?, code_id, ?, ? FROM actor WHERE actor_id = ?'),
     setCode: db.prepare('UPDATE actor SET code_id = ? WHERE actor_id = ?'),
@@ -153,7 +153,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           break;
         case 'timer.put': {
           const t = op.timer;
-          q.putTimer.run(t.id, t.sender, t.recipient, t.due, t.gasLimit.toString(), t.payload);
+          q.putTimer.run(t.id, t.sender, t.recipient, t.due, t.gasLimit.toString(), t.payload, t.idempotencyKey, t.requestHash);
           break;
         }
         case 'timer.release':
