@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { clusterStatus, fnv1a32, PostgresStore, shardOf, Tessera, type ClusterNodeStats } from '../../src/index.js';
 import { freshSchema, usePostgresDatabase, withClient } from '../helpers/postgres.js';
+import type { ExecutionRequest, ExecutionResult } from '../../src/exec/index.js';
+import { toHex } from '../../src/util/index.js';
 import { dec, enc, guest } from '../helpers/tessera.js';
 
 // Cluster nodes in this process, each a Tessera on one Postgres schema: routing, leases,
@@ -109,6 +111,59 @@ describe('cluster on Postgres', () => {
     expect(status.nodes.map((n) => n.id).sort()).toEqual(['node-a', 'node-b']);
     expect(status.shardRows.every((s) => s.held && (s.owner === 'node-a' || s.owner === 'node-b'))).toBe(true);
     expect(status.shardRows.every((s) => s.pending === 0)).toBe(true);
+  });
+
+  it('takeover determinism: a batch redone from its plan by the next owner gives the replies, gas and state of the attempt whose commit was refused', async () => {
+    const schema = freshSchema();
+    const a = await startNode(schema, 'node-a');
+    const { codeId: counter } = await a.t.upload(guest('counter'));
+    const { codeId: loop } = await a.t.upload(guest('hostile-infinite-loop'));
+    // Actors of one shard: three counters and a guest that burns its gas (the batch's last message).
+    const shard = shardOf('spin', SHARDS);
+    const ids = Array.from({ length: 200 }, (_, i) => `k${i}`).filter((id) => shardOf(id, SHARDS) === shard).slice(0, 3);
+    for (const id of ids) await a.t.createActor({ codeId: counter, id });
+    await a.t.createActor({ codeId: loop, id: 'spin' });
+    for (const id of ids) expect((await a.t.reply(await a.t.send({ to: id, payload: enc(''), gasLimit: GAS }))).status).toBe('ok');
+
+    // Every execution, by message: the first attempt's outcome is kept here, as nowhere else.
+    type Outcome = { status: string; gasUsed: bigint; reply: string | null; writes: string };
+    const runs = new Map<string, Outcome[]>();
+    const engine = a.t.engine;
+    const execute = engine.execute.bind(engine);
+    let usurped = false;
+    engine.execute = async (req: ExecutionRequest): Promise<ExecutionResult> => {
+      // The spinner's batch is planned (its plan committed under A's lease): take the shard over
+      // behind A's back now, so that this batch's commit is refused by the fence.
+      if (req.context?.self === 'spin' && !usurped) {
+        usurped = true;
+        await withClient(db.url(), (c) => c.query(`UPDATE ${schema}.shard_lease SET owner = 'usurper', epoch = epoch + 1 WHERE shard = $1`, [shard]));
+      }
+      const r = await execute(req);
+      const id = req.context?.messageId;
+      if (id !== undefined) {
+        const outcome = { status: r.status, gasUsed: r.gasUsed, reply: r.reply && toHex(r.reply), writes: JSON.stringify(r.writes.map((w) => [toHex(w.key), w.value && toHex(w.value)])) };
+        runs.set(id, [...(runs.get(id) ?? []), outcome]);
+      }
+      return r;
+    };
+    const sent = await Promise.all([...ids.map((to) => a.t.send({ to, payload: enc(''), gasLimit: GAS })), a.t.send({ to: 'spin', payload: enc(''), gasLimit: 90_000_000n })]);
+    await until('node A gives the shard up', () => usurped && !clusterOf(a).shards.includes(shard));
+    // The usurper's lease runs out unrenewed: A takes the shard again, with a new epoch, and redoes the batch from its plan.
+    await withClient(db.url(), (c) => c.query(`UPDATE ${schema}.shard_lease SET lease_until = now() - interval '1 second' WHERE shard = $1`, [shard]));
+    const replies = await Promise.all(sent.map((id) => a.t.reply(id)));
+
+    const redone = sent.filter((id) => (runs.get(id) ?? []).length >= 2);
+    // The spinner's batch at least, with whatever counters were planned with it.
+    expect(redone).toContain(sent.at(-1));
+    for (const [i, id] of sent.entries()) {
+      if (!redone.includes(id)) continue;
+      const [first, again] = runs.get(id)!;
+      expect(again).toEqual(first);
+      expect({ status: replies[i]!.status, gasUsed: replies[i]!.gasUsed, reply: replies[i]!.payload && toHex(replies[i]!.payload!) }).toEqual({ status: first!.status, gasUsed: first!.gasUsed, reply: first!.reply });
+    }
+    expect(replies.at(-1)!.status).toBe('OutOfGas');
+    // State: each counter counted its messages once (2 each: the warm-up and this one).
+    for (const id of ids) expect(dec((await a.t.query(id, enc(''))).reply)).toBe('3');
   });
 
   it('a node whose shard was taken over lets it go and commits nothing for it; once that lease runs out the shard is taken again and the message processed', async () => {
