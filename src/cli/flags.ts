@@ -8,6 +8,10 @@ import { InvalidArgument } from '../util/index.js';
  */
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The latest time a Date can hold, in ms since the epoch. */
+const MAX_TIME_MS = 8.64e15;
+/** `--delay` at most: about a hundred years. */
+const MAX_DELAY_MS = 100 * 365 * 24 * 3600 * 1000;
 
 /** `--gas`: a whole number from 1 to 2^63-1. */
 export const gasFlag = (text: string): bigint => parseGasLimit('--gas', text);
@@ -78,6 +82,20 @@ export const codeIdArgument = (text: string): string => checkCodeId('<codeId>', 
 
 /** `--priority`: an integer from -2^31 to 2^31-1; higher goes first. */
 export const priorityFlag = (text: string): number => parseInteger('--priority', text, MIN_PRIORITY, MAX_PRIORITY);
+
+/**
+ * `--not-before`: an ISO 8601 date-time (with its zone, e.g. `2027-01-01T09:00:00Z`) or ms since
+ * the epoch; `--delay`: ms from now. Either gives a send's `notBefore`.
+ */
+export function notBeforeFlags(notBefore: string | undefined, delay: string | undefined, now: number): number | undefined {
+  if (notBefore !== undefined && delay !== undefined) throw new InvalidArgument('--delay', 'not with --not-before');
+  if (delay !== undefined) return now + parseInteger('--delay', delay, 0, MAX_DELAY_MS);
+  if (notBefore === undefined) return undefined;
+  if (/^\d+$/.test(notBefore.trim())) return parseInteger('--not-before', notBefore.trim(), 0, MAX_TIME_MS);
+  const ms = /\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/i.test(notBefore.trim()) ? Date.parse(notBefore.trim()) : Number.NaN;
+  if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgument('--not-before', 'an ISO 8601 date-time with its zone (2027-01-01T09:00:00Z) or ms since the epoch');
+  return ms;
+}
 
 /** `--prefix`: the start of ids or keys to list (at most 1 KiB, the longest a state key may be). */
 export const prefixFlag = (text: string): string => checkString('--prefix', text, 1024);

@@ -4,7 +4,7 @@ import type { LogLine } from '../client/index.js';
 import { InvalidMessage } from '../processor/index.js';
 import type { Store } from '../store/index.js';
 import type { TesseraCommand } from './command.js';
-import { gasFlag, idArgument, payloadArgument, priorityFlag } from './flags.js';
+import { gasFlag, idArgument, notBeforeFlags, payloadArgument, priorityFlag } from './flags.js';
 import { describeReply, describeResult, type Executed, type ReplyFields } from './format.js';
 import { printJson } from './json.js';
 import { remote, tokenOption, urlOption } from './remote.js';
@@ -25,6 +25,8 @@ export function registerMessages(program: TesseraCommand): void {
     .option('--from <sender>', 'the sender (an account name)', 'external')
     .option('--priority <n>', 'higher goes first', '0')
     .option('--idempotency-key <key>', "a key this sender used before returns that message's id and sends nothing")
+    .option('--not-before <time>', 'not delivered before this time: ISO 8601 with its zone, or ms since the epoch (the message waits durably)')
+    .option('--delay <ms>', 'not delivered before this many ms from now')
     .option('--no-wait', 'print the message id once the message is durable, without waiting for the reply')
     .addOption(storeOption())
     .addOption(urlOption())
@@ -34,7 +36,7 @@ export function registerMessages(program: TesseraCommand): void {
       async (
         actorText: string,
         payloadText: string,
-        opts: { gas: string; from: string; priority: string; idempotencyKey?: string; wait: boolean; json?: boolean },
+        opts: { gas: string; from: string; priority: string; idempotencyKey?: string; notBefore?: string; delay?: string; wait: boolean; json?: boolean },
         cmd: Command,
       ) => {
         const spec = storeSpec(cmd);
@@ -44,7 +46,8 @@ export function registerMessages(program: TesseraCommand): void {
         const from = idArgument('--from', opts.from);
         const priority = priorityFlag(opts.priority);
         const idempotencyKey = opts.idempotencyKey === undefined ? undefined : idArgument('--idempotency-key', opts.idempotencyKey);
-        const request = { to, payload, gasLimit, from, priority, idempotencyKey };
+        const notBefore = notBeforeFlags(opts.notBefore, opts.delay, Date.now());
+        const request = { to, payload, gasLimit, from, priority, idempotencyKey, notBefore };
         const printId = (messageId: string) => (opts.json ? printJson({ messageId }) : console.log(messageId));
         const printReply = (reply: ReplyFields) => {
           if (opts.json) printJson(reply);
@@ -115,6 +118,8 @@ interface Replied {
 async function storedReply(store: Store, id: string): Promise<Replied> {
   const r = await store.processing.reply(id);
   if (r) return { status: 'done', reply: { ...r, logs: JSON.parse(r.logs) as LogLine[] } };
+  // A delayed send still waiting is a timer (looked for first: its release makes it a message).
+  if (await store.actors.timer(id)) return { status: 'waiting', reply: null };
   const m = await store.processing.message(id);
   if (!m) throw new InvalidMessage(`unknown message ${id}`);
   return { status: m.status, reply: null };

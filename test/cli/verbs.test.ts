@@ -98,6 +98,28 @@ describe('the everyday verbs on an embedded store', () => {
   );
 
   it(
+    'send --delay and --not-before: the message waits (reply says waiting), a past time sends at once, bad times exit 2',
+    async () => {
+      const later = ['--store', `sqlite:${join(tmp.dir, 'later.db')}`];
+      const codeId = (await tessera(['upload', guest('ledger'), ...later])).out.split('\n')[0]!;
+      expect((await tessera(['create', codeId, '--id', 'bank', '--init', 'alice=100', ...later])).code).toBe(0);
+      const waiting = await tessera(['send', 'bank', 'transfer alice bob 1', '--delay', '3600000', '--no-wait', ...later]);
+      expect(waiting.code).toBe(0);
+      const id = waiting.out.trim();
+      const reply = await tessera(['reply', id, ...later]);
+      expect([reply.code, reply.out]).toEqual([1, 'waiting: no reply yet (a process running this store handles it)\n']);
+      expect(json(await tessera(['reply', id, ...later, '--json']))).toEqual({ messageId: id, status: 'waiting' });
+      const past = await tessera(['send', 'bank', 'balance alice', '--not-before', new Date(Date.now() - 1000).toISOString(), ...later]);
+      expect([past.code, past.out]).toEqual([0, expect.stringMatching(/^ok {2}reply="100"/)]);
+      for (const bad of [['--not-before', 'tomorrow'], ['--not-before', '2027-01-01T09:00:00'], ['--delay', '-5'], ['--delay', '5', '--not-before', '5']]) {
+        const r = await tessera(['send', 'bank', 'balance alice', ...bad, ...later]);
+        expect([r.code, r.err]).toEqual([2, expect.stringMatching(/--not-before|--delay/)]);
+      }
+    },
+    SLOW,
+  );
+
+  it(
     'inspection verbs open the store read-only: they never create one, and a missing store is exit 2 with its path and why',
     async () => {
       const missing = join(tmp.dir, 'typo.db');
