@@ -384,6 +384,8 @@ export interface WorkflowArea {
   get(id: string): Promise<WorkflowRecord | null>;
   /** Events in recording order (a replaced event counts from its replacement); forgotten ones only when asked. */
   events(id: string, includeForgotten?: boolean): Promise<WorkflowEventRecord[]>;
+  /** The live events of several runs in one read, each run's in recording order; every id asked for is a key (none: empty). */
+  eventsOf(ids: readonly string[]): Promise<Map<string, WorkflowEventRecord[]>>;
   /** Atomically leases pending workflows whose lease is free or expired; returns them. */
   claim(req: WorkflowClaim): Promise<WorkflowRecord[]>;
   /** Extends the owner's leases; returns the ones it still holds, with their cancel flags. */

@@ -575,6 +575,14 @@ export function storeContract(name: string, target: ContractTarget): void {
         const all = await store.workflows.events('w', true);
         expect(all.filter((e) => e.forgotten).map((e) => e.location)).toEqual(['2/1/0', '2/1/1', '2/1/1/0']);
         expect(all).toHaveLength(locations.length);
+        // Several runs' live histories in one read, each as events() gives it; every id a key.
+        await store.commit([{ kind: 'workflow.create', id: 'v', name: 'n', input: 'null', now: 1 }, { kind: 'workflow.event', event: { ...event('9').event, workflowId: 'v' } }]);
+        const many = await store.workflows.eventsOf(['v', 'w', 'none']);
+        expect([...many.keys()].sort()).toEqual(['none', 'v', 'w']);
+        expect(many.get('w')).toEqual(await store.workflows.events('w'));
+        expect(many.get('v')!.map((e) => e.location)).toEqual(['9']);
+        expect(many.get('none')).toEqual([]);
+        expect((await store.workflows.eventsOf([])).size).toBe(0);
       });
 
       it('data: put and commutative add', async () => {

@@ -1,4 +1,4 @@
-import type { WorkflowArea, WorkflowRecord } from '../types.js';
+import type { WorkflowArea, WorkflowEventRecord, WorkflowRecord } from '../types.js';
 import { toEvent, toWorkflow, type EventRow, type WorkflowRow } from './rows.js';
 import { claimWorkflows, workflowOpReads } from './workflow-ops.js';
 
@@ -21,6 +21,13 @@ export function workflowArea(query: Query, one: QueryOne, writable: () => void):
     async events(id, includeForgotten = false) {
       const rows = await query<EventRow>(`SELECT * FROM workflow_event WHERE workflow_id = $1${includeForgotten ? '' : ' AND NOT forgotten'} ORDER BY seq`, [id]);
       return rows.map(toEvent);
+    },
+    async eventsOf(ids) {
+      const byRun = new Map<string, WorkflowEventRecord[]>(ids.map((id) => [id, []]));
+      if (ids.length === 0) return byRun;
+      const rows = await query<EventRow>('SELECT * FROM workflow_event WHERE workflow_id = ANY($1::text[]) AND NOT forgotten ORDER BY workflow_id, seq', [ids]);
+      for (const row of rows) byRun.get(row.workflow_id)?.push(toEvent(row));
+      return byRun;
     },
     async claim(req) {
       writable();

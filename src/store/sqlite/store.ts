@@ -27,6 +27,7 @@ import type {
   StateArea,
   Store,
   WorkflowArea,
+  WorkflowEventRecord,
   WorkflowNote,
   WorkflowRecord,
   WriteOp,
@@ -135,6 +136,7 @@ export class SqliteStore implements Store {
       workflow: db.prepare('SELECT * FROM workflow WHERE id = ?'),
       liveEvents: db.prepare('SELECT * FROM workflow_event WHERE workflow_id = ? AND forgotten = 0 ORDER BY seq'),
       allEvents: db.prepare('SELECT * FROM workflow_event WHERE workflow_id = ? ORDER BY seq'),
+      liveEventsOf: db.prepare('SELECT * FROM workflow_event WHERE workflow_id IN (SELECT value FROM json_each(?)) AND forgotten = 0 ORDER BY workflow_id, seq'),
       data: db.prepare('SELECT value FROM workflow_data WHERE key = ?').pluck(),
       nextSignal: db.prepare('SELECT seq, payload FROM workflow_signal WHERE workflow_id = ? AND name = ? AND consumed_at IS NULL ORDER BY seq LIMIT 1'),
       notes: db.prepare('SELECT workflow_id AS workflowId, key, kind, detail, at FROM workflow_note WHERE workflow_id = ? ORDER BY at, key'),
@@ -288,6 +290,11 @@ export class SqliteStore implements Store {
       },
       async events(id, includeForgotten = false) {
         return ((includeForgotten ? q.allEvents : q.liveEvents).all(id) as EventRow[]).map(toEvent);
+      },
+      async eventsOf(ids) {
+        const byRun = new Map<string, WorkflowEventRecord[]>(ids.map((id) => [id, []]));
+        for (const row of q.liveEventsOf.all(JSON.stringify(ids)) as EventRow[]) byRun.get(row.workflow_id)?.push(toEvent(row));
+        return byRun;
       },
       claim: (req) => writes.claim(req),
       renew: (owner, ids, leaseUntil) => writes.renew(owner, ids, leaseUntil),
