@@ -15,6 +15,9 @@ export type ActorReply = Reply;
 export interface QueryResult {
   status: ExecutionResult['status'];
   error: string | null;
+  /** The reply's bytes (`payload`, as on a reply and on `t.query`'s result). */
+  payload: Uint8Array | null;
+  /** @deprecated The same bytes as `payload`; kept for one version. */
   reply: Uint8Array | null;
   gasUsed: bigint;
 }

@@ -86,6 +86,9 @@ interface LoopCheckpoint {
 const DEFAULT_GAS = 1_000_000_000n;
 const toBytes = (p: Uint8Array | string): Uint8Array => (typeof p === 'string' ? new TextEncoder().encode(p) : p);
 
+/** A query's outcome as a history records it (`reply` in histories recorded before `payload`). */
+type RecordedQuery = Omit<QueryResult, 'payload' | 'reply'> & { payload?: Uint8Array | null; reply?: Uint8Array | null };
+
 /**
  * The handle a workflow body uses for every effect. Each call takes the next location in its
  * branch; on replay a recorded outcome is returned instead of running the effect again.
@@ -205,13 +208,15 @@ export class WorkflowContext {
    * A read-only call on an actor's committed state; its outcome is recorded. Charged to the same
    * account as the workflow's sends (`workflow:<id>`), not to the shared `external` one.
    */
-  query(actorId: string, payload: Uint8Array | string, options: { gasLimit?: bigint } = {}): Promise<QueryResult> {
-    return this.effect('query', actorId, async () => {
+  async query(actorId: string, payload: Uint8Array | string, options: { gasLimit?: bigint } = {}): Promise<QueryResult> {
+    // Recorded with its bytes once, as `payload`; histories recorded before carry them as `reply`.
+    const recorded = await this.effect('query', actorId, async (): Promise<RecordedQuery> => {
       const r = await this.run.deps.actors.query(actorId, toBytes(payload), options.gasLimit ?? DEFAULT_GAS, `workflow:${this.run.workflowId}`);
-      const result: QueryResult = { status: r.status, error: r.error?.message ?? null, reply: r.reply, gasUsed: r.gasUsed };
       this.live();
-      return result;
+      return { status: r.status, error: r.error?.message ?? null, payload: r.reply, gasUsed: r.gasUsed };
     });
+    const bytes = recorded.payload !== undefined ? recorded.payload : (recorded.reply ?? null);
+    return { status: recorded.status, error: recorded.error, payload: bytes, reply: bytes, gasUsed: recorded.gasUsed };
   }
 
   /** A durable timer: the wake-up time is recorded, so a restart sleeps only what is left. */

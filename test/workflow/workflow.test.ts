@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Store, WriteOp } from '../../src/store/index.js';
 import {
+  encodeValue,
   Loop,
   ManualClock,
   StepFailed,
@@ -53,10 +54,10 @@ describe('durable workflows', () => {
       const r = await ctx.send('c1', '');
       const q = await ctx.query('c1', '');
       const at = await ctx.now();
-      return { a, sent: dec(r.payload), queried: dec(q.reply), at: typeof at };
+      return { a, sent: dec(r.payload), queried: dec(q.payload), alias: dec(q.reply), at: typeof at };
     });
     const h = await t.startWorkflow('order', { n: 21 });
-    expect(await h.result()).toEqual({ a: 42, sent: '1', queried: '2', at: 'number' });
+    expect(await h.result()).toEqual({ a: 42, sent: '1', queried: '2', alias: '2', at: 'number' });
     expect((await h.status()).status).toBe('succeeded');
     const events = await h.history();
     expect(events.map((e) => [e.location, e.kind, e.name])).toEqual([
@@ -66,6 +67,22 @@ describe('durable workflows', () => {
       ['3', 'now', ''],
     ]);
     expect(events[1]!.result).toMatchObject({ status: 'ok', payload: new TextEncoder().encode('1') });
+    // A query is recorded with its bytes once, as `payload`.
+    expect(events[2]!.result).toEqual({ status: 'ok', error: null, payload: new TextEncoder().encode('2'), gasUsed: expect.any(BigInt) });
+  });
+
+  it('a query recorded before results named its bytes payload (as reply) replays with them as payload', async () => {
+    const t = await tessera(dbPath());
+    const recorded = { status: 'ok', error: null, reply: new TextEncoder().encode('7'), gasUsed: 5n };
+    await t.store.commit([
+      { kind: 'workflow.create', id: 'old', name: 'peek', input: encodeValue(null), now: 1 },
+      { kind: 'workflow.event', event: { workflowId: 'old', location: '0', kind: 'query', name: 'c1', result: encodeValue(recorded), error: null, forgotten: false } },
+    ]);
+    t.workflow('peek', async (ctx: WorkflowContext) => {
+      const q = await ctx.query('c1', '');
+      return [dec(q.payload), dec(q.reply)];
+    });
+    expect(await t.workflowHandle('old').result()).toEqual(['7', '7']);
   });
 
   it("charges ctx.query to the workflow's account, as its sends are, not to the shared `external` one", async () => {
