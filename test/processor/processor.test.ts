@@ -1,20 +1,16 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
 import { InitFailed, UnknownActor } from '../../src/processor/index.js';
 import { SqliteStore, type WriteOp } from '../../src/store/index.js';
 import { withCommitHook } from '../helpers/store.js';
 import { dec, enc, guest } from '../helpers/tessera.js';
+import { closedAfterEach } from '../helpers/lifetimes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const GAS = 100_000_000n;
 
-const open: Tessera[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.close();
-  for (const c of cleanups.splice(0)) c();
-});
+const { open, cleanups } = closedAfterEach();
 
 async function tessera(options: Parameters<typeof Tessera.open>[0] = {}): Promise<Tessera> {
   const t = tempDir();

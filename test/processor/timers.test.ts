@@ -1,20 +1,16 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_PENDING_TIMERS } from '../../src/exec/index.js';
 import { IdempotencyConflict } from '../../src/processor/index.js';
 import { Tessera } from '../../src/tessera.js';
 import { InvalidArgument } from '../../src/util/index.js';
 import { dec, enc, guest } from '../helpers/tessera.js';
+import { closedAfterEach } from '../helpers/lifetimes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const GAS = 1_000_000_000n;
 
-const open: Tessera[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.close();
-  for (const c of cleanups.splice(0)) c();
-});
+const { open, cleanups } = closedAfterEach();
 
 /** A hand-driven clock for batch timestamps. */
 function manualClock(start = 1_000_000) {

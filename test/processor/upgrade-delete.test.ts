@@ -1,21 +1,17 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MissingOriginalCode } from '../../src/code/index.js';
 import { InvalidMessage, UnknownActor } from '../../src/processor/index.js';
 import { Tessera } from '../../src/tessera.js';
 import { InvalidArgument } from '../../src/util/index.js';
 import { dec, enc, guest } from '../helpers/tessera.js';
+import { closedAfterEach } from '../helpers/lifetimes.js';
 import { tempDir } from '../helpers/tmp.js';
 import { wat } from '../helpers/wat.js';
 
 const GAS = 100_000_000n;
 
-const open: Tessera[] = [];
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.close();
-  for (const c of cleanups.splice(0)) c();
-});
+const { open, cleanups } = closedAfterEach();
 
 async function tessera(processor: Parameters<typeof Tessera.open>[0] extends infer O ? (O extends { processor?: infer P } ? P : never) : never = {}): Promise<Tessera> {
   const dir = tempDir();
