@@ -211,7 +211,7 @@ export type ProcessingOp =
   | { kind: 'timer.release'; id: string }
   /** Moves an actor to another code, and records the change (with the code it had) at `height`. */
   | { kind: 'actor.upgrade'; actorId: string; codeId: string; height: number }
-  /** Removes an actor with its state, its pending timers and its code history; absent, nothing. */
+  /** Removes an actor with its state, its own pending timers and its code history (delayed sends to it from others stay, to be answered `UnknownActor`); absent, nothing. */
   | { kind: 'actor.delete'; actorId: string };
 
 /** Writes of workflow runs, their histories and workflow data. */

@@ -188,6 +188,17 @@ describe('delayed sends (send({ notBefore }))', () => {
     await expect(t.send({ to: 'nobody', payload: enc(''), gasLimit: GAS, notBefore: clock.now() + 10 })).rejects.toThrow(/nobody/);
   }, 60_000);
 
+  it('a delayed send to an actor deleted before it is due is answered UnknownActor (its caller is not left waiting)', async () => {
+    const clock = manualClock();
+    const t = await tessera(clock.now);
+    await counters(t, ['gone']);
+    const later = await t.send({ to: 'gone', payload: enc(''), gasLimit: GAS, notBefore: clock.now() + 100 });
+    expect((await t.deleteActor('gone'))?.status).toBe('ok');
+    clock.advance(100);
+    expect((await t.reply(later)).status).toBe('UnknownActor');
+    expect(await t.store.actors.timers({ limit: 10 })).toEqual([]);
+  }, 60_000);
+
   it('an idempotency key names the delayed send while it waits and after it ran; another request under it is a conflict; it survives a restart', async () => {
     const clock = manualClock();
     const dir = tempDir();

@@ -262,4 +262,10 @@ export const APPLY_CASES_8: ApplyCases = {
       INSERT INTO timer (id, sender, recipient, due, gas_limit, payload, idempotency_key, request_hash)
       SELECT r.id, r.s, r.t, r.due, r.gas::numeric, substring(p_blob FROM r.o + 1 FOR r.n), r.ik, r.rh
       FROM jsonb_to_recordset(run->'r') AS r(id text, s text, t text, due int8, gas text, o int, n int, ik text, rh text);`,
+  // Its own timers go; delayed sends from others stay, to be released and answered UnknownActor.
+  'actor.delete': `
+      DELETE FROM actor a USING jsonb_to_recordset(run->'r') AS r(a text) WHERE a.actor_id = r.a;
+      DELETE FROM actor_state s USING jsonb_to_recordset(run->'r') AS r(a text) WHERE s.actor_id = r.a;
+      DELETE FROM timer t USING jsonb_to_recordset(run->'r') AS r(a text) WHERE t.recipient = r.a AND t.sender = r.a;
+      DELETE FROM actor_codes c USING jsonb_to_recordset(run->'r') AS r(a text) WHERE c.actor_id = r.a;`,
 };

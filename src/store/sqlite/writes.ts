@@ -46,7 +46,8 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     setCode: db.prepare('UPDATE actor SET code_id = ? WHERE actor_id = ?'),
     deleteActor: db.prepare('DELETE FROM actor WHERE actor_id = ?'),
     deleteState: db.prepare('DELETE FROM actor_state WHERE actor_id = ?'),
-    deleteTimers: db.prepare('DELETE FROM timer WHERE recipient = ?'),
+    // Its own timers; delayed sends from others stay, to be released and answered UnknownActor.
+    deleteTimers: db.prepare('DELETE FROM timer WHERE recipient = ? AND sender = recipient'),
     deleteCodes: db.prepare('DELETE FROM actor_codes WHERE actor_id = ?'),
     createWorkflow: db.prepare(
       `INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at, parent_id, version, cancel_requested)
