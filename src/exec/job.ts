@@ -32,6 +32,8 @@ export interface Job {
   stopping: ExecutionStatus | null;
   /** Cancelled while waiting in a worker's pipeline: its result is discarded. */
   cancelled: boolean;
+  /** Stopped at its deadline: the gas it had used, read from its worker before termination. */
+  gasBeforeStop?: bigint;
 }
 
 /** The public message of each failure status (UserPanic and InvalidHostCall carry the guest's). */
@@ -67,7 +69,9 @@ export function jobFailure(status: ExecutionStatus, job: Job): ExecutionResult {
     timings.run = performance.now() - job.startedAt;
   }
   // A stopped execution is charged nothing: the outcome depends on the machine, not the code.
-  return { status, error: { code: status, message: MESSAGES[status] ?? status }, reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], reads: [], timings };
+  const result: ExecutionResult = { status, error: { code: status, message: MESSAGES[status] ?? status }, reply: null, gasUsed: 0n, writes: [], sends: [], logs: [], reads: [], timings };
+  if (job.gasBeforeStop !== undefined) result.gasBeforeStop = job.gasBeforeStop;
+  return result;
 }
 
 /** The result of an execution turned away before it became a job (cancelled, busy, no code). */

@@ -4,6 +4,7 @@
  * stay taken until it does), and what becomes of the jobs of a worker that is gone.
  */
 import type { Logger } from 'pino';
+import { GasProbe } from './gas-probe.js';
 import { finishJob, jobFailure, type Job } from './job.js';
 import type { EngineMetrics } from './metrics.js';
 import type { DoneMessage } from './protocol.js';
@@ -56,6 +57,7 @@ export class WorkerPool {
   private readonly metrics: EngineMetrics;
   private readonly log: Logger;
   private readonly slotEvents: SlotEvents;
+  private readonly gasProbe = new GasProbe();
   private isClosed = false;
   private failedBoots = 0;
   private consecutiveBootFailures = 0;
@@ -94,6 +96,7 @@ export class WorkerPool {
   /** The engine closes: from now on the pool is {@link closed}. */
   close(): void {
     this.isClosed = true;
+    this.gasProbe.close();
   }
 
   /** Spares that have started. */
@@ -150,13 +153,24 @@ export class WorkerPool {
     this.events.available();
   }
 
-  /** Stops a running job by terminating its worker; the job finishes once the worker is gone. */
+  /**
+   * Stops a running job by terminating its worker; the job finishes once the worker is gone. At
+   * its deadline, the gas it has used is read from the worker first (see gas-probe.ts), which
+   * delays the termination by at most PROBE_WAIT_MS (and the first probe by the time it takes to open its session).
+   */
   stop(job: Job, why: ExecutionStatus): void {
     const slot = this.slots.find((s) => s.jobs[0] === job);
     if (!slot || job.stopping) return;
     job.stopping = why;
     this.metrics.workersTerminated++;
-    this.terminate(slot);
+    if (why !== 'Timeout') return this.terminate(slot);
+    void this.gasProbe
+      .read(slot.worker, job.id)
+      .catch(() => null)
+      .then((gas) => {
+        if (gas !== null) job.gasBeforeStop = gas;
+        if (!slot.gone) this.terminate(slot);
+      });
   }
 
   /** Terminates a slot's worker, and gives it up if it has not exited within `stopWaitMs`. */

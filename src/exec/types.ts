@@ -134,7 +134,13 @@ export interface ExecutionResult {
   /** Static, caller-safe description of a failure (UserPanic carries the guest's message). */
   error?: { code: ExecutionStatus; message: string };
   reply: Uint8Array | null;
+  /** Gas charged; 0 for an execution stopped from outside (Timeout, Cancelled), which is charged nothing. */
   gasUsed: bigint;
+  /**
+   * A Timeout: the gas the guest had used when it was stopped, read from its worker just before
+   * termination (absent when the worker could not answer at once). For information: not charged.
+   */
+  gasBeforeStop?: bigint;
   /** Buffered state writes, in order; empty unless status is ok. */
   writes: StateWrite[];
   /** Messages the guest sent; empty unless status is ok. */

@@ -3,9 +3,10 @@
  * cached until the engine says to drop them; every execution gets a fresh instance. State reads
  * that miss the snapshot block on a SharedArrayBuffer flag while the main thread loads the value.
  */
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { MEMORY_IMPORT, classifyTrap, gasLeft, prepareInstance, runStart } from '../wasm/index.js';
 import { claim } from './claims.js';
+import { GAS_PROBE_GLOBAL } from './gas-probe.js';
 import { ExecutionState, HostTrap, ProcExit, hostImports } from './host.js';
 import { OutcomeWriter } from './outcome-ring.js';
 import type { DoneMessage, ExecMessage, ExecWorkerData, ModuleMessage, StateReadReply, WorkerSignal } from './protocol.js';
@@ -48,6 +49,11 @@ function recycleMemory([min, max]: [number, number], memory: WebAssembly.Memory)
 }
 
 let currentId = 0;
+
+/** The job being run, for the engine's gas probe when its deadline stops it (see gas-probe.ts). */
+let running: { id: number; gasLimit: bigint; st: ExecutionState } | null = null;
+(globalThis as Record<string, unknown>)[GAS_PROBE_GLOBAL] = (): string =>
+  running?.st.instance ? `${threadId}:${running.id}:${running.gasLimit - gasLeft(running.st.instance)}` : '';
 
 /** Asks the main thread for a key's value, or (`next`) for the smallest committed key after it, and waits. */
 function loadSync(key: Uint8Array, next = false): Uint8Array | null {
@@ -113,6 +119,7 @@ function execute(msg: ExecMessage): DoneMessage {
   const affordable = msg.gasLimit >= charge;
   const memory = affordable && held.memory ? takeMemory(held.memory) : null;
   memoryNamespace.memory = memory;
+  running = { id: msg.id, gasLimit: msg.gasLimit, st };
   try {
     if (!affordable) throw new HostTrap('OutOfGas', 'out of gas');
     host.bind(st);
@@ -146,6 +153,7 @@ function execute(msg: ExecMessage): DoneMessage {
       message = kind === 'Other' ? (e as Error).message : undefined;
     }
   }
+  running = null;
   const runMs = performance.now() - t0 - instantiateMs;
   // An instantiation that failed (a segment out of bounds, say) did its work: it pays the charge.
   const gasUsed = st.instance ? msg.gasLimit - gasLeft(st.instance) : affordable ? charge : 0n;

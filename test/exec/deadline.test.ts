@@ -53,6 +53,24 @@ describe('Engine deadlines', () => {
     expect(p.engine.stats()).toMatchObject({ inflight: 0, workers: 1 });
   });
 
+  it('a Timeout reports the gas its guest had used, read from the worker before termination, and charges nothing', async () => {
+    const p = await testEngine({ workers: 1, spares: 0 });
+    await warm(p);
+    const short = await p.engine.execute({ codeId: p.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs: 100 });
+    const long = await p.engine.execute({ codeId: p.codeId, entry: 'spin', gasLimit: BIG_GAS, deadlineMs: 800 });
+    for (const r of [short, long]) {
+      expect(r.status).toBe('Timeout');
+      expect(r.gasUsed).toBe(0n);
+      expect(r.gasBeforeStop).toBeGreaterThan(0n);
+      expect(r.gasBeforeStop).toBeLessThan(BIG_GAS);
+    }
+    // The figure is the live counter: eight times the running time spends more gas.
+    expect(long.gasBeforeStop!).toBeGreaterThan(short.gasBeforeStop!);
+    // A spin that ends in OutOfGas at a limit below what the long one spent: the counter agrees.
+    const capped = await p.engine.execute({ codeId: p.codeId, entry: 'spin', gasLimit: long.gasBeforeStop! / 4n });
+    expect(capped.status).toBe('OutOfGas');
+    expect(p.engine.stats()).toMatchObject({ inflight: 0, workers: 1 });
+  });
 
   it('a worker stuck in C++ past the deadline: Timeout at once, a fresh worker meanwhile, the permit kept until it exits', async () => {
     const s = await testEngine({ workers: 1, spares: 0, stopWaitMs: 20 }, TABLES_ALLOWED);
@@ -63,6 +81,8 @@ describe('Engine deadlines', () => {
     const started = performance.now();
     const r = await s.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 20 });
     expect(r.status).toBe('Timeout');
+    // Its worker was in V8's C++, not in the guest: no gas figure rather than a wrong one.
+    expect(r.gasBeforeStop).toBeUndefined();
     // Only a hang catcher: the result comes about stopWaitMs after the deadline.
     expect(performance.now() - started).toBeLessThan(6000);
     // The caller did not wait for the worker, which is still building tables; its permit is
