@@ -29,8 +29,18 @@ export interface RunnerSettings {
   version: string;
   /** The versions whose runs this runner claims: its own and those it declares compatible. */
   versions: readonly string[];
-  /** Called when a workflow stops running here (finished, or stopped), so waiters look again. */
-  onStopped(id: string): void;
+  /**
+   * Called when a workflow stops running here, so waiters look again: with how it ended when that
+   * is durable, else (parked, stopped, its end not recorded) with null.
+   */
+  onStopped(id: string, ended: RunEnded | null): void;
+}
+
+/** How a run ended, as its `workflow.finish` recorded it (encoded as in the store's record). */
+export interface RunEnded {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  output: string | null;
+  error: string | null;
 }
 
 /**
@@ -43,6 +53,13 @@ export class Runner {
   private readonly registry = new Map<string, WorkflowFn<never, unknown>>();
   /** Limits of the registered names that have some. */
   private readonly limits: Record<string, WorkflowLimit> = {};
+  /**
+   * Whether runnable workflows may be waiting: the last claim of a pump filled all the room it
+   * had. Only then does a run that ends here pump again at once (so do runs that stop without
+   * ending); otherwise the poll, a wake, or a start in this process brings new work (a claim per
+   * ended run cost a round trip each, mostly for nothing).
+   */
+  private backlog = true;
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Claims in flight, which close waits for; what they claim after close is given back. */
   private readonly claiming = new Set<Promise<WorkflowRecord[]>>();
@@ -205,8 +222,11 @@ export class Runner {
   /** Claims runnable workflows up to capacity and runs them. */
   private async pump(): Promise<void> {
     const room = this.settings.maxConcurrent - this.running.size;
-    if (room <= 0 || this.closed || this.registry.size === 0) return;
+    if (this.closed || this.registry.size === 0) return;
+    // Full: what is runnable waits for room, which an ending run makes.
+    if (room <= 0) return void (this.backlog = true);
     const claimed = await this.claim(this.claimRequest(this.settings.clock.now(), room));
+    this.backlog = claimed.length >= room;
     for (const record of claimed) if (!this.running.has(record.id)) this.execute(record);
   }
 
@@ -219,27 +239,33 @@ export class Runner {
     this.running.set(record.id, { abort, done });
     if (record.cancelRequested) abort.abort(new WorkflowCancelled(record.id));
     const { clock, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger, version } = this.settings;
+    let ended: RunEnded | null = null;
     const work = async (): Promise<void> => {
       const loaded = await this.store.workflows.events(record.id);
       const started = (childId: string): void => this.wakeRun(childId);
       const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger, version, started };
-      await this.runToEnd(record, fn, new Run(record.id, loaded, deps, abort));
+      ended = await this.runToEnd(record, fn, new Run(record.id, loaded, deps, abort));
     };
     work()
       .catch((err: unknown) => logger.error({ err, workflowId: record.id }, 'workflow run failed to start'))
       .finally(() => {
         this.running.delete(record.id);
         resolveDone();
-        this.settings.onStopped(record.id);
-        if (!this.closed) void this.pump().catch((err: unknown) => logger.error({ err }, 'workflow claim failed'));
+        this.settings.onStopped(record.id, ended);
+        // A run that stopped without ending (parked) may be runnable again already (a signal came
+        // while it parked), and a name with limits may have runs waiting for the one that ended.
+        if (!this.closed && (ended === null || this.backlog || this.limits[record.name] !== undefined)) void this.pump().catch((err: unknown) => logger.error({ err }, 'workflow claim failed'));
       });
   }
 
-  private async runToEnd(record: WorkflowRecord, fn: WorkflowFn<never, unknown>, run: Run): Promise<void> {
+  /** Runs a workflow until it ends (how, once recorded) or stops here (null). */
+  private async runToEnd(record: WorkflowRecord, fn: WorkflowFn<never, unknown>, run: Run): Promise<RunEnded | null> {
     const id = record.id;
     const { clock, logger } = this.settings;
-    const finish = (status: 'succeeded' | 'failed' | 'cancelled', output: string | null, error: string | null): Promise<void> =>
-      run.flush([{ kind: 'workflow.finish', id, status, output, error, now: clock.now() }]);
+    const finish = async (status: RunEnded['status'], output: string | null, error: string | null): Promise<RunEnded> => {
+      await run.flush([{ kind: 'workflow.finish', id, status, output, error, now: clock.now() }]);
+      return { status, output, error };
+    };
     const stopped = run.abortSignal;
     try {
       const root = new WorkflowContext(run, '');
@@ -247,23 +273,25 @@ export class Runner {
       const output = await fn(root, decodeValue<never>(record.input));
       root.finish();
       if (stopped.reason instanceof WorkflowCancelled) throw stopped.reason;
-      await finish('succeeded', encodeValue(output), null);
+      return await finish('succeeded', encodeValue(output), null);
     } catch (err) {
       const reason: unknown = stopped.aborted ? stopped.reason : err;
       if (reason instanceof Parked) {
         if (reason.wakeAt !== null) this.wakeAt(id, reason.wakeAt);
-        return;
+        return null;
       }
       if (reason instanceof LeaseLost || reason instanceof RunnerClosed || err instanceof LeaseLost) {
         logger.info({ workflowId: id, reason: recordError(reason).message }, 'workflow stopped; it continues where its lease goes');
-        return;
+        return null;
       }
       try {
+        if (!(reason instanceof WorkflowCancelled)) return await finish('failed', null, JSON.stringify(recordError(err)));
         // The cancel again, in the same write set: it reaches children started since the first.
-        if (reason instanceof WorkflowCancelled) await run.flush([{ kind: 'workflow.cancel', id, now: clock.now() }, { kind: 'workflow.finish', id, status: 'cancelled', output: null, error: null, now: clock.now() }]);
-        else await finish('failed', null, JSON.stringify(recordError(err)));
+        await run.flush([{ kind: 'workflow.cancel', id, now: clock.now() }, { kind: 'workflow.finish', id, status: 'cancelled', output: null, error: null, now: clock.now() }]);
+        return { status: 'cancelled', output: null, error: null };
       } catch (commitErr) {
         logger.warn({ err: commitErr, workflowId: id }, 'could not record the end of a workflow');
+        return null;
       }
     }
   }

@@ -9,7 +9,7 @@ import { InvalidWorkflowOptions, RunnerClosed, UnknownWorkflow, UnregisteredWork
 import { workflowLimit, type WorkflowRegistration } from './limits.js';
 import { checkRetainForgotten, noteDetail, type RetainForgotten } from './retention.js';
 import { repairRun, type Repair } from './repair.js';
-import { Runner, type WorkflowFn } from './runner.js';
+import { Runner, type RunEnded, type WorkflowFn } from './runner.js';
 import { Schedules, type ScheduleSpec } from './schedules.js';
 
 /** Options of {@link Workflows}. */
@@ -120,7 +120,8 @@ export class WorkflowHandle<O = unknown> {
 }
 
 interface Waiter {
-  resolve(): void;
+  /** With how the run ended when it ran here, else null (look again). */
+  resolve(ended: RunEnded | null): void;
   reject(err: Error): void;
 }
 
@@ -170,7 +171,7 @@ export class Workflows {
       version: options.version ?? '',
       versions: [...new Set([options.version ?? '', ...(options.compatibleVersions ?? [])])],
       logger,
-      onStopped: (id) => this.notify(id),
+      onStopped: (id, ended) => this.notify(id, ended),
     });
     this.schedules = new Schedules(store, this.queue, this.clock, this.pollMs, logger, () => this.runner.wake(), this.version);
   }
@@ -195,10 +196,14 @@ export class Workflows {
     this.open();
     const id = options.id ?? randomUUID();
     await this.queue.commit([{ kind: 'workflow.create', id, name, input: encodeValue(input), now: this.clock.now(), version: this.version }]);
-    const record = await this.store.workflows.get(id);
-    if (!record) throw new UnknownWorkflow(id);
-    if (record.name !== name) throw new WorkflowIdConflict(id, record.name);
-    if (record.status === 'pending' && !this.runner.isRunning(id)) await this.runner.claimAndRun(id);
+    // A caller's id may name a workflow that exists already; a fresh one is the run just created.
+    if (options.id !== undefined) {
+      const record = await this.store.workflows.get(id);
+      if (!record) throw new UnknownWorkflow(id);
+      if (record.name !== name) throw new WorkflowIdConflict(id, record.name);
+      if (record.status !== 'pending') return new WorkflowHandle<O>(this, id);
+    }
+    if (!this.runner.isRunning(id)) await this.runner.claimAndRun(id);
     return new WorkflowHandle<O>(this, id);
   }
 
@@ -236,14 +241,21 @@ export class Workflows {
 
   /** @internal See {@link WorkflowHandle.result}. */
   async result(id: string): Promise<unknown> {
+    // A run of this process tells its waiters how it ended: then nothing is read, before or after.
+    let ended: RunEnded | null = null;
+    let look = !this.runner.isRunning(id);
     for (;;) {
       this.open();
-      const record = await this.store.workflows.get(id);
-      if (!record) throw new UnknownWorkflow(id);
-      if (record.status === 'succeeded') return decodeValue(record.output);
-      if (record.status === 'failed') throw new WorkflowFailed(id, decodeValue<RecordedError>(record.error));
-      if (record.status === 'cancelled') throw new WorkflowCancelled(id);
-      await this.changed(id);
+      if (look) {
+        const record = await this.store.workflows.get(id);
+        if (!record) throw new UnknownWorkflow(id);
+        if (record.status !== 'pending') ended = { status: record.status, output: record.output, error: record.error };
+      }
+      if (ended?.status === 'succeeded') return decodeValue(ended.output);
+      if (ended?.status === 'failed') throw new WorkflowFailed(id, decodeValue<RecordedError>(ended.error));
+      if (ended?.status === 'cancelled') throw new WorkflowCancelled(id);
+      ended = await this.changed(id);
+      look = ended === null;
     }
   }
 
@@ -345,8 +357,11 @@ export class Workflows {
     if (this.closed) throw new RunnerClosed();
   }
 
-  /** Waits until the workflow may have changed: pushed when it runs here, polled otherwise. */
-  private changed(id: string): Promise<void> {
+  /**
+   * Waits until the workflow may have changed: pushed when it runs here (with how it ended, if
+   * it did), polled otherwise.
+   */
+  private changed(id: string): Promise<RunEnded | null> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new RunnerClosed());
       const waiter: Waiter = { resolve, reject };
@@ -357,7 +372,7 @@ export class Workflows {
         this.clock.sleep(this.pollMs, this.stop.signal, true).then(
           () => {
             this.forget(id, waiter);
-            resolve();
+            resolve(null);
           },
           () => undefined,
         );
@@ -373,10 +388,10 @@ export class Workflows {
     else this.waiters.delete(id);
   }
 
-  private notify(id: string): void {
+  private notify(id: string, ended: RunEnded | null): void {
     const list = this.waiters.get(id);
     if (!list) return;
     this.waiters.delete(id);
-    for (const w of list) w.resolve();
+    for (const w of list) w.resolve(ended);
   }
 }
