@@ -218,9 +218,11 @@ export type ProcessingOp =
 export type WorkflowOp =
   /**
    * Creates a pending run; an existing run with this id is left as it is. A child (`parentId`) of
-   * a workflow whose cancellation was requested starts with its own cancellation requested.
+   * a workflow whose cancellation was requested starts with its own cancellation requested. With
+   * `lease`, the new run is created leased to that runner until then (it runs it at once, with no
+   * claim to read back).
    */
-  | { kind: 'workflow.create'; id: string; name: string; input: string; now: number; parentId?: string; version?: string }
+  | { kind: 'workflow.create'; id: string; name: string; input: string; now: number; parentId?: string; version?: string; lease?: { owner: string; until: number } }
   /** Aborts the whole write set with `LeaseLost` unless `owner` holds the workflow's lease. */
   | { kind: 'workflow.fence'; id: string; owner: string }
   /** Records (or replaces) the event at its location. */

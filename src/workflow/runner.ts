@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { LeaseLost, type GroupCommit, type Store, type WorkflowClaim, type WorkflowLimit, type WorkflowRecord } from '../store/index.js';
+import { LeaseLost, type GroupCommit, type Store, type WorkflowClaim, type WorkflowEventRecord, type WorkflowLimit, type WorkflowOp, type WorkflowRecord } from '../store/index.js';
 import type { ActorCalls } from './actors.js';
 import type { Clock } from './clock.js';
 import { decodeValue, encodeValue } from './codec.js';
@@ -60,6 +60,8 @@ export class Runner {
    * ended run cost a round trip each, mostly for nothing).
    */
   private backlog = true;
+  /** Runs being created leased to this runner ({@link startCreated}): they count against `maxConcurrent`. */
+  private starting = 0;
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Claims in flight, which close waits for; what they claim after close is given back. */
   private readonly claiming = new Set<Promise<WorkflowRecord[]>>();
@@ -107,6 +109,44 @@ export class Runner {
     const entry = this.running.get(id);
     entry?.abort.abort(reason);
     return entry !== undefined;
+  }
+
+  /**
+   * Creates a run leased to this runner in the create's own write and runs it from its empty
+   * history, so a start in this process reads nothing back (no claim, no history). Only for a
+   * fresh id (nothing can exist under it), and only when the runner has room and the name has no
+   * limits (those are counted by the claim); false, with nothing written, sends the caller the
+   * ordinary way: create, then claim.
+   */
+  async startCreated(create: Extract<WorkflowOp, { kind: 'workflow.create' }>): Promise<boolean> {
+    const { owner, leaseMs, maxConcurrent } = this.settings;
+    if (this.closed || this.limits[create.name] !== undefined || this.running.size + this.starting >= maxConcurrent) return false;
+    const record: WorkflowRecord = {
+      id: create.id,
+      name: create.name,
+      input: create.input,
+      status: 'pending',
+      output: null,
+      error: null,
+      leaseOwner: owner,
+      leaseUntil: create.now + leaseMs,
+      cancelRequested: false,
+      createdAt: create.now,
+      updatedAt: create.now,
+      parentId: null,
+      version: create.version ?? '',
+      parked: false,
+      wakeAt: null,
+    };
+    this.starting++;
+    let records: WorkflowRecord[];
+    try {
+      records = await this.held(this.queue.commit([{ ...create, lease: { owner, until: record.leaseUntil } }]).then(() => [record]));
+    } finally {
+      this.starting--;
+    }
+    for (const r of records) this.execute(r, []);
+    return true;
   }
 
   /** Claims one workflow (if runnable and of a registered name) and runs it. */
@@ -157,10 +197,14 @@ export class Runner {
     await this.store.workflows.release(this.settings.owner, [...ids, ...this.claimedAfterClose]);
   }
 
-  /** What every claim of this runner asks for. */
   /** A claim that close waits for; what it claims once the runner is closed is not run. */
   private claim(req: WorkflowClaim): Promise<WorkflowRecord[]> {
-    const p = this.store.workflows.claim(req).then((records) => {
+    return this.held(this.store.workflows.claim(req));
+  }
+
+  /** Runs leased to this runner by `leasing`, which close waits for; once closed, they are given back, not run. */
+  private held(leasing: Promise<WorkflowRecord[]>): Promise<WorkflowRecord[]> {
+    const p = leasing.then((records) => {
       if (!this.closed) return records;
       for (const r of records) this.claimedAfterClose.push(r.id);
       return [];
@@ -221,7 +265,7 @@ export class Runner {
 
   /** Claims runnable workflows up to capacity and runs them. */
   private async pump(): Promise<void> {
-    const room = this.settings.maxConcurrent - this.running.size;
+    const room = this.settings.maxConcurrent - this.running.size - this.starting;
     if (this.closed || this.registry.size === 0) return;
     // Full: what is runnable waits for room, which an ending run makes.
     if (room <= 0) return void (this.backlog = true);
@@ -230,7 +274,8 @@ export class Runner {
     for (const record of claimed) if (!this.running.has(record.id)) this.execute(record);
   }
 
-  private execute(record: WorkflowRecord): void {
+  /** Runs a workflow leased here, from its history (read unless the caller knows it: a run just created has none). */
+  private execute(record: WorkflowRecord, history?: WorkflowEventRecord[]): void {
     const fn = this.registry.get(record.name)!;
     const abort = new AbortController();
     let resolveDone!: () => void;
@@ -241,7 +286,7 @@ export class Runner {
     const { clock, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger, version } = this.settings;
     let ended: RunEnded | null = null;
     const work = async (): Promise<void> => {
-      const loaded = await this.store.workflows.events(record.id);
+      const loaded = history ?? (await this.store.workflows.events(record.id));
       const started = (childId: string): void => this.wakeRun(childId);
       const deps = { store: this.store, queue: this.queue, clock, actors: this.actors, owner, historyWarnEvents, historyMaxEvents, retainForgotten, logger, version, started };
       ended = await this.runToEnd(record, fn, new Run(record.id, loaded, deps, abort));

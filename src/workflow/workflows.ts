@@ -195,7 +195,10 @@ export class Workflows {
     if (!this.runner.registered(name)) throw new UnregisteredWorkflow(name);
     this.open();
     const id = options.id ?? randomUUID();
-    await this.queue.commit([{ kind: 'workflow.create', id, name, input: encodeValue(input), now: this.clock.now(), version: this.version }]);
+    const create = { kind: 'workflow.create', id, name, input: encodeValue(input), now: this.clock.now(), version: this.version } as const;
+    // A fresh id names nothing yet: created leased to this runner, it runs with nothing read back.
+    if (options.id === undefined && (await this.runner.startCreated(create))) return new WorkflowHandle<O>(this, id);
+    await this.queue.commit([create]);
     // A caller's id may name a workflow that exists already; a fresh one is the run just created.
     if (options.id !== undefined) {
       const record = await this.store.workflows.get(id);

@@ -554,6 +554,22 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(await store.workflows.get('none')).toBeNull();
       });
 
+      it('a run created with a lease is held by that runner at once: another runner cannot claim it, and an existing run is not taken by a leased create', async () => {
+        const { store } = await open();
+        await store.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 10, version: 'v1', lease: { owner: 'r1', until: 5_000 } }]);
+        expect(await store.workflows.get('w')).toMatchObject({ status: 'pending', leaseOwner: 'r1', leaseUntil: 5_000, createdAt: 10, version: 'v1' });
+        const claim = { owner: 'r2', now: 100, leaseUntil: 1_000, names: ['n'], limit: 10 };
+        expect(await store.workflows.claim(claim)).toEqual([]);
+        // The holder's fence passes; another's does not.
+        await store.commit([{ kind: 'workflow.fence', id: 'w', owner: 'r1' }, { kind: 'workflow.event', event: { workflowId: 'w', location: '0', kind: 'step', name: 's', result: '1', error: null, forgotten: false } }]);
+        await expect(store.commit([{ kind: 'workflow.fence', id: 'w', owner: 'r2' }])).rejects.toMatchObject({ code: 'LEASE_LOST' });
+        // Once the lease has run out, another runner takes it over.
+        expect((await store.workflows.claim({ ...claim, now: 6_000, leaseUntil: 9_000 })).map((r) => r.id)).toEqual(['w']);
+        // A leased create of an id that exists leaves the run (and its lease) as they are.
+        await store.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 20, lease: { owner: 'r3', until: 99_000 } }]);
+        expect(await store.workflows.get('w')).toMatchObject({ leaseOwner: 'r2', leaseUntil: 9_000, createdAt: 10 });
+      });
+
       it('history: events in recording order, replaced at their location; forgetting a range compares locations as bytes', async () => {
         const { store } = await open();
         await store.commit([{ kind: 'workflow.create', id: 'w', name: 'n', input: 'null', now: 1 }]);

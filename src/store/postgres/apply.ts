@@ -269,3 +269,17 @@ export const APPLY_CASES_8: ApplyCases = {
       DELETE FROM timer t USING jsonb_to_recordset(run->'r') AS r(a text) WHERE t.recipient = r.a AND t.sender = r.a;
       DELETE FROM actor_codes c USING jsonb_to_recordset(run->'r') AS r(a text) WHERE c.actor_id = r.a;`,
 };
+
+/** Migration 9: a run can be created leased to the runner that starts it (no claim to read back). */
+export const APPLY_CASES_9: ApplyCases = {
+  ...APPLY_CASES_8,
+  'workflow.create': `
+      FOR f IN SELECT * FROM jsonb_to_recordset(run->'r') AS r(id text, name text, input text, now int8, parent text, v text, lo text, lu int8) LOOP
+        -- A child waits for a cancel of its parent in flight, then starts cancelled if it was.
+        PERFORM 1 FROM workflow WHERE id = f.parent FOR SHARE;
+        INSERT INTO workflow (id, name, input, status, created_at, updated_at, parent_id, version, cancel_requested, lease_owner, lease_until)
+        VALUES (f.id, f.name, f.input, 'pending', f.now, f.now, f.parent, f.v,
+                COALESCE((SELECT cancel_requested FROM workflow WHERE id = f.parent), false), f.lo, COALESCE(f.lu, 0))
+        ON CONFLICT (id) DO NOTHING;
+      END LOOP;`,
+};

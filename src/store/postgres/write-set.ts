@@ -191,7 +191,7 @@ function row(op: WriteOp, blob: Blob, now: number, ctx: ShardContext): Row {
     case 'actor.delete':
       return { a: op.actorId };
     case 'workflow.create':
-      return { id: op.id, name: op.name, input: op.input, now: op.now, parent: op.parentId ?? null, v: op.version ?? '' };
+      return { id: op.id, name: op.name, input: op.input, now: op.now, parent: op.parentId ?? null, v: op.version ?? '', lo: op.lease?.owner ?? null, lu: op.lease?.until ?? 0 };
     case 'workflow.fence':
       return { id: op.id, owner: op.owner };
     case 'workflow.event': {

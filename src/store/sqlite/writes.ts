@@ -50,8 +50,8 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     deleteTimers: db.prepare('DELETE FROM timer WHERE recipient = ? AND sender = recipient'),
     deleteCodes: db.prepare('DELETE FROM actor_codes WHERE actor_id = ?'),
     createWorkflow: db.prepare(
-      `INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at, parent_id, version, cancel_requested)
-       VALUES (@id, @name, @input, 'pending', @now, @now, @parent, @version, COALESCE((SELECT cancel_requested FROM workflow WHERE id = @parent), 0))`,
+      `INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at, parent_id, version, cancel_requested, lease_owner, lease_until)
+       VALUES (@id, @name, @input, 'pending', @now, @now, @parent, @version, COALESCE((SELECT cancel_requested FROM workflow WHERE id = @parent), 0), @owner, @until)`,
     ),
     leaseOwner: db.prepare('SELECT lease_owner FROM workflow WHERE id = ?').pluck(),
     putEvent: db.prepare(
@@ -171,7 +171,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           q.deleteCodes.run(op.actorId);
           break;
         case 'workflow.create':
-          q.createWorkflow.run({ id: op.id, name: op.name, input: op.input, now: op.now, parent: op.parentId ?? null, version: op.version ?? '' });
+          q.createWorkflow.run({ id: op.id, name: op.name, input: op.input, now: op.now, parent: op.parentId ?? null, version: op.version ?? '', owner: op.lease?.owner ?? null, until: op.lease?.until ?? 0 });
           break;
         case 'workflow.fence':
           if (q.leaseOwner.get(op.id) !== op.owner) throw new LeaseLost(op.id);
