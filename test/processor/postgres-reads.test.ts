@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/index.js';
 import { PostgresStore, type WriteOp } from '../../src/store/index.js';
+import { encodeWriteSet } from '../../src/store/postgres/write-set.js';
 import { freshSchema, usePostgresDatabase, withClient } from '../helpers/postgres.js';
 
 // On a network every round trip counts: a batch's reads must not grow with its messages.
 const db = usePostgresDatabase();
 const counter = new Uint8Array(readFileSync(new URL('../../build/guests/counter.wasm', import.meta.url)));
+const pingPong = new Uint8Array(readFileSync(new URL('../../build/guests/ping-pong.wasm', import.meta.url)));
 const stores: PostgresStore[] = [];
 afterAll(async () => {
   for (const s of stores) await s.close();
@@ -69,4 +71,40 @@ describe('processor reads on Postgres', () => {
     // Opening, the pool's order and records, nonces, the actors' codes and state, the empty pool after.
     expect(large.reads).toBeLessThan(30);
   }, 180_000);
+});
+
+describe('batch write sets on Postgres', () => {
+  it('apply as a few set-based statements, not some per message: replies and sends are not interleaved with state writes', async () => {
+    const store = await PostgresStore.open(db.url(), { schema: freshSchema() });
+    stores.push(store);
+    // Every batch outcome the processor commits, as the store would send it.
+    const batches: WriteOp[][] = [];
+    const commitIn = store.commitIn.bind(store);
+    store.commitIn = (ops, ctx) => {
+      if (ops.some((op) => op.kind === 'batch.commit')) batches.push([...ops]);
+      return commitIn(ops, ctx);
+    };
+    const t = await Tessera.open({ store, processor: { batchIntervalMs: 50 }, workflows: { pollMs: 3_600_000 } });
+    try {
+      const counterCode = (await t.upload(counter)).codeId;
+      const pingCode = (await t.upload(pingPong)).codeId;
+      const n = 60;
+      for (let i = 0; i < n; i++) {
+        await t.createActor({ codeId: counterCode, id: `c${i}` });
+        await t.createActor({ codeId: pingCode, id: `p${i}`, init: new TextEncoder().encode(`c${i}`) });
+      }
+      // Counters write state and reply; ping-pongs also send one message each (to a counter).
+      const ids = await Promise.all(Array.from({ length: n }, async (_, i) => [await t.send({ to: `c${i}`, payload: new Uint8Array(), gasLimit: 100_000_000n }), await t.send({ to: `p${i}`, payload: new TextEncoder().encode('1'), gasLimit: 100_000_000n })]));
+      for (const id of ids.flat()) expect((await t.reply(id)).status).toBe('ok');
+    } finally {
+      await t.close();
+    }
+    const largest = batches.reduce((a, b) => (b.length > a.length ? b : a));
+    const replies = largest.filter((op) => op.kind === 'reply.put').length;
+    expect(replies).toBeGreaterThanOrEqual(20);
+    const runs = (JSON.parse(encodeWriteSet(largest).runs) as { k: string }[]).map((r) => r.k);
+    // One run per kind: state writes, sends, replies, the commit, the next plan.
+    expect(new Set(runs).size).toBe(runs.length);
+    expect(runs.length).toBeLessThanOrEqual(6);
+  }, 120_000);
 });
