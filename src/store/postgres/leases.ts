@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './driver.js';
 import { typedError } from './errors.js';
 import type { PostgresStore } from './store.js';
 
@@ -74,7 +75,7 @@ export class ShardLeases {
     readonly node: string,
     readonly leaseMs: number,
   ) {
-    this.pool = new pg.Pool({ ...store.connection(), application_name: 'tessera-leases', max: 1 });
+    this.pool = new (pgDriver().Pool)({ ...store.connection(), application_name: 'tessera-leases', max: 1 });
     this.pool.on('error', () => undefined);
   }
 

@@ -13,6 +13,7 @@
  */
 import { hostname } from 'node:os';
 import type pg from 'pg';
+import { pgDriver } from './driver.js';
 import { StoreError, StoreLocked, type LockHolder } from '../errors.js';
 import type { Migration } from '../sqlite/index.js';
 
@@ -81,9 +82,7 @@ export interface ProcessingLock {
 
 /** Takes the processing lock on a connection of its own, or throws `StoreLocked` naming the holder. */
 export async function lockForProcessing(config: pg.ClientConfig, schema: string, name: string): Promise<ProcessingLock> {
-  // Loaded on use, as the store loads it (see PostgresStore.open).
-  const { default: driver } = await import('pg');
-  const client = new driver.Client({ ...config, application_name: 'tessera-lock' });
+  const client = new (pgDriver().Client)({ ...config, application_name: 'tessera-lock' });
   let lost: Error | null = null;
   const lose = (cause?: unknown): void => {
     lost ??= new StoreError("the connection holding the store's processing lock was lost: commits are refused (open the store again)", cause);

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './driver.js';
 import type { PostgresStore } from './store.js';
 
 /** Channels the write-set function notifies on (migration 2): a shard's pool and a shard's batch commit. */
@@ -26,7 +27,7 @@ export class ShardListener {
 
   /** Connects and listens; rejects if the first connection fails. */
   async start(): Promise<void> {
-    const client = new pg.Client({ ...this.store.connection(), application_name: 'tessera-listen' });
+    const client = new (pgDriver().Client)({ ...this.store.connection(), application_name: 'tessera-listen' });
     client.on('notification', (n) => {
       const shard = Number(n.payload);
       if ((n.channel === 'tessera_shard' || n.channel === 'tessera_batch') && Number.isInteger(shard)) this.onNotify(n.channel, shard);

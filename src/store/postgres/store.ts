@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { pgDriver } from './driver.js';
 import { InvalidArgument } from '../../util/index.js';
 import { CommitOutcomeUnknown, StoreError, StoreNotFound, StoreReadOnly, StoreLocked } from '../errors.js';
 import type { Migration } from '../sqlite/index.js';
@@ -268,10 +269,7 @@ export class PostgresStore implements Store {
     const name = displayName(url, schema);
     // The schema is every connection's search path, so no statement names it.
     const config: pg.ClientConfig = { connectionString: url, options: `-c search_path=${schema}`, keepAlive: true };
-    // Loaded here, not at import: the driver takes ~120 ms to load, which every process that
-    // never opens Postgres (a CLI verb on SQLite) would otherwise pay at start.
-    const { default: driver } = await import('pg');
-    const pool = new driver.Pool({ ...config, application_name: 'tessera', max: options.poolSize ?? 10 });
+    const pool = new (pgDriver().Pool)({ ...config, application_name: 'tessera', max: options.poolSize ?? 10 });
     // A connection that dies while idle in the pool (a restarted server, a terminated backend) is
     // reported here and dropped by the pool; without a listener it would crash the process.
     pool.on('error', () => undefined);
