@@ -295,7 +295,13 @@ export class ClusterNode implements ActorRuntime {
         const begin = (): void => {
           if (this.held.get(shard) !== entry || this.closing) return;
           this.views[shard]!.lease = { node: this.nodeId, epoch };
-          this.processors[shard]!.start();
+          const p = this.processors[shard]!;
+          p.start();
+          // Replies the previous owner committed for calls waiting here: neither notifications
+          // nor the slow poll look at a held shard (this node's own commits push its replies), and
+          // one whose notification came in after the claim would be missed. The previous owner's
+          // commits all precede the lease this claim took, so one read now sees every one of them.
+          if (p.awaitingReplies) p.recheckReplies(Number.POSITIVE_INFINITY).catch((err: unknown) => this.log.warn({ err, shard }, 'reading replies failed'));
         };
         const pausing = this.pausing.get(shard);
         if (pausing) void pausing.then(begin);

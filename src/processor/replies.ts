@@ -12,6 +12,9 @@ export const toReply = (r: ReplyRecord): Reply =>
     ? { messageId: r.messageId, status: r.status, error: r.error, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight }
     : { messageId: r.messageId, status: 'HostError', error: `status ${r.status} is unknown to this version`, payload: r.payload, gasUsed: r.gasUsed, batchHeight: r.batchHeight };
 
+/** Message ids per read of a recheck (a full one after a shard is taken may name many thousands). */
+const RECHECK_CHUNK = 1000;
+
 interface Waiter {
   resolve: (r: Reply) => void;
   reject: (err: unknown) => void;
@@ -100,7 +103,8 @@ export class ReplyWaiters {
     if (ids.size === 0) return;
     const { processing } = this.store;
     if (processing.replies) {
-      for (const r of await processing.replies([...ids])) this.notify(toReply(r));
+      const all = [...ids];
+      for (let i = 0; i < all.length; i += RECHECK_CHUNK) for (const r of await processing.replies(all.slice(i, i + RECHECK_CHUNK))) this.notify(toReply(r));
       return;
     }
     for (const id of ids) {

@@ -24,9 +24,9 @@ afterEach(async () => {
   }
 });
 
-async function startNode(schema: string, nodeId: string): Promise<Node> {
+async function startNode(schema: string, nodeId: string, pollMs = 200): Promise<Node> {
   const store = await PostgresStore.open(db.url(), { schema, cluster: true, shards: SHARDS, poolSize: 4 });
-  const t = await Tessera.open({ store, cluster: { nodeId, leaseMs: LEASE_MS, pollMs: 200 }, engine: { workers: 1 }, codes: { workers: 1 } });
+  const t = await Tessera.open({ store, cluster: { nodeId, leaseMs: LEASE_MS, pollMs }, engine: { workers: 1 }, codes: { workers: 1 } });
   const n = { t, store };
   nodes.push(n);
   return n;
@@ -44,6 +44,10 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
 
 /** Actor ids spread over every shard: `c<i>` for i below n. */
 const counters = (n: number): string[] => Array.from({ length: n }, (_, i) => `c${i}`);
+
+/** Backend pids of the listening connections (every node's) on the test database. */
+const listenerPids = (): Promise<number[]> =>
+  withClient(db.url(), async (c) => (await c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'tessera-listen' AND datname = current_database()")).rows.map((r) => r.pid));
 
 describe('cluster on Postgres', () => {
   it('the SQL shard function agrees with shardOf', async () => {
@@ -111,6 +115,33 @@ describe('cluster on Postgres', () => {
     expect(status.nodes.map((n) => n.id).sort()).toEqual(['node-a', 'node-b']);
     expect(status.shardRows.every((s) => s.held && (s.owner === 'node-a' || s.owner === 'node-b'))).toBe(true);
     expect(status.shardRows.every((s) => s.pending === 0)).toBe(true);
+  });
+
+  it('a call waiting on a node for a reply the previous owner committed, unheard, is answered once that node takes the shard', async () => {
+    const schema = freshSchema();
+    // A slow poll that never comes within the test: only notifications and the takeover can answer.
+    const a = await startNode(schema, 'node-a', 600_000);
+    const { codeId } = await a.t.upload(guest('counter'));
+    const before = new Set(await listenerPids());
+    const b = await startNode(schema, 'node-b', 600_000);
+    await until('the shards spread', () => clusterOf(a).shards.length === SHARDS / 2 && clusterOf(b).shards.length === SHARDS / 2);
+    const id = Array.from({ length: 200 }, (_, i) => `w${i}`).find((x) => clusterOf(a).shards.includes(shardOf(x, SHARDS)))!;
+    await a.t.createActor({ codeId, id });
+    // Node B's listening connection drops: the notification of A's commit below is lost to it
+    // (B listens again only after a pause).
+    const [listenB] = (await listenerPids()).filter((pid) => !before.has(pid));
+    await withClient(db.url(), (c) => c.query('SELECT pg_terminate_backend($1)', [listenB]));
+    const sent = await b.t.send({ to: id, payload: enc(''), gasLimit: GAS });
+    const waiting = b.t.reply(sent);
+    await until('node A commits the reply', async () => (await a.store.processing.reply(sent)) !== null);
+    // A leaves: B takes every shard, the actor's too, and so is the one to answer the wait.
+    await a.t.close();
+    await a.store.close();
+    nodes.splice(nodes.indexOf(a), 1);
+    await until('node B holds every shard', () => clusterOf(b).shards.length === SHARDS);
+    const r = await Promise.race([waiting, new Promise<null>((resolve) => setTimeout(() => resolve(null), 20_000))]);
+    expect(r?.status).toBe('ok');
+    expect(dec(r!.payload)).toBe('1');
   });
 
   it('takeover determinism: a batch redone from its plan by the next owner gives the replies, gas and state of the attempt whose commit was refused', async () => {
