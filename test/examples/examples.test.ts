@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Tessera } from '../../src/index.js';
 import { runtime } from '../helpers/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
+import { seededRandom } from '../helpers/random.js';
 
 const guest = (name: string): URL => new URL(`../../build/guests/${name}.wasm`, import.meta.url);
 const bytes = (name: string): Uint8Array => new Uint8Array(readFileSync(guest(name)));
@@ -43,8 +44,7 @@ describe('example guests behave as documented', () => {
     const names = ['alice', 'bob', 'carol', 'dave', 'erin'];
     expect(dec((await rt.message('L', ledger, names.map((n) => `${n}=1000`).join(','), 'init')).reply)).toBe('5000');
     const model = new Map(names.map((n) => [n, 1000]));
-    let seed = 42;
-    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const rnd = seededRandom(42);
     let failed = 0;
     for (let i = 0; i < 2000; i++) {
       const from = names[rnd(5)]!;

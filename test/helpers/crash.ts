@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type Database from 'better-sqlite3';
 import { expect } from 'vitest';
+import { seededRandom } from './random.js';
 
 /**
  * Runs `child` (TypeScript, through tsx) with `args`, SIGKILLed `killAfterMs` after it prints
@@ -40,4 +41,15 @@ export function expectEveryAckDone(sql: Database.Database, acked: readonly strin
   expect(acked.filter((id) => !known.has(id))).toEqual([]);
   expect(count("SELECT COUNT(*) FROM message WHERE status <> 'done'")).toBe(0);
   expect(count('SELECT COUNT(*) FROM reply')).toBe(count('SELECT COUNT(*) FROM message'));
+}
+
+/**
+ * Runs `load` `rounds` times, each killed 30 to 430 ms after it is ready (drawn from `seed`), and
+ * returns every acknowledgement they printed.
+ */
+export async function killedRounds(seed: number, load: (killAfterMs: number, round: number, rnd: (n: number) => number) => Promise<string[]>, rounds = 20): Promise<string[]> {
+  const rnd = seededRandom(seed);
+  const acked: string[] = [];
+  for (let i = 0; i < rounds; i++) acked.push(...(await load(30 + rnd(400), i, rnd)));
+  return acked;
 }

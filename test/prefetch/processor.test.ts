@@ -7,6 +7,7 @@ import type { Processor } from '../../src/processor/index.js';
 import { SqliteStore } from '../../src/store/index.js';
 import { withCommitHook } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
+import { seededRandom } from '../helpers/random.js';
 
 const guest = (n: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../../build/guests/${n}.wasm`, import.meta.url)));
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -237,8 +238,7 @@ describe('prefetch in the batch processor', () => {
       const actors: string[] = [];
       for (let i = 0; i < 4; i++) actors.push(await t.createActor({ codeId: ledger, id: `l${i}`, init: enc('a=100,b=100,c=100') }));
       for (let i = 0; i < 2; i++) actors.push(await t.createActor({ codeId: kv, id: `k${i}` }));
-      let seed = 7;
-      const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+      const rnd = seededRandom(7);
       const ids: string[] = [];
       const names = ['a', 'b', 'c'];
       for (let wave = 0; wave < 6; wave++) {

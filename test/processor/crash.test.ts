@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
-import { expectEveryAckDone, runCrashChild } from '../helpers/crash.js';
+import { expectEveryAckDone, killedRounds, runCrashChild } from '../helpers/crash.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const child = new URL('./crash-child.ts', import.meta.url).pathname;
@@ -16,10 +16,7 @@ const runChild = async (db: string, mode: 'load' | 'drain', killAfterMs: number 
 describe('crash safety', () => {
   it('after 20 SIGKILLs at random moments, every acknowledged message is applied exactly once', async () => {
     const db = join(tmp.dir, 'crash.db');
-    let seed = 1234;
-    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
-    const acked: string[] = [];
-    for (let i = 0; i < 20; i++) acked.push(...(await runChild(db, 'load', 30 + rnd(400))));
+    const acked = await killedRounds(1234, (killAfterMs) => runChild(db, 'load', killAfterMs));
     await runChild(db, 'drain', null);
     expect(acked.length).toBeGreaterThan(20);
 

@@ -7,6 +7,7 @@ import { withCommitHook } from '../helpers/store.js';
 import { dec, enc, guest } from '../helpers/tessera.js';
 import { closedAfterEach } from '../helpers/lifetimes.js';
 import { tempDir } from '../helpers/tmp.js';
+import { seededRandom } from '../helpers/random.js';
 
 const GAS = 100_000_000n;
 
@@ -330,8 +331,7 @@ describe('Tessera actors and the batch processor', () => {
       const { codeId } = await t.upload(guest('ledger'));
       const actors = [];
       for (let i = 0; i < 4; i++) actors.push(await t.createActor({ codeId, id: `l${i}`, init: enc('a=100,b=100,c=100') }));
-      let seed = 9;
-      const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+      const rnd = seededRandom(9);
       const ids = [];
       for (let i = 0; i < 200; i++) {
         const names = ['a', 'b', 'c'];

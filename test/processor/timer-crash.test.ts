@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
-import { expectEveryAckDone, runCrashChild } from '../helpers/crash.js';
+import { expectEveryAckDone, killedRounds, runCrashChild } from '../helpers/crash.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const child = new URL('./timer-crash-child.ts', import.meta.url).pathname;
@@ -14,10 +14,7 @@ const runChild = (db: string, mode: 'load' | 'drain', killAfterMs: number | null
 describe('timers across crashes', () => {
   it('after 20 SIGKILLs at random moments, every timer scheduled by a committed message fires exactly once', async () => {
     const db = join(tmp.dir, 'timers.db');
-    let seed = 4321;
-    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
-    const acked: string[] = [];
-    for (let i = 0; i < 20; i++) acked.push(...(await runChild(db, 'load', 30 + rnd(400), rnd(1000))));
+    const acked = await killedRounds(4321, (killAfterMs, _, rnd) => runChild(db, 'load', killAfterMs, rnd(1000)));
     await runChild(db, 'drain', null, 0);
     expect(acked.length).toBeGreaterThan(20);
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
-import { expectEveryAckDone, runCrashChild } from '../helpers/crash.js';
+import { expectEveryAckDone, killedRounds, runCrashChild } from '../helpers/crash.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const child = new URL('./upgrade-crash-child.ts', import.meta.url).pathname;
@@ -14,10 +14,7 @@ const runChild = (db: string, mode: 'load' | 'drain', killAfterMs: number | null
 describe('upgrades across crashes', () => {
   it('after 20 SIGKILLs at random moments, the upgrade applies exactly once and every message exactly once, in order', async () => {
     const db = join(tmp.dir, 'upgrade.db');
-    let seed = 9876;
-    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
-    const acked: string[] = [];
-    for (let i = 0; i < 20; i++) acked.push(...(await runChild(db, 'load', 30 + rnd(400), i)));
+    const acked = await killedRounds(9876, (killAfterMs, round) => runChild(db, 'load', killAfterMs, round));
     await runChild(db, 'drain', null, 99);
     expect(acked.length).toBeGreaterThan(20);
 

@@ -5,6 +5,7 @@ import { ChildWorkflowFailed, WorkflowCancelled, WorkflowFailed, type WorkflowCo
 import { tempDir } from '../helpers/tmp.js';
 import { dbPath, tessera, until } from './fixture.js';
 import { runChild as runCrashChild } from './crash-runs.js';
+import { seededRandom } from '../helpers/random.js';
 
 const script = new URL('./children-crash-child.ts', import.meta.url).pathname;
 const tmp = tempDir();
@@ -79,8 +80,7 @@ describe('child workflows', () => {
 
   it('after 20 SIGKILLs of the parents\' process at random points, each child started exactly once and every parent has its result', async () => {
     const db = join(tmp.dir, 'children-crash.db');
-    let seed = 7;
-    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const rnd = seededRandom(7);
     let kills = 0;
     let run = 0;
     for (; kills < KILLS && run < 3 * KILLS; run++) {

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
 import { runChild as runCrashChild } from './crash-runs.js';
+import { seededRandom } from '../helpers/random.js';
 
 const child = new URL('./crash-child.ts', import.meta.url).pathname;
 const tmp = tempDir();
@@ -18,8 +19,7 @@ const runChild = (db: string, run: number, killAfterMs: number | null): Promise<
 describe('workflow crash safety', () => {
   it('after 20 SIGKILLs at random points, every workflow completes with the right output; no transaction or actor message applied twice', async () => {
     const db = join(tmp.dir, 'wf-crash.db');
-    let seed = 42;
-    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const rnd = seededRandom(42);
     let midLoop = 0;
     let kills = 0;
     let run = 0;
