@@ -120,7 +120,7 @@ export class CodeWorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerUrl(import.meta.url, './worker.js'), { workerData: { eagerCompile: this.compileMode === 'eager' } satisfies CodeWorkerData });
+    const worker = new Worker(workerUrl('code/worker.js'), { workerData: { eagerCompile: this.compileMode === 'eager' } satisfies CodeWorkerData });
     worker.unref();
     const slot: Slot = { worker, busy: 0, pending: new Map() };
     worker.on('message', (reply: CodeReply) => {

@@ -77,7 +77,7 @@ export function spawnSlot(limits: SlotLimits, on: SlotEvents): Slot {
   const stamp = stampBuffer();
   const outcomeChannel = new MessageChannel();
   const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort: outcomeChannel.port2, stamp };
-  const worker = new Worker(workerUrl(import.meta.url, './worker.js'), {
+  const worker = new Worker(workerUrl('exec/worker.js'), {
     workerData: data,
     transferList: [port2, outcomeChannel.port2],
     resourceLimits: { stackSizeMb: GUEST_STACK_SIZE_MB, maxOldGenerationSizeMb: limits.memoryMb },

@@ -22,8 +22,8 @@ export function dashboardRoutes(): RouteDef[] {
   const load = (file: string): Promise<Buffer> => {
     let p = cache.get(file);
     if (!p) {
-      // dist/dashboard beside dist/server (workerUrl maps sources run by the test runner to dist).
-      p = readFile(workerUrl(import.meta.url, `../../dashboard/${file}`));
+      // dist/dashboard (workerUrl maps sources run by the test runner to dist).
+      p = readFile(workerUrl(`dashboard/${file}`));
       cache.set(file, p);
       p.catch(() => cache.delete(file));
     }

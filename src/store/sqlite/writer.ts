@@ -82,7 +82,7 @@ export class WriterThread implements AsyncWrites {
   private readonly encoder = new SlicedEncoder();
 
   constructor(path: string, sync: 'full' | 'normal') {
-    this.worker = new Worker(workerUrl(import.meta.url, './writer-worker.js'), { workerData: { path, sync } });
+    this.worker = new Worker(workerUrl('store/sqlite/writer-worker.js'), { workerData: { path, sync } });
     this.worker.unref();
     this.worker.on('message', (reply: WriterReply) => {
       const p = this.pending.get(reply.id);
