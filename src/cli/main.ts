@@ -4,6 +4,7 @@ import { CommanderError } from 'commander';
 import { TesseraHttpError } from '../client/index.js';
 import { TesseraError } from '../util/index.js';
 import { TesseraCommand } from './command.js';
+import { startEarlyWorkers } from './early.js';
 
 /** Exit code of a wrong flag or argument (commander's usage errors included, and a store path that names no store). */
 const USAGE = 2;
@@ -20,7 +21,8 @@ const USAGE_CODES = new Set(['INVALID_ARGUMENT', 'PAYLOAD_TOO_LARGE', 'STORE_NOT
  * `tessera run` should not wait for `serve`'s.
  */
 type Register = (program: TesseraCommand, version: string) => void;
-const MODULES: { verbs: string[]; load: () => Promise<Register> }[] = [
+/** `runsCode`: the verb instruments and runs code in this process (so its workers start at once). */
+const MODULES: { verbs: string[]; load: () => Promise<Register>; runsCode?: boolean }[] = [
   { verbs: ['upload'], load: async () => (await import('./code.js')).registerCode },
   { verbs: ['create', 'actors', 'actor', 'state'], load: async () => (await import('./actors.js')).registerActors },
   { verbs: ['send', 'reply', 'query'], load: async () => (await import('./messages.js')).registerMessages },
@@ -28,8 +30,8 @@ const MODULES: { verbs: string[]; load: () => Promise<Register> }[] = [
   { verbs: ['workflows', 'workflow'], load: async () => (await import('./workflows.js')).registerWorkflows },
   { verbs: ['upgrade', 'delete'], load: async () => (await import('./lifecycle.js')).registerLifecycle },
   { verbs: ['cluster'], load: async () => (await import('./cluster.js')).registerCluster },
-  { verbs: ['run'], load: async () => (await import('./run.js')).registerRun },
-  { verbs: ['demo'], load: async () => (await import('./demo.js')).registerDemo },
+  { verbs: ['run'], load: async () => (await import('./run.js')).registerRun, runsCode: true },
+  { verbs: ['demo'], load: async () => (await import('./demo.js')).registerDemo, runsCode: true },
   { verbs: ['new'], load: async () => (await import('./new.js')).registerNew },
 ];
 
@@ -54,7 +56,11 @@ const program = new TesseraCommand();
 program.name('tessera').description('Durable, metered WebAssembly actors for Node.js').version(version);
 // Usage errors come back here (after commander has printed them) instead of exiting with 1.
 program.exitOverride();
-for (const register of await Promise.all(modulesFor(process.argv).map((m) => m.load()))) register(program, version);
+const modules = modulesFor(process.argv);
+// A verb that runs code in this process starts its worker threads before its module loads and its
+// store opens: they boot meanwhile (early.ts).
+if (modules.length === 1 && modules[0]!.runsCode) startEarlyWorkers();
+for (const register of await Promise.all(modules.map((m) => m.load()))) register(program, version);
 
 // A reader that stops early (`tessera upload x.wasm | head -n 1`) closes the pipe: the rest of the
 // output has nowhere to go, and the verb still finishes (a store it writes is closed properly).

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { TesseraError } from '../util/index.js';
-import { workerUrl } from '../util/index.js';
+import { takeEarlyWorker, workerUrl } from '../util/index.js';
 import {
   InvalidGuest,
   InvalidModule,
@@ -88,6 +88,9 @@ class Arenas {
 }
 
 /** Code below which a second worker saves less than handing it work costs. */
+/** The code worker's entry below dist/ (the CLI starts one early for its verbs: src/cli/early.ts). */
+const CODE_WORKER = 'code/worker.js';
+
 const SPLIT_MIN_CODE_BYTES = 128 * 1024;
 
 /** Parts a split job is cut into at most (each at least MIN_PART_CODE_BYTES of code). */
@@ -120,7 +123,8 @@ export class CodeWorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerUrl('code/worker.js'), { workerData: { eagerCompile: this.compileMode === 'eager' } satisfies CodeWorkerData });
+    const workerData: CodeWorkerData = { eagerCompile: this.compileMode === 'eager' };
+    const worker = takeEarlyWorker(CODE_WORKER, workerData) ?? new Worker(workerUrl(CODE_WORKER), { workerData });
     worker.unref();
     const slot: Slot = { worker, busy: 0, pending: new Map() };
     worker.on('message', (reply: CodeReply) => {

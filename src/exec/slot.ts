@@ -3,7 +3,7 @@
  * ring, claim table, start stamp, state channel, module cache, and the jobs handed to it.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { workerUrl } from '../util/index.js';
+import { takeEarlyWorker, workerUrl } from '../util/index.js';
 import { GUEST_STACK_SIZE_MB } from '../wasm/index.js';
 import { CLAIM_SLOTS, sharesClaim, withdraw } from './claims.js';
 import type { Job } from './job.js';
@@ -67,6 +67,9 @@ export interface SlotLimits {
   moduleBytes: number;
 }
 
+/** The execution worker's entry below dist/. */
+const EXEC_WORKER = 'exec/worker.js';
+
 /** Starts a worker and its slot; the worker is not ready until {@link SlotEvents.ready}. */
 export function spawnSlot(limits: SlotLimits, on: SlotEvents): Slot {
   const { port1, port2 } = new MessageChannel();
@@ -77,11 +80,12 @@ export function spawnSlot(limits: SlotLimits, on: SlotEvents): Slot {
   const stamp = stampBuffer();
   const outcomeChannel = new MessageChannel();
   const data: ExecWorkerData = { statePort: port2, stateFlag: flagBuffer, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort: outcomeChannel.port2, stamp };
-  const worker = new Worker(workerUrl('exec/worker.js'), {
-    workerData: data,
-    transferList: [port2, outcomeChannel.port2],
-    resourceLimits: { stackSizeMb: GUEST_STACK_SIZE_MB, maxOldGenerationSizeMb: limits.memoryMb },
-  });
+  const resourceLimits = { stackSizeMb: GUEST_STACK_SIZE_MB, maxOldGenerationSizeMb: limits.memoryMb };
+  const transferList = [port2, outcomeChannel.port2];
+  // One started early (the CLI's, src/cli/early.ts) takes its data as its first message.
+  const early = takeEarlyWorker(EXEC_WORKER, null, resourceLimits);
+  early?.postMessage(data, transferList);
+  const worker = early ?? new Worker(workerUrl(EXEC_WORKER), { workerData: data, transferList, resourceLimits });
   const outcomes = new OutcomeReader(outcomeBuffer, () => receiveMessageOnPort(outcomeChannel.port1)?.message as DoneMessage | undefined);
   const onOutcome = (d: DoneMessage): void => on.outcome(slot, d);
   let resolveExit!: () => void;

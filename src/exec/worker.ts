@@ -14,7 +14,10 @@ import { RingReader } from './ring.js';
 import { StampWriter } from './start-stamp.js';
 import type { ExecutionContext, ExecutionStatus } from './types.js';
 
-const { statePort, stateFlag, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort, stamp: stampMemory } = workerData as ExecWorkerData;
+// A worker started early (util/early-workers.ts) boots before its slot exists: its buffers and
+// ports come as the first message, before anything else is posted to it.
+const setup = (workerData as ExecWorkerData | null) ?? (await new Promise<ExecWorkerData>((resolve) => parentPort!.once('message', resolve)));
+const { statePort, stateFlag, claims: claimBuffer, jobs: jobBuffer, outcomes: outcomeBuffer, outcomePort, stamp: stampMemory } = setup;
 const flag = new Int32Array(stateFlag);
 const claims = new Int32Array(claimBuffer);
 const stamp = new StampWriter(stampMemory);

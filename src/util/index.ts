@@ -1,4 +1,5 @@
 export { workerUrl } from './worker-url.js';
+export { startEarlyWorker, takeEarlyWorker } from './early-workers.js';
 export { TesseraError, InvalidArgument, Closed } from './errors.js';
 export { timeOrderedId } from './ids.js';
 export { RecentMap } from './recent-map.js';
