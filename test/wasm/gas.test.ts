@@ -134,3 +134,72 @@ describe('gas metering charges exactly the instructions executed', () => {
     expect(gasLeft(inst)).toBe(BigInt(50 - C.const - C.global));
   });
 });
+
+describe('out of gas is found before anything can observe a negative counter', () => {
+  /** Straight-line work worth some gas, with no call and no loop. */
+  const burn = (n: number): string => Array.from({ length: n }, () => '(drop (i32.add (i32.const 1) (i32.const 2)))').join(' ');
+  const effects: number[] = [];
+  const imports = { env: { effect: (x: number) => void effects.push(x) } };
+
+  async function loadWith(src: string): Promise<WebAssembly.Instance> {
+    const { code } = instrument(await wat(src));
+    return new WebAssembly.Instance(new WebAssembly.Module(code), imports);
+  }
+
+  /** Runs `name` with `gas`: the trap's kind, or 'ok'. */
+  function run(inst: WebAssembly.Instance, gas: bigint, name: string, ...args: number[]): string {
+    prepareInstance(inst, gas);
+    try {
+      (inst.exports[name] as (...a: number[]) => unknown)(...args);
+      return 'ok';
+    } catch (e) {
+      return classifyTrap(inst, e);
+    }
+  }
+
+  /** The gas a run of `name` takes when it has plenty. */
+  function need(inst: WebAssembly.Instance, name: string, ...args: number[]): bigint {
+    prepareInstance(inst, GAS);
+    (inst.exports[name] as (...a: number[]) => unknown)(...args);
+    return GAS - gasLeft(inst);
+  }
+
+  it('a host call after work that ran the gas out, in a branch or in a callee, is never made', async () => {
+    const inst = await loadWith(`(module (import "env" "effect" (func $effect (param i32)))
+      (func $burn ${burn(50)})
+      (func (export "branch") (param i32)
+        (if (local.get 0) (then ${burn(50)}))
+        (call $effect (i32.const 1)))
+      (func (export "callee") (call $burn) (call $effect (i32.const 2)))
+      (func (export "tail") ${burn(50)} (call $effect (i32.const 3))))`);
+    effects.length = 0;
+    const cheap = need(inst, 'branch', 0);
+    expect(run(inst, cheap, 'branch', 1)).toBe('OutOfGas');
+    expect(run(inst, need(inst, 'callee') - 1n, 'callee')).toBe('OutOfGas');
+    expect(run(inst, need(inst, 'tail') - 1n, 'tail')).toBe('OutOfGas');
+    // The runs with plenty (`need`) made their calls; none of the short ones did.
+    expect(effects).toEqual([1, 2, 3]);
+  });
+
+  it('a run that ends, or traps, after its gas ran out in unchecked code is out of gas', async () => {
+    const inst = await loadWith(`(module (func (export "ends") (result i32) ${burn(50)} (i32.const 7))
+      (func (export "traps") ${burn(50)} unreachable))`);
+    expect(run(inst, need(inst, 'ends') - 1n, 'ends')).toBe('OutOfGas');
+    expect(run(inst, 10n, 'traps')).toBe('OutOfGas');
+    expect(run(inst, GAS, 'traps')).toBe('Unreachable');
+  });
+
+  it('checks only at loop heads, before calls and at the exit: not in every metered block', async () => {
+    // i64.const 0; i64.lt_s: the check (the module has no such code of its own).
+    const checks = (code: Uint8Array): number => {
+      let k = 0;
+      for (let i = 0; i + 2 < code.length; i++) if (code[i] === 0x42 && code[i + 1] === 0x00 && code[i + 2] === 0x53) k++;
+      return k;
+    };
+    const branches = Array.from({ length: 20 }, (_, i) => `(if (i32.eq (local.get 0) (i32.const ${i})) (then (local.set 1 (i32.const ${i}))))`).join(' ');
+    const plain = instrument(await wat(`(module (func (export "f") (param i32) (result i32) (local i32) ${branches} (local.get 1)))`)).code;
+    expect(checks(plain)).toBe(1);
+    const looped = instrument(await wat(`(module (func (export "f") (param i32) (result i32) (local i32) (loop ${branches}) (local.get 1)))`)).code;
+    expect(checks(looped)).toBe(2);
+  });
+});

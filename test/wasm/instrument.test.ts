@@ -153,9 +153,9 @@ describe('instrument', () => {
 });
 
 const GOLDEN: Record<string, string> = {
-  'br_table/br_table.0.wasm': '31a6e870cbc9c91d',
-  'fac/fac.0.wasm': '76fbe6496ec9151e',
-  'memory_grow/memory_grow.0.wasm': '5e2aec33bdf5ee2c',
-  'simd_lane/simd_lane.0.wasm': 'c0c51e86be523746',
-  'start/start.3.wasm': '15534560ccc74632',
+  'br_table/br_table.0.wasm': '1c1ce84ce4a6ff23',
+  'fac/fac.0.wasm': '3d579cc2f796409a',
+  'memory_grow/memory_grow.0.wasm': 'c1ed7abb230b429f',
+  'simd_lane/simd_lane.0.wasm': '47a4c4fcc206b290',
+  'start/start.3.wasm': 'da14053ced2bf7cb',
 };
