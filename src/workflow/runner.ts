@@ -60,7 +60,7 @@ export class Runner {
    * ended run cost a round trip each, mostly for nothing).
    */
   private backlog = true;
-  /** Runs being created leased to this runner ({@link startCreated}): they count against `maxConcurrent`. */
+  /** Runs being created leased to this runner ({@link startCreated}) or being claimed: they count against `maxConcurrent`. */
   private starting = 0;
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Claims in flight, which close waits for; what they claim after close is given back. */
@@ -149,10 +149,22 @@ export class Runner {
     return true;
   }
 
-  /** Claims one workflow (if runnable and of a registered name) and runs it. */
+  /**
+   * Claims one workflow (if runnable and of a registered name) and runs it; when the runner is
+   * full, the workflow is left to the claim that an ending run makes.
+   */
   async claimAndRun(id: string): Promise<void> {
+    // Full: it waits for room with the rest of what is runnable (an ending run claims again).
+    if (this.running.size + this.starting >= this.settings.maxConcurrent) return void (this.backlog = true);
     const now = this.settings.clock.now();
-    const [record] = await this.claim({ ...this.claimRequest(now, 1), id });
+    // Counted while claimed, as a start is: claims at once must not overfill the runner together.
+    this.starting++;
+    let record: WorkflowRecord | undefined;
+    try {
+      [record] = await this.claim({ ...this.claimRequest(now, 1), id });
+    } finally {
+      this.starting--;
+    }
     if (record && !this.running.has(id)) this.execute(record);
   }
 
@@ -269,7 +281,13 @@ export class Runner {
     if (this.closed || this.registry.size === 0) return;
     // Full: what is runnable waits for room, which an ending run makes.
     if (room <= 0) return void (this.backlog = true);
-    const claimed = await this.claim(this.claimRequest(this.settings.clock.now(), room));
+    this.starting += room;
+    let claimed: WorkflowRecord[];
+    try {
+      claimed = await this.claim(this.claimRequest(this.settings.clock.now(), room));
+    } finally {
+      this.starting -= room;
+    }
     this.backlog = claimed.length >= room;
     for (const record of claimed) if (!this.running.has(record.id)) this.execute(record);
   }

@@ -45,6 +45,32 @@ async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
 }
 
 describe('durable workflows', () => {
+  it('maxConcurrent holds for a run started by id: one over the limit waits for room', async () => {
+    const t = await tessera(dbPath(), { workflows: { maxConcurrent: 1 } });
+    let inside = 0;
+    let most = 0;
+    const gates = new Map<string, () => void>();
+    const hold = t.workflow('hold', async (ctx, name: string) =>
+      ctx.step('wait', async () => {
+        most = Math.max(most, ++inside);
+        await new Promise<void>((resolve) => gates.set(name, resolve));
+        inside--;
+        return name;
+      }),
+    );
+    const a = await t.startWorkflow(hold, 'a', { id: 'a' });
+    await until(() => gates.has('a'));
+    // By id: created, then claimed (the runner is full, so it waits).
+    const b = await t.startWorkflow(hold, 'b', { id: 'b' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(gates.has('b')).toBe(false);
+    gates.get('a')!();
+    await until(() => gates.has('b'));
+    gates.get('b')!();
+    expect([await a.result(), await b.result()]).toEqual(['a', 'b']);
+    expect(most).toBe(1);
+  });
+
   it('runs steps and actor calls, records each at its location, and returns the output', async () => {
     const t = await tessera(dbPath());
     const { codeId } = await t.upload(guest('counter'));
