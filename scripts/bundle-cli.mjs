@@ -4,8 +4,9 @@
 // such as `run` pulls in one by one; one file each takes about half as long (docs/benchmarks.md,
 // "Cold start"). The library's own modules (dist/index.js and below) stay as tsc built them.
 //
-// The entry's imports of verb modules stay dynamic imports of their bundles. Kept out of the CLI bundles, so that the entry and the verb it loads share one copy (error
-// classes compared with `instanceof`): packages, and the util and client folders. Every CLI module
+// The entry's imports of verb modules stay dynamic imports of their bundles. Kept out of the CLI
+// bundles, so that the entry and the verb it loads share one copy (error classes compared with
+// `instanceof`): packages, and the util and client folders. Every CLI module
 // sits one folder deep, as those folders' paths below are written for. Paths taken from
 // `import.meta.url` keep their meaning for that reason too (the package root is `../..`, the build's
 // root `..`); workflow/stack.ts's own folder becomes the bundle's, which holds the same code.

@@ -87,10 +87,10 @@ class Arenas {
   }
 }
 
-/** Code below which a second worker saves less than handing it work costs. */
 /** The code worker's entry below dist/ (the CLI starts one early for its verbs: src/cli/early.ts). */
 const CODE_WORKER = 'code/worker.js';
 
+/** Code below which a second worker saves less than handing it work costs. */
 const SPLIT_MIN_CODE_BYTES = 128 * 1024;
 
 /** Parts a split job is cut into at most (each at least MIN_PART_CODE_BYTES of code). */

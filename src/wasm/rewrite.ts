@@ -1113,17 +1113,16 @@ export class FunctionRewriter {
       cur = eEnd[i]!;
       switch (kind) {
         case Edit.Charge:
-          if (arg > Number.MAX_SAFE_INTEGER) throw new InstrumentationError('metered block cost overflows');
-          len = putRun(buf, view, len, tpl, tplView, 0, tHead);
-          len = putSleb(buf, len, arg);
-          len = putRun(buf, view, len, tpl, tplView, tHead, tTail);
-          len = putU32(buf, len, eLabel[i]!);
-          break;
         case Edit.Spend:
           if (arg > Number.MAX_SAFE_INTEGER) throw new InstrumentationError('metered block cost overflows');
           len = putRun(buf, view, len, tpl, tplView, 0, tHead);
           len = putSleb(buf, len, arg);
-          len = putRun(buf, view, len, tpl, tplView, tHead, tSpend);
+          if (kind === Edit.Spend) {
+            len = putRun(buf, view, len, tpl, tplView, tHead, tSpend);
+            break;
+          }
+          len = putRun(buf, view, len, tpl, tplView, tHead, tTail);
+          len = putU32(buf, len, eLabel[i]!);
           break;
         case Edit.Branch:
           buf[len++] = 0x0c;
