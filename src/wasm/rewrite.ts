@@ -233,10 +233,8 @@ const enum Edit {
   Spend,
   /** `return` becomes a branch (depth in `arg`) to the epilogue. */
   Branch,
-  /** A bulk or grow instruction becomes a call to its metering wrapper (ordinal `arg`), then a reload. */
+  /** A bulk or grow instruction becomes a call to its metering wrapper (ordinal `arg`). */
   Wrapper,
-  /** After a call (empty range): the callee may have spent gas. */
-  Reload,
 }
 
 /**
@@ -272,6 +270,12 @@ export class FunctionRewriter {
   private fLowest: Int32Array = new Int32Array(64);
   /** Edit index of the frame's active metered block. */
   private fMeter: Int32Array = new Int32Array(64);
+  /** Edit index of a loop frame's head charge. */
+  private fHead: Int32Array = new Int32Array(64);
+  /** A branch to the frame's end may come with a stale gas local (see `eFromGlobal`). */
+  private fStale: Uint8Array = new Uint8Array(64);
+  /** For an `if` frame: the gas local was stale at the `if` (its false arm may skip the then arm). */
+  private fStaleAtIf: Uint8Array = new Uint8Array(64);
   // Edits.
   private ePos: Int32Array = new Int32Array(1024);
   private eEnd: Int32Array = new Int32Array(1024);
@@ -282,7 +286,17 @@ export class FunctionRewriter {
   private eLabel: Int32Array = new Int32Array(1024);
   /** For a metered block's edit: the edits below this one are checked (see `checkBefore`). */
   private eChecked: Int32Array = new Int32Array(1024);
+  /**
+   * For a metered block's edit: a path may reach it with the gas local stale (a call since the
+   * last charge, or the function's entry), so its charge reads the global instead. The global is
+   * exact everywhere (every charge stores it, callees and host calls update it), so reading it is
+   * always right; the local is only its copy in a register, and a call leaves it behind. Reading
+   * the global where needed replaces a reload after every call (4 bytes each).
+   */
+  private eFromGlobal: Uint8Array = new Uint8Array(1024);
   private nEdits = 0;
+  /** The function's exit may be reached with the gas local stale. */
+  private exitStale = false;
   // What the last prefixed (0xFC/0xFD) instruction does, set by prefixFC/prefixFD.
   private xCost = 0;
   private xPop = 0;
@@ -293,14 +307,18 @@ export class FunctionRewriter {
   private localCount = 0;
   /**
    * The fixed bytes of a charge (`[0, tHead)` before its cost, `[tHead, tTail)` after) and of a
-   * reload (`[tTail, tReload)`) for the function being emitted: they name its gas local.
+   * reload (`[tTail, tReload)`) for the function being emitted: they name its gas local. A
+   * `Spend` ends at `tSpend` (the charge up to its store, without the check); the check alone is
+   * `[tSpend, tTail)`, its counter read `[tSpend, tCheck)`; `[tTail, tGet)` reads the global, for
+   * a charge or check that starts from it.
    */
   private readonly tpl = new Uint8Array(64);
   private tHead = 0;
   private tTail = 0;
   private tReload = 0;
-  /** Where a `Spend` ends: the charge up to its store, without the check (`[tSpend, tTail)`). */
   private tSpend = 0;
+  private tCheck = 0;
+  private tGet = 0;
   // The templates, the input, and the buffer emitBody last wrote to, as DataViews: short runs are
   // copied four bytes at a time.
   private readonly tplView = new DataView(this.tpl.buffer);
@@ -406,7 +424,7 @@ export class FunctionRewriter {
     const et = this.epilogueTail;
     // 3 more for the whole words putRun writes; 6 for the trap block; a charge's label is at most 5.
     out.reserve(
-      30 + (localsEnd - localsStart) + 2 * (ph.length + 8) + pt.length + et.length + this.tReload + (this.tTail - this.tSpend) + (finalEnd - codeStart) + this.nEdits * (this.tTail + 13),
+      30 + (localsEnd - localsStart) + 2 * (ph.length + 8) + pt.length + et.length + this.tReload + (this.tTail - this.tSpend) + (finalEnd - codeStart) + this.nEdits * (this.tReload + 14),
     );
     const buf = out.buf;
     const sizeAt = out.len;
@@ -416,11 +434,11 @@ export class FunctionRewriter {
     len = put(buf, len, m.bytes, localsStart, localsEnd);
     buf[len++] = 0x01;
     buf[len++] = ValType.I64;
-    // Prologue: sp += cost; if sp > limit: overflow. Then the gas local is loaded.
+    // Prologue: sp += cost; if sp > limit: overflow. The gas local is not loaded: the first charge
+    // reads the global (see `eFromGlobal`).
     len = put(buf, len, ph, 0, ph.length);
     len = putSleb(buf, len, frameCost);
     len = put(buf, len, pt, 0, pt.length);
-    len = put(buf, len, this.tpl, this.tTail, this.tReload);
     // The original body runs inside a block typed like the function, so that `return` can become
     // a branch to the single epilogue; around it, an empty block whose end traps, which every
     // charge leaves by `br_if` when the counter went negative (2 bytes a charge fewer than an
@@ -439,7 +457,10 @@ export class FunctionRewriter {
     len = put(buf, len, et, 0, et.length);
     // A function returns with a counter that is not negative (its last charges may be unchecked):
     // its caller goes on from there without a check of its own.
-    len = put(buf, len, this.tpl, this.tSpend, this.tTail);
+    if (this.exitStale) {
+      len = put(buf, len, this.tpl, this.tTail, this.tGet);
+      len = put(buf, len, this.tpl, this.tCheck, this.tTail);
+    } else len = put(buf, len, this.tpl, this.tSpend, this.tTail);
     buf[len++] = 0x00;
     buf[len++] = 0x0f;
     buf[len++] = 0x0b;
@@ -492,7 +513,10 @@ export class FunctionRewriter {
     this.edit(0, Edit.Spend, start, start, 0);
     this.eLabel[0] = 1;
     this.eChecked[0] = 0;
+    this.eFromGlobal[0] = 1;
     let n = 1;
+    // The gas local may be behind the global: after a call, or where a path after one merges.
+    let stale = false;
     // The edit of the top frame's metered block, and the cost not yet added to it.
     let meter = 0;
     let acc = env.perLocal * locals;
@@ -643,8 +667,11 @@ export class FunctionRewriter {
           r.pos = p;
           const f = r.u32();
           p = r.pos;
-          this.checkBefore(meter, n);
-          this.edit(n++, Edit.Reload, p, p, 0);
+          // A host function must not run on a negative counter: check here. A guest callee checks
+          // at its own entry instead (see `Edit.Charge`), once rather than at every call site.
+          if (f < m.importedFuncs) this.checkBefore(meter, n);
+          else this.eKind[0] = Edit.Charge;
+          stale = true;
           const t = m.funcTypes[f];
           if (t === undefined) throw new InvalidModule(`unknown function ${f}`);
           const ft = m.types[t]!;
@@ -666,7 +693,7 @@ export class FunctionRewriter {
           r.u32();
           p = r.pos;
           this.checkBefore(meter, n);
-          this.edit(n++, Edit.Reload, p, p, 0);
+          stale = true;
           const ft = m.types[t];
           if (ft === undefined) throw new InvalidModule(`unknown type ${t}`);
           if ((sp -= ft.params.length + 1) < base) sp = base;
@@ -744,6 +771,7 @@ export class FunctionRewriter {
           if (buf[p++] !== 0) r.fail('zero byte expected', p - 1);
           this.checkBefore(meter, n);
           this.edit(n++, Edit.Wrapper, at, p, env.wrapper('memory.grow', 0, 0));
+          stale = true;
           break;
         case Op.PrefixFC:
         case Op.PrefixFD: {
@@ -752,6 +780,7 @@ export class FunctionRewriter {
           if (this.xWrapper >= 0) {
             this.checkBefore(meter, n);
             this.edit(n++, Edit.Wrapper, at, p, this.xWrapper);
+            stale = true;
           }
           if ((sp -= this.xPop) < base) sp = base;
           height = stack[sp]!;
@@ -767,6 +796,7 @@ export class FunctionRewriter {
         case Op.Unreachable:
           sp = base;
           height = stack[sp]!;
+          stale = false;
           break;
         case Op.Block:
         case Op.Loop:
@@ -786,16 +816,21 @@ export class FunctionRewriter {
             if ((sp -= ps.length) < base) sp = base;
             height = stack[sp]!;
           }
+          const staleAtOpen = stale;
           if (op !== 0x02) {
             this.eArg[meter]! += acc;
             acc = 0;
             meter = n;
-            // A loop head is checked: every unbounded run passes one (or a call).
+            // A loop head is checked: every unbounded run passes one (or a function's exit).
             this.edit(n, op === 0x03 ? Edit.Charge : Edit.Spend, p, p, 0);
             this.eChecked[n] = n;
+            this.eFromGlobal[n] = stale ? 1 : 0;
             this.eLabel[n++] = depth + 1;
+            stale = false;
           }
-          this.openFrame(depth++, SPECIAL[op]!, bt, sp, meter);
+          this.openFrame(depth, SPECIAL[op]!, bt, sp, meter);
+          this.fHead[depth] = meter;
+          this.fStaleAtIf[depth++] = staleAtOpen ? 1 : 0;
           base = sp;
           if (bt >= 0) {
             const ps = m.types[bt]!.paramWeight;
@@ -815,9 +850,12 @@ export class FunctionRewriter {
           this.eArg[meter]! += acc;
           acc = 0;
           meter = n;
+          this.fStale[f]! |= stale ? 1 : 0;
           this.edit(n, Edit.Spend, p, p, 0);
           this.eChecked[n] = n;
+          this.eFromGlobal[n] = this.fStaleAtIf[f]!;
           this.eLabel[n++] = depth;
+          stale = false;
           this.fMeter[f] = meter;
           this.fKind[f] = Special.Else;
           sp = base;
@@ -840,8 +878,11 @@ export class FunctionRewriter {
           const lowest = this.fLowest[f]!;
           sp = base;
           height = stack[sp]!;
+          // Paths that meet here: the fall-through, branches to the end, an `if`'s false arm.
+          stale ||= this.fStale[f] !== 0 || (this.fKind[f] === Special.If && this.fStaleAtIf[f] !== 0);
           if (depth === 0) {
             if (p !== end) r.fail('section size mismatch', p);
+            this.exitStale = stale;
             this.eArg[meter]! += acc;
             this.nEdits = n;
             this.maxHeight = maxHeight;
@@ -858,7 +899,9 @@ export class FunctionRewriter {
             meter = n;
             this.edit(n, Edit.Spend, p, p, 0);
             this.eChecked[n] = n;
+            this.eFromGlobal[n] = stale ? 1 : 0;
             this.eLabel[n++] = depth;
+            stale = false;
             this.fMeter[parent] = meter;
           } else if (this.fMeter[parent] !== meter) {
             this.eArg[meter]! += acc;
@@ -893,6 +936,7 @@ export class FunctionRewriter {
           if (op === 0x0f) {
             this.edit(n++, Edit.Branch, at, p, top);
             lowest = 0;
+            if (stale) this.fStale[0] = 1;
           } else {
             r.pos = p;
             // br_table: the label count, then that many labels and a default one. A malformed
@@ -903,7 +947,14 @@ export class FunctionRewriter {
               const target = top - r.u32();
               if (target < 0) {
                 if (unknownAt < 0) unknownAt = r.pos;
-              } else if (target < lowest && this.fKind[target] !== Special.Loop) lowest = target;
+                continue;
+              }
+              const loop = this.fKind[target] === Special.Loop;
+              if (target < lowest && !loop) lowest = target;
+              if (stale) {
+                if (loop) this.eFromGlobal[this.fHead[target]!] = 1;
+                else this.fStale[target] = 1;
+              }
             }
             p = r.pos;
             if (unknownAt >= 0) r.fail('unknown label', unknownAt);
@@ -912,9 +963,13 @@ export class FunctionRewriter {
           this.eArg[meter]! += acc;
           acc = 0;
           meter = n;
+          // Only `br_if` falls through; after the others the code is unreachable.
+          if (op !== 0x0d) stale = false;
           this.edit(n, Edit.Spend, p, p, 0);
           this.eChecked[n] = n;
+          this.eFromGlobal[n] = stale ? 1 : 0;
           this.eLabel[n++] = depth;
+          stale = false;
           this.fMeter[top] = meter;
           if (op === 0x0d) {
             if (sp > base) height = stack[--sp]!;
@@ -939,6 +994,7 @@ export class FunctionRewriter {
     this.fSp[f] = sp;
     this.fLowest[f] = f;
     this.fMeter[f] = meter;
+    this.fStale[f] = 0;
   }
 
   private growFrames(): void {
@@ -948,6 +1004,9 @@ export class FunctionRewriter {
     this.fBlockType = grow(this.fBlockType, new Int32Array(n));
     this.fLowest = grow(this.fLowest, new Int32Array(n));
     this.fMeter = grow(this.fMeter, new Int32Array(n));
+    this.fHead = grow(this.fHead, new Int32Array(n));
+    this.fStale = grow(this.fStale, new Uint8Array(n));
+    this.fStaleAtIf = grow(this.fStaleAtIf, new Uint8Array(n));
   }
 
   private growStack(): Int32Array {
@@ -965,6 +1024,7 @@ export class FunctionRewriter {
       this.eArg = grow(this.eArg, new Float64Array(n));
       this.eLabel = grow(this.eLabel, new Int32Array(n));
       this.eChecked = grow(this.eChecked, new Int32Array(n));
+      this.eFromGlobal = grow(this.eFromGlobal, new Uint8Array(n));
     }
     this.ePos[i] = pos;
     this.eEnd[i] = end;
@@ -1104,18 +1164,29 @@ export class FunctionRewriter {
     const tTail = this.tTail;
     const tSpend = this.tSpend;
     const tReload = this.tReload;
+    const tGet = this.tGet;
+    const fromGlobal = this.eFromGlobal;
     let cur = from;
     for (let i = 0; i < n; i++) {
       const kind = eKind[i]!;
       const arg = eArg[i]!;
-      if ((kind === Edit.Charge || kind === Edit.Spend) && arg === 0) continue;
+      const metered = kind === Edit.Charge || kind === Edit.Spend;
+      if (metered && arg === 0 && fromGlobal[i] === 0) continue;
       len = putRun(buf, view, len, src, srcView, cur, ePos[i]!);
       cur = eEnd[i]!;
+      if (metered && fromGlobal[i] !== 0) {
+        // Nothing to charge, but the paths after it expect the local fresh: a reload.
+        if (arg === 0) {
+          len = putRun(buf, view, len, tpl, tplView, tTail, tReload);
+          continue;
+        }
+        len = putRun(buf, view, len, tpl, tplView, tTail, tGet);
+        buf[len++] = 0x42;
+      } else if (metered) len = putRun(buf, view, len, tpl, tplView, 0, tHead);
       switch (kind) {
         case Edit.Charge:
         case Edit.Spend:
           if (arg > Number.MAX_SAFE_INTEGER) throw new InstrumentationError('metered block cost overflows');
-          len = putRun(buf, view, len, tpl, tplView, 0, tHead);
           len = putSleb(buf, len, arg);
           if (kind === Edit.Spend) {
             len = putRun(buf, view, len, tpl, tplView, tHead, tSpend);
@@ -1132,10 +1203,6 @@ export class FunctionRewriter {
           buf[len++] = 0x10;
           this.site(len, arg);
           len = putPadded(buf, len, this.env.wrapperBase + arg);
-          len = putRun(buf, view, len, tpl, tplView, tTail, tReload);
-          break;
-        case Edit.Reload:
-          len = putRun(buf, view, len, tpl, tplView, tTail, tReload);
           break;
       }
     }
@@ -1150,10 +1217,11 @@ export class FunctionRewriter {
    * a negative counter is the out-of-gas sentinel, and the trap is bare: a call on the cold path makes V8 spill registers around every metered
    * block (measured on SHA-256: 1.7x with a call, 1.3x without). The counter lives in a local (a
    * register) and is stored to the global at every charge, so the host and callees always see the
-   * exact value; after a call the local is reloaded (`global.get G; local.set g`). Measured on
-   * SHA-256: global-only arithmetic cost 1.34x, this 1.1x. A `Spend` is the charge up to its
-   * store (`[0, tSpend)` around the cost): the check is left to the next loop head, call or exit,
-   * which saves 7 bytes or more and a branch in most metered blocks.
+   * exact value; a charge that a call may precede reads the global instead of the local
+   * (`eFromGlobal`). Measured on SHA-256: global-only arithmetic cost 1.34x, this 1.1x. A `Spend`
+   * is the charge up to its store (`[0, tSpend)` around the cost): the check is left to the next
+   * loop head, host call or exit, or the callee's entry, which saves 7 bytes or more and a branch
+   * in most metered blocks.
    */
   private buildTemplates(local: number): void {
     const g = this.env.gasGlobal;
@@ -1171,6 +1239,7 @@ export class FunctionRewriter {
     this.tSpend = i;
     t[i++] = 0x20;
     i = putU32(t, i, local);
+    this.tCheck = i;
     t[i++] = 0x42;
     t[i++] = 0x00;
     t[i++] = 0x53;
@@ -1178,6 +1247,7 @@ export class FunctionRewriter {
     this.tTail = i;
     t[i++] = 0x23;
     i = putU32(t, i, g);
+    this.tGet = i;
     t[i++] = 0x21;
     i = putU32(t, i, local);
     this.tReload = i;

@@ -65,7 +65,9 @@ function emit(list: Node[], labels: string[], loopVar: { n: number }): string {
         break;
       }
       case 'if':
-        out += `i32.const ${node.cond ? 1 : 0} if ${emit(node.then, [...labels, 'if'], loopVar)} else ${emit(node.else, [...labels, 'if'], loopVar)} end `;
+        // An empty else arm is left out: the false arm then runs no code of its own.
+        out += `i32.const ${node.cond ? 1 : 0} if ${emit(node.then, [...labels, 'if'], loopVar)} `;
+        out += node.else.length === 0 ? 'end ' : `else ${emit(node.else, [...labels, 'if'], loopVar)} end `;
         break;
       case 'brIf':
       case 'br': {

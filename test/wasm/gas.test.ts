@@ -157,6 +157,13 @@ describe('out of gas is found before anything can observe a negative counter', (
     }
   }
 
+  /** How many checks of the counter `code` holds: `i64.const 0; i64.lt_s` (the tests' modules have no such code of their own). */
+  const checks = (code: Uint8Array): number => {
+    let k = 0;
+    for (let i = 0; i + 2 < code.length; i++) if (code[i] === 0x42 && code[i + 1] === 0x00 && code[i + 2] === 0x53) k++;
+    return k;
+  };
+
   /** The gas a run of `name` takes when it has plenty. */
   function need(inst: WebAssembly.Instance, name: string, ...args: number[]): bigint {
     prepareInstance(inst, GAS);
@@ -189,17 +196,33 @@ describe('out of gas is found before anything can observe a negative counter', (
     expect(run(inst, GAS, 'traps')).toBe('Unreachable');
   });
 
-  it('checks only at loop heads, before calls and at the exit: not in every metered block', async () => {
-    // i64.const 0; i64.lt_s: the check (the module has no such code of its own).
-    const checks = (code: Uint8Array): number => {
-      let k = 0;
-      for (let i = 0; i + 2 < code.length; i++) if (code[i] === 0x42 && code[i + 1] === 0x00 && code[i + 2] === 0x53) k++;
-      return k;
-    };
+  it('checks only at loop heads, at entries with calls and at the exit: not in every metered block', async () => {
     const branches = Array.from({ length: 20 }, (_, i) => `(if (i32.eq (local.get 0) (i32.const ${i})) (then (local.set 1 (i32.const ${i}))))`).join(' ');
     const plain = instrument(await wat(`(module (func (export "f") (param i32) (result i32) (local i32) ${branches} (local.get 1)))`)).code;
     expect(checks(plain)).toBe(1);
     const looped = instrument(await wat(`(module (func (export "f") (param i32) (result i32) (local i32) (loop ${branches}) (local.get 1)))`)).code;
     expect(checks(looped)).toBe(2);
+  });
+
+  it('checks a call to a guest function at the callee\'s entry, once, not at each call site', async () => {
+    const arms = Array.from({ length: 10 }, (_, i) => `(if (i32.eq (local.get 0) (i32.const ${i})) (then (call $leaf)))`).join(' ');
+    const code = instrument(await wat(`(module (func $leaf (drop (i32.const 1))) (func (export "f") (param i32) ${arms}))`)).code;
+    // f: its entry and its exit; $leaf: its exit.
+    expect(checks(code)).toBe(3);
+    // A callee entered on a counter its caller's last charge made negative makes no host call.
+    const inst = await loadWith(`(module (import "env" "effect" (func $effect (param i32)))
+      (func $h (call $effect (i32.const 4))) (func (export "f") ${burn(50)} (call $h)))`);
+    effects.length = 0;
+    expect(run(inst, need(inst, 'f') - 1n, 'f')).toBe('OutOfGas');
+    expect(effects).toEqual([4]);
+  });
+
+  it('adds no bytes after a call: the next charge reads the global the callee updated', async () => {
+    const size = async (calls: number): Promise<number> => {
+      const src = `(module (func $leaf) (func (export "f") ${'(call $leaf) '.repeat(calls)}))`;
+      return instrument(await wat(src)).code.length - (await wat(src)).length;
+    };
+    // 20 and 40 calls cost 80 and 160 gas: both charges' costs are 2-byte LEB128s.
+    expect(await size(40)).toBe(await size(20));
   });
 });

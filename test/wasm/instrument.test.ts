@@ -153,9 +153,9 @@ describe('instrument', () => {
 });
 
 const GOLDEN: Record<string, string> = {
-  'br_table/br_table.0.wasm': '1c1ce84ce4a6ff23',
-  'fac/fac.0.wasm': '3d579cc2f796409a',
-  'memory_grow/memory_grow.0.wasm': 'c1ed7abb230b429f',
-  'simd_lane/simd_lane.0.wasm': '47a4c4fcc206b290',
-  'start/start.3.wasm': 'da14053ced2bf7cb',
+  'br_table/br_table.0.wasm': 'ec707269be73bba8',
+  'fac/fac.0.wasm': 'd0c1211002535625',
+  'memory_grow/memory_grow.0.wasm': '23118e245a5158da',
+  'simd_lane/simd_lane.0.wasm': '986ed3d6c8b898ae',
+  'start/start.3.wasm': '57c7777e365b1eab',
 };
