@@ -23,7 +23,8 @@ export function registerDemo(program: Command): void {
       const store = storeSpec(cmd);
       const extras = files.map((f) => [f, readArgumentFile('[files...]', f)] as const);
       if (!existsSync(GUESTS)) throw new Error('example guests are not built: run `npm run build`');
-      const t = await Tessera.open({ store });
+      // No warm-up: the demo's guests are small, and its code worker is the one started early.
+      const t = await Tessera.open({ store, codes: { warmUp: false } });
       try {
         console.log(`Tessera demo — store ${store}\n`);
         const ids = new Map<string, string>();

@@ -14,7 +14,8 @@ export async function openRuntime(storeSpec: string, options: { maxMemoryPages?:
   const store = await openStore(storeSpec);
   // One code worker, one execution worker and no spare: a one-off run needs no more, and on a
   // small machine every extra thread's start-up (~100 ms of CPU each) comes out of its wall time.
-  const codes = new CodeService({ store, workers: 1, instrumentOptions: options.maxMemoryPages ? { maxMemoryPages: options.maxMemoryPages } : {} });
+  // No warm-up either: it would take a core for the one small module the run instruments.
+  const codes = new CodeService({ store, workers: 1, warmUp: false, instrumentOptions: options.maxMemoryPages ? { maxMemoryPages: options.maxMemoryPages } : {} });
   const engine = new Engine({ codes, workers: 1, spares: 0 });
   return {
     store,

@@ -13,7 +13,7 @@ import {
   type InstrumentOptions,
 } from '../wasm/index.js';
 import { CodeWorkerError, EngineCompileError } from './errors.js';
-import { ownCopy, transferList, type CodeReply, type CodeRequest, type CodeTask, type CodeTaskResult, type CodeWorkerData, type CompileMode, type PartRelay, type WireError } from './protocol.js';
+import { ownCopy, transferList, type CodeRequest, type CodeTask, type CodeTaskResult, type CodeWorkerData, type CodeWorkerMessage, type CompileMode, type PartRelay, type WireError } from './protocol.js';
 
 /** What instrumenting on the pool gives: the code, its metadata, and the module if compiled. */
 export type PoolInstrumented = Extract<CodeTaskResult, { op: 'instrument' }>;
@@ -27,6 +27,8 @@ interface Slot {
   worker: Worker;
   busy: number;
   pending: Map<number, Pending>;
+  /** Settles when the worker has warmed up (or will not: it died, or never was to). */
+  warm: Promise<void>;
 }
 
 const CLASSES: Record<string, { prototype: TesseraError }> = {
@@ -115,19 +117,27 @@ export class CodeWorkerPool {
   private splits = 0;
   private readonly arenas = new Arenas();
 
+  /**
+   * @param warmUp each worker warms the instrumenter up between tasks after it starts (see
+   *   wasm/warm-up.ts): about 300 ms of one core, which a first big module no longer pays.
+   */
   constructor(
     size: number,
     private readonly compileMode: CompileMode = 'lazy',
+    private readonly warmUp = true,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const workerData: CodeWorkerData = { eagerCompile: this.compileMode === 'eager' };
+    const workerData: CodeWorkerData = { eagerCompile: this.compileMode === 'eager', warmUp: this.warmUp };
     const worker = takeEarlyWorker(CODE_WORKER, workerData) ?? new Worker(workerUrl(CODE_WORKER), { workerData });
     worker.unref();
-    const slot: Slot = { worker, busy: 0, pending: new Map() };
-    worker.on('message', (reply: CodeReply) => {
+    let warmed = (): void => {};
+    const warm = this.warmUp ? new Promise<void>((resolve) => (warmed = resolve)) : Promise.resolve();
+    const slot: Slot = { worker, busy: 0, pending: new Map(), warm };
+    worker.on('message', (reply: CodeWorkerMessage) => {
+      if ('warmedUp' in reply) return warmed();
       const p = slot.pending.get(reply.id);
       if (!p) return;
       slot.pending.delete(reply.id);
@@ -137,6 +147,7 @@ export class CodeWorkerPool {
       else p.reject(revive(reply.error));
     });
     const fail = (cause: unknown): void => {
+      warmed();
       for (const p of slot.pending.values()) p.reject(new CodeWorkerError(cause));
       slot.pending.clear();
       slot.busy = 0;
@@ -234,6 +245,22 @@ export class CodeWorkerPool {
     // Reused once no worker reads it any more.
     if (arena) void Promise.allSettled(tasks).then(() => this.arenas.give(arena));
     return joined as Promise<PoolInstrumented>;
+  }
+
+  /**
+   * Settles when every worker has warmed up, or will not (see the constructor's `warmUp`): for
+   * measuring a warm worker, or waiting for it. Serving does not wait for it.
+   */
+  warmedUp(): Promise<void> {
+    // Idle workers are unref'd: one awaited here is held so the process waits for it.
+    return Promise.all(
+      this.slots.map((s) => {
+        s.worker.ref();
+        return s.warm.then(() => {
+          if (s.busy === 0) s.worker.unref();
+        });
+      }),
+    ).then(() => {});
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,8 @@ export type CompileMode = 'lazy' | 'eager';
 export interface CodeWorkerData {
   /** Compile every function when a module is compiled (CodeServiceOptions.compile `eager`). */
   eagerCompile: boolean;
+  /** Warm the instrumenter up between tasks until V8 has optimized it (CodeServiceOptions.warmUp). */
+  warmUp: boolean;
 }
 
 /**
@@ -64,6 +66,9 @@ export interface WireError {
 }
 
 export type CodeReply = { id: number; ok: true; result: CodeTaskResult } | { id: number; ok: false; error: WireError };
+
+/** What a code worker posts: replies, and once, if it warms up, that it is done. */
+export type CodeWorkerMessage = CodeReply | { warmedUp: true };
 
 /**
  * Code of at least this many bytes crosses threads in shared memory (SharedArrayBuffer): an

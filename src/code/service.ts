@@ -90,6 +90,13 @@ export interface CodeServiceOptions {
    * executions measurably faster (bench/eager-compile.ts) and costs more CPU per module.
    */
   compile?: CompileMode;
+  /**
+   * Each code worker warms the instrumenter up after it starts, between tasks (about 300 ms of
+   * one core), so that the first big module it instruments takes about its steady-state time, not
+   * 5-9x as much (bench/fresh-worker.ts); default true. A one-off process that instruments one
+   * small module (the CLI's `run`) turns it off.
+   */
+  warmUp?: boolean;
 }
 
 /** Counters for the metrics layer. */
@@ -142,7 +149,7 @@ export class CodeService implements ModuleProvider {
     this.optionsHash = instrumentOptionsHash(this.options);
     this.maxCodeBytes = options.maxCodeBytes ?? 32 * 1024 * 1024;
     this.warmOnUpload = options.warmOnUpload ?? true;
-    this.pool = new CodeWorkerPool(options.workers ?? 2, options.compile ?? 'lazy');
+    this.pool = new CodeWorkerPool(options.workers ?? 2, options.compile ?? 'lazy', options.warmUp ?? true);
     this.cache = new LRUCache<string, CompiledCode>({
       maxSize: options.cacheBytes ?? 256 * 1024 * 1024,
       sizeCalculation: (c) => Math.max(1, c.metadata.instrumentedSize),

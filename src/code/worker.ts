@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TesseraError } from '../util/index.js';
 import { EngineCompileError } from './errors.js';
-import { assembleInstrumented, instrument, instrumentClaimed, planInstrument, validateGuest, type InstrumentPlan } from '../wasm/index.js';
+import { assembleInstrumented, instrument, instrumentClaimed, planInstrument, validateGuest, warmUpRounds, type InstrumentPlan } from '../wasm/index.js';
 import {
   SHARE_BYTES,
   transferList,
@@ -16,6 +16,7 @@ import {
   type CodeTask,
   type CodeTaskResult,
   type CodeWorkerData,
+  type CodeWorkerMessage,
   type PartRelay,
   type SplitJob,
   type WireError,
@@ -155,18 +156,57 @@ function reply(id: number, result: CodeTaskResult): void {
   parentPort!.postMessage({ id, ok: true, result } satisfies CodeReply, transfer);
 }
 
+/** Tasks begun and not yet answered: the warm-up runs only when there are none. */
+let tasksRunning = 0;
+
+/**
+ * The warm-up (see wasm/warm-up.ts): a round at a time, each on its own turn of the event loop,
+ * so that a task that comes waits for one round at most (1-20 ms), and none while tasks run.
+ */
+let warmUpRound: (() => boolean) | null = (workerData as CodeWorkerData).warmUp ? warmUpRounds() : null;
+let warmUpQueued = false;
+
+function queueWarmUp(): void {
+  if (warmUpRound === null || warmUpQueued || tasksRunning > 0) return;
+  warmUpQueued = true;
+  setImmediate(() => {
+    warmUpQueued = false;
+    if (warmUpRound === null || tasksRunning > 0) return;
+    let more = false;
+    try {
+      more = warmUpRound();
+    } catch {
+      // Only a slower first module is at stake: the warm-up stops, the worker serves on.
+    }
+    if (more) return queueWarmUp();
+    warmUpRound = null;
+    parentPort!.postMessage({ warmedUp: true } satisfies CodeWorkerMessage);
+  });
+}
+
+function settled(): void {
+  tasksRunning--;
+  queueWarmUp();
+}
+
 parentPort!.on('message', (msg: CodeRequest) => {
   if ('relay' in msg) return receive(msg.relay);
   const { id, task } = msg;
+  tasksRunning++;
   try {
     const result = run(task);
     if (result instanceof Promise) {
       result.then(
-        (r) => reply(id, r),
-        (e: unknown) => parentPort!.postMessage({ id, ok: false, error: wire(e) } satisfies CodeReply),
+        (r) => (reply(id, r), settled()),
+        (e: unknown) => (parentPort!.postMessage({ id, ok: false, error: wire(e) } satisfies CodeReply), settled()),
       );
-    } else reply(id, result);
+      return;
+    }
+    reply(id, result);
   } catch (e) {
     parentPort!.postMessage({ id, ok: false, error: wire(e) } satisfies CodeReply);
   }
+  settled();
 });
+
+queueWarmUp();

@@ -3,6 +3,7 @@
  * limit, memory limit, and the host-side helpers for metered instances. Pure functions, no I/O.
  */
 export { instrument } from './instrument.js';
+export { warmUpModule, warmUpRounds } from './warm-up.js';
 export {
   planInstrument,
   partRange,

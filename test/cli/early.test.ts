@@ -28,7 +28,8 @@ describe('the CLI starts its workers early', () => {
 
   it('a worker whose data or limits differ from those asked for is not handed over', () => {
     startEarlyWorkers();
-    expect(takeEarlyWorker('code/worker.js', { eagerCompile: true })).toBeUndefined();
+    expect(takeEarlyWorker('code/worker.js', { eagerCompile: true, warmUp: false })).toBeUndefined();
+    expect(takeEarlyWorker('code/worker.js', { eagerCompile: false, warmUp: true })).toBeUndefined();
     expect(takeEarlyWorker('exec/worker.js', null, { stackSizeMb: 4, maxOldGenerationSizeMb: 256 })).toBeUndefined();
     // The right ones are there, once each.
     for (const w of EARLY_WORKERS) {

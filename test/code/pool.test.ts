@@ -102,3 +102,24 @@ describe('CodeWorkerPool.instrument', () => {
     expect(two.splitJobs).toBe(0);
   });
 });
+
+describe('the code worker warm-up', () => {
+  it('answers a task sent at start after a round or two of the warm-up, not after all of it', async () => {
+    const p = pool(1);
+    const order: string[] = [];
+    const warm = p.warmedUp().then(() => order.push('warmed up'));
+    await p.instrument(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), {}, false).then(() => order.push('task'));
+    await warm;
+    expect(order).toEqual(['task', 'warmed up']);
+  });
+
+  it('is off when asked: warmedUp() settles before any task could', async () => {
+    const p = new CodeWorkerPool(1, 'lazy', false);
+    pools.push(p);
+    const order: string[] = [];
+    const warm = p.warmedUp().then(() => order.push('warmed up'));
+    await p.instrument(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), {}, false).then(() => order.push('task'));
+    await warm;
+    expect(order).toEqual(['warmed up', 'task']);
+  });
+});
