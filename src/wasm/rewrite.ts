@@ -7,8 +7,9 @@
  * - the metered blocks, each the summed price of the straight-line code it covers, recorded as a
  *   `Charge` edit at the block's start;
  * - the other edits, sorted by position: `return` to rewrite as a branch to the epilogue, bulk
- *   and grow instructions to replace with calls to their metering wrappers, and reload points
- *   after calls (the callee may have spent gas);
+ *   and grow instructions to replace with calls to their metering wrappers;
+ * - which charges a call may precede (the callee may have spent gas): those read the gas global
+ *   rather than the function's copy of it in a local;
  * - the function's maximum operand height, which with its params and locals gives its frame
  *   cost for the stack limit.
  * It also rejects what must not run: instructions the cost table forbids, malformed code.
@@ -66,6 +67,11 @@ export interface RewriteEnv {
   readonly stackLimit: number;
   /** Function index of the first metering wrapper. */
   readonly wrapperBase: number;
+  /**
+   * An imported function may be referenced (put in a table, or made a `ref.func`): only then can
+   * `call_indirect` reach a host function. Tables are the module's own (guests import none).
+   */
+  readonly hostInTables: boolean;
   /**
    * Ordinal of the metering wrapper for a bulk or grow instruction among those the rewritten
    * functions call, numbered on first use; its function index is `wrapperBase` plus the ordinal.
@@ -428,6 +434,7 @@ export class FunctionRewriter {
     );
     const buf = out.buf;
     const sizeAt = out.len;
+    const firstSite = this.nSites;
     let len = sizeAt + 5;
     // The original locals plus one i64 that holds the gas counter inside this function.
     len = putU32(buf, len, groups + 1);
@@ -466,8 +473,16 @@ export class FunctionRewriter {
     buf[len++] = 0x0b;
     buf[len++] = 0x00;
     buf[len++] = 0x0b;
-    // The size, padded: it is known only now.
-    putPadded(buf, sizeAt, len - sizeAt - 5);
+    // The size is known only now: the body moves back over the bytes its LEB128 does not need
+    // (3-4 bytes a function), and so do the wrapper call sites recorded in it.
+    const size = len - sizeAt - 5;
+    const sizeEnd = putU32(buf, sizeAt, size);
+    const shift = sizeAt + 5 - sizeEnd;
+    if (shift > 0) {
+      buf.copyWithin(sizeEnd, sizeAt + 5, len);
+      len -= shift;
+      for (let i = firstSite; i < this.nSites; i += 2) this.sites[i]! -= shift;
+    }
     out.len = len;
   }
 
@@ -692,7 +707,8 @@ export class FunctionRewriter {
           const t = r.u32();
           r.u32();
           p = r.pos;
-          this.checkBefore(meter, n);
+          if (env.hostInTables) this.checkBefore(meter, n);
+          else this.eKind[0] = Edit.Charge;
           stale = true;
           const ft = m.types[t];
           if (ft === undefined) throw new InvalidModule(`unknown type ${t}`);

@@ -174,6 +174,7 @@ export class PartRewriter {
       sovFunc: totalFuncs + 1,
       stackLimit: opts.stackLimit,
       wrapperBase: plan.wrapperBase,
+      hostInTables: [...m.declaredFuncs].some((f) => f < m.importedFuncs),
       wrapper: (kind, a, b) => {
         // Called for every bulk memory instruction, nearly all on memory 0: no key to build then.
         const key = a === 0 && b === 0 ? kind : `${kind}:${a}:${b}`;

@@ -217,12 +217,29 @@ describe('out of gas is found before anything can observe a negative counter', (
     expect(effects).toEqual([4]);
   });
 
+  it('checks before call_indirect only where a table can hold a host function', async () => {
+    const arms = (call: string): string => Array.from({ length: 6 }, (_, i) => `(if (i32.eq (local.get 0) (i32.const ${i})) (then ${call}))`).join(' ');
+    // No import is referenced: the callee is a guest function, which checks at its own entry.
+    const own = instrument(await wat(`(module (type $t (func)) (table 1 funcref) (elem (i32.const 0) $leaf)
+      (func $leaf (drop (i32.const 1))) (func (export "f") (param i32) ${arms('(call_indirect (type $t) (i32.const 0))')}))`)).code;
+    expect(checks(own)).toBe(3);
+    // The import is in the table: each call_indirect checks first, and a call on a negative counter is never made.
+    const src = `(module (import "env" "effect" (func $effect (param i32))) (type $t (func (param i32))) (table 1 funcref) (elem (i32.const 0) $effect)
+      (func (export "f") (param i32) (if (local.get 0) (then ${burn(50)})) (call_indirect (type $t) (i32.const 5) (i32.const 0))))`;
+    const inst = await loadWith(src);
+    effects.length = 0;
+    // Enough for the path without the branch: the branch's work runs the gas out before the call.
+    expect(run(inst, need(inst, 'f', 0), 'f', 1)).toBe('OutOfGas');
+    expect(effects).toEqual([5]);
+  });
+
   it('adds no bytes after a call: the next charge reads the global the callee updated', async () => {
     const size = async (calls: number): Promise<number> => {
       const src = `(module (func $leaf) (func (export "f") ${'(call $leaf) '.repeat(calls)}))`;
       return instrument(await wat(src)).code.length - (await wat(src)).length;
     };
-    // 20 and 40 calls cost 80 and 160 gas: both charges' costs are 2-byte LEB128s.
-    expect(await size(40)).toBe(await size(20));
+    // 70 and 100 calls cost 280 and 400 gas: both charges' costs are 2-byte LEB128s, and so are
+    // both bodies' sizes, before and after.
+    expect(await size(100)).toBe(await size(70));
   });
 });

@@ -153,9 +153,9 @@ describe('instrument', () => {
 });
 
 const GOLDEN: Record<string, string> = {
-  'br_table/br_table.0.wasm': 'ec707269be73bba8',
-  'fac/fac.0.wasm': 'd0c1211002535625',
-  'memory_grow/memory_grow.0.wasm': '23118e245a5158da',
-  'simd_lane/simd_lane.0.wasm': '986ed3d6c8b898ae',
-  'start/start.3.wasm': '57c7777e365b1eab',
+  'br_table/br_table.0.wasm': '92d0227c9ad596a4',
+  'fac/fac.0.wasm': '5c11fcac722a6b10',
+  'memory_grow/memory_grow.0.wasm': '5469e96d2c0d97ef',
+  'simd_lane/simd_lane.0.wasm': '6df222693c4399be',
+  'start/start.3.wasm': 'caa1753b252c9d4a',
 };
