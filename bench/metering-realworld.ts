@@ -11,6 +11,7 @@
  * devDependencies as native bindings only (no wasm), so it has no row.
  *
  * `QUICK=1` (the CI gate) runs fewer warm rounds, no compile-included ones, and prints `GATE` lines.
+ * `ONLY=sql.js,brotli-wasm` runs only the programs named.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -200,7 +201,9 @@ const esbuildProgram: Program = {
   },
 };
 
-const programs = [sqlProgram, brotliProgram, resvgProgram, esbuildProgram];
+// `ONLY=sql.js,brotli-wasm` runs those alone, for an A/B of one change on the programs it touches.
+const only = process.env['ONLY']?.split(',');
+const programs = [sqlProgram, brotliProgram, resvgProgram, esbuildProgram].filter((p) => !only || only.includes(p.name));
 const options = { maxMemoryPages: 65536, initialGas: 1n << 62n };
 const geomean = (xs: number[]): number => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 

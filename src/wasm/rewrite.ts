@@ -233,7 +233,8 @@ const enum Edit {
   Charge,
   /**
    * A charge without that check: the counter is stored all the same (a trap reads it: negative is
-   * out of gas), and the check comes at the next loop head, before the next call, or at the
+   * out of gas), and the check comes at the next loop head, before the next host or wrapper call,
+   * at a guest callee's entry (a function that calls one checks its first charge), or at the
    * function's exit, whichever is first (see `checkBefore`).
    */
   Spend,
