@@ -228,6 +228,20 @@ for (let op = 0; op < 256; op++) OP[op] = opKind(op);
  * Edits to a body, in the order of their positions. A `Charge` or `Spend` is a metered block: it
  * inserts a charge of its accumulated cost (none when 0); the others replace `[pos, end)` of the input.
  */
+/**
+ * What the paths that reach a point of a function body may have done since the last charge or
+ * call, as flags: the scan tracks them through branches, `if` arms, block ends and loop back edges.
+ */
+const enum Paths {
+  /** A call: the gas local is behind the global (the callee spent). */
+  Stale = 1,
+  /**
+   * A `Spend`: the counter may be negative and unchecked. A check, or a call (the callee or the
+   * host leaves the counter checked), clears it.
+   */
+  Unchecked = 2,
+}
+
 const enum Edit {
   /** A charge that leaves for the trap when the counter went negative. */
   Charge,
@@ -279,10 +293,10 @@ export class FunctionRewriter {
   private fMeter: Int32Array = new Int32Array(64);
   /** Edit index of a loop frame's head charge. */
   private fHead: Int32Array = new Int32Array(64);
-  /** A branch to the frame's end may come with a stale gas local (see `eFromGlobal`). */
-  private fStale: Uint8Array = new Uint8Array(64);
-  /** For an `if` frame: the gas local was stale at the `if` (its false arm may skip the then arm). */
-  private fStaleAtIf: Uint8Array = new Uint8Array(64);
+  /** What branches to the frame's end may come with: `Paths` flags. */
+  private fPaths: Uint8Array = new Uint8Array(64);
+  /** For an `if` frame: the `Paths` at the `if` (its false arm may skip the then arm). */
+  private fPathsAtIf: Uint8Array = new Uint8Array(64);
   // Edits.
   private ePos: Int32Array = new Int32Array(1024);
   private eEnd: Int32Array = new Int32Array(1024);
@@ -302,8 +316,8 @@ export class FunctionRewriter {
    */
   private eFromGlobal: Uint8Array = new Uint8Array(1024);
   private nEdits = 0;
-  /** The function's exit may be reached with the gas local stale. */
-  private exitStale = false;
+  /** What paths may reach the function's exit with: `Paths` flags. */
+  private exitPaths = 0;
   // What the last prefixed (0xFC/0xFD) instruction does, set by prefixFC/prefixFD.
   private xCost = 0;
   private xPop = 0;
@@ -464,12 +478,15 @@ export class FunctionRewriter {
     len = putSleb(buf, len, frameCost);
     len = put(buf, len, et, 0, et.length);
     // A function returns with a counter that is not negative (its last charges may be unchecked):
-    // its caller goes on from there without a check of its own.
-    if (this.exitStale) {
-      len = put(buf, len, this.tpl, this.tTail, this.tGet);
-      len = put(buf, len, this.tpl, this.tCheck, this.tTail);
-    } else len = put(buf, len, this.tpl, this.tSpend, this.tTail);
-    buf[len++] = 0x00;
+    // its caller goes on from there without a check of its own. Not needed where no path can
+    // reach the exit with an unchecked charge (every one ends in a check or a call).
+    if ((this.exitPaths & Paths.Unchecked) !== 0) {
+      if ((this.exitPaths & Paths.Stale) !== 0) {
+        len = put(buf, len, this.tpl, this.tTail, this.tGet);
+        len = put(buf, len, this.tpl, this.tCheck, this.tTail);
+      } else len = put(buf, len, this.tpl, this.tSpend, this.tTail);
+      buf[len++] = 0x00;
+    }
     buf[len++] = 0x0f;
     buf[len++] = 0x0b;
     buf[len++] = 0x00;
@@ -531,8 +548,9 @@ export class FunctionRewriter {
     this.eChecked[0] = 0;
     this.eFromGlobal[0] = 1;
     let n = 1;
-    // The gas local may be behind the global: after a call, or where a path after one merges.
-    let stale = false;
+    // What the paths reaching this point did since the last charge or call (`Paths`): the entry's
+    // charge is not checked unless the function calls a guest function.
+    let paths: number = Paths.Unchecked;
     // The edit of the top frame's metered block, and the cost not yet added to it.
     let meter = 0;
     let acc = env.perLocal * locals;
@@ -687,7 +705,7 @@ export class FunctionRewriter {
           // at its own entry instead (see `Edit.Charge`), once rather than at every call site.
           if (f < m.importedFuncs) this.checkBefore(meter, n);
           else this.eKind[0] = Edit.Charge;
-          stale = true;
+          paths = Paths.Stale;
           const t = m.funcTypes[f];
           if (t === undefined) throw new InvalidModule(`unknown function ${f}`);
           const ft = m.types[t]!;
@@ -710,7 +728,7 @@ export class FunctionRewriter {
           p = r.pos;
           if (env.hostInTables) this.checkBefore(meter, n);
           else this.eKind[0] = Edit.Charge;
-          stale = true;
+          paths = Paths.Stale;
           const ft = m.types[t];
           if (ft === undefined) throw new InvalidModule(`unknown type ${t}`);
           if ((sp -= ft.params.length + 1) < base) sp = base;
@@ -788,7 +806,7 @@ export class FunctionRewriter {
           if (buf[p++] !== 0) r.fail('zero byte expected', p - 1);
           this.checkBefore(meter, n);
           this.edit(n++, Edit.Wrapper, at, p, env.wrapper('memory.grow', 0, 0));
-          stale = true;
+          paths = Paths.Stale;
           break;
         case Op.PrefixFC:
         case Op.PrefixFD: {
@@ -797,7 +815,7 @@ export class FunctionRewriter {
           if (this.xWrapper >= 0) {
             this.checkBefore(meter, n);
             this.edit(n++, Edit.Wrapper, at, p, this.xWrapper);
-            stale = true;
+            paths = Paths.Stale;
           }
           if ((sp -= this.xPop) < base) sp = base;
           height = stack[sp]!;
@@ -813,7 +831,7 @@ export class FunctionRewriter {
         case Op.Unreachable:
           sp = base;
           height = stack[sp]!;
-          stale = false;
+          paths = 0;
           break;
         case Op.Block:
         case Op.Loop:
@@ -833,7 +851,7 @@ export class FunctionRewriter {
             if ((sp -= ps.length) < base) sp = base;
             height = stack[sp]!;
           }
-          const staleAtOpen = stale;
+          const pathsAtOpen = paths;
           if (op !== 0x02) {
             this.eArg[meter]! += acc;
             acc = 0;
@@ -841,13 +859,13 @@ export class FunctionRewriter {
             // A loop head is checked: every unbounded run passes one (or a function's exit).
             this.edit(n, op === 0x03 ? Edit.Charge : Edit.Spend, p, p, 0);
             this.eChecked[n] = n;
-            this.eFromGlobal[n] = stale ? 1 : 0;
+            this.eFromGlobal[n] = paths & Paths.Stale;
             this.eLabel[n++] = depth + 1;
-            stale = false;
+            paths = op === 0x03 ? 0 : Paths.Unchecked;
           }
           this.openFrame(depth, SPECIAL[op]!, bt, sp, meter);
           this.fHead[depth] = meter;
-          this.fStaleAtIf[depth++] = staleAtOpen ? 1 : 0;
+          this.fPathsAtIf[depth++] = pathsAtOpen;
           base = sp;
           if (bt >= 0) {
             const ps = m.types[bt]!.paramWeight;
@@ -867,12 +885,12 @@ export class FunctionRewriter {
           this.eArg[meter]! += acc;
           acc = 0;
           meter = n;
-          this.fStale[f]! |= stale ? 1 : 0;
+          this.fPaths[f]! |= paths;
           this.edit(n, Edit.Spend, p, p, 0);
           this.eChecked[n] = n;
-          this.eFromGlobal[n] = this.fStaleAtIf[f]!;
+          this.eFromGlobal[n] = this.fPathsAtIf[f]! & Paths.Stale;
           this.eLabel[n++] = depth;
-          stale = false;
+          paths = Paths.Unchecked;
           this.fMeter[f] = meter;
           this.fKind[f] = Special.Else;
           sp = base;
@@ -896,10 +914,10 @@ export class FunctionRewriter {
           sp = base;
           height = stack[sp]!;
           // Paths that meet here: the fall-through, branches to the end, an `if`'s false arm.
-          stale ||= this.fStale[f] !== 0 || (this.fKind[f] === Special.If && this.fStaleAtIf[f] !== 0);
+          paths |= this.fPaths[f]! | (this.fKind[f] === Special.If ? this.fPathsAtIf[f]! : 0);
           if (depth === 0) {
             if (p !== end) r.fail('section size mismatch', p);
-            this.exitStale = stale;
+            this.exitPaths = paths;
             this.eArg[meter]! += acc;
             this.nEdits = n;
             this.maxHeight = maxHeight;
@@ -916,9 +934,9 @@ export class FunctionRewriter {
             meter = n;
             this.edit(n, Edit.Spend, p, p, 0);
             this.eChecked[n] = n;
-            this.eFromGlobal[n] = stale ? 1 : 0;
+            this.eFromGlobal[n] = paths & Paths.Stale;
             this.eLabel[n++] = depth;
-            stale = false;
+            paths = Paths.Unchecked;
             this.fMeter[parent] = meter;
           } else if (this.fMeter[parent] !== meter) {
             this.eArg[meter]! += acc;
@@ -953,7 +971,7 @@ export class FunctionRewriter {
           if (op === 0x0f) {
             this.edit(n++, Edit.Branch, at, p, top);
             lowest = 0;
-            if (stale) this.fStale[0] = 1;
+            this.fPaths[0]! |= paths;
           } else {
             r.pos = p;
             // br_table: the label count, then that many labels and a default one. A malformed
@@ -968,10 +986,9 @@ export class FunctionRewriter {
               }
               const loop = this.fKind[target] === Special.Loop;
               if (target < lowest && !loop) lowest = target;
-              if (stale) {
-                if (loop) this.eFromGlobal[this.fHead[target]!] = 1;
-                else this.fStale[target] = 1;
-              }
+              // A loop's head checks: only a stale local matters there.
+              if (!loop) this.fPaths[target]! |= paths;
+              else if ((paths & Paths.Stale) !== 0) this.eFromGlobal[this.fHead[target]!] = 1;
             }
             p = r.pos;
             if (unknownAt >= 0) r.fail('unknown label', unknownAt);
@@ -981,12 +998,12 @@ export class FunctionRewriter {
           acc = 0;
           meter = n;
           // Only `br_if` falls through; after the others the code is unreachable.
-          if (op !== 0x0d) stale = false;
+          if (op !== 0x0d) paths = 0;
           this.edit(n, Edit.Spend, p, p, 0);
           this.eChecked[n] = n;
-          this.eFromGlobal[n] = stale ? 1 : 0;
+          this.eFromGlobal[n] = paths & Paths.Stale;
           this.eLabel[n++] = depth;
-          stale = false;
+          paths = Paths.Unchecked;
           this.fMeter[top] = meter;
           if (op === 0x0d) {
             if (sp > base) height = stack[--sp]!;
@@ -1011,7 +1028,7 @@ export class FunctionRewriter {
     this.fSp[f] = sp;
     this.fLowest[f] = f;
     this.fMeter[f] = meter;
-    this.fStale[f] = 0;
+    this.fPaths[f] = 0;
   }
 
   private growFrames(): void {
@@ -1022,8 +1039,8 @@ export class FunctionRewriter {
     this.fLowest = grow(this.fLowest, new Int32Array(n));
     this.fMeter = grow(this.fMeter, new Int32Array(n));
     this.fHead = grow(this.fHead, new Int32Array(n));
-    this.fStale = grow(this.fStale, new Uint8Array(n));
-    this.fStaleAtIf = grow(this.fStaleAtIf, new Uint8Array(n));
+    this.fPaths = grow(this.fPaths, new Uint8Array(n));
+    this.fPathsAtIf = grow(this.fPathsAtIf, new Uint8Array(n));
   }
 
   private growStack(): Int32Array {

@@ -5,7 +5,7 @@ import { COST_TABLE_VERSION } from './costs.js';
  * Version of the instrumenter's output format. Bump it whenever `instrument` would produce
  * different bytes for the same input and options; the golden-hash test fails until you do.
  */
-export const INSTRUMENTER_VERSION = 8;
+export const INSTRUMENTER_VERSION = 9;
 
 /**
  * Key under which derived artefacts (instrumented code, metadata) are cached. It changes when the

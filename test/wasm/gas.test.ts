@@ -233,6 +233,22 @@ describe('out of gas is found before anything can observe a negative counter', (
     expect(effects).toEqual([5]);
   });
 
+  it('leaves out the exit check where every path to the exit ends in a call: the callee checked', async () => {
+    const src = `(module (func $g (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func (export "f") (param i32) (result i32) (if (local.get 0) (then ${burn(20)})) (call $g (local.get 0))))`;
+    // f: its entry; $g: its exit. f's exit is reached only from the call.
+    expect(checks(instrument(await wat(src)).code)).toBe(2);
+    const inst = await loadWith(src);
+    for (const arg of [0, 1]) {
+      expect(run(inst, need(inst, 'f', arg), 'f', arg)).toBe('ok');
+      expect(run(inst, need(inst, 'f', arg) - 1n, 'f', arg)).toBe('OutOfGas');
+    }
+    // A return after unchecked work reaches the exit too: the check stays, and catches it.
+    const early = await loadWith(`(module (func $g (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func (export "f") (param i32) (result i32) (if (local.get 0) (then ${burn(20)} (return (i32.const 7)))) (call $g (local.get 0))))`);
+    expect(run(early, need(early, 'f', 1) - 1n, 'f', 1)).toBe('OutOfGas');
+  });
+
   it('adds no bytes after a call: the next charge reads the global the callee updated', async () => {
     const size = async (calls: number): Promise<number> => {
       const src = `(module (func $leaf) (func (export "f") ${'(call $leaf) '.repeat(calls)}))`;

@@ -153,9 +153,9 @@ describe('instrument', () => {
 });
 
 const GOLDEN: Record<string, string> = {
-  'br_table/br_table.0.wasm': '92d0227c9ad596a4',
+  'br_table/br_table.0.wasm': '9bba3a193655fcb8',
   'fac/fac.0.wasm': '5c11fcac722a6b10',
-  'memory_grow/memory_grow.0.wasm': '5469e96d2c0d97ef',
+  'memory_grow/memory_grow.0.wasm': 'e1bac2467fd6d755',
   'simd_lane/simd_lane.0.wasm': '6df222693c4399be',
-  'start/start.3.wasm': 'caa1753b252c9d4a',
+  'start/start.3.wasm': 'd7eb7ee4526e1467',
 };
