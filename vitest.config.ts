@@ -11,5 +11,9 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     minWorkers: 1,
+    // No code-worker warm-up (CodeServiceOptions.warmUp): each of the suite's hundreds of
+    // runtimes, and of its crash tests' child processes, would spend ~250 ms of a core on it.
+    // The pool's tests turn it on where they test it.
+    env: { TESSERA_CODE_WARM_UP: '0' },
   },
 });

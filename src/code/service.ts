@@ -93,8 +93,9 @@ export interface CodeServiceOptions {
   /**
    * Each code worker warms the instrumenter up after it starts, between tasks (about 300 ms of
    * one core), so that the first big module it instruments takes about its steady-state time, not
-   * 5-9x as much (bench/fresh-worker.ts); default true. A one-off process that instruments one
-   * small module (the CLI's `run`) turns it off.
+   * 5-9x as much (bench/fresh-worker.ts); default true, unless `TESSERA_CODE_WARM_UP=0` is in
+   * the environment. A one-off process that instruments one small module (the CLI's `run`) turns
+   * it off, and so does the test suite, whose hundreds of short-lived runtimes would each pay it.
    */
   warmUp?: boolean;
 }
@@ -149,7 +150,7 @@ export class CodeService implements ModuleProvider {
     this.optionsHash = instrumentOptionsHash(this.options);
     this.maxCodeBytes = options.maxCodeBytes ?? 32 * 1024 * 1024;
     this.warmOnUpload = options.warmOnUpload ?? true;
-    this.pool = new CodeWorkerPool(options.workers ?? 2, options.compile ?? 'lazy', options.warmUp ?? true);
+    this.pool = new CodeWorkerPool(options.workers ?? 2, options.compile ?? 'lazy', options.warmUp ?? process.env['TESSERA_CODE_WARM_UP'] !== '0');
     this.cache = new LRUCache<string, CompiledCode>({
       maxSize: options.cacheBytes ?? 256 * 1024 * 1024,
       sizeCalculation: (c) => Math.max(1, c.metadata.instrumentedSize),
@@ -376,6 +377,14 @@ export class CodeService implements ModuleProvider {
   async settled(): Promise<void> {
     await Promise.allSettled([...this.compiling.values(), ...this.deriving.values()]);
     await Promise.allSettled([...this.persisting]);
+  }
+
+  /**
+   * Settles when every code worker has warmed up, or will not (see `warmUp`): for a benchmark or
+   * a test that wants warm workers. Serving never waits for it.
+   */
+  warmedUp(): Promise<void> {
+    return this.pool.warmedUp();
   }
 
   async close(): Promise<void> {

@@ -225,3 +225,20 @@ describe('CodeService', () => {
 function withData(module: Uint8Array, size: number): Uint8Array {
   return withSection(module, 0x0b, [0x01, 0x00, 0x41, 0x00, 0x0b, ...leb(size)], size);
 }
+
+describe('CodeService warm-up', () => {
+  /** Which settles first: the workers' warm-up, or an upload begun at the same time. */
+  async function first(codes: CodeService): Promise<string> {
+    const order: string[] = [];
+    const warm = codes.warmedUp().then(() => order.push('warmed up'));
+    await codes.upload(await wat(guestSrc(7))).then(() => order.push('upload'));
+    await warm;
+    return order[0]!;
+  }
+
+  it('is on when asked, and the default follows TESSERA_CODE_WARM_UP (the suite sets 0)', async () => {
+    expect(process.env['TESSERA_CODE_WARM_UP']).toBe('0');
+    expect(await first(setup().codes)).toBe('warmed up');
+    expect(await first(setup({ warmUp: true }).codes)).toBe('upload');
+  });
+});
