@@ -153,6 +153,7 @@ const LAYER_OPTIONS: Record<string, Record<string, Check>> = {
     instrumentOptions: object,
     warmOnUpload: checkBoolean,
     compile: (f, v) => checkOneOf(f, v, ['lazy', 'eager'] as const),
+    warmUp: checkBoolean,
   },
   processor: {
     batchIntervalMs: ms(0),

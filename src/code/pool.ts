@@ -156,6 +156,8 @@ export class CodeWorkerPool {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => {
+      // Closed or dead, it will not warm up: whoever waits for it is told so.
+      warmed();
       if (!this.closed) fail(new Error(`code worker exited with ${code}`));
     });
     return slot;

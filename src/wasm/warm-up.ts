@@ -69,10 +69,10 @@ function immediates(imm: Imm, op: number, width: Width): number[] | null {
 }
 
 /** Three operands: `local.get 0` thrice. */
-const OPERANDS: readonly number[] = [0x20, 0, 0x20, 0, 0x20, 0];
+export const OPERANDS: readonly number[] = [0x20, 0, 0x20, 0, 0x20, 0];
 
 /** Instructions that open, close or leave blocks: `NEST` has them, in their places. */
-const STRUCTURE = new Set([Special.Block, Special.Loop, Special.If, Special.Else, Special.End, Special.Br, Special.BrIf, Special.BrTable, Special.Return]);
+export const STRUCTURE: ReadonlySet<Special> = new Set([Special.Block, Special.Loop, Special.If, Special.Else, Special.End, Special.Br, Special.BrIf, Special.BrTable, Special.Return]);
 
 /** Every other instruction of the opcode tables, with immediates of each width. */
 function everyInstruction(): number[] {

@@ -113,6 +113,14 @@ describe('the code worker warm-up', () => {
     expect(order).toEqual(['task', 'warmed up']);
   });
 
+  it('warmedUp() settles when the pool closes in the middle of the warm-up', async () => {
+    const p = new CodeWorkerPool(2);
+    // Asked twice at once: both settle.
+    const warm = [p.warmedUp(), p.warmedUp()];
+    await p.close();
+    await expect(Promise.all(warm)).resolves.toEqual([undefined, undefined]);
+  });
+
   it('is off when asked: warmedUp() settles before any task could', async () => {
     const p = new CodeWorkerPool(1, 'lazy', false);
     pools.push(p);

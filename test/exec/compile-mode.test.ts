@@ -32,4 +32,10 @@ describe("the code service's compile option", () => {
     expect(err).toBeInstanceOf(InvalidArgument);
     expect((err as InvalidArgument).field).toBe('codes.compile');
   });
+
+  it('Tessera.open refuses a warm-up that is not a boolean, naming the field', async () => {
+    const err = await Tessera.open({ store: 'sqlite::memory:', codes: { warmUp: 'yes' as unknown as boolean } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgument);
+    expect((err as InvalidArgument).field).toBe('codes.warmUp');
+  });
 });

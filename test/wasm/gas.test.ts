@@ -231,6 +231,14 @@ describe('out of gas is found before anything can observe a negative counter', (
     // Enough for the path without the branch: the branch's work runs the gas out before the call.
     expect(run(inst, need(inst, 'f', 0), 'f', 1)).toBe('OutOfGas');
     expect(effects).toEqual([5]);
+    // Referenced only from a global's initializer, put in the table by the guest itself: the same.
+    const viaGlobal = await loadWith(`(module (import "env" "effect" (func $effect (param i32))) (type $t (func (param i32)))
+      (table 1 funcref) (global $h funcref (ref.func $effect))
+      (func (export "f") (param i32) (table.set (i32.const 0) (global.get $h)) (if (local.get 0) (then ${burn(50)}))
+        (call_indirect (type $t) (i32.const 6) (i32.const 0))))`);
+    effects.length = 0;
+    expect(run(viaGlobal, need(viaGlobal, 'f', 0), 'f', 1)).toBe('OutOfGas');
+    expect(effects).toEqual([6]);
   });
 
   it('leaves out the exit check where every path to the exit ends in a call: the callee checked', async () => {

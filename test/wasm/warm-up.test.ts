@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { instrument, warmUpModule, warmUpRounds } from '../../src/wasm/index.js';
 import { FC_OPS, IMM, Imm, SIMD_IMM, SPECIAL, Special, SimdImm } from '../../src/wasm/opcodes.js';
+import { OPERANDS, STRUCTURE } from '../../src/wasm/warm-up.js';
 import { parseModule } from '../../src/wasm/module.js';
 
 /** Whether `seq` occurs in `bytes`. */
@@ -12,8 +13,6 @@ function holds(bytes: Uint8Array, seq: number[]): boolean {
   return false;
 }
 
-const OPERANDS = [0x20, 0, 0x20, 0, 0x20, 0];
-const STRUCTURE = new Set([Special.Block, Special.Loop, Special.If, Special.Else, Special.End, Special.Br, Special.BrIf, Special.BrTable, Special.Return]);
 
 describe('the instrumenter warm-up module', () => {
   it('is instrumented without error, in both output kinds, and the rounds end', () => {
