@@ -1,12 +1,10 @@
-import type { Command } from 'commander';
 import type { ActorRecord } from '../store/index.js';
 import { UnknownActor } from '../processor/index.js';
 import { textView } from '../util/index.js';
 import type { TesseraCommand } from './command.js';
 import { codeIdArgument, idArgument, limitFlag, payloadArgument, prefixFlag } from './flags.js';
 import { printJson } from './json.js';
-import { remote, tokenOption, urlOption } from './remote.js';
-import { inspect, storeOption, storeSpec, withTessera } from './store.js';
+import { inspect, withTessera } from './store.js';
 
 const when = (ms: number): string => new Date(ms).toISOString();
 const enc = new TextEncoder();
@@ -21,17 +19,11 @@ export function registerActors(program: TesseraCommand): void {
     .argument('<codeId>', 'the code id upload printed')
     .option('--id <id>', 'the actor id (default: a new unique id)')
     .option('--init <payload>', "init payload: text, or @file for a file's bytes")
-    .addOption(storeOption())
-    .addOption(urlOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON')
-    .action(async (codeIdText: string, opts: { id?: string; init?: string; json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .servedAction<{ id?: string; init?: string }>('print JSON', async (spec, client, opts, codeIdText) => {
       const codeId = codeIdArgument(codeIdText);
       const id = opts.id === undefined ? undefined : idArgument('--id', opts.id);
       const init = opts.init === undefined ? undefined : payloadArgument('--init', opts.init);
       const print = (actorId: string) => (opts.json ? printJson({ actorId }) : console.log(actorId));
-      const client = remote(cmd);
       if (client) return print(await client.createActor({ codeId, id, init }));
       await withTessera(spec, async (t) => print(await t.createActor({ codeId, id, init })));
     });
@@ -42,12 +34,7 @@ export function registerActors(program: TesseraCommand): void {
     .option('--prefix <text>', 'only ids that start with this')
     .option('--after <id>', 'start after this id (the `next` of the previous page)')
     .option('--limit <n>', 'at most this many', '100')
-    .addOption(storeOption())
-    .addOption(urlOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON: { actors, next }')
-    .action(async (opts: { prefix?: string; after?: string; limit: string; json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .servedAction<{ prefix?: string; after?: string; limit: string }>('print JSON: { actors, next }', async (spec, client, opts) => {
       const prefix = opts.prefix === undefined ? undefined : prefixFlag(opts.prefix);
       const after = opts.after === undefined ? undefined : idArgument('--after', opts.after);
       const limit = limitFlag(opts.limit);
@@ -59,7 +46,6 @@ export function registerActors(program: TesseraCommand): void {
         for (const a of actors) console.log(`${a.actorId}  code ${a.codeId}  created ${when(a.createdAt)}`);
         if (next !== null) console.log(`(more: --after ${JSON.stringify(next)})`);
       };
-      const client = remote(cmd);
       if (client) {
         const rows: ActorRecord[] = [];
         for (let cursor = after; rows.length <= limit; ) {
@@ -77,18 +63,12 @@ export function registerActors(program: TesseraCommand): void {
     .command('actor')
     .description("one actor: its code, creation time and the size of its state (read-only)")
     .argument('<id>', 'actor id')
-    .addOption(storeOption())
-    .addOption(urlOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON')
-    .action(async (idText: string, opts: { json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .servedAction<object>('print JSON', async (spec, client, opts, idText) => {
       const id = idArgument('<id>', idText);
       const print = (a: ActorRecord, keys: number, bytes: number) => {
         if (opts.json) return printJson({ ...a, keys, stateBytes: bytes });
         console.log(`${a.actorId}  code ${a.codeId}  created ${when(a.createdAt)}  ${keys} keys, ${bytes} bytes of state`);
       };
-      const client = remote(cmd);
       if (client) {
         const a = await client.actor(id);
         return print({ actorId: a.actorId, codeId: a.codeId, createdAt: Date.parse(a.createdAt) }, a.state.keys, a.state.bytes);
@@ -107,12 +87,7 @@ export function registerActors(program: TesseraCommand): void {
     .argument('<actor>', 'actor id')
     .option('--prefix <text>', 'only keys that start with this (as UTF-8)')
     .option('--limit <n>', 'at most this many keys')
-    .addOption(storeOption())
-    .addOption(urlOption())
-    .addOption(tokenOption())
-    .option('--json', 'print JSON: keys and values as base64 and text')
-    .action(async (actorText: string, opts: { prefix?: string; limit?: string; json?: boolean }, cmd: Command) => {
-      const spec = storeSpec(cmd);
+    .servedAction<{ prefix?: string; limit?: string }>('print JSON: keys and values as base64 and text', async (spec, client, opts, actorText) => {
       const id = idArgument('<actor>', actorText);
       const prefix = enc.encode(opts.prefix === undefined ? '' : prefixFlag(opts.prefix));
       const limit = opts.limit === undefined ? Infinity : limitFlag(opts.limit);
@@ -120,7 +95,6 @@ export function registerActors(program: TesseraCommand): void {
         if (opts.json) return printJson({ actorId: id, state: entries.map(([key, value]) => ({ key, value })) });
         for (const [key, value] of entries) console.log(`${textView(key)} = ${textView(value)}`);
       };
-      const client = remote(cmd);
       if (client) {
         const entries: [Uint8Array, Uint8Array][] = [];
         for (let after: Uint8Array | undefined; entries.length < limit; ) {

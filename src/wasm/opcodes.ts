@@ -191,15 +191,6 @@ export const FC_OPS: ReadonlyArray<{ name: string; imm: readonly ('u32' | 'zero'
   cls: CLS[cls as CostClass],
 }));
 
-/** Sub-opcodes of 0xFC that move a run-time number of bytes or elements. */
-export const FC_MEMORY_INIT = 8;
-export const FC_MEMORY_COPY = 10;
-export const FC_MEMORY_FILL = 11;
-export const FC_TABLE_INIT = 12;
-export const FC_TABLE_COPY = 14;
-export const FC_TABLE_GROW = 15;
-export const FC_TABLE_FILL = 17;
-
 /** SIMD (0xFD) immediates. */
 export const enum SimdImm {
   None = 0,

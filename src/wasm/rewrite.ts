@@ -29,14 +29,7 @@ import { ValType, isValType, weightOf, type FuncType, type ModuleInfo } from './
 import {
   CLASS,
   CLASS_SIMD,
-  FC_MEMORY_COPY,
-  FC_MEMORY_FILL,
-  FC_MEMORY_INIT,
   FC_OPS,
-  FC_TABLE_COPY,
-  FC_TABLE_FILL,
-  FC_TABLE_GROW,
-  FC_TABLE_INIT,
   IMM,
   Imm,
   NAME,
@@ -91,15 +84,10 @@ export type WrapperKind =
   | 'table.copy'
   | 'table.init';
 
-const FC_WRAPPED: Record<number, WrapperKind> = {
-  [FC_MEMORY_INIT]: 'memory.init',
-  [FC_MEMORY_COPY]: 'memory.copy',
-  [FC_MEMORY_FILL]: 'memory.fill',
-  [FC_TABLE_INIT]: 'table.init',
-  [FC_TABLE_COPY]: 'table.copy',
-  [FC_TABLE_GROW]: 'table.grow',
-  [FC_TABLE_FILL]: 'table.fill',
-};
+/** The 0xFC instructions that move a run-time number of bytes or elements: each goes through its wrapper. */
+const FC_WRAPPED_KINDS: ReadonlySet<string> = new Set<WrapperKind>(['memory.init', 'memory.copy', 'memory.fill', 'table.init', 'table.copy', 'table.grow', 'table.fill']);
+/** By sub-opcode: the wrapper an 0xFC instruction goes through, if any. */
+const FC_WRAPPED: readonly (WrapperKind | undefined)[] = FC_OPS.map((op) => (FC_WRAPPED_KINDS.has(op.name) ? (op.name as WrapperKind) : undefined));
 
 /** How the scan treats each single-byte opcode: one dense switch in place of two table lookups. */
 const enum Op {

@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
+import { suiteDir } from '../helpers/tmp.js';
 import { wat } from '../helpers/wat.js';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const guest = (n: string): string => new URL(`../../build/guests/${n}.wasm`, import.meta.url).pathname;
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = suiteDir();
 
 function tessera(...args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, TESSERA_LOG_LEVEL: 'silent' } });
@@ -50,7 +49,7 @@ describe('the tessera command', () => {
   });
 
   it('run --wasi: prints the exit code of a command', async () => {
-    const file = join(tmp.dir, 'exit3.wasm');
+    const file = join(tmp, 'exit3.wasm');
     writeFileSync(
       file,
       await wat(`(module
@@ -70,7 +69,7 @@ describe('the tessera command', () => {
   });
 
   it('run: a bad file gets a clear error', () => {
-    const bad = join(tmp.dir, 'bad.wasm');
+    const bad = join(tmp, 'bad.wasm');
     spawnSync('sh', ['-c', `printf 'not wasm' > ${bad}`]);
     const r = tessera('run', bad);
     expect(r.code).toBe(1);
@@ -85,7 +84,7 @@ describe('the tessera command', () => {
   });
 
   it('demo: actors, batches and hostile guests on a SQLite store, twice', () => {
-    const store = `sqlite:${join(tmp.dir, 'demo.db')}`;
+    const store = `sqlite:${join(tmp, 'demo.db')}`;
     const first = tessera('demo', '--store', store);
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/demo-counter ""\s+ok {2}reply="1"/);
@@ -135,8 +134,8 @@ describe('the tessera command', () => {
       [['run', sha, '--deadline', '1.5'], /^tessera: invalid argument --deadline: /],
       [['run', sha, '--deadline', 'soon'], /^tessera: invalid argument --deadline: /],
       [['run', sha, '--entry', ''], /^tessera: invalid argument --entry: expected a non-empty string/],
-      [['run', sha, '--input', `@${join(tmp.dir, 'missing.txt')}`], /^tessera: invalid argument --input: expected a readable file, .*missing\.txt is not \(ENOENT\)$/],
-      [['run', join(tmp.dir, 'missing.wasm')], /^tessera: invalid argument <file>: expected a readable file, .* \(ENOENT\)$/],
+      [['run', sha, '--input', `@${join(tmp, 'missing.txt')}`], /^tessera: invalid argument --input: expected a readable file, .*missing\.txt is not \(ENOENT\)$/],
+      [['run', join(tmp, 'missing.wasm')], /^tessera: invalid argument <file>: expected a readable file, .* \(ENOENT\)$/],
       [['run', sha, '--store', 'sqlit:db'], /^tessera: invalid argument --store: expected sqlite:<path>, sqlite::memory:, a postgres:\/\/ URL or a file path$/],
       [['run', sha, '--bogus'], /^error: unknown option '--bogus'$/],
       [['run'], /^error: missing required argument 'file'$/],
@@ -154,7 +153,7 @@ describe('the tessera command', () => {
   });
 
   it('run: an --input over the 1 MiB payload limit is refused with exit code 2', () => {
-    const big = join(tmp.dir, 'big.bin');
+    const big = join(tmp, 'big.bin');
     writeFileSync(big, Buffer.alloc(1024 * 1024 + 1));
     const r = tessera('run', guest('sha256'), '--input', `@${big}`);
     expect([r.code, r.err]).toEqual([2, 'tessera: --input of 1048577 bytes is over the limit of 1048576 bytes\n']);

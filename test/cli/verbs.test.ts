@@ -1,22 +1,35 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/index.js';
-import { tempDir } from '../helpers/tmp.js';
+import { suiteDir } from '../helpers/tmp.js';
 import { guest, json, tessera, type Run } from './helpers.js';
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = suiteDir();
 // Every command is a process of its own: a few seconds each on a loaded machine.
 const SLOW = 600_000;
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
+/** A SQLite file of this run's folder, and the `--store` flags that name it. */
+const storeFile = (file: string): { db: string; store: string[] } => {
+  const db = join(tmp, file);
+  return { db, store: ['--store', `sqlite:${db}`] };
+};
+/** Uploads a guest through the CLI; the code id it printed. */
+const upload = async (name: string, store: string[]): Promise<string> => (await tessera(['upload', guest(name), ...store])).out.split('\n')[0]!;
+/** A store of its own (`file`) holding the actor `id` of the guest `name`, both made through the CLI; its `--store` flags. */
+const storeWithActor = async (file: string, name: string, id: string, ...createFlags: string[]): Promise<string[]> => {
+  const { store } = storeFile(file);
+  const codeId = await upload(name, store);
+  expect((await tessera(['create', codeId, '--id', id, ...createFlags, ...store])).code).toBe(0);
+  return store;
+};
+
 const bytes = (text: string): { base64: string; text: string } => ({ base64: Buffer.from(text).toString('base64'), text });
 
 describe('the everyday verbs on an embedded store', () => {
-  const db = join(tmp.dir, 'bank.db');
-  const store = ['--store', `sqlite:${db}`];
+  const { db, store } = storeFile('bank.db');
 
   it(
     'upload, create, send, reply, query, actors, actor and state, in text and in JSON',
@@ -32,8 +45,8 @@ describe('the everyday verbs on an embedded store', () => {
 
       // create, with an init payload given as text and as a file.
       expect(await tessera(['create', codeId, '--id', 'bank', '--init', 'alice=100,bob=50', ...store])).toEqual({ code: 0, out: 'bank\n', err: '' });
-      writeFileSync(join(tmp.dir, 'init.txt'), 'carol=7');
-      expect(json(await tessera(['create', codeId, '--id', 'bank-2', '--init', `@${join(tmp.dir, 'init.txt')}`, ...store, '--json']))).toEqual({ actorId: 'bank-2' });
+      writeFileSync(join(tmp, 'init.txt'), 'carol=7');
+      expect(json(await tessera(['create', codeId, '--id', 'bank-2', '--init', `@${join(tmp, 'init.txt')}`, ...store, '--json']))).toEqual({ actorId: 'bank-2' });
       const taken = await tessera(['create', codeId, '--id', 'bank', ...store]);
       expect([taken.code, taken.err]).toEqual([1, 'tessera: actor bank already exists\n']);
 
@@ -100,9 +113,7 @@ describe('the everyday verbs on an embedded store', () => {
   it(
     'send --delay and --not-before: the message waits (reply says waiting), a past time sends at once, bad times exit 2',
     async () => {
-      const later = ['--store', `sqlite:${join(tmp.dir, 'later.db')}`];
-      const codeId = (await tessera(['upload', guest('ledger'), ...later])).out.split('\n')[0]!;
-      expect((await tessera(['create', codeId, '--id', 'bank', '--init', 'alice=100', ...later])).code).toBe(0);
+      const later = await storeWithActor('later.db', 'ledger', 'bank', '--init', 'alice=100');
       const waiting = await tessera(['send', 'bank', 'transfer alice bob 1', '--delay', '3600000', '--no-wait', ...later]);
       expect(waiting.code).toBe(0);
       const id = waiting.out.trim();
@@ -122,7 +133,7 @@ describe('the everyday verbs on an embedded store', () => {
   it(
     'inspection verbs open the store read-only: they never create one, and a missing store is exit 2 with its path and why',
     async () => {
-      const missing = join(tmp.dir, 'typo.db');
+      const missing = join(tmp, 'typo.db');
       const at = ['--store', missing];
       const verbs = [['actors'], ['actor', 'a'], ['state', 'a'], ['reply', 'm'], ['workflows'], ['workflow', 'w'], ['create', 'a'.repeat(64)], ['send', 'a', 'x'], ['query', 'a', 'x']];
       const runs = await Promise.all(verbs.map((args) => tessera([...args, ...at])));
@@ -136,9 +147,9 @@ describe('the everyday verbs on an embedded store', () => {
       }
       expect(existsSync(missing)).toBe(false);
       // A path that cannot be a store: the cause comes with the path.
-      const dir = await tessera(['actors', '--store', tmp.dir]);
+      const dir = await tessera(['actors', '--store', tmp]);
       expect(dir.code).toBe(1);
-      expect(dir.err).toMatch(new RegExp(`^tessera: .*${tmp.dir.replace(/[/\\]/g, '.')}.*: .+\\n$`));
+      expect(dir.err).toMatch(new RegExp(`^tessera: .*${tmp.replace(/[/\\]/g, '.')}.*: .+\\n$`));
     },
     SLOW,
   );
@@ -166,7 +177,7 @@ describe('the everyday verbs on an embedded store', () => {
       );
       unknown.forEach(([args, err], i) => expect(unknownRuns[i], args[0]).toEqual({ code: 1, out: '', err }));
       // A message no process has handled yet: reply says so and exits 1.
-      const pool = join(tmp.dir, 'pool.db');
+      const pool = join(tmp, 'pool.db');
       const s = SqliteStore.open(pool);
       await s.commit([{ kind: 'message.enqueue', message: { id: 'm1', sender: 's', recipient: 'a', nonce: 0, priority: 0, gasLimit: 1n, payload: new Uint8Array(), entry: 'handle', idempotencyKey: null } }]);
       await s.close();
@@ -187,7 +198,7 @@ describe('the everyday verbs on an embedded store', () => {
         [['state', 'bank', '--limit', '-1'], /^tessera: invalid argument --limit: /],
         [['actors', '--store', 'sqlit:x'], /^tessera: invalid argument --store: /],
         [['upload'], /^error: missing required argument 'file'$/],
-        [['upload', join(tmp.dir, 'none.wasm')], /^tessera: invalid argument <file>: expected a readable file/],
+        [['upload', join(tmp, 'none.wasm')], /^tessera: invalid argument <file>: expected a readable file/],
       ];
       const badRuns = await Promise.all(bad.map(([args]) => tessera([...args, ...(args.includes('--store') ? [] : at)])));
       for (const [i, [args, err]] of bad.entries()) {
@@ -205,15 +216,15 @@ describe('the everyday verbs on an embedded store', () => {
   it(
     'one default store: ./tessera.db in the working directory, or TESSERA_STORE; --version from package.json',
     async () => {
-      const cwd = join(tmp.dir, 'project');
+      const cwd = join(tmp, 'project');
       mkdirSync(cwd);
-      expect((await tessera(['upload', guest('counter')], { cwd: tmp.dir })).err).toBe('tessera: created the store ./tessera.db\n');
-      expect(existsSync(join(tmp.dir, 'tessera.db'))).toBe(true);
-      expect(await tessera(['actors'], { cwd: tmp.dir })).toEqual({ code: 0, out: '', err: '' });
-      const other = join(tmp.dir, 'from-env.db');
+      expect((await tessera(['upload', guest('counter')], { cwd: tmp })).err).toBe('tessera: created the store ./tessera.db\n');
+      expect(existsSync(join(tmp, 'tessera.db'))).toBe(true);
+      expect(await tessera(['actors'], { cwd: tmp })).toEqual({ code: 0, out: '', err: '' });
+      const other = join(tmp, 'from-env.db');
       expect((await tessera(['upload', guest('counter')], { cwd, env: { TESSERA_STORE: other } })).err).toBe(`tessera: created the store ${other}\n`);
       // A flag beats the variable.
-      expect((await tessera(['actors', '--store', join(tmp.dir, 'tessera.db')], { env: { TESSERA_STORE: join(tmp.dir, 'absent.db') } })).code).toBe(0);
+      expect((await tessera(['actors', '--store', join(tmp, 'tessera.db')], { env: { TESSERA_STORE: join(tmp, 'absent.db') } })).code).toBe(0);
       const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
       expect(await tessera(['--version'])).toEqual({ code: 0, out: `${version}\n`, err: '' });
     },
@@ -222,10 +233,8 @@ describe('the everyday verbs on an embedded store', () => {
   it(
     'upgrade moves an actor to new code with its migration, delete ends it (and finds nothing the second time)',
     async () => {
-      const store = ['--store', `sqlite:${join(tmp.dir, 'lifecycle.db')}`];
-      const v1 = (await tessera(['upload', guest('greeter'), ...store])).out.split('\n')[0]!;
-      const v2 = (await tessera(['upload', guest('greeter-v2'), ...store])).out.split('\n')[0]!;
-      expect((await tessera(['create', v1, '--id', 'g', ...store])).code).toBe(0);
+      const store = await storeWithActor('lifecycle.db', 'greeter', 'g');
+      const v2 = await upload('greeter-v2', store);
       expect((await tessera(['send', 'g', 'add ann', ...store])).code).toBe(0);
       const failed = await tessera(['upgrade', 'g', v2, '--migrate', 'fail', ...store]);
       expect(failed.code).toBe(1);
@@ -244,8 +253,7 @@ describe('the everyday verbs on an embedded store', () => {
 });
 
 describe('output and durability at the edges of a verb', () => {
-  const db = join(tmp.dir, 'edges.db');
-  const store = ['--store', `sqlite:${db}`];
+  const { db, store } = storeFile('edges.db');
 
   it(
     'a reader that closes the pipe early (`| head -n 1`) ends the output quietly: exit 0, no EPIPE',

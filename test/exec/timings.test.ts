@@ -1,21 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CodeService } from '../../src/code/index.js';
 import { Engine } from '../../src/exec/index.js';
 import { Tessera } from '../../src/index.js';
 import { SqliteStore } from '../../src/store/index.js';
-import { tempDir } from '../helpers/tmp.js';
+import { suiteDir } from '../helpers/tmp.js';
 import { wat } from '../helpers/wat.js';
 import { TEST_GUEST } from './guest.wat.js';
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = suiteDir();
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 describe('phase timings', () => {
   it('split code lookup, compile, instantiate and run, in the result and the metrics', async () => {
-    const db = join(tmp.dir, 'phases.db');
+    const db = join(tmp, 'phases.db');
     // Uploaded by one code service; a second one on the same store has nothing compiled yet, so
     // the first execution's lookup compiles.
     const store = SqliteStore.open(db);
@@ -50,7 +49,7 @@ describe('phase timings', () => {
   });
 
   it("time the processor's batch commits", async () => {
-    const t = await Tessera.open({ store: `sqlite:${join(tmp.dir, 'commit.db')}`, engine: { workers: 1, spares: 0 }, processor: { batchIntervalMs: 5 } });
+    const t = await Tessera.open({ store: `sqlite:${join(tmp, 'commit.db')}`, engine: { workers: 1, spares: 0 }, processor: { batchIntervalMs: 5 } });
     try {
       const { codeId } = await t.upload(new Uint8Array(readFileSync(new URL('../../build/guests/counter.wasm', import.meta.url))));
       await t.createActor({ codeId, id: 'c' });

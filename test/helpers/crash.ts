@@ -34,6 +34,12 @@ export function runCrashChild(child: string, args: string[], killAfterMs: number
   });
 }
 
+/** `runCrashChild` for a child that takes a store path, a mode and a seed. */
+export const seededCrashChild =
+  (child: string) =>
+  (db: string, mode: 'load' | 'drain', killAfterMs: number | null, seed: number): Promise<string[]> =>
+    runCrashChild(child, [db, mode, String(seed)], killAfterMs);
+
 /** Checks a SQLite store after a crash test: every acknowledged message is in the pool, done, with exactly one reply. */
 export function expectEveryAckDone(sql: Database.Database, acked: readonly string[]): void {
   const count = (q: string): number => sql.prepare(q).pluck().get() as number;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onTestFinished } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -22,4 +22,11 @@ export function testDir(): string {
  */
 export function tempPath(name: string): string {
   return join(testDir(), name);
+}
+
+/** A fresh temporary directory for the calling test file, removed after its last test. */
+export function suiteDir(): string {
+  const t = tempDir();
+  afterAll(t.cleanup);
+  return t.dir;
 }

@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
 import { expectEveryAckDone, killedRounds, runCrashChild } from '../helpers/crash.js';
-import { tempDir } from '../helpers/tmp.js';
+import { suiteDir } from '../helpers/tmp.js';
 
 const child = new URL('./crash-child.ts', import.meta.url).pathname;
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = suiteDir();
 
 /** Runs the child until `kill` says so; returns the acknowledged message ids it printed (`ack <actor> <id>`). */
 const runChild = async (db: string, mode: 'load' | 'drain', killAfterMs: number | null): Promise<string[]> =>
@@ -15,7 +14,7 @@ const runChild = async (db: string, mode: 'load' | 'drain', killAfterMs: number 
 
 describe('crash safety', () => {
   it('after 20 SIGKILLs at random moments, every acknowledged message is applied exactly once', async () => {
-    const db = join(tmp.dir, 'crash.db');
+    const db = join(tmp, 'crash.db');
     const acked = await killedRounds(1234, (killAfterMs) => runChild(db, 'load', killAfterMs));
     await runChild(db, 'drain', null);
     expect(acked.length).toBeGreaterThan(20);

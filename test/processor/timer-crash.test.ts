@@ -1,19 +1,16 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tessera } from '../../src/tessera.js';
-import { expectEveryAckDone, killedRounds, runCrashChild } from '../helpers/crash.js';
-import { tempDir } from '../helpers/tmp.js';
+import { expectEveryAckDone, killedRounds, seededCrashChild } from '../helpers/crash.js';
+import { suiteDir } from '../helpers/tmp.js';
 
-const child = new URL('./timer-crash-child.ts', import.meta.url).pathname;
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
-
-const runChild = (db: string, mode: 'load' | 'drain', killAfterMs: number | null, seed: number): Promise<string[]> => runCrashChild(child, [db, mode, String(seed)], killAfterMs);
+const runChild = seededCrashChild(new URL('./timer-crash-child.ts', import.meta.url).pathname);
+const tmp = suiteDir();
 
 describe('timers across crashes', () => {
   it('after 20 SIGKILLs at random moments, every timer scheduled by a committed message fires exactly once', async () => {
-    const db = join(tmp.dir, 'timers.db');
+    const db = join(tmp, 'timers.db');
     const acked = await killedRounds(4321, (killAfterMs, _, rnd) => runChild(db, 'load', killAfterMs, rnd(1000)));
     await runChild(db, 'drain', null, 0);
     expect(acked.length).toBeGreaterThan(20);

@@ -37,16 +37,22 @@ async function call(t: Tessera, to: string, text: string) {
 
 const count = async (t: Tessera, actor: string): Promise<number> => Number(dec((await t.query(actor, enc('count'))).reply));
 
-async function reminders(t: Tessera, ids: string[]): Promise<void> {
-  const { codeId } = await t.upload(guest('reminder'));
+async function createActors(t: Tessera, name: 'reminder' | 'counter', ids: string[]): Promise<void> {
+  const { codeId } = await t.upload(guest(name));
   for (const id of ids) await t.createActor({ codeId, id });
+}
+
+/** A runtime on a hand-driven clock, with actors of the guest `name` under `ids`. */
+async function withActors(name: 'reminder' | 'counter', ids: string[]): Promise<{ t: Tessera; clock: ReturnType<typeof manualClock> }> {
+  const clock = manualClock();
+  const t = await tessera(clock.now);
+  await createActors(t, name, ids);
+  return { t, clock };
 }
 
 describe('actor timers (tessera.schedule)', () => {
   it('a timer is stored with the batch time plus its delay and fires once a batch reaches it, in due order', async () => {
-    const clock = manualClock();
-    const t = await tessera(clock.now);
-    await reminders(t, ['r']);
+    const { t, clock } = await withActors('reminder', ['r']);
     const replies = [await call(t, 'r', 'schedule 300 1'), await call(t, 'r', 'schedule 100 1'), await call(t, 'r', 'schedule 200 1')];
     expect(replies.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
     const stored = await t.store.actors.timers({ limit: 10 });
@@ -68,19 +74,15 @@ describe('actor timers (tessera.schedule)', () => {
   }, 60_000);
 
   it('a delay of 0 fires in a later batch without the clock moving, and is never stored', async () => {
-    const clock = manualClock();
-    const t = await tessera(clock.now);
-    await reminders(t, ['z']);
+    const { t } = await withActors('reminder', ['z']);
     expect((await call(t, 'z', 'schedule 0 3')).status).toBe('ok');
     await until(async () => (await count(t, 'z')) === 3);
     expect(await t.store.actors.timers({ limit: 10 })).toEqual([]);
   }, 60_000);
 
   it('many actors with interleaved re-arming timers each tick exactly as often as asked', async () => {
-    const clock = manualClock();
-    const t = await tessera(clock.now);
     const ids = Array.from({ length: 40 }, (_, i) => `a${i}`);
-    await reminders(t, ids);
+    const { t, clock } = await withActors('reminder', ids);
     // Actor i ticks every 10 + (i % 7) ms, 3 + (i % 4) times.
     await Promise.all(ids.map((id, i) => call(t, id, `every ${10 + (i % 7)} ${3 + (i % 4)}`)));
     for (let step = 0; step < 200; step++) {
@@ -97,9 +99,7 @@ describe('actor timers (tessera.schedule)', () => {
   }, 120_000);
 
   it('waiting timers hold no JS timer each: a thousand pending add no Timeout handles', async () => {
-    const clock = manualClock();
-    const t = await tessera(clock.now);
-    await reminders(t, ['many']);
+    const { t } = await withActors('reminder', ['many']);
     const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timeouts();
     for (let i = 0; i < 16; i++) expect((await call(t, 'many', 'schedule 60000 64')).status).toBe('ok');
@@ -109,9 +109,7 @@ describe('actor timers (tessera.schedule)', () => {
   }, 60_000);
 
   it('limits: 64 timers per message, 1,024 waiting per actor (the rest dropped with a warning), delays in range', async () => {
-    const clock = manualClock();
-    const t = await tessera(clock.now);
-    await reminders(t, ['l']);
+    const { t, clock } = await withActors('reminder', ['l']);
     const tooMany = await call(t, 'l', 'schedule 1000 65');
     expect(tooMany).toMatchObject({ status: 'InvalidHostCall', error: 'too many timers scheduled' });
     expect(await t.store.actors.timerCount('l')).toBe(0);
@@ -131,9 +129,7 @@ describe('actor timers (tessera.schedule)', () => {
   }, 120_000);
 
   it('a failed message schedules nothing, and its gas pays for the timers it asked for', async () => {
-    const clock = manualClock();
-    const t = await tessera(clock.now);
-    await reminders(t, ['f']);
+    const { t } = await withActors('reminder', ['f']);
     const ok = await call(t, 'f', 'schedule 1000 2');
     const failed = await t.reply(await t.send({ to: 'f', payload: enc('schedule 1000 2'), gasLimit: 250_000n }));
     expect(failed.status).toBe('OutOfGas');
@@ -145,15 +141,8 @@ describe('actor timers (tessera.schedule)', () => {
 describe('delayed sends (send({ notBefore }))', () => {
   const counterOf = async (t: Tessera, id: string): Promise<number> => Number(dec((await t.query(id, enc(''))).reply)) - 1;
 
-  async function counters(t: Tessera, ids: string[]): Promise<void> {
-    const { codeId } = await t.upload(guest('counter'));
-    for (const id of ids) await t.createActor({ codeId, id });
-  }
-
   it('waits as a timer until a batch reaches notBefore, then runs once; the sender’s later sends do not wait for it', async () => {
-    const clock = manualClock();
-    const t = await tessera(clock.now);
-    await counters(t, ['c', 'd']);
+    const { t, clock } = await withActors('counter', ['c', 'd']);
     const later = await t.send({ to: 'c', payload: enc(''), gasLimit: GAS, notBefore: clock.now() + 500 });
     const stored = await t.store.actors.timers({ limit: 10 });
     expect(stored).toMatchObject([{ id: later, sender: 'external', recipient: 'c', due: clock.now() + 500 }]);
@@ -175,9 +164,7 @@ describe('delayed sends (send({ notBefore }))', () => {
   }, 60_000);
 
   it('a time not after now sends at once; priority with notBefore and a bad notBefore are typed errors', async () => {
-    const clock = manualClock();
-    const t = await tessera(clock.now);
-    await counters(t, ['c']);
+    const { t, clock } = await withActors('counter', ['c']);
     const now = await t.send({ to: 'c', payload: enc(''), gasLimit: GAS, notBefore: clock.now() });
     expect((await t.reply(now)).status).toBe('ok');
     expect(await t.store.actors.timers({ limit: 10 })).toEqual([]);
@@ -189,9 +176,7 @@ describe('delayed sends (send({ notBefore }))', () => {
   }, 60_000);
 
   it('a delayed send to an actor deleted before it is due is answered UnknownActor (its caller is not left waiting)', async () => {
-    const clock = manualClock();
-    const t = await tessera(clock.now);
-    await counters(t, ['gone']);
+    const { t, clock } = await withActors('counter', ['gone']);
     const later = await t.send({ to: 'gone', payload: enc(''), gasLimit: GAS, notBefore: clock.now() + 100 });
     expect((await t.deleteActor('gone'))?.status).toBe('ok');
     clock.advance(100);
@@ -205,7 +190,7 @@ describe('delayed sends (send({ notBefore }))', () => {
     cleanups.push(dir.cleanup);
     const store = `sqlite:${join(dir.dir, 't.db')}`;
     const t1 = await Tessera.open({ store, engine: { workers: 1 }, processor: { batchIntervalMs: 2, clock: clock.now } });
-    await counters(t1, ['c']);
+    await createActors(t1, 'counter', ['c']);
     const req = { to: 'c', payload: enc('x'), gasLimit: GAS, from: 'alice', idempotencyKey: 'k1', notBefore: clock.now() + 1000 };
     const id = await t1.send(req);
     expect(await t1.send(req)).toBe(id);

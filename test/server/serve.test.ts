@@ -1,23 +1,22 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TesseraClient } from '../../src/client/index.js';
 import { hashToken } from '../../src/server/index.js';
 import { openStore } from '../../src/store/index.js';
-import { tempDir } from '../helpers/tmp.js';
+import { suiteDir } from '../helpers/tmp.js';
 import { guest, text } from './helpers.js';
 import { startServe as start } from './serve-child.js';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = suiteDir();
 
 const exited = (child: ChildProcess): Promise<number | null> => new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 
 describe('tessera serve', () => {
   it('serves, then on SIGTERM finishes, closes and exits 0; everything acknowledged is in the store after', async () => {
-    const db = join(tmp.dir, 'serve.db');
+    const db = join(tmp, 'serve.db');
     const { child, url, out } = await start(['--store', `sqlite:${db}`]);
     expect(out()).toContain('no tokens file: no authentication, loopback only');
     const c = new TesseraClient({ url });
@@ -41,9 +40,9 @@ describe('tessera serve', () => {
   });
 
   it('with a tokens file: 401 without a token, served with one; SIGINT stops it too', async () => {
-    const tokens = join(tmp.dir, 'tokens');
+    const tokens = join(tmp, 'tokens');
     writeFileSync(tokens, `admin ops ${hashToken('s3cret')}\n`);
-    const { child, url, out } = await start(['--store', `sqlite:${join(tmp.dir, 'tokens.db')}`, '--tokens', tokens, '--host', '127.0.0.1']);
+    const { child, url, out } = await start(['--store', `sqlite:${join(tmp, 'tokens.db')}`, '--tokens', tokens, '--host', '127.0.0.1']);
     expect(out()).toContain('1 token(s) loaded');
     expect((await fetch(`${url}/v1/actors`)).status).toBe(401);
     expect((await new TesseraClient({ url, token: 's3cret' }).actors()).items).toEqual([]);
@@ -53,9 +52,9 @@ describe('tessera serve', () => {
   });
 
   it("--account-gas: each token's sends and queries are held to its budget (429 BUDGET_EXCEEDED), other accounts are not", async () => {
-    const tokens = join(tmp.dir, 'budget-tokens');
+    const tokens = join(tmp, 'budget-tokens');
     writeFileSync(tokens, `admin ops ${hashToken('ops-secret')}\nclient alice ${hashToken('alice-secret')}\nclient bob ${hashToken('bob-secret')}\n`);
-    const { child, url } = await start(['--store', `sqlite:${join(tmp.dir, 'budget.db')}`, '--tokens', tokens, '--account-gas', '50000000']);
+    const { child, url } = await start(['--store', `sqlite:${join(tmp, 'budget.db')}`, '--tokens', tokens, '--account-gas', '50000000']);
     try {
       const admin = new TesseraClient({ url, token: 'ops-secret' });
       const alice = new TesseraClient({ url, token: 'alice-secret', retries: 0 });
@@ -79,7 +78,7 @@ describe('tessera serve', () => {
   });
 
   it("without --store, every verb's store: TESSERA_STORE (made if missing), then served", async () => {
-    const db = join(tmp.dir, 'from-env.db');
+    const db = join(tmp, 'from-env.db');
     const { child, url, out } = await start([], { TESSERA_STORE: db });
     expect(out()).toContain(`serving ${db} on `);
     const { codeId } = await new TesseraClient({ url }).upload(guest('counter'));
@@ -95,12 +94,12 @@ describe('tessera serve', () => {
   });
 
   it('refuses a non-loopback host without tokens, and a bad tokens file, with exit code 2', () => {
-    const open = spawnSync(process.execPath, [cli, 'serve', '--host', '0.0.0.0', '--port', '0', '--store', `sqlite:${join(tmp.dir, 'x.db')}`], { encoding: 'utf8' });
+    const open = spawnSync(process.execPath, [cli, 'serve', '--host', '0.0.0.0', '--port', '0', '--store', `sqlite:${join(tmp, 'x.db')}`], { encoding: 'utf8' });
     expect(open.status).toBe(2);
     expect(open.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without a tokens file/);
-    const bad = join(tmp.dir, 'bad-tokens');
+    const bad = join(tmp, 'bad-tokens');
     writeFileSync(bad, 'owner x y\n');
-    const badFile = spawnSync(process.execPath, [cli, 'serve', '--tokens', bad, '--port', '0', '--store', `sqlite:${join(tmp.dir, 'y.db')}`], { encoding: 'utf8' });
+    const badFile = spawnSync(process.execPath, [cli, 'serve', '--tokens', bad, '--port', '0', '--store', `sqlite:${join(tmp, 'y.db')}`], { encoding: 'utf8' });
     expect(badFile.status).toBe(2);
     expect(badFile.stderr).toMatch(/tokens file, line 1: unknown role/);
   });

@@ -1,15 +1,14 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChildWorkflowFailed, WorkflowCancelled, WorkflowFailed, type WorkflowContext } from '../../src/workflow/index.js';
-import { tempDir } from '../helpers/tmp.js';
+import { suiteDir } from '../helpers/tmp.js';
 import { dbPath, tessera, until } from './fixture.js';
 import { runChild as runCrashChild } from './crash-runs.js';
 import { seededRandom } from '../helpers/random.js';
 
 const script = new URL('./children-crash-child.ts', import.meta.url).pathname;
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = suiteDir();
 
 const PER_RUN = 2;
 const KILLS = 20;
@@ -79,7 +78,7 @@ describe('child workflows', () => {
   });
 
   it('after 20 SIGKILLs of the parents\' process at random points, each child started exactly once and every parent has its result', async () => {
-    const db = join(tmp.dir, 'children-crash.db');
+    const db = join(tmp, 'children-crash.db');
     const rnd = seededRandom(7);
     let kills = 0;
     let run = 0;

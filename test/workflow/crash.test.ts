@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, expect, it } from 'vitest';
+import { suiteDir } from '../helpers/tmp.js';
 import { runChild as runCrashChild } from './crash-runs.js';
 import { seededRandom } from '../helpers/random.js';
 
 const child = new URL('./crash-child.ts', import.meta.url).pathname;
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = suiteDir();
 
 const PER_RUN = 2;
 const ITERATIONS = 300;
@@ -18,7 +17,7 @@ const runChild = (db: string, run: number, killAfterMs: number | null): Promise<
 
 describe('workflow crash safety', () => {
   it('after 20 SIGKILLs at random points, every workflow completes with the right output; no transaction or actor message applied twice', async () => {
-    const db = join(tmp.dir, 'wf-crash.db');
+    const db = join(tmp, 'wf-crash.db');
     const rnd = seededRandom(42);
     let midLoop = 0;
     let kills = 0;

@@ -1,53 +1,52 @@
 import { describe, expect, it } from 'vitest';
 import { checkReplays, NonDeterminism, WorkflowFailed, type WorkflowContext, type WorkflowFn } from '../../src/workflow/index.js';
 import { close, dbPath, tessera, until } from './fixture.js';
+import type { TesseraOptions } from '../../src/tessera.js';
 
 type Fn = WorkflowFn<never, unknown>;
 
-/** Version 1: steps a, b, a wait, step c. */
-const v1 = async (ctx: WorkflowContext): Promise<string[]> => {
-  const out = [await ctx.step('a', () => 'a'), await ctx.step('b', () => 'b')];
+/** What every version does last: waits for `go`, then step c. */
+const waitThenC = async (ctx: WorkflowContext, out: string[]): Promise<string[]> => {
   await ctx.waitForSignal('go');
   out.push(await ctx.step('c', () => 'c'));
   return out;
 };
+
+/** Version 1: steps a, b, a wait, step c. */
+const v1 = async (ctx: WorkflowContext): Promise<string[]> => waitThenC(ctx, [await ctx.step('a', () => 'a'), await ctx.step('b', () => 'b')]);
 
 /** Version 2, compatible: step b became b2, behind a patch. */
 const v2 = async (ctx: WorkflowContext): Promise<string[]> => {
   const out = [await ctx.step('a', () => 'a')];
   if (ctx.patched('b2')) out.push(await ctx.step('b2', () => 'b2'));
   else out.push(await ctx.step('b', () => 'b'));
-  await ctx.waitForSignal('go');
-  out.push(await ctx.step('c', () => 'c'));
-  return out;
+  return waitThenC(ctx, out);
 };
 
 /** Version 2 without the patch: breaks runs recorded by version 1. */
-const v2Unpatched = async (ctx: WorkflowContext): Promise<string[]> => {
-  const out = [await ctx.step('a', () => 'a'), await ctx.step('b2', () => 'b2')];
-  await ctx.waitForSignal('go');
-  out.push(await ctx.step('c', () => 'c'));
-  return out;
-};
+const v2Unpatched = async (ctx: WorkflowContext): Promise<string[]> => waitThenC(ctx, [await ctx.step('a', () => 'a'), await ctx.step('b2', () => 'b2')]);
 
 /** Version 3: the old branch deleted; the marker of runs started by version 2 skipped. */
 const v3 = async (ctx: WorkflowContext): Promise<string[]> => {
   const out = [await ctx.step('a', () => 'a')];
   ctx.deprecatePatch('b2');
   out.push(await ctx.step('b2', () => 'b2'));
-  await ctx.waitForSignal('go');
-  out.push(await ctx.step('c', () => 'c'));
-  return out;
+  return waitThenC(ctx, out);
 };
+
+/** Leaves run `id` of version 1 parked at its wait in the store `db`, the runtime that started it closed. */
+async function parkedOnV1(db: string, id: string, options: TesseraOptions = {}): Promise<void> {
+  const t1 = await tessera(db, options);
+  t1.workflow('order', v1);
+  await t1.startWorkflow('order', null, { id });
+  await until(async () => (await t1.workflowHandle(id).status()).parked);
+  await close(t1);
+}
 
 describe('workflow versioning', () => {
   it('a run started on version 1 resumes on patched code along the old branch; new runs take the new one; the replay check says which code each run can take', async () => {
     const db = dbPath();
-    const t1 = await tessera(db, { workflows: { version: 'v1' } });
-    t1.workflow('order', v1);
-    await t1.startWorkflow('order', null, { id: 'old' });
-    await until(async () => (await t1.workflowHandle('old').status()).parked);
-    await close(t1);
+    await parkedOnV1(db, 'old', { workflows: { version: 'v1' } });
 
     const t2 = await tessera(db, { workflows: { version: 'v2', compatibleVersions: ['v1'] } });
     t2.workflow('order', v2);
@@ -81,11 +80,7 @@ describe('workflow versioning', () => {
 
   it('a runner claims only runs of its version and of the versions it declares compatible', async () => {
     const db = dbPath();
-    const t1 = await tessera(db, { workflows: { version: 'v1' } });
-    t1.workflow('order', v1);
-    await t1.startWorkflow('order', null, { id: 'j1' });
-    await until(async () => (await t1.workflowHandle('j1').status()).parked);
-    await close(t1);
+    await parkedOnV1(db, 'j1', { workflows: { version: 'v1' } });
 
     const t2 = await tessera(db, { workflows: { version: 'v2', pollMs: 20 } });
     t2.workflow('order', v2);
@@ -105,11 +100,7 @@ describe('workflow versioning', () => {
 
   it('a change without a patch fails a resumed run with a NonDeterminism that names the location, both effects and the line', async () => {
     const db = dbPath();
-    const t1 = await tessera(db);
-    t1.workflow('order', v1);
-    await t1.startWorkflow('order', null, { id: 'nd' });
-    await until(async () => (await t1.workflowHandle('nd').status()).parked);
-    await close(t1);
+    await parkedOnV1(db, 'nd');
     const t2 = await tessera(db);
     t2.workflow('order', v2Unpatched);
     await t2.signal('nd', 'go');

@@ -8,8 +8,7 @@ const ACTOR: JsonSchema = object({ actorId: { type: 'string' }, codeId: S.codeId
 const KEY_DOC = 'a state key: its UTF-8 text, or hex:<digits> for any bytes';
 
 /** Actor routes: create (admin), list, get, and read state (read). */
-export function actorRoutes(ctx: RouteContext, jsonLimit: number): RouteDef[] {
-  const t = ctx.tessera;
+export function actorRoutes({ tessera: t }: RouteContext, jsonLimit: number): RouteDef[] {
   const known = async (id: string) => {
     const actor = await t.store.processing.actor(checkId('id', id));
     if (!actor) throw new UnknownActor(id);

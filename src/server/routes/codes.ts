@@ -30,8 +30,7 @@ const UPLOADED: JsonSchema = {
 };
 
 /** Code routes: upload (admin), list and get (read). */
-export function codeRoutes(ctx: RouteContext, maxCodeBytes: number): RouteDef[] {
-  const t = ctx.tessera;
+export function codeRoutes({ tessera: t }: RouteContext, maxCodeBytes: number): RouteDef[] {
   return [
     {
       method: 'POST',

@@ -64,8 +64,7 @@ const MAX_TIME_MS = 8.64e15;
 const gasLimitOf = (text: string | undefined): bigint => (text === undefined ? DEFAULT_GAS_LIMIT : parseGasLimit('Tessera-Gas-Limit', text.trim()));
 
 /** Message routes: send and query (client); the reply, a message, an actor's recent ones (read). */
-export function messageRoutes(ctx: RouteContext): RouteDef[] {
-  const t = ctx.tessera;
+export function messageRoutes({ tessera: t, polls, closing }: RouteContext): RouteDef[] {
   const withReply = async (m: MessageRecord) => {
     const r = m.status === 'done' ? await t.store.processing.reply(m.id) : null;
     return {
@@ -168,7 +167,7 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
         });
         reply.header('Location', `/v1/messages/${encodeURIComponent(messageId)}/reply`);
         const { wait } = query<{ wait: number }>(req);
-        return sendReplyOrAccepted(req, reply, messageId, await ctx.polls.waitAccepted(messageId, wait, ctx.closing));
+        return sendReplyOrAccepted(req, reply, messageId, await polls.waitAccepted(messageId, wait, closing));
       },
     },
     {
@@ -186,7 +185,7 @@ export function messageRoutes(ctx: RouteContext): RouteDef[] {
       },
       async handler(req, reply) {
         const messageId = params(req).id!;
-        return sendReplyOrAccepted(req, reply, messageId, await ctx.polls.wait(messageId, query<{ wait: number }>(req).wait, ctx.closing));
+        return sendReplyOrAccepted(req, reply, messageId, await polls.wait(messageId, query<{ wait: number }>(req).wait, closing));
       },
     },
     {

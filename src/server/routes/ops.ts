@@ -34,8 +34,7 @@ const STATS: JsonSchema = object({
 }, ['cluster']);
 
 /** Metrics (metrics role), the JSON stats (read), health and readiness (anyone). The API document is added by the server. */
-export function opsRoutes(ctx: RouteContext, metrics: ServerMetrics): RouteDef[] {
-  const t = ctx.tessera;
+export function opsRoutes({ tessera: t, closing }: RouteContext, metrics: ServerMetrics): RouteDef[] {
   return [
     {
       method: 'GET',
@@ -79,7 +78,7 @@ export function opsRoutes(ctx: RouteContext, metrics: ServerMetrics): RouteDef[]
       responses: { 200: { description: 'ready', content: json(object({ status: { const: 'ready' } })) }, 503: { description: 'not ready (closing, no workers, or the engine refusing work)' } },
       async handler(_req, reply) {
         const e = t.engine.stats();
-        const ready = !ctx.closing.aborted && e.workers > 0 && !e.breakerOpen;
+        const ready = !closing.aborted && e.workers > 0 && !e.breakerOpen;
         if (!ready) return sendProblem(reply, problem(503, 'NOT_READY'));
         return { status: 'ready' };
       },

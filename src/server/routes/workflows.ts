@@ -27,8 +27,7 @@ const EVENT = object({ location: { type: 'string' }, kind: { type: 'string' }, n
 const ID = object({ workflowId: { type: 'string' } });
 
 /** Workflow routes: list and get (read), start and cancel (admin), signals (client). */
-export function workflowRoutes(ctx: RouteContext, jsonLimit: number): RouteDef[] {
-  const t = ctx.tessera;
+export function workflowRoutes({ tessera: t }: RouteContext, jsonLimit: number): RouteDef[] {
   return [
     {
       method: 'GET',

@@ -1,16 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { WorkflowOp } from '../types.js';
 
-/** The workflow ops of retention, schedules and repair (see types.ts), as SQLite statements on one connection. */
-export interface WorkflowOpWrites {
-  prune(op: Extract<WorkflowOp, { kind: 'workflow.prune' }>): void;
-  purge(op: Extract<WorkflowOp, { kind: 'workflow.purge' }>): void;
-  schedule(op: Extract<WorkflowOp, { kind: 'workflow.schedule' }>): void;
-  tick(op: Extract<WorkflowOp, { kind: 'workflow.tick' }>): void;
-  note(op: Extract<WorkflowOp, { kind: 'workflow.note' }>): void;
-}
+/** The workflow ops of retention, schedules and repair (see types.ts): each runs several statements. */
+export type WorkflowUpkeepOp = Extract<WorkflowOp, { kind: 'workflow.prune' | 'workflow.purge' | 'workflow.schedule' | 'workflow.tick' | 'workflow.note' }>;
 
-export function prepareWorkflowOps(db: Database.Database): WorkflowOpWrites {
+type Handlers = { [K in WorkflowUpkeepOp['kind']]: (op: Extract<WorkflowUpkeepOp, { kind: K }>) => void };
+
+/** Prepares the statements on `db`, and returns the function that applies one of these ops with them. */
+export function prepareWorkflowOps(db: Database.Database): (op: WorkflowUpkeepOp) => void {
   const q = {
     // `CAST(substr(...) AS INTEGER)` reads the iteration number at the start of `<i>/...`: SQLite
     // casts a text's leading digits. Locations compare as bytes (BINARY), like forget's ranges.
@@ -40,13 +37,13 @@ export function prepareWorkflowOps(db: Database.Database): WorkflowOpWrites {
     note: db.prepare('INSERT OR REPLACE INTO workflow_note (workflow_id, key, kind, detail, at) VALUES (@workflowId, @key, @kind, @detail, @at)'),
     createRun: db.prepare("INSERT OR IGNORE INTO workflow (id, name, input, status, created_at, updated_at, version) VALUES (?, ?, ?, 'pending', ?, ?, ?)"),
   };
-  return {
-    prune(op) {
+  const handlers: Handlers = {
+    'workflow.prune'(op) {
       const { changes } = q.prune.run({ w: op.workflowId, lo: `${op.loop}/`, hi: `${op.loop}0`, skip: op.loop.length + 2, before: op.before });
       const n = changes + op.unwritten;
       if (n > 0) q.notePruned.run({ w: op.workflowId, loop: op.loop, before: op.before, n, now: op.now });
     },
-    purge(op) {
+    'workflow.purge'(op) {
       const ids = q.finished.all({ before: op.finishedBefore, names: JSON.stringify(op.names), limit: op.limit }) as string[];
       for (const id of ids) {
         q.purgeEvents.run(id);
@@ -54,16 +51,18 @@ export function prepareWorkflowOps(db: Database.Database): WorkflowOpWrites {
         q.purgeRun.run(id);
       }
     },
-    schedule(op) {
+    'workflow.schedule'(op) {
       q.schedule.run({ name: op.name, workflow: op.workflow, spec: op.spec, input: op.input, nextTick: op.nextTick });
     },
-    tick(op) {
+    'workflow.tick'(op) {
       if (q.tick.run({ name: op.name, from: op.from, to: op.to }).changes === 0) return;
       for (const id of op.ids) q.createRun.run(id, op.workflow, op.input, op.now, op.now, op.version);
     },
-    note(op) {
+    'workflow.note'(op) {
       const { workflowId, key, kind, detail, at } = op.note;
       q.note.run({ workflowId, key, kind, detail, at });
     },
   };
+  // The mapped type pairs each kind with its handler; TypeScript cannot follow `op.kind` through the index.
+  return (op) => (handlers[op.kind] as (op: WorkflowUpkeepOp) => void)(op);
 }

@@ -103,7 +103,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
       'INSERT INTO workflow_data (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = CAST(value AS REAL) + excluded.value',
     ),
   };
-  const workflowOps = prepareWorkflowOps(db);
+  const applyUpkeep = prepareWorkflowOps(db);
   const applyOne = db.transaction((ops: readonly WriteOp[]) => {
     for (const op of ops) {
       switch (op.kind) {
@@ -208,19 +208,11 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           q.addData.run(op.key, op.delta);
           break;
         case 'workflow.prune':
-          workflowOps.prune(op);
-          break;
         case 'workflow.purge':
-          workflowOps.purge(op);
-          break;
         case 'workflow.schedule':
-          workflowOps.schedule(op);
-          break;
         case 'workflow.tick':
-          workflowOps.tick(op);
-          break;
         case 'workflow.note':
-          workflowOps.note(op);
+          applyUpkeep(op);
           break;
         default:
           assertNever(op, 'write op');
