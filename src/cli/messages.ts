@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkString } from '../api/index.js';
 import type { LogLine } from '../client/index.js';
 import { InvalidMessage } from '../processor/index.js';
-import type { Store } from '../store/index.js';
+import { acceptedMessage, type Store } from '../store/index.js';
 import type { TesseraCommand } from './command.js';
 import { gasFlag, idArgument, notBeforeFlags, payloadArgument, priorityFlag } from './flags.js';
 import { describeReply, describeResult, type Executed, type ReplyFields } from './format.js';
@@ -118,11 +118,9 @@ interface Replied {
 async function storedReply(store: Store, id: string): Promise<Replied> {
   const r = await store.processing.reply(id);
   if (r) return { status: 'done', reply: { ...r, logs: JSON.parse(r.logs) as LogLine[] } };
-  // A delayed send still waiting is a timer (looked for first: its release makes it a message).
-  if (await store.actors.timer(id)) return { status: 'waiting', reply: null };
-  const m = await store.processing.message(id);
-  if (!m) throw new InvalidMessage(`unknown message ${id}`);
-  return { status: m.status, reply: null };
+  const found = await acceptedMessage(store, id);
+  if (!found) throw new InvalidMessage(`unknown message ${id}`);
+  return { status: found.waiting ? 'waiting' : found.message.status, reply: null };
 }
 
 function printReply(r: ReplyFields & { logs: readonly LogLine[] }, json: boolean): void {

@@ -5,7 +5,7 @@ import type { CodeService } from '../code/index.js';
 import { Histogram, type Engine, type ExecutionResult } from '../exec/index.js';
 import { Accounts, Processor, type ActorRuntime, type ClusterNodeStats, type ProcessorOptions, type ProcessorStats, type Reply, type SendRequest } from '../processor/index.js';
 import type { PrefetchStats } from '../prefetch/index.js';
-import { ShardLeaseLost, ShardLeases, ShardListener, ShardView, type PostgresStore } from '../store/index.js';
+import { acceptedMessage, ShardLeaseLost, ShardLeases, ShardListener, ShardView, type PostgresStore } from '../store/index.js';
 import { InvalidArgument, RecentMap, shardOf } from '../util/index.js';
 
 /** Options of a cluster node (`Tessera.open({ cluster })`). */
@@ -224,10 +224,9 @@ export class ClusterNode implements ActorRuntime {
   async reply(messageId: string): Promise<Reply> {
     let shard = this.sent.get(messageId);
     if (shard === undefined) {
-      // A delayed send still waiting is a timer (looked for first: its release makes it a message).
-      const m = (await this.store.actors.timer(messageId)) ?? (await this.store.processing.message(messageId));
+      const found = await acceptedMessage(this.store, messageId);
       // Unknown: the first shard's processor says so as any processor would.
-      shard = m ? shardOf(m.recipient, this.store.shards) : 0;
+      shard = found ? shardOf(found.waiting ? found.timer.recipient : found.message.recipient, this.store.shards) : 0;
     }
     return this.processors[shard]!.reply(messageId);
   }

@@ -1,5 +1,5 @@
 import type { Reservation } from '../exec/index.js';
-import type { ReplyRecord, Store } from '../store/index.js';
+import { acceptedMessage, type ReplyRecord, type Store } from '../store/index.js';
 import { InvalidMessage } from './errors.js';
 import { isReplyStatus, type Reply } from './types.js';
 
@@ -57,9 +57,7 @@ export class ReplyWaiters {
     if (this.awaiting.has(messageId)) return this.register(messageId).promise;
     const stored = await this.store.processing.reply(messageId);
     if (stored) return toReply(stored);
-    // A delayed send still waiting is known too; its release makes it a message in one commit, so
-    // the timer is looked for first.
-    if (!(await this.store.actors.timer(messageId)) && !(await this.store.processing.message(messageId))) throw new InvalidMessage(`unknown message ${messageId}`);
+    if (!(await acceptedMessage(this.store, messageId))) throw new InvalidMessage(`unknown message ${messageId}`);
     const { promise, waiter } = this.register(messageId);
     // A commit between the read above and the registration would have found no waiter. If this
     // read fails, the wait fails with it: it might otherwise wait for a reply already pushed.

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toReply, type Reply } from '../processor/index.js';
 import type { Tessera } from '../tessera.js';
+import { acceptedMessage } from '../store/index.js';
 import { replyJson } from './codec.js';
 import { UnknownMessage } from './errors.js';
 import { wantsJson } from './route.js';
@@ -25,8 +26,7 @@ export class ReplyPolls {
     const t = this.tessera;
     const stored = await t.store.processing.reply(messageId);
     if (stored) return toReply(stored);
-    // A delayed send still waiting is a timer (looked for first: its release makes it a message).
-    if (!(await t.store.actors.timer(messageId)) && !(await t.store.processing.message(messageId))) throw new UnknownMessage();
+    if (!(await acceptedMessage(t.store, messageId))) throw new UnknownMessage();
     return this.waitAccepted(messageId, ms, signal);
   }
 

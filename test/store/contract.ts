@@ -5,7 +5,7 @@
  * keys and locations ordered as bytes, arrival numbers that only grow, typed errors.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseLost, StoreError, StoreReadOnly, UniqueViolation, type NewMessage, type Store, type TimerRecord, type WriteOp } from '../../src/store/index.js';
+import { acceptedMessage, LeaseLost, StoreError, StoreReadOnly, UniqueViolation, type NewMessage, type Store, type TimerRecord, type WriteOp } from '../../src/store/index.js';
 
 /** A fresh, empty store of the backend under test. */
 export interface StoreUnderTest {
@@ -468,9 +468,13 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect((await store.actors.timers({ limit: 1 }))[0]).toEqual(timer('t1', 100));
         expect([await store.actors.timerCount('a'), await store.actors.timerCount('b'), await store.actors.timerCount('c')]).toEqual([2, 1, 0]);
         await expect(store.commit([{ kind: 'timer.put', timer: timer('t1', 5) }])).rejects.toBeInstanceOf(UniqueViolation);
+        expect(await acceptedMessage(store, 't1')).toEqual({ waiting: true, timer: timer('t1', 100) });
         await store.commit([{ kind: 'timer.release', id: 't1' }, enqueue(message('t1', 0, { sender: 'a' }))]);
         expect((await store.actors.timers({ limit: 10 })).map((t) => t.id)).toEqual(['t2', 't3']);
         expect((await store.processing.message('t1'))?.status).toBe('pending');
+        // The same id, once released: a message in the pool.
+        expect(await acceptedMessage(store, 't1')).toMatchObject({ waiting: false, message: { id: 't1', status: 'pending' } });
+        expect(await acceptedMessage(store, 'never')).toBeNull();
         // Releasing what is not there is nothing.
         await store.commit([{ kind: 'timer.release', id: 'gone' }]);
       });

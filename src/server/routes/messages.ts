@@ -2,7 +2,7 @@ import { checkId, MAX_PRIORITY, MIN_PRIORITY, parseGasLimit, parseInteger } from
 import type { Caller } from '../auth.js';
 import type { LogLine } from '../../exec/index.js';
 import { toReply, UnknownActor } from '../../processor/index.js';
-import type { MessageRecord, TimerRecord } from '../../store/index.js';
+import { acceptedMessage, type MessageRecord, type TimerRecord } from '../../store/index.js';
 import { base64, queryJson, replyJson } from '../codec.js';
 import { Busy, Forbidden, UnknownMessage } from '../errors.js';
 import { sendReplyOrAccepted } from '../replies.js';
@@ -105,12 +105,9 @@ export function messageRoutes({ tessera: t, polls, closing }: RouteContext): Rou
       responses: { 200: { description: 'the message', content: json(MESSAGE) }, 404: { description: 'no such message' } },
       async handler(req) {
         const id = params(req).id!;
-        // A delayed send still waiting is a timer (looked for first: its release makes it a message).
-        const w = await t.store.actors.timer(id);
-        if (w) return waiting(w);
-        const m = await t.store.processing.message(id);
-        if (!m) throw new UnknownMessage();
-        return withReply(m);
+        const found = await acceptedMessage(t.store, id);
+        if (!found) throw new UnknownMessage();
+        return found.waiting ? waiting(found.timer) : withReply(found.message);
       },
     },
     {
