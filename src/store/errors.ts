@@ -54,13 +54,24 @@ export interface LockHolder {
   since: number;
 }
 
-/** Another process has the store open for writing (a store has one writing process at a time). */
+/**
+ * Another process has the store open for writing (a store has one writing process at a time), or
+ * a Postgres store is open by the nodes of a cluster, which a process outside the cluster may not
+ * join: then `holder` is null and `clusterNodes` says how many nodes hold it.
+ */
 export class StoreLocked extends StoreError {
   constructor(
     readonly path: string,
-    readonly holder: LockHolder,
+    readonly holder: LockHolder | null,
+    readonly clusterNodes = 0,
   ) {
-    super(`the store ${path} is open for writing by process ${holder.pid} on ${holder.host} since ${new Date(holder.since).toISOString()}`, undefined, 'STORE_LOCKED');
+    super(
+      holder
+        ? `the store ${path} is open for writing by process ${holder.pid} on ${holder.host} since ${new Date(holder.since).toISOString()}`
+        : `the store ${path} is open by ${clusterNodes} cluster node(s): a process outside the cluster cannot process it (open it as a cluster node, or read-only)`,
+      undefined,
+      'STORE_LOCKED',
+    );
   }
 }
 

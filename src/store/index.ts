@@ -43,6 +43,6 @@ export type { LockHolder } from './errors.js';
 export { opArea, opBytes, isCodeOp, isStateOp, isDerivedCodeOp } from './ops.js';
 export type { OpArea } from './ops.js';
 export { openStore, defaultStoreSpec } from './open.js';
+export type { StoreOptions } from './open.js';
 export { acceptedMessage } from './accepted.js';
 export type { AcceptedMessage } from './accepted.js';
-export type { StoreOptions } from './open.js';

@@ -83,6 +83,53 @@ describe('PostgresStore: opening', () => {
     await expectReadOnly(reader);
   });
 
+  it('cluster nodes and a node outside the cluster exclude each other with StoreLocked; the nodes\' commit tokens stay', async () => {
+    const schema = freshSchema();
+    const tokens = (): Promise<number> => withClient(db.url(), async (c) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.commit_token`)).rows[0]!.n));
+    const a = owned(await openStore(db.url(), { schema, cluster: true }));
+    const b = owned(await openStore(db.url(), { schema, cluster: true }));
+    await a.commit([{ kind: 'state.put', actorId: 'x', key: enc('k'), value: enc('a') }]);
+    const outside = await openStore(db.url(), { schema }).catch((e: unknown) => e);
+    expect(outside).toBeInstanceOf(StoreLocked);
+    expect(outside).toMatchObject({ code: 'STORE_LOCKED', message: expect.stringMatching(/cluster/) });
+    // Refused before it could clear the commit tokens the nodes resolve lost connections with.
+    expect(await tokens()).toBe(2);
+    await b.commit([{ kind: 'state.put', actorId: 'x', key: enc('k'), value: enc('b') }]);
+    await a.close();
+    await b.close();
+    // The cluster gone, a node outside it opens; then a cluster node is refused, naming it.
+    owned(await openStore(db.url(), { schema }));
+    const node = await openStore(db.url(), { schema, cluster: true }).catch((e: unknown) => e);
+    expect(node).toBeInstanceOf(StoreLocked);
+    expect(node).toMatchObject({ holder: { pid: process.pid, host: hostname() } });
+  });
+
+  it('a cluster node whose lock session ended takes it again; while a node outside the cluster holds it, the node is refused and its leases are void', async () => {
+    const schema = freshSchema();
+    const q = <R extends object>(text: string): Promise<R[]> => withClient(db.url(), async (c) => (await c.query(text)).rows as R[]);
+    const endLockSessions = (): Promise<unknown> => q("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tessera-lock' AND datname = current_database()");
+    const put = (store: Store, v: string): Promise<void> => store.commit([{ kind: 'state.put', actorId: 'a', key: enc('k'), value: enc(v) }]);
+    const node = owned(await openStore(db.url(), { schema, cluster: true }));
+    await put(node, '1');
+    // Alone: the next commit takes the lock again and goes through.
+    await endLockSessions();
+    await until(async () => ((await q<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'tessera-lock' AND datname = current_database()`))[0]!.n === '0' ? true : undefined));
+    await put(node, '2');
+    expect(dec(await node.state.get('a', enc('k')))).toBe('2');
+    // A node outside the cluster gets in while the node's session is gone: it voids the leases
+    // and clears the commit tokens, and the cluster node is refused while it stays.
+    await q(`UPDATE ${schema}.shard_lease SET owner = 'node-1', lease_until = now() + interval '1 hour' WHERE shard < 4`);
+    await endLockSessions();
+    const sole = await until(async () => (await openStore(db.url(), { schema }).catch(() => undefined)));
+    expect(await q(`SELECT shard FROM ${schema}.shard_lease WHERE owner IS NOT NULL`)).toEqual([]);
+    await expect(put(node, '3')).rejects.toBeInstanceOf(StoreLocked);
+    await sole.close();
+    // Gone again: the node goes on, its commit-token row back.
+    await put(node, '4');
+    expect(dec(await node.state.get('a', enc('k')))).toBe('4');
+    expect(await q(`SELECT count(*)::int AS n FROM ${schema}.commit_token`)).toEqual([{ n: 1 }]);
+  });
+
   it('a store whose lock session ended refuses commits (another node may hold the lock by now)', async () => {
     const schema = freshSchema();
     const store = owned(await openStore(db.url(), { schema }));

@@ -4,12 +4,14 @@
  *
  * - Migrating: taken around the migrations at open, waited for, so that two nodes starting at once
  *   do not both migrate; the second finds the work done.
- * - Processing: one node at a time processes a store (until shards and leases replace it). Two
- *   processes running batches on one store would each commit work planned on state the other has
- *   moved on from, as two SQLite writers would. A session-level lock, held by a connection of its
- *   own for as long as the store is open: Postgres drops it when that session ends, however the
- *   process ends, so a crashed holder needs no clean-up. A second open fails at once with
- *   `StoreLocked`, naming the holder recorded in `lock_holder`.
+ * - Processing: outside a cluster, one node at a time processes a store. Two processes running
+ *   batches on one store would each commit work planned on state the other has moved on from, as
+ *   two SQLite writers would. A session-level lock, held by a connection of its own for as long as
+ *   the store is open: Postgres drops it when that session ends, however the process ends, so a
+ *   crashed holder needs no clean-up. A second open fails at once with `StoreLocked`, naming the
+ *   holder recorded in `lock_holder`. Cluster nodes, which share the store by shard leases, hold
+ *   the same lock shared: any number of them at once, but never beside a node outside the cluster,
+ *   which ignores leases (and clears the commit tokens the nodes resolve lost connections with).
  */
 import { hostname } from 'node:os';
 import type pg from 'pg';
@@ -80,8 +82,12 @@ export interface ProcessingLock {
   release(): Promise<void>;
 }
 
-/** Takes the processing lock on a connection of its own, or throws `StoreLocked` naming the holder. */
-export async function lockForProcessing(config: pg.ClientConfig, schema: string, name: string): Promise<ProcessingLock> {
+/**
+ * Takes the processing lock on a connection of its own: alone (`sole`) or shared with the other
+ * nodes of a cluster (`cluster`). Throws `StoreLocked` naming the holder, or the cluster's node
+ * count when cluster nodes keep a sole holder out.
+ */
+export async function lockForProcessing(config: pg.ClientConfig, schema: string, name: string, mode: 'sole' | 'cluster'): Promise<ProcessingLock> {
   const client = new (pgDriver().Client)({ ...config, application_name: 'tessera-lock' });
   let lost: Error | null = null;
   const lose = (cause?: unknown): void => {
@@ -91,13 +97,20 @@ export async function lockForProcessing(config: pg.ClientConfig, schema: string,
   client.on('end', () => lose());
   try {
     await client.connect();
-    const got = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${KEY}) AS ok`, [lockKey('process', schema)]);
-    if (got.rows[0]?.ok !== true) throw new StoreLocked(name, await readHolder(client));
+    const take = mode === 'sole' ? 'pg_try_advisory_lock' : 'pg_try_advisory_lock_shared';
+    const got = await client.query<{ ok: boolean }>(`SELECT ${take}(${KEY}) AS ok`, [lockKey('process', schema)]);
+    if (got.rows[0]?.ok !== true) {
+      const nodes = mode === 'sole' ? await sharedHolders(client, schema) : 0;
+      throw nodes > 0 ? new StoreLocked(name, null, nodes) : new StoreLocked(name, await readHolder(client));
+    }
     const holder: LockHolder = { pid: process.pid, host: hostname(), since: Date.now() };
-    await client.query(
-      'INSERT INTO lock_holder (id, pid, host, since) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, since = excluded.since',
-      [holder.pid, holder.host, holder.since],
-    );
+    // Only a sole holder is named: cluster nodes are listed by the cluster's own tables.
+    if (mode === 'sole') {
+      await client.query(
+        'INSERT INTO lock_holder (id, pid, host, since) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, since = excluded.since',
+        [holder.pid, holder.host, holder.since],
+      );
+    }
     let held = true;
     return {
       holder,
@@ -117,6 +130,16 @@ export async function lockForProcessing(config: pg.ClientConfig, schema: string,
     if (err instanceof StoreLocked) throw err;
     throw new StoreError(`cannot lock the store ${name}`, err);
   }
+}
+
+/** How many sessions hold the processing lock shared (cluster nodes). A bigint key is split into two 32-bit halves in `pg_locks`. */
+async function sharedHolders(client: pg.Client, schema: string): Promise<number> {
+  const r = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND mode = 'ShareLock'
+       AND ((classid::int8 << 32) | objid::int8) = ${KEY} AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [lockKey('process', schema)],
+  );
+  return Number(r.rows[0]?.n ?? 0);
 }
 
 /** The holder's details, waiting briefly for a holder that has the lock but has not written them. */

@@ -96,7 +96,8 @@ function displayName(url: string, schema: string): string {
  *
  * Outside a cluster, one node at a time processes a store: open takes a session-level advisory
  * lock for the store's lifetime (lock.ts), and a second open gets `StoreLocked`, as on SQLite.
- * Cluster nodes share the store by shard leases (leases.ts) and write through shard views.
+ * Cluster nodes share the store by shard leases (leases.ts) and write through shard views; they
+ * hold the same lock shared, so that no node outside the cluster processes beside them.
  */
 
 export class PostgresStore implements Store {
@@ -120,10 +121,12 @@ export class PostgresStore implements Store {
     /** How a connection of the store's own is made (for `listen`). */
     private readonly config: pg.ClientConfig,
     private readonly pool: pg.Pool,
-    private readonly lock: ProcessingLock | null,
+    private lock: ProcessingLock | null,
     /** This store's row in `commit_token`; null when read-only. */
     private readonly owner: string | null,
     private readonly resolveTimeoutMs: number,
+    /** A cluster node's way to take its shared processing lock again; null outside a cluster. */
+    private readonly relock: (() => Promise<ProcessingLock>) | null = null,
   ) {
     this.unsharded = { shards, shard: 0 };
     const query = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => this.sql<R>(text, values);
@@ -294,14 +297,19 @@ export class PostgresStore implements Store {
       const fixed = await readShards(pool);
       await pool.query('INSERT INTO shard_lease (shard) SELECT generate_series(0, $1::int4 - 1) ON CONFLICT (shard) DO NOTHING', [fixed]);
       const owner = randomUUID();
-      if (!options.cluster) {
-        lock = await lockForProcessing(config, schema, name);
-        // Holding the processing lock, no other store commits: the token rows of stores that are
-        // gone (a crash leaves its row) can go. In a cluster, each node removes its own at close.
+      const mode = options.cluster ? 'cluster' : 'sole';
+      lock = await lockForProcessing(config, schema, name, mode);
+      if (mode === 'sole') {
+        // Holding the processing lock alone, no other store commits: the token rows of stores that
+        // are gone (a crash leaves its row) can go. In a cluster, each node removes its own at close.
         await pool.query('DELETE FROM commit_token');
+        // A cluster node whose lock session ended unseen may still be running: its leases go, so
+        // that its fenced write sets are refused (see lockAgain).
+        await pool.query("UPDATE shard_lease SET owner = NULL, lease_until = '-infinity' WHERE owner IS NOT NULL");
       }
       await pool.query("INSERT INTO commit_token (owner, token) VALUES ($1, '')", [owner]);
-      return new PostgresStore(fixed, config, pool, lock, owner, options.resolveTimeoutMs ?? 30_000);
+      const relock = mode === 'cluster' ? () => lockForProcessing(config, schema, name, 'cluster') : null;
+      return new PostgresStore(fixed, config, pool, lock, owner, options.resolveTimeoutMs ?? 30_000, relock);
     } catch (err) {
       await lock?.release();
       await pool.end().catch(() => undefined);
@@ -362,7 +370,7 @@ export class PostgresStore implements Store {
     const token = randomUUID();
     for (let attempt = 1; ; attempt++) {
       if (this.broken) throw this.broken;
-      if (this.lock?.lost) throw this.lock.lost;
+      if (this.lock?.lost) await this.lockAgain(this.lock.lost, owner);
       let client: pg.PoolClient;
       try {
         client = await this.pool.connect();
@@ -390,6 +398,20 @@ export class PostgresStore implements Store {
         if (attempt >= ATTEMPTS) throw new StoreError('commit failed', err);
       }
     }
+  }
+
+  /**
+   * The processing lock's session ended. A node outside a cluster stays refused: another node may
+   * have taken the lock and processed since. A cluster node takes its shared lock again (a node
+   * outside the cluster that got in meanwhile voided every shard lease at its open, so this node's
+   * fenced write sets are refused until it leases again) and puts back its commit-token row, which
+   * such a node clears; `StoreLocked` if one holds the lock now.
+   */
+  private async lockAgain(lost: Error, owner: string): Promise<void> {
+    if (!this.relock) throw lost;
+    await this.lock?.release();
+    this.lock = await this.relock();
+    await this.sql("INSERT INTO commit_token (owner, token) VALUES ($1, '') ON CONFLICT (owner) DO NOTHING", [owner]);
   }
 
   /**

@@ -35,7 +35,7 @@ interface WireCause {
 export type WireError = { cause: WireCause | null } & (
   | { class: 'LeaseLost'; workflowId: string }
   | { class: 'UniqueViolation'; constraint: string }
-  | { class: 'StoreLocked'; path: string; holder: LockHolder }
+  | { class: 'StoreLocked'; path: string; holder: LockHolder | null; clusterNodes: number }
   | { class: 'StoreNotFound'; path: string }
   | { class: 'StoreReadOnly' }
   /** `StoreError` itself, or any other code (its message says what failed). */
@@ -56,7 +56,7 @@ export function toWire(err: unknown, what: string): WireError {
   const cause = causeOf(e);
   if (e instanceof LeaseLost) return { class: 'LeaseLost', workflowId: e.workflowId, cause };
   if (e instanceof UniqueViolation) return { class: 'UniqueViolation', constraint: e.constraint, cause };
-  if (e instanceof StoreLocked) return { class: 'StoreLocked', path: e.path, holder: e.holder, cause };
+  if (e instanceof StoreLocked) return { class: 'StoreLocked', path: e.path, holder: e.holder, clusterNodes: e.clusterNodes, cause };
   if (e instanceof StoreNotFound) return { class: 'StoreNotFound', path: e.path, cause };
   if (e instanceof StoreReadOnly) return { class: 'StoreReadOnly', cause };
   return { class: 'StoreError', code: e.code, message: e.message, cause };
@@ -71,7 +71,7 @@ export function fromWire(w: WireError): TesseraError {
     case 'UniqueViolation':
       return new UniqueViolation(w.constraint, cause);
     case 'StoreLocked':
-      return new StoreLocked(w.path, w.holder);
+      return new StoreLocked(w.path, w.holder, w.clusterNodes);
     case 'StoreNotFound':
       return new StoreNotFound(w.path);
     case 'StoreReadOnly':

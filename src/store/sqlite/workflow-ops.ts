@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { WorkflowOp } from '../types.js';
 
-/** The workflow ops of retention, schedules and repair (see types.ts): each runs several statements. */
+/** The workflow ops of retention, schedules and repair notes (see types.ts), applied by statements of their own. */
 export type WorkflowUpkeepOp = Extract<WorkflowOp, { kind: 'workflow.prune' | 'workflow.purge' | 'workflow.schedule' | 'workflow.tick' | 'workflow.note' }>;
 
 type Handlers = { [K in WorkflowUpkeepOp['kind']]: (op: Extract<WorkflowUpkeepOp, { kind: K }>) => void };
