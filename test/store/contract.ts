@@ -495,6 +495,21 @@ export function storeContract(name: string, target: ContractTarget): void {
         expect(await store.actors.timerByIdempotencyKey('alice', 'key-1')).toBeNull();
       });
 
+      it('one idempotency key per sender across waiting delayed sends and messages; a timer\'s release is its own message', async () => {
+        const { store } = await open();
+        const keyed = (id: string, key: string): TimerRecord => ({ ...timer(id, 100, 'a'), sender: 'alice', idempotencyKey: key, requestHash: 'ab'.repeat(32) });
+        await store.commit([{ kind: 'timer.put', timer: keyed('t1', 'k1') }, enqueue(message('m1', 0, { sender: 'alice', idempotencyKey: 'k2' }))]);
+        // Each way round, as two processes accepting one key at once would try.
+        await expect(store.commit([enqueue(message('m2', 1, { sender: 'alice', idempotencyKey: 'k1' }))])).rejects.toBeInstanceOf(UniqueViolation);
+        await expect(store.commit([{ kind: 'timer.put', timer: keyed('t2', 'k2') }])).rejects.toBeInstanceOf(UniqueViolation);
+        expect(await store.processing.message('m2')).toBeNull();
+        expect(await store.actors.timer('t2')).toBeNull();
+        // Another sender's key, and the release that turns t1 into its message, are no clash.
+        await store.commit([enqueue(message('m3', 0, { sender: 'bob', idempotencyKey: 'k1' }))]);
+        await store.commit([{ kind: 'timer.release', id: 't1' }, enqueue(message('t1', 1, { sender: 'alice', idempotencyKey: 'k1' }))]);
+        expect((await store.processing.messageByIdempotencyKey('alice', 'k1'))?.id).toBe('t1');
+      });
+
       it('upgrades an actor, recording the code it had, and deletes one with its state, timers and history', async () => {
         const { store } = await open();
         const [c1, c2, c3] = ['1', '2', '3'].map((d) => d.repeat(64));

@@ -144,6 +144,30 @@ describe('PostgresStore: opening', () => {
   });
 });
 
+describe('PostgresStore: cluster nodes accepting one idempotency key at once', () => {
+  it('a delayed send on one node and an immediate send on another: they take turns, and the second is UniqueViolation', async () => {
+    const schema = freshSchema();
+    const [a, b] = [owned(await openStore(db.url(), { schema, cluster: true })), owned(await openStore(db.url(), { schema, cluster: true }))];
+    const timer = { id: 't1', sender: 'alice', recipient: 'x', due: 100, gasLimit: 5n, payload: enc('p'), idempotencyKey: 'k', requestHash: null };
+    await withClient(db.url(), async (c) => {
+      // Holds the key's turn, so that both write sets have passed their own table's checks and wait on it.
+      await c.query("SELECT pg_advisory_lock(hashtextextended('tessera:key:alice:k', 0))");
+      const waiting = (): Promise<number> => withClient(db.url(), async (w) => Number((await w.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name = 'tessera'")).rows[0]!.n));
+      const both = Promise.allSettled([
+        a.commit([{ kind: 'timer.put', timer }]),
+        b.commit([{ kind: 'message.enqueue', message: message('m1', 0, { sender: 'alice', idempotencyKey: 'k' }) }]),
+      ]);
+      await until(async () => ((await waiting()) === 2 ? true : undefined));
+      await c.query("SELECT pg_advisory_unlock(hashtextextended('tessera:key:alice:k', 0))");
+      const outcomes = await both;
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: expect.objectContaining({ code: 'UNIQUE_VIOLATION' }) });
+    });
+    const stored = [await a.actors.timer('t1'), await a.processing.message('m1')].filter((r) => r !== null);
+    expect(stored).toHaveLength(1);
+  });
+});
+
 describe('PostgresStore: a connection lost during a commit', () => {
   it('a backend terminated mid-commit rolled back: the store learns it, sends the write set again, and it is applied once', async () => {
     const schema = freshSchema();

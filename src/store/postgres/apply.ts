@@ -283,3 +283,29 @@ export const APPLY_CASES_9: ApplyCases = {
         ON CONFLICT (id) DO NOTHING;
       END LOOP;`,
 };
+
+/**
+ * Refuses keyed rows whose (sender, key) the other table holds: an idempotency key names one
+ * message, whether it waits as a delayed send (timer) or is in the pool. Unique indexes cover each
+ * table; across the two, a transaction-level advisory lock per (sender, key), taken in key order
+ * before the check, makes two processes that accept the same key at once (one delayed, one not)
+ * take turns, so the second sees the first's row and gets `UniqueViolation`, as for one table.
+ * A timer's own message (same id, enqueued by its release) is not a clash.
+ */
+const keyClash = (other: 'timer' | 'message'): string => `
+      PERFORM pg_advisory_xact_lock(k.key) FROM (
+        SELECT DISTINCT hashtextextended('tessera:key:' || r.s || ':' || r.ik, 0) AS key
+        FROM jsonb_to_recordset(run->'r') AS r(s text, ik text) WHERE r.ik IS NOT NULL ORDER BY 1) k;
+      SELECT r.s || ', ' || r.ik INTO holder FROM jsonb_to_recordset(run->'r') AS r(id text, s text, ik text)
+        JOIN ${other} o ON o.sender = r.s AND o.idempotency_key = r.ik AND o.id <> r.id LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'idempotency key taken' USING ERRCODE = '23505', TABLE = '${other}',
+          DETAIL = 'Key (sender, idempotency_key)=(' || holder || ') already exists.';
+      END IF;`;
+
+/** Migration 10: one idempotency key per sender across waiting delayed sends and messages. */
+export const APPLY_CASES_10: ApplyCases = {
+  ...APPLY_CASES_9,
+  'message.enqueue': `${keyClash('timer')}${APPLY_CASES_9['message.enqueue']}`,
+  'timer.put': `${keyClash('message')}${APPLY_CASES_9['timer.put']}`,
+};

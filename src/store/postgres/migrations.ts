@@ -12,7 +12,7 @@
  * - times and heights are `int8`, read back as numbers (they stay below 2^53).
  */
 import type { Migration } from '../sqlite/index.js';
-import { APPLY_CASES_1, APPLY_CASES_2, APPLY_CASES_3, APPLY_CASES_4, APPLY_CASES_6, APPLY_CASES_7, APPLY_CASES_8, APPLY_CASES_9, applyFunction } from './apply.js';
+import { APPLY_CASES_1, APPLY_CASES_2, APPLY_CASES_3, APPLY_CASES_4, APPLY_CASES_6, APPLY_CASES_7, APPLY_CASES_8, APPLY_CASES_9, APPLY_CASES_10, applyFunction } from './apply.js';
 import { CLAIM_LIMITED, SCHEDULE_TABLE } from './workflow-ops.js';
 
 /**
@@ -279,5 +279,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 9,
     name: 'workflow-create-leased',
     sql: applyFunction('CREATE OR REPLACE', APPLY_CASES_9),
+  },
+  {
+    version: 10,
+    name: 'idempotency-across-timers',
+    sql: applyFunction('CREATE OR REPLACE', APPLY_CASES_10),
   },
 ];

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { assertNever } from '../../util/index.js';
-import { LeaseLost } from '../errors.js';
+import { LeaseLost, UniqueViolation } from '../errors.js';
 import { isCodeOp, isDerivedCodeOp } from '../ops.js';
 import type { WorkflowClaim, WorkflowRecord, WriteOp } from '../types.js';
 import { typedError } from './errors.js';
@@ -42,6 +42,10 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
     commitBatch: db.prepare('UPDATE batch SET committed = 1 WHERE height = ?'),
     putTimer: db.prepare('INSERT INTO timer (id, sender, recipient, due, gas_limit, payload, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     releaseTimer: db.prepare('DELETE FROM timer WHERE id = ?'),
+    // An idempotency key names one message, waiting as a delayed send or in the pool (a timer's
+    // own message, enqueued by its release, has its id): each table's unique index covers itself.
+    keyInTimers: db.prepare('SELECT 1 FROM timer WHERE sender = ? AND idempotency_key = ? AND id <> ?').pluck(),
+    keyInMessages: db.prepare('SELECT 1 FROM message WHERE sender = ? AND idempotency_key = ? AND id <> ?').pluck(),
     recordUpgrade: db.prepare('INSERT INTO actor_codes (actor_id, height, from_code_id, code_id, at) SELECT actor_id, ?, code_id, ?, ? FROM actor WHERE actor_id = ?'),
     setCode: db.prepare('UPDATE actor SET code_id = ? WHERE actor_id = ?'),
     deleteActor: db.prepare('DELETE FROM actor WHERE actor_id = ?'),
@@ -131,6 +135,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           break;
         case 'message.enqueue': {
           const m = op.message;
+          if (m.idempotencyKey !== null && q.keyInTimers.get(m.sender, m.idempotencyKey, m.id) !== undefined) throw new UniqueViolation('timer.sender, timer.idempotency_key');
           q.enqueue.run(m.id, m.sender, m.recipient, m.nonce, m.priority, m.gasLimit.toString(), m.payload, m.entry, m.idempotencyKey, m.requestHash ?? null);
           break;
         }
@@ -154,6 +159,7 @@ export function prepareWrites(db: Database.Database): SqliteWrites {
           break;
         case 'timer.put': {
           const t = op.timer;
+          if (t.idempotencyKey !== null && q.keyInMessages.get(t.sender, t.idempotencyKey, t.id) !== undefined) throw new UniqueViolation('message.sender, message.idempotency_key');
           q.putTimer.run(t.id, t.sender, t.recipient, t.due, t.gasLimit.toString(), t.payload, t.idempotencyKey, t.requestHash);
           break;
         }
