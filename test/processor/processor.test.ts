@@ -326,17 +326,27 @@ describe('Tessera actors and the batch processor', () => {
   });
 
   it('is deterministic: same messages on the same state give the same state, replies and gas, with 1 or 2 workers', async () => {
+    const clock = (): number => 1_700_000_000_000;
     const run = async (workers: number) => {
-      const t = await tessera({ engine: { workers }, processor: { clock: () => 1_700_000_000_000 } });
-      const { codeId } = await t.upload(guest('ledger'));
+      // Accepted while no batch runs, so that every run plans the same pool: batches formed while
+      // sends still arrive would depend on timing (senders take turns within a batch).
+      const dir = tempDir();
+      cleanups.push(dir.cleanup);
+      const store = `sqlite:${join(dir.dir, 't.db')}`;
+      const idle = await Tessera.open({ store, processor: { clock, batchIntervalMs: 3_600_000, idleIntervalMs: 3_600_000, maxBatchMessages: 1000 } });
+      const { codeId } = await idle.upload(guest('ledger'));
       const actors = [];
-      for (let i = 0; i < 4; i++) actors.push(await t.createActor({ codeId, id: `l${i}`, init: enc('a=100,b=100,c=100') }));
+      for (let i = 0; i < 4; i++) actors.push(await idle.createActor({ codeId, id: `l${i}`, init: enc('a=100,b=100,c=100') }));
       const rnd = seededRandom(9);
       const ids = [];
       for (let i = 0; i < 200; i++) {
         const names = ['a', 'b', 'c'];
-        ids.push(await t.send({ to: actors[rnd(4)]!, payload: enc(`transfer ${names[rnd(3)]} ${names[rnd(3)]} ${rnd(80)}`), gasLimit: GAS, from: `s${rnd(3)}` }));
+        ids.push(await idle.send({ to: actors[rnd(4)]!, payload: enc(`transfer ${names[rnd(3)]} ${names[rnd(3)]} ${rnd(80)}`), gasLimit: GAS, from: `s${rnd(3)}` }));
       }
+      expect(await idle.store.processing.pending(1000)).toHaveLength(200);
+      await idle.close();
+      const t = await Tessera.open({ store, engine: { workers }, processor: { clock } });
+      open.push(t);
       const replies = await Promise.all(ids.map((id) => t.reply(id)));
       const states = await Promise.all(actors.map((a) => t.actor(a)));
       return {
