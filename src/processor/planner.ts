@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BackgroundMessage, BatchRecord } from '../store/index.js';
+import type { BackgroundMessage, BatchRecord, MessageRecord } from '../store/index.js';
 
 /**
  * The batch planner: which pending messages go into the next batch, in which order, and the
@@ -21,16 +21,7 @@ import type { BackgroundMessage, BatchRecord } from '../store/index.js';
  */
 
 /** What the planner needs to know about a pending message. */
-export interface PendingMessage {
-  id: string;
-  sender: string;
-  recipient: string;
-  nonce: number;
-  /** Arrival order (monotonic). */
-  seq: number;
-  priority: number;
-  gasLimit: bigint;
-}
+export type PendingMessage = Pick<MessageRecord, 'id' | 'sender' | 'recipient' | 'nonce' | 'seq' | 'priority' | 'gasLimit'>;
 
 export interface PlanLimits {
   maxMessages: number;
