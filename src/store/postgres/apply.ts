@@ -290,9 +290,11 @@ export const APPLY_CASES_9: ApplyCases = {
  * table; across the two, a transaction-level advisory lock per (sender, key), taken in key order
  * before the check, makes two processes that accept the same key at once (one delayed, one not)
  * take turns, so the second sees the first's row and gets `UniqueViolation`, as for one table.
- * A timer's own message (same id, enqueued by its release) is not a clash.
+ * A timer's own message (same id, enqueued by its release) is not a clash. Only runs the encoder
+ * marked as keyed (`kk`, write-set.ts) are checked.
  */
 const keyClash = (other: 'timer' | 'message'): string => `
+      IF run ? 'kk' THEN
       PERFORM pg_advisory_xact_lock(k.key) FROM (
         SELECT DISTINCT hashtextextended('tessera:key:' || r.s || ':' || r.ik, 0) AS key
         FROM jsonb_to_recordset(run->'r') AS r(s text, ik text) WHERE r.ik IS NOT NULL ORDER BY 1) k;
@@ -301,6 +303,7 @@ const keyClash = (other: 'timer' | 'message'): string => `
       IF FOUND THEN
         RAISE EXCEPTION 'idempotency key taken' USING ERRCODE = '23505', TABLE = '${other}',
           DETAIL = 'Key (sender, idempotency_key)=(' || holder || ') already exists.';
+      END IF;
       END IF;`;
 
 /** Migration 10: one idempotency key per sender across waiting delayed sends and messages. */

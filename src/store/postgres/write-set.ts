@@ -248,10 +248,11 @@ export function encodeWriteSet(ops: readonly WriteOp[], now = Date.now(), ctx: S
   const blob = new Blob();
   // Rows that take arrival numbers carry their index: the statement inserts them in that order.
   const ordered = (k: Kind): boolean => k === 'message.enqueue' || k === 'workflow.event' || k === 'actor.upgrade' || k === 'workflow.signal';
-  const encoded: { k: Kind | 'shard.fence'; r: Row[] }[] = runs.map((run) => ({
-    k: run.k,
-    r: [...run.ops.values()].map((op, i) => (ordered(run.k) ? { ...row(op, blob, now, ctx), i } : row(op, blob, now, ctx))),
-  }));
+  const encoded: { k: Kind | 'shard.fence'; r: Row[]; kk?: true }[] = runs.map((run) => {
+    const r = [...run.ops.values()].map((op, i) => (ordered(run.k) ? { ...row(op, blob, now, ctx), i } : row(op, blob, now, ctx)));
+    // A run with an idempotency key in it has it checked against the other table (apply.ts, keyClash); others skip that.
+    return r.some((x) => x.ik != null) ? { k: run.k, r, kk: true } : { k: run.k, r };
+  });
   if (ctx.fence) encoded.unshift({ k: 'shard.fence', r: [{ sh: ctx.shard, node: ctx.fence.node, epoch: ctx.fence.epoch }] });
   return { runs: JSON.stringify(encoded), blob: blob.build() };
 }
