@@ -323,7 +323,9 @@ export class Engine {
         if (!tryWithdraw(slot, job)) continue;
         slot.jobs.splice(slot.jobs.indexOf(job), 1);
         slot.withdrawn.add(job.id);
-        this.closeJob(job);
+        // One its caller cancelled while it waited ends as it would have without the close.
+        if (job.cancelled) finishJob(job, jobFailure('Cancelled', job));
+        else this.closeJob(job);
       }
     }
     if (graceMs > 0 && this.pool.slots.some((s) => s.jobs.length > 0)) {

@@ -83,6 +83,8 @@ export class Outcomes {
     if (next) this.begin(slot, next);
     if (job.cancelled) {
       finishJob(job, jobFailure('Cancelled', job));
+      // It has left its worker like any other: a close waiting for idle workers must hear of it.
+      this.events.finished();
       this.events.pump();
       return;
     }

@@ -57,6 +57,26 @@ describe('Engine.close', () => {
     await f.engine.close();
   });
 
+  it('a job cancelled while it waited behind running work ends Cancelled at close, not EngineClosed; the grace ends with the running work', async () => {
+    const f = await testEngine({ workers: 1, spares: 0, pipeline: 2 });
+    // About a second of work, then a normal end.
+    const { codeId } = await f.codes.upload(
+      await wat('(module (memory (export "memory") 1) (func (export "handle") (local $i i64) (local.set $i (i64.const 300000000)) (loop (local.set $i (i64.sub (local.get $i) (i64.const 1))) (br_if 0 (i64.ne (local.get $i) (i64.const 0))))))'),
+    );
+    await f.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 120_000 });
+    const running = f.engine.execute({ codeId, gasLimit: BIG_GAS, deadlineMs: 120_000 });
+    const stop = new AbortController();
+    const behind = f.engine.execute({ codeId, gasLimit: BIG_GAS, signal: stop.signal });
+    await vi.waitFor(() => expect(f.engine.stats()).toMatchObject({ busy: 1, queued: 0 }), { timeout: 30_000, interval: 5 });
+    stop.abort();
+    const started = performance.now();
+    await f.engine.close(120_000);
+    // The grace ends with the running work, not after its 120 s (the hang this catches).
+    expect(performance.now() - started).toBeLessThan(60_000);
+    expect((await running).status).toBe('ok');
+    expect((await behind).status).toBe('Cancelled');
+  }, 180_000);
+
   it('rejects a grace period that is not a duration', async () => {
     const f = await testEngine({ workers: 1, spares: 0 });
     for (const bad of [-1, Number.NaN, Infinity, '5' as unknown as number]) {
