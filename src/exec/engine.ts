@@ -301,10 +301,11 @@ export class Engine {
 
   /**
    * Closes the engine. Executions that have not started (looking up code, queued, or waiting in a
-   * worker's pipeline) settle at once with EngineClosed; running ones get `graceMs` (default 0) to
-   * finish, then their workers are terminated and they end `Cancelled`. Returns once every worker
-   * has exited, or at most `stopWaitMs` after the grace period whatever the guests do (a
-   * worker that has not exited by then is a zombie: see {@link EngineStats.zombies}).
+   * worker's pipeline) settle at once with EngineClosed, or `Cancelled` if their caller cancelled
+   * them already; running ones get `graceMs` (default 0) to finish, then their workers are
+   * terminated and they end `Cancelled`. Returns once every worker has exited, or at most
+   * `stopWaitMs` after the grace period whatever the guests do (a worker that has not exited by
+   * then is a zombie: see {@link EngineStats.zombies}).
    */
   async close(graceMs = 0): Promise<void> {
     const grace = checkGraceMs(graceMs);
