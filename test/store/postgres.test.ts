@@ -151,14 +151,14 @@ describe('PostgresStore: cluster nodes accepting one idempotency key at once', (
     const timer = { id: 't1', sender: 'alice', recipient: 'x', due: 100, gasLimit: 5n, payload: enc('p'), idempotencyKey: 'k', requestHash: null };
     await withClient(db.url(), async (c) => {
       // Holds the key's turn, so that both write sets have passed their own table's checks and wait on it.
-      await c.query("SELECT pg_advisory_lock(hashtextextended('tessera:key:alice:k', 0))");
+      await c.query("SELECT pg_advisory_lock(hashtext('tessera:idempotency'), hashtext('alice:k') & 63)");
       const waiting = (): Promise<number> => withClient(db.url(), async (w) => Number((await w.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND application_name = 'tessera'")).rows[0]!.n));
       const both = Promise.allSettled([
         a.commit([{ kind: 'timer.put', timer }]),
         b.commit([{ kind: 'message.enqueue', message: message('m1', 0, { sender: 'alice', idempotencyKey: 'k' }) }]),
       ]);
       await until(async () => ((await waiting()) === 2 ? true : undefined));
-      await c.query("SELECT pg_advisory_unlock(hashtextextended('tessera:key:alice:k', 0))");
+      await c.query("SELECT pg_advisory_unlock(hashtext('tessera:idempotency'), hashtext('alice:k') & 63)");
       const outcomes = await both;
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
       expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: expect.objectContaining({ code: 'UNIQUE_VIOLATION' }) });
@@ -166,6 +166,15 @@ describe('PostgresStore: cluster nodes accepting one idempotency key at once', (
     const stored = [await a.actors.timer('t1'), await a.processing.message('m1')].filter((r) => r !== null);
     expect(stored).toHaveLength(1);
   });
+});
+
+describe('PostgresStore: a write set of many keyed messages', () => {
+  it('20,000 messages with keys of their own commit in one write set (the key checks take a bounded number of locks)', async () => {
+    const store = owned(await openStore(db.url(), { schema: freshSchema() }));
+    const ops = Array.from({ length: 20_000 }, (_, i) => ({ kind: 'message.enqueue' as const, message: message(`m${i}`, i, { idempotencyKey: `k${i}` }) }));
+    await store.commit(ops);
+    expect((await store.processing.messageByIdempotencyKey('s', 'k19999'))?.id).toBe('m19999');
+  }, 120_000);
 });
 
 describe('PostgresStore: a connection lost during a commit', () => {

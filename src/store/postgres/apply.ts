@@ -287,16 +287,21 @@ export const APPLY_CASES_9: ApplyCases = {
 /**
  * Refuses keyed rows whose (sender, key) the other table holds: an idempotency key names one
  * message, whether it waits as a delayed send (timer) or is in the pool. Unique indexes cover each
- * table; across the two, a transaction-level advisory lock per (sender, key), taken in key order
- * before the check, makes two processes that accept the same key at once (one delayed, one not)
- * take turns, so the second sees the first's row and gets `UniqueViolation`, as for one table.
+ * table; across the two, a transaction-level advisory lock on the key's bucket, taken in bucket
+ * order before the check, makes two processes that accept the same key at once (one delayed, one
+ * not) take turns, so the second sees the first's row and gets `UniqueViolation`, as for one table.
+ * Buckets, not one lock per key: a write set of many keyed messages would otherwise take as many
+ * locks, past the server's lock table (20,000 failed with "out of shared memory").
  * A timer's own message (same id, enqueued by its release) is not a clash. Only runs the encoder
  * marked as keyed (`kk`, write-set.ts) are checked.
  */
+/** Lock buckets of idempotency keys (a power of two): the most locks one write set takes for them. */
+const KEY_BUCKETS = 64;
+
 const keyClash = (other: 'timer' | 'message'): string => `
       IF run ? 'kk' THEN
-      PERFORM pg_advisory_xact_lock(k.key) FROM (
-        SELECT DISTINCT hashtextextended('tessera:key:' || r.s || ':' || r.ik, 0) AS key
+      PERFORM pg_advisory_xact_lock(hashtext('tessera:idempotency'), k.bucket) FROM (
+        SELECT DISTINCT hashtext(r.s || ':' || r.ik) & ${KEY_BUCKETS - 1} AS bucket
         FROM jsonb_to_recordset(run->'r') AS r(s text, ik text) WHERE r.ik IS NOT NULL ORDER BY 1) k;
       SELECT r.s || ', ' || r.ik INTO holder FROM jsonb_to_recordset(run->'r') AS r(id text, s text, ik text)
         JOIN ${other} o ON o.sender = r.s AND o.idempotency_key = r.ik AND o.id <> r.id LIMIT 1;
